@@ -1,0 +1,29 @@
+//! Liveness, readiness and the OpenAPI document (no token needed).
+
+use actix_web::{web, HttpResponse};
+use serde_json::json;
+
+use crate::app::AppState;
+use crate::db;
+
+/// The process is up.
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({"status": "ok"}))
+}
+
+/// The database answers.
+pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    match state.db.read(|c| Ok(db::ping(c)?)).await {
+        Ok(()) => HttpResponse::Ok().json(json!({"status": "ready"})),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            HttpResponse::ServiceUnavailable()
+                .json(json!({"error": {"code": "unavailable", "message": "the database is not reachable"}}))
+        }
+    }
+}
+
+/// The API contract.
+pub async fn openapi() -> HttpResponse {
+    HttpResponse::Ok().content_type("application/yaml").body(super::OPENAPI)
+}

@@ -1,0 +1,147 @@
+//! `/v1/history`: every delivery attempt, and re-sending one.
+
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::events::parse_time;
+use super::page::{self, Cursor, Page};
+use super::Auth;
+use crate::app::AppState;
+use crate::db::history::{HistoryQuery, HistoryRow, HistorySort, StatusClass};
+use crate::db::time;
+use crate::delivery::manual;
+use crate::error::{ApiError, ApiResult};
+
+/// Query of `GET /v1/history`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    webhook_id: Option<String>,
+    event_id: Option<String>,
+    status: Option<String>,
+    q: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+    sort: Option<String>,
+    order: Option<String>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+/// One attempt as the API shows it.
+#[derive(Serialize)]
+pub struct HistoryView {
+    id: String,
+    webhook_id: String,
+    event_id: Option<String>,
+    event_type: String,
+    event_ids: Value,
+    delivery_ids: Value,
+    url: String,
+    request: Exchange,
+    response: Response,
+    duration_ms: i64,
+    error: Option<String>,
+    attempt: i32,
+    trigger: String,
+    sent_at: String,
+}
+
+#[derive(Serialize)]
+struct Exchange {
+    headers: Value,
+    body: String,
+}
+
+#[derive(Serialize)]
+struct Response {
+    status: Option<i32>,
+    headers: Value,
+    body: String,
+    body_truncated: bool,
+}
+
+impl HistoryView {
+    pub fn new(r: HistoryRow) -> Self {
+        let json = |s: &str| serde_json::from_str(s).unwrap_or(Value::Null);
+        HistoryView {
+            event_ids: json(&r.event_ids),
+            delivery_ids: json(&r.delivery_ids),
+            request: Exchange { headers: json(&r.request_headers), body: r.request_body },
+            response: Response {
+                status: (r.response_status != 0).then_some(r.response_status),
+                headers: json(&r.response_headers),
+                body: r.response_body,
+                body_truncated: r.response_truncated,
+            },
+            sent_at: time::rfc3339(&r.sent_at),
+            id: r.id,
+            webhook_id: r.webhook_id,
+            event_id: r.event_id,
+            event_type: r.event_type,
+            url: r.url,
+            duration_ms: r.duration_ms,
+            error: r.error,
+            attempt: r.attempt,
+            trigger: r.triggered_by,
+        }
+    }
+}
+
+pub async fn list(state: web::Data<AppState>, auth: Auth, q: web::Query<ListQuery>) -> ApiResult<HttpResponse> {
+    auth.require("history:read")?;
+    let q = q.into_inner();
+    let sort = match q.sort.as_deref().unwrap_or("sent_at") {
+        "sent_at" => HistorySort::SentAt,
+        "status" => HistorySort::Status,
+        "url" => HistorySort::Url,
+        "duration" => HistorySort::Duration,
+        other => return Err(ApiError::field("sort", format!("unknown sort key '{other}'; use sent_at, status, url or duration"))),
+    };
+    let status = match q.status.as_deref() {
+        None => None,
+        Some("2xx") => Some(StatusClass::C2xx),
+        Some("3xx") => Some(StatusClass::C3xx),
+        Some("4xx") => Some(StatusClass::C4xx),
+        Some("5xx") => Some(StatusClass::C5xx),
+        Some("error") => Some(StatusClass::Error),
+        Some(other) => return Err(ApiError::field("status", format!("unknown status class '{other}'; use 2xx, 3xx, 4xx, 5xx or error"))),
+    };
+    let limit = page::limit(q.limit)?;
+    let cursor = Cursor::decode(q.cursor.as_deref())?;
+    let offset = cursor.offset.unwrap_or(0).max(0);
+    let query = HistoryQuery {
+        webhook_id: q.webhook_id,
+        event_id: q.event_id,
+        status,
+        q: q.q,
+        since: parse_time("since", q.since.as_deref())?,
+        until: parse_time("until", q.until.as_deref())?,
+        sort,
+        descending: page::descending(q.order.as_deref(), true)?,
+        after_id: if sort == HistorySort::SentAt { cursor.after } else { None },
+        offset: if sort == HistorySort::SentAt { 0 } else { offset },
+        limit,
+    };
+    let rows = state.db.read(move |c| Ok(HistoryRow::list(c, &query)?)).await?;
+    let kept = rows.len().min(limit as usize) as i64;
+    let page = Page::from_rows(rows, limit, HistoryView::new, |r| match sort {
+        HistorySort::SentAt => Cursor { after: Some(r.id.clone()), offset: None },
+        _ => Cursor { after: None, offset: Some(offset + kept) },
+    });
+    Ok(HttpResponse::Ok().json(page))
+}
+
+pub async fn get(state: web::Data<AppState>, auth: Auth, id: web::Path<String>) -> ApiResult<HttpResponse> {
+    auth.require("history:read")?;
+    let id = id.into_inner();
+    let row = state.db.read(move |c| HistoryRow::find(c, &id)?.ok_or_else(|| ApiError::not_found("history entry", &id))).await?;
+    Ok(HttpResponse::Ok().json(HistoryView::new(row)))
+}
+
+pub async fn resend(state: web::Data<AppState>, auth: Auth, id: web::Path<String>) -> ApiResult<HttpResponse> {
+    auth.require("history:resend")?;
+    let row = manual::resend(&state.db, &state.clients, id.into_inner()).await?;
+    Ok(HttpResponse::Created().json(HistoryView::new(row)))
+}

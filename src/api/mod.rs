@@ -1,0 +1,100 @@
+//! The HTTP API: one file per resource, handlers only. Route table here.
+
+mod auth;
+mod event_types;
+mod events;
+mod health;
+mod history;
+mod page;
+mod webhook_input;
+mod webhooks;
+
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+pub use auth::{Auth, SCOPES};
+
+use crate::app::AppState;
+use crate::error::ApiError;
+
+/// The OpenAPI document served at `/openapi.yaml`.
+pub const OPENAPI: &str = include_str!("../../openapi.yaml");
+
+/// Registers every route. `main` and the tests share this one table.
+pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
+    let max_body = state.config.max_body_bytes;
+    cfg.app_data(state)
+        .app_data(web::JsonConfig::default().limit(max_body).error_handler(json_error))
+        .app_data(web::PayloadConfig::default().limit(max_body))
+        .app_data(web::QueryConfig::default().error_handler(query_error))
+        .app_data(web::PathConfig::default().error_handler(path_error))
+        .route("/healthz", web::get().to(health::healthz))
+        .route("/readyz", web::get().to(health::readyz))
+        .route("/openapi.yaml", web::get().to(health::openapi))
+        .service(
+            web::scope("/v1")
+                .route("/event-types", web::get().to(event_types::list))
+                .route("/event-types", web::post().to(event_types::create))
+                .route("/event-types/{name}", web::get().to(event_types::get))
+                .route("/webhooks", web::get().to(webhooks::list))
+                .route("/webhooks", web::post().to(webhooks::create))
+                .route("/webhooks/{id}", web::get().to(webhooks::get))
+                .route("/webhooks/{id}", web::patch().to(webhooks::update))
+                .route("/webhooks/{id}", web::delete().to(webhooks::delete))
+                .route("/webhooks/{id}/rotate-secret", web::post().to(webhooks::rotate_secret))
+                .route("/webhooks/{id}/test", web::post().to(webhooks::test))
+                .route("/events", web::get().to(events::list))
+                .route("/events", web::post().to(events::publish))
+                .route("/events/batch", web::post().to(events::publish_batch))
+                .route("/events/{id}", web::get().to(events::get))
+                .route("/history", web::get().to(history::list))
+                .route("/history/{id}", web::get().to(history::get))
+                .route("/history/{id}/resend", web::post().to(history::resend)),
+        )
+        .default_service(web::to(not_found));
+}
+
+async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound(format!("no route for {} {}", req.method(), req.path())))
+}
+
+fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    let e = match &err {
+        JsonPayloadError::ContentType => ApiError::bad_request(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the body as JSON with `Content-Type: application/json`",
+        ),
+        JsonPayloadError::Overflow { limit } | JsonPayloadError::OverflowKnownLength { limit, .. } => {
+            too_large(*limit)
+        }
+        JsonPayloadError::Deserialize(de) if de.is_data() => {
+            ApiError::bad_request(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", format!("the body does not match the expected shape: {de}"))
+        }
+        other => ApiError::bad_request(StatusCode::BAD_REQUEST, "malformed_json", format!("the request body is not valid JSON: {other}")),
+    };
+    e.into()
+}
+
+fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    ApiError::bad_request(StatusCode::BAD_REQUEST, "invalid_query", format!("invalid query string: {err}")).into()
+}
+
+fn path_error(err: PathError, _req: &HttpRequest) -> actix_web::Error {
+    ApiError::bad_request(StatusCode::BAD_REQUEST, "invalid_path", format!("invalid path: {err}")).into()
+}
+
+/// 413 naming the limit and the setting that raises it.
+pub(crate) fn too_large(limit: usize) -> ApiError {
+    ApiError::bad_request(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        format!("the request body is larger than {limit} bytes (HOOKRELAY_MAX_BODY_BYTES)"),
+    )
+}
+
+/// 204 helper.
+pub(crate) fn no_content() -> HttpResponse {
+    HttpResponse::NoContent().finish()
+}

@@ -1,0 +1,169 @@
+//! Webhook request bodies, their validation and the API view.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::app::AppState;
+use crate::db::time;
+use crate::db::webhooks::Webhook;
+use crate::error::{ApiError, ApiResult};
+
+/// Largest batch a webhook may ask for.
+const MAX_EVENTS_PER_REQUEST: i32 = 1000;
+
+/// Body of `POST /v1/webhooks`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateWebhook {
+    pub name: String,
+    pub url: String,
+    pub event_types: Vec<String>,
+    pub format: Option<String>,
+    pub active: Option<bool>,
+    pub verify_ssl: Option<bool>,
+    pub signing: Option<bool>,
+    pub max_events_per_request: Option<i32>,
+}
+
+/// Body of `PATCH /v1/webhooks/{id}`: every field optional.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateWebhook {
+    pub name: Option<String>,
+    pub url: Option<String>,
+    pub event_types: Option<Vec<String>>,
+    pub format: Option<String>,
+    pub active: Option<bool>,
+    pub verify_ssl: Option<bool>,
+    pub signing: Option<bool>,
+    pub max_events_per_request: Option<i32>,
+}
+
+/// A webhook as the API shows it (never with its secret).
+#[derive(Serialize)]
+pub struct WebhookView {
+    pub id: String,
+    pub name: String,
+    pub url: String,
+    pub event_types: Value,
+    pub format: String,
+    pub active: bool,
+    pub verify_ssl: bool,
+    pub signing: bool,
+    pub max_events_per_request: i32,
+    pub state: String,
+    pub disabled_reason: Option<String>,
+    pub last_triggered_at: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
+impl WebhookView {
+    /// The view without the secret.
+    pub fn new(w: Webhook) -> Self {
+        WebhookView {
+            event_types: serde_json::from_str(&w.event_types).unwrap_or(Value::Array(vec![])),
+            last_triggered_at: time::rfc3339_opt(&w.last_triggered_at),
+            created_at: time::rfc3339(&w.created_at),
+            updated_at: time::rfc3339(&w.updated_at),
+            id: w.id,
+            name: w.name,
+            url: w.url,
+            format: w.format,
+            active: w.active,
+            verify_ssl: w.verify_ssl,
+            signing: w.signing,
+            max_events_per_request: w.max_events_per_request,
+            state: w.state,
+            disabled_reason: w.disabled_reason,
+            secret: None,
+        }
+    }
+
+    /// The view with the secret: only for create and rotate.
+    pub fn with_secret(w: Webhook) -> Self {
+        let secret = w.secret.clone();
+        WebhookView { secret: Some(secret), ..WebhookView::new(w) }
+    }
+}
+
+/// A fresh signing secret: `whsec_` + 32 random bytes, base64 (Standard Webhooks style).
+pub fn new_secret() -> String {
+    use base64::Engine as _;
+    format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>()))
+}
+
+pub fn check_name(name: &str) -> ApiResult<String> {
+    let n = name.trim();
+    if n.is_empty() || n.chars().count() > 200 {
+        return Err(ApiError::field("name", "name must be 1 to 200 characters"));
+    }
+    Ok(n.to_string())
+}
+
+/// An absolute http(s) URL with a host; https only when so configured.
+pub fn check_url(raw: &str, require_https: bool) -> ApiResult<String> {
+    if raw.len() > 2048 {
+        return Err(ApiError::field_code("invalid_url", "url", "url must be at most 2048 characters"));
+    }
+    let url = url::Url::parse(raw.trim())
+        .map_err(|e| ApiError::field_code("invalid_url", "url", format!("url is not an absolute URL ({e}); e.g. https://example.com/hooks")))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if !require_https => {}
+        "http" => return Err(ApiError::field_code("invalid_url", "url", "url must use https (HOOKRELAY_REQUIRE_HTTPS is on)")),
+        other => return Err(ApiError::field_code("invalid_url", "url", format!("url scheme must be http or https, not '{other}'"))),
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(ApiError::field_code("invalid_url", "url", "url must name a host"));
+    }
+    Ok(url.to_string())
+}
+
+pub fn check_format(format: &str) -> ApiResult<String> {
+    match format {
+        "form" | "json" => Ok(format.to_string()),
+        other => Err(ApiError::field("format", format!("format must be form or json, not '{other}'"))),
+    }
+}
+
+pub fn check_batch(max: i32, format: &str) -> ApiResult<i32> {
+    if !(1..=MAX_EVENTS_PER_REQUEST).contains(&max) {
+        return Err(ApiError::field("max_events_per_request", format!("max_events_per_request must be 1 to {MAX_EVENTS_PER_REQUEST}")));
+    }
+    if max > 1 && format != "json" {
+        return Err(ApiError::field("max_events_per_request", "several events per request need format json"));
+    }
+    Ok(max)
+}
+
+/// Names must exist; `*` and `prefix.*` patterns are accepted as written.
+pub async fn check_event_types(state: &AppState, list: &[String]) -> ApiResult<String> {
+    if list.is_empty() {
+        return Err(ApiError::field("event_types", "event_types must list at least one name or pattern (e.g. \"profile.*\" or \"*\")"));
+    }
+    for (i, name) in list.iter().enumerate() {
+        let field = format!("event_types[{i}]");
+        if name == "*" {
+            continue;
+        }
+        if let Some(prefix) = name.strip_suffix(".*") {
+            let ok = !prefix.is_empty()
+                && prefix.split('.').all(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'));
+            if !ok {
+                return Err(ApiError::field(field, format!("'{name}' is not a valid pattern; use `entity.*` such as `profile.*`")));
+            }
+            continue;
+        }
+        if state.types.entity_of(&state.db, name).await?.is_none() {
+            return Err(ApiError::field_code(
+                "unknown_event_type",
+                field,
+                format!("event type '{name}' does not exist; GET /v1/event-types lists them"),
+            ));
+        }
+    }
+    Ok(serde_json::to_string(list).expect("strings serialize"))
+}

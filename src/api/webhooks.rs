@@ -1,0 +1,187 @@
+//! `/v1/webhooks`: subscriptions, secret rotation and the test send.
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+
+use super::history::HistoryView;
+use super::page::{self, Cursor, Page};
+use super::webhook_input::{self as input, CreateWebhook, UpdateWebhook, WebhookView};
+use super::Auth;
+use crate::app::AppState;
+use crate::db::webhooks::{Webhook, WebhookChanges, WebhookQuery, WebhookSort};
+use crate::db::{new_id, time};
+use crate::delivery::manual;
+use crate::error::{ApiError, ApiResult};
+
+/// Query of `GET /v1/webhooks`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    q: Option<String>,
+    sort: Option<String>,
+    order: Option<String>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+/// Body of `POST /v1/webhooks/{id}/test`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestSend {
+    event_type: String,
+}
+
+pub async fn list(state: web::Data<AppState>, auth: Auth, q: web::Query<ListQuery>) -> ApiResult<HttpResponse> {
+    auth.require("webhooks:read")?;
+    let q = q.into_inner();
+    let sort = match q.sort.as_deref().unwrap_or("created_at") {
+        "name" => WebhookSort::Name,
+        "url" => WebhookSort::Url,
+        "last_triggered_at" => WebhookSort::LastTriggeredAt,
+        "state" => WebhookSort::State,
+        "created_at" => WebhookSort::CreatedAt,
+        other => {
+            return Err(ApiError::field(
+                "sort",
+                format!("unknown sort key '{other}'; use name, url, last_triggered_at, state or created_at"),
+            ))
+        }
+    };
+    let limit = page::limit(q.limit)?;
+    let offset = Cursor::decode(q.cursor.as_deref())?.offset.unwrap_or(0).max(0);
+    let query = WebhookQuery { q: q.q, sort, descending: page::descending(q.order.as_deref(), false)?, offset, limit };
+    let rows = state.db.read(move |c| Ok(Webhook::list(c, &query)?)).await?;
+    let kept = rows.len().min(limit as usize) as i64;
+    let page = Page::from_rows(rows, limit, WebhookView::new, |_| Cursor { after: None, offset: Some(offset + kept) });
+    Ok(HttpResponse::Ok().json(page))
+}
+
+pub async fn create(state: web::Data<AppState>, auth: Auth, body: web::Json<CreateWebhook>) -> ApiResult<HttpResponse> {
+    auth.require("webhooks:write")?;
+    let b = body.into_inner();
+    let format = input::check_format(b.format.as_deref().unwrap_or("form"))?;
+    let now = time::now();
+    let active = b.active.unwrap_or(true);
+    let webhook = Webhook {
+        id: new_id("wh"),
+        name: input::check_name(&b.name)?,
+        url: input::check_url(&b.url, state.config.require_https)?,
+        event_types: input::check_event_types(&state, &b.event_types).await?,
+        max_events_per_request: input::check_batch(b.max_events_per_request.unwrap_or(1), &format)?,
+        format,
+        active,
+        verify_ssl: b.verify_ssl.unwrap_or(true),
+        signing: b.signing.unwrap_or(true),
+        secret: input::new_secret(),
+        state: if active { "active" } else { "disabled" }.into(),
+        disabled_reason: None,
+        last_triggered_at: None,
+        created_at: now,
+        updated_at: now,
+    };
+    let stored = webhook.clone();
+    state.db.write(move |c| Ok(stored.insert(c)?)).await?;
+    Ok(HttpResponse::Created().json(WebhookView::with_secret(webhook)))
+}
+
+pub async fn get(state: web::Data<AppState>, auth: Auth, id: web::Path<String>) -> ApiResult<HttpResponse> {
+    auth.require("webhooks:read")?;
+    let w = find(&state, id.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(WebhookView::new(w)))
+}
+
+pub async fn update(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<String>,
+    body: web::Json<UpdateWebhook>,
+) -> ApiResult<HttpResponse> {
+    auth.require("webhooks:write")?;
+    let current = find(&state, id.into_inner()).await?;
+    let b = body.into_inner();
+    let format = match &b.format {
+        Some(f) => input::check_format(f)?,
+        None => current.format.clone(),
+    };
+    let max = input::check_batch(b.max_events_per_request.unwrap_or(current.max_events_per_request), &format)?;
+    let mut changes = WebhookChanges {
+        name: b.name.as_deref().map(input::check_name).transpose()?,
+        url: b.url.as_deref().map(|u| input::check_url(u, state.config.require_https)).transpose()?,
+        event_types: match &b.event_types {
+            Some(list) => Some(input::check_event_types(&state, list).await?),
+            None => None,
+        },
+        format: b.format.is_some().then_some(format),
+        max_events_per_request: Some(max),
+        verify_ssl: b.verify_ssl,
+        signing: b.signing,
+        active: b.active,
+        updated_at: Some(time::now()),
+        ..Default::default()
+    };
+    match b.active {
+        Some(true) if !current.active => {
+            changes.state = Some("active".into());
+            changes.disabled_reason = Some(None);
+        }
+        Some(false) if current.active => {
+            changes.state = Some("disabled".into());
+            changes.disabled_reason = Some(Some("disabled by an operator".into()));
+        }
+        _ => {}
+    }
+    let id = current.id.clone();
+    let w = state
+        .db
+        .write(move |c| {
+            Webhook::update(c, &id, &changes)?;
+            Webhook::find(c, &id)?.ok_or_else(|| ApiError::not_found("webhook", &id))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(WebhookView::new(w)))
+}
+
+pub async fn delete(state: web::Data<AppState>, auth: Auth, id: web::Path<String>) -> ApiResult<HttpResponse> {
+    auth.require("webhooks:write")?;
+    let id = id.into_inner();
+    let n = state.db.write({
+        let id = id.clone();
+        move |c| Ok(Webhook::delete(c, &id)?)
+    })
+    .await?;
+    if n == 0 {
+        return Err(ApiError::not_found("webhook", &id));
+    }
+    Ok(super::no_content())
+}
+
+pub async fn rotate_secret(state: web::Data<AppState>, auth: Auth, id: web::Path<String>) -> ApiResult<HttpResponse> {
+    auth.require("webhooks:write")?;
+    let id = id.into_inner();
+    let changes = WebhookChanges { secret: Some(input::new_secret()), updated_at: Some(time::now()), ..Default::default() };
+    let w = state
+        .db
+        .write(move |c| {
+            if Webhook::update(c, &id, &changes)? == 0 {
+                return Err(ApiError::not_found("webhook", &id));
+            }
+            Webhook::find(c, &id)?.ok_or_else(|| ApiError::not_found("webhook", &id))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(WebhookView::with_secret(w)))
+}
+
+pub async fn test(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<String>,
+    body: web::Json<TestSend>,
+) -> ApiResult<HttpResponse> {
+    auth.require("webhooks:write")?;
+    let row = manual::test_send(&state.db, &state.clients, id.into_inner(), body.into_inner().event_type).await?;
+    Ok(HttpResponse::Created().json(HistoryView::new(row)))
+}
+
+async fn find(state: &AppState, id: String) -> ApiResult<Webhook> {
+    state.db.read(move |c| Webhook::find(c, &id)?.ok_or_else(|| ApiError::not_found("webhook", &id))).await
+}

@@ -1,0 +1,115 @@
+//! Wiring: shared state, the HTTP server and the delivery engine.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::{web, App, HttpServer};
+use tokio::sync::Notify;
+
+use crate::config::Config;
+use crate::db::tokens::{hash_token, ApiToken};
+use crate::db::{new_id, time, Db};
+use crate::delivery::retry::RetryPolicy;
+use crate::delivery::send::HttpClients;
+use crate::delivery::worker::WorkerSettings;
+use crate::delivery::Engine;
+use crate::publish::EventTypeCache;
+
+/// State shared by every handler.
+pub struct AppState {
+    pub db: Db,
+    pub config: Config,
+    pub clients: HttpClients,
+    /// Wakes the dispatcher when new deliveries are written.
+    pub notify: Arc<Notify>,
+    pub types: EventTypeCache,
+}
+
+/// A started gateway: HTTP server plus delivery engine.
+pub struct Running {
+    pub addr: SocketAddr,
+    server: actix_web::dev::ServerHandle,
+    server_task: tokio::task::JoinHandle<std::io::Result<()>>,
+    engine: Engine,
+}
+
+/// Opens the database (migrating it), ensures an operator token, binds the
+/// listener and starts serving and delivering.
+pub async fn start(config: Config) -> Result<Running, String> {
+    config.validate()?;
+    let db = {
+        let (url, size, sync) = (config.database_url.clone(), config.db_pool_size, config.sqlite_synchronous.clone());
+        tokio::task::spawn_blocking(move || Db::connect(&url, size, &sync)).await.map_err(|e| e.to_string())??
+    };
+    ensure_token(&db, config.bootstrap_token.as_deref())?;
+    let clients = HttpClients::new(config.request_timeout())?;
+    let notify = Arc::new(Notify::new());
+    let settings = WorkerSettings {
+        instance: config.instance_name(),
+        workers: config.workers,
+        claim_batch: config.claim_batch,
+        poll_interval: Duration::from_millis(config.poll_interval_ms),
+        lease: config.request_timeout() * 2 + Duration::from_secs(30),
+        grace: Duration::from_secs(config.shutdown_grace_secs),
+        retry: RetryPolicy::new(config.retry_delays()?),
+    };
+    let engine = Engine::start(db.clone(), clients.clone(), notify.clone(), settings);
+    let state = web::Data::new(AppState { db, config: config.clone(), clients, notify, types: EventTypeCache::default() });
+    let listener = std::net::TcpListener::bind(&config.bind).map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let server = HttpServer::new(move || App::new().configure(|cfg| crate::api::configure(cfg, state.clone())))
+        .listen(listener)
+        .map_err(|e| e.to_string())?
+        .disable_signals()
+        .shutdown_timeout(10)
+        .run();
+    let handle = server.handle();
+    let server_task = tokio::spawn(server);
+    tracing::info!(%addr, "hookrelay listening");
+    Ok(Running { addr, server: handle, server_task, engine })
+}
+
+impl Running {
+    /// Graceful stop: refuse new connections, finish requests, then stop the engine.
+    pub async fn stop(self) {
+        self.server.stop(true).await;
+        let _ = self.server_task.await;
+        self.engine.shutdown().await;
+    }
+}
+
+/// Makes sure an operator can get in: the bootstrap token if configured,
+/// otherwise a generated one on a database that has none (printed once).
+fn ensure_token(db: &Db, bootstrap: Option<&str>) -> Result<(), String> {
+    db.write_blocking(|c| {
+        let token = match bootstrap {
+            Some(t) if ApiToken::find_by_secret(c, t)?.is_some() => return Ok(()),
+            Some(t) => t.to_string(),
+            None if ApiToken::count(c)? > 0 => return Ok(()),
+            None => {
+                let t = generate_token();
+                // stderr, once: the only time this token is ever shown.
+                eprintln!("hookrelay: created the first operator token (admin). Store it now; it is not shown again:\n  {t}");
+                t
+            }
+        };
+        ApiToken {
+            id: new_id("tok"),
+            name: if bootstrap.is_some() { "bootstrap".into() } else { "first operator".into() },
+            token_hash: hash_token(&token),
+            scopes: "admin".into(),
+            created_at: time::now(),
+            last_used_at: None,
+        }
+        .insert(c)?;
+        Ok(())
+    })
+    .map_err(|e| format!("cannot store the operator token: {e}"))
+}
+
+/// A new random API token: `hr_` + 32 random bytes, base64url.
+pub fn generate_token() -> String {
+    use base64::Engine as _;
+    format!("hr_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>()))
+}

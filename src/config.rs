@@ -1,0 +1,134 @@
+//! Runtime configuration: environment variables, mirrored by `serve` flags.
+//!
+//! Every variable is listed in the README's configuration table; keep the two
+//! in step.
+
+use std::time::Duration;
+
+use clap::{ArgAction, Args};
+
+/// How hookrelay runs. Built by clap from flags and `HOOKRELAY_*` variables.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Address the HTTP API listens on.
+    #[arg(long, env = "HOOKRELAY_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+
+    /// `sqlite://path` (default, embedded) or `postgres://…` (scale-out).
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://hookrelay.db")]
+    pub database_url: String,
+
+    /// Operator token ensured at start-up (scripts, tests). Never logged.
+    #[arg(long, env = "HOOKRELAY_BOOTSTRAP_TOKEN", hide_env_values = true)]
+    pub bootstrap_token: Option<String>,
+
+    /// Deliveries in flight at once in this process.
+    #[arg(long, env = "HOOKRELAY_WORKERS", default_value_t = 128)]
+    pub workers: usize,
+
+    /// Per-request timeout of a delivery attempt, in seconds.
+    #[arg(long, env = "HOOKRELAY_REQUEST_TIMEOUT_SECS", default_value_t = 15)]
+    pub request_timeout_secs: u64,
+
+    /// Largest accepted API request body, in bytes.
+    #[arg(long, env = "HOOKRELAY_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// Allow deliveries to loopback and private addresses (development, tests).
+    #[arg(long, env = "HOOKRELAY_ALLOW_PRIVATE_TARGETS", default_value_t = false, action = ArgAction::Set)]
+    pub allow_private_targets: bool,
+
+    /// Refuse webhook URLs that are not https.
+    #[arg(long, env = "HOOKRELAY_REQUIRE_HTTPS", default_value_t = false, action = ArgAction::Set)]
+    pub require_https: bool,
+
+    /// Database connections per process (SQLite: readers; writes use one more).
+    #[arg(long, env = "HOOKRELAY_DB_POOL_SIZE", default_value_t = 8)]
+    pub db_pool_size: u32,
+
+    /// SQLite `synchronous` pragma: NORMAL survives a process crash, FULL also power loss.
+    #[arg(long, env = "HOOKRELAY_SQLITE_SYNCHRONOUS", default_value = "NORMAL")]
+    pub sqlite_synchronous: String,
+
+    /// How often an idle worker looks for due deliveries (ms); publishes wake it at once.
+    #[arg(long, env = "HOOKRELAY_POLL_INTERVAL_MS", default_value_t = 500)]
+    pub poll_interval_ms: u64,
+
+    /// Most deliveries claimed in one statement.
+    #[arg(long, env = "HOOKRELAY_CLAIM_BATCH", default_value_t = 256)]
+    pub claim_batch: usize,
+
+    /// Delays after each failed attempt; after the last one a delivery is dead.
+    #[arg(long, env = "HOOKRELAY_RETRY_SCHEDULE", default_value = "5s,5m,30m,2h,5h,10h,10h")]
+    pub retry_schedule: String,
+
+    /// Name of this process in delivery claims (default: host-pid).
+    #[arg(long, env = "HOOKRELAY_INSTANCE_ID")]
+    pub instance_id: Option<String>,
+
+    /// `text` or `json` logs.
+    #[arg(long, env = "HOOKRELAY_LOG_FORMAT", default_value = "text")]
+    pub log_format: String,
+
+    /// Seconds in-flight deliveries get to finish on SIGTERM/SIGINT.
+    #[arg(long, env = "HOOKRELAY_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
+    pub shutdown_grace_secs: u64,
+}
+
+impl Config {
+    /// Defaults plus whatever the environment sets, without reading argv.
+    pub fn from_env() -> Self {
+        #[derive(clap::Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            config: Config,
+        }
+        <Wrapper as clap::Parser>::parse_from(["hookrelay"]).config
+    }
+
+    /// Checks values that clap cannot; called once at start-up.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.workers == 0 {
+            return Err("HOOKRELAY_WORKERS must be at least 1".into());
+        }
+        if self.request_timeout_secs == 0 {
+            return Err("HOOKRELAY_REQUEST_TIMEOUT_SECS must be at least 1".into());
+        }
+        if self.claim_batch == 0 {
+            return Err("HOOKRELAY_CLAIM_BATCH must be at least 1".into());
+        }
+        if !matches!(self.sqlite_synchronous.to_ascii_uppercase().as_str(), "NORMAL" | "FULL" | "EXTRA") {
+            return Err("HOOKRELAY_SQLITE_SYNCHRONOUS must be NORMAL, FULL or EXTRA".into());
+        }
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            return Err("HOOKRELAY_LOG_FORMAT must be text or json".into());
+        }
+        self.retry_delays().map(|_| ())
+    }
+
+    /// The retry schedule as durations.
+    pub fn retry_delays(&self) -> Result<Vec<Duration>, String> {
+        self.retry_schedule
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                humantime::parse_duration(s)
+                    .map_err(|e| format!("HOOKRELAY_RETRY_SCHEDULE: '{s}' is not a duration ({e})"))
+            })
+            .collect()
+    }
+
+    /// Per-attempt timeout.
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_secs)
+    }
+
+    /// This process's claim name.
+    pub fn instance_name(&self) -> String {
+        self.instance_id.clone().unwrap_or_else(|| {
+            let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into());
+            format!("{host}-{}", std::process::id())
+        })
+    }
+}

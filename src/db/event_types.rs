@@ -1,0 +1,37 @@
+//! The event-type catalogue (built-in types are seeded by the first migration).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::event_types;
+use super::DbConn;
+
+/// One event type.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = event_types)]
+pub struct EventType {
+    pub name: String,
+    pub entity: String,
+    pub description: String,
+    pub volume: String,
+    pub example: String,
+    pub builtin: bool,
+    pub created_at: NaiveDateTime,
+}
+
+impl EventType {
+    /// All types, by name.
+    pub fn list(conn: &mut DbConn) -> QueryResult<Vec<EventType>> {
+        event_types::table.order(event_types::name.asc()).select(EventType::as_select()).load(conn)
+    }
+
+    /// One type by name.
+    pub fn find(conn: &mut DbConn, name: &str) -> QueryResult<Option<EventType>> {
+        event_types::table.find(name).select(EventType::as_select()).first(conn).optional()
+    }
+
+    /// Adds a custom type.
+    pub fn insert(&self, conn: &mut DbConn) -> QueryResult<()> {
+        diesel::insert_into(event_types::table).values(self).execute(conn).map(|_| ())
+    }
+}

@@ -1,0 +1,88 @@
+//! Events and the transaction that records them with their deliveries.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::deliveries::Delivery;
+use super::schema::{deliveries, events};
+use super::{insert_rows, DbConn};
+
+type Backend = <DbConn as diesel::Connection>::Backend;
+
+/// SQLite allows 32,766 bound values per statement; deliveries have 12 columns.
+const INSERT_CHUNK: usize = 1000;
+
+/// A recorded event. `payload` is the event exactly as receivers get it
+/// (compact JSON, publisher's key order).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = events)]
+pub struct Event {
+    pub id: String,
+    pub event_type: String,
+    pub payload: String,
+    pub idempotency_key: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+/// Filters for listing events (newest first).
+pub struct EventQuery {
+    pub event_type: Option<String>,
+    pub since: Option<NaiveDateTime>,
+    pub until: Option<NaiveDateTime>,
+    /// Keyset cursor: only ids strictly older than this.
+    pub before_id: Option<String>,
+    pub limit: i64,
+}
+
+impl Event {
+    /// Writes events and their deliveries in one transaction: either all of
+    /// it is stored or none of it.
+    pub fn insert_with_deliveries(conn: &mut DbConn, evs: &[Event], dels: &[Delivery]) -> QueryResult<()> {
+        conn.transaction(|conn| {
+            for chunk in evs.chunks(INSERT_CHUNK) {
+                insert_rows!(conn, events::table, chunk)?;
+            }
+            for chunk in dels.chunks(INSERT_CHUNK) {
+                insert_rows!(conn, deliveries::table, chunk)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// One event by id.
+    pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<Event>> {
+        events::table.find(id).select(Event::as_select()).first(conn).optional()
+    }
+
+    /// Events by id (any order).
+    pub fn find_many(conn: &mut DbConn, ids: &[String]) -> QueryResult<Vec<Event>> {
+        events::table.filter(events::id.eq_any(ids)).select(Event::as_select()).load(conn)
+    }
+
+    /// The event first published with this idempotency key, if any.
+    pub fn find_by_idempotency_key(conn: &mut DbConn, key: &str) -> QueryResult<Option<Event>> {
+        events::table
+            .filter(events::idempotency_key.eq(key))
+            .select(Event::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    /// One page, newest first; `limit + 1` rows so the caller knows if more follow.
+    pub fn list(conn: &mut DbConn, query: &EventQuery) -> QueryResult<Vec<Event>> {
+        let mut q = events::table.select(Event::as_select()).into_boxed::<Backend>();
+        if let Some(t) = &query.event_type {
+            q = q.filter(events::event_type.eq(t.clone()));
+        }
+        if let Some(s) = query.since {
+            q = q.filter(events::created_at.ge(s));
+        }
+        if let Some(u) = query.until {
+            q = q.filter(events::created_at.lt(u));
+        }
+        if let Some(b) = &query.before_id {
+            q = q.filter(events::id.lt(b.clone()));
+        }
+        q.order(events::id.desc()).limit(query.limit + 1).load(conn)
+    }
+}

@@ -1,0 +1,188 @@
+//! Delivery history: one row per attempt (automatic, re-send or test).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::deliveries::{Delivery, Settlement};
+use super::schema::{history, history_events};
+use super::webhooks::Webhook;
+use super::{insert_rows, like_pattern, DbConn};
+
+type Backend = <DbConn as diesel::Connection>::Backend;
+
+/// SQLite's bound-value limit over history's 18 columns.
+const INSERT_CHUNK: usize = 500;
+
+/// One attempt as stored.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = history)]
+pub struct HistoryRow {
+    pub id: String,
+    pub webhook_id: String,
+    /// First (usually only) event of the request; `None` for test sends.
+    pub event_id: Option<String>,
+    pub event_type: String,
+    /// JSON array of every event id in the request.
+    pub event_ids: String,
+    /// JSON array of the deliveries the request settled.
+    pub delivery_ids: String,
+    pub url: String,
+    /// JSON object of the request headers as sent.
+    pub request_headers: String,
+    pub request_body: String,
+    /// HTTP status, 0 when no response arrived (see `error`).
+    pub response_status: i32,
+    pub response_headers: String,
+    pub response_body: String,
+    pub response_truncated: bool,
+    pub duration_ms: i64,
+    pub error: Option<String>,
+    pub attempt: i32,
+    /// `auto`, `resend` or `test`.
+    pub triggered_by: String,
+    pub sent_at: NaiveDateTime,
+}
+
+/// An attempt to store with the delivery updates it causes.
+pub struct AttemptRecord {
+    pub row: HistoryRow,
+    /// Every event of a batched request, for the event index.
+    pub batch_event_ids: Vec<String>,
+    pub settlements: Vec<Settlement>,
+}
+
+/// Sort keys for the history list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HistorySort {
+    SentAt,
+    Status,
+    Url,
+    Duration,
+}
+
+/// Status classes for filtering.
+#[derive(Debug, Clone, Copy)]
+pub enum StatusClass {
+    C2xx,
+    C3xx,
+    C4xx,
+    C5xx,
+    Error,
+}
+
+/// History list parameters.
+pub struct HistoryQuery {
+    pub webhook_id: Option<String>,
+    pub event_id: Option<String>,
+    pub status: Option<StatusClass>,
+    pub q: Option<String>,
+    pub since: Option<NaiveDateTime>,
+    pub until: Option<NaiveDateTime>,
+    pub sort: HistorySort,
+    pub descending: bool,
+    /// Keyset cursor for `sent_at` order (ids sort by time).
+    pub after_id: Option<String>,
+    /// Offset for the other orders.
+    pub offset: i64,
+    pub limit: i64,
+}
+
+impl HistoryRow {
+    /// Stores attempts, settles their deliveries and updates their webhooks,
+    /// all in one transaction.
+    pub fn record(
+        conn: &mut DbConn,
+        records: &[AttemptRecord],
+        settles: &[Settlement],
+        now: NaiveDateTime,
+    ) -> QueryResult<()> {
+        conn.transaction(|conn| {
+            let rows: Vec<&HistoryRow> = records.iter().map(|r| &r.row).collect();
+            for chunk in rows.chunks(INSERT_CHUNK) {
+                insert_rows!(conn, history::table, chunk.iter().map(|r| (*r).clone()).collect::<Vec<_>>())?;
+            }
+            for r in records.iter().filter(|r| r.batch_event_ids.len() > 1) {
+                for ev in &r.batch_event_ids {
+                    diesel::insert_into(history_events::table)
+                        .values((history_events::event_id.eq(ev), history_events::history_id.eq(&r.row.id)))
+                        .execute(conn)?;
+                }
+            }
+            for s in records.iter().flat_map(|r| &r.settlements).chain(settles) {
+                Delivery::settle(conn, s, now)?;
+            }
+            // One webhook update per webhook: the latest attempt decides its state.
+            let mut latest: Vec<(&str, NaiveDateTime, bool)> = Vec::new();
+            for r in records {
+                let ok = (200..300).contains(&r.row.response_status);
+                match latest.iter_mut().find(|(id, _, _)| *id == r.row.webhook_id) {
+                    Some(entry) if entry.1 <= r.row.sent_at => *entry = (&r.row.webhook_id, r.row.sent_at, ok),
+                    Some(_) => {}
+                    None => latest.push((&r.row.webhook_id, r.row.sent_at, ok)),
+                }
+            }
+            for (id, at, ok) in latest {
+                Webhook::record_attempt(conn, id, at, ok)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// One attempt by id.
+    pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<HistoryRow>> {
+        history::table.find(id).select(HistoryRow::as_select()).first(conn).optional()
+    }
+
+    /// One page; `limit + 1` rows so the caller knows if more follow.
+    pub fn list(conn: &mut DbConn, query: &HistoryQuery) -> QueryResult<Vec<HistoryRow>> {
+        let mut q = history::table.select(HistoryRow::as_select()).into_boxed::<Backend>();
+        if let Some(w) = &query.webhook_id {
+            q = q.filter(history::webhook_id.eq(w.clone()));
+        }
+        if let Some(e) = &query.event_id {
+            let batched = history_events::table
+                .filter(history_events::event_id.eq(e.clone()))
+                .select(history_events::history_id);
+            q = q.filter(history::event_id.eq(e.clone()).or(history::id.eq_any(batched)));
+        }
+        q = match query.status {
+            Some(StatusClass::C2xx) => q.filter(history::response_status.between(200, 299)),
+            Some(StatusClass::C3xx) => q.filter(history::response_status.between(300, 399)),
+            Some(StatusClass::C4xx) => q.filter(history::response_status.between(400, 499)),
+            Some(StatusClass::C5xx) => q.filter(history::response_status.between(500, 599)),
+            Some(StatusClass::Error) => q.filter(history::response_status.eq(0)),
+            None => q,
+        };
+        if let Some(text) = query.q.as_deref().filter(|s| !s.is_empty()) {
+            let p = like_pattern(text);
+            q = q.filter(
+                history::url
+                    .like(p.clone())
+                    .escape('\\')
+                    .or(history::event_type.like(p.clone()).escape('\\'))
+                    .or(history::error.like(p.clone()).escape('\\'))
+                    .or(history::event_id.like(p).escape('\\')),
+            );
+        }
+        if let Some(s) = query.since {
+            q = q.filter(history::sent_at.ge(s));
+        }
+        if let Some(u) = query.until {
+            q = q.filter(history::sent_at.lt(u));
+        }
+        if let Some(after) = &query.after_id {
+            q = if query.descending { q.filter(history::id.lt(after.clone())) } else { q.filter(history::id.gt(after.clone())) };
+        }
+        q = match (query.sort, query.descending) {
+            (HistorySort::SentAt, false) => q.order(history::id.asc()),
+            (HistorySort::SentAt, true) => q.order(history::id.desc()),
+            (HistorySort::Status, false) => q.order((history::response_status.asc(), history::id.asc())),
+            (HistorySort::Status, true) => q.order((history::response_status.desc(), history::id.desc())),
+            (HistorySort::Url, false) => q.order((history::url.asc(), history::id.asc())),
+            (HistorySort::Url, true) => q.order((history::url.desc(), history::id.desc())),
+            (HistorySort::Duration, false) => q.order((history::duration_ms.asc(), history::id.asc())),
+            (HistorySort::Duration, true) => q.order((history::duration_ms.desc(), history::id.desc())),
+        };
+        q.offset(query.offset).limit(query.limit + 1).load(conn)
+    }
+}

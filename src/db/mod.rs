@@ -1,0 +1,80 @@
+//! Database access. One diesel codebase serves SQLite (embedded default) and
+//! PostgreSQL (scale-out) through `DbConn`, a diesel `MultiConnection`.
+//!
+//! All queries live in this module's files; handlers and the worker call them
+//! through [`Db::read`] / [`Db::write`], which run the closure on the blocking
+//! thread pool so async tasks never wait on the database.
+
+pub mod deliveries;
+pub mod event_types;
+pub mod events;
+pub mod history;
+mod pool;
+pub mod schema;
+pub mod time;
+pub mod tokens;
+pub mod webhooks;
+
+use diesel::prelude::*;
+use diesel::{PgConnection, SqliteConnection};
+
+pub use pool::{Backend, Db};
+
+/// A connection to whichever backend `DATABASE_URL` names.
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Pg(PgConnection),
+    // SQLite last: establishing tries variants in order.
+    Sqlite(SqliteConnection),
+}
+
+/// Multi-row `INSERT`. diesel's `MultiBackend` cannot build batch inserts,
+/// so this runs the same statement on the concrete connection.
+macro_rules! insert_rows {
+    ($conn:expr, $table:expr, $rows:expr) => {
+        match $conn {
+            $crate::db::DbConn::Sqlite(c) => diesel::insert_into($table).values($rows).execute(c),
+            $crate::db::DbConn::Pg(c) => diesel::insert_into($table).values($rows).execute(c),
+        }
+    };
+}
+pub(crate) use insert_rows;
+
+/// A fresh, time-ordered id with a resource prefix (`evt_01J…`).
+pub fn new_id(prefix: &str) -> String {
+    format!("{prefix}_{}", ulid::Ulid::new().to_string().to_ascii_lowercase())
+}
+
+/// Time-ordered id whose time part is `at`, so sorting by id sorts by `at`.
+pub fn new_id_at(prefix: &str, at: chrono::NaiveDateTime) -> String {
+    let ms = at.and_utc().timestamp_millis().max(0) as u64;
+    let id = ulid::Ulid::from_parts(ms, rand::random::<u128>());
+    format!("{prefix}_{}", id.to_string().to_ascii_lowercase())
+}
+
+/// `true` when the error is the database refusing a duplicate.
+pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
+    matches!(
+        e,
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
+    )
+}
+
+/// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
+pub fn like_pattern(q: &str) -> String {
+    let mut out = String::with_capacity(q.len() + 2);
+    out.push('%');
+    for c in q.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+/// Runs `SELECT 1`, for readiness checks.
+pub fn ping(conn: &mut DbConn) -> QueryResult<()> {
+    diesel::sql_query("SELECT 1").execute(conn).map(|_| ())
+}

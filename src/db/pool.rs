@@ -1,0 +1,165 @@
+//! Connection pools and migrations.
+//!
+//! SQLite allows one writer at a time, so writes go through a dedicated pool
+//! of one connection: our own writers queue in-process instead of failing with
+//! `SQLITE_BUSY`, and WAL lets the read pool carry on meanwhile. PostgreSQL
+//! uses a single pool for both.
+
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use super::DbConn;
+use crate::error::{ApiError, ApiResult};
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Which database a URL selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+type ConnPool = Pool<ConnectionManager<DbConn>>;
+
+/// The pools of one process.
+#[derive(Clone)]
+pub struct Db {
+    read: ConnPool,
+    write: ConnPool,
+    backend: Backend,
+}
+
+#[derive(Debug)]
+struct SqlitePragmas {
+    synchronous: String,
+}
+
+impl CustomizeConnection<DbConn, diesel::r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, conn: &mut DbConn) -> Result<(), diesel::r2d2::Error> {
+        // busy_timeout first: switching to WAL itself needs the lock.
+        let sql = format!(
+            "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA synchronous = {}; \
+             PRAGMA foreign_keys = ON; PRAGMA cache_size = -32000; PRAGMA temp_store = MEMORY;",
+            self.synchronous
+        );
+        conn.batch_execute(&sql).map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+impl Db {
+    /// Opens pools for `url`, checks the database answers and applies
+    /// pending migrations.
+    pub fn connect(url: &str, pool_size: u32, sqlite_synchronous: &str) -> Result<Db, String> {
+        let (backend, target) = parse_url(url)?;
+        let db = match backend {
+            Backend::Postgres => {
+                // Pre-flight with the concrete type: MultiConnection hides libpq's reason.
+                PgConnection::establish(&target).map_err(|e| format!("cannot connect to PostgreSQL: {e}"))?;
+                let pool = build(&target, pool_size.max(2), None)?;
+                Db { read: pool.clone(), write: pool, backend }
+            }
+            Backend::Sqlite => {
+                if let Some(dir) = std::path::Path::new(&target).parent() {
+                    if !dir.as_os_str().is_empty() {
+                        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+                    }
+                }
+                let pragmas = || SqlitePragmas { synchronous: sqlite_synchronous.to_ascii_uppercase() };
+                let write = build(&target, 1, Some(pragmas()))?;
+                let read = build(&target, pool_size.max(1), Some(pragmas()))?;
+                Db { read, write, backend }
+            }
+        };
+        db.migrate()?;
+        Ok(db)
+    }
+
+    /// The backend in use.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Applies pending migrations; returns how many ran.
+    pub fn migrate(&self) -> Result<usize, String> {
+        let mut conn = self.write.get().map_err(|e| format!("cannot open database: {e}"))?;
+        let ran = match &mut *conn {
+            DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+            DbConn::Pg(c) => c.run_pending_migrations(PG_MIGRATIONS).map(|v| v.len()),
+        };
+        ran.map_err(|e| format!("migration failed: {e}"))
+    }
+
+    /// Runs a read-only closure on the blocking pool.
+    pub async fn read<T, F>(&self, f: F) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> ApiResult<T> + Send + 'static,
+    {
+        run(self.read.clone(), f).await
+    }
+
+    /// Runs a writing closure on the blocking pool (the single writer on SQLite).
+    pub async fn write<T, F>(&self, f: F) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> ApiResult<T> + Send + 'static,
+    {
+        run(self.write.clone(), f).await
+    }
+
+    /// Synchronous write access, for the CLI and start-up.
+    pub fn write_blocking<T>(&self, f: impl FnOnce(&mut DbConn) -> ApiResult<T>) -> ApiResult<T> {
+        let mut conn = self.write.get()?;
+        f(&mut conn)
+    }
+}
+
+async fn run<T, F>(pool: ConnPool, f: F) -> ApiResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConn) -> ApiResult<T> + Send + 'static,
+{
+    tokio::task::spawn_blocking(move || {
+        let mut conn = pool.get()?;
+        f(&mut conn)
+    })
+    .await
+    .map_err(ApiError::internal)?
+}
+
+fn build(target: &str, size: u32, pragmas: Option<SqlitePragmas>) -> Result<ConnPool, String> {
+    let mut builder = Pool::builder()
+        .max_size(size)
+        .min_idle(Some(1))
+        .connection_timeout(Duration::from_secs(10));
+    if let Some(p) = pragmas {
+        builder = builder.connection_customizer(Box::new(p));
+    }
+    builder
+        .build(ConnectionManager::<DbConn>::new(target))
+        .map_err(|e| format!("cannot open database pool: {e}"))
+}
+
+/// Splits `DATABASE_URL` into the backend and what its driver expects.
+pub fn parse_url(url: &str) -> Result<(Backend, String), String> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok((Backend::Postgres, url.to_string()));
+    }
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    if path.is_empty() || path == ":memory:" {
+        return Err("DATABASE_URL: SQLite needs a file path (e.g. sqlite://hookrelay.db); :memory: is not shared between connections".into());
+    }
+    if path.contains("://") {
+        return Err(format!("DATABASE_URL: unsupported scheme in '{url}' (use sqlite:// or postgres://)"));
+    }
+    Ok((Backend::Sqlite, path.to_string()))
+}

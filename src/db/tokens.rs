@@ -1,0 +1,64 @@
+//! API tokens, stored only as SHA-256 hashes.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use sha2::{Digest, Sha256};
+
+use super::schema::api_tokens;
+use super::DbConn;
+
+/// A stored token (never the token itself).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = api_tokens)]
+pub struct ApiToken {
+    pub id: String,
+    pub name: String,
+    pub token_hash: String,
+    pub scopes: String,
+    pub created_at: NaiveDateTime,
+    pub last_used_at: Option<NaiveDateTime>,
+}
+
+impl ApiToken {
+    /// Scopes as a list.
+    pub fn scope_list(&self) -> Vec<&str> {
+        self.scopes.split_whitespace().collect()
+    }
+
+    /// Looks a presented token up by its hash.
+    pub fn find_by_secret(conn: &mut DbConn, token: &str) -> QueryResult<Option<ApiToken>> {
+        api_tokens::table
+            .filter(api_tokens::token_hash.eq(hash_token(token)))
+            .select(ApiToken::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    /// Stores a token row.
+    pub fn insert(&self, conn: &mut DbConn) -> QueryResult<()> {
+        diesel::insert_into(api_tokens::table).values(self).execute(conn).map(|_| ())
+    }
+
+    /// How many tokens exist.
+    pub fn count(conn: &mut DbConn) -> QueryResult<i64> {
+        api_tokens::table.count().get_result(conn)
+    }
+
+    /// Records use, at most once a minute per token so reads stay cheap.
+    pub fn touch(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult<()> {
+        let stale = now - chrono::Duration::seconds(60);
+        diesel::update(
+            api_tokens::table
+                .filter(api_tokens::id.eq(id))
+                .filter(api_tokens::last_used_at.is_null().or(api_tokens::last_used_at.lt(stale))),
+        )
+        .set(api_tokens::last_used_at.eq(now))
+        .execute(conn)
+        .map(|_| ())
+    }
+}
+
+/// Hex SHA-256 of a token: what the database keeps.
+pub fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}

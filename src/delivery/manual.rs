@@ -1,0 +1,112 @@
+//! Attempts an operator asks for: re-sending a history row and the test
+//! ("Check") send of an event type's example. Both run synchronously and
+//! return the stored history row.
+
+use serde_json::Value;
+
+use super::payload::{render, EventDoc, Format};
+use super::recorder::{history_row, AttemptContext, Trigger};
+use super::send::{send, HttpClients};
+use super::worker::message_id;
+use crate::db::deliveries::Delivery;
+use crate::db::event_types::EventType;
+use crate::db::events::Event;
+use crate::db::history::{AttemptRecord, HistoryRow};
+use crate::db::webhooks::Webhook;
+use crate::db::{time, Db};
+use crate::error::{ApiError, ApiResult};
+
+/// Sends the event(s) of history row `id` again, to the webhook's current
+/// URL, format and secret.
+pub async fn resend(db: &Db, clients: &HttpClients, id: String) -> ApiResult<HistoryRow> {
+    let (row, webhook, events) = db
+        .read(move |c| {
+            let row = HistoryRow::find(c, &id)?.ok_or_else(|| ApiError::not_found("history entry", &id))?;
+            let webhook = Webhook::find(c, &row.webhook_id)?.ok_or_else(|| ApiError::Conflict {
+                code: "webhook_deleted",
+                message: format!("webhook '{}' of this attempt has been deleted; nothing to re-send to", row.webhook_id),
+            })?;
+            let ids: Vec<String> = serde_json::from_str(&row.event_ids).map_err(ApiError::internal)?;
+            let found = Event::find_many(c, &ids)?;
+            // Keep the original order of the request.
+            let events = ids.iter().filter_map(|i| found.iter().find(|e| &e.id == i).cloned()).collect::<Vec<_>>();
+            Ok((row, webhook, events))
+        })
+        .await?;
+    let docs: Vec<EventDoc> = if row.triggered_by == "test" || events.is_empty() {
+        let t = row.event_type.clone();
+        vec![example_doc(db, t).await?]
+    } else {
+        events.iter().map(|e| EventDoc::from_payload(&e.payload).map_err(ApiError::internal)).collect::<ApiResult<_>>()?
+    };
+    let event_ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
+    let delivery_ids: Vec<String> = serde_json::from_str(&row.delivery_ids).map_err(ApiError::internal)?;
+    let trigger = if row.triggered_by == "test" { Trigger::Test } else { Trigger::Resend };
+    attempt(db, clients, webhook, docs, row.event_type, event_ids, delivery_ids, trigger).await
+}
+
+/// Sends `event_type`'s example payload to webhook `id` now.
+pub async fn test_send(db: &Db, clients: &HttpClients, id: String, event_type: String) -> ApiResult<HistoryRow> {
+    let webhook = db
+        .read({
+            let id = id.clone();
+            move |c| Webhook::find(c, &id)?.ok_or_else(|| ApiError::not_found("webhook", &id))
+        })
+        .await?;
+    let doc = example_doc(db, event_type.clone()).await?;
+    attempt(db, clients, webhook, vec![doc], event_type, Vec::new(), Vec::new(), Trigger::Test).await
+}
+
+async fn example_doc(db: &Db, event_type: String) -> ApiResult<EventDoc> {
+    let t = db
+        .read({
+            let name = event_type.clone();
+            move |c| Ok(EventType::find(c, &name)?)
+        })
+        .await?
+        .ok_or_else(|| ApiError::field_code("unknown_event_type", "event_type", format!("event type '{event_type}' does not exist; GET /v1/event-types lists them")))?;
+    let example: Value = serde_json::from_str(&t.example).map_err(ApiError::internal)?;
+    EventDoc::from_payload(&example.to_string()).map_err(ApiError::internal)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn attempt(
+    db: &Db,
+    clients: &HttpClients,
+    webhook: Webhook,
+    docs: Vec<EventDoc>,
+    event_type: String,
+    event_ids: Vec<String>,
+    delivery_ids: Vec<String>,
+    trigger: Trigger,
+) -> ApiResult<HistoryRow> {
+    let format = Format::parse(&webhook.format).unwrap_or(Format::Json);
+    let refs: Vec<&EventDoc> = docs.iter().collect();
+    let rendered = render(format, webhook.max_events_per_request > 1, &refs, webhook.signing.then_some(webhook.secret.as_str()));
+    let msg_id = if event_ids.is_empty() { crate::db::new_id("test") } else { message_id(&event_ids) };
+    let ex = send(clients, &webhook.url, webhook.verify_ssl, &msg_id, &rendered).await;
+    let ctx = AttemptContext {
+        webhook_id: &webhook.id,
+        url: &webhook.url,
+        event_type: &event_type,
+        event_ids: &event_ids,
+        delivery_ids: &delivery_ids,
+        attempt: 1,
+        trigger,
+    };
+    let row = history_row(&ctx, &rendered, &ex);
+    let ok = ex.succeeded();
+    let code = ex.status.map(i32::from).unwrap_or(0);
+    let stored = row.clone();
+    db.write(move |c| {
+        let now = time::now();
+        let record = AttemptRecord { row: stored, batch_event_ids: event_ids, settlements: Vec::new() };
+        HistoryRow::record(c, std::slice::from_ref(&record), &[], now)?;
+        if ok && !delivery_ids.is_empty() {
+            Delivery::mark_resent_ok(c, &delivery_ids, code, now)?;
+        }
+        Ok(())
+    })
+    .await?;
+    Ok(row)
+}

@@ -1,0 +1,60 @@
+//! Delivery engine: claims due deliveries, sends them signed, records every
+//! attempt. Talks to the database through `db` only, never to `api`.
+
+pub mod manual;
+pub mod payload;
+pub mod recorder;
+pub mod retry;
+pub mod send;
+pub mod worker;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::db::deliveries::Delivery;
+use crate::db::{time, Db};
+use recorder::Recorder;
+use send::HttpClients;
+use worker::WorkerSettings;
+
+/// A running delivery engine.
+pub struct Engine {
+    cancel: CancellationToken,
+    dispatcher: tokio::task::JoinHandle<()>,
+    recorder: tokio::task::JoinHandle<()>,
+    db: Db,
+    instance: String,
+}
+
+impl Engine {
+    /// Starts the dispatcher and the history recorder.
+    pub fn start(db: Db, clients: HttpClients, notify: Arc<Notify>, settings: WorkerSettings) -> Engine {
+        let cancel = CancellationToken::new();
+        let (rec, recorder) = Recorder::spawn(db.clone());
+        let instance = settings.instance.clone();
+        let dispatcher = tokio::spawn(worker::run(db.clone(), clients, rec, notify, settings, cancel.clone()));
+        Engine { cancel, dispatcher, recorder, db, instance }
+    }
+
+    /// Graceful stop: no new claims, requests in flight get the grace
+    /// period, their results are written, and whatever is still claimed by
+    /// this process goes back to the queue at once.
+    pub async fn shutdown(self) {
+        self.cancel.cancel();
+        let _ = self.dispatcher.await;
+        // The dispatcher and its tasks held the only recorder handles: the
+        // recorder now drains its queue and ends.
+        if tokio::time::timeout(Duration::from_secs(30), self.recorder).await.is_err() {
+            tracing::warn!("history recorder did not finish in 30 s");
+        }
+        let instance = self.instance.clone();
+        match self.db.write(move |c| Ok(Delivery::release(c, &instance, time::now())?)).await {
+            Ok(n) if n > 0 => tracing::info!(released = n, "handed unfinished deliveries back to the queue"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not release claims; their leases will expire"),
+        }
+    }
+}

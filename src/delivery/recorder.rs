@@ -1,0 +1,156 @@
+//! Turns attempts into history rows and writes them in batches.
+//!
+//! Workers hand finished attempts to one recorder task, which stores many of
+//! them per transaction (history rows, delivery settlements, webhook state):
+//! on SQLite that is the difference between one commit per delivery and one
+//! per few hundred. A delivery is only `succeeded` once its row is committed;
+//! if the process dies first, the lease expires and it is sent again.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use super::payload::Rendered;
+use super::send::Exchange;
+use crate::db::deliveries::Settlement;
+use crate::db::history::{AttemptRecord, HistoryRow};
+use crate::db::{new_id_at, time, Db};
+use crate::error::ApiError;
+
+/// Most attempts written in one transaction.
+const MAX_BATCH: usize = 1024;
+
+/// Who caused an attempt.
+#[derive(Debug, Clone, Copy)]
+pub enum Trigger {
+    Auto,
+    Resend,
+    Test,
+}
+
+impl Trigger {
+    fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Auto => "auto",
+            Trigger::Resend => "resend",
+            Trigger::Test => "test",
+        }
+    }
+}
+
+/// What the attempt was about.
+pub struct AttemptContext<'a> {
+    pub webhook_id: &'a str,
+    pub url: &'a str,
+    pub event_type: &'a str,
+    pub event_ids: &'a [String],
+    pub delivery_ids: &'a [String],
+    pub attempt: i32,
+    pub trigger: Trigger,
+}
+
+/// Builds the history row for an attempt.
+pub fn history_row(ctx: &AttemptContext<'_>, rendered: &Rendered, ex: &Exchange) -> HistoryRow {
+    HistoryRow {
+        id: new_id_at("att", ex.sent_at),
+        webhook_id: ctx.webhook_id.to_string(),
+        event_id: ctx.event_ids.first().cloned(),
+        event_type: ctx.event_type.to_string(),
+        event_ids: serde_json::to_string(ctx.event_ids).expect("strings serialize"),
+        delivery_ids: serde_json::to_string(ctx.delivery_ids).expect("strings serialize"),
+        url: ctx.url.to_string(),
+        request_headers: Value::Object(ex.request_headers.clone()).to_string(),
+        request_body: rendered.body.clone(),
+        response_status: ex.status.map(i32::from).unwrap_or(0),
+        response_headers: Value::Object(ex.response_headers.clone()).to_string(),
+        response_body: ex.response_body.clone(),
+        response_truncated: ex.truncated,
+        duration_ms: ex.duration.as_millis() as i64,
+        error: ex.error.clone(),
+        attempt: ctx.attempt,
+        triggered_by: ctx.trigger.as_str().to_string(),
+        sent_at: ex.sent_at,
+    }
+}
+
+/// Work for the recorder.
+pub enum Record {
+    /// An attempt and the deliveries it settles.
+    Attempt(AttemptRecord),
+    /// Deliveries settled without an attempt (e.g. their webhook was disabled).
+    Settle(Vec<Settlement>),
+}
+
+/// Handle used by workers.
+#[derive(Clone)]
+pub struct Recorder {
+    tx: mpsc::UnboundedSender<Record>,
+}
+
+impl Recorder {
+    /// Starts the recorder task; it ends when every handle is dropped and the
+    /// queue is drained.
+    pub fn spawn(db: Db) -> (Recorder, tokio::task::JoinHandle<()>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (Recorder { tx }, tokio::spawn(run(db, rx)))
+    }
+
+    /// Queues a record; never blocks.
+    pub fn submit(&self, record: Record) {
+        // The receiver lives until all senders are gone, so this cannot fail
+        // while a worker still holds a handle.
+        let _ = self.tx.send(record);
+    }
+}
+
+async fn run(db: Db, mut rx: mpsc::UnboundedReceiver<Record>) {
+    let mut buf = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut buf, MAX_BATCH).await > 0 {
+        let (mut attempts, mut settles) = (Vec::new(), Vec::new());
+        for r in buf.drain(..) {
+            match r {
+                Record::Attempt(a) => attempts.push(a),
+                Record::Settle(s) => settles.extend(s),
+            }
+        }
+        write_with_retry(&db, attempts, settles).await;
+    }
+}
+
+/// Keeps trying while the database is unreachable: dropping a batch would
+/// lose history, and the deliveries stay leased (so not re-sent) meanwhile.
+/// A batch that keeps failing for another reason is split, so one bad record
+/// cannot hold the others back; a single record that still fails is logged.
+async fn write_with_retry(db: &Db, attempts: Vec<AttemptRecord>, settles: Vec<Settlement>) {
+    let batch = Arc::new((attempts, settles));
+    let mut delay = Duration::from_millis(100);
+    let mut failures = 0;
+    loop {
+        let b = batch.clone();
+        let err = match db.write(move |c| Ok(HistoryRow::record(c, &b.0, &b.1, time::now())?)).await {
+            Ok(()) => return,
+            Err(e) => e,
+        };
+        failures += 1;
+        let unavailable = matches!(err, ApiError::Unavailable(_));
+        if !unavailable && failures >= 3 {
+            let Ok((attempts, settles)) = Arc::try_unwrap(batch) else { return };
+            if attempts.len() + settles.len() <= 1 {
+                tracing::error!(error = %err, "dropping a history record the database keeps refusing");
+                return;
+            }
+            for a in attempts {
+                Box::pin(write_with_retry(db, vec![a], Vec::new())).await;
+            }
+            for s in settles {
+                Box::pin(write_with_retry(db, Vec::new(), vec![s])).await;
+            }
+            return;
+        }
+        tracing::warn!(error = %err, retry_in_ms = delay.as_millis() as u64, "writing delivery history failed");
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(5));
+    }
+}

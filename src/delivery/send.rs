@@ -1,0 +1,173 @@
+//! One HTTP attempt: build the signed request, send it, capture the answer.
+
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use serde_json::{Map, Value};
+
+use super::payload::Rendered;
+use crate::db::time;
+use crate::signing::HRFLOW_HEADER;
+
+/// Response bodies are kept up to this size; the rest is never read.
+pub const RESPONSE_BODY_CAP: usize = 64 * 1024;
+
+/// `User-Agent` of every delivery.
+pub const USER_AGENT: &str = concat!("hookrelay/", env!("CARGO_PKG_VERSION"));
+
+/// The two shared HTTP clients: certificate-checking and, for webhooks with
+/// `verify_ssl = false` only, not.
+#[derive(Clone)]
+pub struct HttpClients {
+    verifying: reqwest::Client,
+    insecure: reqwest::Client,
+}
+
+impl HttpClients {
+    /// Builds both clients. Redirects are never followed: a webhook URL is
+    /// where the operator said, and following would bypass target checks.
+    pub fn new(timeout: Duration) -> Result<Self, String> {
+        let build = |insecure: bool| {
+            reqwest::Client::builder()
+                .user_agent(USER_AGENT)
+                .timeout(timeout)
+                .connect_timeout(timeout.min(Duration::from_secs(10)))
+                .redirect(reqwest::redirect::Policy::none())
+                .pool_max_idle_per_host(256)
+                .tcp_nodelay(true)
+                .danger_accept_invalid_certs(insecure)
+                .build()
+                .map_err(|e| format!("cannot build HTTP client: {e}"))
+        };
+        Ok(HttpClients { verifying: build(false)?, insecure: build(true)? })
+    }
+
+    fn pick(&self, verify_ssl: bool) -> &reqwest::Client {
+        if verify_ssl {
+            &self.verifying
+        } else {
+            &self.insecure
+        }
+    }
+}
+
+/// Everything history records about one attempt.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    pub sent_at: chrono::NaiveDateTime,
+    pub request_headers: Map<String, Value>,
+    pub status: Option<u16>,
+    pub response_headers: Map<String, Value>,
+    pub response_body: String,
+    pub truncated: bool,
+    pub duration: Duration,
+    pub error: Option<String>,
+}
+
+impl Exchange {
+    /// 2xx counts as delivered.
+    pub fn succeeded(&self) -> bool {
+        self.status.is_some_and(|s| (200..300).contains(&s))
+    }
+}
+
+/// POSTs `rendered` to `url` with hookrelay's headers.
+pub async fn send(clients: &HttpClients, url: &str, verify_ssl: bool, webhook_id: &str, rendered: &Rendered) -> Exchange {
+    let mut headers = Map::new();
+    headers.insert("Content-Type".into(), rendered.content_type.into());
+    headers.insert("User-Agent".into(), USER_AGENT.into());
+    headers.insert("Webhook-Id".into(), webhook_id.into());
+    let mut req = clients
+        .pick(verify_ssl)
+        .post(url)
+        .header("Content-Type", rendered.content_type)
+        .header("Webhook-Id", webhook_id);
+    if let Some(sig) = &rendered.signature {
+        headers.insert(HRFLOW_HEADER.into(), sig.clone().into());
+        req = req.header(HRFLOW_HEADER, sig);
+    }
+    let sent_at = time::now();
+    let started = Instant::now();
+    let mut exchange = Exchange {
+        sent_at,
+        request_headers: headers,
+        status: None,
+        response_headers: Map::new(),
+        response_body: String::new(),
+        truncated: false,
+        duration: Duration::ZERO,
+        error: None,
+    };
+    match req.body(rendered.body.clone()).send().await {
+        Ok(resp) => {
+            exchange.status = Some(resp.status().as_u16());
+            for (name, value) in resp.headers() {
+                let v = String::from_utf8_lossy(value.as_bytes()).into_owned();
+                match exchange.response_headers.get_mut(name.as_str()) {
+                    Some(Value::String(prev)) => {
+                        prev.push_str(", ");
+                        prev.push_str(&v);
+                    }
+                    _ => {
+                        exchange.response_headers.insert(name.as_str().into(), v.into());
+                    }
+                }
+            }
+            let (body, truncated, err) = read_capped(resp).await;
+            exchange.response_body = body;
+            exchange.truncated = truncated;
+            exchange.error = err;
+        }
+        Err(e) => exchange.error = Some(describe(&e)),
+    }
+    exchange.duration = started.elapsed();
+    exchange
+}
+
+/// Reads at most [`RESPONSE_BODY_CAP`] bytes and drops the rest unread.
+async fn read_capped(resp: reqwest::Response) -> (String, bool, Option<String>) {
+    let mut buf = Vec::new();
+    let mut stream = resp.bytes_stream();
+    while let Some(chunk) = stream.next().await {
+        match chunk {
+            Ok(bytes) => {
+                let room = RESPONSE_BODY_CAP - buf.len();
+                if bytes.len() > room {
+                    buf.extend_from_slice(&bytes[..room]);
+                    return (String::from_utf8_lossy(&buf).into_owned(), true, None);
+                }
+                buf.extend_from_slice(&bytes);
+            }
+            Err(e) => {
+                return (String::from_utf8_lossy(&buf).into_owned(), false, Some(format!("reading response body: {}", describe(&e))))
+            }
+        }
+    }
+    (String::from_utf8_lossy(&buf).into_owned(), false, None)
+}
+
+/// A one-line reason that says what went wrong, without the URL's secrets.
+fn describe(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timeout"
+    } else if e.is_connect() {
+        "connection failed"
+    } else if e.is_body() || e.is_decode() {
+        "response body error"
+    } else if e.is_request() {
+        "request error"
+    } else {
+        "error"
+    };
+    let mut detail = String::new();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        detail = s.to_string();
+        source = s.source();
+    }
+    if detail.is_empty() {
+        kind.to_string()
+    } else {
+        format!("{kind}: {detail}")
+    }
+}

@@ -1,0 +1,244 @@
+//! The dispatcher: claims due deliveries and runs one task per request.
+//!
+//! It claims only as many deliveries as it has free worker slots, so nothing
+//! it holds waits in memory while its lease runs down.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::payload::{render, EventDoc, Format};
+use super::recorder::{history_row, AttemptContext, Record, Recorder, Trigger};
+use super::retry::RetryPolicy;
+use super::send::{send, HttpClients};
+use crate::db::deliveries::{Claimed, Delivery, Settlement};
+use crate::db::events::Event;
+use crate::db::history::AttemptRecord;
+use crate::db::webhooks::Webhook;
+use crate::db::{time, Db};
+
+/// Settings of the dispatcher.
+#[derive(Clone)]
+pub struct WorkerSettings {
+    pub instance: String,
+    pub workers: usize,
+    pub claim_batch: usize,
+    pub poll_interval: Duration,
+    pub lease: Duration,
+    pub grace: Duration,
+    pub retry: RetryPolicy,
+}
+
+/// One request to make: one event, or several for a batching webhook.
+struct Job {
+    webhook: Arc<Webhook>,
+    deliveries: Vec<Claimed>,
+    docs: Vec<Arc<EventDoc>>,
+    event_type: String,
+}
+
+/// Claims and sends until `cancel` fires, then waits up to the grace period
+/// for requests in flight and hands back what is left.
+pub async fn run(
+    db: Db,
+    clients: HttpClients,
+    recorder: Recorder,
+    notify: Arc<Notify>,
+    settings: WorkerSettings,
+    cancel: CancellationToken,
+) {
+    let slots = Arc::new(Semaphore::new(settings.workers));
+    let mut inflight = JoinSet::new();
+    let settings = Arc::new(settings);
+    while !cancel.is_cancelled() {
+        while inflight.try_join_next().is_some() {}
+        let free = slots.available_permits();
+        if free == 0 {
+            tokio::select! {
+                _ = inflight.join_next() => {}
+                _ = cancel.cancelled() => break,
+            }
+            continue;
+        }
+        let limit = free.min(settings.claim_batch) as i64;
+        let (instance, lease) = (settings.instance.clone(), settings.lease);
+        let claimed = db
+            .write(move |c| {
+                let now = time::now();
+                let until = now + chrono::Duration::from_std(lease).unwrap_or_default();
+                Ok(Delivery::claim(c, &instance, now, until, limit)?)
+            })
+            .await;
+        let claimed = match claimed {
+            Ok(c) if !c.is_empty() => c,
+            Ok(_) => {
+                tokio::select! {
+                    _ = notify.notified() => {}
+                    _ = tokio::time::sleep(settings.poll_interval) => {}
+                    _ = cancel.cancelled() => break,
+                }
+                continue;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "claiming deliveries failed; retrying");
+                tokio::select! {
+                    _ = tokio::time::sleep(settings.poll_interval) => {}
+                    _ = cancel.cancelled() => break,
+                }
+                continue;
+            }
+        };
+        let jobs = match prepare(&db, claimed, &recorder).await {
+            Ok(jobs) => jobs,
+            Err(e) => {
+                // The claims stay leased and come back when the lease ends.
+                tracing::warn!(error = %e, "loading claimed deliveries failed");
+                continue;
+            }
+        };
+        for job in jobs {
+            let permit = slots.clone().acquire_owned().await.expect("semaphore is never closed");
+            inflight.spawn(execute(job, permit, clients.clone(), recorder.clone(), settings.clone()));
+        }
+    }
+    drain(inflight, settings.grace).await;
+}
+
+async fn drain(mut inflight: JoinSet<()>, grace: Duration) {
+    let deadline = tokio::time::sleep(grace);
+    tokio::pin!(deadline);
+    loop {
+        tokio::select! {
+            next = inflight.join_next() => if next.is_none() { return },
+            _ = &mut deadline => {
+                tracing::warn!(left = inflight.len(), "grace period over; abandoning requests in flight");
+                inflight.abort_all();
+                while inflight.join_next().await.is_some() {}
+                return;
+            }
+        }
+    }
+}
+
+/// Loads the events and webhooks of a claim and groups them into requests.
+async fn prepare(db: &Db, claimed: Vec<Claimed>, recorder: &Recorder) -> crate::error::ApiResult<Vec<Job>> {
+    let mut event_ids: Vec<String> = claimed.iter().map(|c| c.event_id.clone()).collect();
+    event_ids.sort();
+    event_ids.dedup();
+    let mut webhook_ids: Vec<String> = claimed.iter().map(|c| c.webhook_id.clone()).collect();
+    webhook_ids.sort();
+    webhook_ids.dedup();
+    let (events, hooks) = db
+        .read(move |c| Ok((Event::find_many(c, &event_ids)?, Webhook::find_many(c, &webhook_ids)?)))
+        .await?;
+    let mut docs: HashMap<String, (Arc<EventDoc>, String)> = HashMap::with_capacity(events.len());
+    for e in events {
+        match EventDoc::from_payload(&e.payload) {
+            Ok(doc) => {
+                docs.insert(e.id, (Arc::new(doc), e.event_type));
+            }
+            Err(err) => tracing::error!(event_id = %e.id, error = %err, "stored event cannot be rendered"),
+        }
+    }
+    let hooks: HashMap<String, Arc<Webhook>> = hooks.into_iter().map(|w| (w.id.clone(), Arc::new(w))).collect();
+
+    let mut per_hook: HashMap<String, Vec<Claimed>> = HashMap::new();
+    let mut unusable = Vec::new();
+    for c in claimed {
+        match hooks.get(&c.webhook_id) {
+            Some(w) if w.active && docs.contains_key(&c.event_id) => per_hook.entry(c.webhook_id.clone()).or_default().push(c),
+            Some(w) => unusable.push(dead(&c, if w.active { "event cannot be rendered" } else { "webhook is disabled" })),
+            // Deleted meanwhile: its deliveries were deleted with it.
+            None => {}
+        }
+    }
+    if !unusable.is_empty() {
+        recorder.submit(Record::Settle(unusable));
+    }
+    let mut jobs = Vec::new();
+    for (hook_id, list) in per_hook {
+        let webhook = hooks[&hook_id].clone();
+        let per_request = webhook.max_events_per_request.max(1) as usize;
+        let mut list = list.into_iter().peekable();
+        while list.peek().is_some() {
+            let deliveries: Vec<Claimed> = list.by_ref().take(per_request).collect();
+            let docs_for: Vec<Arc<EventDoc>> = deliveries.iter().map(|d| docs[&d.event_id].0.clone()).collect();
+            let event_type = docs[&deliveries[0].event_id].1.clone();
+            jobs.push(Job { webhook: webhook.clone(), deliveries, docs: docs_for, event_type });
+        }
+    }
+    Ok(jobs)
+}
+
+fn dead(c: &Claimed, why: &str) -> Settlement {
+    Settlement {
+        delivery_id: c.id.clone(),
+        status: "dead",
+        next_attempt_at: time::now(),
+        status_code: None,
+        error: Some(why.to_string()),
+    }
+}
+
+/// Sends one request and hands the result to the recorder.
+async fn execute(job: Job, _permit: OwnedSemaphorePermit, clients: HttpClients, recorder: Recorder, settings: Arc<WorkerSettings>) {
+    let w = &job.webhook;
+    let format = Format::parse(&w.format).unwrap_or(Format::Json);
+    let docs: Vec<&EventDoc> = job.docs.iter().map(Arc::as_ref).collect();
+    let rendered = render(format, w.max_events_per_request > 1, &docs, w.signing.then_some(w.secret.as_str()));
+    let event_ids: Vec<String> = job.deliveries.iter().map(|d| d.event_id.clone()).collect();
+    let delivery_ids: Vec<String> = job.deliveries.iter().map(|d| d.id.clone()).collect();
+    let msg_id = message_id(&event_ids);
+    let span = tracing::debug_span!("delivery", webhook_id = %w.id, event_id = %event_ids[0]);
+    let _enter = span.enter();
+    let ex = send(&clients, &w.url, w.verify_ssl, &msg_id, &rendered).await;
+    let attempt = job.deliveries.iter().map(|d| d.attempts).max().unwrap_or(1);
+    let ok = ex.succeeded();
+    let (status, next) = if ok {
+        ("succeeded", ex.sent_at)
+    } else {
+        match settings.retry.next_delay(attempt.max(1) as u32) {
+            Some(d) => ("failed", time::now() + chrono::Duration::from_std(d).unwrap_or_default()),
+            None => ("dead", ex.sent_at),
+        }
+    };
+    let error = ex.error.clone().or_else(|| (!ok).then(|| format!("receiver answered HTTP {}", ex.status.unwrap_or(0))));
+    let settlements = delivery_ids
+        .iter()
+        .map(|id| Settlement {
+            delivery_id: id.clone(),
+            status,
+            next_attempt_at: next,
+            status_code: ex.status.map(i32::from),
+            error: error.clone(),
+        })
+        .collect();
+    let ctx = AttemptContext {
+        webhook_id: &w.id,
+        url: &w.url,
+        event_type: &job.event_type,
+        event_ids: &event_ids,
+        delivery_ids: &delivery_ids,
+        attempt,
+        trigger: Trigger::Auto,
+    };
+    let row = history_row(&ctx, &rendered, &ex);
+    recorder.submit(Record::Attempt(AttemptRecord { row, batch_event_ids: event_ids, settlements }));
+}
+
+/// The `Webhook-Id` of a request: the event id, or for a batch a digest of
+/// its event ids, so a retried or re-sent request keeps its id.
+pub fn message_id(event_ids: &[String]) -> String {
+    match event_ids {
+        [one] => one.clone(),
+        many => {
+            let digest = Sha256::digest(many.join(",").as_bytes());
+            format!("batch_{}", &hex::encode(digest)[..26])
+        }
+    }
+}

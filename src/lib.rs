@@ -1,0 +1,14 @@
+//! hookrelay: an outbound webhook delivery gateway.
+//!
+//! Publishers POST events; hookrelay records them in SQL, fans each out to
+//! every subscribed webhook (form or JSON, HrFlow-signed), and logs every
+//! attempt to a history that can be re-sent. See README.md for the tour.
+
+pub mod api;
+pub mod app;
+pub mod config;
+pub mod db;
+pub mod delivery;
+pub mod error;
+pub mod publish;
+pub mod signing;

@@ -1,0 +1,212 @@
+//! Publishing: validates events, finds the webhooks that subscribe to them
+//! and records event + deliveries in one transaction.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+use diesel::Connection;
+use serde_json::{Map, Value};
+
+use crate::db::deliveries::Delivery;
+use crate::db::event_types::EventType;
+use crate::db::events::Event;
+use crate::db::webhooks::Webhook;
+use crate::db::{new_id, time, Db, DbConn};
+use crate::error::{ApiError, ApiResult};
+
+/// Most events in one batch publish.
+pub const MAX_BATCH: usize = 1000;
+
+/// Event-type name → entity field, cached (types are never deleted).
+#[derive(Default)]
+pub struct EventTypeCache {
+    entities: RwLock<HashMap<String, String>>,
+}
+
+impl EventTypeCache {
+    /// The entity field of `name`, or `None` if no such type exists.
+    pub async fn entity_of(&self, db: &Db, name: &str) -> ApiResult<Option<String>> {
+        if let Some(e) = self.entities.read().expect("lock").get(name) {
+            return Ok(Some(e.clone()));
+        }
+        let owned = name.to_string();
+        let found = db.read(move |c| Ok(EventType::find(c, &owned)?)).await?;
+        Ok(found.map(|t| {
+            self.entities.write().expect("lock").insert(t.name.clone(), t.entity.clone());
+            t.entity
+        }))
+    }
+}
+
+/// An event that passed validation.
+#[derive(Clone)]
+pub struct ValidEvent {
+    pub event_type: String,
+    /// Compact JSON, the publisher's key order kept.
+    pub payload: String,
+}
+
+/// Outcome of one publish.
+#[derive(Debug, Clone)]
+pub struct Published {
+    pub id: String,
+    pub deliveries: usize,
+    /// True when an idempotency key matched an earlier publish.
+    pub replayed: bool,
+}
+
+/// Checks one event; `at` prefixes field names (`events[3].`) in errors.
+pub async fn validate(value: Value, at: &str, types: &EventTypeCache, db: &Db) -> ApiResult<ValidEvent> {
+    let Value::Object(obj) = value else {
+        return Err(ApiError::field_code("invalid_event", at.trim_end_matches('.'), "an event must be a JSON object"));
+    };
+    let event_type = match obj.get("type") {
+        Some(Value::String(t)) if !t.is_empty() => t.clone(),
+        Some(_) => return Err(ApiError::field(format!("{at}type"), "`type` must be a non-empty string")),
+        None => return Err(ApiError::field(format!("{at}type"), "`type` is required (e.g. \"profile.parsing.success\")")),
+    };
+    let entity = types.entity_of(db, &event_type).await?.ok_or_else(|| {
+        ApiError::field_code(
+            "unknown_event_type",
+            format!("{at}type"),
+            format!("event type '{event_type}' does not exist; GET /v1/event-types lists them, POST /v1/event-types adds one"),
+        )
+    })?;
+    for key in ["origin", "message"] {
+        match obj.get(key) {
+            None | Some(Value::String(_)) => {}
+            Some(_) => return Err(ApiError::field(format!("{at}{key}"), format!("`{key}` must be a string"))),
+        }
+    }
+    match obj.get(&entity) {
+        Some(Value::Object(_)) => {}
+        Some(_) => {
+            return Err(ApiError::field_code(
+                "invalid_entity",
+                format!("{at}{entity}"),
+                format!("`{entity}` must be a JSON object"),
+            ))
+        }
+        None => {
+            return Err(ApiError::field_code(
+                "missing_entity",
+                format!("{at}{entity}"),
+                format!("events of type '{event_type}' carry the `{entity}` object; it is missing"),
+            ))
+        }
+    }
+    let payload = serde_json::to_string(&obj).map_err(ApiError::internal)?;
+    Ok(ValidEvent { event_type, payload })
+}
+
+/// Whether a webhook's subscription list covers `event_type`.
+/// Entries are exact names, `*`, or prefixes ending in `.*` (`profile.*`).
+pub fn subscribes(patterns: &[String], event_type: &str) -> bool {
+    patterns.iter().any(|p| {
+        p == "*"
+            || p == event_type
+            || p.strip_suffix(".*").is_some_and(|prefix| {
+                event_type.len() > prefix.len() && event_type.starts_with(prefix) && event_type.as_bytes()[prefix.len()] == b'.'
+            })
+    })
+}
+
+/// Records `events` and one delivery per matching active webhook, in one
+/// transaction. With an idempotency key, a repeat returns the first event.
+pub fn record(conn: &mut DbConn, events: Vec<ValidEvent>, idempotency_key: Option<String>) -> ApiResult<Vec<Published>> {
+    conn.transaction::<_, ApiError, _>(|conn| {
+        if let Some(key) = &idempotency_key {
+            if let Some(prev) = Event::find_by_idempotency_key(conn, key)? {
+                if events.len() != 1 || prev.payload != events[0].payload {
+                    return Err(ApiError::Conflict {
+                        code: "idempotency_key_reused",
+                        message: format!(
+                            "Idempotency-Key '{key}' was already used for a different event ({}); use a new key",
+                            prev.id
+                        ),
+                    });
+                }
+                let n = Delivery::for_event(conn, &prev.id)?.len();
+                return Ok(vec![Published { id: prev.id, deliveries: n, replayed: true }]);
+            }
+        }
+        let hooks: Vec<(Webhook, Vec<String>)> = Webhook::active(conn)?
+            .into_iter()
+            .map(|w| {
+                let pats = serde_json::from_str(&w.event_types).unwrap_or_default();
+                (w, pats)
+            })
+            .collect();
+        let now = time::now();
+        let mut ev_rows = Vec::with_capacity(events.len());
+        let mut del_rows = Vec::new();
+        let mut out = Vec::with_capacity(events.len());
+        for ev in events {
+            let id = new_id("evt");
+            let mut n = 0;
+            for (w, pats) in &hooks {
+                if subscribes(pats, &ev.event_type) {
+                    n += 1;
+                    del_rows.push(Delivery {
+                        id: new_id("dlv"),
+                        event_id: id.clone(),
+                        webhook_id: w.id.clone(),
+                        status: "pending".into(),
+                        attempts: 0,
+                        next_attempt_at: now,
+                        claimed_by: None,
+                        lease_until: None,
+                        last_status_code: None,
+                        last_error: None,
+                        created_at: now,
+                        updated_at: now,
+                    });
+                }
+            }
+            ev_rows.push(Event {
+                id: id.clone(),
+                event_type: ev.event_type,
+                payload: ev.payload,
+                idempotency_key: idempotency_key.clone(),
+                created_at: now,
+            });
+            out.push(Published { id, deliveries: n, replayed: false });
+        }
+        Event::insert_with_deliveries(conn, &ev_rows, &del_rows)?;
+        Ok(out)
+    })
+}
+
+/// Parses a JSON body into an object map, keeping key order.
+pub fn parse_object(bytes: &[u8]) -> ApiResult<Map<String, Value>> {
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(_) => Err(ApiError::bad_request(
+            actix_web::http::StatusCode::BAD_REQUEST,
+            "invalid_body",
+            "the request body must be a JSON object",
+        )),
+        Err(e) => Err(ApiError::bad_request(
+            actix_web::http::StatusCode::BAD_REQUEST,
+            "malformed_json",
+            format!("the request body is not valid JSON: {e}"),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::subscribes;
+
+    #[test]
+    fn patterns() {
+        let p = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(subscribes(&p(&["*"]), "job.parsing.success"));
+        assert!(subscribes(&p(&["profile.*"]), "profile.parsing.success"));
+        assert!(subscribes(&p(&["profile.parsing.*"]), "profile.parsing.error"));
+        assert!(!subscribes(&p(&["profile.*"]), "profiles.x"));
+        assert!(!subscribes(&p(&["profile.*"]), "job.parsing.success"));
+        assert!(subscribes(&p(&["user.updated"]), "user.updated"));
+        assert!(!subscribes(&p(&["user.updated"]), "user.updated.more"));
+    }
+}
