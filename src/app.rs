@@ -39,8 +39,14 @@ pub struct Running {
 pub async fn start(config: Config) -> Result<Running, String> {
     config.validate()?;
     let db = {
-        let (url, size, sync) = (config.database_url.clone(), config.db_pool_size, config.sqlite_synchronous.clone());
-        tokio::task::spawn_blocking(move || Db::connect(&url, size, &sync)).await.map_err(|e| e.to_string())??
+        let (url, size, sync) = (
+            config.database_url.clone(),
+            config.db_pool_size,
+            config.sqlite_synchronous.clone(),
+        );
+        tokio::task::spawn_blocking(move || Db::connect(&url, size, &sync))
+            .await
+            .map_err(|e| e.to_string())??
     };
     ensure_token(&db, config.bootstrap_token.as_deref())?;
     let clients = HttpClients::new(config.request_timeout())?;
@@ -55,19 +61,33 @@ pub async fn start(config: Config) -> Result<Running, String> {
         retry: RetryPolicy::new(config.retry_delays()?),
     };
     let engine = Engine::start(db.clone(), clients.clone(), notify.clone(), settings);
-    let state = web::Data::new(AppState { db, config: config.clone(), clients, notify, types: EventTypeCache::default() });
-    let listener = std::net::TcpListener::bind(&config.bind).map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
+    let state = web::Data::new(AppState {
+        db,
+        config: config.clone(),
+        clients,
+        notify,
+        types: EventTypeCache::default(),
+    });
+    let listener = std::net::TcpListener::bind(&config.bind)
+        .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let server = HttpServer::new(move || App::new().configure(|cfg| crate::api::configure(cfg, state.clone())))
-        .listen(listener)
-        .map_err(|e| e.to_string())?
-        .disable_signals()
-        .shutdown_timeout(10)
-        .run();
+    let server = HttpServer::new(move || {
+        App::new().configure(|cfg| crate::api::configure(cfg, state.clone()))
+    })
+    .listen(listener)
+    .map_err(|e| e.to_string())?
+    .disable_signals()
+    .shutdown_timeout(10)
+    .run();
     let handle = server.handle();
     let server_task = tokio::spawn(server);
     tracing::info!(%addr, "hookrelay listening");
-    Ok(Running { addr, server: handle, server_task, engine })
+    Ok(Running {
+        addr,
+        server: handle,
+        server_task,
+        engine,
+    })
 }
 
 impl Running {
@@ -111,5 +131,8 @@ fn ensure_token(db: &Db, bootstrap: Option<&str>) -> Result<(), String> {
 /// A new random API token: `hr_` + 32 random bytes, base64url.
 pub fn generate_token() -> String {
     use base64::Engine as _;
-    format!("hr_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>()))
+    format!(
+        "hr_{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
+    )
 }

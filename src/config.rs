@@ -59,7 +59,11 @@ pub struct Config {
     pub claim_batch: usize,
 
     /// Delays after each failed attempt; after the last one a delivery is dead.
-    #[arg(long, env = "HOOKRELAY_RETRY_SCHEDULE", default_value = "5s,5m,30m,2h,5h,10h,10h")]
+    #[arg(
+        long,
+        env = "HOOKRELAY_RETRY_SCHEDULE",
+        default_value = "5s,5m,30m,2h,5h,10h,10h"
+    )]
     pub retry_schedule: String,
 
     /// Name of this process in delivery claims (default: host-pid).
@@ -97,7 +101,10 @@ impl Config {
         if self.claim_batch == 0 {
             return Err("HOOKRELAY_CLAIM_BATCH must be at least 1".into());
         }
-        if !matches!(self.sqlite_synchronous.to_ascii_uppercase().as_str(), "NORMAL" | "FULL" | "EXTRA") {
+        if !matches!(
+            self.sqlite_synchronous.to_ascii_uppercase().as_str(),
+            "NORMAL" | "FULL" | "EXTRA"
+        ) {
             return Err("HOOKRELAY_SQLITE_SYNCHRONOUS must be NORMAL, FULL or EXTRA".into());
         }
         if !matches!(self.log_format.as_str(), "text" | "json") {

@@ -54,7 +54,11 @@ impl ApiError {
     }
 
     /// 422 with a specific code for a field.
-    pub fn field_code(code: &'static str, field: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn field_code(
+        code: &'static str,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         ApiError::Invalid {
             status: StatusCode::UNPROCESSABLE_ENTITY,
             code,
@@ -65,7 +69,12 @@ impl ApiError {
 
     /// A request-level problem with an explicit status and code.
     pub fn bad_request(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError::Invalid { status, code, message: message.into(), field: None }
+        ApiError::Invalid {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+        }
     }
 
     /// 404 for `what` with `id`.
@@ -136,7 +145,13 @@ impl ResponseError for ApiError {
         if matches!(self, ApiError::Unauthorized(_)) {
             resp.insert_header(("WWW-Authenticate", "Bearer"));
         }
-        resp.json(Body { error: Detail { code: self.code(), message, field } })
+        resp.json(Body {
+            error: Detail {
+                code: self.code(),
+                message,
+                field,
+            },
+        })
     }
 }
 
@@ -188,6 +203,8 @@ mod tests {
     async fn internal_errors_do_not_leak_details() {
         let resp = ApiError::internal("secret stack detail").error_response();
         let body = to_bytes(resp.into_body()).await.unwrap();
-        assert!(!std::str::from_utf8(&body).unwrap().contains("secret stack detail"));
+        assert!(!std::str::from_utf8(&body)
+            .unwrap()
+            .contains("secret stack detail"));
     }
 }

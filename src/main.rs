@@ -4,7 +4,11 @@ use clap::{Parser, Subcommand};
 use hookrelay::config::Config;
 
 #[derive(Parser)]
-#[command(name = "hookrelay", version, about = "Outbound webhook delivery gateway")]
+#[command(
+    name = "hookrelay",
+    version,
+    about = "Outbound webhook delivery gateway"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -19,8 +23,11 @@ enum Command {
 }
 
 fn init_logging(format: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,actix_server=warn".into());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,actix_server=warn".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if format == "json" {
         builder.json().init();
     } else {
@@ -30,7 +37,9 @@ fn init_logging(format: &str) {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let command = cli.command.unwrap_or_else(|| Command::Serve(Config::from_env()));
+    let command = cli
+        .command
+        .unwrap_or_else(|| Command::Serve(Config::from_env()));
     let result = match command {
         Command::Serve(config) => {
             init_logging(&config.log_format);
@@ -38,9 +47,11 @@ fn main() -> std::process::ExitCode {
         }
         Command::Migrate(config) => {
             init_logging(&config.log_format);
-            hookrelay::db::Db::connect(&config.database_url, 1, &config.sqlite_synchronous).map(|_| {
-                eprintln!("hookrelay: migrations applied");
-            })
+            hookrelay::db::Db::connect(&config.database_url, 1, &config.sqlite_synchronous).map(
+                |_| {
+                    eprintln!("hookrelay: migrations applied");
+                },
+            )
         }
     };
     match result {
@@ -53,7 +64,10 @@ fn main() -> std::process::ExitCode {
 }
 
 fn serve(config: Config) -> Result<(), String> {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
     rt.block_on(async move {
         let running = hookrelay::app::start(config).await?;
         wait_for_signal().await;

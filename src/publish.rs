@@ -32,7 +32,10 @@ impl EventTypeCache {
         let owned = name.to_string();
         let found = db.read(move |c| Ok(EventType::find(c, &owned)?)).await?;
         Ok(found.map(|t| {
-            self.entities.write().expect("lock").insert(t.name.clone(), t.entity.clone());
+            self.entities
+                .write()
+                .expect("lock")
+                .insert(t.name.clone(), t.entity.clone());
             t.entity
         }))
     }
@@ -56,14 +59,33 @@ pub struct Published {
 }
 
 /// Checks one event; `at` prefixes field names (`events[3].`) in errors.
-pub async fn validate(value: Value, at: &str, types: &EventTypeCache, db: &Db) -> ApiResult<ValidEvent> {
+pub async fn validate(
+    value: Value,
+    at: &str,
+    types: &EventTypeCache,
+    db: &Db,
+) -> ApiResult<ValidEvent> {
     let Value::Object(obj) = value else {
-        return Err(ApiError::field_code("invalid_event", at.trim_end_matches('.'), "an event must be a JSON object"));
+        return Err(ApiError::field_code(
+            "invalid_event",
+            at.trim_end_matches('.'),
+            "an event must be a JSON object",
+        ));
     };
     let event_type = match obj.get("type") {
         Some(Value::String(t)) if !t.is_empty() => t.clone(),
-        Some(_) => return Err(ApiError::field(format!("{at}type"), "`type` must be a non-empty string")),
-        None => return Err(ApiError::field(format!("{at}type"), "`type` is required (e.g. \"profile.parsing.success\")")),
+        Some(_) => {
+            return Err(ApiError::field(
+                format!("{at}type"),
+                "`type` must be a non-empty string",
+            ))
+        }
+        None => {
+            return Err(ApiError::field(
+                format!("{at}type"),
+                "`type` is required (e.g. \"profile.parsing.success\")",
+            ))
+        }
     };
     let entity = types.entity_of(db, &event_type).await?.ok_or_else(|| {
         ApiError::field_code(
@@ -75,7 +97,12 @@ pub async fn validate(value: Value, at: &str, types: &EventTypeCache, db: &Db) -
     for key in ["origin", "message"] {
         match obj.get(key) {
             None | Some(Value::String(_)) => {}
-            Some(_) => return Err(ApiError::field(format!("{at}{key}"), format!("`{key}` must be a string"))),
+            Some(_) => {
+                return Err(ApiError::field(
+                    format!("{at}{key}"),
+                    format!("`{key}` must be a string"),
+                ))
+            }
         }
     }
     match obj.get(&entity) {
@@ -96,7 +123,10 @@ pub async fn validate(value: Value, at: &str, types: &EventTypeCache, db: &Db) -
         }
     }
     let payload = serde_json::to_string(&obj).map_err(ApiError::internal)?;
-    Ok(ValidEvent { event_type, payload })
+    Ok(ValidEvent {
+        event_type,
+        payload,
+    })
 }
 
 /// Whether a webhook's subscription list covers `event_type`.
@@ -106,14 +136,20 @@ pub fn subscribes(patterns: &[String], event_type: &str) -> bool {
         p == "*"
             || p == event_type
             || p.strip_suffix(".*").is_some_and(|prefix| {
-                event_type.len() > prefix.len() && event_type.starts_with(prefix) && event_type.as_bytes()[prefix.len()] == b'.'
+                event_type.len() > prefix.len()
+                    && event_type.starts_with(prefix)
+                    && event_type.as_bytes()[prefix.len()] == b'.'
             })
     })
 }
 
 /// Records `events` and one delivery per matching active webhook, in one
 /// transaction. With an idempotency key, a repeat returns the first event.
-pub fn record(conn: &mut DbConn, events: Vec<ValidEvent>, idempotency_key: Option<String>) -> ApiResult<Vec<Published>> {
+pub fn record(
+    conn: &mut DbConn,
+    events: Vec<ValidEvent>,
+    idempotency_key: Option<String>,
+) -> ApiResult<Vec<Published>> {
     conn.transaction::<_, ApiError, _>(|conn| {
         if let Some(key) = &idempotency_key {
             if let Some(prev) = Event::find_by_idempotency_key(conn, key)? {
@@ -203,7 +239,10 @@ mod tests {
         let p = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert!(subscribes(&p(&["*"]), "job.parsing.success"));
         assert!(subscribes(&p(&["profile.*"]), "profile.parsing.success"));
-        assert!(subscribes(&p(&["profile.parsing.*"]), "profile.parsing.error"));
+        assert!(subscribes(
+            &p(&["profile.parsing.*"]),
+            "profile.parsing.error"
+        ));
         assert!(!subscribes(&p(&["profile.*"]), "profiles.x"));
         assert!(!subscribes(&p(&["profile.*"]), "job.parsing.success"));
         assert!(subscribes(&p(&["user.updated"]), "user.updated"));

@@ -18,14 +18,16 @@ pub const HRFLOW_HEADER: &str = "HTTP-HRFLOW-SIGNATURE";
 
 /// Lowercase hex HMAC-SHA256 of `message` keyed with `secret`.
 pub fn hrflow_signature(secret: &str, message: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC accepts any key length");
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC accepts any key length");
     mac.update(message);
     hex::encode(mac.finalize().into_bytes())
 }
 
 /// Constant-time check of a received HrFlow signature over `message`.
 pub fn verify_hrflow(secret: &str, message: &[u8], signature: &str) -> bool {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC accepts any key length");
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC accepts any key length");
     mac.update(message);
     match hex::decode(signature.trim()) {
         Ok(sig) => mac.verify_slice(&sig).is_ok(),
@@ -54,7 +56,10 @@ pub fn form_fields(event: &Map<String, Value>, entity: &str) -> Vec<(String, Str
         }
     }
     if let Some(obj) = event.get(entity) {
-        fields.push((entity.to_string(), serde_json::to_string(obj).expect("Value serializes")));
+        fields.push((
+            entity.to_string(),
+            serde_json::to_string(obj).expect("Value serializes"),
+        ));
     }
     fields
 }
@@ -75,7 +80,10 @@ pub fn form_body(fields: &[(String, String)]) -> String {
 
 /// What a form receiver recomputes and signs: the fields as an ASCII JSON object.
 pub fn form_signing_input(fields: &[(String, String)]) -> String {
-    let obj: Map<String, Value> = fields.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
+    let obj: Map<String, Value> = fields
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
     ascii_json(&Value::Object(obj))
 }
 
@@ -93,7 +101,9 @@ fn quote_plus_into(s: &str, out: &mut String) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for &b in s.as_bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' | b'.' | b'-' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' | b'.' | b'-' | b'~' => {
+                out.push(b as char)
+            }
             b' ' => out.push('+'),
             _ => {
                 out.push('%');
@@ -109,7 +119,11 @@ fn quote_plus_into(s: &str, out: &mut String) {
 struct AsciiFormatter;
 
 impl serde_json::ser::Formatter for AsciiFormatter {
-    fn write_string_fragment<W: ?Sized + std::io::Write>(&mut self, w: &mut W, fragment: &str) -> std::io::Result<()> {
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
         let mut start = 0;
         for (i, ch) in fragment.char_indices() {
             if (' '..='~').contains(&ch) {
@@ -132,8 +146,12 @@ mod tests {
 
     #[test]
     fn escapes_like_python() {
-        let v: Value = serde_json::from_str(r#"{"a":"Zoë 😀 \u007f\n/","b":[1,2.5,true,null]}"#).unwrap();
-        assert_eq!(ascii_json(&v), r#"{"a":"Zo\u00eb \ud83d\ude00 \u007f\n/","b":[1,2.5,true,null]}"#);
+        let v: Value =
+            serde_json::from_str(r#"{"a":"Zoë 😀 \u007f\n/","b":[1,2.5,true,null]}"#).unwrap();
+        assert_eq!(
+            ascii_json(&v),
+            r#"{"a":"Zo\u00eb \ud83d\ude00 \u007f\n/","b":[1,2.5,true,null]}"#
+        );
     }
 
     #[test]

@@ -34,7 +34,9 @@ impl Auth {
         if self.scopes.iter().any(|s| s == scope || s == "admin") {
             Ok(())
         } else {
-            Err(ApiError::Forbidden(format!("this token lacks the `{scope}` scope")))
+            Err(ApiError::Forbidden(format!(
+                "this token lacks the `{scope}` scope"
+            )))
         }
     }
 }
@@ -45,7 +47,10 @@ impl FromRequest for Auth {
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let header = req.headers().get("Authorization").map(|v| v.to_str().unwrap_or("").to_string());
+        let header = req
+            .headers()
+            .get("Authorization")
+            .map(|v| v.to_str().unwrap_or("").to_string());
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::internal("app state missing"))?;
             let header = header.ok_or_else(|| {
@@ -56,7 +61,11 @@ impl FromRequest for Auth {
                 .or_else(|| header.strip_prefix("bearer "))
                 .map(str::trim)
                 .filter(|t| !t.is_empty())
-                .ok_or_else(|| ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into()))?
+                .ok_or_else(|| {
+                    ApiError::Unauthorized(
+                        "the Authorization header must be `Bearer <token>`".into(),
+                    )
+                })?
                 .to_string();
             let found = state
                 .db
@@ -64,7 +73,10 @@ impl FromRequest for Auth {
                 .await?
                 .ok_or_else(|| ApiError::Unauthorized("unknown or revoked token".into()))?;
             touch(&state, &found);
-            Ok(Auth { token_id: found.id.clone(), scopes: found.scope_list().into_iter().map(String::from).collect() })
+            Ok(Auth {
+                token_id: found.id.clone(),
+                scopes: found.scope_list().into_iter().map(String::from).collect(),
+            })
         })
     }
 }
@@ -72,7 +84,10 @@ impl FromRequest for Auth {
 /// Records `last_used_at` in the background, at most once a minute.
 fn touch(state: &web::Data<AppState>, token: &ApiToken) {
     let now = time::now();
-    if token.last_used_at.is_some_and(|t| now - t < chrono::Duration::seconds(60)) {
+    if token
+        .last_used_at
+        .is_some_and(|t| now - t < chrono::Duration::seconds(60))
+    {
         return;
     }
     let (db, id) = (state.db.clone(), token.id.clone());

@@ -54,17 +54,27 @@ pub async fn list(state: web::Data<AppState>, auth: Auth) -> ApiResult<HttpRespo
     Ok(HttpResponse::Ok().json(json!({"data": data, "next_cursor": null})))
 }
 
-pub async fn get(state: web::Data<AppState>, auth: Auth, name: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn get(
+    state: web::Data<AppState>,
+    auth: Auth,
+    name: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     auth.require("webhooks:read")?;
     let name = name.into_inner();
     let t = state
         .db
-        .read(move |c| EventType::find(c, &name)?.ok_or_else(|| ApiError::not_found("event type", &name)))
+        .read(move |c| {
+            EventType::find(c, &name)?.ok_or_else(|| ApiError::not_found("event type", &name))
+        })
         .await?;
     Ok(HttpResponse::Ok().json(EventTypeView::from(t)))
 }
 
-pub async fn create(state: web::Data<AppState>, auth: Auth, body: web::Json<NewEventType>) -> ApiResult<HttpResponse> {
+pub async fn create(
+    state: web::Data<AppState>,
+    auth: Auth,
+    body: web::Json<NewEventType>,
+) -> ApiResult<HttpResponse> {
     auth.require("webhooks:write")?;
     let t = validate(body.into_inner())?;
     let stored = t.clone();
@@ -104,15 +114,24 @@ fn validate(body: NewEventType) -> ApiResult<EventType> {
     let entity = body.name.split('.').next().unwrap_or_default().to_string();
     let volume = body.volume.unwrap_or_else(|| "low".into());
     if !matches!(volume.as_str(), "low" | "medium" | "high") {
-        return Err(ApiError::field("volume", "volume must be low, medium or high"));
+        return Err(ApiError::field(
+            "volume",
+            "volume must be low, medium or high",
+        ));
     }
     let example = match body.example {
         Some(ex) => {
             if ex.get("type").and_then(Value::as_str) != Some(body.name.as_str()) {
-                return Err(ApiError::field("example.type", format!("the example's `type` must be '{}'", body.name)));
+                return Err(ApiError::field(
+                    "example.type",
+                    format!("the example's `type` must be '{}'", body.name),
+                ));
             }
             if !ex.get(&entity).is_some_and(Value::is_object) {
-                return Err(ApiError::field(format!("example.{entity}"), format!("the example must carry the `{entity}` object")));
+                return Err(ApiError::field(
+                    format!("example.{entity}"),
+                    format!("the example must carry the `{entity}` object"),
+                ));
             }
             Value::Object(ex)
         }

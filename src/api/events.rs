@@ -76,51 +76,107 @@ impl DeliveryView {
 }
 
 fn idempotency_key(req: &HttpRequest) -> ApiResult<Option<String>> {
-    let Some(v) = req.headers().get("Idempotency-Key") else { return Ok(None) };
-    let key = v.to_str().map_err(|_| ApiError::field("Idempotency-Key", "Idempotency-Key must be printable ASCII"))?.trim();
+    let Some(v) = req.headers().get("Idempotency-Key") else {
+        return Ok(None);
+    };
+    let key = v
+        .to_str()
+        .map_err(|_| ApiError::field("Idempotency-Key", "Idempotency-Key must be printable ASCII"))?
+        .trim();
     if key.is_empty() || key.len() > 255 {
-        return Err(ApiError::field("Idempotency-Key", "Idempotency-Key must be 1 to 255 characters"));
+        return Err(ApiError::field(
+            "Idempotency-Key",
+            "Idempotency-Key must be 1 to 255 characters",
+        ));
     }
     Ok(Some(key.to_string()))
 }
 
 /// Writes the events, retrying once when a concurrent publish with the same
 /// idempotency key won the race (the retry then finds and returns it).
-async fn record(state: &AppState, events: Vec<ValidEvent>, key: Option<String>) -> ApiResult<Vec<Published>> {
+async fn record(
+    state: &AppState,
+    events: Vec<ValidEvent>,
+    key: Option<String>,
+) -> ApiResult<Vec<Published>> {
     let mut res = write(state, events.clone(), key.clone()).await;
-    if key.is_some() && matches!(res, Err(ApiError::Conflict { code: "conflict", .. })) {
+    if key.is_some()
+        && matches!(
+            res,
+            Err(ApiError::Conflict {
+                code: "conflict",
+                ..
+            })
+        )
+    {
         res = write(state, events, key).await;
     }
-    if res.as_ref().is_ok_and(|p| p.iter().any(|p| p.deliveries > 0 && !p.replayed)) {
+    if res
+        .as_ref()
+        .is_ok_and(|p| p.iter().any(|p| p.deliveries > 0 && !p.replayed))
+    {
         state.notify.notify_one();
     }
     res
 }
 
-async fn write(state: &AppState, events: Vec<ValidEvent>, key: Option<String>) -> ApiResult<Vec<Published>> {
-    state.db.write(move |c| publish::record(c, events, key)).await
+async fn write(
+    state: &AppState,
+    events: Vec<ValidEvent>,
+    key: Option<String>,
+) -> ApiResult<Vec<Published>> {
+    state
+        .db
+        .write(move |c| publish::record(c, events, key))
+        .await
 }
 
-pub async fn publish(state: web::Data<AppState>, auth: Auth, req: HttpRequest, body: web::Json<Value>) -> ApiResult<HttpResponse> {
+pub async fn publish(
+    state: web::Data<AppState>,
+    auth: Auth,
+    req: HttpRequest,
+    body: web::Json<Value>,
+) -> ApiResult<HttpResponse> {
     auth.require("events:write")?;
     let key = idempotency_key(&req)?;
     let ev = publish::validate(body.into_inner(), "", &state.types, &state.db).await?;
     let published = record(&state, vec![ev], key).await?.remove(0);
     let body = json!({"id": published.id, "deliveries": published.deliveries});
-    Ok(if published.replayed { HttpResponse::Ok().json(body) } else { HttpResponse::Accepted().json(body) })
+    Ok(if published.replayed {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::Accepted().json(body)
+    })
 }
 
-pub async fn publish_batch(state: web::Data<AppState>, auth: Auth, body: web::Json<Value>) -> ApiResult<HttpResponse> {
+pub async fn publish_batch(
+    state: web::Data<AppState>,
+    auth: Auth,
+    body: web::Json<Value>,
+) -> ApiResult<HttpResponse> {
     auth.require("events:write")?;
     let list = match body.into_inner() {
         Value::Object(mut o) => match o.remove("events") {
             Some(Value::Array(a)) => a,
-            _ => return Err(ApiError::field("events", "the body must be {\"events\": [ ... ]}")),
+            _ => {
+                return Err(ApiError::field(
+                    "events",
+                    "the body must be {\"events\": [ ... ]}",
+                ))
+            }
         },
-        _ => return Err(ApiError::field("events", "the body must be {\"events\": [ ... ]}")),
+        _ => {
+            return Err(ApiError::field(
+                "events",
+                "the body must be {\"events\": [ ... ]}",
+            ))
+        }
     };
     if list.is_empty() || list.len() > MAX_BATCH {
-        return Err(ApiError::field("events", format!("a batch holds 1 to {MAX_BATCH} events, not {}", list.len())));
+        return Err(ApiError::field(
+            "events",
+            format!("a batch holds 1 to {MAX_BATCH} events, not {}", list.len()),
+        ));
     }
     let mut valid = Vec::with_capacity(list.len());
     for (i, v) in list.into_iter().enumerate() {
@@ -128,11 +184,18 @@ pub async fn publish_batch(state: web::Data<AppState>, auth: Auth, body: web::Js
     }
     let published = record(&state, valid, None).await?;
     let total: usize = published.iter().map(|p| p.deliveries).sum();
-    let data: Vec<Value> = published.iter().map(|p| json!({"id": p.id, "deliveries": p.deliveries})).collect();
+    let data: Vec<Value> = published
+        .iter()
+        .map(|p| json!({"id": p.id, "deliveries": p.deliveries}))
+        .collect();
     Ok(HttpResponse::Accepted().json(json!({"data": data, "deliveries": total})))
 }
 
-pub async fn list(state: web::Data<AppState>, auth: Auth, q: web::Query<ListQuery>) -> ApiResult<HttpResponse> {
+pub async fn list(
+    state: web::Data<AppState>,
+    auth: Auth,
+    q: web::Query<ListQuery>,
+) -> ApiResult<HttpResponse> {
     auth.require("history:read")?;
     let q = q.into_inner();
     let limit = page::limit(q.limit)?;
@@ -144,11 +207,18 @@ pub async fn list(state: web::Data<AppState>, auth: Auth, q: web::Query<ListQuer
         limit,
     };
     let rows = state.db.read(move |c| Ok(Event::list(c, &query)?)).await?;
-    let page = Page::from_rows(rows, limit, EventView::new, |e| Cursor { after: Some(e.id.clone()), offset: None });
+    let page = Page::from_rows(rows, limit, EventView::new, |e| Cursor {
+        after: Some(e.id.clone()),
+        offset: None,
+    });
     Ok(HttpResponse::Ok().json(page))
 }
 
-pub async fn get(state: web::Data<AppState>, auth: Auth, id: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn get(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     auth.require("history:read")?;
     let id = id.into_inner();
     let (event, deliveries) = state
@@ -160,16 +230,25 @@ pub async fn get(state: web::Data<AppState>, auth: Auth, id: web::Path<String>) 
         })
         .await?;
     let mut view = serde_json::to_value(EventView::new(event)).map_err(ApiError::internal)?;
-    view["deliveries"] = serde_json::to_value(deliveries.into_iter().map(DeliveryView::new).collect::<Vec<_>>())
-        .map_err(ApiError::internal)?;
+    view["deliveries"] = serde_json::to_value(
+        deliveries
+            .into_iter()
+            .map(DeliveryView::new)
+            .collect::<Vec<_>>(),
+    )
+    .map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok().json(view))
 }
 
 /// Parses an RFC 3339 query parameter.
 pub fn parse_time(field: &str, raw: Option<&str>) -> ApiResult<Option<chrono::NaiveDateTime>> {
     raw.map(|s| {
-        time::parse_rfc3339(s)
-            .ok_or_else(|| ApiError::field(field, format!("{field} must be an RFC 3339 time such as 2026-11-23T10:00:00Z")))
+        time::parse_rfc3339(s).ok_or_else(|| {
+            ApiError::field(
+                field,
+                format!("{field} must be an RFC 3339 time such as 2026-11-23T10:00:00Z"),
+            )
+        })
     })
     .transpose()
 }

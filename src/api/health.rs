@@ -25,5 +25,7 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 
 /// The API contract.
 pub async fn openapi() -> HttpResponse {
-    HttpResponse::Ok().content_type("application/yaml").body(super::OPENAPI)
+    HttpResponse::Ok()
+        .content_type("application/yaml")
+        .body(super::OPENAPI)
 }

@@ -68,7 +68,10 @@ impl HistoryView {
         HistoryView {
             event_ids: json(&r.event_ids),
             delivery_ids: json(&r.delivery_ids),
-            request: Exchange { headers: json(&r.request_headers), body: r.request_body },
+            request: Exchange {
+                headers: json(&r.request_headers),
+                body: r.request_body,
+            },
             response: Response {
                 status: (r.response_status != 0).then_some(r.response_status),
                 headers: json(&r.response_headers),
@@ -89,7 +92,11 @@ impl HistoryView {
     }
 }
 
-pub async fn list(state: web::Data<AppState>, auth: Auth, q: web::Query<ListQuery>) -> ApiResult<HttpResponse> {
+pub async fn list(
+    state: web::Data<AppState>,
+    auth: Auth,
+    q: web::Query<ListQuery>,
+) -> ApiResult<HttpResponse> {
     auth.require("history:read")?;
     let q = q.into_inner();
     let sort = match q.sort.as_deref().unwrap_or("sent_at") {
@@ -97,7 +104,12 @@ pub async fn list(state: web::Data<AppState>, auth: Auth, q: web::Query<ListQuer
         "status" => HistorySort::Status,
         "url" => HistorySort::Url,
         "duration" => HistorySort::Duration,
-        other => return Err(ApiError::field("sort", format!("unknown sort key '{other}'; use sent_at, status, url or duration"))),
+        other => {
+            return Err(ApiError::field(
+                "sort",
+                format!("unknown sort key '{other}'; use sent_at, status, url or duration"),
+            ))
+        }
     };
     let status = match q.status.as_deref() {
         None => None,
@@ -106,7 +118,12 @@ pub async fn list(state: web::Data<AppState>, auth: Auth, q: web::Query<ListQuer
         Some("4xx") => Some(StatusClass::C4xx),
         Some("5xx") => Some(StatusClass::C5xx),
         Some("error") => Some(StatusClass::Error),
-        Some(other) => return Err(ApiError::field("status", format!("unknown status class '{other}'; use 2xx, 3xx, 4xx, 5xx or error"))),
+        Some(other) => {
+            return Err(ApiError::field(
+                "status",
+                format!("unknown status class '{other}'; use 2xx, 3xx, 4xx, 5xx or error"),
+            ))
+        }
     };
     let limit = page::limit(q.limit)?;
     let cursor = Cursor::decode(q.cursor.as_deref())?;
@@ -120,27 +137,57 @@ pub async fn list(state: web::Data<AppState>, auth: Auth, q: web::Query<ListQuer
         until: parse_time("until", q.until.as_deref())?,
         sort,
         descending: page::descending(q.order.as_deref(), true)?,
-        after_id: if sort == HistorySort::SentAt { cursor.after } else { None },
-        offset: if sort == HistorySort::SentAt { 0 } else { offset },
+        after_id: if sort == HistorySort::SentAt {
+            cursor.after
+        } else {
+            None
+        },
+        offset: if sort == HistorySort::SentAt {
+            0
+        } else {
+            offset
+        },
         limit,
     };
-    let rows = state.db.read(move |c| Ok(HistoryRow::list(c, &query)?)).await?;
+    let rows = state
+        .db
+        .read(move |c| Ok(HistoryRow::list(c, &query)?))
+        .await?;
     let kept = rows.len().min(limit as usize) as i64;
     let page = Page::from_rows(rows, limit, HistoryView::new, |r| match sort {
-        HistorySort::SentAt => Cursor { after: Some(r.id.clone()), offset: None },
-        _ => Cursor { after: None, offset: Some(offset + kept) },
+        HistorySort::SentAt => Cursor {
+            after: Some(r.id.clone()),
+            offset: None,
+        },
+        _ => Cursor {
+            after: None,
+            offset: Some(offset + kept),
+        },
     });
     Ok(HttpResponse::Ok().json(page))
 }
 
-pub async fn get(state: web::Data<AppState>, auth: Auth, id: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn get(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     auth.require("history:read")?;
     let id = id.into_inner();
-    let row = state.db.read(move |c| HistoryRow::find(c, &id)?.ok_or_else(|| ApiError::not_found("history entry", &id))).await?;
+    let row = state
+        .db
+        .read(move |c| {
+            HistoryRow::find(c, &id)?.ok_or_else(|| ApiError::not_found("history entry", &id))
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(HistoryView::new(row)))
 }
 
-pub async fn resend(state: web::Data<AppState>, auth: Auth, id: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn resend(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     auth.require("history:resend")?;
     let row = manual::resend(&state.db, &state.clients, id.into_inner()).await?;
     Ok(HttpResponse::Created().json(HistoryView::new(row)))

@@ -25,7 +25,11 @@ pub const OPENAPI: &str = include_str!("../../openapi.yaml");
 pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
     let max_body = state.config.max_body_bytes;
     cfg.app_data(state)
-        .app_data(web::JsonConfig::default().limit(max_body).error_handler(json_error))
+        .app_data(
+            web::JsonConfig::default()
+                .limit(max_body)
+                .error_handler(json_error),
+        )
         .app_data(web::PayloadConfig::default().limit(max_body))
         .app_data(web::QueryConfig::default().error_handler(query_error))
         .app_data(web::PathConfig::default().error_handler(path_error))
@@ -42,7 +46,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
                 .route("/webhooks/{id}", web::get().to(webhooks::get))
                 .route("/webhooks/{id}", web::patch().to(webhooks::update))
                 .route("/webhooks/{id}", web::delete().to(webhooks::delete))
-                .route("/webhooks/{id}/rotate-secret", web::post().to(webhooks::rotate_secret))
+                .route(
+                    "/webhooks/{id}/rotate-secret",
+                    web::post().to(webhooks::rotate_secret),
+                )
                 .route("/webhooks/{id}/test", web::post().to(webhooks::test))
                 .route("/events", web::get().to(events::list))
                 .route("/events", web::post().to(events::publish))
@@ -56,7 +63,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
 }
 
 async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    Err(ApiError::NotFound(format!("no route for {} {}", req.method(), req.path())))
+    Err(ApiError::NotFound(format!(
+        "no route for {} {}",
+        req.method(),
+        req.path()
+    )))
 }
 
 fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
@@ -66,23 +77,38 @@ fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
             "unsupported_media_type",
             "send the body as JSON with `Content-Type: application/json`",
         ),
-        JsonPayloadError::Overflow { limit } | JsonPayloadError::OverflowKnownLength { limit, .. } => {
-            too_large(*limit)
-        }
-        JsonPayloadError::Deserialize(de) if de.is_data() => {
-            ApiError::bad_request(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", format!("the body does not match the expected shape: {de}"))
-        }
-        other => ApiError::bad_request(StatusCode::BAD_REQUEST, "malformed_json", format!("the request body is not valid JSON: {other}")),
+        JsonPayloadError::Overflow { limit }
+        | JsonPayloadError::OverflowKnownLength { limit, .. } => too_large(*limit),
+        JsonPayloadError::Deserialize(de) if de.is_data() => ApiError::bad_request(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+            format!("the body does not match the expected shape: {de}"),
+        ),
+        other => ApiError::bad_request(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            format!("the request body is not valid JSON: {other}"),
+        ),
     };
     e.into()
 }
 
 fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
-    ApiError::bad_request(StatusCode::BAD_REQUEST, "invalid_query", format!("invalid query string: {err}")).into()
+    ApiError::bad_request(
+        StatusCode::BAD_REQUEST,
+        "invalid_query",
+        format!("invalid query string: {err}"),
+    )
+    .into()
 }
 
 fn path_error(err: PathError, _req: &HttpRequest) -> actix_web::Error {
-    ApiError::bad_request(StatusCode::BAD_REQUEST, "invalid_path", format!("invalid path: {err}")).into()
+    ApiError::bad_request(
+        StatusCode::BAD_REQUEST,
+        "invalid_path",
+        format!("invalid path: {err}"),
+    )
+    .into()
 }
 
 /// 413 naming the limit and the setting that raises it.

@@ -21,17 +21,25 @@ pub struct Cursor {
 impl Cursor {
     /// Decodes a client-supplied cursor.
     pub fn decode(raw: Option<&str>) -> Result<Cursor, ApiError> {
-        let Some(raw) = raw.filter(|s| !s.is_empty()) else { return Ok(Cursor::default()) };
+        let Some(raw) = raw.filter(|s| !s.is_empty()) else {
+            return Ok(Cursor::default());
+        };
         base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(raw)
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
-            .ok_or_else(|| ApiError::field("cursor", "invalid cursor; pass back `next_cursor` from the previous page unchanged"))
+            .ok_or_else(|| {
+                ApiError::field(
+                    "cursor",
+                    "invalid cursor; pass back `next_cursor` from the previous page unchanged",
+                )
+            })
     }
 
     /// Encodes for `next_cursor`.
     pub fn encode(&self) -> String {
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).expect("serializes"))
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(serde_json::to_vec(self).expect("serializes"))
     }
 }
 
@@ -40,7 +48,10 @@ pub fn limit(raw: Option<i64>) -> Result<i64, ApiError> {
     match raw {
         None => Ok(DEFAULT_LIMIT),
         Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-        Some(_) => Err(ApiError::field("limit", format!("limit must be between 1 and {MAX_LIMIT}"))),
+        Some(_) => Err(ApiError::field(
+            "limit",
+            format!("limit must be between 1 and {MAX_LIMIT}"),
+        )),
     }
 }
 
@@ -50,7 +61,10 @@ pub fn descending(order: Option<&str>, default_desc: bool) -> Result<bool, ApiEr
         None => Ok(default_desc),
         Some("asc") => Ok(false),
         Some("desc") => Ok(true),
-        Some(o) => Err(ApiError::field("order", format!("unknown order '{o}'; use asc or desc"))),
+        Some(o) => Err(ApiError::field(
+            "order",
+            format!("unknown order '{o}'; use asc or desc"),
+        )),
     }
 }
 
@@ -64,10 +78,22 @@ pub struct Page<T> {
 impl<T> Page<T> {
     /// Trims the extra row fetched to detect a next page and builds the
     /// cursor from the last row kept.
-    pub fn from_rows<R>(mut rows: Vec<R>, limit: i64, view: impl Fn(R) -> T, next: impl FnOnce(&R) -> Cursor) -> Page<T> {
+    pub fn from_rows<R>(
+        mut rows: Vec<R>,
+        limit: i64,
+        view: impl Fn(R) -> T,
+        next: impl FnOnce(&R) -> Cursor,
+    ) -> Page<T> {
         let more = rows.len() as i64 > limit;
         rows.truncate(limit as usize);
-        let next_cursor = if more { rows.last().map(|r| next(r).encode()) } else { None };
-        Page { data: rows.into_iter().map(view).collect(), next_cursor }
+        let next_cursor = if more {
+            rows.last().map(|r| next(r).encode())
+        } else {
+            None
+        };
+        Page {
+            data: rows.into_iter().map(view).collect(),
+            next_cursor,
+        }
     }
 }

@@ -85,14 +85,20 @@ impl WebhookView {
     /// The view with the secret: only for create and rotate.
     pub fn with_secret(w: Webhook) -> Self {
         let secret = w.secret.clone();
-        WebhookView { secret: Some(secret), ..WebhookView::new(w) }
+        WebhookView {
+            secret: Some(secret),
+            ..WebhookView::new(w)
+        }
     }
 }
 
 /// A fresh signing secret: `whsec_` + 32 random bytes, base64 (Standard Webhooks style).
 pub fn new_secret() -> String {
     use base64::Engine as _;
-    format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>()))
+    format!(
+        "whsec_{}",
+        base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>())
+    )
 }
 
 pub fn check_name(name: &str) -> ApiResult<String> {
@@ -106,18 +112,43 @@ pub fn check_name(name: &str) -> ApiResult<String> {
 /// An absolute http(s) URL with a host; https only when so configured.
 pub fn check_url(raw: &str, require_https: bool) -> ApiResult<String> {
     if raw.len() > 2048 {
-        return Err(ApiError::field_code("invalid_url", "url", "url must be at most 2048 characters"));
+        return Err(ApiError::field_code(
+            "invalid_url",
+            "url",
+            "url must be at most 2048 characters",
+        ));
     }
-    let url = url::Url::parse(raw.trim())
-        .map_err(|e| ApiError::field_code("invalid_url", "url", format!("url is not an absolute URL ({e}); e.g. https://example.com/hooks")))?;
+    let url = url::Url::parse(raw.trim()).map_err(|e| {
+        ApiError::field_code(
+            "invalid_url",
+            "url",
+            format!("url is not an absolute URL ({e}); e.g. https://example.com/hooks"),
+        )
+    })?;
     match url.scheme() {
         "https" => {}
         "http" if !require_https => {}
-        "http" => return Err(ApiError::field_code("invalid_url", "url", "url must use https (HOOKRELAY_REQUIRE_HTTPS is on)")),
-        other => return Err(ApiError::field_code("invalid_url", "url", format!("url scheme must be http or https, not '{other}'"))),
+        "http" => {
+            return Err(ApiError::field_code(
+                "invalid_url",
+                "url",
+                "url must use https (HOOKRELAY_REQUIRE_HTTPS is on)",
+            ))
+        }
+        other => {
+            return Err(ApiError::field_code(
+                "invalid_url",
+                "url",
+                format!("url scheme must be http or https, not '{other}'"),
+            ))
+        }
     }
     if url.host_str().is_none_or(str::is_empty) {
-        return Err(ApiError::field_code("invalid_url", "url", "url must name a host"));
+        return Err(ApiError::field_code(
+            "invalid_url",
+            "url",
+            "url must name a host",
+        ));
     }
     Ok(url.to_string())
 }
@@ -125,16 +156,25 @@ pub fn check_url(raw: &str, require_https: bool) -> ApiResult<String> {
 pub fn check_format(format: &str) -> ApiResult<String> {
     match format {
         "form" | "json" => Ok(format.to_string()),
-        other => Err(ApiError::field("format", format!("format must be form or json, not '{other}'"))),
+        other => Err(ApiError::field(
+            "format",
+            format!("format must be form or json, not '{other}'"),
+        )),
     }
 }
 
 pub fn check_batch(max: i32, format: &str) -> ApiResult<i32> {
     if !(1..=MAX_EVENTS_PER_REQUEST).contains(&max) {
-        return Err(ApiError::field("max_events_per_request", format!("max_events_per_request must be 1 to {MAX_EVENTS_PER_REQUEST}")));
+        return Err(ApiError::field(
+            "max_events_per_request",
+            format!("max_events_per_request must be 1 to {MAX_EVENTS_PER_REQUEST}"),
+        ));
     }
     if max > 1 && format != "json" {
-        return Err(ApiError::field("max_events_per_request", "several events per request need format json"));
+        return Err(ApiError::field(
+            "max_events_per_request",
+            "several events per request need format json",
+        ));
     }
     Ok(max)
 }
@@ -142,7 +182,10 @@ pub fn check_batch(max: i32, format: &str) -> ApiResult<i32> {
 /// Names must exist; `*` and `prefix.*` patterns are accepted as written.
 pub async fn check_event_types(state: &AppState, list: &[String]) -> ApiResult<String> {
     if list.is_empty() {
-        return Err(ApiError::field("event_types", "event_types must list at least one name or pattern (e.g. \"profile.*\" or \"*\")"));
+        return Err(ApiError::field(
+            "event_types",
+            "event_types must list at least one name or pattern (e.g. \"profile.*\" or \"*\")",
+        ));
     }
     for (i, name) in list.iter().enumerate() {
         let field = format!("event_types[{i}]");
@@ -151,9 +194,16 @@ pub async fn check_event_types(state: &AppState, list: &[String]) -> ApiResult<S
         }
         if let Some(prefix) = name.strip_suffix(".*") {
             let ok = !prefix.is_empty()
-                && prefix.split('.').all(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'));
+                && prefix.split('.').all(|s| {
+                    !s.is_empty()
+                        && s.chars()
+                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                });
             if !ok {
-                return Err(ApiError::field(field, format!("'{name}' is not a valid pattern; use `entity.*` such as `profile.*`")));
+                return Err(ApiError::field(
+                    field,
+                    format!("'{name}' is not a valid pattern; use `entity.*` such as `profile.*`"),
+                ));
             }
             continue;
         }

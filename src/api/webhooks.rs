@@ -31,7 +31,11 @@ pub struct TestSend {
     event_type: String,
 }
 
-pub async fn list(state: web::Data<AppState>, auth: Auth, q: web::Query<ListQuery>) -> ApiResult<HttpResponse> {
+pub async fn list(
+    state: web::Data<AppState>,
+    auth: Auth,
+    q: web::Query<ListQuery>,
+) -> ApiResult<HttpResponse> {
     auth.require("webhooks:read")?;
     let q = q.into_inner();
     let sort = match q.sort.as_deref().unwrap_or("created_at") {
@@ -40,23 +44,42 @@ pub async fn list(state: web::Data<AppState>, auth: Auth, q: web::Query<ListQuer
         "last_triggered_at" => WebhookSort::LastTriggeredAt,
         "state" => WebhookSort::State,
         "created_at" => WebhookSort::CreatedAt,
-        other => {
-            return Err(ApiError::field(
-                "sort",
-                format!("unknown sort key '{other}'; use name, url, last_triggered_at, state or created_at"),
-            ))
-        }
+        other => return Err(ApiError::field(
+            "sort",
+            format!(
+                "unknown sort key '{other}'; use name, url, last_triggered_at, state or created_at"
+            ),
+        )),
     };
     let limit = page::limit(q.limit)?;
-    let offset = Cursor::decode(q.cursor.as_deref())?.offset.unwrap_or(0).max(0);
-    let query = WebhookQuery { q: q.q, sort, descending: page::descending(q.order.as_deref(), false)?, offset, limit };
-    let rows = state.db.read(move |c| Ok(Webhook::list(c, &query)?)).await?;
+    let offset = Cursor::decode(q.cursor.as_deref())?
+        .offset
+        .unwrap_or(0)
+        .max(0);
+    let query = WebhookQuery {
+        q: q.q,
+        sort,
+        descending: page::descending(q.order.as_deref(), false)?,
+        offset,
+        limit,
+    };
+    let rows = state
+        .db
+        .read(move |c| Ok(Webhook::list(c, &query)?))
+        .await?;
     let kept = rows.len().min(limit as usize) as i64;
-    let page = Page::from_rows(rows, limit, WebhookView::new, |_| Cursor { after: None, offset: Some(offset + kept) });
+    let page = Page::from_rows(rows, limit, WebhookView::new, |_| Cursor {
+        after: None,
+        offset: Some(offset + kept),
+    });
     Ok(HttpResponse::Ok().json(page))
 }
 
-pub async fn create(state: web::Data<AppState>, auth: Auth, body: web::Json<CreateWebhook>) -> ApiResult<HttpResponse> {
+pub async fn create(
+    state: web::Data<AppState>,
+    auth: Auth,
+    body: web::Json<CreateWebhook>,
+) -> ApiResult<HttpResponse> {
     auth.require("webhooks:write")?;
     let b = body.into_inner();
     let format = input::check_format(b.format.as_deref().unwrap_or("form"))?;
@@ -84,7 +107,11 @@ pub async fn create(state: web::Data<AppState>, auth: Auth, body: web::Json<Crea
     Ok(HttpResponse::Created().json(WebhookView::with_secret(webhook)))
 }
 
-pub async fn get(state: web::Data<AppState>, auth: Auth, id: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn get(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     auth.require("webhooks:read")?;
     let w = find(&state, id.into_inner()).await?;
     Ok(HttpResponse::Ok().json(WebhookView::new(w)))
@@ -103,10 +130,18 @@ pub async fn update(
         Some(f) => input::check_format(f)?,
         None => current.format.clone(),
     };
-    let max = input::check_batch(b.max_events_per_request.unwrap_or(current.max_events_per_request), &format)?;
+    let max = input::check_batch(
+        b.max_events_per_request
+            .unwrap_or(current.max_events_per_request),
+        &format,
+    )?;
     let mut changes = WebhookChanges {
         name: b.name.as_deref().map(input::check_name).transpose()?,
-        url: b.url.as_deref().map(|u| input::check_url(u, state.config.require_https)).transpose()?,
+        url: b
+            .url
+            .as_deref()
+            .map(|u| input::check_url(u, state.config.require_https))
+            .transpose()?,
         event_types: match &b.event_types {
             Some(list) => Some(input::check_event_types(&state, list).await?),
             None => None,
@@ -141,24 +176,38 @@ pub async fn update(
     Ok(HttpResponse::Ok().json(WebhookView::new(w)))
 }
 
-pub async fn delete(state: web::Data<AppState>, auth: Auth, id: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn delete(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     auth.require("webhooks:write")?;
     let id = id.into_inner();
-    let n = state.db.write({
-        let id = id.clone();
-        move |c| Ok(Webhook::delete(c, &id)?)
-    })
-    .await?;
+    let n = state
+        .db
+        .write({
+            let id = id.clone();
+            move |c| Ok(Webhook::delete(c, &id)?)
+        })
+        .await?;
     if n == 0 {
         return Err(ApiError::not_found("webhook", &id));
     }
     Ok(super::no_content())
 }
 
-pub async fn rotate_secret(state: web::Data<AppState>, auth: Auth, id: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn rotate_secret(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     auth.require("webhooks:write")?;
     let id = id.into_inner();
-    let changes = WebhookChanges { secret: Some(input::new_secret()), updated_at: Some(time::now()), ..Default::default() };
+    let changes = WebhookChanges {
+        secret: Some(input::new_secret()),
+        updated_at: Some(time::now()),
+        ..Default::default()
+    };
     let w = state
         .db
         .write(move |c| {
@@ -178,10 +227,19 @@ pub async fn test(
     body: web::Json<TestSend>,
 ) -> ApiResult<HttpResponse> {
     auth.require("webhooks:write")?;
-    let row = manual::test_send(&state.db, &state.clients, id.into_inner(), body.into_inner().event_type).await?;
+    let row = manual::test_send(
+        &state.db,
+        &state.clients,
+        id.into_inner(),
+        body.into_inner().event_type,
+    )
+    .await?;
     Ok(HttpResponse::Created().json(HistoryView::new(row)))
 }
 
 async fn find(state: &AppState, id: String) -> ApiResult<Webhook> {
-    state.db.read(move |c| Webhook::find(c, &id)?.ok_or_else(|| ApiError::not_found("webhook", &id))).await
+    state
+        .db
+        .read(move |c| Webhook::find(c, &id)?.ok_or_else(|| ApiError::not_found("webhook", &id)))
+        .await
 }

@@ -103,22 +103,31 @@ impl Delivery {
 
     /// Stores attempt results (call inside the history transaction).
     pub fn settle(conn: &mut DbConn, s: &Settlement, now: NaiveDateTime) -> QueryResult<usize> {
-        diesel::update(deliveries::table.find(&s.delivery_id).filter(deliveries::status.eq("delivering")))
-            .set((
-                deliveries::status.eq(s.status),
-                deliveries::next_attempt_at.eq(s.next_attempt_at),
-                deliveries::claimed_by.eq(None::<String>),
-                deliveries::lease_until.eq(None::<NaiveDateTime>),
-                deliveries::last_status_code.eq(s.status_code),
-                deliveries::last_error.eq(&s.error),
-                deliveries::updated_at.eq(now),
-            ))
-            .execute(conn)
+        diesel::update(
+            deliveries::table
+                .find(&s.delivery_id)
+                .filter(deliveries::status.eq("delivering")),
+        )
+        .set((
+            deliveries::status.eq(s.status),
+            deliveries::next_attempt_at.eq(s.next_attempt_at),
+            deliveries::claimed_by.eq(None::<String>),
+            deliveries::lease_until.eq(None::<NaiveDateTime>),
+            deliveries::last_status_code.eq(s.status_code),
+            deliveries::last_error.eq(&s.error),
+            deliveries::updated_at.eq(now),
+        ))
+        .execute(conn)
     }
 
     /// Marks deliveries succeeded after a successful manual re-send, unless a
     /// worker holds them right now.
-    pub fn mark_resent_ok(conn: &mut DbConn, ids: &[String], code: i32, now: NaiveDateTime) -> QueryResult<usize> {
+    pub fn mark_resent_ok(
+        conn: &mut DbConn,
+        ids: &[String],
+        code: i32,
+        now: NaiveDateTime,
+    ) -> QueryResult<usize> {
         diesel::update(
             deliveries::table
                 .filter(deliveries::id.eq_any(ids))
@@ -162,6 +171,9 @@ impl Delivery {
 
     /// Deliveries by id.
     pub fn find_many(conn: &mut DbConn, ids: &[String]) -> QueryResult<Vec<Delivery>> {
-        deliveries::table.filter(deliveries::id.eq_any(ids)).select(Delivery::as_select()).load(conn)
+        deliveries::table
+            .filter(deliveries::id.eq_any(ids))
+            .select(Delivery::as_select())
+            .load(conn)
     }
 }

@@ -22,16 +22,26 @@ pub struct EventType {
 impl EventType {
     /// All types, by name.
     pub fn list(conn: &mut DbConn) -> QueryResult<Vec<EventType>> {
-        event_types::table.order(event_types::name.asc()).select(EventType::as_select()).load(conn)
+        event_types::table
+            .order(event_types::name.asc())
+            .select(EventType::as_select())
+            .load(conn)
     }
 
     /// One type by name.
     pub fn find(conn: &mut DbConn, name: &str) -> QueryResult<Option<EventType>> {
-        event_types::table.find(name).select(EventType::as_select()).first(conn).optional()
+        event_types::table
+            .find(name)
+            .select(EventType::as_select())
+            .first(conn)
+            .optional()
     }
 
     /// Adds a custom type.
     pub fn insert(&self, conn: &mut DbConn) -> QueryResult<()> {
-        diesel::insert_into(event_types::table).values(self).execute(conn).map(|_| ())
+        diesel::insert_into(event_types::table)
+            .values(self)
+            .execute(conn)
+            .map(|_| ())
     }
 }

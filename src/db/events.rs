@@ -37,7 +37,11 @@ pub struct EventQuery {
 impl Event {
     /// Writes events and their deliveries in one transaction: either all of
     /// it is stored or none of it.
-    pub fn insert_with_deliveries(conn: &mut DbConn, evs: &[Event], dels: &[Delivery]) -> QueryResult<()> {
+    pub fn insert_with_deliveries(
+        conn: &mut DbConn,
+        evs: &[Event],
+        dels: &[Delivery],
+    ) -> QueryResult<()> {
         conn.transaction(|conn| {
             for chunk in evs.chunks(INSERT_CHUNK) {
                 insert_rows!(conn, events::table, chunk)?;
@@ -51,12 +55,19 @@ impl Event {
 
     /// One event by id.
     pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<Event>> {
-        events::table.find(id).select(Event::as_select()).first(conn).optional()
+        events::table
+            .find(id)
+            .select(Event::as_select())
+            .first(conn)
+            .optional()
     }
 
     /// Events by id (any order).
     pub fn find_many(conn: &mut DbConn, ids: &[String]) -> QueryResult<Vec<Event>> {
-        events::table.filter(events::id.eq_any(ids)).select(Event::as_select()).load(conn)
+        events::table
+            .filter(events::id.eq_any(ids))
+            .select(Event::as_select())
+            .load(conn)
     }
 
     /// The event first published with this idempotency key, if any.
@@ -70,7 +81,9 @@ impl Event {
 
     /// One page, newest first; `limit + 1` rows so the caller knows if more follow.
     pub fn list(conn: &mut DbConn, query: &EventQuery) -> QueryResult<Vec<Event>> {
-        let mut q = events::table.select(Event::as_select()).into_boxed::<Backend>();
+        let mut q = events::table
+            .select(Event::as_select())
+            .into_boxed::<Backend>();
         if let Some(t) = &query.event_type {
             q = q.filter(events::event_type.eq(t.clone()));
         }

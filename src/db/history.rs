@@ -99,12 +99,19 @@ impl HistoryRow {
         conn.transaction(|conn| {
             let rows: Vec<&HistoryRow> = records.iter().map(|r| &r.row).collect();
             for chunk in rows.chunks(INSERT_CHUNK) {
-                insert_rows!(conn, history::table, chunk.iter().map(|r| (*r).clone()).collect::<Vec<_>>())?;
+                insert_rows!(
+                    conn,
+                    history::table,
+                    chunk.iter().map(|r| (*r).clone()).collect::<Vec<_>>()
+                )?;
             }
             for r in records.iter().filter(|r| r.batch_event_ids.len() > 1) {
                 for ev in &r.batch_event_ids {
                     diesel::insert_into(history_events::table)
-                        .values((history_events::event_id.eq(ev), history_events::history_id.eq(&r.row.id)))
+                        .values((
+                            history_events::event_id.eq(ev),
+                            history_events::history_id.eq(&r.row.id),
+                        ))
                         .execute(conn)?;
                 }
             }
@@ -116,7 +123,9 @@ impl HistoryRow {
             for r in records {
                 let ok = (200..300).contains(&r.row.response_status);
                 match latest.iter_mut().find(|(id, _, _)| *id == r.row.webhook_id) {
-                    Some(entry) if entry.1 <= r.row.sent_at => *entry = (&r.row.webhook_id, r.row.sent_at, ok),
+                    Some(entry) if entry.1 <= r.row.sent_at => {
+                        *entry = (&r.row.webhook_id, r.row.sent_at, ok)
+                    }
                     Some(_) => {}
                     None => latest.push((&r.row.webhook_id, r.row.sent_at, ok)),
                 }
@@ -130,12 +139,18 @@ impl HistoryRow {
 
     /// One attempt by id.
     pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<HistoryRow>> {
-        history::table.find(id).select(HistoryRow::as_select()).first(conn).optional()
+        history::table
+            .find(id)
+            .select(HistoryRow::as_select())
+            .first(conn)
+            .optional()
     }
 
     /// One page; `limit + 1` rows so the caller knows if more follow.
     pub fn list(conn: &mut DbConn, query: &HistoryQuery) -> QueryResult<Vec<HistoryRow>> {
-        let mut q = history::table.select(HistoryRow::as_select()).into_boxed::<Backend>();
+        let mut q = history::table
+            .select(HistoryRow::as_select())
+            .into_boxed::<Backend>();
         if let Some(w) = &query.webhook_id {
             q = q.filter(history::webhook_id.eq(w.clone()));
         }
@@ -143,7 +158,11 @@ impl HistoryRow {
             let batched = history_events::table
                 .filter(history_events::event_id.eq(e.clone()))
                 .select(history_events::history_id);
-            q = q.filter(history::event_id.eq(e.clone()).or(history::id.eq_any(batched)));
+            q = q.filter(
+                history::event_id
+                    .eq(e.clone())
+                    .or(history::id.eq_any(batched)),
+            );
         }
         q = match query.status {
             Some(StatusClass::C2xx) => q.filter(history::response_status.between(200, 299)),
@@ -171,17 +190,29 @@ impl HistoryRow {
             q = q.filter(history::sent_at.lt(u));
         }
         if let Some(after) = &query.after_id {
-            q = if query.descending { q.filter(history::id.lt(after.clone())) } else { q.filter(history::id.gt(after.clone())) };
+            q = if query.descending {
+                q.filter(history::id.lt(after.clone()))
+            } else {
+                q.filter(history::id.gt(after.clone()))
+            };
         }
         q = match (query.sort, query.descending) {
             (HistorySort::SentAt, false) => q.order(history::id.asc()),
             (HistorySort::SentAt, true) => q.order(history::id.desc()),
-            (HistorySort::Status, false) => q.order((history::response_status.asc(), history::id.asc())),
-            (HistorySort::Status, true) => q.order((history::response_status.desc(), history::id.desc())),
+            (HistorySort::Status, false) => {
+                q.order((history::response_status.asc(), history::id.asc()))
+            }
+            (HistorySort::Status, true) => {
+                q.order((history::response_status.desc(), history::id.desc()))
+            }
             (HistorySort::Url, false) => q.order((history::url.asc(), history::id.asc())),
             (HistorySort::Url, true) => q.order((history::url.desc(), history::id.desc())),
-            (HistorySort::Duration, false) => q.order((history::duration_ms.asc(), history::id.asc())),
-            (HistorySort::Duration, true) => q.order((history::duration_ms.desc(), history::id.desc())),
+            (HistorySort::Duration, false) => {
+                q.order((history::duration_ms.asc(), history::id.asc()))
+            }
+            (HistorySort::Duration, true) => {
+                q.order((history::duration_ms.desc(), history::id.desc()))
+            }
         };
         q.offset(query.offset).limit(query.limit + 1).load(conn)
     }

@@ -40,16 +40,17 @@ macro_rules! insert_rows {
 }
 pub(crate) use insert_rows;
 
-/// A fresh, time-ordered id with a resource prefix (`evt_01J…`).
+/// A fresh, time-ordered id with a resource prefix (`evt_…`).
 pub fn new_id(prefix: &str) -> String {
-    format!("{prefix}_{}", ulid::Ulid::new().to_string().to_ascii_lowercase())
+    new_id_at(prefix, time::now())
 }
 
-/// Time-ordered id whose time part is `at`, so sorting by id sorts by `at`.
+/// Id whose leading part is `at` in microseconds (hex), then 48 random
+/// bits: sorting by id sorts by time, which keyset pagination relies on.
 pub fn new_id_at(prefix: &str, at: chrono::NaiveDateTime) -> String {
-    let ms = at.and_utc().timestamp_millis().max(0) as u64;
-    let id = ulid::Ulid::from_parts(ms, rand::random::<u128>());
-    format!("{prefix}_{}", id.to_string().to_ascii_lowercase())
+    let micros = at.and_utc().timestamp_micros().max(0) as u64;
+    let random = rand::random::<u64>() & 0xffff_ffff_ffff;
+    format!("{prefix}_{micros:014x}{random:012x}")
 }
 
 /// `true` when the error is the database refusing a duplicate.

@@ -48,7 +48,8 @@ impl CustomizeConnection<DbConn, diesel::r2d2::Error> for SqlitePragmas {
              PRAGMA foreign_keys = ON; PRAGMA cache_size = -32000; PRAGMA temp_store = MEMORY;",
             self.synchronous
         );
-        conn.batch_execute(&sql).map_err(diesel::r2d2::Error::QueryError)
+        conn.batch_execute(&sql)
+            .map_err(diesel::r2d2::Error::QueryError)
     }
 }
 
@@ -60,20 +61,32 @@ impl Db {
         let db = match backend {
             Backend::Postgres => {
                 // Pre-flight with the concrete type: MultiConnection hides libpq's reason.
-                PgConnection::establish(&target).map_err(|e| format!("cannot connect to PostgreSQL: {e}"))?;
+                PgConnection::establish(&target)
+                    .map_err(|e| format!("cannot connect to PostgreSQL: {e}"))?;
                 let pool = build(&target, pool_size.max(2), None)?;
-                Db { read: pool.clone(), write: pool, backend }
+                Db {
+                    read: pool.clone(),
+                    write: pool,
+                    backend,
+                }
             }
             Backend::Sqlite => {
                 if let Some(dir) = std::path::Path::new(&target).parent() {
                     if !dir.as_os_str().is_empty() {
-                        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+                        std::fs::create_dir_all(dir)
+                            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
                     }
                 }
-                let pragmas = || SqlitePragmas { synchronous: sqlite_synchronous.to_ascii_uppercase() };
+                let pragmas = || SqlitePragmas {
+                    synchronous: sqlite_synchronous.to_ascii_uppercase(),
+                };
                 let write = build(&target, 1, Some(pragmas()))?;
                 let read = build(&target, pool_size.max(1), Some(pragmas()))?;
-                Db { read, write, backend }
+                Db {
+                    read,
+                    write,
+                    backend,
+                }
             }
         };
         db.migrate()?;
@@ -87,7 +100,10 @@ impl Db {
 
     /// Applies pending migrations; returns how many ran.
     pub fn migrate(&self) -> Result<usize, String> {
-        let mut conn = self.write.get().map_err(|e| format!("cannot open database: {e}"))?;
+        let mut conn = self
+            .write
+            .get()
+            .map_err(|e| format!("cannot open database: {e}"))?;
         let ran = match &mut *conn {
             DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
             DbConn::Pg(c) => c.run_pending_migrations(PG_MIGRATIONS).map(|v| v.len()),
@@ -159,7 +175,9 @@ pub fn parse_url(url: &str) -> Result<(Backend, String), String> {
         return Err("DATABASE_URL: SQLite needs a file path (e.g. sqlite://hookrelay.db); :memory: is not shared between connections".into());
     }
     if path.contains("://") {
-        return Err(format!("DATABASE_URL: unsupported scheme in '{url}' (use sqlite:// or postgres://)"));
+        return Err(format!(
+            "DATABASE_URL: unsupported scheme in '{url}' (use sqlite:// or postgres://)"
+        ));
     }
     Ok((Backend::Sqlite, path.to_string()))
 }

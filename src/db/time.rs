@@ -21,5 +21,7 @@ pub fn rfc3339_opt(t: &Option<NaiveDateTime>) -> Option<String> {
 
 /// Parses an RFC 3339 query parameter into stored form.
 pub fn parse_rfc3339(s: &str) -> Option<NaiveDateTime> {
-    DateTime::parse_from_rfc3339(s).ok().map(|d| d.with_timezone(&Utc).naive_utc())
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|d| d.with_timezone(&Utc).naive_utc())
 }

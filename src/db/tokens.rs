@@ -36,7 +36,10 @@ impl ApiToken {
 
     /// Stores a token row.
     pub fn insert(&self, conn: &mut DbConn) -> QueryResult<()> {
-        diesel::insert_into(api_tokens::table).values(self).execute(conn).map(|_| ())
+        diesel::insert_into(api_tokens::table)
+            .values(self)
+            .execute(conn)
+            .map(|_| ())
     }
 
     /// How many tokens exist.
@@ -48,9 +51,11 @@ impl ApiToken {
     pub fn touch(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult<()> {
         let stale = now - chrono::Duration::seconds(60);
         diesel::update(
-            api_tokens::table
-                .filter(api_tokens::id.eq(id))
-                .filter(api_tokens::last_used_at.is_null().or(api_tokens::last_used_at.lt(stale))),
+            api_tokens::table.filter(api_tokens::id.eq(id)).filter(
+                api_tokens::last_used_at
+                    .is_null()
+                    .or(api_tokens::last_used_at.lt(stale)),
+            ),
         )
         .set(api_tokens::last_used_at.eq(now))
         .execute(conn)

@@ -75,27 +75,42 @@ pub struct WebhookQuery {
 impl Webhook {
     /// Stores a new webhook.
     pub fn insert(&self, conn: &mut DbConn) -> QueryResult<()> {
-        diesel::insert_into(webhooks::table).values(self).execute(conn).map(|_| ())
+        diesel::insert_into(webhooks::table)
+            .values(self)
+            .execute(conn)
+            .map(|_| ())
     }
 
     /// One webhook by id.
     pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<Webhook>> {
-        webhooks::table.find(id).select(Webhook::as_select()).first(conn).optional()
+        webhooks::table
+            .find(id)
+            .select(Webhook::as_select())
+            .first(conn)
+            .optional()
     }
 
     /// Webhooks by id (any order).
     pub fn find_many(conn: &mut DbConn, ids: &[String]) -> QueryResult<Vec<Webhook>> {
-        webhooks::table.filter(webhooks::id.eq_any(ids)).select(Webhook::as_select()).load(conn)
+        webhooks::table
+            .filter(webhooks::id.eq_any(ids))
+            .select(Webhook::as_select())
+            .load(conn)
     }
 
     /// Every active webhook: the candidates for fan-out.
     pub fn active(conn: &mut DbConn) -> QueryResult<Vec<Webhook>> {
-        webhooks::table.filter(webhooks::active.eq(true)).select(Webhook::as_select()).load(conn)
+        webhooks::table
+            .filter(webhooks::active.eq(true))
+            .select(Webhook::as_select())
+            .load(conn)
     }
 
     /// Applies `changes`; returns rows updated.
     pub fn update(conn: &mut DbConn, id: &str, changes: &WebhookChanges) -> QueryResult<usize> {
-        diesel::update(webhooks::table.find(id)).set(changes).execute(conn)
+        diesel::update(webhooks::table.find(id))
+            .set(changes)
+            .execute(conn)
     }
 
     /// Deletes a webhook (its pending deliveries go with it; history stays).
@@ -104,11 +119,19 @@ impl Webhook {
     }
 
     /// Records the outcome of the latest attempt on the webhook row.
-    pub fn record_attempt(conn: &mut DbConn, id: &str, at: NaiveDateTime, ok: bool) -> QueryResult<()> {
+    pub fn record_attempt(
+        conn: &mut DbConn,
+        id: &str,
+        at: NaiveDateTime,
+        ok: bool,
+    ) -> QueryResult<()> {
         // Only active webhooks switch between active/failing; disabled stays disabled.
         let state = if ok { "active" } else { "failing" };
         diesel::update(webhooks::table.find(id).filter(webhooks::active.eq(true)))
-            .set((webhooks::state.eq(state), webhooks::last_triggered_at.eq(at)))
+            .set((
+                webhooks::state.eq(state),
+                webhooks::last_triggered_at.eq(at),
+            ))
             .execute(conn)?;
         diesel::update(webhooks::table.find(id).filter(webhooks::active.eq(false)))
             .set(webhooks::last_triggered_at.eq(at))
@@ -118,7 +141,9 @@ impl Webhook {
 
     /// One page of webhooks; fetches `limit + 1` rows so the caller knows if more follow.
     pub fn list(conn: &mut DbConn, query: &WebhookQuery) -> QueryResult<Vec<Webhook>> {
-        let mut q = webhooks::table.select(Webhook::as_select()).into_boxed::<Backend>();
+        let mut q = webhooks::table
+            .select(Webhook::as_select())
+            .into_boxed::<Backend>();
         if let Some(text) = query.q.as_deref().filter(|s| !s.is_empty()) {
             let pattern = like_pattern(&text.to_lowercase());
             q = q.filter(
@@ -133,12 +158,16 @@ impl Webhook {
             (WebhookSort::Name, true) => q.order((webhooks::name.desc(), webhooks::id.desc())),
             (WebhookSort::Url, false) => q.order((webhooks::url.asc(), webhooks::id.asc())),
             (WebhookSort::Url, true) => q.order((webhooks::url.desc(), webhooks::id.desc())),
-            (WebhookSort::LastTriggeredAt, false) => {
-                q.order((webhooks::last_triggered_at.is_null().desc(), webhooks::last_triggered_at.asc(), webhooks::id.asc()))
-            }
-            (WebhookSort::LastTriggeredAt, true) => {
-                q.order((webhooks::last_triggered_at.is_null().asc(), webhooks::last_triggered_at.desc(), webhooks::id.desc()))
-            }
+            (WebhookSort::LastTriggeredAt, false) => q.order((
+                webhooks::last_triggered_at.is_null().desc(),
+                webhooks::last_triggered_at.asc(),
+                webhooks::id.asc(),
+            )),
+            (WebhookSort::LastTriggeredAt, true) => q.order((
+                webhooks::last_triggered_at.is_null().asc(),
+                webhooks::last_triggered_at.desc(),
+                webhooks::id.desc(),
+            )),
             (WebhookSort::State, false) => q.order((webhooks::state.asc(), webhooks::id.asc())),
             (WebhookSort::State, true) => q.order((webhooks::state.desc(), webhooks::id.desc())),
             (WebhookSort::CreatedAt, false) => q.order(webhooks::id.asc()),

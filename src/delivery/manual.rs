@@ -21,15 +21,23 @@ use crate::error::{ApiError, ApiResult};
 pub async fn resend(db: &Db, clients: &HttpClients, id: String) -> ApiResult<HistoryRow> {
     let (row, webhook, events) = db
         .read(move |c| {
-            let row = HistoryRow::find(c, &id)?.ok_or_else(|| ApiError::not_found("history entry", &id))?;
+            let row = HistoryRow::find(c, &id)?
+                .ok_or_else(|| ApiError::not_found("history entry", &id))?;
             let webhook = Webhook::find(c, &row.webhook_id)?.ok_or_else(|| ApiError::Conflict {
                 code: "webhook_deleted",
-                message: format!("webhook '{}' of this attempt has been deleted; nothing to re-send to", row.webhook_id),
+                message: format!(
+                    "webhook '{}' of this attempt has been deleted; nothing to re-send to",
+                    row.webhook_id
+                ),
             })?;
-            let ids: Vec<String> = serde_json::from_str(&row.event_ids).map_err(ApiError::internal)?;
+            let ids: Vec<String> =
+                serde_json::from_str(&row.event_ids).map_err(ApiError::internal)?;
             let found = Event::find_many(c, &ids)?;
             // Keep the original order of the request.
-            let events = ids.iter().filter_map(|i| found.iter().find(|e| &e.id == i).cloned()).collect::<Vec<_>>();
+            let events = ids
+                .iter()
+                .filter_map(|i| found.iter().find(|e| &e.id == i).cloned())
+                .collect::<Vec<_>>();
             Ok((row, webhook, events))
         })
         .await?;
@@ -37,16 +45,39 @@ pub async fn resend(db: &Db, clients: &HttpClients, id: String) -> ApiResult<His
         let t = row.event_type.clone();
         vec![example_doc(db, t).await?]
     } else {
-        events.iter().map(|e| EventDoc::from_payload(&e.payload).map_err(ApiError::internal)).collect::<ApiResult<_>>()?
+        events
+            .iter()
+            .map(|e| EventDoc::from_payload(&e.payload).map_err(ApiError::internal))
+            .collect::<ApiResult<_>>()?
     };
     let event_ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
-    let delivery_ids: Vec<String> = serde_json::from_str(&row.delivery_ids).map_err(ApiError::internal)?;
-    let trigger = if row.triggered_by == "test" { Trigger::Test } else { Trigger::Resend };
-    attempt(db, clients, webhook, docs, row.event_type, event_ids, delivery_ids, trigger).await
+    let delivery_ids: Vec<String> =
+        serde_json::from_str(&row.delivery_ids).map_err(ApiError::internal)?;
+    let trigger = if row.triggered_by == "test" {
+        Trigger::Test
+    } else {
+        Trigger::Resend
+    };
+    attempt(
+        db,
+        clients,
+        webhook,
+        docs,
+        row.event_type,
+        event_ids,
+        delivery_ids,
+        trigger,
+    )
+    .await
 }
 
 /// Sends `event_type`'s example payload to webhook `id` now.
-pub async fn test_send(db: &Db, clients: &HttpClients, id: String, event_type: String) -> ApiResult<HistoryRow> {
+pub async fn test_send(
+    db: &Db,
+    clients: &HttpClients,
+    id: String,
+    event_type: String,
+) -> ApiResult<HistoryRow> {
     let webhook = db
         .read({
             let id = id.clone();
@@ -54,7 +85,17 @@ pub async fn test_send(db: &Db, clients: &HttpClients, id: String, event_type: S
         })
         .await?;
     let doc = example_doc(db, event_type.clone()).await?;
-    attempt(db, clients, webhook, vec![doc], event_type, Vec::new(), Vec::new(), Trigger::Test).await
+    attempt(
+        db,
+        clients,
+        webhook,
+        vec![doc],
+        event_type,
+        Vec::new(),
+        Vec::new(),
+        Trigger::Test,
+    )
+    .await
 }
 
 async fn example_doc(db: &Db, event_type: String) -> ApiResult<EventDoc> {
@@ -64,7 +105,13 @@ async fn example_doc(db: &Db, event_type: String) -> ApiResult<EventDoc> {
             move |c| Ok(EventType::find(c, &name)?)
         })
         .await?
-        .ok_or_else(|| ApiError::field_code("unknown_event_type", "event_type", format!("event type '{event_type}' does not exist; GET /v1/event-types lists them")))?;
+        .ok_or_else(|| {
+            ApiError::field_code(
+                "unknown_event_type",
+                "event_type",
+                format!("event type '{event_type}' does not exist; GET /v1/event-types lists them"),
+            )
+        })?;
     let example: Value = serde_json::from_str(&t.example).map_err(ApiError::internal)?;
     EventDoc::from_payload(&example.to_string()).map_err(ApiError::internal)
 }
@@ -82,9 +129,25 @@ async fn attempt(
 ) -> ApiResult<HistoryRow> {
     let format = Format::parse(&webhook.format).unwrap_or(Format::Json);
     let refs: Vec<&EventDoc> = docs.iter().collect();
-    let rendered = render(format, webhook.max_events_per_request > 1, &refs, webhook.signing.then_some(webhook.secret.as_str()));
-    let msg_id = if event_ids.is_empty() { crate::db::new_id("test") } else { message_id(&event_ids) };
-    let ex = send(clients, &webhook.url, webhook.verify_ssl, &msg_id, &rendered).await;
+    let rendered = render(
+        format,
+        webhook.max_events_per_request > 1,
+        &refs,
+        webhook.signing.then_some(webhook.secret.as_str()),
+    );
+    let msg_id = if event_ids.is_empty() {
+        crate::db::new_id("test")
+    } else {
+        message_id(&event_ids)
+    };
+    let ex = send(
+        clients,
+        &webhook.url,
+        webhook.verify_ssl,
+        &msg_id,
+        &rendered,
+    )
+    .await;
     let ctx = AttemptContext {
         webhook_id: &webhook.id,
         url: &webhook.url,
@@ -100,7 +163,11 @@ async fn attempt(
     let stored = row.clone();
     db.write(move |c| {
         let now = time::now();
-        let record = AttemptRecord { row: stored, batch_event_ids: event_ids, settlements: Vec::new() };
+        let record = AttemptRecord {
+            row: stored,
+            batch_event_ids: event_ids,
+            settlements: Vec::new(),
+        };
         HistoryRow::record(c, std::slice::from_ref(&record), &[], now)?;
         if ok && !delivery_ids.is_empty() {
             Delivery::mark_resent_ok(c, &delivery_ids, code, now)?;

@@ -31,12 +31,30 @@ pub struct Engine {
 
 impl Engine {
     /// Starts the dispatcher and the history recorder.
-    pub fn start(db: Db, clients: HttpClients, notify: Arc<Notify>, settings: WorkerSettings) -> Engine {
+    pub fn start(
+        db: Db,
+        clients: HttpClients,
+        notify: Arc<Notify>,
+        settings: WorkerSettings,
+    ) -> Engine {
         let cancel = CancellationToken::new();
         let (rec, recorder) = Recorder::spawn(db.clone());
         let instance = settings.instance.clone();
-        let dispatcher = tokio::spawn(worker::run(db.clone(), clients, rec, notify, settings, cancel.clone()));
-        Engine { cancel, dispatcher, recorder, db, instance }
+        let dispatcher = tokio::spawn(worker::run(
+            db.clone(),
+            clients,
+            rec,
+            notify,
+            settings,
+            cancel.clone(),
+        ));
+        Engine {
+            cancel,
+            dispatcher,
+            recorder,
+            db,
+            instance,
+        }
     }
 
     /// Graceful stop: no new claims, requests in flight get the grace
@@ -47,14 +65,26 @@ impl Engine {
         let _ = self.dispatcher.await;
         // The dispatcher and its tasks held the only recorder handles: the
         // recorder now drains its queue and ends.
-        if tokio::time::timeout(Duration::from_secs(30), self.recorder).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(30), self.recorder)
+            .await
+            .is_err()
+        {
             tracing::warn!("history recorder did not finish in 30 s");
         }
         let instance = self.instance.clone();
-        match self.db.write(move |c| Ok(Delivery::release(c, &instance, time::now())?)).await {
-            Ok(n) if n > 0 => tracing::info!(released = n, "handed unfinished deliveries back to the queue"),
+        match self
+            .db
+            .write(move |c| Ok(Delivery::release(c, &instance, time::now())?))
+            .await
+        {
+            Ok(n) if n > 0 => tracing::info!(
+                released = n,
+                "handed unfinished deliveries back to the queue"
+            ),
             Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "could not release claims; their leases will expire"),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not release claims; their leases will expire")
+            }
         }
     }
 }

@@ -33,8 +33,8 @@ pub struct EventDoc {
 impl EventDoc {
     /// Parses a stored payload; the entity is the type's first segment.
     pub fn from_payload(payload: &str) -> Result<EventDoc, String> {
-        let object: Map<String, Value> =
-            serde_json::from_str(payload).map_err(|e| format!("stored event is not a JSON object: {e}"))?;
+        let object: Map<String, Value> = serde_json::from_str(payload)
+            .map_err(|e| format!("stored event is not a JSON object: {e}"))?;
         let entity = object
             .get("type")
             .and_then(Value::as_str)
@@ -57,19 +57,33 @@ pub struct Rendered {
 /// Renders `events` for a webhook. `batched` webhooks (max events per request
 /// above one) always get `{"events": [...]}`, even for a single event, so a
 /// receiver sees one shape.
-pub fn render(format: Format, batched: bool, events: &[&EventDoc], secret: Option<&str>) -> Rendered {
+pub fn render(
+    format: Format,
+    batched: bool,
+    events: &[&EventDoc],
+    secret: Option<&str>,
+) -> Rendered {
     match format {
         Format::Form => {
             // Form webhooks are never batched (the API refuses it).
             let doc = events[0];
             let fields = signing::form_fields(&doc.object, &doc.entity);
             let body = signing::form_body(&fields);
-            let signature = secret.map(|s| signing::hrflow_signature(s, signing::form_signing_input(&fields).as_bytes()));
-            Rendered { content_type: "application/x-www-form-urlencoded", body, signature }
+            let signature = secret.map(|s| {
+                signing::hrflow_signature(s, signing::form_signing_input(&fields).as_bytes())
+            });
+            Rendered {
+                content_type: "application/x-www-form-urlencoded",
+                body,
+                signature,
+            }
         }
         Format::Json => {
             let value = if batched {
-                let list = events.iter().map(|d| Value::Object(d.object.clone())).collect();
+                let list = events
+                    .iter()
+                    .map(|d| Value::Object(d.object.clone()))
+                    .collect();
                 let mut wrapper = Map::new();
                 wrapper.insert("events".into(), Value::Array(list));
                 Value::Object(wrapper)
@@ -78,7 +92,11 @@ pub fn render(format: Format, batched: bool, events: &[&EventDoc], secret: Optio
             };
             let body = signing::ascii_json(&value);
             let signature = secret.map(|s| signing::hrflow_signature(s, body.as_bytes()));
-            Rendered { content_type: "application/json", body, signature }
+            Rendered {
+                content_type: "application/json",
+                body,
+                signature,
+            }
         }
     }
 }
@@ -99,15 +117,26 @@ mod tests {
             let (format, batched, docs) = match v["format"].as_str().unwrap() {
                 "form" => (Format::Form, false, vec![doc(&v["event"])]),
                 "json" => (Format::Json, false, vec![doc(&v["event"])]),
-                "json-batch" => {
-                    (Format::Json, true, v["event"]["events"].as_array().unwrap().iter().map(doc).collect())
-                }
+                "json-batch" => (
+                    Format::Json,
+                    true,
+                    v["event"]["events"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(doc)
+                        .collect(),
+                ),
                 other => panic!("unknown vector format {other}"),
             };
             let refs: Vec<&EventDoc> = docs.iter().collect();
             let r = render(format, batched, &refs, Some(secret));
             assert_eq!(r.body, v["body"].as_str().unwrap(), "vector {i}: body");
-            assert_eq!(r.signature.as_deref(), v["signature"].as_str(), "vector {i}: signature");
+            assert_eq!(
+                r.signature.as_deref(),
+                v["signature"].as_str(),
+                "vector {i}: signature"
+            );
         }
     }
 

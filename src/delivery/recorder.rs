@@ -129,14 +129,19 @@ async fn write_with_retry(db: &Db, attempts: Vec<AttemptRecord>, settles: Vec<Se
     let mut failures = 0;
     loop {
         let b = batch.clone();
-        let err = match db.write(move |c| Ok(HistoryRow::record(c, &b.0, &b.1, time::now())?)).await {
+        let err = match db
+            .write(move |c| Ok(HistoryRow::record(c, &b.0, &b.1, time::now())?))
+            .await
+        {
             Ok(()) => return,
             Err(e) => e,
         };
         failures += 1;
         let unavailable = matches!(err, ApiError::Unavailable(_));
         if !unavailable && failures >= 3 {
-            let Ok((attempts, settles)) = Arc::try_unwrap(batch) else { return };
+            let Ok((attempts, settles)) = Arc::try_unwrap(batch) else {
+                return;
+            };
             if attempts.len() + settles.len() <= 1 {
                 tracing::error!(error = %err, "dropping a history record the database keeps refusing");
                 return;

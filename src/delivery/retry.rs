@@ -18,7 +18,10 @@ pub struct RetryPolicy {
 impl RetryPolicy {
     /// A policy from explicit delays with ±20 % jitter.
     pub fn new(delays: Vec<Duration>) -> Self {
-        RetryPolicy { delays, jitter: 0.2 }
+        RetryPolicy {
+            delays,
+            jitter: 0.2,
+        }
     }
 
     /// The same delays without jitter (predictable tests).

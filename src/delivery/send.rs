@@ -39,7 +39,10 @@ impl HttpClients {
                 .build()
                 .map_err(|e| format!("cannot build HTTP client: {e}"))
         };
-        Ok(HttpClients { verifying: build(false)?, insecure: build(true)? })
+        Ok(HttpClients {
+            verifying: build(false)?,
+            insecure: build(true)?,
+        })
     }
 
     fn pick(&self, verify_ssl: bool) -> &reqwest::Client {
@@ -72,7 +75,13 @@ impl Exchange {
 }
 
 /// POSTs `rendered` to `url` with hookrelay's headers.
-pub async fn send(clients: &HttpClients, url: &str, verify_ssl: bool, webhook_id: &str, rendered: &Rendered) -> Exchange {
+pub async fn send(
+    clients: &HttpClients,
+    url: &str,
+    verify_ssl: bool,
+    webhook_id: &str,
+    rendered: &Rendered,
+) -> Exchange {
     let mut headers = Map::new();
     headers.insert("Content-Type".into(), rendered.content_type.into());
     headers.insert("User-Agent".into(), USER_AGENT.into());
@@ -109,7 +118,9 @@ pub async fn send(clients: &HttpClients, url: &str, verify_ssl: bool, webhook_id
                         prev.push_str(&v);
                     }
                     _ => {
-                        exchange.response_headers.insert(name.as_str().into(), v.into());
+                        exchange
+                            .response_headers
+                            .insert(name.as_str().into(), v.into());
                     }
                 }
             }
@@ -139,7 +150,11 @@ async fn read_capped(resp: reqwest::Response) -> (String, bool, Option<String>) 
                 buf.extend_from_slice(&bytes);
             }
             Err(e) => {
-                return (String::from_utf8_lossy(&buf).into_owned(), false, Some(format!("reading response body: {}", describe(&e))))
+                return (
+                    String::from_utf8_lossy(&buf).into_owned(),
+                    false,
+                    Some(format!("reading response body: {}", describe(&e))),
+                )
             }
         }
     }

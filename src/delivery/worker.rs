@@ -102,8 +102,18 @@ pub async fn run(
             }
         };
         for job in jobs {
-            let permit = slots.clone().acquire_owned().await.expect("semaphore is never closed");
-            inflight.spawn(execute(job, permit, clients.clone(), recorder.clone(), settings.clone()));
+            let permit = slots
+                .clone()
+                .acquire_owned()
+                .await
+                .expect("semaphore is never closed");
+            inflight.spawn(execute(
+                job,
+                permit,
+                clients.clone(),
+                recorder.clone(),
+                settings.clone(),
+            ));
         }
     }
     drain(inflight, settings.grace).await;
@@ -126,7 +136,11 @@ async fn drain(mut inflight: JoinSet<()>, grace: Duration) {
 }
 
 /// Loads the events and webhooks of a claim and groups them into requests.
-async fn prepare(db: &Db, claimed: Vec<Claimed>, recorder: &Recorder) -> crate::error::ApiResult<Vec<Job>> {
+async fn prepare(
+    db: &Db,
+    claimed: Vec<Claimed>,
+    recorder: &Recorder,
+) -> crate::error::ApiResult<Vec<Job>> {
     let mut event_ids: Vec<String> = claimed.iter().map(|c| c.event_id.clone()).collect();
     event_ids.sort();
     event_ids.dedup();
@@ -134,7 +148,12 @@ async fn prepare(db: &Db, claimed: Vec<Claimed>, recorder: &Recorder) -> crate::
     webhook_ids.sort();
     webhook_ids.dedup();
     let (events, hooks) = db
-        .read(move |c| Ok((Event::find_many(c, &event_ids)?, Webhook::find_many(c, &webhook_ids)?)))
+        .read(move |c| {
+            Ok((
+                Event::find_many(c, &event_ids)?,
+                Webhook::find_many(c, &webhook_ids)?,
+            ))
+        })
         .await?;
     let mut docs: HashMap<String, (Arc<EventDoc>, String)> = HashMap::with_capacity(events.len());
     for e in events {
@@ -142,17 +161,31 @@ async fn prepare(db: &Db, claimed: Vec<Claimed>, recorder: &Recorder) -> crate::
             Ok(doc) => {
                 docs.insert(e.id, (Arc::new(doc), e.event_type));
             }
-            Err(err) => tracing::error!(event_id = %e.id, error = %err, "stored event cannot be rendered"),
+            Err(err) => {
+                tracing::error!(event_id = %e.id, error = %err, "stored event cannot be rendered")
+            }
         }
     }
-    let hooks: HashMap<String, Arc<Webhook>> = hooks.into_iter().map(|w| (w.id.clone(), Arc::new(w))).collect();
+    let hooks: HashMap<String, Arc<Webhook>> = hooks
+        .into_iter()
+        .map(|w| (w.id.clone(), Arc::new(w)))
+        .collect();
 
     let mut per_hook: HashMap<String, Vec<Claimed>> = HashMap::new();
     let mut unusable = Vec::new();
     for c in claimed {
         match hooks.get(&c.webhook_id) {
-            Some(w) if w.active && docs.contains_key(&c.event_id) => per_hook.entry(c.webhook_id.clone()).or_default().push(c),
-            Some(w) => unusable.push(dead(&c, if w.active { "event cannot be rendered" } else { "webhook is disabled" })),
+            Some(w) if w.active && docs.contains_key(&c.event_id) => {
+                per_hook.entry(c.webhook_id.clone()).or_default().push(c)
+            }
+            Some(w) => unusable.push(dead(
+                &c,
+                if w.active {
+                    "event cannot be rendered"
+                } else {
+                    "webhook is disabled"
+                },
+            )),
             // Deleted meanwhile: its deliveries were deleted with it.
             None => {}
         }
@@ -167,9 +200,17 @@ async fn prepare(db: &Db, claimed: Vec<Claimed>, recorder: &Recorder) -> crate::
         let mut list = list.into_iter().peekable();
         while list.peek().is_some() {
             let deliveries: Vec<Claimed> = list.by_ref().take(per_request).collect();
-            let docs_for: Vec<Arc<EventDoc>> = deliveries.iter().map(|d| docs[&d.event_id].0.clone()).collect();
+            let docs_for: Vec<Arc<EventDoc>> = deliveries
+                .iter()
+                .map(|d| docs[&d.event_id].0.clone())
+                .collect();
             let event_type = docs[&deliveries[0].event_id].1.clone();
-            jobs.push(Job { webhook: webhook.clone(), deliveries, docs: docs_for, event_type });
+            jobs.push(Job {
+                webhook: webhook.clone(),
+                deliveries,
+                docs: docs_for,
+                event_type,
+            });
         }
     }
     Ok(jobs)
@@ -186,11 +227,22 @@ fn dead(c: &Claimed, why: &str) -> Settlement {
 }
 
 /// Sends one request and hands the result to the recorder.
-async fn execute(job: Job, _permit: OwnedSemaphorePermit, clients: HttpClients, recorder: Recorder, settings: Arc<WorkerSettings>) {
+async fn execute(
+    job: Job,
+    _permit: OwnedSemaphorePermit,
+    clients: HttpClients,
+    recorder: Recorder,
+    settings: Arc<WorkerSettings>,
+) {
     let w = &job.webhook;
     let format = Format::parse(&w.format).unwrap_or(Format::Json);
     let docs: Vec<&EventDoc> = job.docs.iter().map(Arc::as_ref).collect();
-    let rendered = render(format, w.max_events_per_request > 1, &docs, w.signing.then_some(w.secret.as_str()));
+    let rendered = render(
+        format,
+        w.max_events_per_request > 1,
+        &docs,
+        w.signing.then_some(w.secret.as_str()),
+    );
     let event_ids: Vec<String> = job.deliveries.iter().map(|d| d.event_id.clone()).collect();
     let delivery_ids: Vec<String> = job.deliveries.iter().map(|d| d.id.clone()).collect();
     let msg_id = message_id(&event_ids);
@@ -203,11 +255,17 @@ async fn execute(job: Job, _permit: OwnedSemaphorePermit, clients: HttpClients, 
         ("succeeded", ex.sent_at)
     } else {
         match settings.retry.next_delay(attempt.max(1) as u32) {
-            Some(d) => ("failed", time::now() + chrono::Duration::from_std(d).unwrap_or_default()),
+            Some(d) => (
+                "failed",
+                time::now() + chrono::Duration::from_std(d).unwrap_or_default(),
+            ),
             None => ("dead", ex.sent_at),
         }
     };
-    let error = ex.error.clone().or_else(|| (!ok).then(|| format!("receiver answered HTTP {}", ex.status.unwrap_or(0))));
+    let error = ex
+        .error
+        .clone()
+        .or_else(|| (!ok).then(|| format!("receiver answered HTTP {}", ex.status.unwrap_or(0))));
     let settlements = delivery_ids
         .iter()
         .map(|id| Settlement {
@@ -228,7 +286,11 @@ async fn execute(job: Job, _permit: OwnedSemaphorePermit, clients: HttpClients, 
         trigger: Trigger::Auto,
     };
     let row = history_row(&ctx, &rendered, &ex);
-    recorder.submit(Record::Attempt(AttemptRecord { row, batch_event_ids: event_ids, settlements }));
+    recorder.submit(Record::Attempt(AttemptRecord {
+        row,
+        batch_event_ids: event_ids,
+        settlements,
+    }));
 }
 
 /// The `Webhook-Id` of a request: the event id, or for a batch a digest of

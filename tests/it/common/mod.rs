@@ -1,0 +1,304 @@
+//! Test harness: the real gateway over real HTTP on loopback, on a fresh
+//! SQLite file or a fresh PostgreSQL database, plus a recording receiver.
+
+pub mod receiver;
+
+use std::io::Write;
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use hookrelay::app::{self, Running};
+use hookrelay::config::Config;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+/// The token every test app accepts.
+pub const TOKEN: &str = "hr_test_bootstrap_token";
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs a scenario once per backend: `both_backends!(name);` next to
+/// `async fn name(backend: Backend)`.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[actix_web::test]
+            async fn sqlite() {
+                super::$name($crate::common::Backend::Sqlite).await
+            }
+            #[actix_web::test]
+            async fn postgres() {
+                super::$name($crate::common::Backend::Postgres).await
+            }
+        }
+    )*};
+}
+
+static SKIP_NOTICE: Once = Once::new();
+
+/// Writes straight to the process's stderr: libtest captures `eprintln!`,
+/// and a skip must be visible in the run's output.
+pub fn notice(msg: &str) {
+    let _ = writeln!(std::io::stderr(), "{msg}");
+}
+
+/// A running gateway and what it needs to be torn down.
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub database_url: String,
+    running: Option<Running>,
+    _dir: Option<tempfile::TempDir>,
+    pg_drop: Option<PgDrop>,
+}
+
+/// Drops a per-test PostgreSQL database when the test ends.
+struct PgDrop {
+    admin_url: String,
+    name: String,
+}
+
+impl Drop for PgDrop {
+    fn drop(&mut self) {
+        if let Ok(mut c) = PgConnection::establish(&self.admin_url) {
+            let _ = diesel::sql_query(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .execute(&mut c);
+        }
+    }
+}
+
+impl TestApp {
+    /// Starts a gateway with test defaults, or `None` (with a printed reason)
+    /// when the backend is PostgreSQL and `TEST_DATABASE_URL` is unset.
+    pub async fn start(backend: Backend) -> Option<TestApp> {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    /// Same, with a hook to adjust the configuration.
+    pub async fn start_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Option<TestApp> {
+        let (database_url, dir, pg_drop) = match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("tempdir");
+                let url = format!("sqlite://{}", dir.path().join("hookrelay.db").display());
+                (url, Some(dir), None)
+            }
+            Backend::Postgres => {
+                let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
+                    SKIP_NOTICE.call_once(|| {
+                        notice("SKIPPED: PostgreSQL variants of the integration tests: TEST_DATABASE_URL is not set (see README, Testing)")
+                    });
+                    return None;
+                };
+                let (url, guard) = fresh_pg_database(&admin_url);
+                (url, None, Some(guard))
+            }
+        };
+        let mut config = Config::from_env();
+        config.bind = "127.0.0.1:0".into();
+        config.database_url = database_url.clone();
+        config.bootstrap_token = Some(TOKEN.into());
+        config.workers = 32;
+        config.poll_interval_ms = 50;
+        config.request_timeout_secs = 5;
+        config.allow_private_targets = true;
+        config.require_https = false;
+        config.shutdown_grace_secs = 5;
+        config.db_pool_size = 4;
+        adjust(&mut config);
+        let running = app::start(config).await.expect("gateway starts");
+        Some(TestApp {
+            base: format!("http://{}", running.addr),
+            http: reqwest::Client::new(),
+            database_url,
+            running: Some(running),
+            _dir: dir,
+            pg_drop,
+        })
+    }
+
+    /// Stops the gateway gracefully.
+    pub async fn stop(mut self) {
+        if let Some(r) = self.running.take() {
+            r.stop().await;
+        }
+        drop(self.pg_drop.take());
+    }
+
+    /// Sends a request with the test token; returns status and JSON body
+    /// (`Value::Null` for an empty body).
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(TOKEN);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        read(req.send().await.expect("request reaches the gateway")).await
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        self.call(Method::POST, path, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        self.call(Method::PATCH, path, Some(body)).await
+    }
+
+    /// Creates a webhook; returns its JSON (with `secret`).
+    pub async fn create_webhook(&self, body: Value) -> Value {
+        let (status, v) = self.post("/v1/webhooks", &body).await;
+        assert_eq!(status, StatusCode::CREATED, "create webhook: {v}");
+        v
+    }
+
+    /// Publishes one event; returns `{id, deliveries}`.
+    pub async fn publish(&self, event: Value) -> Value {
+        let (status, v) = self.post("/v1/events", &event).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "publish: {v}");
+        v
+    }
+
+    /// Polls until `check` holds for the event's deliveries, or panics.
+    pub async fn wait_event_deliveries(
+        &self,
+        event_id: &str,
+        check: impl Fn(&[Value]) -> bool,
+    ) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let (status, v) = self.get(&format!("/v1/events/{event_id}")).await;
+            assert_eq!(status, StatusCode::OK);
+            let list = v["deliveries"].as_array().cloned().unwrap_or_default();
+            if check(&list) {
+                return list;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "deliveries of {event_id} never reached the expected state: {list:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Every history row matching `query`, following cursors.
+    pub async fn all_history(&self, query: &str) -> Vec<Value> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let sep = if query.is_empty() { "" } else { "&" };
+            let path = match &cursor {
+                Some(c) => format!("/v1/history?{query}{sep}cursor={c}"),
+                None => format!("/v1/history?{query}"),
+            };
+            let (status, v) = self.get(&path).await;
+            assert_eq!(status, StatusCode::OK, "{v}");
+            out.extend(v["data"].as_array().cloned().unwrap_or_default());
+            match v["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_string()),
+                None => return out,
+            }
+        }
+    }
+
+    /// Counts rows of a table straight from the database (for "nothing was
+    /// written" checks).
+    pub fn count_rows(&self, table: &str) -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let sql = format!("SELECT COUNT(*) AS n FROM {table}");
+        if let Some(path) = self.database_url.strip_prefix("sqlite://") {
+            let mut c = diesel::SqliteConnection::establish(path).expect("open sqlite");
+            diesel::sql_query(sql)
+                .get_result::<N>(&mut c)
+                .expect("count")
+                .n
+        } else {
+            let mut c = PgConnection::establish(&self.database_url).expect("open pg");
+            diesel::sql_query(sql)
+                .get_result::<N>(&mut c)
+                .expect("count")
+                .n
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // A test that panicked never called stop(): drop the server without
+        // waiting; the database guard still cleans up.
+        self.running.take();
+    }
+}
+
+/// Sends a request; returns status and JSON body.
+pub async fn read(resp: reqwest::Response) -> (StatusCode, Value) {
+    let status = resp.status();
+    let text = resp.text().await.expect("body");
+    let v = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    (status, v)
+}
+
+fn fresh_pg_database(admin_url: &str) -> (String, PgDrop) {
+    let name = format!(
+        "hookrelay_test_{}",
+        hookrelay::db::new_id("db").trim_start_matches("db_")
+    );
+    let mut c = PgConnection::establish(admin_url)
+        .expect("TEST_DATABASE_URL must point at a reachable PostgreSQL");
+    diesel::sql_query(format!("CREATE DATABASE {name}"))
+        .execute(&mut c)
+        .expect("create test database");
+    let url = match admin_url.rfind('/') {
+        Some(i) if i > "postgres://".len() => {
+            let (base, rest) = admin_url.split_at(i);
+            let query = rest.find('?').map(|q| &rest[q..]).unwrap_or("");
+            format!("{base}/{name}{query}")
+        }
+        _ => format!("{admin_url}/{name}"),
+    };
+    (
+        url,
+        PgDrop {
+            admin_url: admin_url.to_string(),
+            name,
+        },
+    )
+}
+
+/// An HrFlow-style event of `event_type` whose entity carries `key`.
+pub fn event(event_type: &str, key: &str) -> Value {
+    let entity = event_type.split('.').next().unwrap();
+    serde_json::json!({
+        "type": event_type,
+        "origin": "api",
+        "message": format!("{event_type} for {key}"),
+        entity: {"key": key, "source": {"key": "src-1"}, "name": "Zoë Ørsted"},
+    })
+}

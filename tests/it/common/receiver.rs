@@ -1,0 +1,200 @@
+//! A webhook receiver on loopback that records every request and verifies
+//! signatures the way HrFlow's receiver samples do, written independently of
+//! the gateway's own signing code.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+/// One request as the receiver saw it.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub path: String,
+    pub headers: HashMap<String, String>,
+    pub body: String,
+}
+
+impl Received {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .get(&name.to_ascii_lowercase())
+            .map(String::as_str)
+    }
+}
+
+#[derive(Default)]
+struct Shared {
+    received: Vec<Received>,
+    /// Status to answer per path (default 200).
+    status: HashMap<String, u16>,
+}
+
+/// The running receiver.
+pub struct Receiver {
+    pub base: String,
+    shared: Arc<Mutex<Shared>>,
+    handle: actix_web::dev::ServerHandle,
+}
+
+impl Receiver {
+    pub async fn start() -> Receiver {
+        let shared = Arc::new(Mutex::new(Shared::default()));
+        let data = web::Data::new(shared.clone());
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .default_service(web::to(record))
+        })
+        .workers(1)
+        .disable_signals()
+        .bind("127.0.0.1:0")
+        .expect("bind receiver");
+        let addr = server.addrs()[0];
+        let server = server.run();
+        let handle = server.handle();
+        tokio::spawn(server);
+        Receiver {
+            base: format!("http://{addr}"),
+            shared,
+            handle,
+        }
+    }
+
+    /// Full URL of `path` on this receiver.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn set_status(&self, path: &str, status: u16) {
+        self.shared
+            .lock()
+            .unwrap()
+            .status
+            .insert(path.to_string(), status);
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.shared.lock().unwrap().received.clone()
+    }
+
+    pub fn received_on(&self, path: &str) -> Vec<Received> {
+        self.received()
+            .into_iter()
+            .filter(|r| r.path == path)
+            .collect()
+    }
+
+    /// Waits until `path` got at least `n` requests.
+    pub async fn wait_for(&self, path: &str, n: usize) -> Vec<Received> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let got = self.received_on(path);
+            if got.len() >= n {
+                return got;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{path} got {} of {n} requests",
+                got.len()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    pub async fn stop(self) {
+        self.handle.stop(false).await;
+    }
+}
+
+async fn record(
+    req: HttpRequest,
+    body: web::Bytes,
+    data: web::Data<Arc<Mutex<Shared>>>,
+) -> HttpResponse {
+    let path = req.path().to_string();
+    let status = {
+        let mut s = data.lock().unwrap();
+        s.received.push(Received {
+            path: path.clone(),
+            headers: req
+                .headers()
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.as_str().to_ascii_lowercase(),
+                        v.to_str().unwrap_or("").to_string(),
+                    )
+                })
+                .collect(),
+            body: String::from_utf8_lossy(&body).into_owned(),
+        });
+        s.status.get(&path).copied().unwrap_or(200)
+    };
+    HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap()).body("ok")
+}
+
+/// What the HrFlow samples sign: for a form body, `json.dumps` of the
+/// parsed fields (first value of each, blanks dropped, compact, ASCII
+/// escaped); for JSON, the raw body.
+pub fn signed_message(content_type: &str, body: &str) -> String {
+    if !content_type.starts_with("application/x-www-form-urlencoded") {
+        return body.to_string();
+    }
+    let mut seen: Vec<(String, String)> = Vec::new();
+    for (k, v) in url::form_urlencoded::parse(body.as_bytes()) {
+        if v.is_empty() || seen.iter().any(|(sk, _)| *sk == k) {
+            continue;
+        }
+        seen.push((k.into_owned(), v.into_owned()));
+    }
+    let mut out = String::from("{");
+    for (i, (k, v)) in seen.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        py_string(k, &mut out);
+        out.push(':');
+        py_string(v, &mut out);
+    }
+    out.push('}');
+    out
+}
+
+/// Python's `json.dumps` string encoding with `ensure_ascii=True`.
+fn py_string(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            ' '..='~' => out.push(c),
+            _ => {
+                let mut buf = [0u16; 2];
+                for u in c.encode_utf16(&mut buf) {
+                    out.push_str(&format!("\\u{:04x}", u));
+                }
+            }
+        }
+    }
+    out.push('"');
+}
+
+/// Checks a received request's `HTTP-HRFLOW-SIGNATURE` against `secret`.
+pub fn verify(r: &Received, secret: &str) -> bool {
+    let Some(sig) = r.header("HTTP-HRFLOW-SIGNATURE") else {
+        return false;
+    };
+    let msg = signed_message(r.header("content-type").unwrap_or(""), &r.body);
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(msg.as_bytes());
+    hex::encode(mac.finalize().into_bytes()) == sig
+}

@@ -1,0 +1,69 @@
+//! The event-type catalogue: 26 built-ins seeded by migration, custom types.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::both_backends;
+use crate::common::{Backend, TestApp};
+
+both_backends!(catalogue_and_custom_types);
+
+async fn catalogue_and_custom_types(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else {
+        return;
+    };
+    let (status, list) = app.get("/v1/event-types").await;
+    assert_eq!(status, StatusCode::OK);
+    let data = list["data"].as_array().unwrap();
+    assert_eq!(data.len(), 26);
+    let fixture: serde_json::Value =
+        serde_json::from_str(include_str!("../fixtures/hrflow-signatures.json")).unwrap();
+    assert!(fixture["vectors"].is_array());
+    for t in data {
+        assert!(t["description"].as_str().is_some_and(|d| !d.is_empty()));
+        assert!(["low", "medium", "high"].contains(&t["volume"].as_str().unwrap()));
+        assert_eq!(t["example"]["type"], t["name"]);
+        assert!(t["example"][t["entity"].as_str().unwrap()].is_object());
+        assert_eq!(t["builtin"], true);
+    }
+    let (status, one) = app.get("/v1/event-types/profile.parsing.success").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(one["entity"], "profile");
+    assert_eq!(
+        one["example"]["profile"]["key"],
+        "d821393853fc32b08c93b8d38590817c72048ec4"
+    );
+
+    let (status, created) = app.post("/v1/event-types", &json!({"name": "candidate.hired", "description": "A candidate was hired.", "volume": "medium"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["entity"], "candidate");
+    assert_eq!(created["builtin"], false);
+    assert!(created["example"]["candidate"].is_object());
+    let (status, err) = app
+        .post("/v1/event-types", &json!({"name": "candidate.hired"}))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(err["error"]["code"], "event_type_exists");
+    for bad in [
+        "Candidate.Hired",
+        "candidate",
+        "candidate..hired",
+        "candidate.hired!",
+        ".x",
+    ] {
+        let (status, err) = app.post("/v1/event-types", &json!({"name": bad})).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        assert_eq!(err["error"]["field"], "name");
+    }
+    // A custom type can be subscribed to and published at once.
+    app.create_webhook(
+        json!({"name": "c", "url": "http://127.0.0.1:9/c", "event_types": ["candidate.hired"]}),
+    )
+    .await;
+    let r = app.publish(json!({"type": "candidate.hired", "origin": "ats", "message": "", "candidate": {"id": 7}})).await;
+    assert_eq!(r["deliveries"], 1);
+    let (status, _) = app.get("/v1/event-types/nope.nothing").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(app.count_rows("event_types"), 27);
+    app.stop().await;
+}

@@ -1,0 +1,149 @@
+//! Publishing: idempotency, batches, listing and reading events.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::both_backends;
+use crate::common::{event, Backend, TestApp, TOKEN};
+
+both_backends!(
+    idempotency_key_returns_first_event,
+    batch_publish_is_all_or_nothing,
+    list_filter_paginate
+);
+
+async fn idempotency_key_returns_first_event(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else {
+        return;
+    };
+    app.create_webhook(
+        json!({"name": "w", "url": "http://127.0.0.1:9/x", "event_types": ["*"], "active": true}),
+    )
+    .await;
+    let send = |body: serde_json::Value, key: &str| {
+        app.http
+            .post(format!("{}/v1/events", app.base))
+            .bearer_auth(TOKEN)
+            .header("Idempotency-Key", key)
+            .json(&body)
+            .send()
+    };
+    let e = event("profile.parsing.success", "idem");
+    let (s1, first) = crate::common::read(send(e.clone(), "key-1").await.unwrap()).await;
+    assert_eq!(s1, StatusCode::ACCEPTED);
+    let (s2, second) = crate::common::read(send(e.clone(), "key-1").await.unwrap()).await;
+    assert_eq!(s2, StatusCode::OK);
+    assert_eq!(first["id"], second["id"]);
+    assert_eq!(second["deliveries"], 1);
+    let (s3, conflict) = crate::common::read(
+        send(event("profile.parsing.success", "other"), "key-1")
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s3, StatusCode::CONFLICT);
+    assert_eq!(conflict["error"]["code"], "idempotency_key_reused");
+    assert_eq!(app.count_rows("events"), 1);
+    assert_eq!(app.count_rows("deliveries"), 1);
+    let (s4, _) = crate::common::read(send(e, "key-2").await.unwrap()).await;
+    assert_eq!(s4, StatusCode::ACCEPTED);
+    assert_eq!(app.count_rows("events"), 2);
+    app.stop().await;
+}
+
+async fn batch_publish_is_all_or_nothing(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else {
+        return;
+    };
+    app.create_webhook(
+        json!({"name": "w", "url": "http://127.0.0.1:9/x", "event_types": ["profile.*"]}),
+    )
+    .await;
+    let mut events: Vec<_> = (0..1000)
+        .map(|i| {
+            event(
+                if i % 2 == 0 {
+                    "profile.parsing.success"
+                } else {
+                    "job.parsing.success"
+                },
+                &format!("k{i}"),
+            )
+        })
+        .collect();
+    let (status, r) = app
+        .post("/v1/events/batch", &json!({"events": events}))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{r}");
+    assert_eq!(r["data"].as_array().unwrap().len(), 1000);
+    assert_eq!(r["deliveries"], 500);
+    assert_eq!(app.count_rows("events"), 1000);
+
+    events.push(event("profile.parsing.success", "one-too-many"));
+    let (status, err) = app
+        .post("/v1/events/batch", &json!({"events": events}))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(err["error"]["field"], "events");
+
+    let bad = json!({"events": [event("profile.parsing.success", "ok"), {"type": "profile.parsing.success", "origin": "api"}]});
+    let (status, err) = app.post("/v1/events/batch", &bad).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(err["error"]["code"], "missing_entity");
+    assert_eq!(err["error"]["field"], "events[1].profile");
+    assert_eq!(
+        app.count_rows("events"),
+        1000,
+        "a rejected batch writes nothing"
+    );
+    app.stop().await;
+}
+
+async fn list_filter_paginate(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else {
+        return;
+    };
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(
+            app.publish(event("job.scoring.success", &format!("j{i}")))
+                .await["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+        app.publish(event("profile.scoring.success", &format!("p{i}")))
+            .await;
+    }
+    // Newest first, type filter, cursor pages.
+    let mut seen = Vec::new();
+    let mut path = "/v1/events?type=job.scoring.success&limit=2".to_string();
+    loop {
+        let (status, page) = app.get(&path).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        for e in page["data"].as_array().unwrap() {
+            assert_eq!(e["type"], "job.scoring.success");
+            assert_eq!(e["payload"]["type"], "job.scoring.success");
+            seen.push(e["id"].as_str().unwrap().to_string());
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => path = format!("/v1/events?type=job.scoring.success&limit=2&cursor={c}"),
+            None => break,
+        }
+    }
+    ids.reverse();
+    assert_eq!(seen, ids);
+    let (_, future) = app.get("/v1/events?since=2999-01-01T00:00:00Z").await;
+    assert_eq!(future["data"].as_array().unwrap().len(), 0);
+    let (_, past) = app
+        .get("/v1/events?until=2999-01-01T00:00:00Z&limit=500")
+        .await;
+    assert_eq!(past["data"].as_array().unwrap().len(), 10);
+
+    let (status, one) = app.get(&format!("/v1/events/{}", ids[0])).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(one["deliveries"].as_array().unwrap().len(), 0);
+    let (status, _) = app.get("/v1/events/evt_missing").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    app.stop().await;
+}

@@ -1,0 +1,12 @@
+//! Integration tests: the real gateway over HTTP on loopback, each scenario
+//! on SQLite and (with TEST_DATABASE_URL) on PostgreSQL.
+
+mod common;
+
+mod bad_input;
+mod delivery;
+mod event_types;
+mod events;
+mod history;
+mod openapi;
+mod webhooks;

@@ -1,0 +1,90 @@
+//! The contract: every route the App serves is in openapi.yaml, and back.
+
+use std::collections::BTreeSet;
+
+use crate::common::{read, Backend, TestApp};
+
+/// `(METHOD, /path/{param})` pairs registered in src/api/mod.rs.
+fn served_routes() -> BTreeSet<(String, String)> {
+    let src = include_str!("../../src/api/mod.rs");
+    let mut out = BTreeSet::new();
+    let mut scope = String::new();
+    for line in src.lines().map(str::trim) {
+        if let Some(rest) = line.strip_prefix("web::scope(\"") {
+            scope = rest.split('"').next().unwrap().to_string();
+        }
+        if let Some(rest) = line.strip_prefix(".route(\"") {
+            let path = rest.split('"').next().unwrap();
+            let method = rest
+                .split("web::")
+                .nth(1)
+                .unwrap()
+                .split('(')
+                .next()
+                .unwrap()
+                .to_uppercase();
+            let full = format!("{scope}{path}");
+            out.insert((method, full));
+        }
+    }
+    out
+}
+
+fn documented_routes() -> BTreeSet<(String, String)> {
+    let doc: serde_yaml::Value =
+        serde_yaml::from_str(include_str!("../../openapi.yaml")).expect("openapi.yaml is YAML");
+    let mut out = BTreeSet::new();
+    for (path, item) in doc["paths"].as_mapping().expect("paths") {
+        for (method, _) in item.as_mapping().unwrap() {
+            let m = method.as_str().unwrap();
+            if ["get", "post", "put", "patch", "delete"].contains(&m) {
+                out.insert((m.to_uppercase(), path.as_str().unwrap().to_string()));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_served_route_is_documented_and_back() {
+    let served = served_routes();
+    assert!(served.len() >= 20, "parsed routes: {served:?}");
+    let documented = documented_routes();
+    let missing: Vec<_> = served.difference(&documented).collect();
+    let stale: Vec<_> = documented.difference(&served).collect();
+    assert!(
+        missing.is_empty(),
+        "served but not in openapi.yaml: {missing:?}"
+    );
+    assert!(
+        stale.is_empty(),
+        "in openapi.yaml but not served: {stale:?}"
+    );
+}
+
+#[actix_web::test]
+async fn the_spec_is_served_and_health_needs_no_token() {
+    let app = TestApp::start(Backend::Sqlite).await.unwrap();
+    for path in ["/healthz", "/readyz"] {
+        let (status, body) = read(
+            app.http
+                .get(format!("{}{path}", app.base))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 200, "{path}: {body}");
+    }
+    let spec = app
+        .http
+        .get(format!("{}/openapi.yaml", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(spec, include_str!("../../openapi.yaml"));
+    app.stop().await;
+}
