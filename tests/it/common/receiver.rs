@@ -31,6 +31,8 @@ struct Shared {
     received: Vec<Received>,
     /// Status to answer per path (default 200).
     status: HashMap<String, u16>,
+    /// Response body size per path (default: the two bytes "ok").
+    body_size: HashMap<String, usize>,
 }
 
 /// The running receiver.
@@ -77,6 +79,11 @@ impl Receiver {
             .insert(path.to_string(), status);
     }
 
+    /// Answers `path` with a body of `size` bytes.
+    pub fn set_body_size(&self, path: &str, size: usize) {
+        self.shared.lock().unwrap().body_size.insert(path.to_string(), size);
+    }
+
     pub fn received(&self) -> Vec<Received> {
         self.shared.lock().unwrap().received.clone()
     }
@@ -116,7 +123,7 @@ async fn record(
     data: web::Data<Arc<Mutex<Shared>>>,
 ) -> HttpResponse {
     let path = req.path().to_string();
-    let status = {
+    let (status, size) = {
         let mut s = data.lock().unwrap();
         s.received.push(Received {
             path: path.clone(),
@@ -132,9 +139,13 @@ async fn record(
                 .collect(),
             body: String::from_utf8_lossy(&body).into_owned(),
         });
-        s.status.get(&path).copied().unwrap_or(200)
+        (s.status.get(&path).copied().unwrap_or(200), s.body_size.get(&path).copied())
     };
-    HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap()).body("ok")
+    let body = match size {
+        Some(n) => "x".repeat(n),
+        None => "ok".to_string(),
+    };
+    HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap()).body(body)
 }
 
 /// What the HrFlow samples sign: for a form body, `json.dumps` of the
