@@ -44,12 +44,14 @@ pub async fn list(
         "last_triggered_at" => WebhookSort::LastTriggeredAt,
         "state" => WebhookSort::State,
         "created_at" => WebhookSort::CreatedAt,
-        other => return Err(ApiError::field(
-            "sort",
-            format!(
+        other => {
+            return Err(ApiError::field(
+                "sort",
+                format!(
                 "unknown sort key '{other}'; use name, url, last_triggered_at, state or created_at"
             ),
-        )),
+            ))
+        }
     };
     let limit = page::limit(q.limit)?;
     let offset = Cursor::decode(q.cursor.as_deref())?

@@ -8,6 +8,7 @@ use crate::common::receiver::{self, Receiver};
 use crate::common::{event, Backend, TestApp};
 
 both_backends!(
+    verify_ssl_is_per_webhook,
     signed_deliveries_match_history_and_resend,
     fan_out_follows_subscriptions,
     failed_delivery_stays_visible_and_resendable,
@@ -423,6 +424,46 @@ async fn batches_for_json_webhooks(backend: Backend) {
             "event {id}"
         );
     }
+    rx.stop().await;
+    app.stop().await;
+}
+
+async fn verify_ssl_is_per_webhook(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else {
+        return;
+    };
+    let rx = Receiver::start_tls().await;
+    let strict = app
+        .create_webhook(
+            json!({"name": "strict", "url": rx.url("/strict"), "event_types": ["job.*"]}),
+        )
+        .await;
+    let lax = app.create_webhook(json!({"name": "lax", "url": rx.url("/lax"), "event_types": ["job.*"], "verify_ssl": false})).await;
+    let test = |id: &Value| format!("/v1/webhooks/{}/test", id.as_str().unwrap());
+    let (_, refused) = app
+        .post(
+            &test(&strict["id"]),
+            &json!({"event_type": "job.parsing.success"}),
+        )
+        .await;
+    assert!(refused["response"]["status"].is_null(), "{refused}");
+    assert!(
+        refused["error"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("certificate"),
+        "{refused}"
+    );
+    let (_, accepted) = app
+        .post(
+            &test(&lax["id"]),
+            &json!({"event_type": "job.parsing.success"}),
+        )
+        .await;
+    assert_eq!(accepted["response"]["status"], 200, "{accepted}");
+    assert_eq!(rx.received_on("/lax").len(), 1);
+    assert!(rx.received_on("/strict").is_empty());
     rx.stop().await;
     app.stop().await;
 }

@@ -107,8 +107,15 @@ async fn filter_sort_paginate(backend: Backend) {
 
     // Response bodies are kept up to 64 KiB and flagged when cut.
     rx.set_body_size("/big", 200 * 1024);
-    let big = app.create_webhook(json!({"name": "big", "url": rx.url("/big"), "event_types": ["job.*"]})).await;
-    let (status, row) = app.post(&format!("/v1/webhooks/{}/test", big["id"].as_str().unwrap()), &json!({"event_type": "job.parsing.success"})).await;
+    let big = app
+        .create_webhook(json!({"name": "big", "url": rx.url("/big"), "event_types": ["job.*"]}))
+        .await;
+    let (status, row) = app
+        .post(
+            &format!("/v1/webhooks/{}/test", big["id"].as_str().unwrap()),
+            &json!({"event_type": "job.parsing.success"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(row["response"]["body"].as_str().unwrap().len(), 64 * 1024);
     assert_eq!(row["response"]["body_truncated"], true);

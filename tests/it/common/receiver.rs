@@ -43,7 +43,18 @@ pub struct Receiver {
 }
 
 impl Receiver {
+    /// A plain-HTTP receiver.
     pub async fn start() -> Receiver {
+        Self::start_inner(false)
+    }
+
+    /// An HTTPS receiver whose certificate is self-signed (so invalid for
+    /// any client that checks certificates).
+    pub async fn start_tls() -> Receiver {
+        Self::start_inner(true)
+    }
+
+    fn start_inner(tls: bool) -> Receiver {
         let shared = Arc::new(Mutex::new(Shared::default()));
         let data = web::Data::new(shared.clone());
         let server = HttpServer::new(move || {
@@ -52,15 +63,21 @@ impl Receiver {
                 .default_service(web::to(record))
         })
         .workers(1)
-        .disable_signals()
-        .bind("127.0.0.1:0")
-        .expect("bind receiver");
+        .disable_signals();
+        let server = if tls {
+            server
+                .bind_rustls_0_23("127.0.0.1:0", self_signed())
+                .expect("bind tls receiver")
+        } else {
+            server.bind("127.0.0.1:0").expect("bind receiver")
+        };
         let addr = server.addrs()[0];
         let server = server.run();
         let handle = server.handle();
         tokio::spawn(server);
+        let scheme = if tls { "https" } else { "http" };
         Receiver {
-            base: format!("http://{addr}"),
+            base: format!("{scheme}://{addr}"),
             shared,
             handle,
         }
@@ -81,7 +98,11 @@ impl Receiver {
 
     /// Answers `path` with a body of `size` bytes.
     pub fn set_body_size(&self, path: &str, size: usize) {
-        self.shared.lock().unwrap().body_size.insert(path.to_string(), size);
+        self.shared
+            .lock()
+            .unwrap()
+            .body_size
+            .insert(path.to_string(), size);
     }
 
     pub fn received(&self) -> Vec<Received> {
@@ -139,7 +160,10 @@ async fn record(
                 .collect(),
             body: String::from_utf8_lossy(&body).into_owned(),
         });
-        (s.status.get(&path).copied().unwrap_or(200), s.body_size.get(&path).copied())
+        (
+            s.status.get(&path).copied().unwrap_or(200),
+            s.body_size.get(&path).copied(),
+        )
     };
     let body = match size {
         Some(n) => "x".repeat(n),
@@ -208,4 +232,17 @@ pub fn verify(r: &Received, secret: &str) -> bool {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(msg.as_bytes());
     hex::encode(mac.finalize().into_bytes()) == sig
+}
+
+fn self_signed() -> rustls::ServerConfig {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let ck =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string(), "localhost".to_string()])
+            .unwrap();
+    let cert = ck.cert.der().clone();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(ck.signing_key.serialize_der().into());
+    rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert], key)
+        .unwrap()
 }
