@@ -10,6 +10,7 @@ use tokio::sync::Notify;
 use crate::config::Config;
 use crate::db::tokens::{hash_token, ApiToken};
 use crate::db::{new_id, time, Db};
+use crate::delivery::guard::TargetPolicy;
 use crate::delivery::retry::RetryPolicy;
 use crate::delivery::send::HttpClients;
 use crate::delivery::worker::WorkerSettings;
@@ -24,6 +25,8 @@ pub struct AppState {
     /// Wakes the dispatcher when new deliveries are written.
     pub notify: Arc<Notify>,
     pub types: EventTypeCache,
+    /// How long a webhook may fail before it is disabled.
+    pub disable_after: chrono::Duration,
 }
 
 /// A started gateway: HTTP server plus delivery engine.
@@ -49,24 +52,40 @@ pub async fn start(config: Config) -> Result<Running, String> {
             .map_err(|e| e.to_string())??
     };
     ensure_token(&db, config.bootstrap_token.as_deref())?;
-    let clients = HttpClients::new(config.request_timeout())?;
+    let policy = TargetPolicy {
+        allow_private: config.allow_private_targets,
+        allowed: config.allowed_networks()?,
+    };
+    let clients = HttpClients::new(config.request_timeout(), policy)?;
+    let disable_after =
+        chrono::Duration::from_std(config.disable_after()?).map_err(|e| e.to_string())?;
     let notify = Arc::new(Notify::new());
     let settings = WorkerSettings {
         instance: config.instance_name(),
         workers: config.workers,
         claim_batch: config.claim_batch,
         poll_interval: Duration::from_millis(config.poll_interval_ms),
-        lease: config.request_timeout() * 2 + Duration::from_secs(30),
+        // A claimed delivery may wait for one round of its webhook's
+        // requests, then run its own, then be recorded.
+        lease: config.request_timeout() * 3 + Duration::from_secs(30),
         grace: Duration::from_secs(config.shutdown_grace_secs),
         retry: RetryPolicy::new(config.retry_delays()?),
+        default_in_flight: config.max_in_flight_per_webhook as usize,
     };
-    let engine = Engine::start(db.clone(), clients.clone(), notify.clone(), settings);
+    let engine = Engine::start(
+        db.clone(),
+        clients.clone(),
+        notify.clone(),
+        settings,
+        disable_after,
+    );
     let state = web::Data::new(AppState {
         db,
         config: config.clone(),
         clients,
         notify,
         types: EventTypeCache::default(),
+        disable_after,
     });
     let listener = std::net::TcpListener::bind(&config.bind)
         .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;

@@ -38,6 +38,10 @@ pub struct Config {
     #[arg(long, env = "HOOKRELAY_ALLOW_PRIVATE_TARGETS", default_value_t = false, action = ArgAction::Set)]
     pub allow_private_targets: bool,
 
+    /// Extra CIDRs deliveries may reach although private (e.g. `10.1.0.0/16,fd00::/8`).
+    #[arg(long, env = "HOOKRELAY_ALLOWED_CIDRS", default_value = "")]
+    pub allowed_cidrs: String,
+
     /// Refuse webhook URLs that are not https.
     #[arg(long, env = "HOOKRELAY_REQUIRE_HTTPS", default_value_t = false, action = ArgAction::Set)]
     pub require_https: bool,
@@ -65,6 +69,14 @@ pub struct Config {
         default_value = "5s,5m,30m,2h,5h,10h,10h"
     )]
     pub retry_schedule: String,
+
+    /// A webhook failing without a success for this long is disabled.
+    #[arg(long, env = "HOOKRELAY_DISABLE_AFTER", default_value = "5d")]
+    pub disable_after: String,
+
+    /// Requests in flight per webhook, for webhooks that do not set their own.
+    #[arg(long, env = "HOOKRELAY_MAX_IN_FLIGHT_PER_WEBHOOK", default_value_t = 4)]
+    pub max_in_flight_per_webhook: i32,
 
     /// Name of this process in delivery claims (default: host-pid).
     #[arg(long, env = "HOOKRELAY_INSTANCE_ID")]
@@ -110,7 +122,35 @@ impl Config {
         if !matches!(self.log_format.as_str(), "text" | "json") {
             return Err("HOOKRELAY_LOG_FORMAT must be text or json".into());
         }
+        if !(1..=1000).contains(&self.max_in_flight_per_webhook) {
+            return Err("HOOKRELAY_MAX_IN_FLIGHT_PER_WEBHOOK must be 1 to 1000".into());
+        }
+        self.disable_after()?;
+        self.allowed_networks()?;
         self.retry_delays().map(|_| ())
+    }
+
+    /// How long a webhook may fail before it is disabled.
+    pub fn disable_after(&self) -> Result<Duration, String> {
+        humantime::parse_duration(self.disable_after.trim()).map_err(|e| {
+            format!(
+                "HOOKRELAY_DISABLE_AFTER: '{}' is not a duration ({e})",
+                self.disable_after
+            )
+        })
+    }
+
+    /// Parsed `HOOKRELAY_ALLOWED_CIDRS`.
+    pub fn allowed_networks(&self) -> Result<Vec<ipnet::IpNet>, String> {
+        self.allowed_cidrs
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                s.parse()
+                    .map_err(|e| format!("HOOKRELAY_ALLOWED_CIDRS: '{s}' is not a CIDR ({e})"))
+            })
+            .collect()
     }
 
     /// The retry schedule as durations.

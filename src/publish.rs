@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::RwLock;
 
 use diesel::Connection;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::db::deliveries::Delivery;
 use crate::db::event_types::EventType;
@@ -66,9 +66,14 @@ pub async fn validate(
     db: &Db,
 ) -> ApiResult<ValidEvent> {
     let Value::Object(obj) = value else {
+        let field = if at.is_empty() {
+            "body"
+        } else {
+            at.trim_end_matches('.')
+        };
         return Err(ApiError::field_code(
             "invalid_event",
-            at.trim_end_matches('.'),
+            field,
             "an event must be a JSON object",
         ));
     };
@@ -211,23 +216,6 @@ pub fn record(
         Event::insert_with_deliveries(conn, &ev_rows, &del_rows)?;
         Ok(out)
     })
-}
-
-/// Parses a JSON body into an object map, keeping key order.
-pub fn parse_object(bytes: &[u8]) -> ApiResult<Map<String, Value>> {
-    match serde_json::from_slice::<Value>(bytes) {
-        Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err(ApiError::bad_request(
-            actix_web::http::StatusCode::BAD_REQUEST,
-            "invalid_body",
-            "the request body must be a JSON object",
-        )),
-        Err(e) => Err(ApiError::bad_request(
-            actix_web::http::StatusCode::BAD_REQUEST,
-            "malformed_json",
-            format!("the request body is not valid JSON: {e}"),
-        )),
-    }
 }
 
 #[cfg(test)]

@@ -1,9 +1,16 @@
 //! Bearer-token authentication and scope checks.
+//!
+//! Authentication is a middleware on `/v1`, so it runs before any body or
+//! query is parsed: a caller without a valid token always gets 401, never a
+//! validation error that would tell them about the API.
 
-use std::future::Future;
-use std::pin::Pin;
+use std::future::{ready, Ready};
+use std::rc::Rc;
 
-use actix_web::{web, FromRequest, HttpRequest};
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 
 use crate::app::AppState;
 use crate::db::time;
@@ -23,15 +30,19 @@ pub const SCOPES: &[&str] = &[
 ];
 
 /// The authenticated caller of a `/v1` request.
+#[derive(Clone)]
 pub struct Auth {
-    pub token_id: String,
+    inner: Rc<Caller>,
+}
+
+struct Caller {
     scopes: Vec<String>,
 }
 
 impl Auth {
     /// 403 naming the scope unless the token holds it (or `admin`).
     pub fn require(&self, scope: &str) -> Result<(), ApiError> {
-        if self.scopes.iter().any(|s| s == scope || s == "admin") {
+        if self.inner.scopes.iter().any(|s| s == scope || s == "admin") {
             Ok(())
         } else {
             Err(ApiError::Forbidden(format!(
@@ -43,42 +54,55 @@ impl Auth {
 
 impl FromRequest for Auth {
     type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Auth, ApiError>>>>;
+    type Future = Ready<Result<Auth, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let header = req
-            .headers()
-            .get("Authorization")
-            .map(|v| v.to_str().unwrap_or("").to_string());
-        Box::pin(async move {
-            let state = state.ok_or_else(|| ApiError::internal("app state missing"))?;
-            let header = header.ok_or_else(|| {
-                ApiError::Unauthorized("missing `Authorization: Bearer <token>` header".into())
-            })?;
-            let token = header
-                .strip_prefix("Bearer ")
-                .or_else(|| header.strip_prefix("bearer "))
-                .map(str::trim)
-                .filter(|t| !t.is_empty())
-                .ok_or_else(|| {
-                    ApiError::Unauthorized(
-                        "the Authorization header must be `Bearer <token>`".into(),
-                    )
-                })?
-                .to_string();
-            let found = state
-                .db
-                .read(move |c| Ok(ApiToken::find_by_secret(c, &token)?))
-                .await?
-                .ok_or_else(|| ApiError::Unauthorized("unknown or revoked token".into()))?;
-            touch(&state, &found);
-            Ok(Auth {
-                token_id: found.id.clone(),
-                scopes: found.scope_list().into_iter().map(String::from).collect(),
-            })
-        })
+        ready(req.extensions().get::<Auth>().cloned().ok_or_else(|| {
+            ApiError::internal("route outside the authenticated scope asked for Auth")
+        }))
     }
+}
+
+/// Middleware: resolves the bearer token or answers 401.
+pub async fn authenticate(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| ApiError::internal("app state missing"))?;
+    let header = req
+        .headers()
+        .get("Authorization")
+        .map(|v| v.to_str().unwrap_or("").to_string());
+    let token = bearer(header)?;
+    let found = state
+        .db
+        .read(move |c| Ok(ApiToken::find_by_secret(c, &token)?))
+        .await?
+        .ok_or_else(|| ApiError::Unauthorized("unknown or revoked token".into()))?;
+    touch(&state, &found);
+    let scopes = found.scope_list().into_iter().map(String::from).collect();
+    req.extensions_mut().insert(Auth {
+        inner: Rc::new(Caller { scopes }),
+    });
+    next.call(req).await
+}
+
+fn bearer(header: Option<String>) -> Result<String, ApiError> {
+    let header = header.ok_or_else(|| {
+        ApiError::Unauthorized("missing `Authorization: Bearer <token>` header".into())
+    })?;
+    header
+        .strip_prefix("Bearer ")
+        .or_else(|| header.strip_prefix("bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .ok_or_else(|| {
+            ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into())
+        })
 }
 
 /// Records `last_used_at` in the background, at most once a minute.

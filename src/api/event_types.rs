@@ -112,6 +112,12 @@ fn validate(body: NewEventType) -> ApiResult<EventType> {
         ));
     }
     let entity = body.name.split('.').next().unwrap_or_default().to_string();
+    if matches!(entity.as_str(), "type" | "origin" | "message") {
+        return Err(ApiError::field(
+            "name",
+            format!("the first segment names the entity field, and `{entity}` is already a field of every event; choose another"),
+        ));
+    }
     let volume = body.volume.unwrap_or_else(|| "low".into());
     if !matches!(volume.as_str(), "low" | "medium" | "high") {
         return Err(ApiError::field(

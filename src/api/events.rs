@@ -45,36 +45,6 @@ impl EventView {
     }
 }
 
-#[derive(Serialize)]
-struct DeliveryView {
-    id: String,
-    webhook_id: String,
-    status: String,
-    attempts: i32,
-    next_attempt_at: Option<String>,
-    last_status_code: Option<i32>,
-    last_error: Option<String>,
-    created_at: String,
-    updated_at: String,
-}
-
-impl DeliveryView {
-    fn new(d: Delivery) -> Self {
-        let waiting = matches!(d.status.as_str(), "pending" | "failed");
-        DeliveryView {
-            next_attempt_at: waiting.then(|| time::rfc3339(&d.next_attempt_at)),
-            created_at: time::rfc3339(&d.created_at),
-            updated_at: time::rfc3339(&d.updated_at),
-            id: d.id,
-            webhook_id: d.webhook_id,
-            status: d.status,
-            attempts: d.attempts,
-            last_status_code: d.last_status_code,
-            last_error: d.last_error,
-        }
-    }
-}
-
 fn idempotency_key(req: &HttpRequest) -> ApiResult<Option<String>> {
     let Some(v) = req.headers().get("Idempotency-Key") else {
         return Ok(None);
@@ -155,22 +125,18 @@ pub async fn publish_batch(
     body: web::Json<Value>,
 ) -> ApiResult<HttpResponse> {
     auth.require("events:write")?;
+    let shape = || {
+        ApiError::field(
+            "events",
+            "the body must be {\"events\": [ ... ]} and nothing else",
+        )
+    };
     let list = match body.into_inner() {
-        Value::Object(mut o) => match o.remove("events") {
-            Some(Value::Array(a)) => a,
-            _ => {
-                return Err(ApiError::field(
-                    "events",
-                    "the body must be {\"events\": [ ... ]}",
-                ))
-            }
+        Value::Object(mut o) => match (o.remove("events"), o.is_empty()) {
+            (Some(Value::Array(a)), true) => a,
+            _ => return Err(shape()),
         },
-        _ => {
-            return Err(ApiError::field(
-                "events",
-                "the body must be {\"events\": [ ... ]}",
-            ))
-        }
+        _ => return Err(shape()),
     };
     if list.is_empty() || list.len() > MAX_BATCH {
         return Err(ApiError::field(
@@ -233,7 +199,7 @@ pub async fn get(
     view["deliveries"] = serde_json::to_value(
         deliveries
             .into_iter()
-            .map(DeliveryView::new)
+            .map(super::deliveries::DeliveryView::new)
             .collect::<Vec<_>>(),
     )
     .map_err(ApiError::internal)?;

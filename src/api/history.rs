@@ -189,6 +189,6 @@ pub async fn resend(
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     auth.require("history:resend")?;
-    let row = manual::resend(&state.db, &state.clients, id.into_inner()).await?;
+    let row = manual::resend(&state, id.into_inner()).await?;
     Ok(HttpResponse::Created().json(HistoryView::new(row)))
 }

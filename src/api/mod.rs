@@ -1,6 +1,7 @@
 //! The HTTP API: one file per resource, handlers only. Route table here.
 
 mod auth;
+mod deliveries;
 mod event_types;
 mod events;
 mod health;
@@ -38,6 +39,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
         .route("/openapi.yaml", web::get().to(health::openapi))
         .service(
             web::scope("/v1")
+                .wrap(actix_web::middleware::from_fn(auth::authenticate))
                 .route("/event-types", web::get().to(event_types::list))
                 .route("/event-types", web::post().to(event_types::create))
                 .route("/event-types/{name}", web::get().to(event_types::get))
@@ -51,10 +53,12 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
                     web::post().to(webhooks::rotate_secret),
                 )
                 .route("/webhooks/{id}/test", web::post().to(webhooks::test))
+                .route("/webhooks/{id}/recover", web::post().to(webhooks::recover))
                 .route("/events", web::get().to(events::list))
                 .route("/events", web::post().to(events::publish))
                 .route("/events/batch", web::post().to(events::publish_batch))
                 .route("/events/{id}", web::get().to(events::get))
+                .route("/deliveries", web::get().to(deliveries::list))
                 .route("/history", web::get().to(history::list))
                 .route("/history/{id}", web::get().to(history::get))
                 .route("/history/{id}/resend", web::post().to(history::resend)),

@@ -23,6 +23,9 @@ pub struct CreateWebhook {
     pub verify_ssl: Option<bool>,
     pub signing: Option<bool>,
     pub max_events_per_request: Option<i32>,
+    pub retry_schedule: Option<Vec<String>>,
+    pub max_in_flight: Option<i32>,
+    pub rate_limit_per_sec: Option<i32>,
 }
 
 /// Body of `PATCH /v1/webhooks/{id}`: every field optional.
@@ -37,6 +40,22 @@ pub struct UpdateWebhook {
     pub verify_ssl: Option<bool>,
     pub signing: Option<bool>,
     pub max_events_per_request: Option<i32>,
+    /// `null` returns to the deployment's schedule.
+    #[serde(default, deserialize_with = "present")]
+    pub retry_schedule: Option<Option<Vec<String>>>,
+    pub max_in_flight: Option<i32>,
+    /// `null` removes the limit.
+    #[serde(default, deserialize_with = "present")]
+    pub rate_limit_per_sec: Option<Option<i32>>,
+}
+
+/// Tells a field sent as `null` (`Some(None)`) from one left out (`None`).
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 /// A webhook as the API shows it (never with its secret).
@@ -56,6 +75,12 @@ pub struct WebhookView {
     pub last_triggered_at: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+    /// `null`: the deployment's schedule applies.
+    pub retry_schedule: Option<Value>,
+    pub max_in_flight: i32,
+    pub rate_limit_per_sec: Option<i32>,
+    pub failing_since: Option<String>,
+    pub disabled_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
 }
@@ -78,6 +103,14 @@ impl WebhookView {
             max_events_per_request: w.max_events_per_request,
             state: w.state,
             disabled_reason: w.disabled_reason,
+            retry_schedule: w
+                .retry_schedule
+                .as_deref()
+                .and_then(|s| serde_json::from_str(s).ok()),
+            max_in_flight: w.max_in_flight,
+            rate_limit_per_sec: w.rate_limit_per_sec,
+            failing_since: time::rfc3339_opt(&w.failing_since),
+            disabled_at: time::rfc3339_opt(&w.disabled_at),
             secret: None,
         }
     }
@@ -151,6 +184,52 @@ pub fn check_url(raw: &str, require_https: bool) -> ApiResult<String> {
         ));
     }
     Ok(url.to_string())
+}
+
+/// 1 to 20 delays such as `"30s"` or `"2h"`; stored as a JSON array.
+pub fn check_retry_schedule(list: &[String]) -> ApiResult<String> {
+    if list.len() > 20 {
+        return Err(ApiError::field(
+            "retry_schedule",
+            "retry_schedule holds at most 20 delays",
+        ));
+    }
+    for (i, d) in list.iter().enumerate() {
+        match humantime::parse_duration(d) {
+            Ok(dur) if dur <= std::time::Duration::from_secs(7 * 24 * 3600) => {}
+            _ => {
+                return Err(ApiError::field(
+                    format!("retry_schedule[{i}]"),
+                    format!(
+                        "'{d}' is not a delay of at most 7 days such as \"30s\", \"5m\" or \"2h\""
+                    ),
+                ))
+            }
+        }
+    }
+    Ok(serde_json::to_string(list).expect("strings serialize"))
+}
+
+pub fn check_in_flight(n: i32) -> ApiResult<i32> {
+    if (1..=1000).contains(&n) {
+        Ok(n)
+    } else {
+        Err(ApiError::field(
+            "max_in_flight",
+            "max_in_flight must be 1 to 1000",
+        ))
+    }
+}
+
+pub fn check_rate(n: i32) -> ApiResult<i32> {
+    if (1..=100_000).contains(&n) {
+        Ok(n)
+    } else {
+        Err(ApiError::field(
+            "rate_limit_per_sec",
+            "rate_limit_per_sec must be 1 to 100000, or null for no limit",
+        ))
+    }
 }
 
 pub fn check_format(format: &str) -> ApiResult<String> {

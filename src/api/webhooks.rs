@@ -8,6 +8,9 @@ use super::page::{self, Cursor, Page};
 use super::webhook_input::{self as input, CreateWebhook, UpdateWebhook, WebhookView};
 use super::Auth;
 use crate::app::AppState;
+use diesel::Connection;
+
+use crate::db::deliveries::Delivery;
 use crate::db::webhooks::{Webhook, WebhookChanges, WebhookQuery, WebhookSort};
 use crate::db::{new_id, time};
 use crate::delivery::manual;
@@ -103,6 +106,18 @@ pub async fn create(
         last_triggered_at: None,
         created_at: now,
         updated_at: now,
+        retry_schedule: b
+            .retry_schedule
+            .as_deref()
+            .map(input::check_retry_schedule)
+            .transpose()?,
+        max_in_flight: input::check_in_flight(
+            b.max_in_flight
+                .unwrap_or(state.config.max_in_flight_per_webhook),
+        )?,
+        rate_limit_per_sec: b.rate_limit_per_sec.map(input::check_rate).transpose()?,
+        failing_since: None,
+        disabled_at: (!active).then_some(now),
     };
     let stored = webhook.clone();
     state.db.write(move |c| Ok(stored.insert(c)?)).await?;
@@ -137,7 +152,7 @@ pub async fn update(
             .unwrap_or(current.max_events_per_request),
         &format,
     )?;
-    let mut changes = WebhookChanges {
+    let changes = WebhookChanges {
         name: b.name.as_deref().map(input::check_name).transpose()?,
         url: b
             .url
@@ -152,30 +167,78 @@ pub async fn update(
         max_events_per_request: Some(max),
         verify_ssl: b.verify_ssl,
         signing: b.signing,
-        active: b.active,
+        retry_schedule: match &b.retry_schedule {
+            Some(Some(list)) => Some(Some(input::check_retry_schedule(list)?)),
+            Some(None) => Some(None),
+            None => None,
+        },
+        max_in_flight: b.max_in_flight.map(input::check_in_flight).transpose()?,
+        rate_limit_per_sec: match b.rate_limit_per_sec {
+            Some(Some(r)) => Some(Some(input::check_rate(r)?)),
+            Some(None) => Some(None),
+            None => None,
+        },
         updated_at: Some(time::now()),
         ..Default::default()
     };
-    match b.active {
-        Some(true) if !current.active => {
-            changes.state = Some("active".into());
-            changes.disabled_reason = Some(None);
-        }
-        Some(false) if current.active => {
-            changes.state = Some("disabled".into());
-            changes.disabled_reason = Some(Some("disabled by an operator".into()));
-        }
-        _ => {}
-    }
-    let id = current.id.clone();
+    let (id, was_active) = (current.id.clone(), current.active);
     let w = state
         .db
         .write(move |c| {
-            Webhook::update(c, &id, &changes)?;
-            Webhook::find(c, &id)?.ok_or_else(|| ApiError::not_found("webhook", &id))
+            c.transaction::<_, ApiError, _>(|c| {
+                Webhook::update(c, &id, &changes)?;
+                let now = time::now();
+                // Disabling gives up on queued deliveries; enabling replays
+                // nothing (POST /recover does).
+                match b.active {
+                    Some(false) if was_active => {
+                        Webhook::disable(c, &id, "disabled by an operator", now)?;
+                    }
+                    Some(true) if !was_active => {
+                        Webhook::enable(c, &id, now)?;
+                    }
+                    _ => {}
+                }
+                Webhook::find(c, &id)?.ok_or_else(|| ApiError::not_found("webhook", &id))
+            })
         })
         .await?;
     Ok(HttpResponse::Ok().json(WebhookView::new(w)))
+}
+
+/// Body of `POST /v1/webhooks/{id}/recover`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Recover {
+    since: String,
+}
+
+pub async fn recover(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<String>,
+    body: web::Json<Recover>,
+) -> ApiResult<HttpResponse> {
+    auth.require("webhooks:write")?;
+    let since = super::events::parse_time("since", Some(&body.since))?.unwrap_or_default();
+    let id = id.into_inner();
+    let n = state
+        .db
+        .write(move |c| {
+            let w = Webhook::find(c, &id)?.ok_or_else(|| ApiError::not_found("webhook", &id))?;
+            if !w.active {
+                return Err(ApiError::Conflict {
+                    code: "webhook_disabled",
+                    message: format!("webhook '{id}' is disabled; enable it (PATCH active=true) before recovering"),
+                });
+            }
+            Ok(Delivery::requeue(c, &id, since, time::now())?)
+        })
+        .await?;
+    if n > 0 {
+        state.notify.notify_one();
+    }
+    Ok(HttpResponse::Accepted().json(serde_json::json!({ "requeued": n })))
 }
 
 pub async fn delete(
@@ -229,13 +292,7 @@ pub async fn test(
     body: web::Json<TestSend>,
 ) -> ApiResult<HttpResponse> {
     auth.require("webhooks:write")?;
-    let row = manual::test_send(
-        &state.db,
-        &state.clients,
-        id.into_inner(),
-        body.into_inner().event_type,
-    )
-    .await?;
+    let row = manual::test_send(&state, id.into_inner(), body.into_inner().event_type).await?;
     Ok(HttpResponse::Created().json(HistoryView::new(row)))
 }
 

@@ -8,7 +8,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Integer, Text, Timestamp};
+use diesel::sql_types::{Integer, Text};
 
 use super::schema::deliveries;
 use super::DbConn;
@@ -56,49 +56,151 @@ pub struct Settlement {
     pub error: Option<String>,
 }
 
-const CLAIM_SQLITE: &str = "UPDATE deliveries \
-     SET status = 'delivering', claimed_by = ?, lease_until = ?, next_attempt_at = ?, \
-         attempts = attempts + 1, updated_at = ? \
-     WHERE id IN (SELECT id FROM deliveries \
-                  WHERE status IN ('pending', 'failed', 'delivering') AND next_attempt_at <= ? \
-                  ORDER BY next_attempt_at LIMIT ?) \
-     RETURNING id, event_id, webhook_id, attempts";
+/// A due delivery a claim may take.
+#[derive(Debug, Clone, Queryable)]
+pub struct Candidate {
+    pub id: String,
+    pub event_id: String,
+    pub webhook_id: String,
+    pub attempts: i32,
+}
 
-// SKIP LOCKED lets several processes claim from one table without waiting
-// on, or double-claiming, each other's rows.
-const CLAIM_PG: &str = "UPDATE deliveries \
-     SET status = 'delivering', claimed_by = $1, lease_until = $2, next_attempt_at = $3, \
-         attempts = attempts + 1, updated_at = $4 \
-     WHERE id IN (SELECT id FROM deliveries \
-                  WHERE status IN ('pending', 'failed', 'delivering') AND next_attempt_at <= $5 \
-                  ORDER BY next_attempt_at LIMIT $6 FOR UPDATE SKIP LOCKED) \
-     RETURNING id, event_id, webhook_id, attempts";
+/// Filters for listing deliveries (newest first).
+pub struct DeliveryQuery {
+    pub status: Option<String>,
+    pub webhook_id: Option<String>,
+    pub event_id: Option<String>,
+    pub before_id: Option<String>,
+    pub limit: i64,
+}
+
+/// The queue condition, as a literal so SQLite matches the partial indexes.
+fn queued() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
+    diesel::dsl::sql::<diesel::sql_types::Bool>("status IN ('pending', 'failed', 'delivering')")
+}
 
 impl Delivery {
-    /// Claims up to `limit` due deliveries for `instance` until `lease_until`.
+    /// Claims due deliveries for `instance` until `lease_until`, in one
+    /// transaction: selects up to `limit` due rows (oldest first, skipping
+    /// `exclude` webhooks), lets `keep` pick among them, and marks the kept
+    /// rows as this instance's. On PostgreSQL the select takes row locks with
+    /// `SKIP LOCKED`, so concurrent instances never claim the same row.
     pub fn claim(
         conn: &mut DbConn,
         instance: &str,
         now: NaiveDateTime,
         lease_until: NaiveDateTime,
         limit: i64,
+        exclude: &[String],
+        keep: impl FnMut(&Candidate) -> bool,
     ) -> QueryResult<Vec<Claimed>> {
-        macro_rules! run {
-            ($c:expr, $sql:expr) => {
-                diesel::sql_query($sql)
-                    .bind::<Text, _>(instance)
-                    .bind::<Timestamp, _>(lease_until)
-                    .bind::<Timestamp, _>(lease_until)
-                    .bind::<Timestamp, _>(now)
-                    .bind::<Timestamp, _>(now)
-                    .bind::<BigInt, _>(limit)
-                    .load::<Claimed>($c)
+        conn.transaction(|conn| {
+            let q = deliveries::table
+                .select((
+                    deliveries::id,
+                    deliveries::event_id,
+                    deliveries::webhook_id,
+                    deliveries::attempts,
+                ))
+                .filter(queued())
+                .filter(deliveries::next_attempt_at.le(now))
+                .filter(deliveries::webhook_id.ne_all(exclude))
+                .order(deliveries::next_attempt_at.asc())
+                .limit(limit);
+            let found: Vec<Candidate> = match conn {
+                DbConn::Pg(pg) => q.for_update().skip_locked().load(pg)?,
+                DbConn::Sqlite(lite) => q.load(lite)?,
             };
+            let kept: Vec<Candidate> = found.into_iter().filter(keep).collect();
+            if kept.is_empty() {
+                return Ok(Vec::new());
+            }
+            let ids: Vec<&str> = kept.iter().map(|c| c.id.as_str()).collect();
+            diesel::update(deliveries::table.filter(deliveries::id.eq_any(&ids)))
+                .set((
+                    deliveries::status.eq("delivering"),
+                    deliveries::claimed_by.eq(instance),
+                    deliveries::lease_until.eq(lease_until),
+                    deliveries::next_attempt_at.eq(lease_until),
+                    deliveries::attempts.eq(deliveries::attempts + 1),
+                    deliveries::updated_at.eq(now),
+                ))
+                .execute(conn)?;
+            Ok(kept
+                .into_iter()
+                .map(|c| Claimed {
+                    id: c.id,
+                    event_id: c.event_id,
+                    webhook_id: c.webhook_id,
+                    attempts: c.attempts + 1,
+                })
+                .collect())
+        })
+    }
+
+    /// Gives up on a webhook's queued deliveries (it was disabled).
+    pub fn abandon_for_webhook(
+        conn: &mut DbConn,
+        webhook_id: &str,
+        reason: &str,
+        now: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        diesel::update(
+            deliveries::table
+                .filter(deliveries::webhook_id.eq(webhook_id))
+                .filter(deliveries::status.eq_any(["pending", "failed"])),
+        )
+        .set((
+            deliveries::status.eq("dead"),
+            deliveries::last_error.eq(reason),
+            deliveries::updated_at.eq(now),
+        ))
+        .execute(conn)
+    }
+
+    /// Puts a webhook's failed and dead deliveries created since `since`
+    /// back in the queue with a fresh attempt budget; returns how many.
+    pub fn requeue(
+        conn: &mut DbConn,
+        webhook_id: &str,
+        since: NaiveDateTime,
+        now: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        diesel::update(
+            deliveries::table
+                .filter(deliveries::webhook_id.eq(webhook_id))
+                .filter(deliveries::status.eq_any(["failed", "dead"]))
+                .filter(deliveries::created_at.ge(since)),
+        )
+        .set((
+            deliveries::status.eq("pending"),
+            deliveries::attempts.eq(0),
+            deliveries::next_attempt_at.eq(now),
+            deliveries::updated_at.eq(now),
+        ))
+        .execute(conn)
+    }
+
+    /// One page of deliveries, newest first; `limit + 1` rows.
+    pub fn list(conn: &mut DbConn, query: &DeliveryQuery) -> QueryResult<Vec<Delivery>> {
+        let mut q = deliveries::table
+            .select(Delivery::as_select())
+            .into_boxed::<<DbConn as Connection>::Backend>();
+        if let Some(s) = &query.status {
+            q = q.filter(deliveries::status.eq(s.clone()));
         }
-        match conn {
-            DbConn::Sqlite(c) => run!(c, CLAIM_SQLITE),
-            DbConn::Pg(c) => run!(c, CLAIM_PG),
+        if let Some(w) = &query.webhook_id {
+            q = q.filter(deliveries::webhook_id.eq(w.clone()));
         }
+        if let Some(e) = &query.event_id {
+            q = q.filter(deliveries::event_id.eq(e.clone()));
+        }
+        if let Some(b) = &query.before_id {
+            q = q.filter(deliveries::id.lt(b.clone()));
+        }
+        q.order(deliveries::id.desc())
+            .limit(query.limit + 1)
+            .load(conn)
     }
 
     /// Stores attempt results (call inside the history transaction).

@@ -5,8 +5,8 @@ use diesel::prelude::*;
 
 use super::deliveries::{Delivery, Settlement};
 use super::schema::{history, history_events};
-use super::webhooks::Webhook;
-use super::{insert_rows, like_pattern, DbConn};
+use super::webhooks::{Outcome, Webhook};
+use super::{insert_rows, like_pattern, lower, DbConn};
 
 type Backend = <DbConn as diesel::Connection>::Backend;
 
@@ -89,13 +89,14 @@ pub struct HistoryQuery {
 
 impl HistoryRow {
     /// Stores attempts, settles their deliveries and updates their webhooks,
-    /// all in one transaction.
+    /// all in one transaction. Returns the webhooks these attempts disabled.
     pub fn record(
         conn: &mut DbConn,
         records: &[AttemptRecord],
         settles: &[Settlement],
         now: NaiveDateTime,
-    ) -> QueryResult<()> {
+        disable_after: chrono::Duration,
+    ) -> QueryResult<Vec<Webhook>> {
         conn.transaction(|conn| {
             let rows: Vec<&HistoryRow> = records.iter().map(|r| &r.row).collect();
             for chunk in rows.chunks(INSERT_CHUNK) {
@@ -118,22 +119,35 @@ impl HistoryRow {
             for s in records.iter().flat_map(|r| &r.settlements).chain(settles) {
                 Delivery::settle(conn, s, now)?;
             }
-            // One webhook update per webhook: the latest attempt decides its state.
-            let mut latest: Vec<(&str, NaiveDateTime, bool)> = Vec::new();
+            // One webhook update per webhook: its latest attempt decides the
+            // state, but a 410 anywhere in the batch disables it.
+            let mut latest: Vec<(&str, NaiveDateTime, Outcome)> = Vec::new();
             for r in records {
-                let ok = (200..300).contains(&r.row.response_status);
+                let outcome = match r.row.response_status {
+                    200..=299 => Outcome::Succeeded,
+                    410 => Outcome::Gone,
+                    _ => Outcome::Failed,
+                };
                 match latest.iter_mut().find(|(id, _, _)| *id == r.row.webhook_id) {
-                    Some(entry) if entry.1 <= r.row.sent_at => {
-                        *entry = (&r.row.webhook_id, r.row.sent_at, ok)
+                    Some(entry) if entry.2 == Outcome::Gone => {}
+                    Some(entry) if outcome == Outcome::Gone || entry.1 <= r.row.sent_at => {
+                        *entry = (&r.row.webhook_id, r.row.sent_at, outcome)
                     }
                     Some(_) => {}
-                    None => latest.push((&r.row.webhook_id, r.row.sent_at, ok)),
+                    None => latest.push((&r.row.webhook_id, r.row.sent_at, outcome)),
                 }
             }
-            for (id, at, ok) in latest {
-                Webhook::record_attempt(conn, id, at, ok)?;
+            let mut disabled = Vec::new();
+            for (id, at, outcome) in latest {
+                disabled.extend(Webhook::record_attempt(
+                    conn,
+                    id,
+                    at,
+                    outcome,
+                    disable_after,
+                )?);
             }
-            Ok(())
+            Ok(disabled)
         })
     }
 
@@ -173,14 +187,19 @@ impl HistoryRow {
             None => q,
         };
         if let Some(text) = query.q.as_deref().filter(|s| !s.is_empty()) {
-            let p = like_pattern(text);
+            // lower() on both sides: LIKE is case-insensitive on SQLite only.
+            let p = like_pattern(&text.to_lowercase());
             q = q.filter(
-                history::url
+                lower(history::url)
                     .like(p.clone())
                     .escape('\\')
-                    .or(history::event_type.like(p.clone()).escape('\\'))
-                    .or(history::error.like(p.clone()).escape('\\'))
-                    .or(history::event_id.like(p).escape('\\')),
+                    .or(lower(history::event_type).like(p.clone()).escape('\\'))
+                    .or(lower(history::error.assume_not_null())
+                        .like(p.clone())
+                        .escape('\\'))
+                    .or(lower(history::event_id.assume_not_null())
+                        .like(p)
+                        .escape('\\')),
             );
         }
         if let Some(s) = query.since {

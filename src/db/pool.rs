@@ -33,6 +33,8 @@ pub struct Db {
     read: ConnPool,
     write: ConnPool,
     backend: Backend,
+    /// SQLite only: the exclusive lock that keeps a second process off the file.
+    _lock: Option<std::sync::Arc<std::fs::File>>,
 }
 
 #[derive(Debug)]
@@ -68,6 +70,7 @@ impl Db {
                     read: pool.clone(),
                     write: pool,
                     backend,
+                    _lock: None,
                 }
             }
             Backend::Sqlite => {
@@ -77,6 +80,7 @@ impl Db {
                             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
                     }
                 }
+                let lock = lock_file(&target)?;
                 let pragmas = || SqlitePragmas {
                     synchronous: sqlite_synchronous.to_ascii_uppercase(),
                 };
@@ -86,6 +90,7 @@ impl Db {
                     read,
                     write,
                     backend,
+                    _lock: Some(std::sync::Arc::new(lock)),
                 }
             }
         };
@@ -147,6 +152,27 @@ where
     })
     .await
     .map_err(ApiError::internal)?
+}
+
+/// SQLite serves one process: several would race on the single writer and
+/// could not share delivery claims safely. The lock is released by the OS
+/// when the process ends, however it ends.
+fn lock_file(db_path: &str) -> Result<std::fs::File, String> {
+    let path = format!("{db_path}.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| format!("cannot open lock file {path}: {e}"))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(format!(
+            "{db_path} is in use by another hookrelay process: SQLite serves a single process \
+             (stop the other one, or use PostgreSQL to run several instances)"
+        )),
+        Err(std::fs::TryLockError::Error(e)) => Err(format!("cannot lock {path}: {e}")),
+    }
 }
 
 fn build(target: &str, size: u32, pragmas: Option<SqlitePragmas>) -> Result<ConnPool, String> {

@@ -40,6 +40,11 @@ diesel::table! {
         last_triggered_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        retry_schedule -> Nullable<Text>,
+        max_in_flight -> Integer,
+        rate_limit_per_sec -> Nullable<Integer>,
+        failing_since -> Nullable<Timestamp>,
+        disabled_at -> Nullable<Timestamp>,
     }
 }
 

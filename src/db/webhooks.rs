@@ -4,12 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::webhooks;
-use super::{like_pattern, DbConn};
-
-diesel::define_sql_function! {
-    /// SQL `lower(text)`, for case-insensitive search on both backends.
-    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
-}
+use super::{like_pattern, lower, DbConn};
 
 type Backend = <DbConn as diesel::Connection>::Backend;
 
@@ -33,6 +28,24 @@ pub struct Webhook {
     pub last_triggered_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// JSON array of delays (`["5s","1m"]`) overriding the deployment schedule.
+    pub retry_schedule: Option<String>,
+    /// Requests in flight at once to this webhook (per process).
+    pub max_in_flight: i32,
+    /// Requests per second, when limited.
+    pub rate_limit_per_sec: Option<i32>,
+    /// Start of the current run of failures (cleared by a success).
+    pub failing_since: Option<NaiveDateTime>,
+    pub disabled_at: Option<NaiveDateTime>,
+}
+
+/// How an attempt ended, for the webhook's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Succeeded,
+    Failed,
+    /// 410 Gone: the receiver asks us to stop.
+    Gone,
 }
 
 /// Fields a PATCH may change (`None` leaves a column alone).
@@ -51,6 +64,11 @@ pub struct WebhookChanges {
     pub state: Option<String>,
     pub disabled_reason: Option<Option<String>>,
     pub updated_at: Option<NaiveDateTime>,
+    pub retry_schedule: Option<Option<String>>,
+    pub max_in_flight: Option<i32>,
+    pub rate_limit_per_sec: Option<Option<i32>>,
+    pub failing_since: Option<Option<NaiveDateTime>>,
+    pub disabled_at: Option<Option<NaiveDateTime>>,
 }
 
 /// Sort keys the list accepts.
@@ -118,25 +136,95 @@ impl Webhook {
         diesel::delete(webhooks::table.find(id)).execute(conn)
     }
 
-    /// Records the outcome of the latest attempt on the webhook row.
+    /// Records the latest attempt on the webhook row: `last_triggered_at`,
+    /// `state` and the failure run. Disables the webhook on 410 Gone or when
+    /// it has failed without a success for `disable_after`; returns the
+    /// webhook when this attempt disabled it.
     pub fn record_attempt(
         conn: &mut DbConn,
         id: &str,
         at: NaiveDateTime,
-        ok: bool,
-    ) -> QueryResult<()> {
-        // Only active webhooks switch between active/failing; disabled stays disabled.
-        let state = if ok { "active" } else { "failing" };
-        diesel::update(webhooks::table.find(id).filter(webhooks::active.eq(true)))
+        outcome: Outcome,
+        disable_after: chrono::Duration,
+    ) -> QueryResult<Option<Webhook>> {
+        let Some(w) = Webhook::find(conn, id)? else {
+            return Ok(None);
+        };
+        let mut changes = WebhookChanges {
+            ..Default::default()
+        };
+        let since = w.failing_since.unwrap_or(at);
+        let reason = match outcome {
+            Outcome::Succeeded => None,
+            Outcome::Gone => Some("receiver answered 410 Gone".to_string()),
+            Outcome::Failed if at - since >= disable_after => Some(format!(
+                "every attempt failed since {} ({} without a success)",
+                super::time::rfc3339(&since),
+                humantime::format_duration((at - since).to_std().unwrap_or_default())
+            )),
+            Outcome::Failed => None,
+        };
+        if outcome == Outcome::Succeeded {
+            changes.failing_since = Some(None);
+            if w.active {
+                changes.state = Some("active".into());
+            }
+        } else {
+            changes.failing_since = Some(Some(since));
+            if w.active {
+                changes.state = Some("failing".into());
+            }
+        }
+        diesel::update(webhooks::table.find(id))
+            .set((&changes, webhooks::last_triggered_at.eq(at)))
+            .execute(conn)?;
+        match reason {
+            Some(r) if w.active => {
+                Webhook::disable(conn, id, &r, at)?;
+                Webhook::find(conn, id)
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Disables a webhook and gives up on its queued deliveries, so that
+    /// re-enabling it does not replay them by itself (`recover` does).
+    pub fn disable(
+        conn: &mut DbConn,
+        id: &str,
+        reason: &str,
+        at: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        let n = diesel::update(webhooks::table.find(id))
             .set((
-                webhooks::state.eq(state),
-                webhooks::last_triggered_at.eq(at),
+                webhooks::active.eq(false),
+                webhooks::state.eq("disabled"),
+                webhooks::disabled_reason.eq(reason),
+                webhooks::disabled_at.eq(at),
+                webhooks::updated_at.eq(at),
             ))
             .execute(conn)?;
-        diesel::update(webhooks::table.find(id).filter(webhooks::active.eq(false)))
-            .set(webhooks::last_triggered_at.eq(at))
+        super::deliveries::Delivery::abandon_for_webhook(
+            conn,
+            id,
+            &format!("webhook disabled: {reason}"),
+            at,
+        )?;
+        Ok(n)
+    }
+
+    /// Re-enables a webhook (nothing is replayed).
+    pub fn enable(conn: &mut DbConn, id: &str, at: NaiveDateTime) -> QueryResult<usize> {
+        diesel::update(webhooks::table.find(id))
+            .set((
+                webhooks::active.eq(true),
+                webhooks::state.eq("active"),
+                webhooks::disabled_reason.eq(None::<String>),
+                webhooks::disabled_at.eq(None::<NaiveDateTime>),
+                webhooks::failing_since.eq(None::<NaiveDateTime>),
+                webhooks::updated_at.eq(at),
+            ))
             .execute(conn)
-            .map(|_| ())
     }
 
     /// One page of webhooks; fetches `limit + 1` rows so the caller knows if more follow.

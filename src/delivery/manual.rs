@@ -5,20 +5,24 @@
 use serde_json::Value;
 
 use super::payload::{render, EventDoc, Format};
-use super::recorder::{history_row, AttemptContext, Trigger};
-use super::send::{send, HttpClients};
+use diesel::Connection;
+
+use super::recorder::{self, history_row, AttemptContext, Trigger};
+use super::send::send;
 use super::worker::message_id;
+use crate::app::AppState;
 use crate::db::deliveries::Delivery;
 use crate::db::event_types::EventType;
 use crate::db::events::Event;
 use crate::db::history::{AttemptRecord, HistoryRow};
+use crate::db::time;
 use crate::db::webhooks::Webhook;
-use crate::db::{time, Db};
 use crate::error::{ApiError, ApiResult};
 
 /// Sends the event(s) of history row `id` again, to the webhook's current
 /// URL, format and secret.
-pub async fn resend(db: &Db, clients: &HttpClients, id: String) -> ApiResult<HistoryRow> {
+pub async fn resend(state: &AppState, id: String) -> ApiResult<HistoryRow> {
+    let db = &state.db;
     let (row, webhook, events) = db
         .read(move |c| {
             let row = HistoryRow::find(c, &id)?
@@ -59,8 +63,7 @@ pub async fn resend(db: &Db, clients: &HttpClients, id: String) -> ApiResult<His
         Trigger::Resend
     };
     attempt(
-        db,
-        clients,
+        state,
         webhook,
         docs,
         row.event_type,
@@ -72,12 +75,8 @@ pub async fn resend(db: &Db, clients: &HttpClients, id: String) -> ApiResult<His
 }
 
 /// Sends `event_type`'s example payload to webhook `id` now.
-pub async fn test_send(
-    db: &Db,
-    clients: &HttpClients,
-    id: String,
-    event_type: String,
-) -> ApiResult<HistoryRow> {
+pub async fn test_send(state: &AppState, id: String, event_type: String) -> ApiResult<HistoryRow> {
+    let db = &state.db;
     let webhook = db
         .read({
             let id = id.clone();
@@ -86,8 +85,7 @@ pub async fn test_send(
         .await?;
     let doc = example_doc(db, event_type.clone()).await?;
     attempt(
-        db,
-        clients,
+        state,
         webhook,
         vec![doc],
         event_type,
@@ -98,7 +96,7 @@ pub async fn test_send(
     .await
 }
 
-async fn example_doc(db: &Db, event_type: String) -> ApiResult<EventDoc> {
+async fn example_doc(db: &crate::db::Db, event_type: String) -> ApiResult<EventDoc> {
     let t = db
         .read({
             let name = event_type.clone();
@@ -118,8 +116,7 @@ async fn example_doc(db: &Db, event_type: String) -> ApiResult<EventDoc> {
 
 #[allow(clippy::too_many_arguments)]
 async fn attempt(
-    db: &Db,
-    clients: &HttpClients,
+    state: &AppState,
     webhook: Webhook,
     docs: Vec<EventDoc>,
     event_type: String,
@@ -127,11 +124,25 @@ async fn attempt(
     delivery_ids: Vec<String>,
     trigger: Trigger,
 ) -> ApiResult<HistoryRow> {
+    let (db, clients, disable_after) = (&state.db, &state.clients, state.disable_after);
     let format = Format::parse(&webhook.format).unwrap_or(Format::Json);
+    // A batched attempt is re-sent as a batch even if the webhook has since
+    // gone back to one event per request: dropping events is never right.
+    let batched = webhook.max_events_per_request > 1 || docs.len() > 1;
+    if batched && format == Format::Form {
+        return Err(ApiError::Conflict {
+            code: "cannot_resend_batch_as_form",
+            message: format!(
+                "this attempt carried {} events and webhook '{}' now uses the form format, which holds one; switch it to json to re-send",
+                docs.len(),
+                webhook.id
+            ),
+        });
+    }
     let refs: Vec<&EventDoc> = docs.iter().collect();
     let rendered = render(
         format,
-        webhook.max_events_per_request > 1,
+        batched,
         &refs,
         webhook.signing.then_some(webhook.secret.as_str()),
     );
@@ -168,11 +179,13 @@ async fn attempt(
             batch_event_ids: event_ids,
             settlements: Vec::new(),
         };
-        HistoryRow::record(c, std::slice::from_ref(&record), &[], now)?;
-        if ok && !delivery_ids.is_empty() {
-            Delivery::mark_resent_ok(c, &delivery_ids, code, now)?;
-        }
-        Ok(())
+        c.transaction::<_, ApiError, _>(|c| {
+            recorder::store(c, std::slice::from_ref(&record), &[], disable_after)?;
+            if ok && !delivery_ids.is_empty() {
+                Delivery::mark_resent_ok(c, &delivery_ids, code, now)?;
+            }
+            Ok(())
+        })
     })
     .await?;
     Ok(row)

@@ -1,6 +1,8 @@
 //! Delivery engine: claims due deliveries, sends them signed, records every
 //! attempt. Talks to the database through `db` only, never to `api`.
 
+pub mod guard;
+pub mod lanes;
 pub mod manual;
 pub mod payload;
 pub mod recorder;
@@ -36,9 +38,10 @@ impl Engine {
         clients: HttpClients,
         notify: Arc<Notify>,
         settings: WorkerSettings,
+        disable_after: chrono::Duration,
     ) -> Engine {
         let cancel = CancellationToken::new();
-        let (rec, recorder) = Recorder::spawn(db.clone());
+        let (rec, recorder) = Recorder::spawn(db.clone(), disable_after);
         let instance = settings.instance.clone();
         let dispatcher = tokio::spawn(worker::run(
             db.clone(),

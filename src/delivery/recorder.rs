@@ -9,15 +9,17 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::Value;
+use diesel::Connection;
+use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
 use super::payload::Rendered;
 use super::send::Exchange;
 use crate::db::deliveries::Settlement;
 use crate::db::history::{AttemptRecord, HistoryRow};
-use crate::db::{new_id_at, time, Db};
-use crate::error::ApiError;
+use crate::db::{new_id_at, time, Db, DbConn};
+use crate::error::{ApiError, ApiResult};
+use crate::publish::{self, ValidEvent};
 
 /// Most attempts written in one transaction.
 const MAX_BATCH: usize = 1024;
@@ -89,12 +91,55 @@ pub struct Recorder {
     tx: mpsc::UnboundedSender<Record>,
 }
 
+/// Stores attempts and settlements in one transaction and, for every webhook
+/// they disabled (410 Gone, or failing too long), publishes a
+/// `webhook.disabled` event to whoever subscribes to it.
+pub fn store(
+    conn: &mut DbConn,
+    attempts: &[AttemptRecord],
+    settles: &[Settlement],
+    disable_after: chrono::Duration,
+) -> ApiResult<()> {
+    conn.transaction::<_, ApiError, _>(|conn| {
+        let disabled = HistoryRow::record(conn, attempts, settles, time::now(), disable_after)?;
+        for w in disabled {
+            let reason = w.disabled_reason.clone().unwrap_or_default();
+            tracing::warn!(webhook_id = %w.id, %reason, "webhook disabled");
+            let event = json!({
+                "type": "webhook.disabled",
+                "origin": "hookrelay",
+                "message": format!("webhook disabled: {reason}"),
+                "webhook": {
+                    "id": w.id,
+                    "name": w.name,
+                    "url": w.url,
+                    "disabled_reason": reason,
+                    "disabled_at": w.disabled_at.as_ref().map(time::rfc3339),
+                },
+            });
+            let payload = event.to_string();
+            publish::record(
+                conn,
+                vec![ValidEvent {
+                    event_type: "webhook.disabled".into(),
+                    payload,
+                }],
+                None,
+            )?;
+        }
+        Ok(())
+    })
+}
+
 impl Recorder {
     /// Starts the recorder task; it ends when every handle is dropped and the
     /// queue is drained.
-    pub fn spawn(db: Db) -> (Recorder, tokio::task::JoinHandle<()>) {
+    pub fn spawn(
+        db: Db,
+        disable_after: chrono::Duration,
+    ) -> (Recorder, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::unbounded_channel();
-        (Recorder { tx }, tokio::spawn(run(db, rx)))
+        (Recorder { tx }, tokio::spawn(run(db, rx, disable_after)))
     }
 
     /// Queues a record; never blocks.
@@ -105,7 +150,7 @@ impl Recorder {
     }
 }
 
-async fn run(db: Db, mut rx: mpsc::UnboundedReceiver<Record>) {
+async fn run(db: Db, mut rx: mpsc::UnboundedReceiver<Record>, disable_after: chrono::Duration) {
     let mut buf = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut buf, MAX_BATCH).await > 0 {
         let (mut attempts, mut settles) = (Vec::new(), Vec::new());
@@ -115,7 +160,7 @@ async fn run(db: Db, mut rx: mpsc::UnboundedReceiver<Record>) {
                 Record::Settle(s) => settles.extend(s),
             }
         }
-        write_with_retry(&db, attempts, settles).await;
+        write_with_retry(&db, attempts, settles, disable_after).await;
     }
 }
 
@@ -123,16 +168,18 @@ async fn run(db: Db, mut rx: mpsc::UnboundedReceiver<Record>) {
 /// lose history, and the deliveries stay leased (so not re-sent) meanwhile.
 /// A batch that keeps failing for another reason is split, so one bad record
 /// cannot hold the others back; a single record that still fails is logged.
-async fn write_with_retry(db: &Db, attempts: Vec<AttemptRecord>, settles: Vec<Settlement>) {
+async fn write_with_retry(
+    db: &Db,
+    attempts: Vec<AttemptRecord>,
+    settles: Vec<Settlement>,
+    disable_after: chrono::Duration,
+) {
     let batch = Arc::new((attempts, settles));
     let mut delay = Duration::from_millis(100);
     let mut failures = 0;
     loop {
         let b = batch.clone();
-        let err = match db
-            .write(move |c| Ok(HistoryRow::record(c, &b.0, &b.1, time::now())?))
-            .await
-        {
+        let err = match db.write(move |c| store(c, &b.0, &b.1, disable_after)).await {
             Ok(()) => return,
             Err(e) => e,
         };
@@ -147,10 +194,10 @@ async fn write_with_retry(db: &Db, attempts: Vec<AttemptRecord>, settles: Vec<Se
                 return;
             }
             for a in attempts {
-                Box::pin(write_with_retry(db, vec![a], Vec::new())).await;
+                Box::pin(write_with_retry(db, vec![a], Vec::new(), disable_after)).await;
             }
             for s in settles {
-                Box::pin(write_with_retry(db, Vec::new(), vec![s])).await;
+                Box::pin(write_with_retry(db, Vec::new(), vec![s], disable_after)).await;
             }
             return;
         }

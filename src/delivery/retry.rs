@@ -35,6 +35,11 @@ impl RetryPolicy {
         self.delays.len() + 1
     }
 
+    /// The planned delay after attempt `attempt`, without jitter.
+    pub fn base_delay(&self, attempt: u32) -> Option<Duration> {
+        self.delays.get((attempt as usize).checked_sub(1)?).copied()
+    }
+
     /// Delay before the next attempt after attempt `attempt` (1-based)
     /// failed, or `None` when no attempt is left.
     pub fn next_delay(&self, attempt: u32) -> Option<Duration> {

@@ -1,10 +1,12 @@
 //! One HTTP attempt: build the signed request, send it, capture the answer.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use serde_json::{Map, Value};
 
+use super::guard::{GuardedResolver, TargetPolicy};
 use super::payload::Rendered;
 use crate::db::time;
 use crate::signing::HRFLOW_HEADER;
@@ -21,14 +23,19 @@ pub const USER_AGENT: &str = concat!("hookrelay/", env!("CARGO_PKG_VERSION"));
 pub struct HttpClients {
     verifying: reqwest::Client,
     insecure: reqwest::Client,
+    policy: Arc<TargetPolicy>,
 }
 
 impl HttpClients {
     /// Builds both clients. Redirects are never followed: a webhook URL is
     /// where the operator said, and following would bypass target checks.
-    pub fn new(timeout: Duration) -> Result<Self, String> {
+    pub fn new(timeout: Duration, policy: TargetPolicy) -> Result<Self, String> {
+        let policy = Arc::new(policy);
         let build = |insecure: bool| {
             reqwest::Client::builder()
+                .dns_resolver(Arc::new(GuardedResolver {
+                    policy: policy.clone(),
+                }))
                 .user_agent(USER_AGENT)
                 .timeout(timeout)
                 .connect_timeout(timeout.min(Duration::from_secs(10)))
@@ -42,7 +49,13 @@ impl HttpClients {
         Ok(HttpClients {
             verifying: build(false)?,
             insecure: build(true)?,
+            policy,
         })
+    }
+
+    /// The SSRF policy deliveries run under.
+    pub fn policy(&self) -> &TargetPolicy {
+        &self.policy
     }
 
     fn pick(&self, verify_ssl: bool) -> &reqwest::Client {
@@ -65,6 +78,8 @@ pub struct Exchange {
     pub truncated: bool,
     pub duration: Duration,
     pub error: Option<String>,
+    /// `Retry-After` of a 429 or 503 answer.
+    pub retry_after: Option<Duration>,
 }
 
 impl Exchange {
@@ -106,10 +121,26 @@ pub async fn send(
         truncated: false,
         duration: Duration::ZERO,
         error: None,
+        retry_after: None,
     };
+    // Literal IPs never pass through the resolver: check them here.
+    let literal = url::Url::parse(url)
+        .map_err(|e| format!("invalid URL: {e}"))
+        .and_then(|u| clients.policy.check_literal(&u));
+    if let Err(why) = literal {
+        exchange.error = Some(why);
+        return exchange;
+    }
     match req.body(rendered.body.clone()).send().await {
         Ok(resp) => {
             exchange.status = Some(resp.status().as_u16());
+            if matches!(resp.status().as_u16(), 429 | 503) {
+                exchange.retry_after = resp
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(parse_retry_after);
+            }
             for (name, value) in resp.headers() {
                 let v = String::from_utf8_lossy(value.as_bytes()).into_owned();
                 match exchange.response_headers.get_mut(name.as_str()) {
@@ -185,4 +216,16 @@ fn describe(e: &reqwest::Error) -> String {
     } else {
         format!("{kind}: {detail}")
     }
+}
+
+/// `Retry-After`: delta-seconds or an HTTP date.
+fn parse_retry_after(v: &str) -> Option<Duration> {
+    let v = v.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = chrono::DateTime::parse_from_rfc2822(v).ok()?;
+    (when.with_timezone(&chrono::Utc) - chrono::Utc::now())
+        .to_std()
+        .ok()
 }

@@ -1,7 +1,8 @@
 //! The dispatcher: claims due deliveries and runs one task per request.
 //!
-//! It claims only as many deliveries as it has free worker slots, so nothing
-//! it holds waits in memory while its lease runs down.
+//! It claims only as many deliveries as it has free worker slots and as the
+//! webhooks' lanes have room for (see `lanes`), so nothing it holds waits in
+//! memory long enough for its lease to run out.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,10 +13,11 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use super::lanes::Lanes;
 use super::payload::{render, EventDoc, Format};
 use super::recorder::{history_row, AttemptContext, Record, Recorder, Trigger};
 use super::retry::RetryPolicy;
-use super::send::{send, HttpClients};
+use super::send::{send, Exchange, HttpClients};
 use crate::db::deliveries::{Claimed, Delivery, Settlement};
 use crate::db::events::Event;
 use crate::db::history::AttemptRecord;
@@ -32,6 +34,7 @@ pub struct WorkerSettings {
     pub lease: Duration,
     pub grace: Duration,
     pub retry: RetryPolicy,
+    pub default_in_flight: usize,
 }
 
 /// One request to make: one event, or several for a batching webhook.
@@ -53,6 +56,7 @@ pub async fn run(
     cancel: CancellationToken,
 ) {
     let slots = Arc::new(Semaphore::new(settings.workers));
+    let lanes = Lanes::new(settings.default_in_flight);
     let mut inflight = JoinSet::new();
     let settings = Arc::new(settings);
     while !cancel.is_cancelled() {
@@ -67,11 +71,14 @@ pub async fn run(
         }
         let limit = free.min(settings.claim_batch) as i64;
         let (instance, lease) = (settings.instance.clone(), settings.lease);
+        let (exclude, admit) = (lanes.saturated(), lanes.admit());
         let claimed = db
             .write(move |c| {
                 let now = time::now();
                 let until = now + chrono::Duration::from_std(lease).unwrap_or_default();
-                Ok(Delivery::claim(c, &instance, now, until, limit)?)
+                Ok(Delivery::claim(
+                    c, &instance, now, until, limit, &exclude, admit,
+                )?)
             })
             .await;
         let claimed = match claimed {
@@ -79,6 +86,7 @@ pub async fn run(
             Ok(_) => {
                 tokio::select! {
                     _ = notify.notified() => {}
+                    _ = inflight.join_next(), if !inflight.is_empty() => {}
                     _ = tokio::time::sleep(settings.poll_interval) => {}
                     _ = cancel.cancelled() => break,
                 }
@@ -102,18 +110,18 @@ pub async fn run(
             }
         };
         for job in jobs {
-            let permit = slots
+            let slot = slots
                 .clone()
                 .acquire_owned()
                 .await
                 .expect("semaphore is never closed");
-            inflight.spawn(execute(
-                job,
-                permit,
-                clients.clone(),
-                recorder.clone(),
-                settings.clone(),
-            ));
+            let ctx = TaskContext {
+                clients: clients.clone(),
+                recorder: recorder.clone(),
+                settings: settings.clone(),
+                lanes: lanes.clone(),
+            };
+            inflight.spawn(execute(job, slot, ctx));
         }
     }
     drain(inflight, settings.grace).await;
@@ -226,15 +234,35 @@ fn dead(c: &Claimed, why: &str) -> Settlement {
     }
 }
 
-/// Sends one request and hands the result to the recorder.
-async fn execute(
-    job: Job,
-    _permit: OwnedSemaphorePermit,
+/// What a delivery task needs besides its job.
+struct TaskContext {
     clients: HttpClients,
     recorder: Recorder,
     settings: Arc<WorkerSettings>,
-) {
+    lanes: Lanes,
+}
+
+/// Releases a job's place in its lane however the task ends (even aborted).
+struct LaneGuard<'a>(&'a Lanes, &'a str);
+
+impl Drop for LaneGuard<'_> {
+    fn drop(&mut self) {
+        self.0.release(self.1);
+    }
+}
+
+/// Sends one request and hands the result to the recorder.
+async fn execute(job: Job, _slot: OwnedSemaphorePermit, ctx: TaskContext) {
     let w = &job.webhook;
+    let (lane, limiter) = ctx.lanes.hold(w);
+    let _lane_guard = LaneGuard(&ctx.lanes, &w.id);
+    let _in_flight = lane
+        .acquire_owned()
+        .await
+        .expect("lane semaphore is never closed");
+    if let Some(l) = limiter {
+        l.until_ready().await;
+    }
     let format = Format::parse(&w.format).unwrap_or(Format::Json);
     let docs: Vec<&EventDoc> = job.docs.iter().map(Arc::as_ref).collect();
     let rendered = render(
@@ -248,24 +276,15 @@ async fn execute(
     let msg_id = message_id(&event_ids);
     let span = tracing::debug_span!("delivery", webhook_id = %w.id, event_id = %event_ids[0]);
     let _enter = span.enter();
-    let ex = send(&clients, &w.url, w.verify_ssl, &msg_id, &rendered).await;
-    let attempt = job.deliveries.iter().map(|d| d.attempts).max().unwrap_or(1);
-    let ok = ex.succeeded();
-    let (status, next) = if ok {
-        ("succeeded", ex.sent_at)
-    } else {
-        match settings.retry.next_delay(attempt.max(1) as u32) {
-            Some(d) => (
-                "failed",
-                time::now() + chrono::Duration::from_std(d).unwrap_or_default(),
-            ),
-            None => ("dead", ex.sent_at),
-        }
-    };
-    let error = ex
-        .error
-        .clone()
-        .or_else(|| (!ok).then(|| format!("receiver answered HTTP {}", ex.status.unwrap_or(0))));
+    let ex = send(&ctx.clients, &w.url, w.verify_ssl, &msg_id, &rendered).await;
+    let attempt = job
+        .deliveries
+        .iter()
+        .map(|d| d.attempts)
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let (status, next, error) = settle(w, &ex, attempt as u32, &ctx.settings.retry);
     let settlements = delivery_ids
         .iter()
         .map(|id| Settlement {
@@ -276,7 +295,7 @@ async fn execute(
             error: error.clone(),
         })
         .collect();
-    let ctx = AttemptContext {
+    let actx = AttemptContext {
         webhook_id: &w.id,
         url: &w.url,
         event_type: &job.event_type,
@@ -285,12 +304,65 @@ async fn execute(
         attempt,
         trigger: Trigger::Auto,
     };
-    let row = history_row(&ctx, &rendered, &ex);
-    recorder.submit(Record::Attempt(AttemptRecord {
+    let row = history_row(&actx, &rendered, &ex);
+    ctx.recorder.submit(Record::Attempt(AttemptRecord {
         row,
         batch_event_ids: event_ids,
         settlements,
     }));
+}
+
+/// The delivery state after attempt `attempt`: succeeded, failed (with the
+/// time of the next try) or dead.
+fn settle(
+    w: &Webhook,
+    ex: &Exchange,
+    attempt: u32,
+    default: &RetryPolicy,
+) -> (&'static str, chrono::NaiveDateTime, Option<String>) {
+    if ex.succeeded() {
+        return ("succeeded", ex.sent_at, None);
+    }
+    let error = ex
+        .error
+        .clone()
+        .unwrap_or_else(|| format!("receiver answered HTTP {}", ex.status.unwrap_or(0)));
+    if ex.status == Some(410) {
+        return (
+            "dead",
+            ex.sent_at,
+            Some(format!("{error}; the webhook is disabled")),
+        );
+    }
+    let policy = webhook_policy(w).unwrap_or_else(|| default.clone());
+    let Some(mut delay) = policy.next_delay(attempt) else {
+        return (
+            "dead",
+            ex.sent_at,
+            Some(format!("{error}; no attempts left")),
+        );
+    };
+    if let Some(asked) = ex.retry_after {
+        // Honour the receiver, but never beyond twice the planned step.
+        let cap = policy.base_delay(attempt).unwrap_or(delay) * 2;
+        delay = asked.min(cap);
+    }
+    (
+        "failed",
+        time::now() + chrono::Duration::from_std(delay).unwrap_or_default(),
+        Some(error),
+    )
+}
+
+/// The webhook's own schedule, when it overrides the deployment's.
+pub fn webhook_policy(w: &Webhook) -> Option<RetryPolicy> {
+    let list: Vec<String> = serde_json::from_str(w.retry_schedule.as_deref()?).ok()?;
+    let delays = list
+        .iter()
+        .map(|s| humantime::parse_duration(s))
+        .collect::<Result<Vec<_>, _>>()
+        .ok()?;
+    Some(RetryPolicy::new(delays))
 }
 
 /// The `Webhook-Id` of a request: the event id, or for a batch a digest of

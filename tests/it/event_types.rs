@@ -15,10 +15,21 @@ async fn catalogue_and_custom_types(backend: Backend) {
     let (status, list) = app.get("/v1/event-types").await;
     assert_eq!(status, StatusCode::OK);
     let data = list["data"].as_array().unwrap();
-    assert_eq!(data.len(), 26);
-    let fixture: serde_json::Value =
-        serde_json::from_str(include_str!("../fixtures/hrflow-signatures.json")).unwrap();
-    assert!(fixture["vectors"].is_array());
+    // The 26 types of the HrFlow catalogue, plus hookrelay's operational
+    // `webhook.disabled`.
+    let catalogue: serde_json::Value =
+        serde_json::from_str(include_str!("../fixtures/event-types.json")).unwrap();
+    let mut expected: Vec<&str> = catalogue["event_types"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(expected.len(), 26);
+    expected.push("webhook.disabled");
+    expected.sort();
+    let names: Vec<&str> = data.iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(names, expected);
     for t in data {
         assert!(t["description"].as_str().is_some_and(|d| !d.is_empty()));
         assert!(["low", "medium", "high"].contains(&t["volume"].as_str().unwrap()));
@@ -64,6 +75,6 @@ async fn catalogue_and_custom_types(backend: Backend) {
     assert_eq!(r["deliveries"], 1);
     let (status, _) = app.get("/v1/event-types/nope.nothing").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    assert_eq!(app.count_rows("event_types"), 27);
+    assert_eq!(app.count_rows("event_types"), 28);
     app.stop().await;
 }

@@ -6,26 +6,32 @@ use crate::common::{read, Backend, TestApp};
 
 /// `(METHOD, /path/{param})` pairs registered in src/api/mod.rs.
 fn served_routes() -> BTreeSet<(String, String)> {
-    let src = include_str!("../../src/api/mod.rs");
+    // Whitespace removed, so rustfmt's line breaks do not matter.
+    let src: String = include_str!("../../src/api/mod.rs")
+        .split_whitespace()
+        .collect();
+    let scope = src
+        .split("web::scope(\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap_or("");
+    let scope_at = src.find("web::scope(").unwrap_or(usize::MAX);
     let mut out = BTreeSet::new();
-    let mut scope = String::new();
-    for line in src.lines().map(str::trim) {
-        if let Some(rest) = line.strip_prefix("web::scope(\"") {
-            scope = rest.split('"').next().unwrap().to_string();
-        }
-        if let Some(rest) = line.strip_prefix(".route(\"") {
-            let path = rest.split('"').next().unwrap();
-            let method = rest
-                .split("web::")
-                .nth(1)
-                .unwrap()
-                .split('(')
-                .next()
-                .unwrap()
-                .to_uppercase();
-            let full = format!("{scope}{path}");
-            out.insert((method, full));
-        }
+    let mut at = 0;
+    while let Some(i) = src[at..].find(".route(\"") {
+        let start = at + i + ".route(\"".len();
+        let path = src[start..].split('"').next().unwrap();
+        let method = src[start..]
+            .split("web::")
+            .nth(1)
+            .unwrap()
+            .split('(')
+            .next()
+            .unwrap()
+            .to_uppercase();
+        let prefix = if start > scope_at { scope } else { "" };
+        out.insert((method, format!("{prefix}{path}")));
+        at = start;
     }
     out
 }

@@ -1,0 +1,90 @@
+//! `/v1/deliveries`: the queue, by state.
+
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+
+use super::page::{self, Cursor, Page};
+use super::Auth;
+use crate::app::AppState;
+use crate::db::deliveries::{Delivery, DeliveryQuery};
+use crate::db::time;
+use crate::error::{ApiError, ApiResult};
+
+/// States a delivery can be in.
+pub const STATES: &[&str] = &["pending", "delivering", "succeeded", "failed", "dead"];
+
+/// Query of `GET /v1/deliveries`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    status: Option<String>,
+    webhook_id: Option<String>,
+    event_id: Option<String>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+/// A delivery as the API shows it.
+#[derive(Serialize)]
+pub struct DeliveryView {
+    id: String,
+    event_id: String,
+    webhook_id: String,
+    status: String,
+    attempts: i32,
+    next_attempt_at: Option<String>,
+    last_status_code: Option<i32>,
+    last_error: Option<String>,
+    created_at: String,
+    updated_at: String,
+}
+
+impl DeliveryView {
+    pub fn new(d: Delivery) -> Self {
+        let waiting = matches!(d.status.as_str(), "pending" | "failed");
+        DeliveryView {
+            next_attempt_at: waiting.then(|| time::rfc3339(&d.next_attempt_at)),
+            created_at: time::rfc3339(&d.created_at),
+            updated_at: time::rfc3339(&d.updated_at),
+            id: d.id,
+            event_id: d.event_id,
+            webhook_id: d.webhook_id,
+            status: d.status,
+            attempts: d.attempts,
+            last_status_code: d.last_status_code,
+            last_error: d.last_error,
+        }
+    }
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    auth: Auth,
+    q: web::Query<ListQuery>,
+) -> ApiResult<HttpResponse> {
+    auth.require("history:read")?;
+    let q = q.into_inner();
+    if let Some(s) = q.status.as_deref().filter(|s| !STATES.contains(s)) {
+        return Err(ApiError::field(
+            "status",
+            format!("unknown status '{s}'; use {}", STATES.join(", ")),
+        ));
+    }
+    let limit = page::limit(q.limit)?;
+    let query = DeliveryQuery {
+        status: q.status,
+        webhook_id: q.webhook_id,
+        event_id: q.event_id,
+        before_id: Cursor::decode(q.cursor.as_deref())?.after,
+        limit,
+    };
+    let rows = state
+        .db
+        .read(move |c| Ok(Delivery::list(c, &query)?))
+        .await?;
+    let page = Page::from_rows(rows, limit, DeliveryView::new, |d| Cursor {
+        after: Some(d.id.clone()),
+        offset: None,
+    });
+    Ok(HttpResponse::Ok().json(page))
+}

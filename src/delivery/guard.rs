@@ -1,0 +1,168 @@
+//! SSRF guard: deliveries never reach loopback, private, link-local,
+//! unique-local or cloud-metadata addresses unless the operator allows it.
+//!
+//! The check runs after DNS resolution, on every attempt (a hostname that
+//! was public yesterday may resolve to 10.0.0.5 today), through a reqwest
+//! resolver; literal IPs in URLs skip resolution, so they are checked before
+//! sending. Redirects are never followed, so a receiver cannot bounce a
+//! request inward either.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use ipnet::IpNet;
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+
+/// What may be reached.
+#[derive(Debug, Clone, Default)]
+pub struct TargetPolicy {
+    /// Lifts the guard entirely (development, tests).
+    pub allow_private: bool,
+    /// Networks allowed although private.
+    pub allowed: Vec<IpNet>,
+}
+
+impl TargetPolicy {
+    /// `Err(reason)` when `ip` must not be contacted.
+    pub fn check(&self, ip: IpAddr) -> Result<(), String> {
+        if self.allow_private || self.allowed.iter().any(|n| n.contains(&ip)) {
+            return Ok(());
+        }
+        match forbidden_kind(ip) {
+            Some(kind) => Err(format!(
+                "refused to deliver to {ip}: {kind} address (set HOOKRELAY_ALLOW_PRIVATE_TARGETS=true or HOOKRELAY_ALLOWED_CIDRS to allow it)"
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// Checks a URL's host when it is a literal IP.
+    pub fn check_literal(&self, url: &url::Url) -> Result<(), String> {
+        match url.host() {
+            Some(url::Host::Ipv4(ip)) => self.check(IpAddr::V4(ip)),
+            Some(url::Host::Ipv6(ip)) => self.check(IpAddr::V6(ip)),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Why an address is internal, or `None` for a public one.
+pub fn forbidden_kind(ip: IpAddr) -> Option<&'static str> {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            if v4.is_loopback() {
+                Some("loopback")
+            } else if v4.is_private() {
+                Some("private")
+            } else if v4.is_link_local() {
+                Some("link-local (cloud metadata)")
+            } else if v4.is_unspecified() || o[0] == 0 {
+                Some("unspecified")
+            } else if o[0] == 100 && (o[1] & 0xc0) == 64 {
+                Some("carrier-grade NAT")
+            } else if v4.is_broadcast() || v4.is_multicast() || o[0] >= 240 {
+                Some("broadcast, multicast or reserved")
+            } else {
+                None
+            }
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return forbidden_kind(IpAddr::V4(v4));
+            }
+            let seg = v6.segments();
+            if v6.is_loopback() {
+                Some("loopback")
+            } else if v6.is_unspecified() {
+                Some("unspecified")
+            } else if (seg[0] & 0xfe00) == 0xfc00 {
+                Some("unique-local")
+            } else if (seg[0] & 0xffc0) == 0xfe80 {
+                Some("link-local")
+            } else if v6.is_multicast() {
+                Some("multicast")
+            } else {
+                None
+            }
+        }
+    }
+}
+
+/// reqwest resolver that drops refused addresses after resolving.
+pub struct GuardedResolver {
+    pub policy: Arc<TargetPolicy>,
+}
+
+impl Resolve for GuardedResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let policy = self.policy.clone();
+        Box::pin(async move {
+            let host = name.as_str().to_string();
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let mut refusal = None;
+            let allowed: Vec<SocketAddr> = addrs
+                .into_iter()
+                .filter(|a| match policy.check(a.ip()) {
+                    Ok(()) => true,
+                    Err(why) => {
+                        refusal.get_or_insert(why);
+                        false
+                    }
+                })
+                .collect();
+            if allowed.is_empty() {
+                let why =
+                    refusal.unwrap_or_else(|| format!("{host} did not resolve to any address"));
+                return Err(format!("{host}: {why}").into());
+            }
+            Ok(Box::new(allowed.into_iter()) as Addrs)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_internal_addresses() {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "::1",
+            "fd00:ec2::254",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+        ] {
+            assert!(forbidden_kind(ip.parse().unwrap()).is_some(), "{ip}");
+        }
+        for ip in ["93.184.216.34", "8.8.8.8", "2606:4700::1111"] {
+            assert!(forbidden_kind(ip.parse().unwrap()).is_none(), "{ip}");
+        }
+    }
+
+    #[test]
+    fn allow_list_and_switch() {
+        let p = TargetPolicy {
+            allow_private: false,
+            allowed: vec!["10.0.0.0/8".parse().unwrap()],
+        };
+        assert!(p.check("10.9.9.9".parse().unwrap()).is_ok());
+        assert!(p
+            .check("192.168.0.1".parse().unwrap())
+            .unwrap_err()
+            .contains("private"));
+        let open = TargetPolicy {
+            allow_private: true,
+            allowed: vec![],
+        };
+        assert!(open.check("127.0.0.1".parse().unwrap()).is_ok());
+    }
+}
