@@ -8,8 +8,9 @@ use actix_web::{web, App, HttpServer};
 use tokio::sync::Notify;
 
 use crate::config::Config;
+use crate::db::deliveries::Delivery;
 use crate::db::tokens::{hash_token, ApiToken};
-use crate::db::{new_id, time, Db};
+use crate::db::{new_id, time, Backend, Db};
 use crate::delivery::guard::TargetPolicy;
 use crate::delivery::retry::RetryPolicy;
 use crate::delivery::send::HttpClients;
@@ -52,6 +53,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
             .map_err(|e| e.to_string())??
     };
     ensure_token(&db, config.bootstrap_token.as_deref())?;
+    release_stale_claims(&db, &config)?;
     let policy = TargetPolicy {
         allow_private: config.allow_private_targets,
         allowed: config.allowed_networks()?,
@@ -145,6 +147,27 @@ fn ensure_token(db: &Db, bootstrap: Option<&str>) -> Result<(), String> {
         Ok(())
     })
     .map_err(|e| format!("cannot store the operator token: {e}"))
+}
+
+/// Claims a previous run of this process left when it died need not wait
+/// for their leases: on SQLite no other process can hold a claim, and on
+/// PostgreSQL an explicitly named instance knows its own claims are stale.
+fn release_stale_claims(db: &Db, config: &Config) -> Result<(), String> {
+    let scope = match (db.backend(), &config.instance_id) {
+        (Backend::Sqlite, _) => None,
+        (Backend::Postgres, Some(id)) => Some(id.clone()),
+        (Backend::Postgres, None) => return Ok(()),
+    };
+    let n = db
+        .write_blocking(|c| Ok(Delivery::release(c, scope.as_deref(), time::now())?))
+        .map_err(|e| format!("cannot release stale claims: {e}"))?;
+    if n > 0 {
+        tracing::info!(
+            released = n,
+            "re-queued deliveries claimed by a previous run"
+        );
+    }
+    Ok(())
 }
 
 /// A new random API token: `hr_` + 32 random bytes, base64url.

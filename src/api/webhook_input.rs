@@ -6,6 +6,7 @@ use serde_json::Value;
 use crate::app::AppState;
 use crate::db::time;
 use crate::db::webhooks::Webhook;
+use crate::delivery::guard::TargetPolicy;
 use crate::error::{ApiError, ApiResult};
 
 /// Largest batch a webhook may ask for.
@@ -143,7 +144,7 @@ pub fn check_name(name: &str) -> ApiResult<String> {
 }
 
 /// An absolute http(s) URL with a host; https only when so configured.
-pub fn check_url(raw: &str, require_https: bool) -> ApiResult<String> {
+pub fn check_url(raw: &str, require_https: bool, policy: &TargetPolicy) -> ApiResult<String> {
     if raw.len() > 2048 {
         return Err(ApiError::field_code(
             "invalid_url",
@@ -183,6 +184,11 @@ pub fn check_url(raw: &str, require_https: bool) -> ApiResult<String> {
             "url must name a host",
         ));
     }
+    // Hostnames are checked after resolution at every attempt; a literal
+    // internal IP can be refused right away.
+    policy
+        .check_literal(&url)
+        .map_err(|why| ApiError::field_code("forbidden_target", "url", why))?;
     Ok(url.to_string())
 }
 

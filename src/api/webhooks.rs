@@ -93,7 +93,7 @@ pub async fn create(
     let webhook = Webhook {
         id: new_id("wh"),
         name: input::check_name(&b.name)?,
-        url: input::check_url(&b.url, state.config.require_https)?,
+        url: input::check_url(&b.url, state.config.require_https, state.clients.policy())?,
         event_types: input::check_event_types(&state, &b.event_types).await?,
         max_events_per_request: input::check_batch(b.max_events_per_request.unwrap_or(1), &format)?,
         format,
@@ -157,7 +157,7 @@ pub async fn update(
         url: b
             .url
             .as_deref()
-            .map(|u| input::check_url(u, state.config.require_https))
+            .map(|u| input::check_url(u, state.config.require_https, state.clients.policy()))
             .transpose()?,
         event_types: match &b.event_types {
             Some(list) => Some(input::check_event_types(&state, list).await?),

@@ -244,14 +244,21 @@ impl Delivery {
         .execute(conn)
     }
 
-    /// Hands this instance's in-flight claims back to the queue (shutdown).
-    pub fn release(conn: &mut DbConn, instance: &str, now: NaiveDateTime) -> QueryResult<usize> {
-        diesel::update(
-            deliveries::table
-                .filter(deliveries::status.eq("delivering"))
-                .filter(deliveries::claimed_by.eq(instance)),
-        )
-        .set((
+    /// Hands claims back to the queue: this instance's at shutdown, or at
+    /// start-up those a previous run left behind (`instance` = `None`: all of
+    /// them, which only a single-process SQLite deployment may do).
+    pub fn release(
+        conn: &mut DbConn,
+        instance: Option<&str>,
+        now: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        let mut q = diesel::update(deliveries::table)
+            .filter(deliveries::status.eq("delivering"))
+            .into_boxed();
+        if let Some(i) = instance {
+            q = q.filter(deliveries::claimed_by.eq(i));
+        }
+        q.set((
             deliveries::status.eq("pending"),
             deliveries::next_attempt_at.eq(now),
             deliveries::attempts.eq(deliveries::attempts - 1),

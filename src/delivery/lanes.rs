@@ -51,6 +51,9 @@ fn limiter(rate: Option<i32>) -> Option<Arc<DefaultDirectRateLimiter>> {
     Some(Arc::new(RateLimiter::direct(Quota::per_second(per_sec))))
 }
 
+/// A lane's in-flight semaphore and rate limiter, handed to a job.
+pub type LanePermits = (Arc<Semaphore>, Option<Arc<DefaultDirectRateLimiter>>);
+
 /// All lanes of this process.
 #[derive(Clone)]
 pub struct Lanes {
@@ -99,7 +102,7 @@ impl Lanes {
 
     /// Registers a job for `w` (creating or refreshing its lane) and returns
     /// the lane's in-flight semaphore and rate limiter.
-    pub fn hold(&self, w: &Webhook) -> (Arc<Semaphore>, Option<Arc<DefaultDirectRateLimiter>>) {
+    pub fn hold(&self, w: &Webhook) -> LanePermits {
         let max = w.max_in_flight.max(1) as usize;
         let per_request = w.max_events_per_request.max(1) as usize;
         let mut map = self.inner.lock().expect("lanes lock");

@@ -77,7 +77,7 @@ impl Engine {
         let instance = self.instance.clone();
         match self
             .db
-            .write(move |c| Ok(Delivery::release(c, &instance, time::now())?))
+            .write(move |c| Ok(Delivery::release(c, Some(&instance), time::now())?))
             .await
         {
             Ok(n) if n > 0 => tracing::info!(

@@ -13,7 +13,7 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::lanes::Lanes;
+use super::lanes::{LanePermits, Lanes};
 use super::payload::{render, EventDoc, Format};
 use super::recorder::{history_row, AttemptContext, Record, Recorder, Trigger};
 use super::retry::RetryPolicy;
@@ -115,13 +115,15 @@ pub async fn run(
                 .acquire_owned()
                 .await
                 .expect("semaphore is never closed");
+            // Counted in its lane before the next claim looks at the lanes.
+            let lane = lanes.hold(&job.webhook);
             let ctx = TaskContext {
                 clients: clients.clone(),
                 recorder: recorder.clone(),
                 settings: settings.clone(),
                 lanes: lanes.clone(),
             };
-            inflight.spawn(execute(job, slot, ctx));
+            inflight.spawn(execute(job, slot, lane, ctx));
         }
     }
     drain(inflight, settings.grace).await;
@@ -252,9 +254,9 @@ impl Drop for LaneGuard<'_> {
 }
 
 /// Sends one request and hands the result to the recorder.
-async fn execute(job: Job, _slot: OwnedSemaphorePermit, ctx: TaskContext) {
+async fn execute(job: Job, _slot: OwnedSemaphorePermit, lane: LanePermits, ctx: TaskContext) {
     let w = &job.webhook;
-    let (lane, limiter) = ctx.lanes.hold(w);
+    let (lane, limiter) = lane;
     let _lane_guard = LaneGuard(&ctx.lanes, &w.id);
     let _in_flight = lane
         .acquire_owned()

@@ -9,4 +9,5 @@ mod event_types;
 mod events;
 mod history;
 mod openapi;
+mod reliability;
 mod webhooks;

@@ -33,6 +33,10 @@ struct Shared {
     status: HashMap<String, u16>,
     /// Response body size per path (default: the two bytes "ok").
     body_size: HashMap<String, usize>,
+    /// Extra response headers per path.
+    headers: HashMap<String, Vec<(String, String)>>,
+    /// Paths that never answer.
+    hang: Vec<String>,
 }
 
 /// The running receiver.
@@ -105,6 +109,20 @@ impl Receiver {
             .insert(path.to_string(), size);
     }
 
+    /// Adds a response header on `path`.
+    pub fn set_header(&self, path: &str, name: &str, value: &str) {
+        let mut s = self.shared.lock().unwrap();
+        s.headers
+            .entry(path.to_string())
+            .or_default()
+            .push((name.to_string(), value.to_string()));
+    }
+
+    /// `path` accepts requests and never answers.
+    pub fn hang(&self, path: &str) {
+        self.shared.lock().unwrap().hang.push(path.to_string());
+    }
+
     pub fn received(&self) -> Vec<Received> {
         self.shared.lock().unwrap().received.clone()
     }
@@ -144,7 +162,7 @@ async fn record(
     data: web::Data<Arc<Mutex<Shared>>>,
 ) -> HttpResponse {
     let path = req.path().to_string();
-    let (status, size) = {
+    let (status, size, headers, hang) = {
         let mut s = data.lock().unwrap();
         s.received.push(Received {
             path: path.clone(),
@@ -163,13 +181,22 @@ async fn record(
         (
             s.status.get(&path).copied().unwrap_or(200),
             s.body_size.get(&path).copied(),
+            s.headers.get(&path).cloned().unwrap_or_default(),
+            s.hang.contains(&path),
         )
     };
+    if hang {
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+    }
     let body = match size {
         Some(n) => "x".repeat(n),
         None => "ok".to_string(),
     };
-    HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap()).body(body)
+    let mut resp = HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap());
+    for (k, v) in headers {
+        resp.insert_header((k, v));
+    }
+    resp.body(body)
 }
 
 /// What the HrFlow samples sign: for a form body, `json.dumps` of the
