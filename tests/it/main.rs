@@ -9,5 +9,6 @@ mod event_types;
 mod events;
 mod history;
 mod openapi;
+mod process;
 mod reliability;
 mod webhooks;

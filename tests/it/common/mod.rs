@@ -49,6 +49,43 @@ pub fn notice(msg: &str) {
     let _ = writeln!(std::io::stderr(), "{msg}");
 }
 
+/// A fresh, empty database for one test, removed when dropped.
+pub struct TestDb {
+    pub url: String,
+    dir: Option<tempfile::TempDir>,
+    pg: Option<PgDrop>,
+}
+
+/// A new SQLite file, or a new PostgreSQL database; `None` (with a printed
+/// reason) when the backend is PostgreSQL and `TEST_DATABASE_URL` is unset.
+pub fn fresh_database(backend: Backend) -> Option<TestDb> {
+    match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let url = format!("sqlite://{}", dir.path().join("hookrelay.db").display());
+            Some(TestDb {
+                url,
+                dir: Some(dir),
+                pg: None,
+            })
+        }
+        Backend::Postgres => {
+            let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
+                SKIP_NOTICE.call_once(|| {
+                    notice("SKIPPED: PostgreSQL variants of the integration tests: TEST_DATABASE_URL is not set (see README, Testing)")
+                });
+                return None;
+            };
+            let (url, guard) = fresh_pg_database(&admin_url);
+            Some(TestDb {
+                url,
+                dir: None,
+                pg: Some(guard),
+            })
+        }
+    }
+}
+
 /// A running gateway and what it needs to be torn down.
 pub struct TestApp {
     pub base: String,
@@ -86,23 +123,11 @@ impl TestApp {
 
     /// Same, with a hook to adjust the configuration.
     pub async fn start_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Option<TestApp> {
-        let (database_url, dir, pg_drop) = match backend {
-            Backend::Sqlite => {
-                let dir = tempfile::tempdir().expect("tempdir");
-                let url = format!("sqlite://{}", dir.path().join("hookrelay.db").display());
-                (url, Some(dir), None)
-            }
-            Backend::Postgres => {
-                let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
-                    SKIP_NOTICE.call_once(|| {
-                        notice("SKIPPED: PostgreSQL variants of the integration tests: TEST_DATABASE_URL is not set (see README, Testing)")
-                    });
-                    return None;
-                };
-                let (url, guard) = fresh_pg_database(&admin_url);
-                (url, None, Some(guard))
-            }
-        };
+        let TestDb {
+            url: database_url,
+            dir,
+            pg,
+        } = fresh_database(backend)?;
         let mut config = Config::from_env();
         config.bind = "127.0.0.1:0".into();
         config.database_url = database_url.clone();
@@ -122,7 +147,7 @@ impl TestApp {
             database_url,
             running: Some(running),
             _dir: dir,
-            pg_drop,
+            pg_drop: pg,
         })
     }
 

@@ -37,6 +37,8 @@ struct Shared {
     headers: HashMap<String, Vec<(String, String)>>,
     /// Paths that never answer.
     hang: Vec<String>,
+    /// Paths that answer after a delay.
+    delay: HashMap<String, Duration>,
 }
 
 /// The running receiver.
@@ -118,6 +120,15 @@ impl Receiver {
             .push((name.to_string(), value.to_string()));
     }
 
+    /// `path` answers only after `delay`.
+    pub fn set_delay(&self, path: &str, delay: Duration) {
+        self.shared
+            .lock()
+            .unwrap()
+            .delay
+            .insert(path.to_string(), delay);
+    }
+
     /// `path` accepts requests and never answers.
     pub fn hang(&self, path: &str) {
         self.shared.lock().unwrap().hang.push(path.to_string());
@@ -132,6 +143,21 @@ impl Receiver {
             .into_iter()
             .filter(|r| r.path == path)
             .collect()
+    }
+
+    /// How many distinct `Webhook-Id`s `path` received, and how many requests.
+    pub fn unique_ids(&self, path: &str) -> (usize, usize) {
+        let s = self.shared.lock().unwrap();
+        let mut ids: Vec<&str> = s
+            .received
+            .iter()
+            .filter(|r| r.path == path)
+            .filter_map(|r| r.headers.get("webhook-id").map(String::as_str))
+            .collect();
+        let total = ids.len();
+        ids.sort_unstable();
+        ids.dedup();
+        (ids.len(), total)
     }
 
     /// Waits until `path` got at least `n` requests.
@@ -162,7 +188,7 @@ async fn record(
     data: web::Data<Arc<Mutex<Shared>>>,
 ) -> HttpResponse {
     let path = req.path().to_string();
-    let (status, size, headers, hang) = {
+    let (status, size, headers, hang, delay) = {
         let mut s = data.lock().unwrap();
         s.received.push(Received {
             path: path.clone(),
@@ -183,8 +209,12 @@ async fn record(
             s.body_size.get(&path).copied(),
             s.headers.get(&path).cloned().unwrap_or_default(),
             s.hang.contains(&path),
+            s.delay.get(&path).copied(),
         )
     };
+    if let Some(d) = delay {
+        tokio::time::sleep(d).await;
+    }
     if hang {
         tokio::time::sleep(Duration::from_secs(3600)).await;
     }
