@@ -167,14 +167,31 @@ impl From<diesel::result::Error> for ApiError {
             Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
                 ApiError::Unavailable("database connection closed".into())
             }
-            Error::DatabaseError(DatabaseErrorKind::Unknown, ref info)
-                if info.message().contains("database is locked") =>
-            {
+            Error::DatabaseError(_, ref info) if is_outage(info.message()) => {
                 ApiError::Unavailable(info.message().to_string())
+            }
+            Error::BrokenTransactionManager => {
+                ApiError::Unavailable("database connection broken".into())
             }
             other => ApiError::Internal(other.to_string()),
         }
     }
+}
+
+/// Messages of a database that is restarting, unreachable or busy: the
+/// client should retry, and nothing was written.
+fn is_outage(message: &str) -> bool {
+    const SIGNS: &[&str] = &[
+        "database is locked",
+        "terminating connection",
+        "server closed the connection",
+        "connection to server",
+        "could not connect",
+        "the database system is",
+        "no connection to the server",
+        "SSL connection has been closed",
+    ];
+    SIGNS.iter().any(|s| message.contains(s))
 }
 
 impl From<r2d2::Error> for ApiError {

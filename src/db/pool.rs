@@ -179,7 +179,7 @@ fn build(target: &str, size: u32, pragmas: Option<SqlitePragmas>) -> Result<Conn
     let mut builder = Pool::builder()
         .max_size(size)
         .min_idle(Some(1))
-        .connection_timeout(Duration::from_secs(10));
+        .connection_timeout(Duration::from_secs(5));
     if let Some(p) = pragmas {
         builder = builder.connection_customizer(Box::new(p));
     }
