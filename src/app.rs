@@ -35,7 +35,7 @@ pub struct Running {
     pub addr: SocketAddr,
     server: actix_web::dev::ServerHandle,
     server_task: tokio::task::JoinHandle<std::io::Result<()>>,
-    engine: Engine,
+    engine: Option<Engine>,
 }
 
 /// Opens the database (migrating it), ensures an operator token, binds the
@@ -74,13 +74,16 @@ pub async fn start(config: Config) -> Result<Running, String> {
         retry: RetryPolicy::new(config.retry_delays()?),
         default_in_flight: config.max_in_flight_per_webhook as usize,
     };
-    let engine = Engine::start(
-        db.clone(),
-        clients.clone(),
-        notify.clone(),
-        settings,
-        disable_after,
-    );
+    // An API-only node records events; other processes deliver them.
+    let engine = (config.role == "all").then(|| {
+        Engine::start(
+            db.clone(),
+            clients.clone(),
+            notify.clone(),
+            settings,
+            disable_after,
+        )
+    });
     let state = web::Data::new(AppState {
         db,
         config: config.clone(),
@@ -116,7 +119,9 @@ impl Running {
     pub async fn stop(self) {
         self.server.stop(true).await;
         let _ = self.server_task.await;
-        self.engine.shutdown().await;
+        if let Some(engine) = self.engine {
+            engine.shutdown().await;
+        }
     }
 }
 

@@ -82,6 +82,10 @@ pub struct Config {
     #[arg(long, env = "HOOKRELAY_INSTANCE_ID")]
     pub instance_id: Option<String>,
 
+    /// `all` (API and delivery) or `api` (API only; other processes deliver).
+    #[arg(long, env = "HOOKRELAY_ROLE", default_value = "all")]
+    pub role: String,
+
     /// `text` or `json` logs.
     #[arg(long, env = "HOOKRELAY_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
@@ -118,6 +122,9 @@ impl Config {
             "NORMAL" | "FULL" | "EXTRA"
         ) {
             return Err("HOOKRELAY_SQLITE_SYNCHRONOUS must be NORMAL, FULL or EXTRA".into());
+        }
+        if !matches!(self.role.as_str(), "all" | "api") {
+            return Err("HOOKRELAY_ROLE must be all or api".into());
         }
         if !matches!(self.log_format.as_str(), "text" | "json") {
             return Err("HOOKRELAY_LOG_FORMAT must be text or json".into());

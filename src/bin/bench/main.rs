@@ -1,0 +1,86 @@
+//! hookrelay's benchmark harness (`cargo run --release --bin bench`).
+//!
+//! One run measures, on this machine: the raw HTTP ceiling (a plain reqwest
+//! client against the same loopback receiver), hookrelay end to end (publish
+//! through the API → signed delivery → history row), single-event publish
+//! throughput, a steady-rate run, a backlog drain, and optionally the same
+//! on PostgreSQL with one and two gateway processes. It prints a table and
+//! writes `target/bench/report.json`. Timings are reported, never asserted.
+
+mod gateway;
+mod receiver;
+mod runs;
+mod stats;
+
+use std::path::PathBuf;
+
+use clap::Parser;
+
+/// Benchmark flags.
+#[derive(Parser, Clone, Debug)]
+#[command(name = "bench", about = "hookrelay end-to-end delivery benchmark")]
+pub struct Args {
+    /// Deliveries in the end-to-end run (events × webhooks).
+    #[arg(long, default_value_t = 20_000)]
+    pub deliveries: usize,
+    /// Webhooks, all subscribed to every event.
+    #[arg(long, default_value_t = 10)]
+    pub webhooks: usize,
+    /// Requests in flight: the gateway's HOOKRELAY_WORKERS and the ceiling client's concurrency.
+    #[arg(long, default_value_t = 128)]
+    pub concurrency: usize,
+    /// Per-webhook in-flight limit (max_in_flight).
+    #[arg(long, default_value_t = 16)]
+    pub in_flight: usize,
+    /// Webhook format: form or json.
+    #[arg(long, default_value = "form")]
+    pub format: String,
+    /// Approximate event size in bytes (the entity is padded to reach it).
+    #[arg(long, default_value_t = 400)]
+    pub body_size: usize,
+    /// Events per publish request in the end-to-end run.
+    #[arg(long, default_value_t = 500)]
+    pub batch: usize,
+    /// Single-event publishes (no batching) and their concurrency.
+    #[arg(long, default_value_t = 10_000)]
+    pub single_events: usize,
+    #[arg(long, default_value_t = 16)]
+    pub publishers: usize,
+    /// Steady run: events per second and seconds.
+    #[arg(long, default_value_t = 1_000)]
+    pub steady_rate: usize,
+    #[arg(long, default_value_t = 20)]
+    pub steady_secs: u64,
+    /// Deliveries queued before the backlog drain (0 skips it).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub backlog: usize,
+    /// PostgreSQL server for the PostgreSQL runs (a database is created per run).
+    #[arg(long, env = "BENCH_PG_URL")]
+    pub pg_url: Option<String>,
+    /// Tiny numbers, to check the harness works (used by the test suite).
+    #[arg(long)]
+    pub smoke: bool,
+    /// Where the JSON report goes.
+    #[arg(long, default_value = "target/bench/report.json")]
+    pub out: PathBuf,
+}
+
+fn main() {
+    let mut args = Args::parse();
+    if args.smoke {
+        args.deliveries = 200;
+        args.webhooks = 2;
+        args.single_events = 100;
+        args.steady_rate = 50;
+        args.steady_secs = 1;
+        args.backlog = args.backlog.min(400);
+        args.batch = 50;
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let report = rt.block_on(runs::all(args.clone()));
+    if let Some(dir) = args.out.parent() {
+        std::fs::create_dir_all(dir).unwrap();
+    }
+    std::fs::write(&args.out, serde_json::to_string_pretty(&report).unwrap()).unwrap();
+    println!("\nreport written to {}", args.out.display());
+}
