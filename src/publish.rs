@@ -11,7 +11,7 @@ use crate::db::deliveries::Delivery;
 use crate::db::event_types::EventType;
 use crate::db::events::Event;
 use crate::db::webhooks::Webhook;
-use crate::db::{new_id, time, Db, DbConn};
+use crate::db::{new_id, new_id_at, time, Db, DbConn};
 use crate::error::{ApiError, ApiResult};
 
 /// Most events in one batch publish.
@@ -183,7 +183,8 @@ pub fn record(
         let mut del_rows = Vec::new();
         let mut out = Vec::with_capacity(events.len());
         for ev in events {
-            let id = new_id("evt");
+            // The id carries created_at, which time-range queries rely on.
+            let id = new_id_at("evt", now);
             let mut n = 0;
             for (w, pats) in &hooks {
                 if subscribes(pats, &ev.event_type) {

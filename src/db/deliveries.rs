@@ -204,6 +204,40 @@ impl Delivery {
     }
 
     /// Stores attempt results (call inside the history transaction).
+    /// Successes, the common case, are written with one statement per
+    /// status code and chunk; failures one by one (each has its own retry time).
+    pub fn settle_all<'a>(
+        conn: &mut DbConn,
+        all: impl Iterator<Item = &'a Settlement>,
+        now: NaiveDateTime,
+    ) -> QueryResult<()> {
+        let mut ok: std::collections::BTreeMap<Option<i32>, Vec<&str>> = Default::default();
+        for s in all {
+            if s.status == "succeeded" {
+                ok.entry(s.status_code).or_default().push(&s.delivery_id);
+            } else {
+                Delivery::settle(conn, s, now)?;
+            }
+        }
+        for (code, ids) in ok {
+            for chunk in ids.chunks(500) {
+                diesel::update(deliveries::table.filter(deliveries::id.eq_any(chunk)).filter(deliveries::status.eq("delivering")))
+                    .set((
+                        deliveries::status.eq("succeeded"),
+                        deliveries::next_attempt_at.eq(now),
+                        deliveries::claimed_by.eq(None::<String>),
+                        deliveries::lease_until.eq(None::<NaiveDateTime>),
+                        deliveries::last_status_code.eq(code),
+                        deliveries::last_error.eq(None::<String>),
+                        deliveries::updated_at.eq(now),
+                    ))
+                    .execute(conn)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Stores one attempt result.
     pub fn settle(conn: &mut DbConn, s: &Settlement, now: NaiveDateTime) -> QueryResult<usize> {
         diesel::update(
             deliveries::table

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use super::deliveries::Delivery;
 use super::schema::{deliveries, events};
-use super::{insert_rows, DbConn};
+use super::{id_floor, insert_rows, DbConn};
 
 type Backend = <DbConn as diesel::Connection>::Backend;
 
@@ -87,11 +87,12 @@ impl Event {
         if let Some(t) = &query.event_type {
             q = q.filter(events::event_type.eq(t.clone()));
         }
+        // Ids begin with created_at: a time range is an id range.
         if let Some(s) = query.since {
-            q = q.filter(events::created_at.ge(s));
+            q = q.filter(events::id.ge(id_floor("evt", s)));
         }
         if let Some(u) = query.until {
-            q = q.filter(events::created_at.lt(u));
+            q = q.filter(events::id.lt(id_floor("evt", u)));
         }
         if let Some(b) = &query.before_id {
             q = q.filter(events::id.lt(b.clone()));

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use super::deliveries::{Delivery, Settlement};
 use super::schema::{history, history_events};
 use super::webhooks::{Outcome, Webhook};
-use super::{insert_rows, like_pattern, lower, DbConn};
+use super::{id_floor, insert_rows, like_pattern, lower, DbConn};
 
 type Backend = <DbConn as diesel::Connection>::Backend;
 
@@ -116,9 +116,7 @@ impl HistoryRow {
                         .execute(conn)?;
                 }
             }
-            for s in records.iter().flat_map(|r| &r.settlements).chain(settles) {
-                Delivery::settle(conn, s, now)?;
-            }
+            Delivery::settle_all(conn, records.iter().flat_map(|r| &r.settlements).chain(settles), now)?;
             // One webhook update per webhook: its latest attempt decides the
             // state, but a 410 anywhere in the batch disables it.
             let mut latest: Vec<(&str, NaiveDateTime, Outcome)> = Vec::new();
@@ -202,11 +200,12 @@ impl HistoryRow {
                         .escape('\\')),
             );
         }
+        // Ids begin with sent_at: a time range is an id range.
         if let Some(s) = query.since {
-            q = q.filter(history::sent_at.ge(s));
+            q = q.filter(history::id.ge(id_floor("att", s)));
         }
         if let Some(u) = query.until {
-            q = q.filter(history::sent_at.lt(u));
+            q = q.filter(history::id.lt(id_floor("att", u)));
         }
         if let Some(after) = &query.after_id {
             q = if query.descending {

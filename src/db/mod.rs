@@ -53,6 +53,13 @@ pub fn new_id_at(prefix: &str, at: chrono::NaiveDateTime) -> String {
     format!("{prefix}_{micros:014x}{random:012x}")
 }
 
+/// The smallest id [`new_id_at`] can produce for `at`: turns a time bound
+/// into an id bound, so time ranges use the primary key.
+pub fn id_floor(prefix: &str, at: chrono::NaiveDateTime) -> String {
+    let micros = at.and_utc().timestamp_micros().max(0) as u64;
+    format!("{prefix}_{micros:014x}{:012x}", 0)
+}
+
 /// `true` when the error is the database refusing a duplicate.
 pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
     matches!(

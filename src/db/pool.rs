@@ -40,6 +40,7 @@ pub struct Db {
 #[derive(Debug)]
 struct SqlitePragmas {
     synchronous: String,
+    cache_kib: u32,
 }
 
 impl CustomizeConnection<DbConn, diesel::r2d2::Error> for SqlitePragmas {
@@ -47,8 +48,8 @@ impl CustomizeConnection<DbConn, diesel::r2d2::Error> for SqlitePragmas {
         // busy_timeout first: switching to WAL itself needs the lock.
         let sql = format!(
             "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA synchronous = {}; \
-             PRAGMA foreign_keys = ON; PRAGMA cache_size = -32000; PRAGMA temp_store = MEMORY;",
-            self.synchronous
+             PRAGMA foreign_keys = ON; PRAGMA cache_size = -{}; PRAGMA temp_store = MEMORY;",
+            self.synchronous, self.cache_kib
         );
         conn.batch_execute(&sql)
             .map_err(diesel::r2d2::Error::QueryError)
@@ -81,11 +82,14 @@ impl Db {
                     }
                 }
                 let lock = lock_file(&target)?;
-                let pragmas = || SqlitePragmas {
+                let pragmas = |cache_kib| SqlitePragmas {
                     synchronous: sqlite_synchronous.to_ascii_uppercase(),
+                    cache_kib,
                 };
-                let write = build(&target, 1, Some(pragmas()))?;
-                let read = build(&target, pool_size.max(1), Some(pragmas()))?;
+                let write = build(&target, 1, Some(pragmas(32_000)))?;
+                // Readers start every transaction with an empty cache after
+                // a write by another connection: a big cache only costs there.
+                let read = build(&target, pool_size.max(1), Some(pragmas(2_000)))?;
                 Db {
                     read,
                     write,
@@ -181,7 +185,8 @@ fn build(target: &str, size: u32, pragmas: Option<SqlitePragmas>) -> Result<Conn
         .min_idle(Some(1))
         .connection_timeout(Duration::from_secs(5));
     if let Some(p) = pragmas {
-        builder = builder.connection_customizer(Box::new(p));
+        // A local file cannot drop the connection: skip the per-checkout ping.
+        builder = builder.connection_customizer(Box::new(p)).test_on_check_out(false);
     }
     builder
         .build(ConnectionManager::<DbConn>::new(target))

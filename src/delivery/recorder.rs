@@ -21,6 +21,9 @@ use crate::db::{new_id_at, time, Db, DbConn};
 use crate::error::{ApiError, ApiResult};
 use crate::publish::{self, ValidEvent};
 
+/// How long a small batch waits for company before it is written.
+const LINGER: Duration = Duration::from_millis(2);
+
 /// Most attempts written in one transaction.
 const MAX_BATCH: usize = 1024;
 
@@ -153,6 +156,17 @@ impl Recorder {
 async fn run(db: Db, mut rx: mpsc::UnboundedReceiver<Record>, disable_after: chrono::Duration) {
     let mut buf = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut buf, MAX_BATCH).await > 0 {
+        // Linger a moment when the batch is small: one commit for many
+        // attempts is what keeps SQLite fast.
+        if buf.len() < MAX_BATCH / 4 {
+            tokio::time::sleep(LINGER).await;
+            while buf.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(r) => buf.push(r),
+                    Err(_) => break,
+                }
+            }
+        }
         let (mut attempts, mut settles) = (Vec::new(), Vec::new());
         for r in buf.drain(..) {
             match r {

@@ -24,6 +24,9 @@ use crate::db::history::AttemptRecord;
 use crate::db::webhooks::Webhook;
 use crate::db::{time, Db};
 
+/// Longest wait for more free slots before claiming for the ones free.
+const CLAIM_LINGER: Duration = Duration::from_millis(2);
+
 /// Settings of the dispatcher.
 #[derive(Clone)]
 pub struct WorkerSettings {
@@ -62,9 +65,13 @@ pub async fn run(
     while !cancel.is_cancelled() {
         while inflight.try_join_next().is_some() {}
         let free = slots.available_permits();
-        if free == 0 {
+        // A claim costs a transaction: while requests are in flight, wait
+        // until a worthwhile share of the slots is free, or briefly.
+        let worthwhile = (settings.workers / 4).clamp(1, settings.claim_batch);
+        if free == 0 || (free < worthwhile && !inflight.is_empty()) {
             tokio::select! {
                 _ = inflight.join_next() => {}
+                _ = tokio::time::sleep(CLAIM_LINGER), if free > 0 => {}
                 _ = cancel.cancelled() => break,
             }
             continue;

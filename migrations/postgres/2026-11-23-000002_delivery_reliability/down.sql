@@ -1,5 +1,4 @@
 DELETE FROM event_types WHERE name = 'webhook.disabled';
-DROP INDEX deliveries_webhook_due;
 DROP INDEX deliveries_due;
 CREATE INDEX deliveries_due ON deliveries (next_attempt_at)
     WHERE status IN ('pending', 'failed', 'delivering');

@@ -47,7 +47,6 @@ CREATE TABLE events (
     created_at TIMESTAMP NOT NULL
 );
 CREATE INDEX events_type_id ON events (event_type, id);
-CREATE INDEX events_created_at ON events (created_at);
 
 -- One row per (event, webhook). While a row is 'delivering', next_attempt_at
 -- holds its lease expiry, so one index finds both due and abandoned work.
@@ -68,10 +67,14 @@ CREATE TABLE deliveries (
 CREATE INDEX deliveries_due ON deliveries (next_attempt_at)
     WHERE status IN ('pending', 'failed', 'delivering');
 CREATE INDEX deliveries_event ON deliveries (event_id);
-CREATE INDEX deliveries_webhook_status ON deliveries (webhook_id, status);
+-- Not (webhook_id, status): status changes on every attempt and would
+-- rewrite this index each time.
+CREATE INDEX deliveries_webhook ON deliveries (webhook_id);
 
 -- Every attempt (automatic, re-send, test). No foreign keys: history outlives
 -- deleted webhooks. response_status 0 means no HTTP response (see error).
+-- Ids start with the send time in microseconds, so time ranges and time
+-- order use the primary key and need no index of their own.
 CREATE TABLE history (
     id TEXT PRIMARY KEY NOT NULL,
     webhook_id TEXT NOT NULL,
@@ -94,7 +97,6 @@ CREATE TABLE history (
 );
 CREATE INDEX history_webhook ON history (webhook_id, id);
 CREATE INDEX history_event ON history (event_id);
-CREATE INDEX history_sent_at ON history (sent_at);
 
 -- Only for batched requests (several events in one attempt): lets history be
 -- filtered by any of the events, not just the first.

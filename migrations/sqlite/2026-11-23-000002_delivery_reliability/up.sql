@@ -6,9 +6,6 @@ ALTER TABLE webhooks ADD COLUMN rate_limit_per_sec INTEGER;
 ALTER TABLE webhooks ADD COLUMN failing_since TIMESTAMP;
 ALTER TABLE webhooks ADD COLUMN disabled_at TIMESTAMP;
 
--- Per-webhook claims and recovery scan a webhook's queue in time order.
-CREATE INDEX deliveries_webhook_due ON deliveries (webhook_id, next_attempt_at)
-    WHERE status IN ('pending', 'failed', 'delivering');
 -- The claim scan skips saturated webhooks without reading table rows.
 DROP INDEX deliveries_due;
 CREATE INDEX deliveries_due ON deliveries (next_attempt_at, webhook_id)
@@ -17,5 +14,5 @@ CREATE INDEX deliveries_due ON deliveries (next_attempt_at, webhook_id)
 -- Operational event: published when hookrelay disables a failing webhook.
 INSERT INTO event_types (name, entity, description, volume, example, builtin, created_at) VALUES
     ('webhook.disabled', 'webhook', 'Sent when hookrelay disables a webhook whose receiver answered 410 Gone or kept failing.', 'low',
-     '{"type":"webhook.disabled","origin":"hookrelay","message":"webhook disabled: receiver answered 410 Gone","webhook":{"id":"wh_0000000000000000000000000","name":"Payroll","url":"https://payroll.example.com/hooks","disabled_reason":"receiver answered 410 Gone"}}',
+     '{"type":"webhook.disabled","origin":"hookrelay","message":"webhook disabled: receiver answered 410 Gone","webhook":{"id":"wh_0660f6de1d50548c783dff13de","name":"Payroll","url":"https://payroll.example.com/hooks","disabled_reason":"receiver answered 410 Gone","disabled_at":"2026-11-23T10:00:00.000000Z"}}',
      1, '2026-11-23 00:00:00');
