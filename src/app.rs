@@ -14,7 +14,8 @@ use crate::db::{new_id, time, Backend, Db};
 use crate::delivery::guard::TargetPolicy;
 use crate::delivery::retry::RetryPolicy;
 use crate::delivery::send::HttpClients;
-use crate::delivery::worker::WorkerSettings;
+use crate::delivery::cache::EventCache;
+use crate::delivery::worker::{EngineDeps, WorkerSettings};
 use crate::delivery::Engine;
 use crate::publish::EventTypeCache;
 
@@ -28,6 +29,8 @@ pub struct AppState {
     pub types: EventTypeCache,
     /// How long a webhook may fail before it is disabled.
     pub disable_after: chrono::Duration,
+    /// Just-published events, handed to the delivery engine.
+    pub events: EventCache,
 }
 
 /// A started gateway: HTTP server plus delivery engine.
@@ -75,15 +78,9 @@ pub async fn start(config: Config) -> Result<Running, String> {
         default_in_flight: config.max_in_flight_per_webhook as usize,
     };
     // An API-only node records events; other processes deliver them.
-    let engine = (config.role == "all").then(|| {
-        Engine::start(
-            db.clone(),
-            clients.clone(),
-            notify.clone(),
-            settings,
-            disable_after,
-        )
-    });
+    let deps = EngineDeps { db: db.clone(), clients: clients.clone(), notify: notify.clone(), events: EventCache::default() };
+    // An API-only node records events; other processes deliver them.
+    let engine = (config.role == "all").then(|| Engine::start(deps.clone(), settings, disable_after));
     let state = web::Data::new(AppState {
         db,
         config: config.clone(),
@@ -91,6 +88,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
         notify,
         types: EventTypeCache::default(),
         disable_after,
+        events: deps.events,
     });
     let listener = std::net::TcpListener::bind(&config.bind)
         .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;

@@ -64,30 +64,24 @@ fn idempotency_key(req: &HttpRequest) -> ApiResult<Option<String>> {
 
 /// Writes the events, retrying once when a concurrent publish with the same
 /// idempotency key won the race (the retry then finds and returns it).
-async fn record(
-    state: &AppState,
-    events: Vec<ValidEvent>,
-    key: Option<String>,
-) -> ApiResult<Vec<Published>> {
+async fn record(state: &AppState, events: Vec<ValidEvent>, key: Option<String>) -> ApiResult<Vec<Published>> {
     let mut res = write(state, events.clone(), key.clone()).await;
-    if key.is_some()
-        && matches!(
-            res,
-            Err(ApiError::Conflict {
-                code: "conflict",
-                ..
-            })
-        )
-    {
-        res = write(state, events, key).await;
+    if key.is_some() && matches!(res, Err(ApiError::Conflict { code: "conflict", .. })) {
+        res = write(state, events.clone(), key).await;
     }
-    if res
-        .as_ref()
-        .is_ok_and(|p| p.iter().any(|p| p.deliveries > 0 && !p.replayed))
-    {
+    let published = res?;
+    // Hand the parsed events to the engine before waking it.
+    let mut fresh = false;
+    for (p, e) in published.iter().zip(events) {
+        if p.deliveries > 0 && !p.replayed {
+            state.events.put(p.id.clone(), e.event_type, &e.payload);
+            fresh = true;
+        }
+    }
+    if fresh {
         state.notify.notify_one();
     }
-    res
+    Ok(published)
 }
 
 async fn write(

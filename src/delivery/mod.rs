@@ -1,6 +1,7 @@
 //! Delivery engine: claims due deliveries, sends them signed, records every
 //! attempt. Talks to the database through `db` only, never to `api`.
 
+pub mod cache;
 pub mod guard;
 pub mod lanes;
 pub mod manual;
@@ -10,17 +11,14 @@ pub mod retry;
 pub mod send;
 pub mod worker;
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::db::deliveries::Delivery;
 use crate::db::{time, Db};
 use recorder::Recorder;
-use send::HttpClients;
-use worker::WorkerSettings;
+use worker::{EngineDeps, WorkerSettings};
 
 /// A running delivery engine.
 pub struct Engine {
@@ -33,31 +31,13 @@ pub struct Engine {
 
 impl Engine {
     /// Starts the dispatcher and the history recorder.
-    pub fn start(
-        db: Db,
-        clients: HttpClients,
-        notify: Arc<Notify>,
-        settings: WorkerSettings,
-        disable_after: chrono::Duration,
-    ) -> Engine {
+    pub fn start(deps: EngineDeps, settings: WorkerSettings, disable_after: chrono::Duration) -> Engine {
         let cancel = CancellationToken::new();
-        let (rec, recorder) = Recorder::spawn(db.clone(), disable_after);
+        let (rec, recorder) = Recorder::spawn(deps.db.clone(), disable_after);
         let instance = settings.instance.clone();
-        let dispatcher = tokio::spawn(worker::run(
-            db.clone(),
-            clients,
-            rec,
-            notify,
-            settings,
-            cancel.clone(),
-        ));
-        Engine {
-            cancel,
-            dispatcher,
-            recorder,
-            db,
-            instance,
-        }
+        let db = deps.db.clone();
+        let dispatcher = tokio::spawn(worker::run(deps, rec, settings, cancel.clone()));
+        Engine { cancel, dispatcher, recorder, db, instance }
     }
 
     /// Graceful stop: no new claims, requests in flight get the grace

@@ -13,6 +13,7 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use super::cache::{CachedEvent, EventCache};
 use super::lanes::{LanePermits, Lanes};
 use super::payload::{render, EventDoc, Format};
 use super::recorder::{history_row, AttemptContext, Record, Recorder, Trigger};
@@ -40,6 +41,17 @@ pub struct WorkerSettings {
     pub default_in_flight: usize,
 }
 
+/// The handles the engine shares with the API.
+#[derive(Clone)]
+pub struct EngineDeps {
+    pub db: Db,
+    pub clients: HttpClients,
+    /// Wakes the dispatcher when new deliveries are written.
+    pub notify: Arc<Notify>,
+    /// Events just published, parsed.
+    pub events: EventCache,
+}
+
 /// One request to make: one event, or several for a batching webhook.
 struct Job {
     webhook: Arc<Webhook>,
@@ -50,14 +62,8 @@ struct Job {
 
 /// Claims and sends until `cancel` fires, then waits up to the grace period
 /// for requests in flight and hands back what is left.
-pub async fn run(
-    db: Db,
-    clients: HttpClients,
-    recorder: Recorder,
-    notify: Arc<Notify>,
-    settings: WorkerSettings,
-    cancel: CancellationToken,
-) {
+pub async fn run(deps: EngineDeps, recorder: Recorder, settings: WorkerSettings, cancel: CancellationToken) {
+    let EngineDeps { db, clients, notify, events: cache } = deps;
     let slots = Arc::new(Semaphore::new(settings.workers));
     let lanes = Lanes::new(settings.default_in_flight);
     let mut inflight = JoinSet::new();
@@ -108,7 +114,7 @@ pub async fn run(
                 continue;
             }
         };
-        let jobs = match prepare(&db, claimed, &recorder).await {
+        let jobs = match prepare(&db, claimed, &recorder, &cache).await {
             Ok(jobs) => jobs,
             Err(e) => {
                 // The claims stay leased and come back when the lease ends.
@@ -157,8 +163,21 @@ async fn prepare(
     db: &Db,
     claimed: Vec<Claimed>,
     recorder: &Recorder,
+    cache: &EventCache,
 ) -> crate::error::ApiResult<Vec<Job>> {
-    let mut event_ids: Vec<String> = claimed.iter().map(|c| c.event_id.clone()).collect();
+    let mut docs: HashMap<String, CachedEvent> = HashMap::with_capacity(claimed.len());
+    let mut event_ids: Vec<String> = Vec::new();
+    for c in &claimed {
+        if docs.contains_key(&c.event_id) {
+            continue;
+        }
+        match cache.get(&c.event_id) {
+            Some(hit) => {
+                docs.insert(c.event_id.clone(), hit);
+            }
+            None => event_ids.push(c.event_id.clone()),
+        }
+    }
     event_ids.sort();
     event_ids.dedup();
     let mut webhook_ids: Vec<String> = claimed.iter().map(|c| c.webhook_id.clone()).collect();
@@ -166,13 +185,10 @@ async fn prepare(
     webhook_ids.dedup();
     let (events, hooks) = db
         .read(move |c| {
-            Ok((
-                Event::find_many(c, &event_ids)?,
-                Webhook::find_many(c, &webhook_ids)?,
-            ))
+            let events = if event_ids.is_empty() { Vec::new() } else { Event::find_many(c, &event_ids)? };
+            Ok((events, Webhook::find_many(c, &webhook_ids)?))
         })
         .await?;
-    let mut docs: HashMap<String, (Arc<EventDoc>, String)> = HashMap::with_capacity(events.len());
     for e in events {
         match EventDoc::from_payload(&e.payload) {
             Ok(doc) => {
