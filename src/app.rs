@@ -11,13 +11,13 @@ use crate::config::Config;
 use crate::db::deliveries::Delivery;
 use crate::db::tokens::{hash_token, ApiToken};
 use crate::db::{new_id, time, Backend, Db};
+use crate::delivery::cache::EventCache;
 use crate::delivery::guard::TargetPolicy;
 use crate::delivery::retry::RetryPolicy;
 use crate::delivery::send::HttpClients;
-use crate::delivery::cache::EventCache;
 use crate::delivery::worker::{EngineDeps, WorkerSettings};
 use crate::delivery::Engine;
-use crate::publish::EventTypeCache;
+use crate::publish::{EventTypeCache, Publisher};
 
 /// State shared by every handler.
 pub struct AppState {
@@ -31,6 +31,8 @@ pub struct AppState {
     pub disable_after: chrono::Duration,
     /// Just-published events, handed to the delivery engine.
     pub events: EventCache,
+    /// Group commit of publishes.
+    pub publisher: Publisher,
 }
 
 /// A started gateway: HTTP server plus delivery engine.
@@ -78,9 +80,15 @@ pub async fn start(config: Config) -> Result<Running, String> {
         default_in_flight: config.max_in_flight_per_webhook as usize,
     };
     // An API-only node records events; other processes deliver them.
-    let deps = EngineDeps { db: db.clone(), clients: clients.clone(), notify: notify.clone(), events: EventCache::default() };
+    let deps = EngineDeps {
+        db: db.clone(),
+        clients: clients.clone(),
+        notify: notify.clone(),
+        events: EventCache::default(),
+    };
     // An API-only node records events; other processes deliver them.
-    let engine = (config.role == "all").then(|| Engine::start(deps.clone(), settings, disable_after));
+    let engine =
+        (config.role == "all").then(|| Engine::start(deps.clone(), settings, disable_after));
     let state = web::Data::new(AppState {
         db,
         config: config.clone(),
@@ -88,6 +96,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
         notify,
         types: EventTypeCache::default(),
         disable_after,
+        publisher: Publisher::spawn(deps.db.clone()),
         events: deps.events,
     });
     let listener = std::net::TcpListener::bind(&config.bind)

@@ -64,9 +64,21 @@ fn idempotency_key(req: &HttpRequest) -> ApiResult<Option<String>> {
 
 /// Writes the events, retrying once when a concurrent publish with the same
 /// idempotency key won the race (the retry then finds and returns it).
-async fn record(state: &AppState, events: Vec<ValidEvent>, key: Option<String>) -> ApiResult<Vec<Published>> {
+async fn record(
+    state: &AppState,
+    events: Vec<ValidEvent>,
+    key: Option<String>,
+) -> ApiResult<Vec<Published>> {
     let mut res = write(state, events.clone(), key.clone()).await;
-    if key.is_some() && matches!(res, Err(ApiError::Conflict { code: "conflict", .. })) {
+    if key.is_some()
+        && matches!(
+            res,
+            Err(ApiError::Conflict {
+                code: "conflict",
+                ..
+            })
+        )
+    {
         res = write(state, events.clone(), key).await;
     }
     let published = res?;
@@ -89,10 +101,7 @@ async fn write(
     events: Vec<ValidEvent>,
     key: Option<String>,
 ) -> ApiResult<Vec<Published>> {
-    state
-        .db
-        .write(move |c| publish::record(c, events, key))
-        .await
+    state.publisher.publish(events, key).await
 }
 
 pub async fn publish(

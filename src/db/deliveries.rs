@@ -221,17 +221,21 @@ impl Delivery {
         }
         for (code, ids) in ok {
             for chunk in ids.chunks(500) {
-                diesel::update(deliveries::table.filter(deliveries::id.eq_any(chunk)).filter(deliveries::status.eq("delivering")))
-                    .set((
-                        deliveries::status.eq("succeeded"),
-                        deliveries::next_attempt_at.eq(now),
-                        deliveries::claimed_by.eq(None::<String>),
-                        deliveries::lease_until.eq(None::<NaiveDateTime>),
-                        deliveries::last_status_code.eq(code),
-                        deliveries::last_error.eq(None::<String>),
-                        deliveries::updated_at.eq(now),
-                    ))
-                    .execute(conn)?;
+                diesel::update(
+                    deliveries::table
+                        .filter(deliveries::id.eq_any(chunk))
+                        .filter(deliveries::status.eq("delivering")),
+                )
+                .set((
+                    deliveries::status.eq("succeeded"),
+                    deliveries::next_attempt_at.eq(now),
+                    deliveries::claimed_by.eq(None::<String>),
+                    deliveries::lease_until.eq(None::<NaiveDateTime>),
+                    deliveries::last_status_code.eq(code),
+                    deliveries::last_error.eq(None::<String>),
+                    deliveries::updated_at.eq(now),
+                ))
+                .execute(conn)?;
             }
         }
         Ok(())

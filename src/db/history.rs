@@ -116,7 +116,11 @@ impl HistoryRow {
                         .execute(conn)?;
                 }
             }
-            Delivery::settle_all(conn, records.iter().flat_map(|r| &r.settlements).chain(settles), now)?;
+            Delivery::settle_all(
+                conn,
+                records.iter().flat_map(|r| &r.settlements).chain(settles),
+                now,
+            )?;
             // One webhook update per webhook: its latest attempt decides the
             // state, but a 410 anywhere in the batch disables it.
             let mut latest: Vec<(&str, NaiveDateTime, Outcome)> = Vec::new();

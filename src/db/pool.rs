@@ -186,7 +186,9 @@ fn build(target: &str, size: u32, pragmas: Option<SqlitePragmas>) -> Result<Conn
         .connection_timeout(Duration::from_secs(5));
     if let Some(p) = pragmas {
         // A local file cannot drop the connection: skip the per-checkout ping.
-        builder = builder.connection_customizer(Box::new(p)).test_on_check_out(false);
+        builder = builder
+            .connection_customizer(Box::new(p))
+            .test_on_check_out(false);
     }
     builder
         .build(ConnectionManager::<DbConn>::new(target))

@@ -23,7 +23,9 @@ pub struct EventCache {
 
 impl Default for EventCache {
     fn default() -> Self {
-        EventCache { inner: Arc::new(quick_cache::sync::Cache::new(CAPACITY)) }
+        EventCache {
+            inner: Arc::new(quick_cache::sync::Cache::new(CAPACITY)),
+        }
     }
 }
 

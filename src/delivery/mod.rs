@@ -31,13 +31,23 @@ pub struct Engine {
 
 impl Engine {
     /// Starts the dispatcher and the history recorder.
-    pub fn start(deps: EngineDeps, settings: WorkerSettings, disable_after: chrono::Duration) -> Engine {
+    pub fn start(
+        deps: EngineDeps,
+        settings: WorkerSettings,
+        disable_after: chrono::Duration,
+    ) -> Engine {
         let cancel = CancellationToken::new();
         let (rec, recorder) = Recorder::spawn(deps.db.clone(), disable_after);
         let instance = settings.instance.clone();
         let db = deps.db.clone();
         let dispatcher = tokio::spawn(worker::run(deps, rec, settings, cancel.clone()));
-        Engine { cancel, dispatcher, recorder, db, instance }
+        Engine {
+            cancel,
+            dispatcher,
+            recorder,
+            db,
+            instance,
+        }
     }
 
     /// Graceful stop: no new claims, requests in flight get the grace

@@ -62,8 +62,18 @@ struct Job {
 
 /// Claims and sends until `cancel` fires, then waits up to the grace period
 /// for requests in flight and hands back what is left.
-pub async fn run(deps: EngineDeps, recorder: Recorder, settings: WorkerSettings, cancel: CancellationToken) {
-    let EngineDeps { db, clients, notify, events: cache } = deps;
+pub async fn run(
+    deps: EngineDeps,
+    recorder: Recorder,
+    settings: WorkerSettings,
+    cancel: CancellationToken,
+) {
+    let EngineDeps {
+        db,
+        clients,
+        notify,
+        events: cache,
+    } = deps;
     let slots = Arc::new(Semaphore::new(settings.workers));
     let lanes = Lanes::new(settings.default_in_flight);
     let mut inflight = JoinSet::new();
@@ -185,7 +195,11 @@ async fn prepare(
     webhook_ids.dedup();
     let (events, hooks) = db
         .read(move |c| {
-            let events = if event_ids.is_empty() { Vec::new() } else { Event::find_many(c, &event_ids)? };
+            let events = if event_ids.is_empty() {
+                Vec::new()
+            } else {
+                Event::find_many(c, &event_ids)?
+            };
             Ok((events, Webhook::find_many(c, &webhook_ids)?))
         })
         .await?;

@@ -20,7 +20,11 @@ impl Gateway {
     /// Starts the binary next to this one with `env`, waits for `/readyz`.
     pub async fn spawn(database_url: &str, env: &[(&str, String)]) -> Gateway {
         let exe = std::env::current_exe().unwrap().with_file_name("hookrelay");
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let mut cmd = Command::new(&exe);
         cmd.arg("serve")
             .env("HOOKRELAY_BIND", format!("127.0.0.1:{port}"))
@@ -33,9 +37,21 @@ impl Gateway {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {}: {e} (build it with cargo build --release)", exe.display()));
-        let http = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
-        let g = Gateway { child, base: format!("http://127.0.0.1:{port}"), http };
+        let child = cmd.spawn().unwrap_or_else(|e| {
+            panic!(
+                "cannot start {}: {e} (build it with cargo build --release)",
+                exe.display()
+            )
+        });
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(64)
+            .build()
+            .unwrap();
+        let g = Gateway {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            http,
+        };
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Ok(r) = g.http.get(format!("{}/readyz", g.base)).send().await {
@@ -51,7 +67,14 @@ impl Gateway {
 
     /// POSTs JSON with the token; panics unless 2xx.
     pub async fn post(&self, path: &str, body: &Value) -> Value {
-        let resp = self.http.post(format!("{}{path}", self.base)).bearer_auth(TOKEN).json(body).send().await.unwrap();
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(TOKEN)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
         let status = resp.status();
         let v: Value = resp.json().await.unwrap_or(Value::Null);
         assert!(status.is_success(), "{path}: {status} {v}");
@@ -60,7 +83,8 @@ impl Gateway {
 
     /// User + system CPU time so far.
     pub fn cpu(&self) -> Duration {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
         // Fields after the command name (which may hold spaces) start after ')'.
         let rest = stat.rsplit(')').next().unwrap_or("");
         let f: Vec<&str> = rest.split_whitespace().collect();
@@ -72,7 +96,8 @@ impl Gateway {
 
     /// Peak resident memory (VmHWM), in MiB.
     pub fn peak_rss_mib(&self) -> f64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
         status
             .lines()
             .find(|l| l.starts_with("VmHWM:"))
@@ -84,7 +109,9 @@ impl Gateway {
 
     /// SIGTERM and wait (graceful drain).
     pub fn stop(mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
         let _ = self.child.wait();
     }
 }

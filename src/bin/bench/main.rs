@@ -76,7 +76,10 @@ fn main() {
         args.backlog = args.backlog.min(400);
         args.batch = 50;
     }
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let report = rt.block_on(runs::all(args.clone()));
     if let Some(dir) = args.out.parent() {
         std::fs::create_dir_all(dir).unwrap();

@@ -28,19 +28,28 @@ impl Tally {
 
 /// Starts the receiver on its own thread; returns its address and tally.
 pub fn start(epoch: Instant) -> (String, Arc<Tally>) {
-    let tally = Arc::new(Tally { count: AtomicU64::new(0), arrivals: Mutex::new(Vec::new()), record: AtomicBool::new(false), epoch });
+    let tally = Arc::new(Tally {
+        count: AtomicU64::new(0),
+        arrivals: Mutex::new(Vec::new()),
+        record: AtomicBool::new(false),
+        epoch,
+    });
     let (tx, rx) = std::sync::mpsc::channel();
     let t = tally.clone();
     std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
             let data = web::Data::new(t);
-            let server = HttpServer::new(move || App::new().app_data(data.clone()).default_service(web::to(hit)))
-                .workers(1)
-                .backlog(4096)
-                .max_connections(100_000)
-                .disable_signals()
-                .bind("127.0.0.1:0")
-                .expect("bind receiver");
+            let server = HttpServer::new(move || {
+                App::new()
+                    .app_data(data.clone())
+                    .default_service(web::to(hit))
+            })
+            .workers(1)
+            .backlog(4096)
+            .max_connections(100_000)
+            .disable_signals()
+            .bind("127.0.0.1:0")
+            .expect("bind receiver");
             tx.send(server.addrs()[0]).unwrap();
             server.run().await.unwrap();
         })
@@ -53,7 +62,11 @@ async fn hit(req: HttpRequest, _body: web::Bytes, tally: web::Data<Arc<Tally>>) 
     tally.count.fetch_add(1, Ordering::Relaxed);
     if tally.record.load(Ordering::Relaxed) {
         let at = tally.epoch.elapsed().as_nanos() as u64;
-        if let Some(id) = req.headers().get("webhook-id").and_then(|v| v.to_str().ok()) {
+        if let Some(id) = req
+            .headers()
+            .get("webhook-id")
+            .and_then(|v| v.to_str().ok())
+        {
             tally.arrivals.lock().unwrap().push((id.to_string(), at));
         }
     }

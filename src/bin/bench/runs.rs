@@ -24,7 +24,12 @@ struct Bench {
 pub async fn all(args: Args) -> Value {
     let epoch = Instant::now();
     let (rx_url, tally) = receiver::start(epoch);
-    let b = Bench { args: args.clone(), rx_url, tally, epoch };
+    let b = Bench {
+        args: args.clone(),
+        rx_url,
+        tally,
+        epoch,
+    };
     let effective = args.concurrency.min(args.webhooks * args.in_flight).max(1);
     println!(
         "hookrelay bench: {} deliveries, {} webhooks, {} format, ~{} B events, {} workers × {} per webhook ({} effective), {} cores",
@@ -38,7 +43,11 @@ pub async fn all(args: Args) -> Value {
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)
     );
     let ceiling = ceiling(&b, effective).await;
-    row("ceiling: plain reqwest POSTs/s", format!("{ceiling:.0}"), "");
+    row(
+        "ceiling: plain reqwest POSTs/s",
+        format!("{ceiling:.0}"),
+        "",
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let sqlite_url = format!("sqlite://{}", dir.path().join("bench.db").display());
@@ -46,7 +55,9 @@ pub async fn all(args: Args) -> Value {
 
     let backlog = if args.backlog > 0 {
         let url = format!("sqlite://{}", dir.path().join("backlog.db").display());
-        let empty_rate = sqlite["end_to_end"]["deliveries_per_sec"].as_f64().unwrap_or(0.0);
+        let empty_rate = sqlite["end_to_end"]["deliveries_per_sec"]
+            .as_f64()
+            .unwrap_or(0.0);
         Some(backlog(&b, &url, empty_rate).await)
     } else {
         None
@@ -58,9 +69,17 @@ pub async fn all(args: Args) -> Value {
         let one = gateway_runs(&b, &one_db.url, 1, ceiling, false).await;
         let two_db = PgDb::create(admin);
         let two = gateway_runs(&b, &two_db.url, 2, ceiling, false).await;
-        let r1 = one["end_to_end"]["deliveries_per_sec"].as_f64().unwrap_or(0.0);
-        let r2 = two["end_to_end"]["deliveries_per_sec"].as_f64().unwrap_or(0.0);
-        row("postgres: 2 processes ÷ 1 process", format!("{:.2}", r2 / r1), "target ≥ 1.6");
+        let r1 = one["end_to_end"]["deliveries_per_sec"]
+            .as_f64()
+            .unwrap_or(0.0);
+        let r2 = two["end_to_end"]["deliveries_per_sec"]
+            .as_f64()
+            .unwrap_or(0.0);
+        row(
+            "postgres: 2 processes ÷ 1 process",
+            format!("{:.2}", r2 / r1),
+            "target ≥ 1.6",
+        );
         postgres = json!({"one_process": one, "two_processes": two, "scaling": r2 / r1});
     }
 
@@ -76,7 +95,11 @@ pub async fn all(args: Args) -> Value {
 
 /// The same request the gateway makes, without the gateway.
 async fn ceiling(b: &Bench, concurrency: usize) -> f64 {
-    let client = reqwest::Client::builder().pool_max_idle_per_host(1024).tcp_nodelay(true).build().unwrap();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(1024)
+        .tcp_nodelay(true)
+        .build()
+        .unwrap();
     let body = "x".repeat(b.args.body_size);
     let n = b.args.deliveries.max(2_000);
     b.tally.reset(false);
@@ -88,7 +111,12 @@ async fn ceiling(b: &Bench, concurrency: usize) -> f64 {
                 .header("Content-Type", "application/x-www-form-urlencoded")
                 .header("Webhook-Id", format!("evt_{i}"))
                 .body(body.clone());
-            async move { req.send().await.map(|r| r.status().is_success()).unwrap_or(false) }
+            async move {
+                req.send()
+                    .await
+                    .map(|r| r.status().is_success())
+                    .unwrap_or(false)
+            }
         })
         .buffer_unordered(concurrency)
         .for_each(|_| async {})
@@ -99,7 +127,10 @@ async fn ceiling(b: &Bench, concurrency: usize) -> f64 {
 fn gateway_env(b: &Bench, extra: &[(&str, String)]) -> Vec<(&'static str, String)> {
     let mut env = vec![
         ("HOOKRELAY_WORKERS", b.args.concurrency.to_string()),
-        ("HOOKRELAY_MAX_IN_FLIGHT_PER_WEBHOOK", b.args.in_flight.to_string()),
+        (
+            "HOOKRELAY_MAX_IN_FLIGHT_PER_WEBHOOK",
+            b.args.in_flight.to_string(),
+        ),
         ("HOOKRELAY_MAX_BODY_BYTES", (64 * 1024 * 1024).to_string()),
     ];
     for (k, v) in extra {
@@ -129,14 +160,22 @@ fn event(b: &Bench, i: usize) -> Value {
 }
 
 /// Publishes `n` events in batches; returns event id → publish time (ns since epoch).
-async fn publish(b: &Bench, g: &Gateway, n: usize, batch: usize, from: usize) -> HashMap<String, u64> {
+async fn publish(
+    b: &Bench,
+    g: &Gateway,
+    n: usize,
+    batch: usize,
+    from: usize,
+) -> HashMap<String, u64> {
     let mut sent = HashMap::with_capacity(n);
     let mut i = 0;
     while i < n {
         let k = batch.min(n - i);
         let events: Vec<Value> = (i..i + k).map(|j| event(b, from + j)).collect();
         let at = b.epoch.elapsed().as_nanos() as u64;
-        let r = g.post("/v1/events/batch", &json!({ "events": events })).await;
+        let r = g
+            .post("/v1/events/batch", &json!({ "events": events }))
+            .await;
         for e in r["data"].as_array().unwrap() {
             sent.insert(e["id"].as_str().unwrap().to_string(), at);
         }
@@ -152,25 +191,48 @@ async fn wait_history(counter: &mut Counter, target: i64, poll: Duration) -> Ins
         if counter.history() >= target {
             return Instant::now();
         }
-        assert!(Instant::now() < deadline, "deliveries never finished ({} of {target})", counter.history());
+        assert!(
+            Instant::now() < deadline,
+            "deliveries never finished ({} of {target})",
+            counter.history()
+        );
         tokio::time::sleep(poll).await;
     }
 }
 
 fn latencies(b: &Bench, sent: &HashMap<String, u64>) -> Vec<u64> {
     let arrivals = b.tally.arrivals.lock().unwrap();
-    let mut lat: Vec<u64> = arrivals.iter().filter_map(|(id, at)| sent.get(id).map(|p| at.saturating_sub(*p))).collect();
+    let mut lat: Vec<u64> = arrivals
+        .iter()
+        .filter_map(|(id, at)| sent.get(id).map(|p| at.saturating_sub(*p)))
+        .collect();
     lat.sort_unstable();
     lat
 }
 
 /// End to end, single publish, steady rate, on one database with
 /// `processes` gateways.
-async fn gateway_runs(b: &Bench, url: &str, processes: usize, ceiling: f64, all_runs: bool) -> Value {
-    let label = if url.starts_with("sqlite") { "sqlite".to_string() } else { format!("postgres×{processes}") };
+async fn gateway_runs(
+    b: &Bench,
+    url: &str,
+    processes: usize,
+    ceiling: f64,
+    all_runs: bool,
+) -> Value {
+    let label = if url.starts_with("sqlite") {
+        "sqlite".to_string()
+    } else {
+        format!("postgres×{processes}")
+    };
     let mut gateways = Vec::new();
     for p in 0..processes {
-        gateways.push(Gateway::spawn(url, &gateway_env(b, &[("HOOKRELAY_INSTANCE_ID", format!("bench-{p}"))])).await);
+        gateways.push(
+            Gateway::spawn(
+                url,
+                &gateway_env(b, &[("HOOKRELAY_INSTANCE_ID", format!("bench-{p}"))]),
+            )
+            .await,
+        );
     }
     let g = &gateways[0];
     create_webhooks(b, g).await;
@@ -190,12 +252,29 @@ async fn gateway_runs(b: &Bench, url: &str, processes: usize, ceiling: f64, all_
     let lat = latencies(b, &sent);
     let rate = total as f64 / secs;
     let cpu_us = cpu.as_secs_f64() * 1e6 / total as f64;
-    row(&format!("{label}: end-to-end deliveries/s"), format!("{rate:.0}"), "target ≥ 22000");
-    row(&format!("{label}: ratio to ceiling"), format!("{:.2}", rate / ceiling), "target ≥ 0.6");
-    row(&format!("{label}: gateway CPU µs per delivery"), format!("{cpu_us:.1}"), "target ≤ 60");
+    row(
+        &format!("{label}: end-to-end deliveries/s"),
+        format!("{rate:.0}"),
+        "target ≥ 22000",
+    );
+    row(
+        &format!("{label}: ratio to ceiling"),
+        format!("{:.2}", rate / ceiling),
+        "target ≥ 0.6",
+    );
+    row(
+        &format!("{label}: gateway CPU µs per delivery"),
+        format!("{cpu_us:.1}"),
+        "target ≤ 60",
+    );
     row(
         &format!("{label}: publish→receive p50/p95/p99 ms"),
-        format!("{:.1}/{:.1}/{:.1}", percentile_ms(&lat, 50.0), percentile_ms(&lat, 95.0), percentile_ms(&lat, 99.0)),
+        format!(
+            "{:.1}/{:.1}/{:.1}",
+            percentile_ms(&lat, 50.0),
+            percentile_ms(&lat, 95.0),
+            percentile_ms(&lat, 99.0)
+        ),
         "",
     );
     let mut out = json!({
@@ -212,8 +291,15 @@ async fn gateway_runs(b: &Bench, url: &str, processes: usize, ceiling: f64, all_
         wait_history(&mut counter, expected, Duration::from_millis(20)).await;
     }
     out["steady"] = steady(b, g, &mut counter, expected).await;
-    let rss = gateways.iter().map(Gateway::peak_rss_mib).fold(0.0, f64::max);
-    row(&format!("{label}: gateway peak RSS MiB"), format!("{rss:.1}"), "target < 150");
+    let rss = gateways
+        .iter()
+        .map(Gateway::peak_rss_mib)
+        .fold(0.0, f64::max);
+    row(
+        &format!("{label}: gateway peak RSS MiB"),
+        format!("{rss:.1}"),
+        "target < 150",
+    );
     out["peak_rss_mib"] = json!(rss);
     for g in gateways {
         g.stop();
@@ -228,14 +314,25 @@ async fn single_publish(b: &Bench, g: &Gateway) -> Value {
     let started = Instant::now();
     futures_util::stream::iter(0..n)
         .map(|i| {
-            let req = g.http.post(&url).bearer_auth(crate::gateway::TOKEN).json(&event(b, 1_000_000 + i));
+            let req = g
+                .http
+                .post(&url)
+                .bearer_auth(crate::gateway::TOKEN)
+                .json(&event(b, 1_000_000 + i));
             async move { req.send().await.map(|r| r.status().as_u16()).unwrap_or(0) }
         })
         .buffer_unordered(b.args.publishers)
         .for_each(|s| async move { assert_eq!(s, 202, "single publish failed") })
         .await;
     let rate = n as f64 / started.elapsed().as_secs_f64();
-    row(&format!("single-event POST /v1/events/s ({} publishers)", b.args.publishers), format!("{rate:.0}"), "target ≥ 3000");
+    row(
+        &format!(
+            "single-event POST /v1/events/s ({} publishers)",
+            b.args.publishers
+        ),
+        format!("{rate:.0}"),
+        "target ≥ 3000",
+    );
     json!({"events": n, "publishers": b.args.publishers, "events_per_sec": rate})
 }
 
@@ -262,8 +359,16 @@ async fn steady(b: &Bench, g: &Gateway, counter: &mut Counter, before: i64) -> V
     let lat = latencies(b, &sent);
     let (p50, p99) = (percentile_ms(&lat, 50.0), percentile_ms(&lat, 99.0));
     let rate = (per_tick * 100) as f64;
-    row(&format!("steady {rate:.0} events/s: p50/p99 ms"), format!("{p50:.1}/{p99:.1}"), "target p99 < 25");
-    row("steady: queue depth each second (max)", format!("{}", depth.iter().max().copied().unwrap_or(0)), "flat = small");
+    row(
+        &format!("steady {rate:.0} events/s: p50/p99 ms"),
+        format!("{p50:.1}/{p99:.1}"),
+        "target p99 < 25",
+    );
+    row(
+        "steady: queue depth each second (max)",
+        format!("{}", depth.iter().max().copied().unwrap_or(0)),
+        "flat = small",
+    );
     json!({"events_per_sec": rate, "seconds": b.args.steady_secs, "latency_ms": {"p50": p50, "p99": p99}, "queue_depth_per_sec": depth})
 }
 
@@ -288,8 +393,16 @@ async fn backlog(b: &Bench, url: &str, empty_rate: f64) -> Value {
     let rate = total as f64 / secs;
     let rss = g.peak_rss_mib();
     g.stop();
-    row(&format!("backlog: {total} queued, drained/s"), format!("{rate:.0}"), "");
-    row("backlog: drain ÷ empty-queue rate", format!("{:.2}", rate / empty_rate), "target ≥ 0.9");
+    row(
+        &format!("backlog: {total} queued, drained/s"),
+        format!("{rate:.0}"),
+        "",
+    );
+    row(
+        "backlog: drain ÷ empty-queue rate",
+        format!("{:.2}", rate / empty_rate),
+        "target ≥ 0.9",
+    );
     json!({"deliveries": total, "enqueue_seconds": fill_secs, "drain_seconds": secs, "drain_per_sec": rate,
         "ratio_to_empty_queue": rate / empty_rate, "peak_rss_mib": rss})
 }
@@ -303,18 +416,31 @@ struct PgDb {
 
 impl PgDb {
     fn create(admin: &str) -> PgDb {
-        let name = format!("hookrelay_bench_{}", std::process::id() as u64 * 1000 + rand::random::<u16>() as u64);
+        let name = format!(
+            "hookrelay_bench_{}",
+            std::process::id() as u64 * 1000 + rand::random::<u16>() as u64
+        );
         let mut c = PgConnection::establish(admin).expect("BENCH_PG_URL must reach PostgreSQL");
-        diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut c).unwrap();
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut c)
+            .unwrap();
         let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(admin);
-        PgDb { admin: admin.to_string(), url: format!("{base}/{name}"), name }
+        PgDb {
+            admin: admin.to_string(),
+            url: format!("{base}/{name}"),
+            name,
+        }
     }
 }
 
 impl Drop for PgDb {
     fn drop(&mut self) {
         if let Ok(mut c) = PgConnection::establish(&self.admin) {
-            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).execute(&mut c);
+            let _ = diesel::sql_query(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .execute(&mut c);
         }
     }
 }

@@ -30,7 +30,9 @@ impl Counter {
         match url.strip_prefix("sqlite://") {
             Some(path) => {
                 let mut c = SqliteConnection::establish(path).expect("open sqlite");
-                diesel::sql_query("PRAGMA busy_timeout = 10000").execute(&mut c).unwrap();
+                diesel::sql_query("PRAGMA busy_timeout = 10000")
+                    .execute(&mut c)
+                    .unwrap();
                 Counter::Sqlite(c)
             }
             None => Counter::Pg(PgConnection::establish(url).expect("open postgres")),

@@ -1,6 +1,10 @@
 //! Publishing: validates events, finds the webhooks that subscribe to them
 //! and records event + deliveries in one transaction.
 
+mod batcher;
+
+pub use batcher::Publisher;
+
 use std::collections::HashMap;
 use std::sync::RwLock;
 
@@ -148,12 +152,39 @@ pub fn subscribes(patterns: &[String], event_type: &str) -> bool {
     })
 }
 
+/// Active webhooks with their parsed subscription patterns.
+pub type Subscribers = Vec<(Webhook, Vec<String>)>;
+
+/// Loads the fan-out candidates.
+pub fn subscribers(conn: &mut DbConn) -> ApiResult<Subscribers> {
+    Ok(Webhook::active(conn)?
+        .into_iter()
+        .map(|w| {
+            let pats = serde_json::from_str(&w.event_types).unwrap_or_default();
+            (w, pats)
+        })
+        .collect())
+}
+
 /// Records `events` and one delivery per matching active webhook, in one
 /// transaction. With an idempotency key, a repeat returns the first event.
 pub fn record(
     conn: &mut DbConn,
     events: Vec<ValidEvent>,
     idempotency_key: Option<String>,
+) -> ApiResult<Vec<Published>> {
+    let hooks = subscribers(conn)?;
+    record_with(conn, events, idempotency_key, &hooks)
+}
+
+/// [`record`] with the subscribers already loaded (several publishes in
+/// one transaction share them). Runs as a transaction, or a savepoint when
+/// one is open, so a refused publish leaves the others intact.
+pub fn record_with(
+    conn: &mut DbConn,
+    events: Vec<ValidEvent>,
+    idempotency_key: Option<String>,
+    hooks: &Subscribers,
 ) -> ApiResult<Vec<Published>> {
     conn.transaction::<_, ApiError, _>(|conn| {
         if let Some(key) = &idempotency_key {
@@ -171,13 +202,6 @@ pub fn record(
                 return Ok(vec![Published { id: prev.id, deliveries: n, replayed: true }]);
             }
         }
-        let hooks: Vec<(Webhook, Vec<String>)> = Webhook::active(conn)?
-            .into_iter()
-            .map(|w| {
-                let pats = serde_json::from_str(&w.event_types).unwrap_or_default();
-                (w, pats)
-            })
-            .collect();
         let now = time::now();
         let mut ev_rows = Vec::with_capacity(events.len());
         let mut del_rows = Vec::new();
@@ -186,7 +210,7 @@ pub fn record(
             // The id carries created_at, which time-range queries rely on.
             let id = new_id_at("evt", now);
             let mut n = 0;
-            for (w, pats) in &hooks {
+            for (w, pats) in hooks {
                 if subscribes(pats, &ev.event_type) {
                     n += 1;
                     del_rows.push(Delivery {

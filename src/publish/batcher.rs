@@ -1,0 +1,100 @@
+//! Group commit for publishes.
+//!
+//! Every publish is its own transaction in the API's eyes, but SQLite has
+//! one writer and a commit costs far more than the rows in it. Concurrent
+//! publishes therefore queue here, and one task writes all that are waiting
+//! in a single transaction, each inside its own savepoint: a refused publish
+//! (an idempotency conflict, say) rolls back alone. A publish is answered
+//! only after the transaction holding it has committed.
+
+use diesel::Connection;
+use tokio::sync::{mpsc, oneshot};
+
+use super::{record_with, subscribers, Published, ValidEvent};
+use crate::db::Db;
+use crate::error::{ApiError, ApiResult};
+
+/// Publishes written per transaction at most.
+const MAX_GROUP: usize = 256;
+
+struct Job {
+    events: Vec<ValidEvent>,
+    key: Option<String>,
+    reply: oneshot::Sender<ApiResult<Vec<Published>>>,
+}
+
+/// Handle to the group-commit task.
+#[derive(Clone)]
+pub struct Publisher {
+    tx: mpsc::Sender<Job>,
+}
+
+impl Publisher {
+    /// Starts the task; it ends when every handle is dropped.
+    pub fn spawn(db: Db) -> Publisher {
+        let (tx, rx) = mpsc::channel(4 * MAX_GROUP);
+        tokio::spawn(run(db, rx));
+        Publisher { tx }
+    }
+
+    /// Records `events` (one publish request) durably; see [`super::record`].
+    pub async fn publish(
+        &self,
+        events: Vec<ValidEvent>,
+        key: Option<String>,
+    ) -> ApiResult<Vec<Published>> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Job { events, key, reply })
+            .await
+            .map_err(|_| ApiError::Unavailable("the gateway is shutting down".into()))?;
+        answer
+            .await
+            .map_err(|_| ApiError::internal("publish task ended without an answer"))?
+    }
+}
+
+async fn run(db: Db, mut rx: mpsc::Receiver<Job>) {
+    let mut buf = Vec::with_capacity(MAX_GROUP);
+    while rx.recv_many(&mut buf, MAX_GROUP).await > 0 {
+        let jobs: Vec<Job> = std::mem::take(&mut buf);
+        let (inputs, replies): (Vec<_>, Vec<_>) = jobs
+            .into_iter()
+            .map(|j| ((j.events, j.key), j.reply))
+            .unzip();
+        let n = inputs.len();
+        let outcome = db
+            .write(move |c| {
+                c.transaction::<_, ApiError, _>(|c| {
+                    let hooks = subscribers(c)?;
+                    Ok(inputs
+                        .into_iter()
+                        .map(|(events, key)| record_with(c, events, key, &hooks))
+                        .collect::<Vec<_>>())
+                })
+            })
+            .await;
+        match outcome {
+            Ok(results) => {
+                for (reply, r) in replies.into_iter().zip(results) {
+                    let _ = reply.send(r);
+                }
+            }
+            Err(e) => {
+                // The whole transaction failed: nothing of it was written.
+                tracing::warn!(error = %e, publishes = n, "publish transaction failed");
+                for reply in replies {
+                    let _ = reply.send(Err(clone_error(&e)));
+                }
+            }
+        }
+    }
+}
+
+/// The same error for every publish of a failed group.
+fn clone_error(e: &ApiError) -> ApiError {
+    match e {
+        ApiError::Unavailable(m) => ApiError::Unavailable(m.clone()),
+        other => ApiError::Internal(other.to_string()),
+    }
+}
