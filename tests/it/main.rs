@@ -4,6 +4,7 @@
 mod common;
 
 mod bad_input;
+mod bench_smoke;
 mod delivery;
 mod event_types;
 mod events;
