@@ -23,7 +23,7 @@ pub struct Config {
     pub bootstrap_token: Option<String>,
 
     /// Deliveries in flight at once in this process.
-    #[arg(long, env = "HOOKRELAY_WORKERS", default_value_t = 128)]
+    #[arg(long, env = "HOOKRELAY_WORKERS", default_value_t = 256)]
     pub workers: usize,
 
     /// Per-request timeout of a delivery attempt, in seconds.

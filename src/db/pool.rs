@@ -35,6 +35,45 @@ pub struct Db {
     backend: Backend,
     /// SQLite only: the exclusive lock that keeps a second process off the file.
     _lock: Option<std::sync::Arc<std::fs::File>>,
+    /// SQLite only: stops the background checkpointer when the last handle goes.
+    _checkpointer: Option<std::sync::Arc<Checkpointer>>,
+}
+
+/// Copies the WAL back into the database file from its own thread, so the
+/// writer's commits do not stall on checkpoints (they showed up as 4–9 ms
+/// commits under load). The writer still checkpoints by itself past a large
+/// WAL, should this thread ever fall behind.
+struct Checkpointer {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Checkpointer {
+    fn start(path: &str) -> Checkpointer {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (flag, path) = (stop.clone(), path.to_string());
+        std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || {
+                let Ok(mut conn) = diesel::SqliteConnection::establish(&path) else {
+                    return;
+                };
+                let _ = conn.batch_execute("PRAGMA busy_timeout = 1000;");
+                while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(200));
+                    if let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE);") {
+                        tracing::debug!(error = %e, "background checkpoint failed");
+                    }
+                }
+            })
+            .expect("spawn checkpoint thread");
+        Checkpointer { stop }
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 #[derive(Debug)]
@@ -72,6 +111,7 @@ impl Db {
                     write: pool,
                     backend,
                     _lock: None,
+                    _checkpointer: None,
                 }
             }
             Backend::Sqlite => {
@@ -87,6 +127,11 @@ impl Db {
                     cache_kib,
                 };
                 let write = build(&target, 1, Some(pragmas(32_000)))?;
+                write
+                    .get()
+                    .map_err(|e| format!("cannot open database: {e}"))?
+                    .batch_execute("PRAGMA wal_autocheckpoint = 10000;")
+                    .map_err(|e| format!("cannot configure database: {e}"))?;
                 // Readers start every transaction with an empty cache after
                 // a write by another connection: a big cache only costs there.
                 let read = build(&target, pool_size.max(1), Some(pragmas(2_000)))?;
@@ -95,6 +140,7 @@ impl Db {
                     write,
                     backend,
                     _lock: Some(std::sync::Arc::new(lock)),
+                    _checkpointer: Some(std::sync::Arc::new(Checkpointer::start(&target))),
                 }
             }
         };

@@ -11,11 +11,11 @@ use std::time::Duration;
 
 use diesel::Connection;
 use serde_json::{json, Value};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use super::payload::Rendered;
 use super::send::Exchange;
-use crate::db::deliveries::Settlement;
+use crate::db::deliveries::{Candidate, Claimed, Delivery, Settlement};
 use crate::db::history::{AttemptRecord, HistoryRow};
 use crate::db::{new_id_at, time, Db, DbConn};
 use crate::error::{ApiError, ApiResult};
@@ -86,6 +86,22 @@ pub enum Record {
     Attempt(AttemptRecord),
     /// Deliveries settled without an attempt (e.g. their webhook was disabled).
     Settle(Vec<Settlement>),
+    /// The dispatcher's next claim, run in the same transaction as the
+    /// records queued with it: one commit instead of two.
+    Claim(ClaimRequest),
+}
+
+/// Picks among claim candidates (see `lanes`).
+pub type Admit = Box<dyn FnMut(&Candidate) -> bool + Send>;
+
+/// A claim for the dispatcher.
+pub struct ClaimRequest {
+    pub instance: String,
+    pub limit: i64,
+    pub lease: Duration,
+    pub exclude: Vec<String>,
+    pub admit: Admit,
+    pub reply: oneshot::Sender<ApiResult<Vec<Claimed>>>,
 }
 
 /// Handle used by workers.
@@ -145,6 +161,29 @@ impl Recorder {
         (Recorder { tx }, tokio::spawn(run(db, rx, disable_after)))
     }
 
+    /// Claims due deliveries along with the next history write.
+    pub async fn claim(
+        &self,
+        instance: String,
+        limit: i64,
+        lease: Duration,
+        exclude: Vec<String>,
+        admit: Admit,
+    ) -> ApiResult<Vec<Claimed>> {
+        let (reply, answer) = oneshot::channel();
+        self.submit(Record::Claim(ClaimRequest {
+            instance,
+            limit,
+            lease,
+            exclude,
+            admit,
+            reply,
+        }));
+        answer
+            .await
+            .map_err(|_| ApiError::Unavailable("history recorder stopped".into()))?
+    }
+
     /// Queues a record; never blocks.
     pub fn submit(&self, record: Record) {
         // The receiver lives until all senders are gone, so this cannot fail
@@ -156,9 +195,10 @@ impl Recorder {
 async fn run(db: Db, mut rx: mpsc::UnboundedReceiver<Record>, disable_after: chrono::Duration) {
     let mut buf = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut buf, MAX_BATCH).await > 0 {
-        // Linger a moment when the batch is small: one commit for many
-        // attempts is what keeps SQLite fast.
-        if buf.len() < MAX_BATCH / 4 {
+        // Linger a moment when the batch is small and nobody waits on a
+        // claim: one commit for many attempts is what keeps SQLite fast.
+        let claim_waiting = buf.iter().any(|r| matches!(r, Record::Claim(_)));
+        if buf.len() < MAX_BATCH / 4 && !claim_waiting {
             tokio::time::sleep(LINGER).await;
             while buf.len() < MAX_BATCH {
                 match rx.try_recv() {
@@ -167,14 +207,65 @@ async fn run(db: Db, mut rx: mpsc::UnboundedReceiver<Record>, disable_after: chr
                 }
             }
         }
-        let (mut attempts, mut settles) = (Vec::new(), Vec::new());
+        let (mut attempts, mut settles, mut claims) = (Vec::new(), Vec::new(), Vec::new());
         for r in buf.drain(..) {
             match r {
                 Record::Attempt(a) => attempts.push(a),
                 Record::Settle(s) => settles.extend(s),
+                Record::Claim(c) => claims.push(c),
             }
         }
-        write_with_retry(&db, attempts, settles, disable_after).await;
+        if claims.is_empty() {
+            write_with_retry(&db, attempts, settles, disable_after).await;
+            continue;
+        }
+        // Records and claims together; should that fail, the records take the
+        // patient path on their own and the claims are simply tried again.
+        let batch = Arc::new((attempts, settles));
+        let b = batch.clone();
+        let requests: Vec<_> = claims
+            .iter_mut()
+            .map(|c| {
+                (
+                    c.instance.clone(),
+                    c.limit,
+                    c.lease,
+                    std::mem::take(&mut c.exclude),
+                    std::mem::replace(&mut c.admit, Box::new(|_| false)),
+                )
+            })
+            .collect();
+        let joint = db
+            .write(move |c| {
+                c.transaction::<_, ApiError, _>(|c| {
+                    store(c, &b.0, &b.1, disable_after)?;
+                    let now = time::now();
+                    let mut out = Vec::new();
+                    for (instance, limit, lease, exclude, admit) in requests {
+                        let until = now + chrono::Duration::from_std(lease).unwrap_or_default();
+                        out.push(Delivery::claim(
+                            c, &instance, now, until, limit, &exclude, admit,
+                        )?);
+                    }
+                    Ok(out)
+                })
+            })
+            .await;
+        match joint {
+            Ok(claimed) => {
+                for (req, got) in claims.into_iter().zip(claimed) {
+                    let _ = req.reply.send(Ok(got));
+                }
+            }
+            Err(e) => {
+                for req in claims {
+                    let _ = req.reply.send(Err(ApiError::Unavailable(e.to_string())));
+                }
+                let (attempts, settles) = Arc::try_unwrap(batch)
+                    .unwrap_or_else(|_| unreachable!("the write closure has ended"));
+                write_with_retry(&db, attempts, settles, disable_after).await;
+            }
+        }
     }
 }
 

@@ -19,7 +19,7 @@ use super::payload::{render, EventDoc, Format};
 use super::recorder::{history_row, AttemptContext, Record, Recorder, Trigger};
 use super::retry::RetryPolicy;
 use super::send::{send, Exchange, HttpClients};
-use crate::db::deliveries::{Claimed, Delivery, Settlement};
+use crate::db::deliveries::{Claimed, Settlement};
 use crate::db::events::Event;
 use crate::db::history::AttemptRecord;
 use crate::db::webhooks::Webhook;
@@ -93,16 +93,15 @@ pub async fn run(
             continue;
         }
         let limit = free.min(settings.claim_batch) as i64;
-        let (instance, lease) = (settings.instance.clone(), settings.lease);
         let (exclude, admit) = (lanes.saturated(), lanes.admit());
-        let claimed = db
-            .write(move |c| {
-                let now = time::now();
-                let until = now + chrono::Duration::from_std(lease).unwrap_or_default();
-                Ok(Delivery::claim(
-                    c, &instance, now, until, limit, &exclude, admit,
-                )?)
-            })
+        let claimed = recorder
+            .claim(
+                settings.instance.clone(),
+                limit,
+                settings.lease,
+                exclude,
+                Box::new(admit),
+            )
             .await;
         let claimed = match claimed {
             Ok(c) if !c.is_empty() => c,

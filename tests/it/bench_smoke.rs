@@ -14,7 +14,12 @@ fn bench_harness_runs_end_to_end() {
     assert!(status.success());
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
     assert!(report["ceiling_requests_per_sec"].as_f64().unwrap() > 0.0);
-    assert!(report["sqlite"]["end_to_end"]["deliveries_per_sec"].as_f64().unwrap() > 0.0);
+    assert!(
+        report["sqlite"]["end_to_end"]["deliveries_per_sec"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
     assert!(report["sqlite"]["steady"]["latency_ms"]["p99"].is_number());
     assert!(report["backlog"]["drain_per_sec"].as_f64().unwrap() > 0.0);
     assert!(report["sqlite"]["peak_rss_mib"].as_f64().unwrap() > 0.0);

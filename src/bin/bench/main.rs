@@ -27,10 +27,10 @@ pub struct Args {
     #[arg(long, default_value_t = 10)]
     pub webhooks: usize,
     /// Requests in flight: the gateway's HOOKRELAY_WORKERS and the ceiling client's concurrency.
-    #[arg(long, default_value_t = 128)]
+    #[arg(long, default_value_t = 256)]
     pub concurrency: usize,
     /// Per-webhook in-flight limit (max_in_flight).
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = 32)]
     pub in_flight: usize,
     /// Webhook format: form or json.
     #[arg(long, default_value = "form")]
