@@ -192,7 +192,7 @@ pub fn check_url(raw: &str, require_https: bool, policy: &TargetPolicy) -> ApiRe
     Ok(url.to_string())
 }
 
-/// 1 to 20 delays such as `"30s"` or `"2h"`; stored as a JSON array.
+/// 0 to 20 delays (none: no retries) such as `"30s"` or `"2h"`; stored as a JSON array.
 pub fn check_retry_schedule(list: &[String]) -> ApiResult<String> {
     if list.len() > 20 {
         return Err(ApiError::field(

@@ -102,7 +102,7 @@ pub async fn create(
         signing: b.signing.unwrap_or(true),
         secret: input::new_secret(),
         state: if active { "active" } else { "disabled" }.into(),
-        disabled_reason: None,
+        disabled_reason: (!active).then(|| "created disabled by an operator".to_string()),
         last_triggered_at: None,
         created_at: now,
         updated_at: now,

@@ -8,7 +8,6 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::{Integer, Text};
 
 use super::schema::deliveries;
 use super::DbConn;
@@ -32,17 +31,15 @@ pub struct Delivery {
 }
 
 /// What a claim returns for each delivery it took.
-#[derive(Debug, Clone, QueryableByName)]
+#[derive(Debug, Clone)]
 pub struct Claimed {
-    #[diesel(sql_type = Text)]
     pub id: String,
-    #[diesel(sql_type = Text)]
     pub event_id: String,
-    #[diesel(sql_type = Text)]
     pub webhook_id: String,
     /// Attempt number of the attempt now starting (1-based).
-    #[diesel(sql_type = Integer)]
     pub attempts: i32,
+    /// The claim's lease expiry: also its token (see [`Settlement::lease`]).
+    pub lease: NaiveDateTime,
 }
 
 /// The result to store for one delivery after an attempt.
@@ -54,6 +51,10 @@ pub struct Settlement {
     pub next_attempt_at: NaiveDateTime,
     pub status_code: Option<i32>,
     pub error: Option<String>,
+    /// The lease of the claim the attempt ran under. A result only lands
+    /// while that claim still holds the row: if the lease ran out and the
+    /// row was claimed again, the late result must not overwrite the new one.
+    pub lease: Option<NaiveDateTime>,
 }
 
 /// A due delivery a claim may take.
@@ -133,6 +134,7 @@ impl Delivery {
                     event_id: c.event_id,
                     webhook_id: c.webhook_id,
                     attempts: c.attempts + 1,
+                    lease: lease_until,
                 })
                 .collect())
         })
@@ -211,22 +213,27 @@ impl Delivery {
         all: impl Iterator<Item = &'a Settlement>,
         now: NaiveDateTime,
     ) -> QueryResult<()> {
-        let mut ok: std::collections::BTreeMap<Option<i32>, Vec<&str>> = Default::default();
+        type Key = (Option<i32>, Option<NaiveDateTime>);
+        let mut ok: std::collections::BTreeMap<Key, Vec<&str>> = Default::default();
         for s in all {
             if s.status == "succeeded" {
-                ok.entry(s.status_code).or_default().push(&s.delivery_id);
+                ok.entry((s.status_code, s.lease))
+                    .or_default()
+                    .push(&s.delivery_id);
             } else {
                 Delivery::settle(conn, s, now)?;
             }
         }
-        for (code, ids) in ok {
+        for ((code, lease), ids) in ok {
             for chunk in ids.chunks(500) {
-                diesel::update(
-                    deliveries::table
-                        .filter(deliveries::id.eq_any(chunk))
-                        .filter(deliveries::status.eq("delivering")),
-                )
-                .set((
+                let mut rows = diesel::update(deliveries::table)
+                    .filter(deliveries::id.eq_any(chunk))
+                    .filter(deliveries::status.eq("delivering"))
+                    .into_boxed();
+                if let Some(l) = lease {
+                    rows = rows.filter(deliveries::lease_until.eq(l));
+                }
+                rows.set((
                     deliveries::status.eq("succeeded"),
                     deliveries::next_attempt_at.eq(now),
                     deliveries::claimed_by.eq(None::<String>),
@@ -243,12 +250,14 @@ impl Delivery {
 
     /// Stores one attempt result.
     pub fn settle(conn: &mut DbConn, s: &Settlement, now: NaiveDateTime) -> QueryResult<usize> {
-        diesel::update(
-            deliveries::table
-                .find(&s.delivery_id)
-                .filter(deliveries::status.eq("delivering")),
-        )
-        .set((
+        let mut row = diesel::update(deliveries::table)
+            .filter(deliveries::id.eq(&s.delivery_id))
+            .filter(deliveries::status.eq("delivering"))
+            .into_boxed();
+        if let Some(l) = s.lease {
+            row = row.filter(deliveries::lease_until.eq(l));
+        }
+        row.set((
             deliveries::status.eq(s.status),
             deliveries::next_attempt_at.eq(s.next_attempt_at),
             deliveries::claimed_by.eq(None::<String>),

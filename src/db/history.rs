@@ -2,6 +2,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::IntoSql;
 
 use super::deliveries::{Delivery, Settlement};
 use super::schema::{history, history_events};
@@ -189,8 +190,9 @@ impl HistoryRow {
             None => q,
         };
         if let Some(text) = query.q.as_deref().filter(|s| !s.is_empty()) {
-            // lower() on both sides: LIKE is case-insensitive on SQLite only.
-            let p = like_pattern(&text.to_lowercase());
+            // The pattern goes through the same lower() as the column: SQLite folds
+            // ASCII only, PostgreSQL all of Unicode; each agrees with itself.
+            let p = lower(like_pattern(text).into_sql::<diesel::sql_types::Text>());
             q = q.filter(
                 lower(history::url)
                     .like(p.clone())

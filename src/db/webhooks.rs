@@ -2,6 +2,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::IntoSql;
 
 use super::schema::webhooks;
 use super::{like_pattern, lower, DbConn};
@@ -233,7 +234,9 @@ impl Webhook {
             .select(Webhook::as_select())
             .into_boxed::<Backend>();
         if let Some(text) = query.q.as_deref().filter(|s| !s.is_empty()) {
-            let pattern = like_pattern(&text.to_lowercase());
+            // The pattern goes through the same lower() as the column: SQLite folds
+            // ASCII only, PostgreSQL all of Unicode; each agrees with itself.
+            let pattern = lower(like_pattern(text).into_sql::<diesel::sql_types::Text>());
             q = q.filter(
                 lower(webhooks::name)
                     .like(pattern.clone())

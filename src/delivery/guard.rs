@@ -68,10 +68,26 @@ pub fn forbidden_kind(ip: IpAddr) -> Option<&'static str> {
             }
         }
         IpAddr::V6(v6) => {
+            let seg = v6.segments();
+            // IPv6 forms that carry an IPv4 address: judge the IPv4 inside.
             if let Some(v4) = v6.to_ipv4_mapped() {
                 return forbidden_kind(IpAddr::V4(v4));
             }
-            let seg = v6.segments();
+            let embedded = |hi: u16, lo: u16| {
+                std::net::Ipv4Addr::new((hi >> 8) as u8, hi as u8, (lo >> 8) as u8, lo as u8)
+            };
+            if seg[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+                // NAT64 (64:ff9b::/96).
+                return forbidden_kind(IpAddr::V4(embedded(seg[6], seg[7])));
+            }
+            if seg[0] == 0x2002 {
+                // 6to4 (2002::/16) carries the IPv4 in the next 32 bits.
+                return forbidden_kind(IpAddr::V4(embedded(seg[1], seg[2])));
+            }
+            if seg[..6] == [0, 0, 0, 0, 0, 0] && !v6.is_loopback() && !v6.is_unspecified() {
+                // Deprecated IPv4-compatible (::a.b.c.d).
+                return forbidden_kind(IpAddr::V4(embedded(seg[6], seg[7])));
+            }
             if v6.is_loopback() {
                 Some("loopback")
             } else if v6.is_unspecified() {
@@ -80,6 +96,8 @@ pub fn forbidden_kind(ip: IpAddr) -> Option<&'static str> {
                 Some("unique-local")
             } else if (seg[0] & 0xffc0) == 0xfe80 {
                 Some("link-local")
+            } else if (seg[0] & 0xffc0) == 0xfec0 {
+                Some("site-local")
             } else if v6.is_multicast() {
                 Some("multicast")
             } else {
@@ -140,10 +158,19 @@ mod tests {
             "fd00:ec2::254",
             "fe80::1",
             "::ffff:127.0.0.1",
+            "64:ff9b::7f00:1",
+            "2002:a00:1::1",
+            "fec0::1",
+            "::10.0.0.1",
         ] {
             assert!(forbidden_kind(ip.parse().unwrap()).is_some(), "{ip}");
         }
-        for ip in ["93.184.216.34", "8.8.8.8", "2606:4700::1111"] {
+        for ip in [
+            "93.184.216.34",
+            "8.8.8.8",
+            "2606:4700::1111",
+            "64:ff9b::808:808",
+        ] {
             assert!(forbidden_kind(ip.parse().unwrap()).is_none(), "{ip}");
         }
     }

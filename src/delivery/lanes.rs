@@ -40,9 +40,15 @@ impl Lane {
         }
     }
 
-    /// Most deliveries this lane may still take in a claim.
+    /// Most deliveries this lane may still take in a claim. A rate-limited
+    /// lane holds at most ~30 s of its rate, so nothing it holds outlives
+    /// its lease waiting for the limiter.
     fn room(&self) -> usize {
-        (self.max_in_flight * HELD_FACTOR).saturating_sub(self.held) * self.events_per_request
+        let mut cap = self.max_in_flight * HELD_FACTOR;
+        if let Some(rate) = self.rate.filter(|r| *r > 0) {
+            cap = cap.min((rate as usize * 30).max(1));
+        }
+        cap.saturating_sub(self.held) * self.events_per_request
     }
 }
 

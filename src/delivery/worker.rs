@@ -5,6 +5,8 @@
 //! memory long enough for its lease to run out.
 
 use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -269,6 +271,7 @@ fn dead(c: &Claimed, why: &str) -> Settlement {
         next_attempt_at: time::now(),
         status_code: None,
         error: Some(why.to_string()),
+        lease: Some(c.lease),
     }
 }
 
@@ -311,6 +314,8 @@ async fn execute(job: Job, _slot: OwnedSemaphorePermit, lane: LanePermits, ctx: 
     );
     let event_ids: Vec<String> = job.deliveries.iter().map(|d| d.event_id.clone()).collect();
     let delivery_ids: Vec<String> = job.deliveries.iter().map(|d| d.id.clone()).collect();
+    let lease_of: HashMap<&String, NaiveDateTime> =
+        job.deliveries.iter().map(|d| (&d.id, d.lease)).collect();
     let msg_id = message_id(&event_ids);
     let span = tracing::debug_span!("delivery", webhook_id = %w.id, event_id = %event_ids[0]);
     let _enter = span.enter();
@@ -331,6 +336,7 @@ async fn execute(job: Job, _slot: OwnedSemaphorePermit, lane: LanePermits, ctx: 
             next_attempt_at: next,
             status_code: ex.status.map(i32::from),
             error: error.clone(),
+            lease: Some(lease_of[id]),
         })
         .collect();
     let actx = AttemptContext {

@@ -18,6 +18,10 @@ use crate::db::webhooks::Webhook;
 use crate::db::{new_id, new_id_at, time, Db, DbConn};
 use crate::error::{ApiError, ApiResult};
 
+/// Operational types only hookrelay publishes (subscribers must be able to
+/// trust them).
+pub const RESERVED_TYPES: &[&str] = &["webhook.disabled"];
+
 /// Most events in one batch publish.
 pub const MAX_BATCH: usize = 1000;
 
@@ -96,6 +100,13 @@ pub async fn validate(
             ))
         }
     };
+    if RESERVED_TYPES.contains(&event_type.as_str()) {
+        return Err(ApiError::field_code(
+            "reserved_event_type",
+            format!("{at}type"),
+            format!("'{event_type}' events are published by hookrelay itself and cannot be published through the API"),
+        ));
+    }
     let entity = types.entity_of(db, &event_type).await?.ok_or_else(|| {
         ApiError::field_code(
             "unknown_event_type",
