@@ -178,8 +178,9 @@ impl From<diesel::result::Error> for ApiError {
     }
 }
 
-/// Messages of a database that is restarting, unreachable or busy: the
-/// client should retry, and nothing was written.
+/// Messages of a database that is restarting, unreachable, busy or that
+/// chose this transaction as a deadlock victim: the client should retry,
+/// and nothing was written.
 fn is_outage(message: &str) -> bool {
     const SIGNS: &[&str] = &[
         "database is locked",
@@ -190,6 +191,9 @@ fn is_outage(message: &str) -> bool {
         "the database system is",
         "no connection to the server",
         "SSL connection has been closed",
+        // Transient conflicts: retrying succeeds.
+        "deadlock detected",
+        "could not serialize access",
     ];
     SIGNS.iter().any(|s| message.contains(s))
 }

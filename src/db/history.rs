@@ -140,6 +140,9 @@ impl HistoryRow {
                     None => latest.push((&r.row.webhook_id, r.row.sent_at, outcome)),
                 }
             }
+            // Always in id order: two processes updating the same webhooks
+            // in different orders would deadlock on PostgreSQL.
+            latest.sort_by(|a, b| a.0.cmp(b.0));
             let mut disabled = Vec::new();
             for (id, at, outcome) in latest {
                 disabled.extend(Webhook::record_attempt(

@@ -162,6 +162,11 @@ async fn bad_input_is_refused_cleanly(backend: Backend) {
             "invalid_field",
             Some("message"),
         ),
+        (
+            json!({"type": "webhook.disabled", "webhook": {}}),
+            "reserved_event_type",
+            Some("type"),
+        ),
     ];
     for (body, want, field) in cases {
         let (s, b) = app.post("/v1/events", &body).await;
