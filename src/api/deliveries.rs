@@ -82,9 +82,6 @@ pub async fn list(
         .db
         .read(move |c| Ok(Delivery::list(c, &query)?))
         .await?;
-    let page = Page::from_rows(rows, limit, DeliveryView::new, |d| Cursor {
-        after: Some(d.id.clone()),
-        offset: None,
-    });
+    let page = Page::from_rows(rows, limit, DeliveryView::new, |d| Cursor::after(&d.id));
     Ok(HttpResponse::Ok().json(page))
 }

@@ -176,10 +176,7 @@ pub async fn list(
         limit,
     };
     let rows = state.db.read(move |c| Ok(Event::list(c, &query)?)).await?;
-    let page = Page::from_rows(rows, limit, EventView::new, |e| Cursor {
-        after: Some(e.id.clone()),
-        offset: None,
-    });
+    let page = Page::from_rows(rows, limit, EventView::new, |e| Cursor::after(&e.id));
     Ok(HttpResponse::Ok().json(page))
 }
 

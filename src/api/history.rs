@@ -155,14 +155,8 @@ pub async fn list(
         .await?;
     let kept = rows.len().min(limit as usize) as i64;
     let page = Page::from_rows(rows, limit, HistoryView::new, |r| match sort {
-        HistorySort::SentAt => Cursor {
-            after: Some(r.id.clone()),
-            offset: None,
-        },
-        _ => Cursor {
-            after: None,
-            offset: Some(offset + kept),
-        },
+        HistorySort::SentAt => Cursor::after(&r.id),
+        _ => Cursor::offset(offset + kept),
     });
     Ok(HttpResponse::Ok().json(page))
 }

@@ -19,6 +19,22 @@ pub struct Cursor {
 }
 
 impl Cursor {
+    /// Keyset position: continue after `id`.
+    pub fn after(id: &str) -> Cursor {
+        Cursor {
+            after: Some(id.to_string()),
+            offset: None,
+        }
+    }
+
+    /// Offset position.
+    pub fn offset(n: i64) -> Cursor {
+        Cursor {
+            after: None,
+            offset: Some(n),
+        }
+    }
+
     /// Decodes a client-supplied cursor.
     pub fn decode(raw: Option<&str>) -> Result<Cursor, ApiError> {
         let Some(raw) = raw.filter(|s| !s.is_empty()) else {

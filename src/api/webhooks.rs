@@ -73,9 +73,8 @@ pub async fn list(
         .read(move |c| Ok(Webhook::list(c, &query)?))
         .await?;
     let kept = rows.len().min(limit as usize) as i64;
-    let page = Page::from_rows(rows, limit, WebhookView::new, |_| Cursor {
-        after: None,
-        offset: Some(offset + kept),
+    let page = Page::from_rows(rows, limit, WebhookView::new, |_| {
+        Cursor::offset(offset + kept)
     });
     Ok(HttpResponse::Ok().json(page))
 }
