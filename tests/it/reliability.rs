@@ -379,3 +379,50 @@ async fn sqlite_refuses_a_second_process() {
     assert!(err.contains("another hookrelay process"), "{err}");
     first.stop().await;
 }
+
+#[actix_web::test]
+async fn redirects_are_not_followed() {
+    let app = TestApp::start(Backend::Sqlite).await.unwrap();
+    let rx = Receiver::start().await;
+    rx.set_status("/moved", 302);
+    rx.set_header("/moved", "Location", &rx.url("/elsewhere"));
+    let w = app
+        .create_webhook(json!({"name": "moved", "url": rx.url("/moved"), "event_types": ["*"]}))
+        .await;
+    let (_, row) = app
+        .post(
+            &format!("/v1/webhooks/{}/test", id(&w)),
+            &json!({"event_type": "user.updated"}),
+        )
+        .await;
+    assert_eq!(
+        row["response"]["status"], 302,
+        "a redirect is an answer, not a detour: {row}"
+    );
+    assert!(rx.received_on("/elsewhere").is_empty());
+    rx.stop().await;
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn first_start_generates_a_hashed_operator_token() {
+    let app = TestApp::start_with(Backend::Sqlite, |c| c.bootstrap_token = None)
+        .await
+        .unwrap();
+    assert_eq!(app.count_rows("api_tokens"), 1);
+    // Only a SHA-256 hash is stored, never the token (which starts with hr_).
+    let path = app
+        .database_url
+        .strip_prefix("sqlite://")
+        .unwrap()
+        .to_string();
+    // The WAL holds recent writes: read it too.
+    let mut raw = std::fs::read(&path).unwrap();
+    raw.extend(std::fs::read(format!("{path}-wal")).unwrap_or_default());
+    let text = String::from_utf8_lossy(&raw);
+    assert!(!text.contains("hr_"), "a token is stored in clear");
+    // The test token of the harness is not valid here.
+    let (status, _) = app.get("/v1/webhooks").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    app.stop().await;
+}
