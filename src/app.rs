@@ -79,7 +79,6 @@ pub async fn start(config: Config) -> Result<Running, String> {
         retry: RetryPolicy::new(config.retry_delays()?),
         default_in_flight: config.max_in_flight_per_webhook as usize,
     };
-    // An API-only node records events; other processes deliver them.
     let deps = EngineDeps {
         db: db.clone(),
         clients: clients.clone(),

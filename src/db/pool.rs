@@ -80,6 +80,8 @@ impl Drop for Checkpointer {
 struct SqlitePragmas {
     synchronous: String,
     cache_kib: u32,
+    /// WAL pages before a committing connection checkpoints by itself.
+    autocheckpoint: u32,
 }
 
 impl CustomizeConnection<DbConn, diesel::r2d2::Error> for SqlitePragmas {
@@ -87,8 +89,9 @@ impl CustomizeConnection<DbConn, diesel::r2d2::Error> for SqlitePragmas {
         // busy_timeout first: switching to WAL itself needs the lock.
         let sql = format!(
             "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA synchronous = {}; \
-             PRAGMA foreign_keys = ON; PRAGMA cache_size = -{}; PRAGMA temp_store = MEMORY;",
-            self.synchronous, self.cache_kib
+             PRAGMA foreign_keys = ON; PRAGMA cache_size = -{}; PRAGMA temp_store = MEMORY; \
+             PRAGMA wal_autocheckpoint = {};",
+            self.synchronous, self.cache_kib, self.autocheckpoint
         );
         conn.batch_execute(&sql)
             .map_err(diesel::r2d2::Error::QueryError)
@@ -122,19 +125,17 @@ impl Db {
                     }
                 }
                 let lock = lock_file(&target)?;
-                let pragmas = |cache_kib| SqlitePragmas {
+                let pragmas = |cache_kib, autocheckpoint| SqlitePragmas {
                     synchronous: sqlite_synchronous.to_ascii_uppercase(),
                     cache_kib,
+                    autocheckpoint,
                 };
-                let write = build(&target, 1, Some(pragmas(32_000)))?;
-                write
-                    .get()
-                    .map_err(|e| format!("cannot open database: {e}"))?
-                    .batch_execute("PRAGMA wal_autocheckpoint = 10000;")
-                    .map_err(|e| format!("cannot configure database: {e}"))?;
+                // The background checkpointer keeps the WAL short; the writer
+                // only steps in past 10,000 pages.
+                let write = build(&target, 1, Some(pragmas(32_000, 10_000)))?;
                 // Readers start every transaction with an empty cache after
                 // a write by another connection: a big cache only costs there.
-                let read = build(&target, pool_size.max(1), Some(pragmas(2_000)))?;
+                let read = build(&target, pool_size.max(1), Some(pragmas(2_000, 1_000)))?;
                 Db {
                     read,
                     write,

@@ -148,6 +148,35 @@ impl Webhook {
         outcome: Outcome,
         disable_after: chrono::Duration,
     ) -> QueryResult<Option<Webhook>> {
+        if outcome == Outcome::Succeeded {
+            // The hot path: no read, and a write only when something shows
+            // (state, failure run, or `last_triggered_at`, kept to the second).
+            let stale = at - chrono::Duration::seconds(1);
+            let changed = webhooks::state
+                .ne("active")
+                .or(webhooks::failing_since.is_not_null())
+                .or(webhooks::last_triggered_at.is_null())
+                .or(webhooks::last_triggered_at.lt(stale));
+            diesel::update(
+                webhooks::table
+                    .find(id)
+                    .filter(webhooks::active.eq(true))
+                    .filter(changed),
+            )
+            .set((
+                webhooks::state.eq("active"),
+                webhooks::failing_since.eq(None::<NaiveDateTime>),
+                webhooks::last_triggered_at.eq(at),
+            ))
+            .execute(conn)?;
+            diesel::update(webhooks::table.find(id).filter(webhooks::active.eq(false)))
+                .set((
+                    webhooks::failing_since.eq(None::<NaiveDateTime>),
+                    webhooks::last_triggered_at.eq(at),
+                ))
+                .execute(conn)?;
+            return Ok(None);
+        }
         let Some(w) = Webhook::find(conn, id)? else {
             return Ok(None);
         };

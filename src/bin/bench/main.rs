@@ -1,4 +1,5 @@
-//! hookrelay's benchmark harness (`cargo run --release --bin bench`).
+//! hookrelay's benchmark harness (`cargo build --release && ./target/release/bench`;
+//! it starts the `hookrelay` binary built beside it).
 //!
 //! One run measures, on this machine: the raw HTTP ceiling (a plain reqwest
 //! client against the same loopback receiver), hookrelay end to end (publish
