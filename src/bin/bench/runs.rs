@@ -159,10 +159,11 @@ fn event(b: &Bench, i: usize) -> Value {
     e
 }
 
-/// Publishes `n` events in batches; returns event id → publish time (ns since epoch).
+/// Publishes `n` events in batches, spread over `gateways` in turn; returns
+/// event id → publish time (ns since epoch).
 async fn publish(
     b: &Bench,
-    g: &Gateway,
+    gateways: &[&Gateway],
     n: usize,
     batch: usize,
     from: usize,
@@ -173,6 +174,7 @@ async fn publish(
         let k = batch.min(n - i);
         let events: Vec<Value> = (i..i + k).map(|j| event(b, from + j)).collect();
         let at = b.epoch.elapsed().as_nanos() as u64;
+        let g = gateways[(i / batch.max(1)) % gateways.len()];
         let r = g
             .post("/v1/events/batch", &json!({ "events": events }))
             .await;
@@ -245,7 +247,8 @@ async fn gateway_runs(
     b.tally.reset(true);
     let cpu0: Duration = gateways.iter().map(Gateway::cpu).sum();
     let t0 = Instant::now();
-    let sent = publish(b, g, events, b.args.batch, 0).await;
+    let all: Vec<&Gateway> = gateways.iter().collect();
+    let sent = publish(b, &all, events, b.args.batch, 0).await;
     let done = wait_history(&mut counter, total, Duration::from_millis(5)).await;
     let secs = (done - t0).as_secs_f64();
     let cpu = gateways.iter().map(Gateway::cpu).sum::<Duration>() - cpu0;
@@ -290,7 +293,7 @@ async fn gateway_runs(
         expected += (b.args.single_events * k) as i64;
         wait_history(&mut counter, expected, Duration::from_millis(20)).await;
     }
-    out["steady"] = steady(b, g, &mut counter, expected).await;
+    out["steady"] = steady(b, &all, &mut counter, expected).await;
     let rss = gateways
         .iter()
         .map(Gateway::peak_rss_mib)
@@ -338,7 +341,7 @@ async fn single_publish(b: &Bench, g: &Gateway) -> Value {
 
 /// Publishes at a fixed rate (a small batch every 10 ms) and watches
 /// latency and queue depth.
-async fn steady(b: &Bench, g: &Gateway, counter: &mut Counter, before: i64) -> Value {
+async fn steady(b: &Bench, gateways: &[&Gateway], counter: &mut Counter, before: i64) -> Value {
     let per_tick = (b.args.steady_rate / 100).max(1);
     let ticks = b.args.steady_secs * 100;
     b.tally.reset(true);
@@ -348,7 +351,7 @@ async fn steady(b: &Bench, g: &Gateway, counter: &mut Counter, before: i64) -> V
     for t in 0..ticks {
         next += Duration::from_millis(10);
         let from = 2_000_000 + t as usize * per_tick;
-        sent.extend(publish(b, g, per_tick, per_tick, from).await);
+        sent.extend(publish(b, gateways, per_tick, per_tick, from).await);
         if t % 100 == 99 {
             depth.push(counter.queued());
         }
@@ -380,7 +383,7 @@ async fn backlog(b: &Bench, url: &str, empty_rate: f64) -> Value {
     create_webhooks(b, &api).await;
     let events = n / b.args.webhooks;
     let filled = Instant::now();
-    publish(b, &api, events, 1000, 3_000_000).await;
+    publish(b, &[&api], events, 1000, 3_000_000).await;
     let fill_secs = filled.elapsed().as_secs_f64();
     api.stop();
     b.tally.reset(false);
