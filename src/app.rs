@@ -57,8 +57,16 @@ pub async fn start(config: Config) -> Result<Running, String> {
             .await
             .map_err(|e| e.to_string())??
     };
-    ensure_token(&db, config.bootstrap_token.as_deref())?;
-    release_stale_claims(&db, &config)?;
+    {
+        // Start-up writes run off the async runtime like every other query.
+        let (db, config) = (db.clone(), config.clone());
+        tokio::task::spawn_blocking(move || {
+            ensure_token(&db, config.bootstrap_token.as_deref())?;
+            release_stale_claims(&db, &config)
+        })
+        .await
+        .map_err(|e| e.to_string())??;
+    }
     let policy = TargetPolicy {
         allow_private: config.allow_private_targets,
         allowed: config.allowed_networks()?,

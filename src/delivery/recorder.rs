@@ -94,13 +94,18 @@ pub enum Record {
 /// Picks among claim candidates (see `lanes`).
 pub type Admit = Box<dyn FnMut(&Candidate) -> bool + Send>;
 
-/// A claim for the dispatcher.
-pub struct ClaimRequest {
+/// What to claim (see `Delivery::claim`).
+pub struct ClaimSpec {
     pub instance: String,
     pub limit: i64,
     pub lease: Duration,
     pub exclude: Vec<String>,
     pub admit: Admit,
+}
+
+/// A claim for the dispatcher and where its answer goes.
+pub struct ClaimRequest {
+    pub spec: ClaimSpec,
     pub reply: oneshot::Sender<ApiResult<Vec<Claimed>>>,
 }
 
@@ -172,11 +177,13 @@ impl Recorder {
     ) -> ApiResult<Vec<Claimed>> {
         let (reply, answer) = oneshot::channel();
         self.submit(Record::Claim(ClaimRequest {
-            instance,
-            limit,
-            lease,
-            exclude,
-            admit,
+            spec: ClaimSpec {
+                instance,
+                limit,
+                lease,
+                exclude,
+                admit,
+            },
             reply,
         }));
         answer
@@ -212,7 +219,7 @@ async fn run(db: Db, mut rx: mpsc::UnboundedReceiver<Record>, disable_after: chr
             match r {
                 Record::Attempt(a) => attempts.push(a),
                 Record::Settle(s) => settles.extend(s),
-                Record::Claim(c) => claims.push(c),
+                Record::Claim(c) => claims.push((c.spec, c.reply)),
             }
         }
         if claims.is_empty() {
@@ -223,28 +230,24 @@ async fn run(db: Db, mut rx: mpsc::UnboundedReceiver<Record>, disable_after: chr
         // patient path on their own and the claims are simply tried again.
         let batch = Arc::new((attempts, settles));
         let b = batch.clone();
-        let requests: Vec<_> = claims
-            .iter_mut()
-            .map(|c| {
-                (
-                    c.instance.clone(),
-                    c.limit,
-                    c.lease,
-                    std::mem::take(&mut c.exclude),
-                    std::mem::replace(&mut c.admit, Box::new(|_| false)),
-                )
-            })
-            .collect();
+        let (specs, replies): (Vec<ClaimSpec>, Vec<_>) = claims.into_iter().unzip();
         let joint = db
             .write(move |c| {
                 c.transaction::<_, ApiError, _>(|c| {
                     store(c, &b.0, &b.1, disable_after)?;
                     let now = time::now();
                     let mut out = Vec::new();
-                    for (instance, limit, lease, exclude, admit) in requests {
-                        let until = now + chrono::Duration::from_std(lease).unwrap_or_default();
+                    for spec in specs {
+                        let until =
+                            now + chrono::Duration::from_std(spec.lease).unwrap_or_default();
                         out.push(Delivery::claim(
-                            c, &instance, now, until, limit, &exclude, admit,
+                            c,
+                            &spec.instance,
+                            now,
+                            until,
+                            spec.limit,
+                            &spec.exclude,
+                            spec.admit,
                         )?);
                     }
                     Ok(out)
@@ -253,13 +256,13 @@ async fn run(db: Db, mut rx: mpsc::UnboundedReceiver<Record>, disable_after: chr
             .await;
         match joint {
             Ok(claimed) => {
-                for (req, got) in claims.into_iter().zip(claimed) {
-                    let _ = req.reply.send(Ok(got));
+                for (reply, got) in replies.into_iter().zip(claimed) {
+                    let _ = reply.send(Ok(got));
                 }
             }
             Err(e) => {
-                for req in claims {
-                    let _ = req.reply.send(Err(ApiError::Unavailable(e.to_string())));
+                for reply in replies {
+                    let _ = reply.send(Err(ApiError::Unavailable(e.to_string())));
                 }
                 let (attempts, settles) = Arc::try_unwrap(batch)
                     .unwrap_or_else(|_| unreachable!("the write closure has ended"));
