@@ -10,7 +10,12 @@ use tokio::sync::Notify;
 use crate::config::Config;
 use crate::db::deliveries::Delivery;
 use crate::db::tokens::{hash_token, ApiToken};
-use crate::db::{new_id, time, Backend, Db};
+use crate::db::webhooks::{StoredSecrets, Webhook};
+use crate::db::{new_id, parse_url, time, Backend, Db};
+use crate::delivery::payload::secret_context;
+use crate::error::ApiError;
+use crate::vault::{self, KeySettings, Vault};
+use diesel::Connection;
 use crate::delivery::cache::EventCache;
 use crate::delivery::guard::TargetPolicy;
 use crate::delivery::retry::RetryPolicy;
@@ -33,6 +38,8 @@ pub struct AppState {
     pub events: EventCache,
     /// Group commit of publishes.
     pub publisher: Publisher,
+    /// Seals and opens secrets at rest.
+    pub vault: Arc<Vault>,
 }
 
 /// A started gateway: HTTP server plus delivery engine.
@@ -57,16 +64,18 @@ pub async fn start(config: Config) -> Result<Running, String> {
             .await
             .map_err(|e| e.to_string())??
     };
-    {
+    let vault = {
         // Start-up writes run off the async runtime like every other query.
         let (db, config) = (db.clone(), config.clone());
         tokio::task::spawn_blocking(move || {
+            let vault = open_vault(&db, &config)?;
             ensure_token(&db, config.bootstrap_token.as_deref())?;
-            release_stale_claims(&db, &config)
+            release_stale_claims(&db, &config)?;
+            Ok::<_, String>(Arc::new(vault))
         })
         .await
-        .map_err(|e| e.to_string())??;
-    }
+        .map_err(|e| e.to_string())??
+    };
     let policy = TargetPolicy {
         allow_private: config.allow_private_targets,
         allowed: config.allowed_networks()?,
@@ -92,6 +101,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
         clients: clients.clone(),
         notify: notify.clone(),
         events: EventCache::default(),
+        vault: vault.clone(),
     };
     // An API-only node records events; other processes deliver them.
     let engine =
@@ -105,6 +115,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
         disable_after,
         publisher: Publisher::spawn(deps.db.clone()),
         events: deps.events,
+        vault,
     });
     let listener = std::net::TcpListener::bind(&config.bind)
         .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
@@ -139,6 +150,72 @@ impl Running {
     }
 }
 
+/// Loads the master key and seals every webhook secret that is in clear
+/// (stored before encryption existed) or sealed under a previous key.
+pub fn open_vault(db: &Db, config: &Config) -> Result<Vault, String> {
+    let rows = db
+        .write_blocking(|c| Ok(Webhook::all_secrets(c)?))
+        .map_err(|e| format!("cannot read webhook secrets: {e}"))?;
+    let mut ids: Vec<String> = rows
+        .iter()
+        .flat_map(|r| std::iter::once(&r.secret).chain(r.previous_secret.as_ref()))
+        .filter_map(|s| vault::sealed_key_id(s))
+        .map(String::from)
+        .collect();
+    ids.sort();
+    ids.dedup();
+    let sqlite_path = match parse_url(&config.database_url)? {
+        (Backend::Sqlite, path) => Some(std::path::PathBuf::from(path)),
+        (Backend::Postgres, _) => None,
+    };
+    let settings = KeySettings {
+        key: config.master_key.as_deref(),
+        key_file: config.master_key_file.as_deref(),
+        previous: &config.previous_master_keys,
+        sqlite_path: sqlite_path.as_deref(),
+    };
+    let (vault, warning) = vault::load(&settings, &ids)?;
+    if let Some(w) = warning {
+        tracing::warn!("{w}");
+    }
+    let stale: Vec<StoredSecrets> = rows
+        .into_iter()
+        .filter(|r| {
+            !vault.is_current(&r.secret)
+                || r.previous_secret.as_deref().is_some_and(|p| !vault.is_current(p))
+        })
+        .collect();
+    if stale.is_empty() {
+        return Ok(vault);
+    }
+    let n = stale.len();
+    db.write_blocking(|c| {
+        c.transaction::<_, ApiError, _>(|c| {
+            for r in stale {
+                let ctx = secret_context(&r.id);
+                let reseal = |s: &str| -> Result<String, ApiError> {
+                    let clear = vault.open(s, &ctx).map_err(ApiError::internal)?;
+                    Ok(vault.seal(&clear, &ctx))
+                };
+                let fresh = StoredSecrets {
+                    secret: reseal(&r.secret)?,
+                    previous_secret: r.previous_secret.as_deref().map(reseal).transpose()?,
+                    id: r.id,
+                };
+                Webhook::reseal(c, &fresh)?;
+            }
+            Ok(())
+        })
+    })
+    .map_err(|e| format!("cannot re-seal webhook secrets: {e}"))?;
+    tracing::info!(
+        webhooks = n,
+        key = vault.current_key_id(),
+        "sealed webhook secrets under the current master key"
+    );
+    Ok(vault)
+}
+
 /// Makes sure an operator can get in: the bootstrap token if configured,
 /// otherwise a generated one on a database that has none (printed once).
 fn ensure_token(db: &Db, bootstrap: Option<&str>) -> Result<(), String> {
@@ -148,7 +225,7 @@ fn ensure_token(db: &Db, bootstrap: Option<&str>) -> Result<(), String> {
             Some(t) => t.to_string(),
             None if ApiToken::count(c)? > 0 => return Ok(()),
             None => {
-                let t = generate_token();
+                let t = crate::tokens::generate_token();
                 // stderr, once: the only time this token is ever shown.
                 eprintln!("hookrelay: created the first operator token (admin). Store it now; it is not shown again:\n  {t}");
                 t
@@ -187,13 +264,4 @@ fn release_stale_claims(db: &Db, config: &Config) -> Result<(), String> {
         );
     }
     Ok(())
-}
-
-/// A new random API token: `hr_` + 32 random bytes, base64url.
-pub fn generate_token() -> String {
-    use base64::Engine as _;
-    format!(
-        "hr_{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
-    )
 }

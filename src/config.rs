@@ -22,6 +22,21 @@ pub struct Config {
     #[arg(long, env = "HOOKRELAY_BOOTSTRAP_TOKEN", hide_env_values = true)]
     pub bootstrap_token: Option<String>,
 
+    /// Master key sealing secrets at rest: 32 bytes, base64 or hex
+    /// (`hookrelay keygen`). Without it (and without a key file) SQLite
+    /// deployments generate `<database>.key`; PostgreSQL ones must set it.
+    #[arg(long, env = "HOOKRELAY_MASTER_KEY", hide_env_values = true)]
+    pub master_key: Option<String>,
+
+    /// File holding the master key, instead of HOOKRELAY_MASTER_KEY.
+    #[arg(long, env = "HOOKRELAY_MASTER_KEY_FILE")]
+    pub master_key_file: Option<std::path::PathBuf>,
+
+    /// Earlier master keys (comma-separated): they open old secrets, which
+    /// start-up re-seals under the current key.
+    #[arg(long, env = "HOOKRELAY_PREVIOUS_MASTER_KEYS", default_value = "", hide_env_values = true, hide_default_value = true)]
+    pub previous_master_keys: String,
+
     /// Deliveries in flight at once in this process.
     #[arg(long, env = "HOOKRELAY_WORKERS", default_value_t = 256)]
     pub workers: usize,

@@ -12,3 +12,6 @@ pub mod delivery;
 pub mod error;
 pub mod publish;
 pub mod signing;
+pub mod tokens;
+pub mod vault;
+pub mod verify;

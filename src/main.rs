@@ -1,4 +1,5 @@
-//! The `hookrelay` binary: `serve` (default) and `migrate`.
+//! The `hookrelay` binary: `serve` (default), `migrate`, `token`, `verify`
+//! and `keygen`.
 
 use clap::{Parser, Subcommand};
 use hookrelay::config::Config;
@@ -20,6 +21,58 @@ enum Command {
     Serve(Config),
     /// Apply database migrations and exit.
     Migrate(Config),
+    /// Manage API tokens directly in the database (no server needed).
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+        #[command(flatten)]
+        config: Config,
+    },
+    /// Check a received webhook's signature; the body is read from stdin.
+    /// Exits 0 when it verifies, 1 (saying why) when it does not.
+    Verify(VerifyArgs),
+    /// Print a new random master key (for HOOKRELAY_MASTER_KEY).
+    Keygen,
+}
+
+#[derive(Subcommand)]
+enum TokenAction {
+    /// Create a token and print it (shown once).
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Repeat or comma-separate: events:write, webhooks:read, … admin.
+        #[arg(long = "scope", required = true, value_delimiter = ',')]
+        scopes: Vec<String>,
+    },
+    /// List tokens (never the tokens themselves).
+    List,
+    /// Revoke a token by id.
+    Revoke { id: String },
+}
+
+#[derive(clap::Args)]
+struct VerifyArgs {
+    /// The webhook's signing secret (`whsec_…`).
+    #[arg(long, env = "HOOKRELAY_VERIFY_SECRET", hide_env_values = true)]
+    secret: String,
+    /// `HTTP-HRFLOW-SIGNATURE`, or `webhook-signature` for `--scheme standard`.
+    #[arg(long)]
+    signature: String,
+    #[arg(long, value_parser = ["hrflow", "standard"], default_value = "hrflow")]
+    scheme: String,
+    /// HrFlow only: how the body was sent (`auto` looks at it).
+    #[arg(long, value_parser = ["form", "json", "auto"], default_value = "auto")]
+    format: String,
+    /// Standard only: the `webhook-id` header.
+    #[arg(long)]
+    webhook_id: Option<String>,
+    /// Standard only: the `webhook-timestamp` header.
+    #[arg(long)]
+    timestamp: Option<String>,
+    /// Standard only: how far the timestamp may be from now.
+    #[arg(long, default_value = "5m")]
+    tolerance: humantime::Duration,
 }
 
 fn init_logging(format: &str) {
@@ -53,11 +106,99 @@ fn main() -> std::process::ExitCode {
                 },
             )
         }
+        Command::Token { action, config } => token(action, &config),
+        Command::Verify(args) => return verify(args),
+        Command::Keygen => {
+            println!("{}", hookrelay::vault::generate_key());
+            Ok(())
+        }
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("hookrelay: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn token(action: TokenAction, config: &Config) -> Result<(), String> {
+    use hookrelay::db::tokens::ApiToken;
+    let db = hookrelay::db::Db::connect(&config.database_url, 1, &config.sqlite_synchronous)?;
+    let fail = |e: hookrelay::error::ApiError| e.to_string();
+    match action {
+        TokenAction::Create { name, scopes } => {
+            let (row, token) = db
+                .write_blocking(|c| hookrelay::tokens::create(c, &name, &scopes))
+                .map_err(fail)?;
+            eprintln!(
+                "created token {} ({}) with scopes: {}. It is shown once:",
+                row.id, row.name, row.scopes
+            );
+            println!("{token}");
+        }
+        TokenAction::List => {
+            let rows = db
+                .write_blocking(|c| Ok(ApiToken::list(c, None, i64::MAX)?))
+                .map_err(fail)?;
+            println!("{:<34} {:<24} {:<20} SCOPES", "ID", "NAME", "LAST USED");
+            for t in rows {
+                let used = t
+                    .last_used_at
+                    .map(|d| d.format("%Y-%m-%d %H:%M").to_string())
+                    .unwrap_or_else(|| "never".into());
+                println!("{:<34} {:<24} {:<20} {}", t.id, t.name, used, t.scopes);
+            }
+        }
+        TokenAction::Revoke { id } => {
+            let n = db
+                .write_blocking(|c| Ok(ApiToken::delete(c, &id)?))
+                .map_err(fail)?;
+            if n == 0 {
+                return Err(format!("no token with id '{id}' (`hookrelay token list` shows them)"));
+            }
+            eprintln!("revoked token {id}");
+        }
+    }
+    Ok(())
+}
+
+fn verify(args: VerifyArgs) -> std::process::ExitCode {
+    use hookrelay::verify::{self, BodyFormat, StandardHeaders};
+    use std::io::Read;
+    let mut body = Vec::new();
+    if let Err(e) = std::io::stdin().read_to_end(&mut body) {
+        eprintln!("hookrelay verify: cannot read the body from stdin: {e}");
+        return std::process::ExitCode::from(2);
+    }
+    let result = if args.scheme == "standard" {
+        let (Some(id), Some(timestamp)) = (args.webhook_id.as_deref(), args.timestamp.as_deref())
+        else {
+            eprintln!("hookrelay verify: --scheme standard needs --webhook-id and --timestamp (the webhook-id and webhook-timestamp headers)");
+            return std::process::ExitCode::from(2);
+        };
+        let headers = StandardHeaders {
+            id,
+            timestamp,
+            signature: &args.signature,
+        };
+        let now = chrono::Utc::now().timestamp();
+        verify::standard(&args.secret, &body, &headers, *args.tolerance, now)
+    } else {
+        let format = match args.format.as_str() {
+            "form" => BodyFormat::Form,
+            "json" => BodyFormat::Json,
+            _ => BodyFormat::Auto,
+        };
+        verify::hrflow(&args.secret, &body, &args.signature, format)
+    };
+    match result {
+        Ok(()) => {
+            println!("valid: the {} signature matches ({} body bytes)", args.scheme, body.len());
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            println!("invalid: {e}");
             std::process::ExitCode::FAILURE
         }
     }

@@ -35,6 +35,137 @@ pub fn verify_hrflow(secret: &str, message: &[u8], signature: &str) -> bool {
     }
 }
 
+/// Standard Webhooks (standard-webhooks.com) header names.
+pub const STANDARD_ID_HEADER: &str = "Webhook-Id";
+pub const STANDARD_TIMESTAMP_HEADER: &str = "Webhook-Timestamp";
+pub const STANDARD_SIGNATURE_HEADER: &str = "Webhook-Signature";
+
+/// The HMAC key Standard Webhooks derives from a secret: the base64 after
+/// `whsec_`. A secret in another form is used as raw bytes, as some
+/// libraries do.
+pub fn standard_key(secret: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    let encoded = secret.strip_prefix("whsec_").unwrap_or(secret);
+    base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .unwrap_or_else(|_| secret.as_bytes().to_vec())
+}
+
+/// `v1,<base64 HMAC-SHA256 over "id.timestamp.body">`.
+pub fn standard_signature(key: &[u8], msg_id: &str, timestamp: i64, body: &[u8]) -> String {
+    use base64::Engine as _;
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC accepts any key length");
+    mac.update(msg_id.as_bytes());
+    mac.update(b".");
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    format!(
+        "v1,{}",
+        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    )
+}
+
+/// Which signature headers a webhook's requests carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    /// `HTTP-HRFLOW-SIGNATURE` only.
+    Hrflow,
+    /// `webhook-id`, `webhook-timestamp`, `webhook-signature` only.
+    Standard,
+    /// Both sets (the default).
+    Both,
+}
+
+impl Scheme {
+    /// Every accepted spelling, for error messages.
+    pub const NAMES: &'static [&'static str] = &["hrflow", "standard", "both"];
+
+    pub fn parse(s: &str) -> Option<Scheme> {
+        match s {
+            "hrflow" => Some(Scheme::Hrflow),
+            "standard" => Some(Scheme::Standard),
+            "both" => Some(Scheme::Both),
+            _ => None,
+        }
+    }
+
+    fn hrflow(self) -> bool {
+        matches!(self, Scheme::Hrflow | Scheme::Both)
+    }
+
+    fn standard(self) -> bool {
+        matches!(self, Scheme::Standard | Scheme::Both)
+    }
+}
+
+/// The secrets one request is signed with. During a rotation's grace period
+/// `previous` is set: HrFlow carries one signature (the new secret's), while
+/// Standard Webhooks lists both, space-separated, as its spec allows.
+pub struct Signer {
+    scheme: Scheme,
+    current: String,
+    previous: Option<String>,
+}
+
+impl Signer {
+    pub fn new(scheme: Scheme, current: String, previous: Option<String>) -> Signer {
+        Signer {
+            scheme,
+            current,
+            previous,
+        }
+    }
+
+    /// Signature headers for a request. `hrflow_input` is what the HrFlow
+    /// signature covers (the body, or for forms the re-encoded fields).
+    pub fn headers(
+        &self,
+        msg_id: &str,
+        timestamp: i64,
+        body: &str,
+        hrflow_input: &str,
+    ) -> Vec<(&'static str, String)> {
+        let mut out = Vec::with_capacity(3);
+        if self.scheme.hrflow() {
+            out.push((
+                HRFLOW_HEADER,
+                hrflow_signature(&self.current, hrflow_input.as_bytes()),
+            ));
+        }
+        if self.scheme.standard() {
+            let mut sigs = standard_signature(
+                &standard_key(&self.current),
+                msg_id,
+                timestamp,
+                body.as_bytes(),
+            );
+            if let Some(prev) = &self.previous {
+                sigs.push(' ');
+                sigs.push_str(&standard_signature(
+                    &standard_key(prev),
+                    msg_id,
+                    timestamp,
+                    body.as_bytes(),
+                ));
+            }
+            out.push((STANDARD_TIMESTAMP_HEADER, timestamp.to_string()));
+            out.push((STANDARD_SIGNATURE_HEADER, sigs));
+        }
+        out
+    }
+}
+
+// No Debug derive: a signer holds secrets in clear.
+impl std::fmt::Debug for Signer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Signer")
+            .field("scheme", &self.scheme)
+            .field("rotating", &self.previous.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 /// Compact JSON as Python's `json.dumps(v, separators=(',', ':'))` writes it.
 pub fn ascii_json(value: &Value) -> String {
     let mut out = Vec::with_capacity(128);
@@ -159,6 +290,17 @@ mod tests {
         let mut out = String::new();
         quote_plus_into("a b+c&d=e/f~g*h_i.j-k", &mut out);
         assert_eq!(out, "a+b%2Bc%26d%3De%2Ff~g%2Ah_i.j-k");
+    }
+
+    #[test]
+    fn standard_signature_matches_the_spec_example() {
+        // The example in the Standard Webhooks spec and its libraries' tests.
+        let key = standard_key("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+        let body = r#"{"test": 2432232314}"#;
+        assert_eq!(
+            standard_signature(&key, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body.as_bytes()),
+            "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+        );
     }
 
     #[test]

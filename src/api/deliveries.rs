@@ -4,7 +4,7 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use super::page::{self, Cursor, Page};
-use super::Auth;
+use super::auth::{Need, HistoryRead};
 use crate::app::AppState;
 use crate::db::deliveries::{Delivery, DeliveryQuery};
 use crate::db::time;
@@ -59,10 +59,9 @@ impl DeliveryView {
 
 pub async fn list(
     state: web::Data<AppState>,
-    auth: Auth,
+    _: Need<HistoryRead>,
     q: web::Query<ListQuery>,
 ) -> ApiResult<HttpResponse> {
-    auth.require("history:read")?;
     let q = q.into_inner();
     if let Some(s) = q.status.as_deref().filter(|s| !STATES.contains(s)) {
         return Err(ApiError::field(

@@ -4,7 +4,7 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use super::Auth;
+use super::auth::{Need, WebhooksRead, WebhooksWrite};
 use crate::app::AppState;
 use crate::db::event_types::EventType;
 use crate::db::time;
@@ -47,8 +47,7 @@ pub struct NewEventType {
     example: Option<Map<String, Value>>,
 }
 
-pub async fn list(state: web::Data<AppState>, auth: Auth) -> ApiResult<HttpResponse> {
-    auth.require("webhooks:read")?;
+pub async fn list(state: web::Data<AppState>, _: Need<WebhooksRead>) -> ApiResult<HttpResponse> {
     let all = state.db.read(|c| Ok(EventType::list(c)?)).await?;
     let data: Vec<EventTypeView> = all.into_iter().map(Into::into).collect();
     Ok(HttpResponse::Ok().json(json!({"data": data, "next_cursor": null})))
@@ -56,10 +55,9 @@ pub async fn list(state: web::Data<AppState>, auth: Auth) -> ApiResult<HttpRespo
 
 pub async fn get(
     state: web::Data<AppState>,
-    auth: Auth,
+    _: Need<WebhooksRead>,
     name: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    auth.require("webhooks:read")?;
     let name = name.into_inner();
     let t = state
         .db
@@ -72,10 +70,9 @@ pub async fn get(
 
 pub async fn create(
     state: web::Data<AppState>,
-    auth: Auth,
+    _: Need<WebhooksWrite>,
     body: web::Json<NewEventType>,
 ) -> ApiResult<HttpResponse> {
-    auth.require("webhooks:write")?;
     let t = validate(body.into_inner())?;
     let stored = t.clone();
     state

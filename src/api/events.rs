@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::page::{self, Cursor, Page};
-use super::Auth;
+use super::auth::{Need, EventsWrite, HistoryRead};
 use crate::app::AppState;
 use crate::db::deliveries::Delivery;
 use crate::db::events::{Event, EventQuery};
@@ -106,11 +106,10 @@ async fn write(
 
 pub async fn publish(
     state: web::Data<AppState>,
-    auth: Auth,
+    _: Need<EventsWrite>,
     req: HttpRequest,
     body: web::Json<Value>,
 ) -> ApiResult<HttpResponse> {
-    auth.require("events:write")?;
     let key = idempotency_key(&req)?;
     let ev = publish::validate(body.into_inner(), "", &state.types, &state.db).await?;
     let published = record(&state, vec![ev], key).await?.remove(0);
@@ -124,10 +123,9 @@ pub async fn publish(
 
 pub async fn publish_batch(
     state: web::Data<AppState>,
-    auth: Auth,
+    _: Need<EventsWrite>,
     body: web::Json<Value>,
 ) -> ApiResult<HttpResponse> {
-    auth.require("events:write")?;
     let shape = || {
         ApiError::field(
             "events",
@@ -162,10 +160,9 @@ pub async fn publish_batch(
 
 pub async fn list(
     state: web::Data<AppState>,
-    auth: Auth,
+    _: Need<HistoryRead>,
     q: web::Query<ListQuery>,
 ) -> ApiResult<HttpResponse> {
-    auth.require("history:read")?;
     let q = q.into_inner();
     let limit = page::limit(q.limit)?;
     let query = EventQuery {
@@ -182,10 +179,9 @@ pub async fn list(
 
 pub async fn get(
     state: web::Data<AppState>,
-    auth: Auth,
+    _: Need<HistoryRead>,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    auth.require("history:read")?;
     let id = id.into_inner();
     let (event, deliveries) = state
         .db

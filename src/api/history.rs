@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::events::parse_time;
 use super::page::{self, Cursor, Page};
-use super::Auth;
+use super::auth::{Need, HistoryRead, HistoryResend};
 use crate::app::AppState;
 use crate::db::history::{HistoryQuery, HistoryRow, HistorySort, StatusClass};
 use crate::db::time;
@@ -94,10 +94,9 @@ impl HistoryView {
 
 pub async fn list(
     state: web::Data<AppState>,
-    auth: Auth,
+    _: Need<HistoryRead>,
     q: web::Query<ListQuery>,
 ) -> ApiResult<HttpResponse> {
-    auth.require("history:read")?;
     let q = q.into_inner();
     let sort = match q.sort.as_deref().unwrap_or("sent_at") {
         "sent_at" => HistorySort::SentAt,
@@ -163,10 +162,9 @@ pub async fn list(
 
 pub async fn get(
     state: web::Data<AppState>,
-    auth: Auth,
+    _: Need<HistoryRead>,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    auth.require("history:read")?;
     let id = id.into_inner();
     let row = state
         .db
@@ -179,10 +177,9 @@ pub async fn get(
 
 pub async fn resend(
     state: web::Data<AppState>,
-    auth: Auth,
+    _: Need<HistoryResend>,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    auth.require("history:resend")?;
     let row = manual::resend(&state, id.into_inner()).await?;
     Ok(HttpResponse::Created().json(HistoryView::new(row)))
 }

@@ -7,6 +7,7 @@ mod events;
 mod health;
 mod history;
 mod page;
+mod tokens;
 mod webhook_input;
 mod webhooks;
 
@@ -14,7 +15,7 @@ use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-pub use auth::{Auth, SCOPES};
+pub use crate::tokens::SCOPES;
 
 use crate::app::AppState;
 use crate::error::ApiError;
@@ -40,6 +41,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
         .service(
             web::scope("/v1")
                 .wrap(actix_web::middleware::from_fn(auth::authenticate))
+                .route("/tokens", web::get().to(tokens::list))
+                .route("/tokens", web::post().to(tokens::create))
+                .route("/tokens/{id}", web::get().to(tokens::get))
+                .route("/tokens/{id}", web::patch().to(tokens::rename))
+                .route("/tokens/{id}", web::delete().to(tokens::revoke))
                 .route("/event-types", web::get().to(event_types::list))
                 .route("/event-types", web::post().to(event_types::create))
                 .route("/event-types/{name}", web::get().to(event_types::get))
@@ -52,6 +58,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
                     "/webhooks/{id}/rotate-secret",
                     web::post().to(webhooks::rotate_secret),
                 )
+                .route("/webhooks/{id}/secret", web::get().to(webhooks::secret))
                 .route("/webhooks/{id}/test", web::post().to(webhooks::test))
                 .route("/webhooks/{id}/recover", web::post().to(webhooks::recover))
                 .route("/events", web::get().to(events::list))
@@ -122,6 +129,23 @@ pub(crate) fn too_large(limit: usize) -> ApiError {
         "payload_too_large",
         format!("the request body is larger than {limit} bytes (HOOKRELAY_MAX_BODY_BYTES)"),
     )
+}
+
+/// Parses an optional JSON body: empty means the type's defaults.
+pub(crate) fn optional_json<T: serde::de::DeserializeOwned + Default>(
+    body: &[u8],
+) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        let (status, code) = if e.is_data() {
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body")
+        } else {
+            (StatusCode::BAD_REQUEST, "malformed_json")
+        };
+        ApiError::bad_request(status, code, format!("the request body is not valid: {e}"))
+    })
 }
 
 /// 204 helper.

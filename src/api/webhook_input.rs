@@ -8,6 +8,7 @@ use crate::db::time;
 use crate::db::webhooks::Webhook;
 use crate::delivery::guard::TargetPolicy;
 use crate::error::{ApiError, ApiResult};
+use crate::signing::Scheme;
 
 /// Largest batch a webhook may ask for.
 const MAX_EVENTS_PER_REQUEST: i32 = 1000;
@@ -27,6 +28,9 @@ pub struct CreateWebhook {
     pub retry_schedule: Option<Vec<String>>,
     pub max_in_flight: Option<i32>,
     pub rate_limit_per_sec: Option<i32>,
+    pub signature_scheme: Option<String>,
+    /// Bring your own secret (`whsec_` + base64); generated when absent.
+    pub secret: Option<String>,
 }
 
 /// Body of `PATCH /v1/webhooks/{id}`: every field optional.
@@ -48,6 +52,17 @@ pub struct UpdateWebhook {
     /// `null` removes the limit.
     #[serde(default, deserialize_with = "present")]
     pub rate_limit_per_sec: Option<Option<i32>>,
+    pub signature_scheme: Option<String>,
+}
+
+/// Body of `POST /v1/webhooks/{id}/rotate-secret` (the body is optional).
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RotateSecret {
+    /// How long the old secret keeps signing too (`"24h"` by default, `"0s"` for none).
+    pub grace_period: Option<String>,
+    /// The new secret; generated when absent.
+    pub secret: Option<String>,
 }
 
 /// Tells a field sent as `null` (`Some(None)`) from one left out (`None`).
@@ -82,6 +97,9 @@ pub struct WebhookView {
     pub rate_limit_per_sec: Option<i32>,
     pub failing_since: Option<String>,
     pub disabled_at: Option<String>,
+    pub signature_scheme: String,
+    /// While a rotation's grace period runs: when the old secret stops signing.
+    pub previous_secret_expires_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
 }
@@ -89,7 +107,12 @@ pub struct WebhookView {
 impl WebhookView {
     /// The view without the secret.
     pub fn new(w: Webhook) -> Self {
+        let rotating = w
+            .previous_secret_expires_at
+            .filter(|t| w.previous_secret.is_some() && *t > time::now());
         WebhookView {
+            signature_scheme: w.signature_scheme.clone(),
+            previous_secret_expires_at: time::rfc3339_opt(&rotating),
             event_types: serde_json::from_str(&w.event_types).unwrap_or(Value::Array(vec![])),
             last_triggered_at: time::rfc3339_opt(&w.last_triggered_at),
             created_at: time::rfc3339(&w.created_at),
@@ -116,9 +139,8 @@ impl WebhookView {
         }
     }
 
-    /// The view with the secret: only for create and rotate.
-    pub fn with_secret(w: Webhook) -> Self {
-        let secret = w.secret.clone();
+    /// The view with the secret (in clear): only for create and rotate.
+    pub fn with_secret(w: Webhook, secret: String) -> Self {
         WebhookView {
             secret: Some(secret),
             ..WebhookView::new(w)
@@ -133,6 +155,51 @@ pub fn new_secret() -> String {
         "whsec_{}",
         base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>())
     )
+}
+
+/// A caller's own secret: `whsec_` + base64 of 24 to 64 bytes, so Standard
+/// Webhooks libraries can use it as well as HrFlow receivers.
+pub fn check_secret(secret: &str) -> ApiResult<String> {
+    use base64::Engine as _;
+    let decoded = secret
+        .strip_prefix("whsec_")
+        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok());
+    match decoded {
+        Some(bytes) if (24..=64).contains(&bytes.len()) => Ok(secret.to_string()),
+        _ => Err(ApiError::field(
+            "secret",
+            "secret must be `whsec_` followed by 24 to 64 random bytes in base64 (leave it out to have one generated)",
+        )),
+    }
+}
+
+pub fn check_scheme(scheme: &str) -> ApiResult<String> {
+    match Scheme::parse(scheme) {
+        Some(_) => Ok(scheme.to_string()),
+        None => Err(ApiError::field(
+            "signature_scheme",
+            format!(
+                "signature_scheme must be one of {}, not '{scheme}'",
+                Scheme::NAMES.join(", ")
+            ),
+        )),
+    }
+}
+
+/// A rotation's grace period: `"0s"` to 30 days; 24 hours when absent.
+pub fn check_grace(grace: Option<&str>) -> ApiResult<chrono::Duration> {
+    let Some(text) = grace else {
+        return Ok(chrono::Duration::hours(24));
+    };
+    match humantime::parse_duration(text.trim()) {
+        Ok(d) if d <= std::time::Duration::from_secs(30 * 24 * 3600) => {
+            Ok(chrono::Duration::from_std(d).expect("30 days fit"))
+        }
+        _ => Err(ApiError::field(
+            "grace_period",
+            format!("grace_period must be a duration of at most 30 days such as \"24h\" or \"0s\", not '{text}'"),
+        )),
+    }
 }
 
 pub fn check_name(name: &str) -> ApiResult<String> {

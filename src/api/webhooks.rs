@@ -5,8 +5,8 @@ use serde::Deserialize;
 
 use super::history::HistoryView;
 use super::page::{self, Cursor, Page};
-use super::webhook_input::{self as input, CreateWebhook, UpdateWebhook, WebhookView};
-use super::Auth;
+use super::webhook_input::{self as input, CreateWebhook, RotateSecret, UpdateWebhook, WebhookView};
+use super::auth::{Need, WebhooksRead, WebhooksWrite};
 use crate::app::AppState;
 use diesel::Connection;
 
@@ -14,6 +14,7 @@ use crate::db::deliveries::Delivery;
 use crate::db::webhooks::{Webhook, WebhookChanges, WebhookQuery, WebhookSort};
 use crate::db::{new_id, time};
 use crate::delivery::manual;
+use crate::delivery::payload::secret_context;
 use crate::error::{ApiError, ApiResult};
 
 /// Query of `GET /v1/webhooks`.
@@ -36,10 +37,9 @@ pub struct TestSend {
 
 pub async fn list(
     state: web::Data<AppState>,
-    auth: Auth,
+    _: Need<WebhooksRead>,
     q: web::Query<ListQuery>,
 ) -> ApiResult<HttpResponse> {
-    auth.require("webhooks:read")?;
     let q = q.into_inner();
     let sort = match q.sort.as_deref().unwrap_or("created_at") {
         "name" => WebhookSort::Name,
@@ -81,16 +81,21 @@ pub async fn list(
 
 pub async fn create(
     state: web::Data<AppState>,
-    auth: Auth,
+    _: Need<WebhooksWrite>,
     body: web::Json<CreateWebhook>,
 ) -> ApiResult<HttpResponse> {
-    auth.require("webhooks:write")?;
     let b = body.into_inner();
     let format = input::check_format(b.format.as_deref().unwrap_or("form"))?;
     let now = time::now();
     let active = b.active.unwrap_or(true);
+    let id = new_id("wh");
+    let secret = match &b.secret {
+        Some(s) => input::check_secret(s)?,
+        None => input::new_secret(),
+    };
     let webhook = Webhook {
-        id: new_id("wh"),
+        secret: state.vault.seal(&secret, &secret_context(&id)),
+        id,
         name: input::check_name(&b.name)?,
         url: input::check_url(&b.url, state.config.require_https, state.clients.policy())?,
         event_types: input::check_event_types(&state, &b.event_types).await?,
@@ -99,7 +104,9 @@ pub async fn create(
         active,
         verify_ssl: b.verify_ssl.unwrap_or(true),
         signing: b.signing.unwrap_or(true),
-        secret: input::new_secret(),
+        signature_scheme: input::check_scheme(b.signature_scheme.as_deref().unwrap_or("both"))?,
+        previous_secret: None,
+        previous_secret_expires_at: None,
         state: if active { "active" } else { "disabled" }.into(),
         disabled_reason: (!active).then(|| "created disabled by an operator".to_string()),
         last_triggered_at: None,
@@ -120,26 +127,24 @@ pub async fn create(
     };
     let stored = webhook.clone();
     state.db.write(move |c| Ok(stored.insert(c)?)).await?;
-    Ok(HttpResponse::Created().json(WebhookView::with_secret(webhook)))
+    Ok(HttpResponse::Created().json(WebhookView::with_secret(webhook, secret)))
 }
 
 pub async fn get(
     state: web::Data<AppState>,
-    auth: Auth,
+    _: Need<WebhooksRead>,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    auth.require("webhooks:read")?;
     let w = find(&state, id.into_inner()).await?;
     Ok(HttpResponse::Ok().json(WebhookView::new(w)))
 }
 
 pub async fn update(
     state: web::Data<AppState>,
-    auth: Auth,
+    _: Need<WebhooksWrite>,
     id: web::Path<String>,
     body: web::Json<UpdateWebhook>,
 ) -> ApiResult<HttpResponse> {
-    auth.require("webhooks:write")?;
     let current = find(&state, id.into_inner()).await?;
     let b = body.into_inner();
     let format = match &b.format {
@@ -166,6 +171,11 @@ pub async fn update(
         max_events_per_request: Some(max),
         verify_ssl: b.verify_ssl,
         signing: b.signing,
+        signature_scheme: b
+            .signature_scheme
+            .as_deref()
+            .map(input::check_scheme)
+            .transpose()?,
         retry_schedule: match &b.retry_schedule {
             Some(Some(list)) => Some(Some(input::check_retry_schedule(list)?)),
             Some(None) => Some(None),
@@ -214,11 +224,10 @@ pub struct Recover {
 
 pub async fn recover(
     state: web::Data<AppState>,
-    auth: Auth,
+    _: Need<WebhooksWrite>,
     id: web::Path<String>,
     body: web::Json<Recover>,
 ) -> ApiResult<HttpResponse> {
-    auth.require("webhooks:write")?;
     let since = super::events::parse_time("since", Some(&body.since))?.unwrap_or_default();
     let id = id.into_inner();
     let n = state
@@ -242,10 +251,9 @@ pub async fn recover(
 
 pub async fn delete(
     state: web::Data<AppState>,
-    auth: Auth,
+    _: Need<WebhooksWrite>,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    auth.require("webhooks:write")?;
     let id = id.into_inner();
     let n = state
         .db
@@ -260,37 +268,70 @@ pub async fn delete(
     Ok(super::no_content())
 }
 
+/// New secret; the old one keeps signing (alongside) for the grace period.
 pub async fn rotate_secret(
     state: web::Data<AppState>,
-    auth: Auth,
+    _: Need<WebhooksWrite>,
     id: web::Path<String>,
+    body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
-    auth.require("webhooks:write")?;
-    let id = id.into_inner();
-    let changes = WebhookChanges {
-        secret: Some(input::new_secret()),
-        updated_at: Some(time::now()),
-        ..Default::default()
+    let b: RotateSecret = super::optional_json(&body)?;
+    let grace = input::check_grace(b.grace_period.as_deref())?;
+    let secret = match &b.secret {
+        Some(s) => input::check_secret(s)?,
+        None => input::new_secret(),
     };
+    let id = id.into_inner();
+    let sealed = state.vault.seal(&secret, &secret_context(&id));
     let w = state
         .db
         .write(move |c| {
-            if Webhook::update(c, &id, &changes)? == 0 {
-                return Err(ApiError::not_found("webhook", &id));
-            }
-            Webhook::find(c, &id)?.ok_or_else(|| ApiError::not_found("webhook", &id))
+            c.transaction::<_, ApiError, _>(|c| {
+                let current =
+                    Webhook::find(c, &id)?.ok_or_else(|| ApiError::not_found("webhook", &id))?;
+                let now = time::now();
+                let keep_old = grace > chrono::Duration::zero();
+                let changes = WebhookChanges {
+                    secret: Some(sealed),
+                    previous_secret: Some(keep_old.then_some(current.secret)),
+                    previous_secret_expires_at: Some(keep_old.then_some(now + grace)),
+                    updated_at: Some(now),
+                    ..Default::default()
+                };
+                Webhook::update(c, &id, &changes)?;
+                Webhook::find(c, &id)?.ok_or_else(|| ApiError::not_found("webhook", &id))
+            })
         })
         .await?;
-    Ok(HttpResponse::Ok().json(WebhookView::with_secret(w)))
+    Ok(HttpResponse::Ok().json(WebhookView::with_secret(w, secret)))
+}
+
+/// The signing secret in clear (needs `webhooks:write`: reading a webhook
+/// is not enough to forge its signatures).
+pub async fn secret(
+    state: web::Data<AppState>,
+    _: Need<WebhooksWrite>,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let w = find(&state, id.into_inner()).await?;
+    let secret = state
+        .vault
+        .open(&w.secret, &secret_context(&w.id))
+        .map_err(ApiError::internal)?;
+    let view = WebhookView::new(w);
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "secret": secret,
+        "signature_scheme": view.signature_scheme,
+        "previous_secret_expires_at": view.previous_secret_expires_at,
+    })))
 }
 
 pub async fn test(
     state: web::Data<AppState>,
-    auth: Auth,
+    _: Need<WebhooksWrite>,
     id: web::Path<String>,
     body: web::Json<TestSend>,
 ) -> ApiResult<HttpResponse> {
-    auth.require("webhooks:write")?;
     let row = manual::test_send(&state, id.into_inner(), body.into_inner().event_type).await?;
     Ok(HttpResponse::Created().json(HistoryView::new(row)))
 }

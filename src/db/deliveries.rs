@@ -333,3 +333,45 @@ impl Delivery {
             .load(conn)
     }
 }
+
+/// The delivery queue at a glance (for metrics).
+#[derive(Debug, Default, Clone)]
+pub struct QueueStats {
+    pub pending: i64,
+    /// Failed at least once, waiting for their next attempt.
+    pub retrying: i64,
+    pub delivering: i64,
+    /// How long the longest-waiting due delivery has been due.
+    pub oldest_due_secs: f64,
+}
+
+impl QueueStats {
+    /// Counts the unfinished deliveries (the partial `deliveries_due` index
+    /// holds exactly those) and finds the oldest one that is due.
+    pub fn read(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<QueueStats> {
+        let counts: Vec<(String, i64)> = deliveries::table
+            .filter(deliveries::status.eq_any(["pending", "failed", "delivering"]))
+            .group_by(deliveries::status)
+            .select((deliveries::status, diesel::dsl::count_star()))
+            .load(conn)?;
+        let oldest: Option<NaiveDateTime> = deliveries::table
+            .filter(deliveries::status.eq_any(["pending", "failed"]))
+            .filter(deliveries::next_attempt_at.le(now))
+            .select(diesel::dsl::min(deliveries::next_attempt_at))
+            .first(conn)?;
+        let mut stats = QueueStats {
+            oldest_due_secs: oldest
+                .map(|t| (now - t).num_milliseconds().max(0) as f64 / 1000.0)
+                .unwrap_or(0.0),
+            ..Default::default()
+        };
+        for (status, n) in counts {
+            match status.as_str() {
+                "pending" => stats.pending = n,
+                "failed" => stats.retrying = n,
+                _ => stats.delivering = n,
+            }
+        }
+        Ok(stats)
+    }
+}

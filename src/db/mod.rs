@@ -18,7 +18,7 @@ pub mod webhooks;
 use diesel::prelude::*;
 use diesel::{PgConnection, SqliteConnection};
 
-pub use pool::{Backend, Db};
+pub use pool::{parse_url, Backend, Db};
 
 /// A connection to whichever backend `DATABASE_URL` names.
 #[derive(diesel::MultiConnection)]

@@ -45,6 +45,9 @@ diesel::table! {
         rate_limit_per_sec -> Nullable<Integer>,
         failing_since -> Nullable<Timestamp>,
         disabled_at -> Nullable<Timestamp>,
+        signature_scheme -> Text,
+        previous_secret -> Nullable<Text>,
+        previous_secret_expires_at -> Nullable<Timestamp>,
     }
 }
 

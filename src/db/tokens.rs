@@ -42,6 +42,40 @@ impl ApiToken {
             .map(|_| ())
     }
 
+    /// One token by id.
+    pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<ApiToken>> {
+        api_tokens::table
+            .find(id)
+            .select(ApiToken::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    /// Tokens in creation order (ids are time-ordered), after `after`.
+    pub fn list(conn: &mut DbConn, after: Option<&str>, limit: i64) -> QueryResult<Vec<ApiToken>> {
+        let mut q = api_tokens::table
+            .select(ApiToken::as_select())
+            .order(api_tokens::id.asc())
+            .limit(limit)
+            .into_boxed();
+        if let Some(after) = after {
+            q = q.filter(api_tokens::id.gt(after.to_string()));
+        }
+        q.load(conn)
+    }
+
+    /// Renames a token; the number of rows changed.
+    pub fn rename(conn: &mut DbConn, id: &str, name: &str) -> QueryResult<usize> {
+        diesel::update(api_tokens::table.find(id))
+            .set(api_tokens::name.eq(name))
+            .execute(conn)
+    }
+
+    /// Revokes (deletes) a token; the number of rows removed.
+    pub fn delete(conn: &mut DbConn, id: &str) -> QueryResult<usize> {
+        diesel::delete(api_tokens::table.find(id)).execute(conn)
+    }
+
     /// How many tokens exist.
     pub fn count(conn: &mut DbConn) -> QueryResult<i64> {
         api_tokens::table.count().get_result(conn)

@@ -38,6 +38,12 @@ pub struct Webhook {
     /// Start of the current run of failures (cleared by a success).
     pub failing_since: Option<NaiveDateTime>,
     pub disabled_at: Option<NaiveDateTime>,
+    /// `hrflow`, `standard` or `both`: which signature headers are sent.
+    pub signature_scheme: String,
+    /// The secret before the last rotation (sealed), still signed with
+    /// until `previous_secret_expires_at`.
+    pub previous_secret: Option<String>,
+    pub previous_secret_expires_at: Option<NaiveDateTime>,
 }
 
 /// How an attempt ended, for the webhook's state.
@@ -70,6 +76,9 @@ pub struct WebhookChanges {
     pub rate_limit_per_sec: Option<Option<i32>>,
     pub failing_since: Option<Option<NaiveDateTime>>,
     pub disabled_at: Option<Option<NaiveDateTime>>,
+    pub signature_scheme: Option<String>,
+    pub previous_secret: Option<Option<String>>,
+    pub previous_secret_expires_at: Option<Option<NaiveDateTime>>,
 }
 
 /// Sort keys the list accepts.
@@ -91,7 +100,39 @@ pub struct WebhookQuery {
     pub limit: i64,
 }
 
+/// A webhook's sealed secrets, for re-sealing at start-up.
+pub struct StoredSecrets {
+    pub id: String,
+    pub secret: String,
+    pub previous_secret: Option<String>,
+}
+
 impl Webhook {
+    /// Every webhook's secrets.
+    pub fn all_secrets(conn: &mut DbConn) -> QueryResult<Vec<StoredSecrets>> {
+        let rows: Vec<(String, String, Option<String>)> = webhooks::table
+            .select((webhooks::id, webhooks::secret, webhooks::previous_secret))
+            .load(conn)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, secret, previous_secret)| StoredSecrets {
+                id,
+                secret,
+                previous_secret,
+            })
+            .collect())
+    }
+
+    /// Replaces a webhook's stored secrets (same values, sealed anew).
+    pub fn reseal(conn: &mut DbConn, s: &StoredSecrets) -> QueryResult<usize> {
+        diesel::update(webhooks::table.find(&s.id))
+            .set((
+                webhooks::secret.eq(&s.secret),
+                webhooks::previous_secret.eq(&s.previous_secret),
+            ))
+            .execute(conn)
+    }
+
     /// Stores a new webhook.
     pub fn insert(&self, conn: &mut DbConn) -> QueryResult<()> {
         diesel::insert_into(webhooks::table)

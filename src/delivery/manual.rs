@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::payload::{render, EventDoc, Format};
+use super::payload::{render, signer_for, EventDoc, Format};
 use diesel::Connection;
 
 use super::recorder::{self, history_row, AttemptContext, Trigger};
@@ -140,12 +140,9 @@ async fn attempt(
         });
     }
     let refs: Vec<&EventDoc> = docs.iter().collect();
-    let rendered = render(
-        format,
-        batched,
-        &refs,
-        webhook.signing.then_some(webhook.secret.as_str()),
-    );
+    let rendered = render(format, batched, &refs);
+    // Re-sends are signed anew: current secret, current time.
+    let signer = signer_for(&webhook, &state.vault, time::now()).map_err(ApiError::internal)?;
     let msg_id = if event_ids.is_empty() {
         crate::db::new_id("test")
     } else {
@@ -157,6 +154,7 @@ async fn attempt(
         webhook.verify_ssl,
         &msg_id,
         &rendered,
+        signer.as_ref(),
     )
     .await;
     let ctx = AttemptContext {

@@ -2,7 +2,9 @@
 
 use serde_json::{Map, Value};
 
-use crate::signing;
+use crate::db::webhooks::Webhook;
+use crate::signing::{self, Scheme, Signer};
+use crate::vault::Vault;
 
 /// Body encoding chosen per webhook.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,32 +52,32 @@ impl EventDoc {
 pub struct Rendered {
     pub content_type: &'static str,
     pub body: String,
-    /// `HTTP-HRFLOW-SIGNATURE` value, when the webhook signs.
-    pub signature: Option<String>,
+    /// What the HrFlow signature covers when it is not the body: a form's
+    /// fields re-encoded as the receiver recomputes them.
+    pub hrflow_input: Option<String>,
+}
+
+impl Rendered {
+    /// The bytes `HTTP-HRFLOW-SIGNATURE` signs.
+    pub fn hrflow_input(&self) -> &str {
+        self.hrflow_input.as_deref().unwrap_or(&self.body)
+    }
 }
 
 /// Renders `events` for a webhook. `batched` webhooks (max events per request
 /// above one) always get `{"events": [...]}`, even for a single event, so a
-/// receiver sees one shape.
-pub fn render(
-    format: Format,
-    batched: bool,
-    events: &[&EventDoc],
-    secret: Option<&str>,
-) -> Rendered {
+/// receiver sees one shape. Signing happens at send time (`Signer`), since
+/// Standard Webhooks signatures cover the send timestamp.
+pub fn render(format: Format, batched: bool, events: &[&EventDoc]) -> Rendered {
     match format {
         Format::Form => {
             // Form webhooks are never batched (the API refuses it).
             let doc = events[0];
             let fields = signing::form_fields(&doc.object, &doc.entity);
-            let body = signing::form_body(&fields);
-            let signature = secret.map(|s| {
-                signing::hrflow_signature(s, signing::form_signing_input(&fields).as_bytes())
-            });
             Rendered {
                 content_type: "application/x-www-form-urlencoded",
-                body,
-                signature,
+                body: signing::form_body(&fields),
+                hrflow_input: Some(signing::form_signing_input(&fields)),
             }
         }
         Format::Json => {
@@ -90,15 +92,41 @@ pub fn render(
             } else {
                 Value::Object(events[0].object.clone())
             };
-            let body = signing::ascii_json(&value);
-            let signature = secret.map(|s| signing::hrflow_signature(s, body.as_bytes()));
             Rendered {
                 content_type: "application/json",
-                body,
-                signature,
+                body: signing::ascii_json(&value),
+                hrflow_input: None,
             }
         }
     }
+}
+
+/// The signer of a webhook's requests at `now`, or `None` when it does not
+/// sign. Fails only when its sealed secret cannot be opened.
+pub fn signer_for(
+    w: &Webhook,
+    vault: &Vault,
+    now: chrono::NaiveDateTime,
+) -> Result<Option<Signer>, String> {
+    if !w.signing {
+        return Ok(None);
+    }
+    let open = |sealed: &str| {
+        vault
+            .open(sealed, &secret_context(&w.id))
+            .map_err(|e| format!("cannot open the webhook's signing secret: {e}"))
+    };
+    let previous = match (&w.previous_secret, w.previous_secret_expires_at) {
+        (Some(p), Some(until)) if until > now => Some(open(p)?),
+        _ => None,
+    };
+    let scheme = Scheme::parse(&w.signature_scheme).unwrap_or(Scheme::Both);
+    Ok(Some(Signer::new(scheme, open(&w.secret)?, previous)))
+}
+
+/// Associated data binding a sealed signing secret to its webhook.
+pub fn secret_context(webhook_id: &str) -> String {
+    format!("webhook-secret:{webhook_id}")
 }
 
 #[cfg(test)]
@@ -130,11 +158,13 @@ mod tests {
                 other => panic!("unknown vector format {other}"),
             };
             let refs: Vec<&EventDoc> = docs.iter().collect();
-            let r = render(format, batched, &refs, Some(secret));
+            let r = render(format, batched, &refs);
             assert_eq!(r.body, v["body"].as_str().unwrap(), "vector {i}: body");
+            let signer = Signer::new(Scheme::Hrflow, secret.to_string(), None);
+            let headers = signer.headers("evt_1", 0, &r.body, r.hrflow_input());
             assert_eq!(
-                r.signature.as_deref(),
-                v["signature"].as_str(),
+                headers,
+                vec![(signing::HRFLOW_HEADER, v["signature"].as_str().unwrap().to_string())],
                 "vector {i}: signature"
             );
         }

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use super::guard::{GuardedResolver, TargetPolicy};
 use super::payload::Rendered;
 use crate::db::time;
-use crate::signing::HRFLOW_HEADER;
+use crate::signing::{Signer, STANDARD_ID_HEADER};
 
 /// Response bodies are kept up to this size; the rest is never read.
 pub const RESPONSE_BODY_CAP: usize = 64 * 1024;
@@ -91,26 +91,30 @@ impl Exchange {
     }
 }
 
-/// POSTs `rendered` to `url` with hookrelay's headers.
+/// POSTs `rendered` to `url` with hookrelay's headers, signed by `signer`
+/// at the moment of sending (Standard Webhooks signatures cover the time).
 pub async fn send(
     clients: &HttpClients,
     url: &str,
     verify_ssl: bool,
-    webhook_id: &str,
+    msg_id: &str,
     rendered: &Rendered,
+    signer: Option<&Signer>,
 ) -> Exchange {
+    let mut wire: Vec<(&'static str, String)> = vec![
+        ("Content-Type", rendered.content_type.to_string()),
+        ("User-Agent", USER_AGENT.to_string()),
+        (STANDARD_ID_HEADER, msg_id.to_string()),
+    ];
+    if let Some(signer) = signer {
+        let timestamp = chrono::Utc::now().timestamp();
+        wire.extend(signer.headers(msg_id, timestamp, &rendered.body, rendered.hrflow_input()));
+    }
+    let mut req = clients.pick(verify_ssl).post(url);
     let mut headers = Map::new();
-    headers.insert("Content-Type".into(), rendered.content_type.into());
-    headers.insert("User-Agent".into(), USER_AGENT.into());
-    headers.insert("Webhook-Id".into(), webhook_id.into());
-    let mut req = clients
-        .pick(verify_ssl)
-        .post(url)
-        .header("Content-Type", rendered.content_type)
-        .header("Webhook-Id", webhook_id);
-    if let Some(sig) = &rendered.signature {
-        headers.insert(HRFLOW_HEADER.into(), sig.clone().into());
-        req = req.header(HRFLOW_HEADER, sig);
+    for (name, value) in wire {
+        req = req.header(name, &value);
+        headers.insert(name.into(), value.into());
     }
     let sent_at = time::now();
     let started = Instant::now();

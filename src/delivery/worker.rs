@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::cache::{CachedEvent, EventCache};
 use super::lanes::{LanePermits, Lanes};
-use super::payload::{render, EventDoc, Format};
+use super::payload::{render, signer_for, EventDoc, Format};
 use super::recorder::{history_row, AttemptContext, Record, Recorder, Trigger};
 use super::retry::RetryPolicy;
 use super::send::{send, Exchange, HttpClients};
@@ -26,6 +26,8 @@ use crate::db::events::Event;
 use crate::db::history::AttemptRecord;
 use crate::db::webhooks::Webhook;
 use crate::db::{time, Db};
+use crate::signing::Signer;
+use crate::vault::Vault;
 
 /// Longest wait for more free slots before claiming for the ones free.
 const CLAIM_LINGER: Duration = Duration::from_millis(2);
@@ -52,11 +54,14 @@ pub struct EngineDeps {
     pub notify: Arc<Notify>,
     /// Events just published, parsed.
     pub events: EventCache,
+    /// Opens webhooks' sealed signing secrets.
+    pub vault: Arc<Vault>,
 }
 
 /// One request to make: one event, or several for a batching webhook.
 struct Job {
     webhook: Arc<Webhook>,
+    signer: Option<Arc<Signer>>,
     deliveries: Vec<Claimed>,
     docs: Vec<Arc<EventDoc>>,
     event_type: String,
@@ -75,6 +80,7 @@ pub async fn run(
         clients,
         notify,
         events: cache,
+        vault,
     } = deps;
     let slots = Arc::new(Semaphore::new(settings.workers));
     let lanes = Lanes::new(settings.default_in_flight);
@@ -125,7 +131,7 @@ pub async fn run(
                 continue;
             }
         };
-        let jobs = match prepare(&db, claimed, &recorder, &cache).await {
+        let jobs = match prepare(&db, claimed, &recorder, &cache, &vault).await {
             Ok(jobs) => jobs,
             Err(e) => {
                 // The claims stay leased and come back when the lease ends.
@@ -175,6 +181,7 @@ async fn prepare(
     claimed: Vec<Claimed>,
     recorder: &Recorder,
     cache: &EventCache,
+    vault: &Vault,
 ) -> crate::error::ApiResult<Vec<Job>> {
     let mut docs: HashMap<String, CachedEvent> = HashMap::with_capacity(claimed.len());
     let mut event_ids: Vec<String> = Vec::new();
@@ -214,26 +221,33 @@ async fn prepare(
             }
         }
     }
-    let hooks: HashMap<String, Arc<Webhook>> = hooks
+    let now = time::now();
+    let hooks: HashMap<String, (Arc<Webhook>, Result<Option<Arc<Signer>>, String>)> = hooks
         .into_iter()
-        .map(|w| (w.id.clone(), Arc::new(w)))
+        .map(|w| {
+            let signer = signer_for(&w, vault, now).map(|s| s.map(Arc::new));
+            (w.id.clone(), (Arc::new(w), signer))
+        })
         .collect();
 
     let mut per_hook: HashMap<String, Vec<Claimed>> = HashMap::new();
     let mut unusable = Vec::new();
     for c in claimed {
         match hooks.get(&c.webhook_id) {
-            Some(w) if w.active && docs.contains_key(&c.event_id) => {
+            Some((w, Ok(_))) if w.active && docs.contains_key(&c.event_id) => {
                 per_hook.entry(c.webhook_id.clone()).or_default().push(c)
             }
-            Some(w) => unusable.push(dead(
-                &c,
-                if w.active {
-                    "event cannot be rendered"
-                } else {
-                    "webhook is disabled"
-                },
-            )),
+            Some((w, signer)) => {
+                let why = match signer {
+                    _ if !w.active => "webhook is disabled",
+                    Err(e) => {
+                        tracing::error!(webhook_id = %w.id, error = %e, "cannot sign deliveries");
+                        e.as_str()
+                    }
+                    Ok(_) => "event cannot be rendered",
+                };
+                unusable.push(dead(&c, why))
+            }
             // Deleted meanwhile: its deliveries were deleted with it.
             None => {}
         }
@@ -243,7 +257,10 @@ async fn prepare(
     }
     let mut jobs = Vec::new();
     for (hook_id, list) in per_hook {
-        let webhook = hooks[&hook_id].clone();
+        let (webhook, signer) = match &hooks[&hook_id] {
+            (w, Ok(signer)) => (w.clone(), signer.clone()),
+            (_, Err(_)) => unreachable!("unsignable webhooks were settled above"),
+        };
         let per_request = webhook.max_events_per_request.max(1) as usize;
         let mut list = list.into_iter().peekable();
         while list.peek().is_some() {
@@ -255,6 +272,7 @@ async fn prepare(
             let event_type = docs[&deliveries[0].event_id].1.clone();
             jobs.push(Job {
                 webhook: webhook.clone(),
+                signer: signer.clone(),
                 deliveries,
                 docs: docs_for,
                 event_type,
@@ -306,12 +324,7 @@ async fn execute(job: Job, _slot: OwnedSemaphorePermit, lane: LanePermits, ctx: 
     }
     let format = Format::parse(&w.format).unwrap_or(Format::Json);
     let docs: Vec<&EventDoc> = job.docs.iter().map(Arc::as_ref).collect();
-    let rendered = render(
-        format,
-        w.max_events_per_request > 1,
-        &docs,
-        w.signing.then_some(w.secret.as_str()),
-    );
+    let rendered = render(format, w.max_events_per_request > 1, &docs);
     let event_ids: Vec<String> = job.deliveries.iter().map(|d| d.event_id.clone()).collect();
     let delivery_ids: Vec<String> = job.deliveries.iter().map(|d| d.id.clone()).collect();
     let lease_of: HashMap<&String, NaiveDateTime> =
@@ -319,7 +332,15 @@ async fn execute(job: Job, _slot: OwnedSemaphorePermit, lane: LanePermits, ctx: 
     let msg_id = message_id(&event_ids);
     let span = tracing::debug_span!("delivery", webhook_id = %w.id, event_id = %event_ids[0]);
     let _enter = span.enter();
-    let ex = send(&ctx.clients, &w.url, w.verify_ssl, &msg_id, &rendered).await;
+    let ex = send(
+        &ctx.clients,
+        &w.url,
+        w.verify_ssl,
+        &msg_id,
+        &rendered,
+        job.signer.as_deref(),
+    )
+    .await;
     let attempt = job
         .deliveries
         .iter()

@@ -12,4 +12,5 @@ mod history;
 mod openapi;
 mod process;
 mod reliability;
+mod security;
 mod webhooks;

@@ -35,6 +35,10 @@ impl Gateway {
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit());
+        if database_url.starts_with("postgres") {
+            // Processes sharing a PostgreSQL database share one master key.
+            cmd.env("HOOKRELAY_MASTER_KEY", crate::common::MASTER_KEY);
+        }
         for (k, v) in extra {
             cmd.env(k, v);
         }

@@ -16,6 +16,9 @@ pub struct Gateway {
     pub http: reqwest::Client,
 }
 
+/// Master key of the benchmark's gateways (throwaway databases).
+const BENCH_MASTER_KEY: &str = "YmVuY2htYXJrLW1hc3Rlci1rZXktMzItYnl0ZXMhISE=";
+
 impl Gateway {
     /// Starts the binary next to this one with `env`, waits for `/readyz`.
     pub async fn spawn(database_url: &str, env: &[(&str, String)]) -> Gateway {
@@ -34,6 +37,9 @@ impl Gateway {
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit());
+        // Every gateway process of a run shares one master key (PostgreSQL
+        // runs start two on one database).
+        cmd.env("HOOKRELAY_MASTER_KEY", BENCH_MASTER_KEY);
         for (k, v) in env {
             cmd.env(k, v);
         }

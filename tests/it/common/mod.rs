@@ -16,6 +16,10 @@ use serde_json::Value;
 /// The token every test app accepts.
 pub const TOKEN: &str = "hr_test_bootstrap_token";
 
+/// Master key of PostgreSQL test gateways (SQLite ones generate a key file,
+/// which exercises that path).
+pub const MASTER_KEY: &str = "dGVzdC1tYXN0ZXIta2V5LTMyLWJ5dGVzLWxvbmchISE=";
+
 /// Which database a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -91,6 +95,8 @@ pub struct TestApp {
     pub base: String,
     pub http: reqwest::Client,
     pub database_url: String,
+    /// The configuration it was started with.
+    pub config: Config,
     running: Option<Running>,
     _dir: Option<tempfile::TempDir>,
     pg_drop: Option<PgDrop>,
@@ -139,12 +145,16 @@ impl TestApp {
         config.require_https = false;
         config.shutdown_grace_secs = 5;
         config.db_pool_size = 4;
+        if backend == Backend::Postgres {
+            config.master_key = Some(MASTER_KEY.into());
+        }
         adjust(&mut config);
-        let running = app::start(config).await.expect("gateway starts");
+        let running = app::start(config.clone()).await.expect("gateway starts");
         Some(TestApp {
             base: format!("http://{}", running.addr),
             http: reqwest::Client::new(),
             database_url,
+            config,
             running: Some(running),
             _dir: dir,
             pg_drop: pg,
@@ -159,6 +169,25 @@ impl TestApp {
         drop(self.pg_drop.take());
     }
 
+    /// Stops the gateway and starts it again on the same database, with
+    /// `adjust` applied to its configuration; the start-up error if it fails.
+    pub async fn restart_with(
+        mut self,
+        adjust: impl FnOnce(&mut Config),
+    ) -> Result<TestApp, String> {
+        if let Some(r) = self.running.take() {
+            r.stop().await;
+        }
+        let mut config = self.config.clone();
+        config.bind = "127.0.0.1:0".into();
+        adjust(&mut config);
+        let running = app::start(config.clone()).await?;
+        self.base = format!("http://{}", running.addr);
+        self.running = Some(running);
+        self.config = config;
+        Ok(self)
+    }
+
     /// Sends a request with the test token; returns status and JSON body
     /// (`Value::Null` for an empty body).
     pub async fn call(
@@ -167,10 +196,21 @@ impl TestApp {
         path: &str,
         body: Option<&Value>,
     ) -> (StatusCode, Value) {
+        self.call_as(TOKEN, method, path, body).await
+    }
+
+    /// Same, with another bearer token.
+    pub async fn call_as(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (StatusCode, Value) {
         let mut req = self
             .http
             .request(method, format!("{}{path}", self.base))
-            .bearer_auth(TOKEN);
+            .bearer_auth(token);
         if let Some(b) = body {
             req = req.json(b);
         }
@@ -266,6 +306,52 @@ impl TestApp {
                 .get_result::<N>(&mut c)
                 .expect("count")
                 .n
+        }
+    }
+}
+
+impl TestApp {
+    /// Every text value stored in `table`, straight from the database (for
+    /// "no secret in clear" checks).
+    pub fn table_text(&self, table: &str) -> String {
+        #[derive(diesel::QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            t: String,
+        }
+        if let Some(path) = self.database_url.strip_prefix("sqlite://") {
+            let mut c = diesel::SqliteConnection::establish(path).expect("open sqlite");
+            let cols: Vec<Row> =
+                diesel::sql_query(format!("SELECT name AS t FROM pragma_table_info('{table}')"))
+                    .load(&mut c)
+                    .expect("columns");
+            let expr = cols
+                .iter()
+                .map(|c| format!("COALESCE(CAST({} AS TEXT), '')", c.t))
+                .collect::<Vec<_>>()
+                .join(" || '|' || ");
+            let rows: Vec<Row> = diesel::sql_query(format!("SELECT {expr} AS t FROM {table}"))
+                .load(&mut c)
+                .expect("rows");
+            rows.into_iter().map(|r| r.t).collect::<Vec<_>>().join("\n")
+        } else {
+            let mut c = PgConnection::establish(&self.database_url).expect("open pg");
+            let rows: Vec<Row> =
+                diesel::sql_query(format!("SELECT row_to_json(x)::text AS t FROM {table} x"))
+                    .load(&mut c)
+                    .expect("rows");
+            rows.into_iter().map(|r| r.t).collect::<Vec<_>>().join("\n")
+        }
+    }
+
+    /// Runs one statement on the database directly.
+    pub fn execute_sql(&self, sql: &str) {
+        if let Some(path) = self.database_url.strip_prefix("sqlite://") {
+            let mut c = diesel::SqliteConnection::establish(path).expect("open sqlite");
+            diesel::sql_query(sql).execute(&mut c).expect("sql");
+        } else {
+            let mut c = PgConnection::establish(&self.database_url).expect("open pg");
+            diesel::sql_query(sql).execute(&mut c).expect("sql");
         }
     }
 }

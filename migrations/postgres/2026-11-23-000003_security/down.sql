@@ -1,0 +1,3 @@
+ALTER TABLE webhooks DROP COLUMN previous_secret_expires_at;
+ALTER TABLE webhooks DROP COLUMN previous_secret;
+ALTER TABLE webhooks DROP COLUMN signature_scheme;

@@ -1,0 +1,188 @@
+//! Prometheus metrics (`GET /metrics`), per process.
+//!
+//! Counters and the latency histogram are updated where things happen;
+//! queue depth and the oldest due delivery's age are read from the database
+//! at scrape time, so every process of a PostgreSQL deployment reports the
+//! shared queue.
+
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+use crate::db::deliveries::QueueStats;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EventTypeLabel {
+    event_type: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AttemptLabels {
+    /// `succeeded`, `failed` (will be retried) or `dead` (given up).
+    outcome: String,
+    /// `auto`, `resend` or `test`.
+    trigger: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StateLabel {
+    state: String,
+}
+
+/// Attempt latency buckets, in seconds: 5 ms to 30 s.
+const LATENCY_BUCKETS: [f64; 12] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+/// This process's metrics.
+pub struct Metrics {
+    registry: Registry,
+    events_accepted: Family<EventTypeLabel, Counter>,
+    attempts: Family<AttemptLabels, Counter>,
+    attempt_seconds: Histogram,
+    queue_depth: Family<StateLabel, Gauge>,
+    oldest_due_seconds: Gauge<f64, AtomicU64>,
+    workers: Gauge,
+    workers_busy: Gauge,
+    worker_busy_seconds: Counter<f64, AtomicU64>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("hookrelay");
+        let m = Metrics {
+            events_accepted: Family::default(),
+            attempts: Family::default(),
+            attempt_seconds: Histogram::new(LATENCY_BUCKETS),
+            queue_depth: Family::default(),
+            oldest_due_seconds: Gauge::default(),
+            workers: Gauge::default(),
+            workers_busy: Gauge::default(),
+            worker_busy_seconds: Counter::default(),
+            registry: Registry::default(),
+        };
+        registry.register(
+            "events_accepted",
+            "Events accepted through the API, by type",
+            m.events_accepted.clone(),
+        );
+        registry.register(
+            "delivery_attempts",
+            "Delivery attempts, by outcome and trigger",
+            m.attempts.clone(),
+        );
+        registry.register(
+            "delivery_attempt_duration_seconds",
+            "Time from sending a delivery request to its full response",
+            m.attempt_seconds.clone(),
+        );
+        registry.register(
+            "queue_depth",
+            "Deliveries waiting (pending), waiting for a retry (retrying) or in flight (delivering), across all processes",
+            m.queue_depth.clone(),
+        );
+        registry.register(
+            "oldest_due_delivery_age_seconds",
+            "How long the longest-waiting due delivery has been due (0 when none is)",
+            m.oldest_due_seconds.clone(),
+        );
+        registry.register(
+            "workers",
+            "Delivery worker slots in this process",
+            m.workers.clone(),
+        );
+        registry.register(
+            "workers_busy",
+            "Delivery worker slots sending right now",
+            m.workers_busy.clone(),
+        );
+        registry.register(
+            "worker_busy_seconds",
+            "Total time worker slots spent sending; rate() over workers is utilisation",
+            m.worker_busy_seconds.clone(),
+        );
+        Metrics { registry, ..m }
+    }
+
+    /// Counts accepted events.
+    pub fn event_accepted(&self, event_type: &str, n: u64) {
+        self.events_accepted
+            .get_or_create(&EventTypeLabel {
+                event_type: event_type.to_string(),
+            })
+            .inc_by(n);
+    }
+
+    /// Records one finished attempt.
+    pub fn attempt(&self, outcome: &str, trigger: &str, took: Duration) {
+        self.attempts
+            .get_or_create(&AttemptLabels {
+                outcome: outcome.to_string(),
+                trigger: trigger.to_string(),
+            })
+            .inc();
+        self.attempt_seconds.observe(took.as_secs_f64());
+    }
+
+    /// The worker pool's size.
+    pub fn set_workers(&self, n: usize) {
+        self.workers.set(n as i64);
+    }
+
+    /// Marks a worker slot busy until the guard drops.
+    pub fn busy(&self) -> BusyGuard<'_> {
+        self.workers_busy.inc();
+        BusyGuard {
+            metrics: self,
+            since: std::time::Instant::now(),
+        }
+    }
+
+    /// Renders every metric in the Prometheus/OpenMetrics text format,
+    /// after setting the queue gauges from `queue`.
+    pub fn render(&self, queue: &QueueStats) -> String {
+        for (state, n) in [
+            ("pending", queue.pending),
+            ("retrying", queue.retrying),
+            ("delivering", queue.delivering),
+        ] {
+            self.queue_depth
+                .get_or_create(&StateLabel {
+                    state: state.into(),
+                })
+                .set(n);
+        }
+        self.oldest_due_seconds.set(queue.oldest_due_secs);
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)
+            .expect("writing to a String cannot fail");
+        out
+    }
+}
+
+/// See [`Metrics::busy`].
+pub struct BusyGuard<'a> {
+    metrics: &'a Metrics,
+    since: std::time::Instant,
+}
+
+impl Drop for BusyGuard<'_> {
+    fn drop(&mut self) {
+        self.metrics.workers_busy.dec();
+        self.metrics
+            .worker_busy_seconds
+            .inc_by(self.since.elapsed().as_secs_f64());
+    }
+}

@@ -1,0 +1,195 @@
+//! Signature verification for receivers written in Rust (and for
+//! `hookrelay verify`, the receiver's debugging tool).
+//!
+//! ```
+//! use hookrelay::verify::{self, BodyFormat};
+//! let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+//! let body = br#"{"type":"profile.parsing.success"}"#;
+//! let sig = hookrelay::signing::hrflow_signature(secret, body);
+//! assert!(verify::hrflow(secret, body, &sig, BodyFormat::Auto).is_ok());
+//! ```
+
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use crate::signing::{self, ascii_json};
+
+/// How the HrFlow signature input is derived from the body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyFormat {
+    /// `application/x-www-form-urlencoded`: the fields, re-encoded as JSON.
+    Form,
+    /// JSON: the raw body.
+    Json,
+    /// JSON if the body is a JSON value, form otherwise.
+    Auto,
+}
+
+/// Why a signature was refused. The message says what to check.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VerifyError {
+    #[error("signature does not match: check the secret, and that the body is byte for byte what was received")]
+    Mismatch,
+    #[error("signature is not in the expected form: {0}")]
+    Malformed(String),
+    #[error("webhook-timestamp {timestamp} is {age_secs} s away from now, beyond the tolerance of {tolerance_secs} s (replayed, or a clock is wrong)")]
+    Stale {
+        timestamp: i64,
+        age_secs: i64,
+        tolerance_secs: u64,
+    },
+}
+
+/// Checks an `HTTP-HRFLOW-SIGNATURE` value over a received body.
+pub fn hrflow(
+    secret: &str,
+    body: &[u8],
+    signature: &str,
+    format: BodyFormat,
+) -> Result<(), VerifyError> {
+    let signature = signature.trim();
+    if signature.len() != 64 || !signature.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(VerifyError::Malformed(
+            "HTTP-HRFLOW-SIGNATURE is 64 hex digits".into(),
+        ));
+    }
+    let format = match format {
+        BodyFormat::Auto if serde_json::from_slice::<Value>(body).is_ok() => BodyFormat::Json,
+        BodyFormat::Auto => BodyFormat::Form,
+        f => f,
+    };
+    let input = match format {
+        BodyFormat::Form => form_input(body)?.into_bytes(),
+        _ => body.to_vec(),
+    };
+    if signing::verify_hrflow(secret, &input, signature) {
+        Ok(())
+    } else {
+        Err(VerifyError::Mismatch)
+    }
+}
+
+/// What an HrFlow form receiver signs: `json.dumps({k: v[0] for k, v in
+/// parse_qs(body).items()}, separators=(',', ':'))`.
+fn form_input(body: &[u8]) -> Result<String, VerifyError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
+        .map_err(|e| VerifyError::Malformed(format!("body is not a form: {e}")))?;
+    let mut fields = Map::new();
+    for (k, v) in pairs {
+        // parse_qs drops blank values and keeps the first of repeated keys.
+        if !v.is_empty() && !fields.contains_key(&k) {
+            fields.insert(k, Value::String(v));
+        }
+    }
+    Ok(ascii_json(&Value::Object(fields)))
+}
+
+/// The three Standard Webhooks headers of a request.
+pub struct StandardHeaders<'a> {
+    pub id: &'a str,
+    pub timestamp: &'a str,
+    pub signature: &'a str,
+}
+
+/// Checks Standard Webhooks headers: any `v1,` signature in the
+/// space-separated list may match (one per secret during a rotation), and
+/// the timestamp must be within `tolerance` of `now` (unix seconds).
+pub fn standard(
+    secret: &str,
+    body: &[u8],
+    headers: &StandardHeaders<'_>,
+    tolerance: Duration,
+    now: i64,
+) -> Result<(), VerifyError> {
+    let timestamp: i64 = headers.timestamp.trim().parse().map_err(|_| {
+        VerifyError::Malformed(format!(
+            "webhook-timestamp '{}' is not unix seconds",
+            headers.timestamp
+        ))
+    })?;
+    let age = (now - timestamp).abs();
+    if age as u64 > tolerance.as_secs() {
+        return Err(VerifyError::Stale {
+            timestamp,
+            age_secs: age,
+            tolerance_secs: tolerance.as_secs(),
+        });
+    }
+    let expected =
+        signing::standard_signature(&signing::standard_key(secret), headers.id, timestamp, body);
+    let expected = expected.as_bytes();
+    let mut seen_v1 = false;
+    for candidate in headers.signature.split_whitespace() {
+        if candidate.starts_with("v1,") {
+            seen_v1 = true;
+            if constant_time_eq(candidate.as_bytes(), expected) {
+                return Ok(());
+            }
+        }
+    }
+    if seen_v1 {
+        Err(VerifyError::Mismatch)
+    } else {
+        Err(VerifyError::Malformed(
+            "webhook-signature holds no `v1,<base64>` signature".into(),
+        ))
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+    #[test]
+    fn hrflow_form_and_json() {
+        let form = b"type=profile.parsing.success&origin=api&message=&profile=%7B%22key%22%3A%22%C3%A9%22%7D";
+        let input = r#"{"type":"profile.parsing.success","origin":"api","profile":"{\"key\":\"\u00e9\"}"}"#;
+        let sig = signing::hrflow_signature(SECRET, input.as_bytes());
+        assert_eq!(hrflow(SECRET, form, &sig, BodyFormat::Auto), Ok(()));
+        assert_eq!(
+            hrflow("other", form, &sig, BodyFormat::Form),
+            Err(VerifyError::Mismatch)
+        );
+        let json = br#"{"a":1}"#;
+        let sig = signing::hrflow_signature(SECRET, json);
+        assert_eq!(hrflow(SECRET, json, &sig, BodyFormat::Json), Ok(()));
+        assert!(matches!(
+            hrflow(SECRET, json, "nothex", BodyFormat::Json),
+            Err(VerifyError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn standard_accepts_any_listed_signature_within_tolerance() {
+        let body = br#"{"test": 2432232314}"#;
+        let good = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
+        let h = |sig: &'static str| StandardHeaders {
+            id: "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            timestamp: "1614265330",
+            signature: sig,
+        };
+        let tol = Duration::from_secs(300);
+        let both = "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
+        assert_eq!(standard(SECRET, body, &h(good), tol, 1614265330), Ok(()));
+        assert_eq!(standard(SECRET, body, &h(both), tol, 1614265400), Ok(()));
+        assert!(matches!(
+            standard(SECRET, body, &h(good), tol, 1614265330 + 301),
+            Err(VerifyError::Stale { .. })
+        ));
+        assert_eq!(
+            standard(SECRET, b"{}", &h(good), tol, 1614265330),
+            Err(VerifyError::Mismatch)
+        );
+        assert!(matches!(
+            standard(SECRET, body, &h("v2,abc"), tol, 1614265330),
+            Err(VerifyError::Malformed(_))
+        ));
+    }
+}
