@@ -14,6 +14,7 @@ use crate::db::webhooks::{StoredSecrets, Webhook};
 use crate::db::{new_id, parse_url, time, Backend, Db};
 use crate::delivery::payload::secret_context;
 use crate::error::ApiError;
+use crate::metrics::Metrics;
 use crate::vault::{self, KeySettings, Vault};
 use diesel::Connection;
 use crate::delivery::cache::EventCache;
@@ -40,6 +41,7 @@ pub struct AppState {
     pub publisher: Publisher,
     /// Seals and opens secrets at rest.
     pub vault: Arc<Vault>,
+    pub metrics: Arc<Metrics>,
 }
 
 /// A started gateway: HTTP server plus delivery engine.
@@ -102,6 +104,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
         notify: notify.clone(),
         events: EventCache::default(),
         vault: vault.clone(),
+        metrics: Arc::new(Metrics::new()),
     };
     // An API-only node records events; other processes deliver them.
     let engine =
@@ -116,12 +119,16 @@ pub async fn start(config: Config) -> Result<Running, String> {
         publisher: Publisher::spawn(deps.db.clone()),
         events: deps.events,
         vault,
+        metrics: deps.metrics,
     });
     let listener = std::net::TcpListener::bind(&config.bind)
         .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let server = HttpServer::new(move || {
-        App::new().configure(|cfg| crate::api::configure(cfg, state.clone()))
+        App::new()
+            // One span per request (method, route, status, request id).
+            .wrap(tracing_actix_web::TracingLogger::default())
+            .configure(|cfg| crate::api::configure(cfg, state.clone()))
     })
     .listen(listener)
     .map_err(|e| e.to_string())?

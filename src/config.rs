@@ -101,6 +101,10 @@ pub struct Config {
     #[arg(long, env = "HOOKRELAY_ROLE", default_value = "all")]
     pub role: String,
 
+    /// When set, `GET /metrics` requires `Authorization: Bearer <this>`.
+    #[arg(long, env = "HOOKRELAY_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+
     /// `text` or `json` logs.
     #[arg(long, env = "HOOKRELAY_LOG_FORMAT", default_value = "text")]
     pub log_format: String,

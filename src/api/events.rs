@@ -101,7 +101,14 @@ async fn write(
     events: Vec<ValidEvent>,
     key: Option<String>,
 ) -> ApiResult<Vec<Published>> {
-    state.publisher.publish(events, key).await
+    let types: Vec<String> = events.iter().map(|e| e.event_type.clone()).collect();
+    let published = state.publisher.publish(events, key).await?;
+    for (t, p) in types.iter().zip(&published) {
+        if !p.replayed {
+            state.metrics.event_accepted(t, 1);
+        }
+    }
+    Ok(published)
 }
 
 pub async fn publish(

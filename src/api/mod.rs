@@ -6,6 +6,7 @@ mod event_types;
 mod events;
 mod health;
 mod history;
+mod metrics;
 mod page;
 mod tokens;
 mod webhook_input;
@@ -38,6 +39,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .route("/openapi.yaml", web::get().to(health::openapi))
+        .route("/metrics", web::get().to(metrics::metrics))
         .service(
             web::scope("/v1")
                 .wrap(actix_web::middleware::from_fn(auth::authenticate))

@@ -114,7 +114,14 @@ pub async fn send(
     let mut headers = Map::new();
     for (name, value) in wire {
         req = req.header(name, &value);
-        headers.insert(name.into(), value.into());
+        // History keeps signatures (they prove nothing without the secret)
+        // but never credentials.
+        let logged = if is_credential_header(name) {
+            REDACTED.to_string()
+        } else {
+            value
+        };
+        headers.insert(name.into(), logged.into());
     }
     let sent_at = time::now();
     let started = Instant::now();
@@ -148,7 +155,11 @@ pub async fn send(
                     .and_then(parse_retry_after);
             }
             for (name, value) in resp.headers() {
-                let v = String::from_utf8_lossy(value.as_bytes()).into_owned();
+                let v = if is_credential_header(name.as_str()) {
+                    REDACTED.to_string()
+                } else {
+                    String::from_utf8_lossy(value.as_bytes()).into_owned()
+                };
                 match exchange.response_headers.get_mut(name.as_str()) {
                     Some(Value::String(prev)) => {
                         prev.push_str(", ");
@@ -170,6 +181,16 @@ pub async fn send(
     }
     exchange.duration = started.elapsed();
     exchange
+}
+
+/// What history shows instead of a credential.
+pub const REDACTED: &str = "[redacted]";
+
+/// Headers whose values are credentials, kept out of history.
+pub fn is_credential_header(name: &str) -> bool {
+    ["authorization", "proxy-authorization", "cookie", "set-cookie"]
+        .iter()
+        .any(|h| name.eq_ignore_ascii_case(h))
 }
 
 /// Reads at most [`RESPONSE_BODY_CAP`] bytes and drops the rest unread.

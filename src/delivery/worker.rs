@@ -27,7 +27,9 @@ use crate::db::history::AttemptRecord;
 use crate::db::webhooks::Webhook;
 use crate::db::{time, Db};
 use crate::signing::Signer;
+use crate::metrics::Metrics;
 use crate::vault::Vault;
+use tracing::Instrument;
 
 /// Longest wait for more free slots before claiming for the ones free.
 const CLAIM_LINGER: Duration = Duration::from_millis(2);
@@ -56,6 +58,7 @@ pub struct EngineDeps {
     pub events: EventCache,
     /// Opens webhooks' sealed signing secrets.
     pub vault: Arc<Vault>,
+    pub metrics: Arc<Metrics>,
 }
 
 /// One request to make: one event, or several for a batching webhook.
@@ -81,7 +84,9 @@ pub async fn run(
         notify,
         events: cache,
         vault,
+        metrics,
     } = deps;
+    metrics.set_workers(settings.workers);
     let slots = Arc::new(Semaphore::new(settings.workers));
     let lanes = Lanes::new(settings.default_in_flight);
     let mut inflight = JoinSet::new();
@@ -152,8 +157,14 @@ pub async fn run(
                 recorder: recorder.clone(),
                 settings: settings.clone(),
                 lanes: lanes.clone(),
+                metrics: metrics.clone(),
             };
-            inflight.spawn(execute(job, slot, lane, ctx));
+            let span = tracing::debug_span!(
+                "delivery",
+                webhook_id = %job.webhook.id,
+                event_id = %job.deliveries[0].event_id
+            );
+            inflight.spawn(execute(job, slot, lane, ctx).instrument(span));
         }
     }
     drain(inflight, settings.grace).await;
@@ -174,6 +185,9 @@ async fn drain(mut inflight: JoinSet<()>, grace: Duration) {
         }
     }
 }
+
+/// A claimed webhook and its signer (or why its secret cannot be opened).
+type LoadedHook = (Arc<Webhook>, Result<Option<Arc<Signer>>, String>);
 
 /// Loads the events and webhooks of a claim and groups them into requests.
 async fn prepare(
@@ -222,7 +236,7 @@ async fn prepare(
         }
     }
     let now = time::now();
-    let hooks: HashMap<String, (Arc<Webhook>, Result<Option<Arc<Signer>>, String>)> = hooks
+    let hooks: HashMap<String, LoadedHook> = hooks
         .into_iter()
         .map(|w| {
             let signer = signer_for(&w, vault, now).map(|s| s.map(Arc::new));
@@ -299,6 +313,7 @@ struct TaskContext {
     recorder: Recorder,
     settings: Arc<WorkerSettings>,
     lanes: Lanes,
+    metrics: Arc<Metrics>,
 }
 
 /// Releases a job's place in its lane however the task ends (even aborted).
@@ -330,8 +345,7 @@ async fn execute(job: Job, _slot: OwnedSemaphorePermit, lane: LanePermits, ctx: 
     let lease_of: HashMap<&String, NaiveDateTime> =
         job.deliveries.iter().map(|d| (&d.id, d.lease)).collect();
     let msg_id = message_id(&event_ids);
-    let span = tracing::debug_span!("delivery", webhook_id = %w.id, event_id = %event_ids[0]);
-    let _enter = span.enter();
+    let busy = ctx.metrics.busy();
     let ex = send(
         &ctx.clients,
         &w.url,
@@ -341,6 +355,7 @@ async fn execute(job: Job, _slot: OwnedSemaphorePermit, lane: LanePermits, ctx: 
         job.signer.as_deref(),
     )
     .await;
+    drop(busy);
     let attempt = job
         .deliveries
         .iter()
@@ -349,6 +364,8 @@ async fn execute(job: Job, _slot: OwnedSemaphorePermit, lane: LanePermits, ctx: 
         .unwrap_or(1)
         .max(1);
     let (status, next, error) = settle(w, &ex, attempt as u32, &ctx.settings.retry);
+    ctx.metrics.attempt(status, "auto", ex.duration);
+    log_attempt(&w.id, &event_ids[0], status, &ex, error.as_deref(), attempt);
     let settlements = delivery_ids
         .iter()
         .map(|id| Settlement {
@@ -375,6 +392,34 @@ async fn execute(job: Job, _slot: OwnedSemaphorePermit, lane: LanePermits, ctx: 
         batch_event_ids: event_ids,
         settlements,
     }));
+}
+
+/// One line per failed attempt (at info, with its ids, whatever the span
+/// level), one per success at debug.
+pub fn log_attempt(
+    webhook_id: &str,
+    event_id: &str,
+    outcome: &str,
+    ex: &Exchange,
+    error: Option<&str>,
+    attempt: i32,
+) {
+    let ms = ex.duration.as_millis() as u64;
+    let code = ex.status.unwrap_or(0);
+    if outcome == "succeeded" {
+        tracing::debug!(webhook_id, event_id, status_code = code, duration_ms = ms, attempt, "delivered");
+    } else {
+        tracing::info!(
+            webhook_id,
+            event_id,
+            status_code = code,
+            duration_ms = ms,
+            attempt,
+            outcome,
+            error = error.unwrap_or(""),
+            "delivery attempt failed"
+        );
+    }
 }
 
 /// The delivery state after attempt `attempt`: succeeded, failed (with the

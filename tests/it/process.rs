@@ -19,6 +19,11 @@ struct Gateway {
 
 impl Gateway {
     async fn spawn(database_url: &str, extra: &[(&str, &str)]) -> Gateway {
+        Self::spawn_logging(database_url, extra, Stdio::inherit()).await
+    }
+
+    /// Same, with the child's stderr (its logs) sent to `stderr`.
+    async fn spawn_logging(database_url: &str, extra: &[(&str, &str)], stderr: Stdio) -> Gateway {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -34,7 +39,7 @@ impl Gateway {
             .env("HOOKRELAY_SHUTDOWN_GRACE_SECS", "10")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit());
+            .stderr(stderr);
         if database_url.starts_with("postgres") {
             // Processes sharing a PostgreSQL database share one master key.
             cmd.env("HOOKRELAY_MASTER_KEY", crate::common::MASTER_KEY);
@@ -64,10 +69,14 @@ impl Gateway {
     }
 
     async fn post(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        self.post_as(TOKEN, path, body).await
+    }
+
+    async fn post_as(&self, token: &str, path: &str, body: &Value) -> (StatusCode, Value) {
         read(
             self.http
                 .post(format!("{}{path}", self.base))
-                .bearer_auth(TOKEN)
+                .bearer_auth(token)
                 .json(body)
                 .send()
                 .await
@@ -267,4 +276,95 @@ async fn two_processes_share_the_postgres_queue_exactly_once() {
     drop((a, b));
     rx.stop().await;
     drop(db);
+}
+
+/// Debug-level JSON logs of a session that creates tokens, webhooks,
+/// rotations, deliveries and re-sends hold no token, secret or master key,
+/// and carry request and delivery spans; history keeps signatures but no
+/// Authorization header.
+#[actix_web::test]
+async fn logs_hold_no_secrets() {
+    let db = fresh_database(Backend::Sqlite).unwrap();
+    let log_path = std::env::temp_dir().join(format!("hookrelay-log-{}.jsonl", std::process::id()));
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut g = Gateway::spawn_logging(
+        &db.url,
+        &[("RUST_LOG", "debug"), ("HOOKRELAY_LOG_FORMAT", "json")],
+        Stdio::from(log),
+    )
+    .await;
+    let rx = Receiver::start().await;
+    let mut needles: Vec<String> = vec![TOKEN.to_string()];
+    let (status, t) = g
+        .post("/v1/tokens", &json!({"name": "pub", "scopes": ["events:write"]}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let publisher = t["token"].as_str().unwrap().to_string();
+    needles.push(publisher.clone());
+    let (_, hook) = g
+        .post(
+            "/v1/webhooks",
+            &json!({"name": "h", "url": rx.url("/h"), "event_types": ["*"]}),
+        )
+        .await;
+    let id = hook["id"].as_str().unwrap().to_string();
+    needles.push(hook["secret"].as_str().unwrap().to_string());
+    let (_, rotated) = g
+        .post(&format!("/v1/webhooks/{id}/rotate-secret"), &json!({"grace_period": "1h"}))
+        .await;
+    needles.push(rotated["secret"].as_str().unwrap().to_string());
+    let (_, s) = g.get(&format!("/v1/webhooks/{id}/secret")).await;
+    assert_eq!(s["secret"], rotated["secret"]);
+    let (status, _) = g
+        .post_as(&publisher, "/v1/events", &event("profile.parsing.success", "k"))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    rx.wait_for("/h", 1).await;
+    // A refused token is logged as a 401, not by its value.
+    let (status, _) = g
+        .post_as("hr_wrong_token_value", "/v1/events", &json!({}))
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    needles.push("hr_wrong_token_value".into());
+    let history = loop {
+        let (_, h) = g.get(&format!("/v1/history?webhook_id={id}")).await;
+        if let Some(row) = h["data"].as_array().and_then(|d| d.first()).cloned() {
+            break row;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let (status, row) = g.get(&format!("/v1/history/{}", history["id"].as_str().unwrap())).await;
+    assert_eq!(status, StatusCode::OK);
+    let headers = row["request"]["headers"].as_object().cloned().unwrap_or_default();
+    assert!(headers.contains_key("HTTP-HRFLOW-SIGNATURE"), "{row}");
+    assert!(headers.contains_key("Webhook-Signature"), "{row}");
+    assert!(!headers.keys().any(|k| k.eq_ignore_ascii_case("authorization")));
+    let (status, _) = g
+        .post(&format!("/v1/history/{}/resend", history["id"].as_str().unwrap()), &json!({}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let exit = g.terminate();
+    assert!(exit.success());
+    rx.stop().await;
+
+    let key_file = format!("{}.key", db.url.trim_start_matches("sqlite://"));
+    needles.push(std::fs::read_to_string(key_file).unwrap().trim().to_string());
+    let text = std::fs::read_to_string(&log_path).unwrap();
+    let _ = std::fs::remove_file(&log_path);
+    for n in &needles {
+        assert!(!text.contains(n.as_str()), "the log holds a secret ({}…)", &n[..8]);
+    }
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let has = |pred: &dyn Fn(&Value) -> bool| lines.iter().any(pred);
+    assert!(
+        has(&|l| l["span"]["http.route"] == "/v1/events" && l["span"]["http.status_code"] == 401),
+        "no request span for the refused publish"
+    );
+    assert!(
+        has(&|l| l["span"]["name"] == "delivery" && l["span"]["webhook_id"] == id.as_str()),
+        "no delivery span with the webhook id"
+    );
 }
