@@ -12,18 +12,18 @@ use crate::db::deliveries::Delivery;
 use crate::db::tokens::{hash_token, ApiToken};
 use crate::db::webhooks::{StoredSecrets, Webhook};
 use crate::db::{new_id, parse_url, time, Backend, Db};
-use crate::delivery::payload::secret_context;
-use crate::error::ApiError;
-use crate::metrics::Metrics;
-use crate::vault::{self, KeySettings, Vault};
-use diesel::Connection;
 use crate::delivery::cache::EventCache;
 use crate::delivery::guard::TargetPolicy;
+use crate::delivery::payload::secret_context;
 use crate::delivery::retry::RetryPolicy;
 use crate::delivery::send::HttpClients;
 use crate::delivery::worker::{EngineDeps, WorkerSettings};
 use crate::delivery::Engine;
+use crate::error::ApiError;
+use crate::metrics::Metrics;
 use crate::publish::{EventTypeCache, Publisher};
+use crate::vault::{self, KeySettings, Vault};
+use diesel::Connection;
 
 /// State shared by every handler.
 pub struct AppState {
@@ -189,7 +189,9 @@ pub fn open_vault(db: &Db, config: &Config) -> Result<Vault, String> {
         .into_iter()
         .filter(|r| {
             !vault.is_current(&r.secret)
-                || r.previous_secret.as_deref().is_some_and(|p| !vault.is_current(p))
+                || r.previous_secret
+                    .as_deref()
+                    .is_some_and(|p| !vault.is_current(p))
         })
         .collect();
     if stale.is_empty() {

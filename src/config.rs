@@ -34,7 +34,13 @@ pub struct Config {
 
     /// Earlier master keys (comma-separated): they open old secrets, which
     /// start-up re-seals under the current key.
-    #[arg(long, env = "HOOKRELAY_PREVIOUS_MASTER_KEYS", default_value = "", hide_env_values = true, hide_default_value = true)]
+    #[arg(
+        long,
+        env = "HOOKRELAY_PREVIOUS_MASTER_KEYS",
+        default_value = "",
+        hide_env_values = true,
+        hide_default_value = true
+    )]
     pub previous_master_keys: String,
 
     /// Deliveries in flight at once in this process.

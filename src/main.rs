@@ -159,7 +159,9 @@ fn token(action: TokenAction, config: &Config) -> Result<(), String> {
                 .write_blocking(|c| Ok(ApiToken::delete(c, &id)?))
                 .map_err(fail)?;
             if n == 0 {
-                return Err(format!("no token with id '{id}' (`hookrelay token list` shows them)"));
+                return Err(format!(
+                    "no token with id '{id}' (`hookrelay token list` shows them)"
+                ));
             }
             eprintln!("revoked token {id}");
         }
@@ -198,7 +200,11 @@ fn verify(args: VerifyArgs) -> std::process::ExitCode {
     };
     match result {
         Ok(()) => {
-            println!("valid: the {} signature matches ({} body bytes)", args.scheme, body.len());
+            println!(
+                "valid: the {} signature matches ({} body bytes)",
+                args.scheme,
+                body.len()
+            );
             std::process::ExitCode::SUCCESS
         }
         Err(e) => {

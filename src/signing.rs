@@ -298,7 +298,12 @@ mod tests {
         let key = standard_key("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
         let body = r#"{"test": 2432232314}"#;
         assert_eq!(
-            standard_signature(&key, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body.as_bytes()),
+            standard_signature(
+                &key,
+                "msg_p5jXN8AQM9LWM0D4loKWxJek",
+                1614265330,
+                body.as_bytes()
+            ),
             "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
         );
     }

@@ -124,7 +124,10 @@ impl Vault {
 
 /// The key id a stored value names, if it is sealed.
 pub fn sealed_key_id(stored: &str) -> Option<&str> {
-    stored.strip_prefix(PREFIX)?.split_once(':').map(|(id, _)| id)
+    stored
+        .strip_prefix(PREFIX)?
+        .split_once(':')
+        .map(|(id, _)| id)
 }
 
 /// Public id of a key: not secret, and says nothing about the key.
@@ -214,7 +217,12 @@ pub fn load(
                 ));
                 key
             }
-            Err(e) => return Err(format!("cannot read master key file {}: {e}", path.display())),
+            Err(e) => {
+                return Err(format!(
+                    "cannot read master key file {}: {e}",
+                    path.display()
+                ))
+            }
         }
     };
     let vault = Vault::new(&current, &previous);
@@ -261,7 +269,10 @@ mod tests {
         let sealed = vault.seal("whsec_abc", "webhook-secret:wh_1");
         assert!(sealed.starts_with("sealed:v1:"));
         assert!(!sealed.contains("whsec_abc"));
-        assert_eq!(vault.open(&sealed, "webhook-secret:wh_1").unwrap(), "whsec_abc");
+        assert_eq!(
+            vault.open(&sealed, "webhook-secret:wh_1").unwrap(),
+            "whsec_abc"
+        );
         assert!(matches!(
             vault.open(&sealed, "webhook-secret:wh_2"),
             Err(VaultError::Corrupt)

@@ -150,7 +150,8 @@ mod tests {
     #[test]
     fn hrflow_form_and_json() {
         let form = b"type=profile.parsing.success&origin=api&message=&profile=%7B%22key%22%3A%22%C3%A9%22%7D";
-        let input = r#"{"type":"profile.parsing.success","origin":"api","profile":"{\"key\":\"\u00e9\"}"}"#;
+        let input =
+            r#"{"type":"profile.parsing.success","origin":"api","profile":"{\"key\":\"\u00e9\"}"}"#;
         let sig = signing::hrflow_signature(SECRET, input.as_bytes());
         assert_eq!(hrflow(SECRET, form, &sig, BodyFormat::Auto), Ok(()));
         assert_eq!(

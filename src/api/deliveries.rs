@@ -3,8 +3,8 @@
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
+use super::auth::{HistoryRead, Need};
 use super::page::{self, Cursor, Page};
-use super::auth::{Need, HistoryRead};
 use crate::app::AppState;
 use crate::db::deliveries::{Delivery, DeliveryQuery};
 use crate::db::time;

@@ -4,8 +4,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use super::auth::{EventsWrite, HistoryRead, Need};
 use super::page::{self, Cursor, Page};
-use super::auth::{Need, EventsWrite, HistoryRead};
 use crate::app::AppState;
 use crate::db::deliveries::Delivery;
 use crate::db::events::{Event, EventQuery};

@@ -4,9 +4,9 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::auth::{HistoryRead, HistoryResend, Need};
 use super::events::parse_time;
 use super::page::{self, Cursor, Page};
-use super::auth::{Need, HistoryRead, HistoryResend};
 use crate::app::AppState;
 use crate::db::history::{HistoryQuery, HistoryRow, HistorySort, StatusClass};
 use crate::db::time;

@@ -133,14 +133,44 @@ pub(crate) fn too_large(limit: usize) -> ApiError {
     )
 }
 
-/// Parses an optional JSON body: empty means the type's defaults.
-pub(crate) fn optional_json<T: serde::de::DeserializeOwned + Default>(
-    body: &[u8],
+/// Reads an optional JSON body: empty means the type's defaults. Errors
+/// are the same JSON errors as `web::Json`'s (413, 415, 400, 422).
+pub(crate) async fn optional_json<T: serde::de::DeserializeOwned + Default>(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
 ) -> Result<T, ApiError> {
+    use futures_util::StreamExt;
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| {
+            ApiError::bad_request(
+                StatusCode::BAD_REQUEST,
+                "malformed_body",
+                format!("cannot read the request body: {e}"),
+            )
+        })?;
+        if body.len() + chunk.len() > limit {
+            return Err(too_large(limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(body).map_err(|e| {
+    let content_type = req
+        .headers()
+        .get("Content-Type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !content_type.to_ascii_lowercase().contains("json") {
+        return Err(ApiError::bad_request(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the body as JSON with `Content-Type: application/json` (or send no body)",
+        ));
+    }
+    serde_json::from_slice(&body).map_err(|e| {
         let (status, code) = if e.is_data() {
             (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body")
         } else {

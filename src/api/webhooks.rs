@@ -1,12 +1,14 @@
 //! `/v1/webhooks`: subscriptions, secret rotation and the test send.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
+use super::auth::{Need, WebhooksRead, WebhooksWrite};
 use super::history::HistoryView;
 use super::page::{self, Cursor, Page};
-use super::webhook_input::{self as input, CreateWebhook, RotateSecret, UpdateWebhook, WebhookView};
-use super::auth::{Need, WebhooksRead, WebhooksWrite};
+use super::webhook_input::{
+    self as input, CreateWebhook, RotateSecret, UpdateWebhook, WebhookView,
+};
 use crate::app::AppState;
 use diesel::Connection;
 
@@ -273,9 +275,10 @@ pub async fn rotate_secret(
     state: web::Data<AppState>,
     _: Need<WebhooksWrite>,
     id: web::Path<String>,
-    body: web::Bytes,
+    req: HttpRequest,
+    body: web::Payload,
 ) -> ApiResult<HttpResponse> {
-    let b: RotateSecret = super::optional_json(&body)?;
+    let b: RotateSecret = super::optional_json(&req, body, state.config.max_body_bytes).await?;
     let grace = input::check_grace(b.grace_period.as_deref())?;
     let secret = match &b.secret {
         Some(s) => input::check_secret(s)?,

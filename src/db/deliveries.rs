@@ -316,6 +316,33 @@ impl Delivery {
         .execute(conn)
     }
 
+    /// Hands specific claims back without counting the attempt, to be tried
+    /// at `at` (by whichever process can: e.g. one that holds the master key
+    /// their webhook's secret is sealed with).
+    pub fn unclaim(
+        conn: &mut DbConn,
+        ids: &[String],
+        at: NaiveDateTime,
+        why: &str,
+        now: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        diesel::update(
+            deliveries::table
+                .filter(deliveries::id.eq_any(ids))
+                .filter(deliveries::status.eq("delivering")),
+        )
+        .set((
+            deliveries::status.eq("pending"),
+            deliveries::next_attempt_at.eq(at),
+            deliveries::attempts.eq(deliveries::attempts - 1),
+            deliveries::claimed_by.eq(None::<String>),
+            deliveries::lease_until.eq(None::<NaiveDateTime>),
+            deliveries::last_error.eq(why),
+            deliveries::updated_at.eq(now),
+        ))
+        .execute(conn)
+    }
+
     /// The deliveries of one event.
     pub fn for_event(conn: &mut DbConn, event_id: &str) -> QueryResult<Vec<Delivery>> {
         deliveries::table

@@ -169,7 +169,9 @@ async fn attempt(
     let row = history_row(&ctx, &rendered, &ex);
     let ok = ex.succeeded();
     let outcome = if ok { "succeeded" } else { "failed" };
-    state.metrics.attempt(outcome, trigger.as_str(), ex.duration);
+    state
+        .metrics
+        .attempt(outcome, trigger.as_str(), ex.duration);
     let code = ex.status.map(i32::from).unwrap_or(0);
     let stored = row.clone();
     db.write(move |c| {

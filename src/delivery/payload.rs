@@ -164,7 +164,10 @@ mod tests {
             let headers = signer.headers("evt_1", 0, &r.body, r.hrflow_input());
             assert_eq!(
                 headers,
-                vec![(signing::HRFLOW_HEADER, v["signature"].as_str().unwrap().to_string())],
+                vec![(
+                    signing::HRFLOW_HEADER,
+                    v["signature"].as_str().unwrap().to_string()
+                )],
                 "vector {i}: signature"
             );
         }

@@ -188,9 +188,14 @@ pub const REDACTED: &str = "[redacted]";
 
 /// Headers whose values are credentials, kept out of history.
 pub fn is_credential_header(name: &str) -> bool {
-    ["authorization", "proxy-authorization", "cookie", "set-cookie"]
-        .iter()
-        .any(|h| name.eq_ignore_ascii_case(h))
+    [
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "set-cookie",
+    ]
+    .iter()
+    .any(|h| name.eq_ignore_ascii_case(h))
 }
 
 /// Reads at most [`RESPONSE_BODY_CAP`] bytes and drops the rest unread.

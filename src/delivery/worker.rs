@@ -21,13 +21,13 @@ use super::payload::{render, signer_for, EventDoc, Format};
 use super::recorder::{history_row, AttemptContext, Record, Recorder, Trigger};
 use super::retry::RetryPolicy;
 use super::send::{send, Exchange, HttpClients};
-use crate::db::deliveries::{Claimed, Settlement};
+use crate::db::deliveries::{Claimed, Delivery, Settlement};
 use crate::db::events::Event;
 use crate::db::history::AttemptRecord;
 use crate::db::webhooks::Webhook;
 use crate::db::{time, Db};
-use crate::signing::Signer;
 use crate::metrics::Metrics;
+use crate::signing::Signer;
 use crate::vault::Vault;
 use tracing::Instrument;
 
@@ -246,25 +246,38 @@ async fn prepare(
 
     let mut per_hook: HashMap<String, Vec<Claimed>> = HashMap::new();
     let mut unusable = Vec::new();
+    let mut unsigned: Vec<String> = Vec::new();
+    let mut unsigned_why = String::new();
     for c in claimed {
         match hooks.get(&c.webhook_id) {
-            Some((w, Ok(_))) if w.active && docs.contains_key(&c.event_id) => {
+            Some((w, _)) if !w.active => unusable.push(dead(&c, "webhook is disabled")),
+            Some((w, Err(e))) => {
+                // Not this delivery's fault (e.g. this process lacks the
+                // master key its secret is sealed with): back to the queue.
+                tracing::error!(webhook_id = %w.id, error = %e, "cannot sign deliveries");
+                unsigned_why.clone_from(e);
+                unsigned.push(c.id);
+            }
+            Some(_) if docs.contains_key(&c.event_id) => {
                 per_hook.entry(c.webhook_id.clone()).or_default().push(c)
             }
-            Some((w, signer)) => {
-                let why = match signer {
-                    _ if !w.active => "webhook is disabled",
-                    Err(e) => {
-                        tracing::error!(webhook_id = %w.id, error = %e, "cannot sign deliveries");
-                        e.as_str()
-                    }
-                    Ok(_) => "event cannot be rendered",
-                };
-                unusable.push(dead(&c, why))
-            }
+            Some(_) => unusable.push(dead(&c, "event cannot be rendered")),
             // Deleted meanwhile: its deliveries were deleted with it.
             None => {}
         }
+    }
+    if !unsigned.is_empty() {
+        let retry_at = now + chrono::Duration::seconds(30);
+        db.write(move |c| {
+            Ok(Delivery::unclaim(
+                c,
+                &unsigned,
+                retry_at,
+                &unsigned_why,
+                time::now(),
+            )?)
+        })
+        .await?;
     }
     if !unusable.is_empty() {
         recorder.submit(Record::Settle(unusable));
@@ -407,7 +420,14 @@ pub fn log_attempt(
     let ms = ex.duration.as_millis() as u64;
     let code = ex.status.unwrap_or(0);
     if outcome == "succeeded" {
-        tracing::debug!(webhook_id, event_id, status_code = code, duration_ms = ms, attempt, "delivered");
+        tracing::debug!(
+            webhook_id,
+            event_id,
+            status_code = code,
+            duration_ms = ms,
+            attempt,
+            "delivered"
+        );
     } else {
         tracing::info!(
             webhook_id,

@@ -37,19 +37,25 @@ async fn metrics_count_traffic_and_queue(backend: Backend) {
     };
     let rx = Receiver::start().await;
     rx.set_status("/bad", 500);
-    app.create_webhook(json!({"name": "ok", "url": rx.url("/ok"), "event_types": ["*"], "format": "json"}))
-        .await;
+    app.create_webhook(
+        json!({"name": "ok", "url": rx.url("/ok"), "event_types": ["*"], "format": "json"}),
+    )
+    .await;
     app.create_webhook(json!({"name": "bad", "url": rx.url("/bad"), "event_types": ["*"], "format": "json", "retry_schedule": ["1h"]}))
         .await;
     let mut ids = Vec::new();
     for i in 0..3 {
-        let e = app.publish(event("profile.parsing.success", &format!("k{i}"))).await;
+        let e = app
+            .publish(event("profile.parsing.success", &format!("k{i}")))
+            .await;
         ids.push(e["id"].as_str().unwrap().to_string());
     }
     app.publish(event("job.parsing.success", "j")).await;
     for id in &ids {
         app.wait_event_deliveries(id, |d| {
-            d.len() == 2 && d.iter().all(|x| x["status"] == "succeeded" || x["status"] == "failed")
+            d.len() == 2
+                && d.iter()
+                    .all(|x| x["status"] == "succeeded" || x["status"] == "failed")
         })
         .await;
     }
@@ -61,19 +67,42 @@ async fn metrics_count_traffic_and_queue(backend: Backend) {
         assert_eq!(status, StatusCode::OK);
         let get = |k: &str| m.get(k).copied().unwrap_or(0.0);
         if get(r#"hookrelay_queue_depth{state="retrying"}"#) == 4.0
-            && get(r#"hookrelay_delivery_attempts_total{outcome="succeeded",trigger="auto"}"#) == 4.0
+            && get(r#"hookrelay_delivery_attempts_total{outcome="succeeded",trigger="auto"}"#)
+                == 4.0
         {
             break m;
         }
-        assert!(std::time::Instant::now() < deadline, "metrics never settled: {m:?}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "metrics never settled: {m:?}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    let get = |k: &str| m.get(k).copied().unwrap_or_else(|| panic!("no sample {k} in {m:?}"));
-    assert_eq!(get(r#"hookrelay_events_accepted_total{event_type="profile.parsing.success"}"#), 3.0);
-    assert_eq!(get(r#"hookrelay_events_accepted_total{event_type="job.parsing.success"}"#), 1.0);
-    assert_eq!(get(r#"hookrelay_delivery_attempts_total{outcome="failed",trigger="auto"}"#), 4.0);
-    assert_eq!(get("hookrelay_delivery_attempt_duration_seconds_count"), 8.0);
-    assert_eq!(get(r#"hookrelay_delivery_attempt_duration_seconds_bucket{le="+Inf"}"#), 8.0);
+    let get = |k: &str| {
+        m.get(k)
+            .copied()
+            .unwrap_or_else(|| panic!("no sample {k} in {m:?}"))
+    };
+    assert_eq!(
+        get(r#"hookrelay_events_accepted_total{event_type="profile.parsing.success"}"#),
+        3.0
+    );
+    assert_eq!(
+        get(r#"hookrelay_events_accepted_total{event_type="job.parsing.success"}"#),
+        1.0
+    );
+    assert_eq!(
+        get(r#"hookrelay_delivery_attempts_total{outcome="failed",trigger="auto"}"#),
+        4.0
+    );
+    assert_eq!(
+        get("hookrelay_delivery_attempt_duration_seconds_count"),
+        8.0
+    );
+    assert_eq!(
+        get(r#"hookrelay_delivery_attempt_duration_seconds_bucket{le="+Inf"}"#),
+        8.0
+    );
     assert_eq!(get(r#"hookrelay_queue_depth{state="pending"}"#), 0.0);
     // Retries are not due for an hour: nothing is late.
     assert_eq!(get("hookrelay_oldest_due_delivery_age_seconds"), 0.0);
@@ -105,6 +134,9 @@ async fn metrics_show_a_stuck_queue_and_honour_the_token() {
     let (status, m) = scrape(&app, Some("scrape-secret")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(m[r#"hookrelay_queue_depth{state="pending"}"#], 1.0);
-    assert!(m["hookrelay_oldest_due_delivery_age_seconds"] >= 1.0, "{m:?}");
+    assert!(
+        m["hookrelay_oldest_due_delivery_age_seconds"] >= 1.0,
+        "{m:?}"
+    );
     app.stop().await;
 }

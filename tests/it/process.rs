@@ -296,7 +296,10 @@ async fn logs_hold_no_secrets() {
     let rx = Receiver::start().await;
     let mut needles: Vec<String> = vec![TOKEN.to_string()];
     let (status, t) = g
-        .post("/v1/tokens", &json!({"name": "pub", "scopes": ["events:write"]}))
+        .post(
+            "/v1/tokens",
+            &json!({"name": "pub", "scopes": ["events:write"]}),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED);
     let publisher = t["token"].as_str().unwrap().to_string();
@@ -310,13 +313,20 @@ async fn logs_hold_no_secrets() {
     let id = hook["id"].as_str().unwrap().to_string();
     needles.push(hook["secret"].as_str().unwrap().to_string());
     let (_, rotated) = g
-        .post(&format!("/v1/webhooks/{id}/rotate-secret"), &json!({"grace_period": "1h"}))
+        .post(
+            &format!("/v1/webhooks/{id}/rotate-secret"),
+            &json!({"grace_period": "1h"}),
+        )
         .await;
     needles.push(rotated["secret"].as_str().unwrap().to_string());
     let (_, s) = g.get(&format!("/v1/webhooks/{id}/secret")).await;
     assert_eq!(s["secret"], rotated["secret"]);
     let (status, _) = g
-        .post_as(&publisher, "/v1/events", &event("profile.parsing.success", "k"))
+        .post_as(
+            &publisher,
+            "/v1/events",
+            &event("profile.parsing.success", "k"),
+        )
         .await;
     assert_eq!(status, StatusCode::ACCEPTED);
     rx.wait_for("/h", 1).await;
@@ -333,14 +343,24 @@ async fn logs_hold_no_secrets() {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    let (status, row) = g.get(&format!("/v1/history/{}", history["id"].as_str().unwrap())).await;
+    let (status, row) = g
+        .get(&format!("/v1/history/{}", history["id"].as_str().unwrap()))
+        .await;
     assert_eq!(status, StatusCode::OK);
-    let headers = row["request"]["headers"].as_object().cloned().unwrap_or_default();
+    let headers = row["request"]["headers"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
     assert!(headers.contains_key("HTTP-HRFLOW-SIGNATURE"), "{row}");
     assert!(headers.contains_key("Webhook-Signature"), "{row}");
-    assert!(!headers.keys().any(|k| k.eq_ignore_ascii_case("authorization")));
+    assert!(!headers
+        .keys()
+        .any(|k| k.eq_ignore_ascii_case("authorization")));
     let (status, _) = g
-        .post(&format!("/v1/history/{}/resend", history["id"].as_str().unwrap()), &json!({}))
+        .post(
+            &format!("/v1/history/{}/resend", history["id"].as_str().unwrap()),
+            &json!({}),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED);
     let exit = g.terminate();
@@ -348,11 +368,20 @@ async fn logs_hold_no_secrets() {
     rx.stop().await;
 
     let key_file = format!("{}.key", db.url.trim_start_matches("sqlite://"));
-    needles.push(std::fs::read_to_string(key_file).unwrap().trim().to_string());
+    needles.push(
+        std::fs::read_to_string(key_file)
+            .unwrap()
+            .trim()
+            .to_string(),
+    );
     let text = std::fs::read_to_string(&log_path).unwrap();
     let _ = std::fs::remove_file(&log_path);
     for n in &needles {
-        assert!(!text.contains(n.as_str()), "the log holds a secret ({}…)", &n[..8]);
+        assert!(
+            !text.contains(n.as_str()),
+            "the log holds a secret ({}…)",
+            &n[..8]
+        );
     }
     let lines: Vec<Value> = text
         .lines()

@@ -83,7 +83,12 @@ async fn tokens_and_scopes(backend: Backend) {
             None,
             "webhooks:write",
         ),
-        (Method::GET, "/v1/webhooks".to_string(), None, "webhooks:read"),
+        (
+            Method::GET,
+            "/v1/webhooks".to_string(),
+            None,
+            "webhooks:read",
+        ),
         (
             Method::POST,
             "/v1/webhooks".to_string(),
@@ -111,7 +116,12 @@ async fn tokens_and_scopes(backend: Backend) {
     // webhooks:read sees webhooks but not their secrets.
     let (_, reader) = create_token(&app, "reader", &["webhooks:read"]).await;
     let (status, got) = app
-        .call_as(&reader, Method::GET, &format!("/v1/webhooks/{hook_id}"), None)
+        .call_as(
+            &reader,
+            Method::GET,
+            &format!("/v1/webhooks/{hook_id}"),
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     assert!(got.get("secret").is_none());
@@ -156,7 +166,10 @@ async fn tokens_and_scopes(backend: Backend) {
         if t["last_used_at"].is_string() {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "last_used_at never set");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "last_used_at never set"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let (status, _) = app
@@ -185,7 +198,9 @@ async fn secrets_are_sealed_at_rest(backend: Backend) {
     };
     let rx = Receiver::start().await;
     let hook = app
-        .create_webhook(json!({"name": "h", "url": rx.url("/h"), "event_types": ["*"], "format": "json"}))
+        .create_webhook(
+            json!({"name": "h", "url": rx.url("/h"), "event_types": ["*"], "format": "json"}),
+        )
         .await;
     let id = hook["id"].as_str().unwrap().to_string();
     let first = hook["secret"].as_str().unwrap().to_string();
@@ -203,7 +218,10 @@ async fn secrets_are_sealed_at_rest(backend: Backend) {
     for table in ["webhooks", "api_tokens", "history", "events"] {
         let text = app.table_text(table);
         for n in needles {
-            assert!(!text.contains(n.as_str()), "{table} holds a secret in clear");
+            assert!(
+                !text.contains(n.as_str()),
+                "{table} holds a secret in clear"
+            );
         }
     }
     let stored = app.table_text("webhooks");
@@ -253,7 +271,9 @@ async fn rotation_signs_with_both_secrets_during_grace(backend: Backend) {
     };
     let rx = Receiver::start().await;
     let hook = app
-        .create_webhook(json!({"name": "h", "url": rx.url("/r"), "event_types": ["*"], "format": "json"}))
+        .create_webhook(
+            json!({"name": "h", "url": rx.url("/r"), "event_types": ["*"], "format": "json"}),
+        )
         .await;
     assert_eq!(hook["signature_scheme"], "both");
     let id = hook["id"].as_str().unwrap();
@@ -289,13 +309,18 @@ async fn rotation_signs_with_both_secrets_during_grace(backend: Backend) {
         rotated["previous_secret_expires_at"].as_str().unwrap(),
     )
     .unwrap();
-    let hours = (until.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_minutes() as f64 / 60.0;
+    let hours =
+        (until.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_minutes() as f64 / 60.0;
     assert!((23.9..=24.0).contains(&hours), "grace ends in {hours} h");
 
-    app.publish(event("profile.parsing.success", "during")).await;
+    app.publish(event("profile.parsing.success", "during"))
+        .await;
     let got = rx.wait_for("/r", 1).await;
     let r = &got[0];
-    assert!(receiver::verify(r, &new), "HrFlow signature uses the new secret");
+    assert!(
+        receiver::verify(r, &new),
+        "HrFlow signature uses the new secret"
+    );
     let sigs = r.header("webhook-signature").unwrap();
     assert_eq!(sigs.split(' ').count(), 2, "{sigs}");
     for secret in [&new, &old] {
@@ -489,7 +514,14 @@ async fn cli_tokens_and_verify() {
         )
     };
     let (code, token, err) = cli(
-        &["token", "create", "--name", "ops", "--scope", "events:write,webhooks:read"],
+        &[
+            "token",
+            "create",
+            "--name",
+            "ops",
+            "--scope",
+            "events:write,webhooks:read",
+        ],
         b"",
     );
     assert_eq!(code, Some(0), "{err}");
@@ -506,9 +538,7 @@ async fn cli_tokens_and_verify() {
     let app = TestApp::start_with(Backend::Sqlite, |c| c.database_url = url.clone())
         .await
         .unwrap();
-    let (status, _) = app
-        .call_as(&token, Method::GET, "/v1/webhooks", None)
-        .await;
+    let (status, _) = app.call_as(&token, Method::GET, "/v1/webhooks", None).await;
     assert_eq!(status, StatusCode::OK);
     let (status, _) = app.call_as(&token, Method::GET, "/v1/history", None).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
@@ -519,8 +549,19 @@ async fn cli_tokens_and_verify() {
         .and_then(|l| l.split_whitespace().next())
         .unwrap()
         .to_string();
-    let (code, _, err) = cli(&["token", "revoke", &id], b"");
-    assert_eq!(code, Some(0), "{err}");
+    // The stopped gateway's last tasks let go of the SQLite lock shortly.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (code, _, err) = cli(&["token", "revoke", &id], b"");
+        if code == Some(0) {
+            break;
+        }
+        assert!(
+            err.contains("in use") && std::time::Instant::now() < deadline,
+            "{err}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let (code, _, err) = cli(&["token", "revoke", &id], b"");
     assert_eq!(code, Some(1));
     assert!(err.contains("no token"), "{err}");
@@ -529,7 +570,10 @@ async fn cli_tokens_and_verify() {
     let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
     let json_body = br#"{"type":"profile.parsing.success"}"#;
     let sig = hookrelay::signing::hrflow_signature(secret, json_body);
-    let (code, out, _) = cli(&["verify", "--secret", secret, "--signature", &sig], json_body);
+    let (code, out, _) = cli(
+        &["verify", "--secret", secret, "--signature", &sig],
+        json_body,
+    );
     assert_eq!(code, Some(0), "{out}");
     assert!(out.starts_with("valid"), "{out}");
     let (code, out, _) = cli(
@@ -544,7 +588,15 @@ async fn cli_tokens_and_verify() {
         br#"{"type":"profile.parsing.success","origin":"api"}"#,
     );
     let (code, out, _) = cli(
-        &["verify", "--secret", secret, "--signature", &form_sig, "--format", "form"],
+        &[
+            "verify",
+            "--secret",
+            secret,
+            "--signature",
+            &form_sig,
+            "--format",
+            "form",
+        ],
         form,
     );
     assert_eq!(code, Some(0), "{out}");

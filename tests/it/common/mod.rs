@@ -321,10 +321,11 @@ impl TestApp {
         }
         if let Some(path) = self.database_url.strip_prefix("sqlite://") {
             let mut c = diesel::SqliteConnection::establish(path).expect("open sqlite");
-            let cols: Vec<Row> =
-                diesel::sql_query(format!("SELECT name AS t FROM pragma_table_info('{table}')"))
-                    .load(&mut c)
-                    .expect("columns");
+            let cols: Vec<Row> = diesel::sql_query(format!(
+                "SELECT name AS t FROM pragma_table_info('{table}')"
+            ))
+            .load(&mut c)
+            .expect("columns");
             let expr = cols
                 .iter()
                 .map(|c| format!("COALESCE(CAST({} AS TEXT), '')", c.t))
