@@ -10,6 +10,7 @@ pub mod config;
 pub mod db;
 pub mod delivery;
 pub mod error;
+pub mod manifest;
 pub mod metrics;
 pub mod publish;
 pub mod signing;

@@ -23,6 +23,9 @@ pub const USER_AGENT: &str = concat!("hookrelay/", env!("CARGO_PKG_VERSION"));
 pub struct HttpClients {
     verifying: reqwest::Client,
     insecure: reqwest::Client,
+    /// Integration runs call third-party APIs, which may redirect: up to 5
+    /// hops, each checked by the same guard.
+    integrations: reqwest::Client,
     policy: Arc<TargetPolicy>,
 }
 
@@ -48,11 +51,36 @@ impl HttpClients {
                 .build()
                 .map_err(|e| format!("cannot build HTTP client: {e}"))
         };
+        let guard = policy.clone();
+        let integrations = reqwest::Client::builder()
+            .dns_resolver(Arc::new(GuardedResolver {
+                policy: policy.clone(),
+            }))
+            .user_agent(USER_AGENT)
+            .timeout(timeout.max(Duration::from_secs(30)))
+            .redirect(reqwest::redirect::Policy::custom(move |attempt| {
+                if attempt.previous().len() >= 5 {
+                    attempt.error("more than 5 redirects")
+                } else if let Err(why) = guard.check_literal(attempt.url()) {
+                    attempt.error(why)
+                } else {
+                    attempt.follow()
+                }
+            }))
+            .no_proxy()
+            .build()
+            .map_err(|e| format!("cannot build HTTP client: {e}"))?;
         Ok(HttpClients {
             verifying: build(false)?,
             insecure: build(true)?,
+            integrations,
             policy,
         })
+    }
+
+    /// The client integration runs use (redirects followed, guard applied).
+    pub fn integrations(&self) -> &reqwest::Client {
+        &self.integrations
     }
 
     /// The SSRF policy deliveries run under.

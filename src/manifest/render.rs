@@ -1,0 +1,301 @@
+//! Template rendering for manifests (minijinja), with the Django spellings
+//! manifests are written in: `{{ x|default:"y" }}` works like
+//! `{{ x|default("y") }}`. Missing values render as "" and nothing is
+//! HTML-escaped (the reference's escaping corrupts values; see
+//! docs/manifests.md).
+//!
+//! Bodies are rendered as a JSON tree, never as text: each string leaf is
+//! rendered on its own, so the result is always valid JSON, and a leaf that
+//! is exactly one `{{ expr }}` keeps the value's JSON type.
+
+use minijinja::value::Value as JValue;
+use minijinja::{Environment, UndefinedBehavior};
+use serde_json::{Map, Value};
+
+/// A rendering environment with hookrelay's filters.
+pub struct Renderer {
+    env: Environment<'static>,
+}
+
+impl Default for Renderer {
+    fn default() -> Self {
+        Renderer::new()
+    }
+}
+
+impl Renderer {
+    pub fn new() -> Renderer {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Chainable);
+        env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+        env.set_keep_trailing_newline(true);
+        // Django's `default` replaces every false value, not only undefined.
+        env.add_filter("default", |v: JValue, fallback: Option<JValue>| {
+            if v.is_true() {
+                v
+            } else {
+                fallback.unwrap_or_else(|| JValue::from(""))
+            }
+        });
+        env.add_filter("urlencode", |v: JValue| urlencode(&text_of(&v)));
+        Renderer { env }
+    }
+
+    /// Renders a template string to text.
+    pub fn text(&self, template: &str, ctx: &Map<String, Value>) -> Result<String, String> {
+        if !template.contains("{{") && !template.contains("{%") {
+            return Ok(template.to_string());
+        }
+        self.env
+            .render_str(&djangoize(template), context(ctx))
+            .map_err(|e| format!("template error in {template:?}: {e}"))
+    }
+
+    /// Renders every string (keys too) of a JSON tree.
+    pub fn tree(&self, v: &Value, ctx: &Map<String, Value>) -> Result<Value, String> {
+        Ok(match v {
+            Value::String(s) => match single_expression(s) {
+                Some(expr) => self.expression(expr, ctx)?,
+                None => Value::String(self.text(s, ctx)?),
+            },
+            Value::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|i| self.tree(i, ctx))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Value::Object(o) => {
+                let mut out = Map::with_capacity(o.len());
+                for (k, v) in o {
+                    out.insert(self.text(k, ctx)?, self.tree(v, ctx)?);
+                }
+                Value::Object(out)
+            }
+            other => other.clone(),
+        })
+    }
+
+    /// Evaluates one expression to a JSON value (undefined → "").
+    fn expression(&self, expr: &str, ctx: &Map<String, Value>) -> Result<Value, String> {
+        let source = djangoize(expr);
+        let compiled = self
+            .env
+            .compile_expression(&source)
+            .map_err(|e| format!("template error in {expr:?}: {e}"))?;
+        let v = compiled
+            .eval(context(ctx))
+            .map_err(|e| format!("template error in {expr:?}: {e}"))?;
+        if v.is_undefined() || v.is_none() {
+            return Ok(Value::String(String::new()));
+        }
+        serde_json::to_value(&v).map_err(|e| format!("template value of {expr:?}: {e}"))
+    }
+}
+
+/// The context as template values. Built by hand because serde_json's
+/// arbitrary-precision numbers do not serialize as plain numbers.
+fn context(ctx: &Map<String, Value>) -> JValue {
+    JValue::from_iter(ctx.iter().map(|(k, v)| (k.clone(), to_template(v))))
+}
+
+fn to_template(v: &Value) -> JValue {
+    match v {
+        Value::Null => JValue::from(()),
+        Value::Bool(b) => JValue::from(*b),
+        Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                JValue::from(i)
+            } else if let Some(u) = n.as_u64() {
+                JValue::from(u)
+            } else {
+                JValue::from(n.as_f64().unwrap_or(f64::NAN))
+            }
+        }
+        Value::String(s) => JValue::from(s.as_str()),
+        Value::Array(a) => JValue::from_iter(a.iter().map(to_template)),
+        Value::Object(o) => JValue::from_iter(o.iter().map(|(k, v)| (k.clone(), to_template(v)))),
+    }
+}
+
+/// `{{ expr }}` and nothing else → `expr`.
+fn single_expression(s: &str) -> Option<&str> {
+    let inner = s.trim().strip_prefix("{{")?.strip_suffix("}}")?;
+    (!inner.contains("{{") && !inner.contains("}}")).then_some(inner.trim())
+}
+
+fn text_of(v: &JValue) -> String {
+    if v.is_undefined() || v.is_none() {
+        String::new()
+    } else {
+        v.to_string()
+    }
+}
+
+/// Percent-encodes like Django's `urlencode` (`/` kept).
+fn urlencode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' | b'.' | b'-' | b'~' | b'/' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// Rewrites Django filter arguments (`|name:arg`) into minijinja calls
+/// (`|name(arg)`), outside string literals.
+fn djangoize(src: &str) -> String {
+    if !src.contains('|') {
+        return src.to_string();
+    }
+    let chars: Vec<char> = src.chars().collect();
+    let mut out = String::with_capacity(src.len() + 8);
+    let mut i = 0;
+    let mut quote: Option<char> = None;
+    while i < chars.len() {
+        let c = chars[i];
+        if let Some(q) = quote {
+            out.push(c);
+            if c == q {
+                quote = None;
+            }
+            i += 1;
+            continue;
+        }
+        if c == '"' || c == '\'' {
+            quote = Some(c);
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        if c != '|' {
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        // `|` then optional spaces, a filter name, then maybe `:arg`.
+        out.push('|');
+        i += 1;
+        while i < chars.len() && chars[i] == ' ' {
+            out.push(' ');
+            i += 1;
+        }
+        while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_') {
+            out.push(chars[i]);
+            i += 1;
+        }
+        if i < chars.len() && chars[i] == ':' {
+            i += 1;
+            let mut arg = String::new();
+            if i < chars.len() && (chars[i] == '"' || chars[i] == '\'') {
+                let q = chars[i];
+                arg.push(q);
+                i += 1;
+                while i < chars.len() && chars[i] != q {
+                    arg.push(chars[i]);
+                    i += 1;
+                }
+                if i < chars.len() {
+                    arg.push(q);
+                    i += 1;
+                }
+            } else {
+                while i < chars.len() && (chars[i].is_alphanumeric() || "._-".contains(chars[i])) {
+                    arg.push(chars[i]);
+                    i += 1;
+                }
+            }
+            out.push('(');
+            out.push_str(&arg);
+            out.push(')');
+        }
+    }
+    out
+}
+
+/// Looks up a dotted notation in a response: each segment is a key, or for
+/// a list an index (negative counts from the end). `""` is the whole value.
+pub fn lookup<'a>(value: &'a Value, notation: &str) -> Option<&'a Value> {
+    if notation.is_empty() {
+        return Some(value);
+    }
+    let mut cur = value;
+    for seg in notation.split('.') {
+        cur = match cur {
+            Value::Object(o) => o.get(seg)?,
+            Value::Array(a) => {
+                let i: i64 = seg.parse().ok()?;
+                let idx = if i < 0 { a.len() as i64 + i } else { i };
+                a.get(usize::try_from(idx).ok()?)?
+            }
+            _ => return None,
+        };
+    }
+    Some(cur)
+}
+
+/// A value's text as a template would print it (strings without quotes).
+pub fn plain_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn ctx() -> Map<String, Value> {
+        json!({
+            "email": "o'brien&co@example.com",
+            "first_name": "Zoë",
+            "teams": ["a", "b"],
+            "count": 3,
+            "responses": [{"d": {"a": [10, 20]}}],
+            "empty": "",
+        })
+        .as_object()
+        .unwrap()
+        .clone()
+    }
+
+    #[test]
+    fn text_is_never_escaped_and_missing_is_empty() {
+        let r = Renderer::new();
+        let c = ctx();
+        assert_eq!(r.text("{{email}}", &c).unwrap(), "o'brien&co@example.com");
+        assert_eq!(r.text("x{{ nope.deeper.still }}y", &c).unwrap(), "xy");
+        assert_eq!(r.text("{{ responses.0.d.a.1 }}", &c).unwrap(), "20");
+        assert_eq!(r.text("{{ first_name|upper }}", &c).unwrap(), "ZOË");
+        assert_eq!(r.text("{{ empty|default:\"n/a\" }}", &c).unwrap(), "n/a");
+        assert_eq!(r.text("{{ email|urlencode }}", &c).unwrap(), "o%27brien%26co%40example.com");
+        assert_eq!(r.text("{% if count > 2 %}many{% endif %}", &c).unwrap(), "many");
+    }
+
+    #[test]
+    fn trees_keep_types_and_stay_valid_json() {
+        let r = Renderer::new();
+        let body = json!({"user": "{{ email }}", "teams": "{{ teams }}", "n": "{{count}}", "s": "n={{count}}", "q": "say \"{{ first_name }}\"\n"});
+        let out = r.tree(&body, &ctx()).unwrap();
+        assert_eq!(
+            out,
+            json!({"user": "o'brien&co@example.com", "teams": ["a", "b"], "n": 3, "s": "n=3", "q": "say \"Zoë\"\n"})
+        );
+    }
+
+    #[test]
+    fn lookups_follow_keys_then_indexes() {
+        let v = json!({"a": {"0": "key"}, "l": [1, {"x": true}]});
+        assert_eq!(lookup(&v, "a.0"), Some(&json!("key")));
+        assert_eq!(lookup(&v, "l.1.x"), Some(&json!(true)));
+        assert_eq!(lookup(&v, "l.-1.x"), Some(&json!(true)));
+        assert_eq!(lookup(&v, "l.5"), None);
+        assert_eq!(lookup(&v, ""), Some(&v));
+    }
+}

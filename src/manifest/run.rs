@@ -1,0 +1,830 @@
+//! Runs a manifest: `execute` (with polling, continue_if, store_data,
+//! files and notifications), `exists`, `revoke`, OAuth token calls and form
+//! option fetches. Every HTTP exchange becomes a [`Step`], with secrets
+//! masked. Storage is the caller's business: this module only computes.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::mask::Masker;
+use super::notify::Notifier;
+use super::render::{lookup, plain_text, Renderer};
+use crate::delivery::guard::TargetPolicy;
+
+/// Response bodies are logged up to this size.
+const LOG_CAP: usize = 64 * 1024;
+/// Bodies read at most (files saved with `save_as_file` included).
+const BODY_CAP: usize = 20 * 1024 * 1024;
+
+/// What a run needs besides the manifest.
+pub struct Services {
+    pub http: reqwest::Client,
+    pub policy: TargetPolicy,
+    pub notifier: Notifier,
+    pub renderer: Renderer,
+}
+
+/// The user a run is for, as templates see them.
+#[derive(Clone, Default)]
+pub struct UserContext {
+    /// `email, first_name, last_name, position, department, start, manager,
+    /// manager_email, buddy, buddy_email, access_overview`.
+    pub builtins: Map<String, Value>,
+    pub extra_fields: Map<String, Value>,
+    pub phone: String,
+}
+
+/// Inputs of one run.
+pub struct RunInput {
+    pub manifest: Value,
+    pub user: Option<UserContext>,
+    /// `initial_data_form` values (secret).
+    pub config: Map<String, Value>,
+    /// The stored OAuth token object, if connected.
+    pub oauth: Option<Value>,
+    pub form: Map<String, Value>,
+    pub redirect_url: String,
+}
+
+/// One logged exchange (or notification).
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    /// `execute[0]`, `execute[0] poll 2`, `exists`, `oauth.refresh`, `post_execute_notification[1]`…
+    pub label: String,
+    pub url: String,
+    pub method: String,
+    pub request_headers: Map<String, Value>,
+    pub request_body: String,
+    pub status: Option<u16>,
+    pub response_body: String,
+    pub response_truncated: bool,
+    pub duration_ms: i64,
+    pub error: Option<String>,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Succeeded,
+    /// A request failed; `retryable` when another attempt may succeed.
+    Failed { error: String, retryable: bool },
+    /// A `continue_if` condition did not hold.
+    Blocked { reason: String },
+}
+
+/// Everything a run produced.
+pub struct RunResult {
+    pub outcome: Outcome,
+    pub steps: Vec<Step>,
+    /// `store_data` values, for the user's `extra_fields`.
+    pub stored: Map<String, Value>,
+    /// The OAuth token after a refresh, to be stored.
+    pub oauth: Option<Value>,
+    /// The last response (sync runs read users from it).
+    pub last_response: Option<Value>,
+}
+
+/// A completed HTTP exchange.
+pub struct Response {
+    pub status: u16,
+    pub json: Option<Value>,
+    pub text: String,
+    pub bytes: Vec<u8>,
+}
+
+/// `exists` result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Access {
+    HasAccess,
+    NoAccess,
+    Unknown,
+}
+
+/// One run in progress.
+pub struct Runner<'a> {
+    svc: &'a Services,
+    manifest: Value,
+    ctx: Map<String, Value>,
+    masker: Masker,
+    steps: Vec<Step>,
+    files: HashMap<String, Vec<u8>>,
+    responses: Vec<Value>,
+    stored: Map<String, Value>,
+    oauth: Option<Value>,
+    oauth_changed: bool,
+    refreshed: bool,
+    has_user: bool,
+    phone: String,
+}
+
+impl<'a> Runner<'a> {
+    /// Builds the template context (§1.1 of the reference semantics:
+    /// built-ins, then config and OAuth, then form values, the user's extra
+    /// fields and `redirect_url`) and the masker.
+    pub fn new(svc: &'a Services, input: RunInput) -> Runner<'a> {
+        let mut ctx = Map::new();
+        let mut masker = Masker::default();
+        let has_user = input.user.is_some();
+        let user = input.user.unwrap_or_default();
+        ctx.extend(user.builtins);
+        let mut config = input.config;
+        // `generate` items: a fresh value every run, masked like any secret.
+        for item in list(&input.manifest, "initial_data_form") {
+            if item.get("name").and_then(Value::as_str) == Some("generate") {
+                if let Some(id) = item.get("id").and_then(Value::as_str) {
+                    config.insert(id.to_string(), Value::String(generated()));
+                }
+            }
+        }
+        masker.add_config(&config);
+        ctx.extend(config);
+        if let Some(o) = &input.oauth {
+            masker.add_tree("oauth", o);
+            ctx.insert("oauth".into(), o.clone());
+        }
+        ctx.extend(input.form);
+        ctx.extend(user.extra_fields);
+        ctx.insert("redirect_url".into(), Value::String(input.redirect_url));
+        ctx.insert("responses".into(), Value::Array(Vec::new()));
+        Runner {
+            svc,
+            manifest: input.manifest,
+            ctx,
+            masker,
+            steps: Vec::new(),
+            files: HashMap::new(),
+            responses: Vec::new(),
+            stored: Map::new(),
+            oauth: input.oauth,
+            oauth_changed: false,
+            refreshed: false,
+            has_user,
+            phone: user.phone,
+        }
+    }
+
+    /// A context value (tests and sync runs set `NEXT_PAGE_TOKEN`).
+    pub fn set(&mut self, key: &str, v: Value) {
+        self.ctx.insert(key.to_string(), v);
+    }
+
+    /// Renders a template with this run's context.
+    pub fn render(&self, template: &str) -> Result<String, String> {
+        self.svc.renderer.text(template, &self.ctx)
+    }
+
+    fn finish(self, outcome: Outcome, last: Option<Value>) -> RunResult {
+        RunResult {
+            outcome,
+            steps: self.steps,
+            stored: self.stored,
+            oauth: self.oauth_changed.then_some(self.oauth).flatten(),
+            last_response: last,
+        }
+    }
+
+    /// The `execute` items in order, then the notifications.
+    pub async fn execute(mut self) -> RunResult {
+        if let Err(e) = self.refresh_if_due().await {
+            return self.finish(failed(e, true), None);
+        }
+        let items: Vec<Value> = list(&self.manifest, "execute").cloned().collect();
+        let mut last = None;
+        for (i, item) in items.iter().enumerate() {
+            let label = format!("execute[{i}]");
+            let mut result = self.request(item, &label).await;
+            if let Some(polling) = item.get("polling") {
+                result = self.poll(item, polling, &label, result).await;
+            }
+            if let Some(cond) = item.get("continue_if") {
+                if !self.condition_holds(cond, result.as_ref().ok()) {
+                    let shown = match &result {
+                        Ok(r) => self.masker.mask(&r.text_or_json()),
+                        Err(e) => e.clone(),
+                    };
+                    let reason = format!(
+                        "{label}: continue_if {} == {:?} did not hold; response: {}",
+                        cond.get("response_notation").map(plain_text).unwrap_or_default(),
+                        cond.get("value").map(plain_text).unwrap_or_default(),
+                        cap(&shown, 2000)
+                    );
+                    return self.finish(Outcome::Blocked { reason }, None);
+                }
+            }
+            let response = match result {
+                Ok(r) => r,
+                Err(e) => return self.finish(failed(format!("{label}: {e}"), true), None),
+            };
+            if let Some(name) = item.get("save_as_file").and_then(Value::as_str) {
+                self.files.insert(name.to_string(), response.bytes.clone());
+            }
+            let parsed = response.json.clone().unwrap_or(Value::Object(Map::new()));
+            self.responses.push(parsed.clone());
+            self.ctx
+                .insert("responses".into(), Value::Array(self.responses.clone()));
+            if let Some(Value::Object(store)) = item.get("store_data") {
+                for (prop, notation) in store {
+                    let notation = plain_text(notation);
+                    match lookup(&parsed, &notation) {
+                        Some(v) => {
+                            self.stored.insert(prop.clone(), v.clone());
+                            self.ctx.insert(prop.clone(), v.clone());
+                        }
+                        None => {
+                            let shown = self.masker.mask(&parsed.to_string());
+                            let error = format!(
+                                "{label}: store_data {prop}: '{notation}' not found in the response {}",
+                                cap(&shown, 2000)
+                            );
+                            return self.finish(failed(error, false), None);
+                        }
+                    }
+                }
+            }
+            last = Some(parsed);
+        }
+        self.notify().await;
+        self.finish(Outcome::Succeeded, last)
+    }
+
+    /// Polls until `continue_if` holds or `amount` requests were made.
+    async fn poll(
+        &mut self,
+        item: &Value,
+        polling: &Value,
+        label: &str,
+        first: Result<Response, String>,
+    ) -> Result<Response, String> {
+        let interval = polling.get("interval").and_then(Value::as_f64).unwrap_or(5.0);
+        let amount = polling.get("amount").and_then(Value::as_u64).unwrap_or(1);
+        let cond = item.get("continue_if").cloned().unwrap_or(Value::Null);
+        let mut result = first;
+        let mut made = 1;
+        while made < amount && !self.condition_holds(&cond, result.as_ref().ok()) {
+            tokio::time::sleep(Duration::from_secs_f64(interval.clamp(0.0, 3600.0))).await;
+            made += 1;
+            result = self.request(item, &format!("{label} poll {made}")).await;
+        }
+        result
+    }
+
+    /// `continue_if`: the rendered `value` equals the text at
+    /// `response_notation` (compared as text, so `5` matches `"5"`). A failed
+    /// or non-JSON response never satisfies it.
+    fn condition_holds(&self, cond: &Value, response: Option<&Response>) -> bool {
+        let Some(json) = response.and_then(|r| r.json.as_ref()) else {
+            return false;
+        };
+        let notation = cond
+            .get("response_notation")
+            .map(plain_text)
+            .unwrap_or_default();
+        let expected = cond
+            .get("value")
+            .map(plain_text)
+            .map(|v| self.render(&v).unwrap_or(v))
+            .unwrap_or_default();
+        lookup(json, &notation).is_some_and(|found| plain_text(found) == expected)
+    }
+
+    /// Sends every `post_execute_notification`, logging each as a step.
+    async fn notify(&mut self) {
+        let items: Vec<Value> = list(&self.manifest, "post_execute_notification")
+            .cloned()
+            .collect();
+        for (i, n) in items.iter().enumerate() {
+            let field = |k: &str| {
+                n.get(k)
+                    .map(plain_text)
+                    .map(|t| self.render(&t).unwrap_or(t))
+                    .unwrap_or_default()
+            };
+            let (to, subject, message) = (field("to"), field("subject"), field("message"));
+            let kind = n.get("type").and_then(Value::as_str).unwrap_or("email");
+            let started = Instant::now();
+            let (url, result) = if kind == "text" {
+                // The user's phone, as the reference does; `to` when they have none.
+                let phone = if self.phone.is_empty() { to.clone() } else { self.phone.clone() };
+                let r = self.svc.notifier.text(&phone, &message).await;
+                (format!("sms:{phone}"), r.map(|s| format!("HTTP {s}")))
+            } else {
+                (
+                    format!("mailto:{to}"),
+                    self.svc.notifier.email(&to, &subject, &message).await,
+                )
+            };
+            let body = if kind == "text" {
+                message
+            } else {
+                format!("Subject: {subject}\n\n{message}")
+            };
+            let (response_body, error) = match result {
+                Ok(r) => (r, None),
+                Err(e) => (String::new(), Some(e)),
+            };
+            self.steps.push(Step {
+                label: format!("post_execute_notification[{i}]"),
+                url: self.masker.mask(&url),
+                method: kind.to_uppercase(),
+                request_headers: Map::new(),
+                request_body: self.masker.mask(&body),
+                status: None,
+                response_body: self.masker.mask(&response_body),
+                response_truncated: false,
+                duration_ms: started.elapsed().as_millis() as i64,
+                error: error.map(|e| self.masker.mask(&e)),
+            });
+        }
+    }
+
+    /// `exists`: has_access when the response contains the rendered
+    /// `expected`, no_access when it does not, unknown when the request fails.
+    pub async fn exists(mut self) -> (Access, RunResult) {
+        let Some(item) = self.manifest.get("exists").cloned().filter(|e| {
+            e.as_object().is_some_and(|o| !o.is_empty())
+        }) else {
+            return (Access::Unknown, self.finish(Outcome::Succeeded, None));
+        };
+        if let Err(e) = self.refresh_if_due().await {
+            return (Access::Unknown, self.finish(failed(e, false), None));
+        }
+        let access = match self.request(&item, "exists").await {
+            Err(_) => Access::Unknown,
+            Ok(r) => {
+                if self.expected_found(&item, &r) {
+                    Access::HasAccess
+                } else {
+                    Access::NoAccess
+                }
+            }
+        };
+        (access, self.finish(Outcome::Succeeded, None))
+    }
+
+    /// `expected` rendered, then a substring test on the raw response (the
+    /// unmasked one: masking first makes a secret-bearing answer miss).
+    fn expected_found(&self, item: &Value, r: &Response) -> bool {
+        let expected = item
+            .get("expected")
+            .map(plain_text)
+            .map(|t| self.render(&t).unwrap_or(t))
+            .unwrap_or_default();
+        if expected.is_empty() {
+            return true;
+        }
+        r.text_or_json().contains(&expected)
+    }
+
+    /// Every `revoke` item in order; stops at the first failure or missing
+    /// `expected`.
+    pub async fn revoke(mut self) -> RunResult {
+        if let Err(e) = self.refresh_if_due().await {
+            return self.finish(failed(e, false), None);
+        }
+        let items: Vec<Value> = list(&self.manifest, "revoke").cloned().collect();
+        for (i, item) in items.iter().enumerate() {
+            let label = format!("revoke[{i}]");
+            match self.request(item, &label).await {
+                Err(e) => return self.finish(failed(format!("{label}: {e}"), false), None),
+                Ok(r) if item.get("expected").is_some() && !self.expected_found(item, &r) => {
+                    let error = format!(
+                        "{label}: the response does not contain the expected text: {}",
+                        cap(&self.masker.mask(&r.text_or_json()), 2000)
+                    );
+                    return self.finish(failed(error, false), None);
+                }
+                Ok(_) => {}
+            }
+        }
+        self.finish(Outcome::Succeeded, None)
+    }
+
+    /// Runs `oauth.access_token` with the callback's `code` (or without one)
+    /// and returns the token object to store.
+    pub async fn oauth_access(mut self, code: Option<&str>) -> (Result<Value, String>, Vec<Step>) {
+        let Some(mut item) = self.manifest.pointer("/oauth/access_token").cloned() else {
+            return (
+                Err("the manifest has no oauth.access_token".into()),
+                self.steps,
+            );
+        };
+        if let (Some(code), Some(Value::String(url))) = (code, item.get("url").cloned()) {
+            let sep = if url.contains('?') { '&' } else { '?' };
+            item["url"] = Value::String(format!("{url}{sep}code={}", urlencode(code)));
+            self.masker.add(code, "oauth code");
+        }
+        let result = match self.request(&item, "oauth.access_token").await {
+            Ok(r) => match r.json {
+                Some(Value::Object(token)) if (200..300).contains(&r.status) => {
+                    Ok(stamp_expiry(Value::Object(token), None))
+                }
+                _ => Err(format!(
+                    "the token endpoint answered HTTP {} without a JSON object",
+                    r.status
+                )),
+            },
+            Err(e) => Err(e),
+        };
+        (result, self.steps)
+    }
+
+    /// Refreshes the OAuth token when it expires within 60 s.
+    async fn refresh_if_due(&mut self) -> Result<(), String> {
+        let Some(token) = &self.oauth else {
+            return Ok(());
+        };
+        let due = token
+            .get("expires_at")
+            .and_then(Value::as_i64)
+            .is_some_and(|at| at - chrono::Utc::now().timestamp() < 60);
+        if due && self.manifest.pointer("/oauth/refresh").is_some() {
+            self.refresh().await?;
+        }
+        Ok(())
+    }
+
+    /// Runs `oauth.refresh` and merges its answer into the token.
+    async fn refresh(&mut self) -> Result<(), String> {
+        self.refreshed = true;
+        let item = self
+            .manifest
+            .pointer("/oauth/refresh")
+            .cloned()
+            .ok_or("the manifest has no oauth.refresh")?;
+        let r = self
+            .request_once(&item, "oauth.refresh")
+            .await
+            .map_err(|e| format!("refreshing the OAuth token failed: {e}"))?;
+        let Some(Value::Object(fresh)) = r.json.filter(|_| (200..300).contains(&r.status)) else {
+            return Err(format!(
+                "refreshing the OAuth token failed: HTTP {} without a JSON object",
+                r.status
+            ));
+        };
+        let mut token = self.oauth.clone().unwrap_or(Value::Object(Map::new()));
+        if let Value::Object(t) = &mut token {
+            t.extend(fresh);
+        }
+        let token = stamp_expiry(token, None);
+        self.masker.add_tree("oauth", &token);
+        self.ctx.insert("oauth".into(), token.clone());
+        self.oauth = Some(token);
+        self.oauth_changed = true;
+        Ok(())
+    }
+
+    /// One request, retried once after an OAuth refresh if it got a 401.
+    pub async fn request(&mut self, item: &Value, label: &str) -> Result<Response, String> {
+        let result = self.request_once(item, label).await;
+        let unauthorized = matches!(&result, Ok(r) if r.status == 401)
+            || matches!(&result, Err(e) if e.starts_with("status code 401"));
+        if unauthorized
+            && !self.refreshed
+            && self.oauth.is_some()
+            && self.manifest.pointer("/oauth/refresh").is_some()
+        {
+            self.refresh().await?;
+            return self.request_once(item, &format!("{label} after refresh")).await;
+        }
+        result
+    }
+
+    /// One HTTP exchange per §1.3, logged as a step.
+    async fn request_once(&mut self, item: &Value, label: &str) -> Result<Response, String> {
+        let started = Instant::now();
+        let mut step = Step {
+            label: label.to_string(),
+            url: String::new(),
+            method: item
+                .get("method")
+                .and_then(Value::as_str)
+                .unwrap_or("POST")
+                .to_uppercase(),
+            request_headers: Map::new(),
+            request_body: String::new(),
+            status: None,
+            response_body: String::new(),
+            response_truncated: false,
+            duration_ms: 0,
+            error: None,
+        };
+        let result = self.exchange(item, &mut step).await;
+        step.duration_ms = started.elapsed().as_millis() as i64;
+        if let Err(e) = &result {
+            step.error = Some(self.masker.mask(e));
+        }
+        step.url = self.masker.mask(&step.url);
+        step.request_body = self.masker.mask(&step.request_body);
+        for v in step.request_headers.values_mut() {
+            if let Value::String(s) = v {
+                *s = self.masker.mask(s);
+            }
+        }
+        step.response_body = self.masker.mask(&step.response_body);
+        self.steps.push(step);
+        result
+    }
+
+    async fn exchange(&mut self, item: &Value, step: &mut Step) -> Result<Response, String> {
+        let url_template = item.get("url").map(plain_text).unwrap_or_default();
+        let url = self.render(&url_template)?;
+        step.url = url.clone();
+        let parsed = url::Url::parse(url.trim())
+            .map_err(|e| format!("the url is invalid ({e}): {url}"))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(format!("the url is invalid (scheme must be http or https): {url}"));
+        }
+        self.svc.policy.check_literal(&parsed)?;
+        let method = reqwest::Method::from_bytes(step.method.as_bytes())
+            .map_err(|_| format!("unknown method {}", step.method))?;
+        let headers = self.headers(item)?;
+        let content_type = headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+            .map(|(_, v)| v.to_ascii_lowercase());
+        let files: Vec<(String, String)> = item
+            .get("files")
+            .and_then(Value::as_object)
+            .map(|o| o.iter().map(|(k, v)| (k.clone(), plain_text(v))).collect())
+            .unwrap_or_default();
+        let mut req = self.svc.http.request(method, parsed);
+        let data = match item.get("data") {
+            Some(d) => Some(self.svc.renderer.tree(d, &self.ctx)?),
+            None => None,
+        };
+        for (k, v) in &headers {
+            // Multipart sets its own Content-Type (with the boundary).
+            if !files.is_empty() && k.eq_ignore_ascii_case("content-type") {
+                continue;
+            }
+            req = req.header(k.as_str(), v.as_str());
+            step.request_headers.insert(k.clone(), Value::String(v.clone()));
+        }
+        if !files.is_empty() {
+            let mut form = reqwest::multipart::Form::new();
+            if let Some(Value::Object(fields)) = &data {
+                for (k, v) in fields {
+                    form = form.text(k.clone(), plain_text(v));
+                }
+            }
+            let mut described = Vec::new();
+            for (field, name) in &files {
+                let bytes = self.files.get(name).cloned().ok_or_else(|| {
+                    format!("`{name}` could not be found in the files saved earlier in this run")
+                })?;
+                described.push(format!("{field}={name} ({} bytes)", bytes.len()));
+                form = form.part(
+                    field.clone(),
+                    reqwest::multipart::Part::bytes(bytes).file_name(name.clone()),
+                );
+            }
+            step.request_body = format!(
+                "multipart: {}{}",
+                data.as_ref().map(|d| format!("{d} + ")).unwrap_or_default(),
+                described.join(", ")
+            );
+            req = req.multipart(form);
+        } else if let Some(d) = data {
+            let cast = item.get("cast_data_to_json").and_then(Value::as_bool).unwrap_or(true);
+            let text = d.to_string();
+            step.request_body = text.clone();
+            req = match content_type.as_deref() {
+                Some(ct) if ct.contains("x-www-form-urlencoded") => {
+                    let body = form_encode(&d);
+                    step.request_body = body.clone();
+                    req.body(body)
+                }
+                // JSON, or nothing said: JSON (with its Content-Type).
+                None if cast => req.header("Content-Type", "application/json").body(text),
+                _ => req.body(text),
+            };
+        }
+        let resp = req.send().await.map_err(describe)?;
+        let status = resp.status().as_u16();
+        step.status = Some(status);
+        let bytes = read_capped(resp).await?;
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let json: Option<Value> = serde_json::from_slice(&bytes).ok();
+        step.response_truncated = bytes.len() > LOG_CAP;
+        step.response_body = if item.get("save_as_file").is_some() {
+            format!("({} bytes, saved as a file)", bytes.len())
+        } else {
+            cap(&text, LOG_CAP)
+        };
+        check_status(item, status)?;
+        Ok(Response {
+            status,
+            json,
+            text,
+            bytes,
+        })
+    }
+
+    /// Effective headers: the item's own if it has any, else the
+    /// manifest's (replacement, not merge); names and values rendered;
+    /// `Authorization: Basic user:pass` base64-encoded.
+    fn headers(&mut self, item: &Value) -> Result<Vec<(String, String)>, String> {
+        let own = item
+            .get("headers")
+            .and_then(Value::as_object)
+            .filter(|h| !h.is_empty());
+        let source = match own {
+            Some(h) => h.clone(),
+            None => self
+                .manifest
+                .get("headers")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default(),
+        };
+        let mut out = Vec::with_capacity(source.len());
+        for (k, v) in &source {
+            let raw = plain_text(v);
+            let name = self.render(k)?;
+            let value = match raw.strip_prefix("Basic ") {
+                Some(creds) if name == "Authorization" => {
+                    let creds = self.render(creds)?;
+                    self.masker.add_basic(&creds);
+                    format!(
+                        "Basic {}",
+                        base64::engine::general_purpose::STANDARD.encode(creds)
+                    )
+                }
+                _ => self.render(&raw)?,
+            };
+            out.push((name, value));
+        }
+        Ok(out)
+    }
+
+    /// Fetches a form item's options: `[{value, name}]`.
+    pub async fn form_options(&mut self, item: &Value) -> Result<Vec<Value>, String> {
+        let source = match item.get("items") {
+            Some(Value::Array(items)) => Value::Array(items.clone()),
+            _ => {
+                let r = self.request(item, "form options").await?;
+                let json = r.json.ok_or("the options URL did not answer JSON")?;
+                let from = item.get("data_from").map(plain_text).unwrap_or_default();
+                lookup(&json, &from)
+                    .cloned()
+                    .ok_or_else(|| format!("'{from}' not found in the options response"))?
+            }
+        };
+        let Value::Array(list) = source else {
+            return Err("the options are not a list".into());
+        };
+        let value_key = item.get("choice_value").map(plain_text).unwrap_or_else(|| "id".into());
+        let name_key = item.get("choice_name").map(plain_text).unwrap_or_else(|| "name".into());
+        Ok(list
+            .iter()
+            .map(|o| {
+                serde_json::json!({
+                    "value": lookup(o, &value_key).cloned().unwrap_or(Value::Null),
+                    "name": lookup(o, &name_key).cloned().unwrap_or(Value::Null),
+                })
+            })
+            .collect())
+    }
+
+    /// The steps logged so far (for callers that run several parts).
+    pub fn into_steps(self) -> Vec<Step> {
+        self.steps
+    }
+
+    /// Whether a user is in this run's context.
+    pub fn has_user(&self) -> bool {
+        self.has_user
+    }
+}
+
+impl Response {
+    /// The body as text: the raw text, or for JSON its compact form.
+    pub fn text_or_json(&self) -> String {
+        match &self.json {
+            Some(v) => v.to_string(),
+            None => self.text.clone(),
+        }
+    }
+}
+
+fn failed(error: String, retryable: bool) -> Outcome {
+    Outcome::Failed { error, retryable }
+}
+
+/// `status_code` (numbers or numeric strings): the allowed statuses; when
+/// absent every completed exchange counts, as in the reference.
+fn check_status(item: &Value, status: u16) -> Result<(), String> {
+    let Some(Value::Array(allowed)) = item.get("status_code") else {
+        return Ok(());
+    };
+    if allowed.is_empty() {
+        return Ok(());
+    }
+    let codes: Vec<u64> = allowed
+        .iter()
+        .filter_map(|c| match c {
+            Value::Number(n) => n.as_u64(),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        })
+        .collect();
+    if codes.contains(&u64::from(status)) {
+        Ok(())
+    } else {
+        Err(format!(
+            "status code {status} not in the allowed list {codes:?}"
+        ))
+    }
+}
+
+/// Adds `expires_at` (unix seconds) from `expires_in`, so expiry survives storage.
+fn stamp_expiry(mut token: Value, now: Option<i64>) -> Value {
+    let now = now.unwrap_or_else(|| chrono::Utc::now().timestamp());
+    if let Some(secs) = token.get("expires_in").and_then(|v| {
+        v.as_i64()
+            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+    }) {
+        token["expires_at"] = Value::from(now + secs);
+    }
+    token
+}
+
+fn list<'v>(manifest: &'v Value, key: &str) -> impl Iterator<Item = &'v Value> {
+    manifest
+        .get(key)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+}
+
+/// A `generate` value: 16 random alphanumerics.
+fn generated() -> String {
+    use rand::Rng;
+    rand::thread_rng()
+        .sample_iter(&rand::distributions::Alphanumeric)
+        .take(16)
+        .map(char::from)
+        .collect()
+}
+
+fn form_encode(v: &Value) -> String {
+    let pairs: Vec<(String, String)> = match v {
+        Value::Object(o) => o.iter().map(|(k, v)| (k.clone(), plain_text(v))).collect(),
+        _ => Vec::new(),
+    };
+    serde_urlencoded::to_string(pairs).unwrap_or_default()
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+fn cap(s: &str, n: usize) -> String {
+    if s.len() <= n {
+        return s.to_string();
+    }
+    let mut end = n;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+fn describe(e: reqwest::Error) -> String {
+    use std::error::Error as _;
+    let mut msg = if e.is_timeout() {
+        "the request timed out".to_string()
+    } else if e.is_connect() {
+        "could not connect".to_string()
+    } else if e.is_redirect() {
+        "too many redirects, or a redirect to a forbidden address".to_string()
+    } else {
+        "the request failed".to_string()
+    };
+    let mut source = e.source();
+    while let Some(s) = source {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        source = s.source();
+    }
+    msg
+}
+
+async fn read_capped(resp: reqwest::Response) -> Result<Vec<u8>, String> {
+    use futures_util::StreamExt;
+    let mut out = Vec::new();
+    let mut stream = resp.bytes_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| format!("reading the response failed: {e}"))?;
+        if out.len() + chunk.len() > BODY_CAP {
+            return Err(format!("the response is larger than {BODY_CAP} bytes"));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
