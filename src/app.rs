@@ -20,7 +20,12 @@ use crate::delivery::send::HttpClients;
 use crate::delivery::worker::{EngineDeps, WorkerSettings};
 use crate::delivery::Engine;
 use crate::error::ApiError;
+use crate::manifest::jobs::Integrations;
+use crate::manifest::notify::Notifier;
+use crate::manifest::render::Renderer;
+use crate::manifest::run::Services;
 use crate::metrics::Metrics;
+use tokio_util::sync::CancellationToken;
 use crate::publish::{EventTypeCache, Publisher};
 use crate::vault::{self, KeySettings, Vault};
 use diesel::Connection;
@@ -42,6 +47,8 @@ pub struct AppState {
     /// Seals and opens secrets at rest.
     pub vault: Arc<Vault>,
     pub metrics: Arc<Metrics>,
+    /// Integration runs, triggers and syncs.
+    pub integrations: Arc<Integrations>,
 }
 
 /// A started gateway: HTTP server plus delivery engine.
@@ -50,6 +57,7 @@ pub struct Running {
     server: actix_web::dev::ServerHandle,
     server_task: tokio::task::JoinHandle<std::io::Result<()>>,
     engine: Option<Engine>,
+    runs: Option<(CancellationToken, tokio::task::JoinHandle<()>)>,
 }
 
 /// Opens the database (migrating it), ensures an operator token, binds the
@@ -109,6 +117,16 @@ pub async fn start(config: Config) -> Result<Running, String> {
     // An API-only node records events; other processes deliver them.
     let engine =
         (config.role == "all").then(|| Engine::start(deps.clone(), settings, disable_after));
+    let integrations = Arc::new(integrations(&config, &db, &vault, &clients, &notify)?);
+    let runs = (config.role == "all").then(|| {
+        let cancel = CancellationToken::new();
+        let task = tokio::spawn(
+            integrations
+                .clone()
+                .work(cancel.clone(), Duration::from_millis(config.poll_interval_ms.max(100))),
+        );
+        (cancel, task)
+    });
     let state = web::Data::new(AppState {
         db,
         config: config.clone(),
@@ -120,6 +138,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
         events: deps.events,
         vault,
         metrics: deps.metrics,
+        integrations,
     });
     let listener = std::net::TcpListener::bind(&config.bind)
         .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
@@ -143,6 +162,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
         server: handle,
         server_task,
         engine,
+        runs,
     })
 }
 
@@ -151,10 +171,52 @@ impl Running {
     pub async fn stop(self) {
         self.server.stop(true).await;
         let _ = self.server_task.await;
+        if let Some((cancel, task)) = self.runs {
+            cancel.cancel();
+            let _ = task.await;
+        }
         if let Some(engine) = self.engine {
             engine.shutdown().await;
         }
     }
+}
+
+/// The integration runner's shared state.
+fn integrations(
+    config: &Config,
+    db: &Db,
+    vault: &Arc<Vault>,
+    clients: &HttpClients,
+    deliveries: &Arc<Notify>,
+) -> Result<Integrations, String> {
+    let notifier = Notifier::new(
+        config.smtp_url.as_deref(),
+        &config.smtp_from,
+        config.sms_url.as_deref(),
+        config.sms_token.as_deref(),
+        reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| e.to_string())?,
+    )?;
+    let services = Services {
+        http: clients.integrations().clone(),
+        policy: TargetPolicy {
+            allow_private: config.allow_private_targets,
+            allowed: config.allowed_networks()?,
+        },
+        notifier,
+        renderer: Renderer::new(),
+    };
+    Ok(Integrations::new(
+        db.clone(),
+        vault.clone(),
+        services,
+        config.instance_name(),
+        RetryPolicy::new(config.integration_retry_delays()?).without_jitter(),
+        config.public_base(),
+        deliveries.clone(),
+    ))
 }
 
 /// Loads the master key and seals every webhook secret that is in clear
@@ -264,7 +326,10 @@ fn release_stale_claims(db: &Db, config: &Config) -> Result<(), String> {
         (Backend::Postgres, None) => return Ok(()),
     };
     let n = db
-        .write_blocking(|c| Ok(Delivery::release(c, scope.as_deref(), time::now())?))
+        .write_blocking(|c| {
+            let runs = crate::db::runs::Run::release(c, scope.as_deref(), time::now())?;
+            Ok(Delivery::release(c, scope.as_deref(), time::now())? + runs)
+        })
         .map_err(|e| format!("cannot release stale claims: {e}"))?;
     if n > 0 {
         tracing::info!(

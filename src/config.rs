@@ -107,6 +107,32 @@ pub struct Config {
     #[arg(long, env = "HOOKRELAY_ROLE", default_value = "all")]
     pub role: String,
 
+    /// Base URL this gateway is reached at from outside (OAuth `redirect_url`
+    /// is `<this>/oauth/callback`). Default: `http://<HOOKRELAY_BIND>`.
+    #[arg(long, env = "HOOKRELAY_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Delays before re-running a failed integration run (one retry an hour later by default).
+    #[arg(long, env = "HOOKRELAY_INTEGRATION_RETRY_SCHEDULE", default_value = "1h")]
+    pub integration_retry_schedule: String,
+
+    /// SMTP server for `email` notifications, e.g. `smtp://mail.internal:25`
+    /// or `smtps://user:pass@smtp.example.com` (lettre URL syntax).
+    #[arg(long, env = "HOOKRELAY_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// Sender of notification emails.
+    #[arg(long, env = "HOOKRELAY_SMTP_FROM", default_value = "hookrelay <hookrelay@localhost>")]
+    pub smtp_from: String,
+
+    /// HTTP endpoint for `text` notifications: POSTed `{"to", "message"}` as JSON.
+    #[arg(long, env = "HOOKRELAY_SMS_URL")]
+    pub sms_url: Option<String>,
+
+    /// Bearer token for the SMS endpoint.
+    #[arg(long, env = "HOOKRELAY_SMS_TOKEN", hide_env_values = true)]
+    pub sms_token: Option<String>,
+
     /// When set, `GET /metrics` requires `Authorization: Bearer <this>`.
     #[arg(long, env = "HOOKRELAY_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
@@ -158,6 +184,7 @@ impl Config {
             return Err("HOOKRELAY_MAX_IN_FLIGHT_PER_WEBHOOK must be 1 to 1000".into());
         }
         self.disable_after()?;
+        self.integration_retry_delays()?;
         self.allowed_networks()?;
         self.retry_delays().map(|_| ())
     }
@@ -196,6 +223,27 @@ impl Config {
                     .map_err(|e| format!("HOOKRELAY_RETRY_SCHEDULE: '{s}' is not a duration ({e})"))
             })
             .collect()
+    }
+
+    /// The integration retry schedule as durations.
+    pub fn integration_retry_delays(&self) -> Result<Vec<Duration>, String> {
+        self.integration_retry_schedule
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                humantime::parse_duration(s).map_err(|e| {
+                    format!("HOOKRELAY_INTEGRATION_RETRY_SCHEDULE: '{s}' is not a duration ({e})")
+                })
+            })
+            .collect()
+    }
+
+    /// The public base URL.
+    pub fn public_base(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.bind))
     }
 
     /// Per-attempt timeout.

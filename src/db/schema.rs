@@ -108,6 +108,105 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    organization (id) {
+        id -> Integer,
+        name -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        email -> Text,
+        email_key -> Text,
+        first_name -> Text,
+        last_name -> Text,
+        position -> Text,
+        department -> Text,
+        start_date -> Nullable<Date>,
+        phone -> Text,
+        manager_id -> Nullable<Text>,
+        buddy_id -> Nullable<Text>,
+        extra_fields -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    integrations (id) {
+        id -> Text,
+        name -> Text,
+        kind -> Text,
+        manifest -> Text,
+        triggers -> Text,
+        oauth_token -> Nullable<Text>,
+        next_sync_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    integration_config (integration_id, key) {
+        integration_id -> Text,
+        key -> Text,
+        value -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    oauth_states (state) {
+        state -> Text,
+        integration_id -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    runs (id) {
+        id -> Text,
+        integration_id -> Text,
+        user_id -> Nullable<Text>,
+        kind -> Text,
+        status -> Text,
+        form -> Text,
+        triggered_by -> Text,
+        attempt -> Integer,
+        next_run_at -> Timestamp,
+        claimed_by -> Nullable<Text>,
+        error -> Nullable<Text>,
+        result -> Nullable<Text>,
+        rerun_of -> Nullable<Text>,
+        created_at -> Timestamp,
+        started_at -> Nullable<Timestamp>,
+        finished_at -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    run_steps (id) {
+        id -> Text,
+        run_id -> Text,
+        position -> Integer,
+        label -> Text,
+        url -> Text,
+        method -> Text,
+        request_headers -> Text,
+        request_body -> Text,
+        status -> Nullable<Integer>,
+        response_body -> Text,
+        response_truncated -> Bool,
+        duration_ms -> BigInt,
+        error -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(deliveries -> events (event_id));
 diesel::joinable!(deliveries -> webhooks (webhook_id));
 
@@ -119,4 +218,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     deliveries,
     history,
     history_events,
+    organization,
+    users,
+    integrations,
+    integration_config,
+    oauth_states,
+    runs,
+    run_steps,
 );

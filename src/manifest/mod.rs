@@ -6,6 +6,7 @@ pub mod mask;
 pub mod notify;
 pub mod render;
 pub mod run;
+pub mod jobs;
 pub mod sync;
 pub mod validate;
 

@@ -97,7 +97,7 @@ pub struct Response {
 }
 
 /// `exists` result.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Access {
     HasAccess,
@@ -178,7 +178,8 @@ impl<'a> Runner<'a> {
         self.svc.renderer.text(template, &self.ctx)
     }
 
-    fn finish(self, outcome: Outcome, last: Option<Value>) -> RunResult {
+    /// Ends the run: its outcome with everything logged.
+    pub fn finish(self, outcome: Outcome, last: Option<Value>) -> RunResult {
         RunResult {
             outcome,
             steps: self.steps,
@@ -190,8 +191,15 @@ impl<'a> Runner<'a> {
 
     /// The `execute` items in order, then the notifications.
     pub async fn execute(mut self) -> RunResult {
+        let (outcome, last) = self.execute_items(true).await;
+        self.finish(outcome, last)
+    }
+
+    /// The `execute` items (and, with `notify`, the notifications): the
+    /// outcome and the last response.
+    pub async fn execute_items(&mut self, notify: bool) -> (Outcome, Option<Value>) {
         if let Err(e) = self.refresh_if_due().await {
-            return self.finish(failed(e, true), None);
+            return (failed(e, true), None);
         }
         let items: Vec<Value> = list(&self.manifest, "execute").cloned().collect();
         let mut last = None;
@@ -213,12 +221,12 @@ impl<'a> Runner<'a> {
                         cond.get("value").map(plain_text).unwrap_or_default(),
                         cap(&shown, 2000)
                     );
-                    return self.finish(Outcome::Blocked { reason }, None);
+                    return (Outcome::Blocked { reason }, None);
                 }
             }
             let response = match result {
                 Ok(r) => r,
-                Err(e) => return self.finish(failed(format!("{label}: {e}"), true), None),
+                Err(e) => return (failed(format!("{label}: {e}"), true), None),
             };
             if let Some(name) = item.get("save_as_file").and_then(Value::as_str) {
                 self.files.insert(name.to_string(), response.bytes.clone());
@@ -241,15 +249,17 @@ impl<'a> Runner<'a> {
                                 "{label}: store_data {prop}: '{notation}' not found in the response {}",
                                 cap(&shown, 2000)
                             );
-                            return self.finish(failed(error, false), None);
+                            return (failed(error, false), None);
                         }
                     }
                 }
             }
             last = Some(parsed);
         }
-        self.notify().await;
-        self.finish(Outcome::Succeeded, last)
+        if notify {
+            self.notify().await;
+        }
+        (Outcome::Succeeded, last)
     }
 
     /// Polls until `continue_if` holds or `amount` requests were made.

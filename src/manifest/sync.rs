@@ -11,3 +11,189 @@ pub fn parse_schedule(expr: &str) -> Result<Cron, String> {
         .parse()
         .map_err(|e| format!("is not a cron expression such as \"0 * * * *\" ({e})"))
 }
+
+use std::collections::HashSet;
+
+use serde_json::{json, Map, Value};
+
+use super::render::{lookup, plain_text};
+use super::run::{Outcome, RunResult, Runner};
+use crate::db::users::{User, UserChanges};
+use crate::db::{new_id, DbConn};
+use crate::error::ApiResult;
+
+/// Pages fetched at most when the manifest does not say (the reference's default).
+const DEFAULT_PAGES: u64 = 5;
+
+/// `create` (default) or `update`.
+pub fn action(manifest: &Value) -> String {
+    manifest
+        .get("action")
+        .and_then(Value::as_str)
+        .unwrap_or("create")
+        .to_string()
+}
+
+/// Runs the `execute` items, then follows pagination, and maps every
+/// record through `data_structure`. Stops paging on a missing, null or
+/// empty next URL or token, on an empty page, on a URL seen before, and at
+/// `amount_pages_to_fetch` pages.
+pub async fn fetch(mut runner: Runner<'_>, manifest: &Value) -> (RunResult, Option<Vec<Map<String, Value>>>) {
+    let (outcome, last) = runner.execute_items(false).await;
+    if outcome != Outcome::Succeeded {
+        return (runner.finish(outcome, None), None);
+    }
+    let Some(mut page) = last else {
+        return (runner.finish(failed("the execute items returned nothing to read users from"), None), None);
+    };
+    let data_from = manifest.get("data_from").map(plain_text).unwrap_or_default();
+    let cap = manifest
+        .get("amount_pages_to_fetch")
+        .and_then(Value::as_u64)
+        .unwrap_or(DEFAULT_PAGES)
+        .max(1);
+    let mut records = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut pages = 0;
+    loop {
+        pages += 1;
+        let list = match lookup(&page, &data_from) {
+            Some(Value::Array(list)) => list.clone(),
+            Some(_) => return (runner.finish(failed(&format!("'{data_from}' in the response is not a list")), None), None),
+            None if pages > 1 => break,
+            None => return (runner.finish(failed(&format!("'{data_from}' not found in the response")), None), None),
+        };
+        if list.is_empty() {
+            break;
+        }
+        records.extend(list.iter().map(|r| record(r, manifest)));
+        if pages >= cap {
+            break;
+        }
+        let next_url = if let Some(from) = manifest.get("next_page_from").map(plain_text) {
+            match lookup(&page, &from) {
+                Some(Value::String(u)) if !u.is_empty() => u.clone(),
+                _ => break,
+            }
+        } else if let (Some(token_from), Some(next)) = (
+            manifest.get("next_page_token_from").map(plain_text),
+            manifest.get("next_page").map(plain_text),
+        ) {
+            match lookup(&page, &token_from).map(plain_text) {
+                Some(token) if !token.is_empty() => {
+                    runner.set("NEXT_PAGE_TOKEN", Value::String(token));
+                    next
+                }
+                _ => break,
+            }
+        } else {
+            break;
+        };
+        let item = json!({"url": next_url, "method": "GET"});
+        let rendered = runner.render(&next_url).unwrap_or_default();
+        if !seen.insert(rendered) {
+            break;
+        }
+        match runner.request(&item, &format!("page {}", pages + 1)).await {
+            Ok(r) => match r.json {
+                Some(v) => page = v,
+                None => return (runner.finish(failed("a page is not JSON"), None), None),
+            },
+            Err(e) => return (runner.finish(failed(&format!("page {}: {e}", pages + 1)), None), None),
+        }
+    }
+    let n = records.len();
+    let mut result = runner.finish(Outcome::Succeeded, None);
+    result.stored.insert("records".into(), Value::from(n));
+    (result, Some(records))
+}
+
+fn failed(e: &str) -> Outcome {
+    Outcome::Failed {
+        error: e.to_string(),
+        retryable: false,
+    }
+}
+
+/// One record: every `data_structure` prop found at its notation.
+fn record(raw: &Value, manifest: &Value) -> Map<String, Value> {
+    let mut out = Map::new();
+    if let Some(Value::Object(structure)) = manifest.get("data_structure") {
+        for (prop, notation) in structure {
+            if let Some(v) = lookup(raw, &plain_text(notation)) {
+                out.insert(prop.clone(), v.clone());
+            }
+        }
+    }
+    out
+}
+
+/// Creates new users (`create`) or merges records into matching users'
+/// `extra_fields` (`update`), publishing `user.updated` for each; returns
+/// the events published.
+pub fn apply(
+    c: &mut DbConn,
+    action: &str,
+    records: Vec<Map<String, Value>>,
+    now: chrono::NaiveDateTime,
+) -> ApiResult<Vec<(String, Value)>> {
+    let mut changed = Vec::new();
+    for r in records {
+        let email = r.get("email").map(plain_text).unwrap_or_default();
+        let email = email.trim();
+        if email.is_empty() || !email.contains('@') {
+            continue;
+        }
+        let existing = User::find_by_email(c, email)?;
+        match (action, existing) {
+            ("update", Some(u)) => {
+                let mut extra: Map<String, Value> = serde_json::from_str(&u.extra_fields).unwrap_or_default();
+                for (k, v) in &r {
+                    if k != "email" {
+                        extra.insert(k.clone(), v.clone());
+                    }
+                }
+                let changes = UserChanges {
+                    extra_fields: Some(Value::Object(extra).to_string()),
+                    updated_at: Some(now),
+                    ..Default::default()
+                };
+                User::update(c, &u.id, &changes)?;
+                changed.push(u.id);
+            }
+            ("create", None) => {
+                let text = |k: &str| r.get(k).map(plain_text).unwrap_or_default().trim().to_string();
+                let (first, last) = (text("first_name"), text("last_name"));
+                if first.is_empty() || last.is_empty() {
+                    continue;
+                }
+                let u = User {
+                    id: new_id("usr"),
+                    email: email.to_string(),
+                    email_key: email.to_lowercase(),
+                    first_name: first,
+                    last_name: last,
+                    position: text("position"),
+                    department: text("department"),
+                    start_date: None,
+                    phone: text("phone"),
+                    manager_id: None,
+                    buddy_id: None,
+                    extra_fields: "{}".into(),
+                    created_at: now,
+                    updated_at: now,
+                };
+                u.insert(c)?;
+                changed.push(u.id);
+            }
+            _ => {}
+        }
+    }
+    let mut events = Vec::new();
+    for id in changed {
+        if let Some(u) = User::find(c, &id)? {
+            events.push(crate::publish::record_user_updated(c, &u)?);
+        }
+    }
+    Ok(events)
+}

@@ -273,3 +273,52 @@ mod tests {
         assert!(!subscribes(&p(&["user.updated"]), "user.updated.more"));
     }
 }
+
+/// Records a built-in event produced by hookrelay itself (in the caller's
+/// transaction, so the change and its event commit together); returns the
+/// type and payload for triggers.
+fn record_builtin(conn: &mut DbConn, event_type: &str, payload: Value) -> ApiResult<(String, Value)> {
+    record(
+        conn,
+        vec![ValidEvent {
+            event_type: event_type.to_string(),
+            payload: payload.to_string(),
+        }],
+        None,
+    )?;
+    Ok((event_type.to_string(), payload))
+}
+
+/// `user.updated` for a user created or changed.
+pub fn record_user_updated(
+    conn: &mut DbConn,
+    u: &crate::db::users::User,
+) -> ApiResult<(String, Value)> {
+    let payload = serde_json::json!({
+        "type": "user.updated",
+        "origin": "hookrelay",
+        "message": "user updated",
+        "user": {
+            "id": u.id,
+            "email": u.email,
+            "first_name": u.first_name,
+            "last_name": u.last_name,
+            "phone": u.phone,
+            "position": u.position,
+            "department": u.department,
+            "start_date": u.start_date.map(|d| d.to_string()),
+        }
+    });
+    record_builtin(conn, "user.updated", payload)
+}
+
+/// `organization.updated` after a rename.
+pub fn record_organization_updated(conn: &mut DbConn, name: &str) -> ApiResult<(String, Value)> {
+    let payload = serde_json::json!({
+        "type": "organization.updated",
+        "origin": "hookrelay",
+        "message": "organization updated",
+        "organization": {"id": "org_1", "name": name}
+    });
+    record_builtin(conn, "organization.updated", payload)
+}

@@ -1,0 +1,183 @@
+//! Integrations, their sealed configuration and OAuth state.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{integration_config, integrations, oauth_states};
+use super::DbConn;
+
+/// A stored integration.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = integrations)]
+pub struct Integration {
+    pub id: String,
+    pub name: String,
+    /// `webhook` or `sync_users`.
+    pub kind: String,
+    /// The manifest JSON as given.
+    pub manifest: String,
+    /// JSON array of `{event_type, form}`.
+    pub triggers: String,
+    /// Sealed OAuth token JSON.
+    pub oauth_token: Option<String>,
+    /// When the next scheduled sync is due (sync manifests with `schedule`).
+    pub next_sync_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Fields a PATCH may change.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = integrations)]
+pub struct IntegrationChanges {
+    pub name: Option<String>,
+    pub manifest: Option<String>,
+    pub triggers: Option<String>,
+    pub oauth_token: Option<Option<String>>,
+    pub next_sync_at: Option<Option<NaiveDateTime>>,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+impl Integration {
+    pub fn insert(&self, conn: &mut DbConn) -> QueryResult<()> {
+        diesel::insert_into(integrations::table)
+            .values(self)
+            .execute(conn)
+            .map(|_| ())
+    }
+
+    pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<Integration>> {
+        integrations::table
+            .find(id)
+            .select(Integration::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    /// Every integration, oldest first (there are few).
+    pub fn all(conn: &mut DbConn) -> QueryResult<Vec<Integration>> {
+        integrations::table
+            .order(integrations::id.asc())
+            .select(Integration::as_select())
+            .load(conn)
+    }
+
+    /// Integrations after `after` in id order.
+    pub fn page(conn: &mut DbConn, after: Option<&str>, limit: i64) -> QueryResult<Vec<Integration>> {
+        let mut q = integrations::table
+            .order(integrations::id.asc())
+            .select(Integration::as_select())
+            .limit(limit)
+            .into_boxed();
+        if let Some(a) = after {
+            q = q.filter(integrations::id.gt(a.to_string()));
+        }
+        q.load(conn)
+    }
+
+    pub fn update(conn: &mut DbConn, id: &str, changes: &IntegrationChanges) -> QueryResult<usize> {
+        diesel::update(integrations::table.find(id))
+            .set(changes)
+            .execute(conn)
+    }
+
+    pub fn delete(conn: &mut DbConn, id: &str) -> QueryResult<usize> {
+        diesel::delete(integration_config::table.filter(integration_config::integration_id.eq(id)))
+            .execute(conn)?;
+        diesel::delete(oauth_states::table.filter(oauth_states::integration_id.eq(id)))
+            .execute(conn)?;
+        diesel::delete(integrations::table.find(id)).execute(conn)
+    }
+
+    /// Sync integrations whose schedule is due.
+    pub fn due_syncs(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<Vec<Integration>> {
+        integrations::table
+            .filter(integrations::next_sync_at.le(now))
+            .select(Integration::as_select())
+            .load(conn)
+    }
+
+    /// Moves a due schedule on, only if nobody else did (processes race
+    /// for it on PostgreSQL): true when this caller won.
+    pub fn advance_sync(
+        conn: &mut DbConn,
+        id: &str,
+        was: NaiveDateTime,
+        next: Option<NaiveDateTime>,
+    ) -> QueryResult<bool> {
+        diesel::update(
+            integrations::table
+                .find(id)
+                .filter(integrations::next_sync_at.eq(was)),
+        )
+        .set(integrations::next_sync_at.eq(next))
+        .execute(conn)
+        .map(|n| n == 1)
+    }
+}
+
+/// One sealed `initial_data_form` value.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = integration_config)]
+pub struct ConfigValue {
+    pub integration_id: String,
+    pub key: String,
+    /// Sealed.
+    pub value: String,
+    pub updated_at: NaiveDateTime,
+}
+
+impl ConfigValue {
+    pub fn for_integration(conn: &mut DbConn, id: &str) -> QueryResult<Vec<ConfigValue>> {
+        integration_config::table
+            .filter(integration_config::integration_id.eq(id))
+            .order(integration_config::key.asc())
+            .select(ConfigValue::as_select())
+            .load(conn)
+    }
+
+    /// Replaces every value of an integration.
+    pub fn replace_all(conn: &mut DbConn, id: &str, values: &[ConfigValue]) -> QueryResult<()> {
+        diesel::delete(integration_config::table.filter(integration_config::integration_id.eq(id)))
+            .execute(conn)?;
+        for v in values {
+            diesel::insert_into(integration_config::table)
+                .values(v)
+                .execute(conn)?;
+        }
+        Ok(())
+    }
+}
+
+/// Remembers an OAuth `state` handed to the provider.
+pub fn store_oauth_state(
+    conn: &mut DbConn,
+    state: &str,
+    integration_id: &str,
+    expires_at: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::insert_into(oauth_states::table)
+        .values((
+            oauth_states::state.eq(state),
+            oauth_states::integration_id.eq(integration_id),
+            oauth_states::expires_at.eq(expires_at),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Takes a `state` back (once): its integration, if it is known and fresh.
+pub fn take_oauth_state(
+    conn: &mut DbConn,
+    state: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Option<String>> {
+    let found: Option<(String, NaiveDateTime)> = oauth_states::table
+        .find(state)
+        .select((oauth_states::integration_id, oauth_states::expires_at))
+        .first(conn)
+        .optional()?;
+    diesel::delete(oauth_states::table.find(state)).execute(conn)?;
+    diesel::delete(oauth_states::table.filter(oauth_states::expires_at.lt(now))).execute(conn)?;
+    Ok(found.filter(|(_, exp)| *exp > now).map(|(id, _)| id))
+}

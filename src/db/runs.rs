@@ -1,0 +1,237 @@
+//! Integration runs and their step logs. Runs are queued in SQL and claimed
+//! like deliveries (`FOR UPDATE SKIP LOCKED` on PostgreSQL), so any process
+//! can run them and a crash loses none.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{run_steps, runs};
+use super::{insert_rows, DbConn};
+
+type Backend = <DbConn as diesel::Connection>::Backend;
+
+/// A stored run.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = runs)]
+pub struct Run {
+    pub id: String,
+    pub integration_id: String,
+    pub user_id: Option<String>,
+    /// `execute`, `exists`, `revoke` or `sync`.
+    pub kind: String,
+    /// `queued`, `running`, `succeeded`, `failed`, `blocked`, `retry_scheduled`.
+    pub status: String,
+    /// Form values (JSON object).
+    pub form: String,
+    /// `api`, `rerun`, `event`, `schedule`.
+    pub triggered_by: String,
+    pub attempt: i32,
+    /// When it is due; while running, when its claim expires.
+    pub next_run_at: NaiveDateTime,
+    pub claimed_by: Option<String>,
+    pub error: Option<String>,
+    /// JSON: what the run produced (access state, stored data, users synced).
+    pub result: Option<String>,
+    pub rerun_of: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub started_at: Option<NaiveDateTime>,
+    pub finished_at: Option<NaiveDateTime>,
+    pub updated_at: NaiveDateTime,
+}
+
+/// One logged exchange of a run.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = run_steps)]
+pub struct RunStep {
+    pub id: String,
+    pub run_id: String,
+    pub position: i32,
+    pub label: String,
+    pub url: String,
+    pub method: String,
+    /// JSON object, secrets masked.
+    pub request_headers: String,
+    pub request_body: String,
+    pub status: Option<i32>,
+    pub response_body: String,
+    pub response_truncated: bool,
+    pub duration_ms: i64,
+    pub error: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+impl RunStep {
+    /// Stores a run's steps in one statement.
+    pub fn insert_all(conn: &mut DbConn, steps: &[RunStep]) -> QueryResult<()> {
+        if !steps.is_empty() {
+            insert_rows!(conn, run_steps::table, steps)?;
+        }
+        Ok(())
+    }
+}
+
+/// How a finished run is stored.
+pub struct Finish<'a> {
+    pub status: &'a str,
+    pub error: Option<String>,
+    pub result: Option<String>,
+    /// For `retry_scheduled`: when to run again.
+    pub next_run_at: Option<NaiveDateTime>,
+}
+
+/// List filters.
+#[derive(Default)]
+pub struct RunQuery {
+    pub integration_id: Option<String>,
+    pub user_id: Option<String>,
+    pub status: Option<String>,
+    pub kind: Option<String>,
+    pub before: Option<String>,
+    pub limit: i64,
+}
+
+const OPEN: [&str; 3] = ["queued", "retry_scheduled", "running"];
+
+impl Run {
+    pub fn insert(&self, conn: &mut DbConn) -> QueryResult<()> {
+        diesel::insert_into(runs::table)
+            .values(self)
+            .execute(conn)
+            .map(|_| ())
+    }
+
+    pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<Run>> {
+        runs::table
+            .find(id)
+            .select(Run::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    /// Newest first, keyset on id.
+    pub fn list(conn: &mut DbConn, q: &RunQuery) -> QueryResult<Vec<Run>> {
+        let mut query = runs::table
+            .select(Run::as_select())
+            .order(runs::id.desc())
+            .limit(q.limit + 1)
+            .into_boxed::<Backend>();
+        if let Some(v) = &q.integration_id {
+            query = query.filter(runs::integration_id.eq(v.clone()));
+        }
+        if let Some(v) = &q.user_id {
+            query = query.filter(runs::user_id.eq(v.clone()));
+        }
+        if let Some(v) = &q.status {
+            query = query.filter(runs::status.eq(v.clone()));
+        }
+        if let Some(v) = &q.kind {
+            query = query.filter(runs::kind.eq(v.clone()));
+        }
+        if let Some(v) = &q.before {
+            query = query.filter(runs::id.lt(v.clone()));
+        }
+        query.load(conn)
+    }
+
+    /// Claims up to `limit` due runs for `instance` until `lease_until`.
+    pub fn claim(
+        conn: &mut DbConn,
+        instance: &str,
+        now: NaiveDateTime,
+        lease_until: NaiveDateTime,
+        limit: i64,
+    ) -> QueryResult<Vec<Run>> {
+        conn.transaction(|conn| {
+            let q = runs::table
+                .select(runs::id)
+                .filter(runs::status.eq_any(OPEN))
+                .filter(runs::next_run_at.le(now))
+                .order(runs::next_run_at.asc())
+                .limit(limit);
+            let ids: Vec<String> = match conn {
+                DbConn::Pg(pg) => q.for_update().skip_locked().load(pg)?,
+                DbConn::Sqlite(lite) => q.load(lite)?,
+            };
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            diesel::update(runs::table.filter(runs::id.eq_any(&ids)))
+                .set((
+                    runs::status.eq("running"),
+                    runs::claimed_by.eq(instance),
+                    runs::next_run_at.eq(lease_until),
+                    runs::started_at.eq(now),
+                    runs::updated_at.eq(now),
+                ))
+                .execute(conn)?;
+            runs::table
+                .filter(runs::id.eq_any(&ids))
+                .select(Run::as_select())
+                .load(conn)
+        })
+    }
+
+    /// Stores the outcome and the step log of a run this instance holds.
+    pub fn finish(
+        conn: &mut DbConn,
+        id: &str,
+        instance: &str,
+        f: &Finish<'_>,
+        steps: &[RunStep],
+        now: NaiveDateTime,
+    ) -> QueryResult<bool> {
+        let n = diesel::update(
+            runs::table
+                .find(id)
+                .filter(runs::status.eq("running"))
+                .filter(runs::claimed_by.eq(instance)),
+        )
+        .set((
+            runs::status.eq(f.status),
+            runs::error.eq(&f.error),
+            runs::result.eq(&f.result),
+            runs::claimed_by.eq(None::<String>),
+            runs::next_run_at.eq(f.next_run_at.unwrap_or(now)),
+            runs::finished_at.eq((f.status != "retry_scheduled").then_some(now)),
+            runs::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+        if n == 1 {
+            RunStep::insert_all(conn, steps)?;
+        }
+        Ok(n == 1)
+    }
+
+    /// Puts a scheduled retry's attempt number up as it is claimed again.
+    pub fn bump_attempt(conn: &mut DbConn, id: &str) -> QueryResult<usize> {
+        diesel::update(runs::table.find(id))
+            .set(runs::attempt.eq(runs::attempt + 1))
+            .execute(conn)
+    }
+
+    /// Hands back running runs (all, or one instance's) at start-up.
+    pub fn release(conn: &mut DbConn, instance: Option<&str>, now: NaiveDateTime) -> QueryResult<usize> {
+        let mut q = diesel::update(runs::table)
+            .filter(runs::status.eq("running"))
+            .into_boxed();
+        if let Some(i) = instance {
+            q = q.filter(runs::claimed_by.eq(i));
+        }
+        q.set((
+            runs::status.eq("queued"),
+            runs::claimed_by.eq(None::<String>),
+            runs::next_run_at.eq(now),
+            runs::updated_at.eq(now),
+        ))
+        .execute(conn)
+    }
+
+    /// The steps of a run, in order.
+    pub fn steps(conn: &mut DbConn, id: &str) -> QueryResult<Vec<RunStep>> {
+        run_steps::table
+            .filter(run_steps::run_id.eq(id))
+            .order(run_steps::position.asc())
+            .select(RunStep::as_select())
+            .load(conn)
+    }
+}

@@ -1,0 +1,665 @@
+//! Integration runs as durable jobs: queued in SQL, claimed by any process,
+//! executed with the runner, finished with their step log. Also the sync
+//! scheduler and event triggers.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDateTime;
+use serde_json::{json, Map, Value};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use super::run::{Access, Outcome, RunInput, RunResult, Runner, Services, Step, UserContext};
+use super::{sync, Kind};
+use crate::db::integrations::{ConfigValue, Integration, IntegrationChanges};
+use crate::db::runs::{Finish, Run, RunStep};
+use crate::db::users::User;
+use crate::db::{new_id, new_id_at, time, Db};
+use crate::delivery::retry::RetryPolicy;
+use crate::error::{ApiError, ApiResult};
+use crate::vault::Vault;
+
+/// Runs claimed at once by one process.
+const CLAIM: i64 = 8;
+
+/// What running integrations needs.
+pub struct Integrations {
+    pub db: Db,
+    pub vault: Arc<Vault>,
+    pub services: Services,
+    /// Wakes the run worker when a run is queued.
+    pub wake: Arc<Notify>,
+    pub instance: String,
+    /// Delays before retrying a failed run (default: one retry after 1 h).
+    pub retry: RetryPolicy,
+    /// Public base URL (for `redirect_url`).
+    pub public_url: String,
+    /// Wakes the delivery engine after hookrelay publishes events itself.
+    pub deliveries_wake: Arc<Notify>,
+    triggers: Mutex<Option<(Instant, TriggerIndex)>>,
+}
+
+/// Event type → integrations it triggers, with their form.
+type TriggerIndex = HashMap<String, Vec<(String, Value)>>;
+
+/// Associated data of a sealed config value.
+pub fn config_context(integration_id: &str, key: &str) -> String {
+    format!("integration-config:{integration_id}:{key}")
+}
+
+/// Associated data of a sealed OAuth token.
+pub fn oauth_context(integration_id: &str) -> String {
+    format!("integration-oauth:{integration_id}")
+}
+
+impl Integrations {
+    pub fn new(
+        db: Db,
+        vault: Arc<Vault>,
+        services: Services,
+        instance: String,
+        retry: RetryPolicy,
+        public_url: String,
+        deliveries_wake: Arc<Notify>,
+    ) -> Integrations {
+        Integrations {
+            db,
+            vault,
+            services,
+            wake: Arc::new(Notify::new()),
+            instance,
+            retry,
+            public_url,
+            deliveries_wake,
+            triggers: Mutex::new(None),
+        }
+    }
+
+    /// Where OAuth providers send the admin back.
+    pub fn redirect_url(&self) -> String {
+        format!("{}/oauth/callback", self.public_url.trim_end_matches('/'))
+    }
+
+    /// A run row, queued now.
+    pub fn new_run(
+        integration_id: &str,
+        user_id: Option<String>,
+        kind: &str,
+        form: &Map<String, Value>,
+        triggered_by: &str,
+    ) -> Run {
+        let now = time::now();
+        Run {
+            id: new_id("run"),
+            integration_id: integration_id.to_string(),
+            user_id,
+            kind: kind.to_string(),
+            status: "queued".into(),
+            form: Value::Object(form.clone()).to_string(),
+            triggered_by: triggered_by.to_string(),
+            attempt: 1,
+            next_run_at: now,
+            claimed_by: None,
+            error: None,
+            result: None,
+            rerun_of: None,
+            created_at: now,
+            started_at: None,
+            finished_at: None,
+            updated_at: now,
+        }
+    }
+
+    /// Queues a run for the worker.
+    pub async fn enqueue(&self, run: Run) -> ApiResult<Run> {
+        let stored = run.clone();
+        self.db.write(move |c| Ok(stored.insert(c)?)).await?;
+        self.wake.notify_one();
+        Ok(run)
+    }
+
+    /// Runs `run` here and now (the API's `?wait=true`) and returns it finished.
+    pub async fn run_now(&self, mut run: Run) -> ApiResult<Run> {
+        let now = time::now();
+        run.status = "running".into();
+        run.claimed_by = Some(self.instance.clone());
+        run.started_at = Some(now);
+        run.next_run_at = now + chrono::Duration::minutes(10);
+        let stored = run.clone();
+        self.db.write(move |c| Ok(stored.insert(c)?)).await?;
+        self.perform(run.clone()).await;
+        let id = run.id.clone();
+        self.db
+            .read(move |c| Run::find(c, &id)?.ok_or_else(|| ApiError::not_found("run", &id)))
+            .await
+    }
+
+    /// Executes a claimed run and stores how it ended.
+    pub async fn perform(&self, run: Run) {
+        let started = Instant::now();
+        let (finish, steps, effects) = match self.execute(&run).await {
+            Ok(done) => done,
+            Err(e) => (
+                Finish {
+                    status: "failed",
+                    error: Some(e.to_string()),
+                    result: None,
+                    next_run_at: None,
+                },
+                Vec::new(),
+                Effects::default(),
+            ),
+        };
+        let status = finish.status;
+        tracing::info!(
+            run_id = %run.id,
+            integration_id = %run.integration_id,
+            kind = %run.kind,
+            status,
+            steps = steps.len(),
+            ms = started.elapsed().as_millis() as u64,
+            "integration run finished"
+        );
+        let rows = step_rows(&run.id, &steps);
+        let (id, instance) = (run.id.clone(), self.instance.clone());
+        let vault = self.vault.clone();
+        let integration_id = run.integration_id.clone();
+        let user_id = run.user_id.clone();
+        let result = self
+            .db
+            .write(move |c| {
+                use diesel::Connection;
+                c.transaction::<_, ApiError, _>(|c| {
+                    let now = time::now();
+                    if !Run::finish(c, &id, &instance, &finish, &rows, now)? {
+                        return Ok(Vec::new());
+                    }
+                    effects.apply(c, &vault, &integration_id, user_id.as_deref(), now)
+                })
+            })
+            .await;
+        match result {
+            Ok(events) if !events.is_empty() => self.published(&events).await,
+            Ok(_) => {}
+            Err(e) => tracing::warn!(run_id = %run.id, error = %e, "could not store a run's outcome; it runs again when its claim expires"),
+        }
+        if status == "retry_scheduled" {
+            self.wake.notify_one();
+        }
+    }
+
+    /// Loads what the run needs and runs it.
+    async fn execute(&self, run: &Run) -> ApiResult<(Finish<'static>, Vec<Step>, Effects)> {
+        let (integration_id, user_id) = (run.integration_id.clone(), run.user_id.clone());
+        let (integration, user) = self
+            .db
+            .read(move |c| {
+                let i = Integration::find(c, &integration_id)?
+                    .ok_or_else(|| ApiError::not_found("integration", &integration_id))?;
+                let u = match &user_id {
+                    Some(id) => Some(User::find(c, id)?.ok_or_else(|| ApiError::not_found("user", id))?),
+                    None => None,
+                };
+                Ok((i, u))
+            })
+            .await?;
+        let form: Map<String, Value> = serde_json::from_str(&run.form).unwrap_or_default();
+        let input = self.input(&integration, user.as_ref(), form).await?;
+        let mut effects = Effects::default();
+        let runner = Runner::new(&self.services, input);
+        if run.kind == "exists" {
+            let (access, result) = runner.exists().await;
+            effects.oauth = result.oauth.clone();
+            let f = Finish {
+                status: "succeeded",
+                error: None,
+                result: Some(json!({"access": access}).to_string()),
+                next_run_at: None,
+            };
+            return Ok((f, result.steps, effects));
+        }
+        let result: RunResult = match run.kind.as_str() {
+            "revoke" => runner.revoke().await,
+            "sync" => {
+                let (result, records) = sync::fetch(runner, &integration.manifest_value()).await;
+                effects.sync = records.map(|r| (sync::action(&integration.manifest_value()), r));
+                result
+            }
+            _ => runner.execute().await,
+        };
+        effects.oauth = result.oauth.clone();
+        if user.is_some() && !result.stored.is_empty() {
+            effects.stored = Some(result.stored.clone());
+        }
+        let mut summary = Map::new();
+        if !result.stored.is_empty() {
+            summary.insert("stored".into(), Value::Object(result.stored.clone()));
+        }
+        let finish = match &result.outcome {
+            Outcome::Succeeded => Finish {
+                status: "succeeded",
+                error: None,
+                result: None,
+                next_run_at: None,
+            },
+            Outcome::Blocked { reason } => Finish {
+                status: "blocked",
+                error: Some(reason.clone()),
+                result: None,
+                next_run_at: None,
+            },
+            Outcome::Failed { error, retryable } => {
+                let next = (*retryable && run.kind == "execute")
+                    .then(|| self.retry.next_delay(run.attempt as u32))
+                    .flatten();
+                match next {
+                    Some(delay) => Finish {
+                        status: "retry_scheduled",
+                        error: Some(error.clone()),
+                        result: None,
+                        next_run_at: Some(
+                            time::now() + chrono::Duration::from_std(delay).unwrap_or_default(),
+                        ),
+                    },
+                    None => Finish {
+                        status: "failed",
+                        error: Some(error.clone()),
+                        result: None,
+                        next_run_at: None,
+                    },
+                }
+            }
+        };
+        let finish = Finish {
+            result: (!summary.is_empty()).then(|| Value::Object(summary).to_string()),
+            ..finish
+        };
+        Ok((finish, result.steps, effects))
+    }
+
+    /// The run's inputs: opened config and token, the user as templates
+    /// see them, the form.
+    pub async fn input(
+        &self,
+        integration: &Integration,
+        user: Option<&User>,
+        form: Map<String, Value>,
+    ) -> ApiResult<RunInput> {
+        let id = integration.id.clone();
+        let manager_ids: Vec<String> = user
+            .map(|u| [u.manager_id.clone(), u.buddy_id.clone()].into_iter().flatten().collect())
+            .unwrap_or_default();
+        let (values, people) = self
+            .db
+            .read(move |c| {
+                let values = ConfigValue::for_integration(c, &id)?;
+                let mut people = HashMap::new();
+                for pid in manager_ids {
+                    if let Some(p) = User::find(c, &pid)? {
+                        people.insert(pid, p);
+                    }
+                }
+                Ok((values, people))
+            })
+            .await?;
+        let mut config = Map::new();
+        for v in values {
+            let clear = self
+                .vault
+                .open(&v.value, &config_context(&integration.id, &v.key))
+                .map_err(ApiError::internal)?;
+            config.insert(v.key, Value::String(clear));
+        }
+        let oauth = match &integration.oauth_token {
+            Some(sealed) => Some(
+                serde_json::from_str(
+                    &self
+                        .vault
+                        .open(sealed, &oauth_context(&integration.id))
+                        .map_err(ApiError::internal)?,
+                )
+                .map_err(ApiError::internal)?,
+            ),
+            None => None,
+        };
+        Ok(RunInput {
+            manifest: integration.manifest_value(),
+            user: user.map(|u| user_context(u, &people)),
+            config,
+            oauth,
+            form,
+            redirect_url: self.redirect_url(),
+        })
+    }
+
+    /// `exists` for one integration and user, run and recorded now.
+    pub async fn check_access(&self, integration: &Integration, user: &User) -> ApiResult<(Access, Run)> {
+        let run = Self::new_run(&integration.id, Some(user.id.clone()), "exists", &Map::new(), "api");
+        let done = self.run_now(run).await?;
+        let access = done
+            .result
+            .as_deref()
+            .and_then(|r| serde_json::from_str::<Value>(r).ok())
+            .and_then(|v| v.get("access").cloned())
+            .and_then(|a| serde_json::from_value(a).ok())
+            .unwrap_or(Access::Unknown);
+        Ok((access, done))
+    }
+
+    /// Queues the runs that `events` trigger: an integration listing an
+    /// event type in `triggers` runs for the user whose email the event's
+    /// entity carries. Runs after the events are committed.
+    pub async fn trigger(&self, events: &[(String, Value)]) -> ApiResult<usize> {
+        let index = self.trigger_index().await?;
+        let mut wanted: Vec<(String, Value, String)> = Vec::new();
+        for (event_type, payload) in events {
+            let Some(targets) = index.get(event_type) else {
+                continue;
+            };
+            let entity = event_type.split('.').next().unwrap_or_default();
+            let Some(email) = payload
+                .get(entity)
+                .and_then(|e| e.get("email"))
+                .and_then(Value::as_str)
+            else {
+                continue;
+            };
+            for (integration_id, form) in targets {
+                wanted.push((integration_id.clone(), form.clone(), email.to_string()));
+            }
+        }
+        if wanted.is_empty() {
+            return Ok(0);
+        }
+        let n = self
+            .db
+            .write(move |c| {
+                let mut n = 0;
+                for (integration_id, form, email) in wanted {
+                    if let Some(u) = User::find_by_email(c, &email)? {
+                        let form = form.as_object().cloned().unwrap_or_default();
+                        Self::new_run(&integration_id, Some(u.id), "execute", &form, "event").insert(c)?;
+                        n += 1;
+                    }
+                }
+                Ok(n)
+            })
+            .await?;
+        if n > 0 {
+            self.wake.notify_one();
+        }
+        Ok(n)
+    }
+
+    /// After events were committed: wake the deliveries and queue triggers.
+    pub async fn published(&self, events: &[(String, Value)]) {
+        self.deliveries_wake.notify_one();
+        if let Err(e) = self.trigger(events).await {
+            tracing::warn!(error = %e, "queueing triggered runs failed");
+        }
+    }
+
+    /// Forgets the cached trigger index (an integration changed).
+    pub fn invalidate_triggers(&self) {
+        *self.triggers.lock().expect("trigger cache lock") = None;
+    }
+
+    async fn trigger_index(&self) -> ApiResult<Arc<TriggerIndex>> {
+        if let Some((at, idx)) = self.triggers.lock().expect("trigger cache lock").as_ref() {
+            // Other processes change integrations too: reload now and then.
+            if at.elapsed() < Duration::from_secs(5) {
+                return Ok(Arc::new(idx.clone()));
+            }
+        }
+        let all = self.db.read(|c| Ok(Integration::all(c)?)).await?;
+        let mut idx: TriggerIndex = HashMap::new();
+        for i in all {
+            let list: Vec<Value> = serde_json::from_str(&i.triggers).unwrap_or_default();
+            for t in list {
+                if let Some(et) = t.get("event_type").and_then(Value::as_str) {
+                    let form = t.get("form").cloned().unwrap_or(json!({}));
+                    idx.entry(et.to_string()).or_default().push((i.id.clone(), form));
+                }
+            }
+        }
+        *self.triggers.lock().expect("trigger cache lock") = Some((Instant::now(), idx.clone()));
+        Ok(Arc::new(idx))
+    }
+
+    /// The worker: claims due runs and performs them, a few at a time;
+    /// also queues scheduled syncs.
+    pub async fn work(self: Arc<Self>, cancel: CancellationToken, poll: Duration) {
+        let slots = Arc::new(tokio::sync::Semaphore::new(CLAIM as usize));
+        let mut tasks = tokio::task::JoinSet::new();
+        let mut last_schedule = Instant::now() - Duration::from_secs(60);
+        loop {
+            if last_schedule.elapsed() >= Duration::from_secs(5) {
+                last_schedule = Instant::now();
+                if let Err(e) = self.schedule_syncs().await {
+                    tracing::warn!(error = %e, "scheduling syncs failed");
+                }
+            }
+            let free = slots.available_permits() as i64;
+            let claimed = if free == 0 {
+                Vec::new()
+            } else {
+                let instance = self.instance.clone();
+                self.db
+                    .write(move |c| {
+                        let now = time::now();
+                        Ok(Run::claim(c, &instance, now, now + chrono::Duration::minutes(10), free)?)
+                    })
+                    .await
+                    .unwrap_or_else(|e| {
+                        tracing::warn!(error = %e, "claiming runs failed");
+                        Vec::new()
+                    })
+            };
+            if claimed.is_empty() {
+                tokio::select! {
+                    _ = self.wake.notified() => {}
+                    _ = tokio::time::sleep(poll) => {}
+                    _ = cancel.cancelled() => break,
+                }
+                while tasks.try_join_next().is_some() {}
+                continue;
+            }
+            for mut run in claimed {
+                let permit = slots.clone().acquire_owned().await.expect("never closed");
+                let me = self.clone();
+                tasks.spawn(async move {
+                    if run.finished_at.is_none() && run.error.is_some() {
+                        // A scheduled retry: count the attempt.
+                        run.attempt += 1;
+                        let id = run.id.clone();
+                        let _ = me.db.write(move |c| Ok(Run::bump_attempt(c, &id)?)).await;
+                    }
+                    me.perform(run).await;
+                    drop(permit);
+                });
+            }
+        }
+        while tasks.join_next().await.is_some() {}
+    }
+
+    /// Queues a sync run for every integration whose schedule is due.
+    async fn schedule_syncs(&self) -> ApiResult<()> {
+        let due = self.db.read(|c| Ok(Integration::due_syncs(c, time::now())?)).await?;
+        for i in due {
+            let was = i.next_sync_at.expect("due syncs have a time");
+            let next = next_sync(&i.manifest_value(), time::now());
+            let id = i.id.clone();
+            let won = self
+                .db
+                .write(move |c| {
+                    let won = Integration::advance_sync(c, &id, was, next)?;
+                    if won {
+                        Self::new_run(&id, None, "sync", &Map::new(), "schedule").insert(c)?;
+                    }
+                    Ok(won)
+                })
+                .await?;
+            if won {
+                self.wake.notify_one();
+            }
+        }
+        Ok(())
+    }
+
+    /// Stores an OAuth token (sealed).
+    pub async fn store_token(&self, integration_id: &str, token: &Value) -> ApiResult<()> {
+        let sealed = self.vault.seal(&token.to_string(), &oauth_context(integration_id));
+        let id = integration_id.to_string();
+        self.db
+            .write(move |c| {
+                let changes = IntegrationChanges {
+                    oauth_token: Some(Some(sealed)),
+                    updated_at: Some(time::now()),
+                    ..Default::default()
+                };
+                Ok(Integration::update(c, &id, &changes)?)
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Records a run that happened outside the queue (OAuth callbacks, form
+    /// option fetches), with its steps.
+    pub async fn record(&self, mut run: Run, status: &'static str, error: Option<String>, steps: &[Step]) -> ApiResult<Run> {
+        let now = time::now();
+        run.status = status.into();
+        run.error = error;
+        run.started_at = Some(run.created_at);
+        run.finished_at = Some(now);
+        let rows = step_rows(&run.id, steps);
+        let stored = run.clone();
+        self.db
+            .write(move |c| {
+                use diesel::Connection;
+                c.transaction::<_, ApiError, _>(|c| {
+                    stored.insert(c)?;
+                    Ok(RunStep::insert_all(c, &rows)?)
+                })
+            })
+            .await?;
+        Ok(run)
+    }
+}
+
+/// When a sync manifest's schedule next fires after `now` (UTC).
+pub fn next_sync(manifest: &Value, now: NaiveDateTime) -> Option<NaiveDateTime> {
+    let expr = manifest.get("schedule")?.as_str()?;
+    let cron = sync::parse_schedule(expr).ok()?;
+    let now = now.and_utc();
+    cron.find_next_occurrence(&now, false).ok().map(|t| t.naive_utc())
+}
+
+impl Integration {
+    /// The manifest as JSON.
+    pub fn manifest_value(&self) -> Value {
+        serde_json::from_str(&self.manifest).unwrap_or(Value::Null)
+    }
+
+    pub fn kind(&self) -> Kind {
+        Kind::parse(&self.kind).unwrap_or(Kind::Webhook)
+    }
+}
+
+/// Database writes a run causes besides its own row.
+#[derive(Default)]
+struct Effects {
+    oauth: Option<Value>,
+    stored: Option<Map<String, Value>>,
+    sync: Option<(String, Vec<Map<String, Value>>)>,
+}
+
+impl Effects {
+    fn apply(
+        self,
+        c: &mut crate::db::DbConn,
+        vault: &Vault,
+        integration_id: &str,
+        user_id: Option<&str>,
+        now: NaiveDateTime,
+    ) -> ApiResult<Vec<(String, Value)>> {
+        let mut events = Vec::new();
+        if let Some(token) = self.oauth {
+            let changes = IntegrationChanges {
+                oauth_token: Some(Some(vault.seal(&token.to_string(), &oauth_context(integration_id)))),
+                updated_at: Some(now),
+                ..Default::default()
+            };
+            Integration::update(c, integration_id, &changes)?;
+        }
+        if let (Some(stored), Some(uid)) = (self.stored, user_id) {
+            if let Some(u) = User::find(c, uid)? {
+                let mut extra: Map<String, Value> = serde_json::from_str(&u.extra_fields).unwrap_or_default();
+                extra.extend(stored);
+                let changes = crate::db::users::UserChanges {
+                    extra_fields: Some(Value::Object(extra).to_string()),
+                    updated_at: Some(now),
+                    ..Default::default()
+                };
+                User::update(c, uid, &changes)?;
+            }
+        }
+        if let Some((action, records)) = self.sync {
+            events.extend(sync::apply(c, &action, records, now)?);
+        }
+        Ok(events)
+    }
+}
+
+/// The user as templates see them (§1.1 built-ins).
+pub fn user_context(u: &User, people: &HashMap<String, User>) -> UserContext {
+    let person = |id: &Option<String>| id.as_ref().and_then(|i| people.get(i));
+    let full = |p: Option<&User>| p.map(|p| format!("{} {}", p.first_name, p.last_name)).unwrap_or_default();
+    let email = |p: Option<&User>| p.map(|p| p.email.clone()).unwrap_or_default();
+    let manager = person(&u.manager_id);
+    let buddy = person(&u.buddy_id);
+    let builtins = json!({
+        "email": u.email,
+        "first_name": u.first_name,
+        "last_name": u.last_name,
+        "position": u.position,
+        "department": u.department,
+        "start": u.start_date.map(|d| d.to_string()).unwrap_or_default(),
+        "manager": full(manager),
+        "manager_email": email(manager),
+        "buddy": full(buddy),
+        "buddy_email": email(buddy),
+        "phone": u.phone,
+    });
+    UserContext {
+        builtins: builtins.as_object().cloned().unwrap_or_default(),
+        extra_fields: serde_json::from_str(&u.extra_fields).unwrap_or_default(),
+        phone: u.phone.clone(),
+    }
+}
+
+/// Step rows, with time-ordered ids.
+pub fn step_rows(run_id: &str, steps: &[Step]) -> Vec<RunStep> {
+    let now = time::now();
+    steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| RunStep {
+            id: new_id_at("stp", now + chrono::Duration::microseconds(i as i64)),
+            run_id: run_id.to_string(),
+            position: i as i32,
+            label: s.label.clone(),
+            url: s.url.clone(),
+            method: s.method.clone(),
+            request_headers: Value::Object(s.request_headers.clone()).to_string(),
+            request_body: s.request_body.clone(),
+            status: s.status.map(i32::from),
+            response_body: s.response_body.clone(),
+            response_truncated: s.response_truncated,
+            duration_ms: s.duration_ms,
+            error: s.error.clone(),
+            created_at: now,
+        })
+        .collect()
+}
