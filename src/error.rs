@@ -22,6 +22,12 @@ pub enum ApiError {
         message: String,
         field: Option<String>,
     },
+    /// 422: a manifest with problems, every one listed with its JSON path.
+    #[error("{message}")]
+    InvalidManifest {
+        message: String,
+        problems: Vec<crate::manifest::validate::Problem>,
+    },
     /// 401: no or unknown credentials.
     #[error("{0}")]
     Unauthorized(String),
@@ -90,6 +96,7 @@ impl ApiError {
     fn code(&self) -> &'static str {
         match self {
             ApiError::Invalid { code, .. } | ApiError::Conflict { code, .. } => code,
+            ApiError::InvalidManifest { .. } => "invalid_manifest",
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
@@ -110,12 +117,16 @@ struct Detail<'a> {
     message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<&'a str>,
+    /// Every problem of an invalid manifest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    problems: Option<&'a [crate::manifest::validate::Problem]>,
 }
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::Invalid { status, .. } => *status,
+            ApiError::InvalidManifest { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
@@ -137,9 +148,13 @@ impl ResponseError for ApiError {
             }
             other => other.to_string(),
         };
-        let field = match self {
-            ApiError::Invalid { field, .. } => field.as_deref(),
-            _ => None,
+        let (field, problems) = match self {
+            ApiError::Invalid { field, .. } => (field.as_deref(), None),
+            ApiError::InvalidManifest { problems, .. } => (
+                problems.first().map(|p| p.path.as_str()),
+                Some(problems.as_slice()),
+            ),
+            _ => (None, None),
         };
         let mut resp = HttpResponse::build(self.status_code());
         if matches!(self, ApiError::Unauthorized(_)) {
@@ -150,6 +165,7 @@ impl ResponseError for ApiError {
                 code: self.code(),
                 message,
                 field,
+                problems,
             },
         })
     }

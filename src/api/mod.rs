@@ -1,14 +1,18 @@
 //! The HTTP API: one file per resource, handlers only. Route table here.
 
+mod access;
 mod auth;
 mod deliveries;
 mod event_types;
 mod events;
 mod health;
 mod history;
+mod integrations;
 mod metrics;
 mod page;
+mod runs;
 mod tokens;
+mod users;
 mod webhook_input;
 mod webhooks;
 
@@ -40,6 +44,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
         .route("/readyz", web::get().to(health::readyz))
         .route("/openapi.yaml", web::get().to(health::openapi))
         .route("/metrics", web::get().to(metrics::metrics))
+        .route("/oauth/callback", web::get().to(integrations::oauth_callback))
         .service(
             web::scope("/v1")
                 .wrap(actix_web::middleware::from_fn(auth::authenticate))
@@ -70,7 +75,35 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
                 .route("/deliveries", web::get().to(deliveries::list))
                 .route("/history", web::get().to(history::list))
                 .route("/history/{id}", web::get().to(history::get))
-                .route("/history/{id}/resend", web::post().to(history::resend)),
+                .route("/history/{id}/resend", web::post().to(history::resend))
+                .route("/organization", web::get().to(users::get_organization))
+                .route("/organization", web::put().to(users::put_organization))
+                .route("/users", web::get().to(users::list))
+                .route("/users", web::post().to(users::create))
+                .route("/users/{id}", web::get().to(users::get))
+                .route("/users/{id}", web::patch().to(users::update))
+                .route("/users/{id}", web::delete().to(users::delete))
+                .route("/users/{id}/access", web::get().to(access::access))
+                .route(
+                    "/users/{id}/access/{integration_id}/revoke",
+                    web::post().to(access::revoke),
+                )
+                .route("/integrations", web::get().to(integrations::list))
+                .route("/integrations", web::post().to(integrations::create))
+                .route("/integrations/{id}", web::get().to(integrations::get))
+                .route("/integrations/{id}", web::patch().to(integrations::update))
+                .route("/integrations/{id}", web::delete().to(integrations::delete))
+                .route("/integrations/{id}/config", web::get().to(integrations::get_config))
+                .route("/integrations/{id}/config", web::put().to(integrations::put_config))
+                .route("/integrations/{id}/form", web::get().to(integrations::form))
+                .route("/integrations/{id}/runs", web::post().to(integrations::start_run))
+                .route(
+                    "/integrations/{id}/oauth/authorize",
+                    web::get().to(integrations::authorize),
+                )
+                .route("/runs", web::get().to(runs::list))
+                .route("/runs/{id}", web::get().to(runs::get))
+                .route("/runs/{id}/rerun", web::post().to(runs::rerun)),
         )
         .default_service(web::to(not_found));
 }

@@ -38,7 +38,7 @@ pub struct Integrations {
     pub public_url: String,
     /// Wakes the delivery engine after hookrelay publishes events itself.
     pub deliveries_wake: Arc<Notify>,
-    triggers: Mutex<Option<(Instant, TriggerIndex)>>,
+    triggers: Mutex<Option<(Instant, Arc<TriggerIndex>)>>,
 }
 
 /// Event type → integrations it triggers, with their form.
@@ -353,6 +353,9 @@ impl Integrations {
     /// entity carries. Runs after the events are committed.
     pub async fn trigger(&self, events: &[(String, Value)]) -> ApiResult<usize> {
         let index = self.trigger_index().await?;
+        if index.is_empty() {
+            return Ok(0);
+        }
         let mut wanted: Vec<(String, Value, String)> = Vec::new();
         for (event_type, payload) in events {
             let Some(targets) = index.get(event_type) else {
@@ -410,7 +413,7 @@ impl Integrations {
         if let Some((at, idx)) = self.triggers.lock().expect("trigger cache lock").as_ref() {
             // Other processes change integrations too: reload now and then.
             if at.elapsed() < Duration::from_secs(5) {
-                return Ok(Arc::new(idx.clone()));
+                return Ok(idx.clone());
             }
         }
         let all = self.db.read(|c| Ok(Integration::all(c)?)).await?;
@@ -424,8 +427,9 @@ impl Integrations {
                 }
             }
         }
+        let idx = Arc::new(idx);
         *self.triggers.lock().expect("trigger cache lock") = Some((Instant::now(), idx.clone()));
-        Ok(Arc::new(idx))
+        Ok(idx)
     }
 
     /// The worker: claims due runs and performs them, a few at a time;

@@ -1,0 +1,95 @@
+//! `/v1/users/{id}/access`: what each integration's `exists` check says
+//! about a user, and revoking access.
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use super::auth::{IntegrationsRun, Need};
+use crate::app::AppState;
+use crate::db::integrations::Integration;
+use crate::db::users::User;
+use crate::error::{ApiError, ApiResult};
+use crate::manifest::jobs::Integrations;
+use crate::manifest::Kind;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WaitQuery {
+    wait: Option<bool>,
+}
+
+/// Runs every integration's `exists` for the user (each a recorded run).
+pub async fn access(
+    state: web::Data<AppState>,
+    _: Need<IntegrationsRun>,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let uid = id.into_inner();
+    let (user, all) = state
+        .db
+        .read(move |c| {
+            let u = User::find(c, &uid)?.ok_or_else(|| ApiError::not_found("user", &uid))?;
+            Ok((u, Integration::all(c)?))
+        })
+        .await?;
+    let mut out = Vec::new();
+    let mut overview = Vec::new();
+    for i in all.into_iter().filter(has_exists) {
+        let (access, run) = state.integrations.check_access(&i, &user).await?;
+        let label = json!(access).as_str().unwrap_or("unknown").replace('_', " ");
+        overview.push(format!("{} ({label})", i.name));
+        out.push(json!({
+            "integration_id": i.id,
+            "name": i.name,
+            "access": access,
+            "can_revoke": i.manifest_value().get("revoke").and_then(Value::as_array).is_some_and(|r| !r.is_empty()),
+            "run_id": run.id,
+        }));
+    }
+    Ok(HttpResponse::Ok().json(json!({
+        "data": out,
+        // What the `access_overview` template variable renders.
+        "overview": overview.join(", "),
+    })))
+}
+
+fn has_exists(i: &Integration) -> bool {
+    i.kind() == Kind::Webhook
+        && i
+            .manifest_value()
+            .get("exists")
+            .and_then(Value::as_object)
+            .is_some_and(|o| !o.is_empty())
+}
+
+/// Queues (or with `?wait=true` runs) the integration's `revoke` items for the user.
+pub async fn revoke(
+    state: web::Data<AppState>,
+    _: Need<IntegrationsRun>,
+    path: web::Path<(String, String)>,
+    q: web::Query<WaitQuery>,
+) -> ApiResult<HttpResponse> {
+    let (uid, iid) = path.into_inner();
+    let (user, integration) = state
+        .db
+        .read(move |c| {
+            let u = User::find(c, &uid)?.ok_or_else(|| ApiError::not_found("user", &uid))?;
+            let i = Integration::find(c, &iid)?.ok_or_else(|| ApiError::not_found("integration", &iid))?;
+            Ok((u, i))
+        })
+        .await?;
+    let can = integration
+        .manifest_value()
+        .get("revoke")
+        .and_then(Value::as_array)
+        .is_some_and(|r| !r.is_empty());
+    if !can {
+        return Err(ApiError::Conflict {
+            code: "cannot_revoke",
+            message: format!("integration '{}' has no revoke items", integration.id),
+        });
+    }
+    let run = Integrations::new_run(&integration.id, Some(user.id), "revoke", &Map::new(), "api");
+    super::integrations::respond(&state, run, q.wait.unwrap_or(false)).await
+}

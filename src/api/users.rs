@@ -1,0 +1,365 @@
+//! `/v1/users` and `/v1/organization`: the people integrations run for.
+//! Every change publishes `user.updated` (or `organization.updated`) in the
+//! same transaction, so subscribers hear of it and triggers can run.
+
+use actix_web::{web, HttpResponse};
+use chrono::NaiveDate;
+use diesel::Connection;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+use super::auth::{IntegrationsRun, IntegrationsWrite, Need};
+use super::page::{self, Cursor, Page};
+use crate::app::AppState;
+use crate::db::users::{Organization, User, UserChanges, UserQuery, UserSort};
+use crate::db::{new_id, time, DbConn};
+use crate::error::{ApiError, ApiResult};
+use crate::publish;
+
+/// Body of `POST /v1/users`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    email: String,
+    first_name: String,
+    last_name: String,
+    position: Option<String>,
+    department: Option<String>,
+    start_date: Option<String>,
+    phone: Option<String>,
+    manager_id: Option<String>,
+    buddy_id: Option<String>,
+    extra_fields: Option<Map<String, Value>>,
+}
+
+/// Body of `PATCH /v1/users/{id}`; `null` clears the nullable fields.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUser {
+    email: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    position: Option<String>,
+    department: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    start_date: Option<Option<String>>,
+    phone: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    manager_id: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    buddy_id: Option<Option<String>>,
+    /// Replaces the whole object.
+    extra_fields: Option<Map<String, Value>>,
+}
+
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    q: Option<String>,
+    sort: Option<String>,
+    order: Option<String>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+/// A user as the API shows them.
+#[derive(Serialize)]
+pub struct UserView {
+    id: String,
+    email: String,
+    first_name: String,
+    last_name: String,
+    position: String,
+    department: String,
+    start_date: Option<String>,
+    phone: String,
+    manager_id: Option<String>,
+    buddy_id: Option<String>,
+    extra_fields: Value,
+    created_at: String,
+    updated_at: String,
+}
+
+impl UserView {
+    pub fn new(u: User) -> Self {
+        UserView {
+            start_date: u.start_date.map(|d| d.to_string()),
+            extra_fields: serde_json::from_str(&u.extra_fields).unwrap_or(json!({})),
+            created_at: time::rfc3339(&u.created_at),
+            updated_at: time::rfc3339(&u.updated_at),
+            id: u.id,
+            email: u.email,
+            first_name: u.first_name,
+            last_name: u.last_name,
+            position: u.position,
+            department: u.department,
+            phone: u.phone,
+            manager_id: u.manager_id,
+            buddy_id: u.buddy_id,
+        }
+    }
+}
+
+fn check_email(email: &str) -> ApiResult<String> {
+    let e = email.trim();
+    let ok = e.len() <= 254
+        && e.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+        })
+        && !e.contains(char::is_whitespace);
+    if ok {
+        Ok(e.to_string())
+    } else {
+        Err(ApiError::field("email", format!("'{email}' is not an email address")))
+    }
+}
+
+fn check_text(field: &str, v: &str, required: bool) -> ApiResult<String> {
+    let t = v.trim();
+    if (required && t.is_empty()) || t.chars().count() > 200 {
+        let need = if required { "1" } else { "0" };
+        return Err(ApiError::field(field, format!("{field} must be {need} to 200 characters")));
+    }
+    Ok(t.to_string())
+}
+
+fn check_date(v: &str) -> ApiResult<NaiveDate> {
+    NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d")
+        .map_err(|_| ApiError::field("start_date", format!("start_date must be a date such as 2026-01-31, not '{v}'")))
+}
+
+/// A manager or buddy must be another existing user.
+fn check_person(c: &mut DbConn, field: &str, id: &str, user_id: &str) -> ApiResult<()> {
+    if id == user_id {
+        return Err(ApiError::field(field, format!("{field} cannot be the user themself")));
+    }
+    if User::find(c, id)?.is_none() {
+        return Err(ApiError::field_code("unknown_user", field, format!("{field}: user '{id}' does not exist")));
+    }
+    Ok(())
+}
+
+/// 409 for a taken email.
+fn email_taken(c: &mut DbConn, email: &str, except: Option<&str>) -> ApiResult<()> {
+    match User::find_by_email(c, email)? {
+        Some(u) if Some(u.id.as_str()) != except => Err(ApiError::Conflict {
+            code: "email_taken",
+            message: format!("user '{}' already has the email {email}", u.id),
+        }),
+        _ => Ok(()),
+    }
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    _: Need<IntegrationsWrite>,
+    body: web::Json<CreateUser>,
+) -> ApiResult<HttpResponse> {
+    let b = body.into_inner();
+    let now = time::now();
+    let email = check_email(&b.email)?;
+    let user = User {
+        id: new_id("usr"),
+        email_key: email.to_lowercase(),
+        email,
+        first_name: check_text("first_name", &b.first_name, true)?,
+        last_name: check_text("last_name", &b.last_name, true)?,
+        position: check_text("position", b.position.as_deref().unwrap_or(""), false)?,
+        department: check_text("department", b.department.as_deref().unwrap_or(""), false)?,
+        start_date: b.start_date.as_deref().map(check_date).transpose()?,
+        phone: check_text("phone", b.phone.as_deref().unwrap_or(""), false)?,
+        manager_id: b.manager_id,
+        buddy_id: b.buddy_id,
+        extra_fields: Value::Object(b.extra_fields.unwrap_or_default()).to_string(),
+        created_at: now,
+        updated_at: now,
+    };
+    let stored = user.clone();
+    let event = state
+        .db
+        .write(move |c| {
+            c.transaction::<_, ApiError, _>(|c| {
+                email_taken(c, &stored.email, None)?;
+                for (field, id) in [("manager_id", &stored.manager_id), ("buddy_id", &stored.buddy_id)] {
+                    if let Some(id) = id {
+                        check_person(c, field, id, &stored.id)?;
+                    }
+                }
+                stored.insert(c)?;
+                publish::record_user_updated(c, &stored)
+            })
+        })
+        .await?;
+    state.integrations.published(&[event]).await;
+    Ok(HttpResponse::Created().json(UserView::new(user)))
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    _: Need<IntegrationsRun>,
+    q: web::Query<ListQuery>,
+) -> ApiResult<HttpResponse> {
+    let q = q.into_inner();
+    let sort = match q.sort.as_deref().unwrap_or("created_at") {
+        "email" => UserSort::Email,
+        "first_name" => UserSort::FirstName,
+        "last_name" => UserSort::LastName,
+        "start_date" => UserSort::StartDate,
+        "created_at" => UserSort::CreatedAt,
+        other => {
+            return Err(ApiError::field(
+                "sort",
+                format!("unknown sort key '{other}'; use email, first_name, last_name, start_date or created_at"),
+            ))
+        }
+    };
+    let limit = page::limit(q.limit)?;
+    let offset = Cursor::decode(q.cursor.as_deref())?.offset.unwrap_or(0).max(0);
+    let query = UserQuery {
+        q: q.q,
+        sort,
+        descending: page::descending(q.order.as_deref(), false)?,
+        offset,
+        limit,
+    };
+    let rows = state.db.read(move |c| Ok(User::list(c, &query)?)).await?;
+    let kept = rows.len().min(limit as usize) as i64;
+    Ok(HttpResponse::Ok().json(Page::from_rows(rows, limit, UserView::new, |_| {
+        Cursor::offset(offset + kept)
+    })))
+}
+
+pub async fn get(
+    state: web::Data<AppState>,
+    _: Need<IntegrationsRun>,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let u = find(&state, id.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(UserView::new(u)))
+}
+
+pub async fn update(
+    state: web::Data<AppState>,
+    _: Need<IntegrationsWrite>,
+    id: web::Path<String>,
+    body: web::Json<UpdateUser>,
+) -> ApiResult<HttpResponse> {
+    let b = body.into_inner();
+    let email = b.email.as_deref().map(check_email).transpose()?;
+    let changes = UserChanges {
+        email_key: email.as_ref().map(|e| e.to_lowercase()),
+        email,
+        first_name: b.first_name.as_deref().map(|v| check_text("first_name", v, true)).transpose()?,
+        last_name: b.last_name.as_deref().map(|v| check_text("last_name", v, true)).transpose()?,
+        position: b.position.as_deref().map(|v| check_text("position", v, false)).transpose()?,
+        department: b.department.as_deref().map(|v| check_text("department", v, false)).transpose()?,
+        start_date: match &b.start_date {
+            Some(Some(d)) => Some(Some(check_date(d)?)),
+            Some(None) => Some(None),
+            None => None,
+        },
+        phone: b.phone.as_deref().map(|v| check_text("phone", v, false)).transpose()?,
+        manager_id: b.manager_id.clone(),
+        buddy_id: b.buddy_id.clone(),
+        extra_fields: b.extra_fields.map(|m| Value::Object(m).to_string()),
+        updated_at: Some(time::now()),
+    };
+    let id = id.into_inner();
+    let (user, event) = state
+        .db
+        .write(move |c| {
+            c.transaction::<_, ApiError, _>(|c| {
+                if User::find(c, &id)?.is_none() {
+                    return Err(ApiError::not_found("user", &id));
+                }
+                if let Some(e) = &changes.email {
+                    email_taken(c, e, Some(&id))?;
+                }
+                for (field, v) in [("manager_id", &changes.manager_id), ("buddy_id", &changes.buddy_id)] {
+                    if let Some(Some(pid)) = v {
+                        check_person(c, field, pid, &id)?;
+                    }
+                }
+                User::update(c, &id, &changes)?;
+                let u = User::find(c, &id)?.ok_or_else(|| ApiError::not_found("user", &id))?;
+                let event = publish::record_user_updated(c, &u)?;
+                Ok((u, event))
+            })
+        })
+        .await?;
+    state.integrations.published(&[event]).await;
+    Ok(HttpResponse::Ok().json(UserView::new(user)))
+}
+
+pub async fn delete(
+    state: web::Data<AppState>,
+    _: Need<IntegrationsWrite>,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let n = state
+        .db
+        .write({
+            let id = id.clone();
+            move |c| Ok(c.transaction::<_, ApiError, _>(|c| Ok(User::delete(c, &id)?))?)
+        })
+        .await?;
+    if n == 0 {
+        return Err(ApiError::not_found("user", &id));
+    }
+    Ok(super::no_content())
+}
+
+async fn find(state: &AppState, id: String) -> ApiResult<User> {
+    state
+        .db
+        .read(move |c| User::find(c, &id)?.ok_or_else(|| ApiError::not_found("user", &id)))
+        .await
+}
+
+/// Body of `PUT /v1/organization`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PutOrganization {
+    name: String,
+}
+
+pub async fn get_organization(
+    state: web::Data<AppState>,
+    _: Need<IntegrationsRun>,
+) -> ApiResult<HttpResponse> {
+    let org = state.db.read(|c| Ok(Organization::get(c)?)).await?;
+    Ok(HttpResponse::Ok().json(match org {
+        Some(o) => json!({"name": o.name, "updated_at": time::rfc3339(&o.updated_at)}),
+        None => json!({"name": null, "updated_at": null}),
+    }))
+}
+
+pub async fn put_organization(
+    state: web::Data<AppState>,
+    _: Need<IntegrationsWrite>,
+    body: web::Json<PutOrganization>,
+) -> ApiResult<HttpResponse> {
+    let name = check_text("name", &body.name, true)?;
+    let now = time::now();
+    let stored = name.clone();
+    let event = state
+        .db
+        .write(move |c| {
+            c.transaction::<_, ApiError, _>(|c| {
+                Organization::put(c, &stored, now)?;
+                publish::record_organization_updated(c, &stored)
+            })
+        })
+        .await?;
+    state.integrations.published(&[event]).await;
+    Ok(HttpResponse::Ok().json(json!({"name": name, "updated_at": time::rfc3339(&now)})))
+}
