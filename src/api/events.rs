@@ -101,12 +101,21 @@ async fn write(
     events: Vec<ValidEvent>,
     key: Option<String>,
 ) -> ApiResult<Vec<Published>> {
-    let types: Vec<String> = events.iter().map(|e| e.event_type.clone()).collect();
+    let texts: Vec<(String, String)> = events
+        .iter()
+        .map(|e| (e.event_type.clone(), e.payload.clone()))
+        .collect();
     let published = state.publisher.publish(events, key).await?;
-    for (t, p) in types.iter().zip(&published) {
+    let mut fresh: Vec<(&str, &str)> = Vec::with_capacity(texts.len());
+    for ((t, payload), p) in texts.iter().zip(&published) {
         if !p.replayed {
             state.metrics.event_accepted(t, 1);
+            fresh.push((t, payload));
         }
+    }
+    // Integrations this event triggers (after the commit: the event is safe).
+    if let Err(e) = state.integrations.trigger_texts(&fresh).await {
+        tracing::warn!(error = %e, "queueing triggered integration runs failed");
     }
     Ok(published)
 }

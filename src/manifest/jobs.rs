@@ -352,14 +352,36 @@ impl Integrations {
     /// event type in `triggers` runs for the user whose email the event's
     /// entity carries. Runs after the events are committed.
     pub async fn trigger(&self, events: &[(String, Value)]) -> ApiResult<usize> {
+        let raw: Vec<(&str, Option<&Value>, &str)> =
+            events.iter().map(|(t, p)| (t.as_str(), Some(p), "")).collect();
+        self.trigger_any(&raw).await
+    }
+
+    /// [`Self::trigger`] for events as published through the API (payload
+    /// text, parsed only when its type triggers something).
+    pub async fn trigger_texts(&self, events: &[(&str, &str)]) -> ApiResult<usize> {
+        let raw: Vec<(&str, Option<&Value>, &str)> =
+            events.iter().map(|(t, p)| (*t, None, *p)).collect();
+        self.trigger_any(&raw).await
+    }
+
+    async fn trigger_any(&self, events: &[(&str, Option<&Value>, &str)]) -> ApiResult<usize> {
         let index = self.trigger_index().await?;
         if index.is_empty() {
             return Ok(0);
         }
         let mut wanted: Vec<(String, Value, String)> = Vec::new();
-        for (event_type, payload) in events {
-            let Some(targets) = index.get(event_type) else {
+        for (event_type, parsed, text) in events {
+            let Some(targets) = index.get(*event_type) else {
                 continue;
+            };
+            let owned;
+            let payload = match parsed {
+                Some(p) => *p,
+                None => {
+                    owned = serde_json::from_str::<Value>(text).unwrap_or(Value::Null);
+                    &owned
+                }
             };
             let entity = event_type.split('.').next().unwrap_or_default();
             let Some(email) = payload

@@ -431,7 +431,12 @@ impl<'a> Runner<'a> {
         let result = match self.request(&item, "oauth.access_token").await {
             Ok(r) => match r.json {
                 Some(Value::Object(token)) if (200..300).contains(&r.status) => {
-                    Ok(stamp_expiry(Value::Object(token), None))
+                    let token = stamp_expiry(Value::Object(token), None);
+                    self.masker.add_tree("oauth", &token);
+                    if let Some(step) = self.steps.last_mut() {
+                        step.response_body = self.masker.mask(&step.response_body);
+                    }
+                    Ok(token)
                 }
                 _ => Err(format!(
                     "the token endpoint answered HTTP {} without a JSON object",
@@ -482,6 +487,10 @@ impl<'a> Runner<'a> {
         }
         let token = stamp_expiry(token, None);
         self.masker.add_tree("oauth", &token);
+        // The refresh step was logged before its tokens were known secrets.
+        if let Some(step) = self.steps.last_mut() {
+            step.response_body = self.masker.mask(&step.response_body);
+        }
         self.ctx.insert("oauth".into(), token.clone());
         self.oauth = Some(token);
         self.oauth_changed = true;

@@ -9,6 +9,7 @@ mod delivery;
 mod event_types;
 mod events;
 mod history;
+mod integrations;
 mod observability;
 mod openapi;
 mod process;

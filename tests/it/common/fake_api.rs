@@ -1,0 +1,144 @@
+//! A fake third-party API on loopback for integration runs: answers are
+//! scripted per `METHOD /path` (a queue; the last answer repeats), and every
+//! request is recorded with its headers and raw body.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use serde_json::Value;
+
+/// One recorded request.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub headers: HashMap<String, String>,
+    pub body: Vec<u8>,
+}
+
+impl Seen {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(&name.to_ascii_lowercase()).map(String::as_str)
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+}
+
+/// A scripted answer.
+#[derive(Clone)]
+pub struct Answer {
+    pub status: u16,
+    pub body: Vec<u8>,
+    pub content_type: &'static str,
+}
+
+impl Answer {
+    pub fn json(status: u16, v: Value) -> Answer {
+        Answer {
+            status,
+            body: v.to_string().into_bytes(),
+            content_type: "application/json",
+        }
+    }
+
+    pub fn bytes(body: &[u8]) -> Answer {
+        Answer {
+            status: 200,
+            body: body.to_vec(),
+            content_type: "application/octet-stream",
+        }
+    }
+}
+
+#[derive(Default)]
+struct State {
+    seen: Vec<Seen>,
+    script: HashMap<String, Vec<Answer>>,
+}
+
+pub struct FakeApi {
+    pub base: String,
+    state: Arc<Mutex<State>>,
+    handle: actix_web::dev::ServerHandle,
+}
+
+impl FakeApi {
+    pub async fn start() -> FakeApi {
+        let state = Arc::new(Mutex::new(State::default()));
+        let shared = state.clone();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(web::Data::new(shared.clone()))
+                .app_data(web::PayloadConfig::new(50 * 1024 * 1024))
+                .default_service(web::to(answer))
+        })
+        .workers(2)
+        .bind("127.0.0.1:0")
+        .unwrap();
+        let addr = server.addrs()[0];
+        let server = server.run();
+        let handle = server.handle();
+        tokio::spawn(server);
+        FakeApi {
+            base: format!("http://{addr}"),
+            state,
+            handle,
+        }
+    }
+
+    /// Answers `METHOD path` with these, in turn (the last repeats).
+    pub fn script(&self, method: &str, path: &str, answers: Vec<Answer>) {
+        self.state
+            .lock()
+            .unwrap()
+            .script
+            .insert(format!("{method} {path}"), answers);
+    }
+
+    pub fn seen(&self) -> Vec<Seen> {
+        self.state.lock().unwrap().seen.clone()
+    }
+
+    pub fn seen_on(&self, method: &str, path: &str) -> Vec<Seen> {
+        self.seen()
+            .into_iter()
+            .filter(|s| s.method == method && s.path == path)
+            .collect()
+    }
+
+    pub async fn stop(self) {
+        self.handle.stop(false).await;
+    }
+}
+
+async fn answer(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<Arc<Mutex<State>>>,
+) -> HttpResponse {
+    let key = format!("{} {}", req.method(), req.path());
+    let mut st = state.lock().unwrap();
+    st.seen.push(Seen {
+        method: req.method().to_string(),
+        path: req.path().to_string(),
+        query: req.query_string().to_string(),
+        headers: req
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+            .collect(),
+        body: body.to_vec(),
+    });
+    let a = match st.script.get_mut(&key) {
+        Some(list) if list.len() > 1 => list.remove(0),
+        Some(list) if !list.is_empty() => list[0].clone(),
+        _ => Answer::json(404, serde_json::json!({"error": format!("no script for {key}")})),
+    };
+    HttpResponse::build(actix_web::http::StatusCode::from_u16(a.status).unwrap())
+        .content_type(a.content_type)
+        .body(a.body)
+}
