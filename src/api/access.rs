@@ -10,8 +10,7 @@ use crate::app::AppState;
 use crate::db::integrations::Integration;
 use crate::db::users::User;
 use crate::error::{ApiError, ApiResult};
-use crate::manifest::jobs::Integrations;
-use crate::manifest::Kind;
+use crate::manifest::jobs::{overview, Integrations};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -26,41 +25,28 @@ pub async fn access(
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let uid = id.into_inner();
-    let (user, all) = state
+    let user = state
         .db
-        .read(move |c| {
-            let u = User::find(c, &uid)?.ok_or_else(|| ApiError::not_found("user", &uid))?;
-            Ok((u, Integration::all(c)?))
-        })
+        .read(move |c| User::find(c, &uid)?.ok_or_else(|| ApiError::not_found("user", &uid)))
         .await?;
-    let mut out = Vec::new();
-    let mut overview = Vec::new();
-    for i in all.into_iter().filter(has_exists) {
-        let (access, run) = state.integrations.check_access(&i, &user).await?;
-        let label = json!(access).as_str().unwrap_or("unknown").replace('_', " ");
-        overview.push(format!("{} ({label})", i.name));
-        out.push(json!({
-            "integration_id": i.id,
-            "name": i.name,
-            "access": access,
-            "can_revoke": i.manifest_value().get("revoke").and_then(Value::as_array).is_some_and(|r| !r.is_empty()),
-            "run_id": run.id,
-        }));
-    }
+    let report = state.integrations.access_report(&user).await?;
+    let data: Vec<Value> = report
+        .iter()
+        .map(|(i, access, run)| {
+            json!({
+                "integration_id": i.id,
+                "name": i.name,
+                "access": access,
+                "can_revoke": i.manifest_value().get("revoke").and_then(Value::as_array).is_some_and(|r| !r.is_empty()),
+                "run_id": run.id,
+            })
+        })
+        .collect();
     Ok(HttpResponse::Ok().json(json!({
-        "data": out,
+        "data": data,
         // What the `access_overview` template variable renders.
-        "overview": overview.join(", "),
+        "overview": overview(&report),
     })))
-}
-
-fn has_exists(i: &Integration) -> bool {
-    i.kind() == Kind::Webhook
-        && i
-            .manifest_value()
-            .get("exists")
-            .and_then(Value::as_object)
-            .is_some_and(|o| !o.is_empty())
 }
 
 /// Queues (or with `?wait=true` runs) the integration's `revoke` items for the user.

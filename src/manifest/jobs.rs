@@ -206,7 +206,14 @@ impl Integrations {
             })
             .await?;
         let form: Map<String, Value> = serde_json::from_str(&run.form).unwrap_or_default();
-        let input = self.input(&integration, user.as_ref(), form).await?;
+        let mut input = self.input(&integration, user.as_ref(), form).await?;
+        if let (Some(u), Some(ctx)) = (&user, input.user.as_mut()) {
+            // Only computed when used: it runs every integration's `exists`.
+            if run.kind == "execute" && integration.manifest.contains("access_overview") {
+                let report = self.access_report(u).await?;
+                ctx.builtins.insert("access_overview".into(), Value::String(overview(&report)));
+            }
+        }
         let mut effects = Effects::default();
         let runner = Runner::new(&self.services, input);
         if run.kind == "exists" {
@@ -337,7 +344,8 @@ impl Integrations {
     /// `exists` for one integration and user, run and recorded now.
     pub async fn check_access(&self, integration: &Integration, user: &User) -> ApiResult<(Access, Run)> {
         let run = Self::new_run(&integration.id, Some(user.id.clone()), "exists", &Map::new(), "api");
-        let done = self.run_now(run).await?;
+        // Boxed: an execute run may check access, which runs (exists) runs.
+        let done = Box::pin(self.run_now(run)).await?;
         let access = done
             .result
             .as_deref()
@@ -346,6 +354,17 @@ impl Integrations {
             .and_then(|a| serde_json::from_value(a).ok())
             .unwrap_or(Access::Unknown);
         Ok((access, done))
+    }
+
+    /// Every `exists` check for a user: integration, answer, recorded run.
+    pub async fn access_report(&self, user: &User) -> ApiResult<Vec<(Integration, Access, Run)>> {
+        let all = self.db.read(|c| Ok(Integration::all(c)?)).await?;
+        let mut out = Vec::new();
+        for i in all.into_iter().filter(Integration::has_exists) {
+            let (access, run) = self.check_access(&i, user).await?;
+            out.push((i, access, run));
+        }
+        Ok(out)
     }
 
     /// Queues the runs that `events` trigger: an integration listing an
@@ -582,7 +601,33 @@ pub fn next_sync(manifest: &Value, now: NaiveDateTime) -> Option<NaiveDateTime> 
     cron.find_next_occurrence(&now, false).ok().map(|t| t.naive_utc())
 }
 
+/// `Asana (no access), Google (has access), Teams (unknown)`.
+pub fn overview(report: &[(Integration, Access, Run)]) -> String {
+    report
+        .iter()
+        .map(|(i, a, _)| {
+            let label = match a {
+                Access::HasAccess => "has access",
+                Access::NoAccess => "no access",
+                Access::Unknown => "unknown",
+            };
+            format!("{} ({label})", i.name)
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 impl Integration {
+    /// A webhook manifest with a non-empty `exists`.
+    pub fn has_exists(&self) -> bool {
+        self.kind() == Kind::Webhook
+            && self
+                .manifest_value()
+                .get("exists")
+                .and_then(Value::as_object)
+                .is_some_and(|o| !o.is_empty())
+    }
+
     /// The manifest as JSON.
     pub fn manifest_value(&self) -> Value {
         serde_json::from_str(&self.manifest).unwrap_or(Value::Null)

@@ -363,8 +363,12 @@ impl<'a> Runner<'a> {
         if let Err(e) = self.refresh_if_due().await {
             return (Access::Unknown, self.finish(failed(e, false), None));
         }
+        // The documented legacy switch: `true` makes a 4xx/5xx answer a failed
+        // check (unknown); `false` or absent reads any answer for `expected`.
+        let fail_on_error_status = item.get("fail_when_4xx_response_code") == Some(&Value::Bool(true));
         let access = match self.request(&item, "exists").await {
             Err(_) => Access::Unknown,
+            Ok(r) if fail_on_error_status && r.status >= 400 => Access::Unknown,
             Ok(r) => {
                 if self.expected_found(&item, &r) {
                     Access::HasAccess
@@ -561,7 +565,12 @@ impl<'a> Runner<'a> {
         self.svc.policy.check_literal(&parsed)?;
         let method = reqwest::Method::from_bytes(step.method.as_bytes())
             .map_err(|_| format!("unknown method {}", step.method))?;
-        let headers = self.headers(item)?;
+        let mut headers = self.headers(item)?;
+        if item.get("extra_headers").and_then(Value::as_str) == Some("pritunl") {
+            let extra = self.pritunl_headers(&step.method, &parsed)?;
+            headers.retain(|(k, _)| !extra.iter().any(|(e, _)| e.eq_ignore_ascii_case(k)));
+            headers.extend(extra);
+        }
         let content_type = headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
@@ -679,6 +688,42 @@ impl<'a> Runner<'a> {
             out.push((name, value));
         }
         Ok(out)
+    }
+
+    /// `extra_headers: "pritunl"`: Pritunl's API signature headers, from
+    /// the config values `API_TOKEN`/`API_SECRET` (or `PRITUNL_API_*`).
+    fn pritunl_headers(&self, method: &str, url: &url::Url) -> Result<Vec<(String, String)>, String> {
+        use hmac::{Hmac, Mac};
+        let value = |a: &str, b: &str| {
+            self.ctx
+                .get(a)
+                .or_else(|| self.ctx.get(b))
+                .map(plain_text)
+                .filter(|v| !v.is_empty())
+        };
+        let (Some(token), Some(secret)) = (
+            value("API_TOKEN", "PRITUNL_API_TOKEN"),
+            value("API_SECRET", "PRITUNL_API_SECRET"),
+        ) else {
+            return Err("extra_headers pritunl needs the config values API_TOKEN and API_SECRET".into());
+        };
+        let timestamp = chrono::Utc::now().timestamp().to_string();
+        let nonce = format!("{:032x}", rand::random::<u128>());
+        let mut path = url.path().to_string();
+        if let Some(q) = url.query() {
+            path.push('?');
+            path.push_str(q);
+        }
+        let message = [token.as_str(), &timestamp, &nonce, &method.to_uppercase(), &path].join("&");
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+        mac.update(message.as_bytes());
+        let signature = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+        Ok(vec![
+            ("Auth-Token".into(), token),
+            ("Auth-Timestamp".into(), timestamp),
+            ("Auth-Nonce".into(), nonce),
+            ("Auth-Signature".into(), signature),
+        ])
     }
 
     /// Fetches a form item's options: `[{value, name}]`.

@@ -3,10 +3,15 @@
 
 use croner::Cron;
 
-/// Parses a schedule: 5-field cron (minute first), or 6 fields with
-/// seconds, evaluated in UTC.
+/// Parses a schedule: 5-field cron (minute first), evaluated in UTC. A 6th
+/// field means seconds and comes last, as in the reference (croniter).
 pub fn parse_schedule(expr: &str) -> Result<Cron, String> {
-    Cron::new(expr.trim())
+    let fields: Vec<&str> = expr.split_whitespace().collect();
+    let normalized = match fields.as_slice() {
+        [m, h, d, mo, w, s] => format!("{s} {m} {h} {d} {mo} {w}"),
+        _ => fields.join(" "),
+    };
+    Cron::new(&normalized)
         .with_seconds_optional()
         .parse()
         .map_err(|e| format!("is not a cron expression such as \"0 * * * *\" ({e})"))
@@ -106,6 +111,22 @@ pub async fn fetch(mut runner: Runner<'_>, manifest: &Value) -> (RunResult, Opti
     let mut result = runner.finish(Outcome::Succeeded, None);
     result.stored.insert("records".into(), Value::from(n));
     (result, Some(records))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedules_are_utc_cron_with_optional_trailing_seconds() {
+        use chrono::{TimeZone, Utc};
+        let at = Utc.with_ymd_and_hms(2026, 11, 23, 10, 30, 0).unwrap();
+        let next = |e: &str| parse_schedule(e).unwrap().find_next_occurrence(&at, false).unwrap();
+        assert_eq!(next("0 * * * *"), Utc.with_ymd_and_hms(2026, 11, 23, 11, 0, 0).unwrap());
+        // The docs' "* 1 * * * *": every second of 01:xx (seconds last).
+        assert_eq!(next("* 1 * * * *"), Utc.with_ymd_and_hms(2026, 11, 24, 1, 0, 0).unwrap());
+        assert!(parse_schedule("every hour").is_err());
+    }
 }
 
 fn failed(e: &str) -> Outcome {

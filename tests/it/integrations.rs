@@ -142,6 +142,18 @@ async fn asana_manifest_end_to_end(backend: Backend) {
     assert_eq!(steps[1]["url"], format!("{}/api/1.0/teams/t1/addUser", fake.base));
     assert_eq!(steps[1]["request_headers"]["Authorization"], "Bearer ***TOKEN***");
     assert!(!run.to_string().contains("tok-s3cret-value"));
+
+    // access_overview renders every exists check, as the docs describe.
+    let notify = create_integration(
+        &app,
+        "webhook",
+        point_at(r#"{"execute": [{"url": "FAKE/overview", "method": "POST", "data": {"o": "{{ access_overview }}"}}]}"#, &fake),
+    )
+    .await;
+    fake.script("POST", "/overview", vec![Answer::json(200, json!({}))]);
+    let run = run_wait(&app, &notify, json!({"user_id": user})).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(fake.seen_on("POST", "/overview")[0].json(), json!({"o": "test (has access)"}));
     fake.stop().await;
     app.stop().await;
 }
@@ -441,8 +453,10 @@ async fn basic_auth_and_generated_values_are_masked(backend: Backend) {
     let fake = FakeApi::start().await;
     let manifest = point_at(
         r#"{"headers": {"Authorization": "Basic {{ADMIN_EMAIL}}:{{TOKEN}}", "Content-Type": "application/json"},
-            "initial_data_form": [{"id": "ADMIN_EMAIL", "name": "Admin", "description": "d"}, {"id": "TOKEN", "name": "Token", "description": "d"}, {"id": "PASSWORD", "name": "generate"}],
-            "execute": [{"url": "FAKE/accounts", "method": "POST", "data": {"user": "{{ email }}", "password": "{{ PASSWORD }}"}}],
+            "initial_data_form": [{"id": "ADMIN_EMAIL", "name": "Admin", "description": "d"}, {"id": "TOKEN", "name": "Token", "description": "d"}, {"id": "PASSWORD", "name": "generate"},
+                {"id": "API_TOKEN", "name": "Pritunl token", "description": "d"}, {"id": "API_SECRET", "name": "Pritunl secret", "description": "d"}],
+            "execute": [{"url": "FAKE/accounts", "method": "POST", "data": {"user": "{{ email }}", "password": "{{ PASSWORD }}"}},
+                        {"url": "FAKE/pritunl?org=1", "method": "GET", "extra_headers": "pritunl"}],
             "post_execute_notification": [
                 {"type": "email", "to": "{{ email }}", "subject": "Welcome {{ first_name }}", "message": "Your password: {{ PASSWORD }}"},
                 {"type": "email", "to": "it@example.com", "subject": "Created {{ email }}", "message": "done"}
@@ -453,11 +467,12 @@ async fn basic_auth_and_generated_values_are_masked(backend: Backend) {
     app.call(
         Method::PUT,
         &format!("/v1/integrations/{id}/config"),
-        Some(&json!({"values": {"ADMIN_EMAIL": "admin@corp.test", "TOKEN": "basic-tok-123"}})),
+        Some(&json!({"values": {"ADMIN_EMAIL": "admin@corp.test", "TOKEN": "basic-tok-123", "API_TOKEN": "ptok", "API_SECRET": "psecret"}})),
     )
     .await;
     let user = create_user(&app, "gen@example.com").await;
     fake.script("POST", "/accounts", vec![Answer::json(200, json!({}))]);
+    fake.script("GET", "/pritunl", vec![Answer::json(200, json!({}))]);
     let run = run_wait(&app, &id, json!({"user_id": user})).await;
     assert_eq!(run["status"], "succeeded", "{run}");
     let seen = &fake.seen_on("POST", "/accounts")[0];
@@ -465,6 +480,19 @@ async fn basic_auth_and_generated_values_are_masked(backend: Backend) {
     assert_eq!(seen.header("authorization"), Some(format!("Basic {expected}").as_str()));
     let password = seen.json()["password"].as_str().unwrap().to_string();
     assert!(password.len() >= 12, "generated: {password}");
+    // Pritunl's signature: HMAC-SHA256 over token&timestamp&nonce&METHOD&path.
+    let p = &fake.seen_on("GET", "/pritunl")[0];
+    assert_eq!(p.header("auth-token"), Some("ptok"));
+    let message = format!(
+        "ptok&{}&{}&GET&/pritunl?org=1",
+        p.header("auth-timestamp").unwrap(),
+        p.header("auth-nonce").unwrap()
+    );
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"psecret").unwrap();
+    mac.update(message.as_bytes());
+    let expected_sig = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    assert_eq!(p.header("auth-signature"), Some(expected_sig.as_str()));
     // Both notifications went out (the reference stops after the first email).
     let mails = smtp.mails();
     assert_eq!(mails.len(), 2, "{mails:?}");
@@ -478,7 +506,7 @@ async fn basic_auth_and_generated_values_are_masked(backend: Backend) {
     assert!(text.contains("***PASSWORD***"));
     assert_eq!(run["steps"][0]["request_headers"]["Authorization"], "Basic ***basic credentials***");
     let labels: Vec<&str> = run["steps"].as_array().unwrap().iter().map(|s| s["label"].as_str().unwrap()).collect();
-    assert_eq!(labels, ["execute[0]", "post_execute_notification[0]", "post_execute_notification[1]"]);
+    assert_eq!(labels, ["execute[0]", "execute[1]", "post_execute_notification[0]", "post_execute_notification[1]"]);
     fake.stop().await;
     app.stop().await;
 }
