@@ -25,10 +25,10 @@ use crate::manifest::notify::Notifier;
 use crate::manifest::render::Renderer;
 use crate::manifest::run::Services;
 use crate::metrics::Metrics;
-use tokio_util::sync::CancellationToken;
 use crate::publish::{EventTypeCache, Publisher};
 use crate::vault::{self, KeySettings, Vault};
 use diesel::Connection;
+use tokio_util::sync::CancellationToken;
 
 /// State shared by every handler.
 pub struct AppState {
@@ -120,11 +120,10 @@ pub async fn start(config: Config) -> Result<Running, String> {
     let integrations = Arc::new(integrations(&config, &db, &vault, &clients, &notify)?);
     let runs = (config.role == "all").then(|| {
         let cancel = CancellationToken::new();
-        let task = tokio::spawn(
-            integrations
-                .clone()
-                .work(cancel.clone(), Duration::from_millis(config.poll_interval_ms.max(100))),
-        );
+        let task = tokio::spawn(integrations.clone().work(
+            cancel.clone(),
+            Duration::from_millis(config.poll_interval_ms.max(100)),
+        ));
         (cancel, task)
     });
     let state = web::Data::new(AppState {

@@ -113,7 +113,11 @@ pub struct Config {
     pub public_url: Option<String>,
 
     /// Delays before re-running a failed integration run (one retry an hour later by default).
-    #[arg(long, env = "HOOKRELAY_INTEGRATION_RETRY_SCHEDULE", default_value = "1h")]
+    #[arg(
+        long,
+        env = "HOOKRELAY_INTEGRATION_RETRY_SCHEDULE",
+        default_value = "1h"
+    )]
     pub integration_retry_schedule: String,
 
     /// SMTP server for `email` notifications, e.g. `smtp://mail.internal:25`
@@ -122,7 +126,11 @@ pub struct Config {
     pub smtp_url: Option<String>,
 
     /// Sender of notification emails.
-    #[arg(long, env = "HOOKRELAY_SMTP_FROM", default_value = "hookrelay <hookrelay@localhost>")]
+    #[arg(
+        long,
+        env = "HOOKRELAY_SMTP_FROM",
+        default_value = "hookrelay <hookrelay@localhost>"
+    )]
     pub smtp_from: String,
 
     /// HTTP endpoint for `text` notifications: POSTed `{"to", "message"}` as JSON.

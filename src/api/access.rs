@@ -61,7 +61,8 @@ pub async fn revoke(
         .db
         .read(move |c| {
             let u = User::find(c, &uid)?.ok_or_else(|| ApiError::not_found("user", &uid))?;
-            let i = Integration::find(c, &iid)?.ok_or_else(|| ApiError::not_found("integration", &iid))?;
+            let i = Integration::find(c, &iid)?
+                .ok_or_else(|| ApiError::not_found("integration", &iid))?;
             Ok((u, i))
         })
         .await?;

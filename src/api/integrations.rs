@@ -152,11 +152,19 @@ fn check_manifest(manifest: &Value, kind: Kind) -> ApiResult<Report> {
 
 async fn check_triggers(state: &AppState, triggers: &[Trigger]) -> ApiResult<String> {
     for (i, t) in triggers.iter().enumerate() {
-        if state.types.entity_of(&state.db, &t.event_type).await?.is_none() {
+        if state
+            .types
+            .entity_of(&state.db, &t.event_type)
+            .await?
+            .is_none()
+        {
             return Err(ApiError::field_code(
                 "unknown_event_type",
                 format!("triggers[{i}].event_type"),
-                format!("event type '{}' does not exist; GET /v1/event-types lists them", t.event_type),
+                format!(
+                    "event type '{}' does not exist; GET /v1/event-types lists them",
+                    t.event_type
+                ),
             ));
         }
     }
@@ -177,8 +185,12 @@ pub async fn create(
     body: web::Json<CreateIntegration>,
 ) -> ApiResult<HttpResponse> {
     let b = body.into_inner();
-    let kind = Kind::parse(&b.kind)
-        .ok_or_else(|| ApiError::field("kind", format!("kind must be webhook or sync_users, not '{}'", b.kind)))?;
+    let kind = Kind::parse(&b.kind).ok_or_else(|| {
+        ApiError::field(
+            "kind",
+            format!("kind must be webhook or sync_users, not '{}'", b.kind),
+        )
+    })?;
     let name = check_name(&b.name)?;
     check_manifest(&b.manifest, kind)?;
     let triggers = check_triggers(&state, &b.triggers.unwrap_or_default()).await?;
@@ -282,7 +294,8 @@ pub async fn update(
                         .collect();
                     ConfigValue::replace_all(c, &id, &values)?;
                 }
-                let i = Integration::find(c, &id)?.ok_or_else(|| ApiError::not_found("integration", &id))?;
+                let i = Integration::find(c, &id)?
+                    .ok_or_else(|| ApiError::not_found("integration", &id))?;
                 Ok((i, set_ids(c, &id)?))
             })
         })
@@ -326,7 +339,10 @@ pub async fn put_config(
         if !allowed.contains(&k) {
             return Err(ApiError::field(
                 format!("values.{k}"),
-                format!("'{k}' is not an initial_data_form id of this manifest; it asks for: {}", allowed.join(", ")),
+                format!(
+                    "'{k}' is not an initial_data_form id of this manifest; it asks for: {}",
+                    allowed.join(", ")
+                ),
             ));
         }
         let text = match v {
@@ -379,7 +395,10 @@ pub async fn get_config(
         .into_iter()
         .flatten()
         .map(|item| {
-            let id = item.get("id").map(crate::manifest::render::plain_text).unwrap_or_default();
+            let id = item
+                .get("id")
+                .map(crate::manifest::render::plain_text)
+                .unwrap_or_default();
             let generated = item.get("name").and_then(Value::as_str) == Some("generate");
             json!({
                 "id": id,
@@ -403,11 +422,20 @@ pub async fn form(
     let i = find(&state, id.into_inner()).await?;
     let user = optional_user(&state, q.into_inner().user_id).await?;
     let manifest = i.manifest_value();
-    let input = state.integrations.input(&i, user.as_ref(), Map::new()).await?;
+    let input = state
+        .integrations
+        .input(&i, user.as_ref(), Map::new())
+        .await?;
     let mut runner = Runner::new(&state.integrations.services, input);
     let mut out = Vec::new();
     let mut errors = Vec::new();
-    for (n, item) in manifest.get("form").and_then(Value::as_array).into_iter().flatten().enumerate() {
+    for (n, item) in manifest
+        .get("form")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
         let kind = item.get("type").and_then(Value::as_str).unwrap_or("input");
         let mut view = json!({
             "id": item.get("id"),
@@ -429,9 +457,16 @@ pub async fn form(
     let mut run_id = Value::Null;
     if !steps.is_empty() {
         let run = Integrations::new_run(&i.id, user.map(|u| u.id), "form", &Map::new(), "api");
-        let status = if errors.is_empty() { "succeeded" } else { "failed" };
+        let status = if errors.is_empty() {
+            "succeeded"
+        } else {
+            "failed"
+        };
         let error = (!errors.is_empty()).then(|| errors.join("; "));
-        let run = state.integrations.record(run, status, error, &steps).await?;
+        let run = state
+            .integrations
+            .record(run, status, error, &steps)
+            .await?;
         run_id = Value::String(run.id);
     }
     Ok(HttpResponse::Ok().json(json!({"items": out, "run_id": run_id})))
@@ -458,7 +493,11 @@ pub async fn start_run(
 }
 
 /// Queued → 202; waited for → 200 with the finished run and its steps.
-pub async fn respond(state: &AppState, run: crate::db::runs::Run, wait: bool) -> ApiResult<HttpResponse> {
+pub async fn respond(
+    state: &AppState,
+    run: crate::db::runs::Run,
+    wait: bool,
+) -> ApiResult<HttpResponse> {
     if wait {
         let done = state.integrations.run_now(run).await?;
         let view = RunView::with_steps(&state.db, done).await?;
@@ -478,9 +517,13 @@ async fn optional_user(state: &AppState, id: Option<String>) -> ApiResult<Option
             move |c| Ok(User::find(c, &id)?)
         })
         .await?;
-    found
-        .map(Some)
-        .ok_or_else(|| ApiError::field_code("unknown_user", "user_id", format!("user '{id}' does not exist")))
+    found.map(Some).ok_or_else(|| {
+        ApiError::field_code(
+            "unknown_user",
+            "user_id",
+            format!("user '{id}' does not exist"),
+        )
+    })
 }
 
 /// Redirects the admin to the provider, with a `state` checked on return.
@@ -491,7 +534,10 @@ pub async fn authorize(
 ) -> ApiResult<HttpResponse> {
     let i = find(&state, id.into_inner()).await?;
     let manifest = i.manifest_value();
-    let Some(template) = manifest.pointer("/oauth/authenticate_url").and_then(Value::as_str) else {
+    let Some(template) = manifest
+        .pointer("/oauth/authenticate_url")
+        .and_then(Value::as_str)
+    else {
         return Err(ApiError::Conflict {
             code: "no_oauth",
             message: format!("integration '{}' has no oauth.authenticate_url", i.id),
@@ -499,9 +545,14 @@ pub async fn authorize(
     };
     let input = state.integrations.input(&i, None, Map::new()).await?;
     let runner = Runner::new(&state.integrations.services, input);
-    let rendered = runner.render(template).map_err(|e| ApiError::field("manifest.oauth.authenticate_url", e))?;
+    let rendered = runner
+        .render(template)
+        .map_err(|e| ApiError::field("manifest.oauth.authenticate_url", e))?;
     let mut url = url::Url::parse(&rendered).map_err(|e| {
-        ApiError::field("manifest.oauth.authenticate_url", format!("renders to '{rendered}', which is not a URL ({e})"))
+        ApiError::field(
+            "manifest.oauth.authenticate_url",
+            format!("renders to '{rendered}', which is not a URL ({e})"),
+        )
     })?;
     let oauth_state = crate::tokens::generate_token().replacen("hr_", "st_", 1);
     url.query_pairs_mut().append_pair("state", &oauth_state);
@@ -509,7 +560,12 @@ pub async fn authorize(
     state
         .db
         .write(move |c| {
-            Ok(store::store_oauth_state(c, &sid, &iid, time::now() + chrono::Duration::minutes(15))?)
+            Ok(store::store_oauth_state(
+                c,
+                &sid,
+                &iid,
+                time::now() + chrono::Duration::minutes(15),
+            )?)
         })
         .await?;
     Ok(HttpResponse::Found()
@@ -531,14 +587,24 @@ pub async fn oauth_callback(
 ) -> ApiResult<HttpResponse> {
     let q = q.into_inner();
     if let Some(e) = q.error {
-        return Err(ApiError::field("error", format!("the provider refused: {e}")));
+        return Err(ApiError::field(
+            "error",
+            format!("the provider refused: {e}"),
+        ));
     }
-    let s = q.state.ok_or_else(|| ApiError::field("state", "the callback has no state"))?;
+    let s = q
+        .state
+        .ok_or_else(|| ApiError::field("state", "the callback has no state"))?;
     let iid = state
         .db
         .write(move |c| Ok(store::take_oauth_state(c, &s, time::now())?))
         .await?
-        .ok_or_else(|| ApiError::field("state", "unknown or expired state; start again from /oauth/authorize"))?;
+        .ok_or_else(|| {
+            ApiError::field(
+                "state",
+                "unknown or expired state; start again from /oauth/authorize",
+            )
+        })?;
     let i = find(&state, iid).await?;
     let manifest = i.manifest_value();
     let without_code = manifest.pointer("/oauth/without_code") == Some(&Value::Bool(true));
@@ -552,11 +618,18 @@ pub async fn oauth_callback(
     match result {
         Ok(token) => {
             state.integrations.store_token(&i.id, &token).await?;
-            let run = state.integrations.record(run, "succeeded", None, &steps).await?;
-            Ok(HttpResponse::Ok().json(json!({"connected": true, "integration_id": i.id, "run_id": run.id})))
+            let run = state
+                .integrations
+                .record(run, "succeeded", None, &steps)
+                .await?;
+            Ok(HttpResponse::Ok()
+                .json(json!({"connected": true, "integration_id": i.id, "run_id": run.id})))
         }
         Err(e) => {
-            let run = state.integrations.record(run, "failed", Some(e.clone()), &steps).await?;
+            let run = state
+                .integrations
+                .record(run, "failed", Some(e.clone()), &steps)
+                .await?;
             Err(ApiError::Conflict {
                 code: "oauth_failed",
                 message: format!("could not get a token: {e} (run {})", run.id),
@@ -568,7 +641,9 @@ pub async fn oauth_callback(
 async fn find(state: &AppState, id: String) -> ApiResult<Integration> {
     state
         .db
-        .read(move |c| Integration::find(c, &id)?.ok_or_else(|| ApiError::not_found("integration", &id)))
+        .read(move |c| {
+            Integration::find(c, &id)?.ok_or_else(|| ApiError::not_found("integration", &id))
+        })
         .await
 }
 
@@ -576,7 +651,8 @@ async fn find_with_config(state: &AppState, id: String) -> ApiResult<(Integratio
     state
         .db
         .read(move |c| {
-            let i = Integration::find(c, &id)?.ok_or_else(|| ApiError::not_found("integration", &id))?;
+            let i = Integration::find(c, &id)?
+                .ok_or_else(|| ApiError::not_found("integration", &id))?;
             let set = set_ids(c, &id)?;
             Ok((i, set))
         })

@@ -44,7 +44,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
         .route("/readyz", web::get().to(health::readyz))
         .route("/openapi.yaml", web::get().to(health::openapi))
         .route("/metrics", web::get().to(metrics::metrics))
-        .route("/oauth/callback", web::get().to(integrations::oauth_callback))
+        .route(
+            "/oauth/callback",
+            web::get().to(integrations::oauth_callback),
+        )
         .service(
             web::scope("/v1")
                 .wrap(actix_web::middleware::from_fn(auth::authenticate))
@@ -93,10 +96,19 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
                 .route("/integrations/{id}", web::get().to(integrations::get))
                 .route("/integrations/{id}", web::patch().to(integrations::update))
                 .route("/integrations/{id}", web::delete().to(integrations::delete))
-                .route("/integrations/{id}/config", web::get().to(integrations::get_config))
-                .route("/integrations/{id}/config", web::put().to(integrations::put_config))
+                .route(
+                    "/integrations/{id}/config",
+                    web::get().to(integrations::get_config),
+                )
+                .route(
+                    "/integrations/{id}/config",
+                    web::put().to(integrations::put_config),
+                )
                 .route("/integrations/{id}/form", web::get().to(integrations::form))
-                .route("/integrations/{id}/runs", web::post().to(integrations::start_run))
+                .route(
+                    "/integrations/{id}/runs",
+                    web::post().to(integrations::start_run),
+                )
                 .route(
                     "/integrations/{id}/oauth/authorize",
                     web::get().to(integrations::authorize),

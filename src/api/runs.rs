@@ -120,7 +120,14 @@ impl StepView {
     }
 }
 
-const STATUSES: &[&str] = &["queued", "running", "succeeded", "failed", "blocked", "retry_scheduled"];
+const STATUSES: &[&str] = &[
+    "queued",
+    "running",
+    "succeeded",
+    "failed",
+    "blocked",
+    "retry_scheduled",
+];
 
 pub async fn list(
     state: web::Data<AppState>,
@@ -129,7 +136,10 @@ pub async fn list(
 ) -> ApiResult<HttpResponse> {
     let q = q.into_inner();
     if let Some(s) = q.status.as_deref().filter(|s| !STATUSES.contains(s)) {
-        return Err(ApiError::field("status", format!("unknown status '{s}'; use one of {}", STATUSES.join(", "))));
+        return Err(ApiError::field(
+            "status",
+            format!("unknown status '{s}'; use one of {}", STATUSES.join(", ")),
+        ));
     }
     let limit = page::limit(q.limit)?;
     let query = RunQuery {

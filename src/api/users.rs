@@ -112,13 +112,19 @@ fn check_email(email: &str) -> ApiResult<String> {
     let e = email.trim();
     let ok = e.len() <= 254
         && e.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
         })
         && !e.contains(char::is_whitespace);
     if ok {
         Ok(e.to_string())
     } else {
-        Err(ApiError::field("email", format!("'{email}' is not an email address")))
+        Err(ApiError::field(
+            "email",
+            format!("'{email}' is not an email address"),
+        ))
     }
 }
 
@@ -126,23 +132,37 @@ fn check_text(field: &str, v: &str, required: bool) -> ApiResult<String> {
     let t = v.trim();
     if (required && t.is_empty()) || t.chars().count() > 200 {
         let need = if required { "1" } else { "0" };
-        return Err(ApiError::field(field, format!("{field} must be {need} to 200 characters")));
+        return Err(ApiError::field(
+            field,
+            format!("{field} must be {need} to 200 characters"),
+        ));
     }
     Ok(t.to_string())
 }
 
 fn check_date(v: &str) -> ApiResult<NaiveDate> {
-    NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d")
-        .map_err(|_| ApiError::field("start_date", format!("start_date must be a date such as 2026-01-31, not '{v}'")))
+    NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d").map_err(|_| {
+        ApiError::field(
+            "start_date",
+            format!("start_date must be a date such as 2026-01-31, not '{v}'"),
+        )
+    })
 }
 
 /// A manager or buddy must be another existing user.
 fn check_person(c: &mut DbConn, field: &str, id: &str, user_id: &str) -> ApiResult<()> {
     if id == user_id {
-        return Err(ApiError::field(field, format!("{field} cannot be the user themself")));
+        return Err(ApiError::field(
+            field,
+            format!("{field} cannot be the user themself"),
+        ));
     }
     if User::find(c, id)?.is_none() {
-        return Err(ApiError::field_code("unknown_user", field, format!("{field}: user '{id}' does not exist")));
+        return Err(ApiError::field_code(
+            "unknown_user",
+            field,
+            format!("{field}: user '{id}' does not exist"),
+        ));
     }
     Ok(())
 }
@@ -188,7 +208,10 @@ pub async fn create(
         .write(move |c| {
             c.transaction::<_, ApiError, _>(|c| {
                 email_taken(c, &stored.email, None)?;
-                for (field, id) in [("manager_id", &stored.manager_id), ("buddy_id", &stored.buddy_id)] {
+                for (field, id) in [
+                    ("manager_id", &stored.manager_id),
+                    ("buddy_id", &stored.buddy_id),
+                ] {
                     if let Some(id) = id {
                         check_person(c, field, id, &stored.id)?;
                     }
@@ -222,7 +245,10 @@ pub async fn list(
         }
     };
     let limit = page::limit(q.limit)?;
-    let offset = Cursor::decode(q.cursor.as_deref())?.offset.unwrap_or(0).max(0);
+    let offset = Cursor::decode(q.cursor.as_deref())?
+        .offset
+        .unwrap_or(0)
+        .max(0);
     let query = UserQuery {
         q: q.q,
         sort,
@@ -232,9 +258,11 @@ pub async fn list(
     };
     let rows = state.db.read(move |c| Ok(User::list(c, &query)?)).await?;
     let kept = rows.len().min(limit as usize) as i64;
-    Ok(HttpResponse::Ok().json(Page::from_rows(rows, limit, UserView::new, |_| {
-        Cursor::offset(offset + kept)
-    })))
+    Ok(
+        HttpResponse::Ok().json(Page::from_rows(rows, limit, UserView::new, |_| {
+            Cursor::offset(offset + kept)
+        })),
+    )
 }
 
 pub async fn get(
@@ -257,16 +285,36 @@ pub async fn update(
     let changes = UserChanges {
         email_key: email.as_ref().map(|e| e.to_lowercase()),
         email,
-        first_name: b.first_name.as_deref().map(|v| check_text("first_name", v, true)).transpose()?,
-        last_name: b.last_name.as_deref().map(|v| check_text("last_name", v, true)).transpose()?,
-        position: b.position.as_deref().map(|v| check_text("position", v, false)).transpose()?,
-        department: b.department.as_deref().map(|v| check_text("department", v, false)).transpose()?,
+        first_name: b
+            .first_name
+            .as_deref()
+            .map(|v| check_text("first_name", v, true))
+            .transpose()?,
+        last_name: b
+            .last_name
+            .as_deref()
+            .map(|v| check_text("last_name", v, true))
+            .transpose()?,
+        position: b
+            .position
+            .as_deref()
+            .map(|v| check_text("position", v, false))
+            .transpose()?,
+        department: b
+            .department
+            .as_deref()
+            .map(|v| check_text("department", v, false))
+            .transpose()?,
         start_date: match &b.start_date {
             Some(Some(d)) => Some(Some(check_date(d)?)),
             Some(None) => Some(None),
             None => None,
         },
-        phone: b.phone.as_deref().map(|v| check_text("phone", v, false)).transpose()?,
+        phone: b
+            .phone
+            .as_deref()
+            .map(|v| check_text("phone", v, false))
+            .transpose()?,
         manager_id: b.manager_id.clone(),
         buddy_id: b.buddy_id.clone(),
         extra_fields: b.extra_fields.map(|m| Value::Object(m).to_string()),
@@ -283,7 +331,10 @@ pub async fn update(
                 if let Some(e) = &changes.email {
                     email_taken(c, e, Some(&id))?;
                 }
-                for (field, v) in [("manager_id", &changes.manager_id), ("buddy_id", &changes.buddy_id)] {
+                for (field, v) in [
+                    ("manager_id", &changes.manager_id),
+                    ("buddy_id", &changes.buddy_id),
+                ] {
                     if let Some(Some(pid)) = v {
                         check_person(c, field, pid, &id)?;
                     }

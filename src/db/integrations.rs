@@ -63,7 +63,11 @@ impl Integration {
     }
 
     /// Integrations after `after` in id order.
-    pub fn page(conn: &mut DbConn, after: Option<&str>, limit: i64) -> QueryResult<Vec<Integration>> {
+    pub fn page(
+        conn: &mut DbConn,
+        after: Option<&str>,
+        limit: i64,
+    ) -> QueryResult<Vec<Integration>> {
         let mut q = integrations::table
             .order(integrations::id.asc())
             .select(Integration::as_select())

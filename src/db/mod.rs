@@ -10,12 +10,12 @@ pub mod event_types;
 pub mod events;
 pub mod history;
 pub mod integrations;
-pub mod runs;
-pub mod users;
 mod pool;
+pub mod runs;
 pub mod schema;
 pub mod time;
 pub mod tokens;
+pub mod users;
 pub mod webhooks;
 
 use diesel::prelude::*;

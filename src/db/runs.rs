@@ -210,7 +210,11 @@ impl Run {
     }
 
     /// Hands back running runs (all, or one instance's) at start-up.
-    pub fn release(conn: &mut DbConn, instance: Option<&str>, now: NaiveDateTime) -> QueryResult<usize> {
+    pub fn release(
+        conn: &mut DbConn,
+        instance: Option<&str>,
+        now: NaiveDateTime,
+    ) -> QueryResult<usize> {
         let mut q = diesel::update(runs::table)
             .filter(runs::status.eq("running"))
             .into_boxed();

@@ -102,7 +102,9 @@ impl User {
     }
 
     pub fn update(conn: &mut DbConn, id: &str, changes: &UserChanges) -> QueryResult<usize> {
-        diesel::update(users::table.find(id)).set(changes).execute(conn)
+        diesel::update(users::table.find(id))
+            .set(changes)
+            .execute(conn)
     }
 
     /// Deletes a user; managers and buddies pointing at them are cleared.
@@ -117,7 +119,9 @@ impl User {
     }
 
     pub fn list(conn: &mut DbConn, query: &UserQuery) -> QueryResult<Vec<User>> {
-        let mut q = users::table.select(User::as_select()).into_boxed::<Backend>();
+        let mut q = users::table
+            .select(User::as_select())
+            .into_boxed::<Backend>();
         if let Some(text) = query.q.as_deref().filter(|s| !s.is_empty()) {
             let pattern = lower(like_pattern(text).into_sql::<diesel::sql_types::Text>());
             q = q.filter(
@@ -174,7 +178,10 @@ impl Organization {
     /// Sets the name (creating the row on first use).
     pub fn put(conn: &mut DbConn, name: &str, now: NaiveDateTime) -> QueryResult<()> {
         let n = diesel::update(organization::table.find(1))
-            .set((organization::name.eq(name), organization::updated_at.eq(now)))
+            .set((
+                organization::name.eq(name),
+                organization::updated_at.eq(now),
+            ))
             .execute(conn)?;
         if n == 0 {
             diesel::insert_into(organization::table)

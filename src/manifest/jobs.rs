@@ -183,7 +183,9 @@ impl Integrations {
         match result {
             Ok(events) if !events.is_empty() => self.published(&events).await,
             Ok(_) => {}
-            Err(e) => tracing::warn!(run_id = %run.id, error = %e, "could not store a run's outcome; it runs again when its claim expires"),
+            Err(e) => {
+                tracing::warn!(run_id = %run.id, error = %e, "could not store a run's outcome; it runs again when its claim expires")
+            }
         }
         if status == "retry_scheduled" {
             self.wake.notify_one();
@@ -199,7 +201,9 @@ impl Integrations {
                 let i = Integration::find(c, &integration_id)?
                     .ok_or_else(|| ApiError::not_found("integration", &integration_id))?;
                 let u = match &user_id {
-                    Some(id) => Some(User::find(c, id)?.ok_or_else(|| ApiError::not_found("user", id))?),
+                    Some(id) => {
+                        Some(User::find(c, id)?.ok_or_else(|| ApiError::not_found("user", id))?)
+                    }
                     None => None,
                 };
                 Ok((i, u))
@@ -211,7 +215,8 @@ impl Integrations {
             // Only computed when used: it runs every integration's `exists`.
             if run.kind == "execute" && integration.manifest.contains("access_overview") {
                 let report = self.access_report(u).await?;
-                ctx.builtins.insert("access_overview".into(), Value::String(overview(&report)));
+                ctx.builtins
+                    .insert("access_overview".into(), Value::String(overview(&report)));
             }
         }
         let mut effects = Effects::default();
@@ -296,7 +301,12 @@ impl Integrations {
     ) -> ApiResult<RunInput> {
         let id = integration.id.clone();
         let manager_ids: Vec<String> = user
-            .map(|u| [u.manager_id.clone(), u.buddy_id.clone()].into_iter().flatten().collect())
+            .map(|u| {
+                [u.manager_id.clone(), u.buddy_id.clone()]
+                    .into_iter()
+                    .flatten()
+                    .collect()
+            })
             .unwrap_or_default();
         let (values, people) = self
             .db
@@ -342,8 +352,18 @@ impl Integrations {
     }
 
     /// `exists` for one integration and user, run and recorded now.
-    pub async fn check_access(&self, integration: &Integration, user: &User) -> ApiResult<(Access, Run)> {
-        let run = Self::new_run(&integration.id, Some(user.id.clone()), "exists", &Map::new(), "api");
+    pub async fn check_access(
+        &self,
+        integration: &Integration,
+        user: &User,
+    ) -> ApiResult<(Access, Run)> {
+        let run = Self::new_run(
+            &integration.id,
+            Some(user.id.clone()),
+            "exists",
+            &Map::new(),
+            "api",
+        );
         // Boxed: an execute run may check access, which runs (exists) runs.
         let done = Box::pin(self.run_now(run)).await?;
         let access = done
@@ -371,8 +391,10 @@ impl Integrations {
     /// event type in `triggers` runs for the user whose email the event's
     /// entity carries. Runs after the events are committed.
     pub async fn trigger(&self, events: &[(String, Value)]) -> ApiResult<usize> {
-        let raw: Vec<(&str, Option<&Value>, &str)> =
-            events.iter().map(|(t, p)| (t.as_str(), Some(p), "")).collect();
+        let raw: Vec<(&str, Option<&Value>, &str)> = events
+            .iter()
+            .map(|(t, p)| (t.as_str(), Some(p), ""))
+            .collect();
         self.trigger_any(&raw).await
     }
 
@@ -424,7 +446,8 @@ impl Integrations {
                 for (integration_id, form, email) in wanted {
                     if let Some(u) = User::find_by_email(c, &email)? {
                         let form = form.as_object().cloned().unwrap_or_default();
-                        Self::new_run(&integration_id, Some(u.id), "execute", &form, "event").insert(c)?;
+                        Self::new_run(&integration_id, Some(u.id), "execute", &form, "event")
+                            .insert(c)?;
                         n += 1;
                     }
                 }
@@ -464,7 +487,9 @@ impl Integrations {
             for t in list {
                 if let Some(et) = t.get("event_type").and_then(Value::as_str) {
                     let form = t.get("form").cloned().unwrap_or(json!({}));
-                    idx.entry(et.to_string()).or_default().push((i.id.clone(), form));
+                    idx.entry(et.to_string())
+                        .or_default()
+                        .push((i.id.clone(), form));
                 }
             }
         }
@@ -494,7 +519,13 @@ impl Integrations {
                 self.db
                     .write(move |c| {
                         let now = time::now();
-                        Ok(Run::claim(c, &instance, now, now + chrono::Duration::minutes(10), free)?)
+                        Ok(Run::claim(
+                            c,
+                            &instance,
+                            now,
+                            now + chrono::Duration::minutes(10),
+                            free,
+                        )?)
                     })
                     .await
                     .unwrap_or_else(|e| {
@@ -531,7 +562,10 @@ impl Integrations {
 
     /// Queues a sync run for every integration whose schedule is due.
     async fn schedule_syncs(&self) -> ApiResult<()> {
-        let due = self.db.read(|c| Ok(Integration::due_syncs(c, time::now())?)).await?;
+        let due = self
+            .db
+            .read(|c| Ok(Integration::due_syncs(c, time::now())?))
+            .await?;
         for i in due {
             let was = i.next_sync_at.expect("due syncs have a time");
             let next = next_sync(&i.manifest_value(), time::now());
@@ -555,7 +589,9 @@ impl Integrations {
 
     /// Stores an OAuth token (sealed).
     pub async fn store_token(&self, integration_id: &str, token: &Value) -> ApiResult<()> {
-        let sealed = self.vault.seal(&token.to_string(), &oauth_context(integration_id));
+        let sealed = self
+            .vault
+            .seal(&token.to_string(), &oauth_context(integration_id));
         let id = integration_id.to_string();
         self.db
             .write(move |c| {
@@ -572,7 +608,13 @@ impl Integrations {
 
     /// Records a run that happened outside the queue (OAuth callbacks, form
     /// option fetches), with its steps.
-    pub async fn record(&self, mut run: Run, status: &'static str, error: Option<String>, steps: &[Step]) -> ApiResult<Run> {
+    pub async fn record(
+        &self,
+        mut run: Run,
+        status: &'static str,
+        error: Option<String>,
+        steps: &[Step],
+    ) -> ApiResult<Run> {
         let now = time::now();
         run.status = status.into();
         run.error = error;
@@ -598,7 +640,9 @@ pub fn next_sync(manifest: &Value, now: NaiveDateTime) -> Option<NaiveDateTime> 
     let expr = manifest.get("schedule")?.as_str()?;
     let cron = sync::parse_schedule(expr).ok()?;
     let now = now.and_utc();
-    cron.find_next_occurrence(&now, false).ok().map(|t| t.naive_utc())
+    cron.find_next_occurrence(&now, false)
+        .ok()
+        .map(|t| t.naive_utc())
 }
 
 /// `Asana (no access), Google (has access), Teams (unknown)`.
@@ -658,7 +702,9 @@ impl Effects {
         let mut events = Vec::new();
         if let Some(token) = self.oauth {
             let changes = IntegrationChanges {
-                oauth_token: Some(Some(vault.seal(&token.to_string(), &oauth_context(integration_id)))),
+                oauth_token: Some(Some(
+                    vault.seal(&token.to_string(), &oauth_context(integration_id)),
+                )),
                 updated_at: Some(now),
                 ..Default::default()
             };
@@ -666,7 +712,8 @@ impl Effects {
         }
         if let (Some(stored), Some(uid)) = (self.stored, user_id) {
             if let Some(u) = User::find(c, uid)? {
-                let mut extra: Map<String, Value> = serde_json::from_str(&u.extra_fields).unwrap_or_default();
+                let mut extra: Map<String, Value> =
+                    serde_json::from_str(&u.extra_fields).unwrap_or_default();
                 extra.extend(stored);
                 let changes = crate::db::users::UserChanges {
                     extra_fields: Some(Value::Object(extra).to_string()),
@@ -686,7 +733,10 @@ impl Effects {
 /// The user as templates see them (§1.1 built-ins).
 pub fn user_context(u: &User, people: &HashMap<String, User>) -> UserContext {
     let person = |id: &Option<String>| id.as_ref().and_then(|i| people.get(i));
-    let full = |p: Option<&User>| p.map(|p| format!("{} {}", p.first_name, p.last_name)).unwrap_or_default();
+    let full = |p: Option<&User>| {
+        p.map(|p| format!("{} {}", p.first_name, p.last_name))
+            .unwrap_or_default()
+    };
     let email = |p: Option<&User>| p.map(|p| p.email.clone()).unwrap_or_default();
     let manager = person(&u.manager_id);
     let buddy = person(&u.buddy_id);

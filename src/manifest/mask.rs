@@ -78,9 +78,6 @@ mod tests {
         m.add("abcdef", "LONG");
         m.add_basic("me:pw");
         assert_eq!(m.mask("x abcdef abc"), "x ***LONG*** ***SHORT***");
-        assert_eq!(
-            m.mask("Basic bWU6cHc="),
-            "Basic ***basic credentials***"
-        );
+        assert_eq!(m.mask("Basic bWU6cHc="), "Basic ***basic credentials***");
     }
 }

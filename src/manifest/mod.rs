@@ -2,11 +2,11 @@
 //! template rendering, the runner and user sync. See docs/manifests.md for
 //! every key and where hookrelay differs from the reference runtime.
 
+pub mod jobs;
 pub mod mask;
 pub mod notify;
 pub mod render;
 pub mod run;
-pub mod jobs;
 pub mod sync;
 pub mod validate;
 

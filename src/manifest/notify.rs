@@ -47,10 +47,9 @@ impl Notifier {
 
     /// Sends a plain-text email to one recipient.
     pub async fn email(&self, to: &str, subject: &str, body: &str) -> Result<String, String> {
-        let smtp = self
-            .smtp
-            .as_ref()
-            .ok_or("email is not configured: set HOOKRELAY_SMTP_URL (e.g. smtp://mail.internal:25)")?;
+        let smtp = self.smtp.as_ref().ok_or(
+            "email is not configured: set HOOKRELAY_SMTP_URL (e.g. smtp://mail.internal:25)",
+        )?;
         let to: Mailbox = to
             .trim()
             .parse()

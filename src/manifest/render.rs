@@ -274,8 +274,14 @@ mod tests {
         assert_eq!(r.text("{{ responses.0.d.a.1 }}", &c).unwrap(), "20");
         assert_eq!(r.text("{{ first_name|upper }}", &c).unwrap(), "ZOË");
         assert_eq!(r.text("{{ empty|default:\"n/a\" }}", &c).unwrap(), "n/a");
-        assert_eq!(r.text("{{ email|urlencode }}", &c).unwrap(), "o%27brien%26co%40example.com");
-        assert_eq!(r.text("{% if count > 2 %}many{% endif %}", &c).unwrap(), "many");
+        assert_eq!(
+            r.text("{{ email|urlencode }}", &c).unwrap(),
+            "o%27brien%26co%40example.com"
+        );
+        assert_eq!(
+            r.text("{% if count > 2 %}many{% endif %}", &c).unwrap(),
+            "many"
+        );
     }
 
     #[test]

@@ -71,9 +71,14 @@ pub struct Step {
 pub enum Outcome {
     Succeeded,
     /// A request failed; `retryable` when another attempt may succeed.
-    Failed { error: String, retryable: bool },
+    Failed {
+        error: String,
+        retryable: bool,
+    },
     /// A `continue_if` condition did not hold.
-    Blocked { reason: String },
+    Blocked {
+        reason: String,
+    },
 }
 
 /// Everything a run produced.
@@ -217,7 +222,9 @@ impl<'a> Runner<'a> {
                     };
                     let reason = format!(
                         "{label}: continue_if {} == {:?} did not hold; response: {}",
-                        cond.get("response_notation").map(plain_text).unwrap_or_default(),
+                        cond.get("response_notation")
+                            .map(plain_text)
+                            .unwrap_or_default(),
                         cond.get("value").map(plain_text).unwrap_or_default(),
                         cap(&shown, 2000)
                     );
@@ -270,7 +277,10 @@ impl<'a> Runner<'a> {
         label: &str,
         first: Result<Response, String>,
     ) -> Result<Response, String> {
-        let interval = polling.get("interval").and_then(Value::as_f64).unwrap_or(5.0);
+        let interval = polling
+            .get("interval")
+            .and_then(Value::as_f64)
+            .unwrap_or(5.0);
         let amount = polling.get("amount").and_then(Value::as_u64).unwrap_or(1);
         let cond = item.get("continue_if").cloned().unwrap_or(Value::Null);
         let mut result = first;
@@ -319,7 +329,11 @@ impl<'a> Runner<'a> {
             let started = Instant::now();
             let (url, result) = if kind == "text" {
                 // The user's phone, as the reference does; `to` when they have none.
-                let phone = if self.phone.is_empty() { to.clone() } else { self.phone.clone() };
+                let phone = if self.phone.is_empty() {
+                    to.clone()
+                } else {
+                    self.phone.clone()
+                };
                 let r = self.svc.notifier.text(&phone, &message).await;
                 (format!("sms:{phone}"), r.map(|s| format!("HTTP {s}")))
             } else {
@@ -355,9 +369,12 @@ impl<'a> Runner<'a> {
     /// `exists`: has_access when the response contains the rendered
     /// `expected`, no_access when it does not, unknown when the request fails.
     pub async fn exists(mut self) -> (Access, RunResult) {
-        let Some(item) = self.manifest.get("exists").cloned().filter(|e| {
-            e.as_object().is_some_and(|o| !o.is_empty())
-        }) else {
+        let Some(item) = self
+            .manifest
+            .get("exists")
+            .cloned()
+            .filter(|e| e.as_object().is_some_and(|o| !o.is_empty()))
+        else {
             return (Access::Unknown, self.finish(Outcome::Succeeded, None));
         };
         if let Err(e) = self.refresh_if_due().await {
@@ -365,7 +382,8 @@ impl<'a> Runner<'a> {
         }
         // The documented legacy switch: `true` makes a 4xx/5xx answer a failed
         // check (unknown); `false` or absent reads any answer for `expected`.
-        let fail_on_error_status = item.get("fail_when_4xx_response_code") == Some(&Value::Bool(true));
+        let fail_on_error_status =
+            item.get("fail_when_4xx_response_code") == Some(&Value::Bool(true));
         let access = match self.request(&item, "exists").await {
             Err(_) => Access::Unknown,
             Ok(r) if fail_on_error_status && r.status >= 400 => Access::Unknown,
@@ -512,7 +530,9 @@ impl<'a> Runner<'a> {
             && self.manifest.pointer("/oauth/refresh").is_some()
         {
             self.refresh().await?;
-            return self.request_once(item, &format!("{label} after refresh")).await;
+            return self
+                .request_once(item, &format!("{label} after refresh"))
+                .await;
         }
         result
     }
@@ -557,10 +577,12 @@ impl<'a> Runner<'a> {
         let url_template = item.get("url").map(plain_text).unwrap_or_default();
         let url = self.render(&url_template)?;
         step.url = url.clone();
-        let parsed = url::Url::parse(url.trim())
-            .map_err(|e| format!("the url is invalid ({e}): {url}"))?;
+        let parsed =
+            url::Url::parse(url.trim()).map_err(|e| format!("the url is invalid ({e}): {url}"))?;
         if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(format!("the url is invalid (scheme must be http or https): {url}"));
+            return Err(format!(
+                "the url is invalid (scheme must be http or https): {url}"
+            ));
         }
         self.svc.policy.check_literal(&parsed)?;
         let method = reqwest::Method::from_bytes(step.method.as_bytes())
@@ -591,7 +613,8 @@ impl<'a> Runner<'a> {
                 continue;
             }
             req = req.header(k.as_str(), v.as_str());
-            step.request_headers.insert(k.clone(), Value::String(v.clone()));
+            step.request_headers
+                .insert(k.clone(), Value::String(v.clone()));
         }
         if !files.is_empty() {
             let mut form = reqwest::multipart::Form::new();
@@ -618,7 +641,10 @@ impl<'a> Runner<'a> {
             );
             req = req.multipart(form);
         } else if let Some(d) = data {
-            let cast = item.get("cast_data_to_json").and_then(Value::as_bool).unwrap_or(true);
+            let cast = item
+                .get("cast_data_to_json")
+                .and_then(Value::as_bool)
+                .unwrap_or(true);
             let text = d.to_string();
             step.request_body = text.clone();
             req = match content_type.as_deref() {
@@ -692,7 +718,11 @@ impl<'a> Runner<'a> {
 
     /// `extra_headers: "pritunl"`: Pritunl's API signature headers, from
     /// the config values `API_TOKEN`/`API_SECRET` (or `PRITUNL_API_*`).
-    fn pritunl_headers(&self, method: &str, url: &url::Url) -> Result<Vec<(String, String)>, String> {
+    fn pritunl_headers(
+        &self,
+        method: &str,
+        url: &url::Url,
+    ) -> Result<Vec<(String, String)>, String> {
         use hmac::{Hmac, Mac};
         let value = |a: &str, b: &str| {
             self.ctx
@@ -705,7 +735,9 @@ impl<'a> Runner<'a> {
             value("API_TOKEN", "PRITUNL_API_TOKEN"),
             value("API_SECRET", "PRITUNL_API_SECRET"),
         ) else {
-            return Err("extra_headers pritunl needs the config values API_TOKEN and API_SECRET".into());
+            return Err(
+                "extra_headers pritunl needs the config values API_TOKEN and API_SECRET".into(),
+            );
         };
         let timestamp = chrono::Utc::now().timestamp().to_string();
         let nonce = format!("{:032x}", rand::random::<u128>());
@@ -714,10 +746,19 @@ impl<'a> Runner<'a> {
             path.push('?');
             path.push_str(q);
         }
-        let message = [token.as_str(), &timestamp, &nonce, &method.to_uppercase(), &path].join("&");
-        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+        let message = [
+            token.as_str(),
+            &timestamp,
+            &nonce,
+            &method.to_uppercase(),
+            &path,
+        ]
+        .join("&");
+        let mut mac =
+            Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
         mac.update(message.as_bytes());
-        let signature = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+        let signature =
+            base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
         Ok(vec![
             ("Auth-Token".into(), token),
             ("Auth-Timestamp".into(), timestamp),
@@ -742,8 +783,14 @@ impl<'a> Runner<'a> {
         let Value::Array(list) = source else {
             return Err("the options are not a list".into());
         };
-        let value_key = item.get("choice_value").map(plain_text).unwrap_or_else(|| "id".into());
-        let name_key = item.get("choice_name").map(plain_text).unwrap_or_else(|| "name".into());
+        let value_key = item
+            .get("choice_value")
+            .map(plain_text)
+            .unwrap_or_else(|| "id".into());
+        let name_key = item
+            .get("choice_name")
+            .map(plain_text)
+            .unwrap_or_else(|| "name".into());
         Ok(list
             .iter()
             .map(|o| {

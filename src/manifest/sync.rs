@@ -43,15 +43,27 @@ pub fn action(manifest: &Value) -> String {
 /// record through `data_structure`. Stops paging on a missing, null or
 /// empty next URL or token, on an empty page, on a URL seen before, and at
 /// `amount_pages_to_fetch` pages.
-pub async fn fetch(mut runner: Runner<'_>, manifest: &Value) -> (RunResult, Option<Vec<Map<String, Value>>>) {
+pub async fn fetch(
+    mut runner: Runner<'_>,
+    manifest: &Value,
+) -> (RunResult, Option<Vec<Map<String, Value>>>) {
     let (outcome, last) = runner.execute_items(false).await;
     if outcome != Outcome::Succeeded {
         return (runner.finish(outcome, None), None);
     }
     let Some(mut page) = last else {
-        return (runner.finish(failed("the execute items returned nothing to read users from"), None), None);
+        return (
+            runner.finish(
+                failed("the execute items returned nothing to read users from"),
+                None,
+            ),
+            None,
+        );
     };
-    let data_from = manifest.get("data_from").map(plain_text).unwrap_or_default();
+    let data_from = manifest
+        .get("data_from")
+        .map(plain_text)
+        .unwrap_or_default();
     let cap = manifest
         .get("amount_pages_to_fetch")
         .and_then(Value::as_u64)
@@ -64,9 +76,25 @@ pub async fn fetch(mut runner: Runner<'_>, manifest: &Value) -> (RunResult, Opti
         pages += 1;
         let list = match lookup(&page, &data_from) {
             Some(Value::Array(list)) => list.clone(),
-            Some(_) => return (runner.finish(failed(&format!("'{data_from}' in the response is not a list")), None), None),
+            Some(_) => {
+                return (
+                    runner.finish(
+                        failed(&format!("'{data_from}' in the response is not a list")),
+                        None,
+                    ),
+                    None,
+                )
+            }
             None if pages > 1 => break,
-            None => return (runner.finish(failed(&format!("'{data_from}' not found in the response")), None), None),
+            None => {
+                return (
+                    runner.finish(
+                        failed(&format!("'{data_from}' not found in the response")),
+                        None,
+                    ),
+                    None,
+                )
+            }
         };
         if list.is_empty() {
             break;
@@ -104,7 +132,12 @@ pub async fn fetch(mut runner: Runner<'_>, manifest: &Value) -> (RunResult, Opti
                 Some(v) => page = v,
                 None => return (runner.finish(failed("a page is not JSON"), None), None),
             },
-            Err(e) => return (runner.finish(failed(&format!("page {}: {e}", pages + 1)), None), None),
+            Err(e) => {
+                return (
+                    runner.finish(failed(&format!("page {}: {e}", pages + 1)), None),
+                    None,
+                )
+            }
         }
     }
     let n = records.len();
@@ -121,10 +154,21 @@ mod tests {
     fn schedules_are_utc_cron_with_optional_trailing_seconds() {
         use chrono::{TimeZone, Utc};
         let at = Utc.with_ymd_and_hms(2026, 11, 23, 10, 30, 0).unwrap();
-        let next = |e: &str| parse_schedule(e).unwrap().find_next_occurrence(&at, false).unwrap();
-        assert_eq!(next("0 * * * *"), Utc.with_ymd_and_hms(2026, 11, 23, 11, 0, 0).unwrap());
+        let next = |e: &str| {
+            parse_schedule(e)
+                .unwrap()
+                .find_next_occurrence(&at, false)
+                .unwrap()
+        };
+        assert_eq!(
+            next("0 * * * *"),
+            Utc.with_ymd_and_hms(2026, 11, 23, 11, 0, 0).unwrap()
+        );
         // The docs' "* 1 * * * *": every second of 01:xx (seconds last).
-        assert_eq!(next("* 1 * * * *"), Utc.with_ymd_and_hms(2026, 11, 24, 1, 0, 0).unwrap());
+        assert_eq!(
+            next("* 1 * * * *"),
+            Utc.with_ymd_and_hms(2026, 11, 24, 1, 0, 0).unwrap()
+        );
         assert!(parse_schedule("every hour").is_err());
     }
 }
@@ -168,7 +212,8 @@ pub fn apply(
         let existing = User::find_by_email(c, email)?;
         match (action, existing) {
             ("update", Some(u)) => {
-                let mut extra: Map<String, Value> = serde_json::from_str(&u.extra_fields).unwrap_or_default();
+                let mut extra: Map<String, Value> =
+                    serde_json::from_str(&u.extra_fields).unwrap_or_default();
                 for (k, v) in &r {
                     if k != "email" {
                         extra.insert(k.clone(), v.clone());
@@ -183,7 +228,13 @@ pub fn apply(
                 changed.push(u.id);
             }
             ("create", None) => {
-                let text = |k: &str| r.get(k).map(plain_text).unwrap_or_default().trim().to_string();
+                let text = |k: &str| {
+                    r.get(k)
+                        .map(plain_text)
+                        .unwrap_or_default()
+                        .trim()
+                        .to_string()
+                };
                 let (first, last) = (text("first_name"), text("last_name"));
                 if first.is_empty() || last.is_empty() {
                     continue;

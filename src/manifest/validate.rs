@@ -81,7 +81,10 @@ pub fn validate(manifest: &Value, kind: Kind) -> Report {
         if !allowed.contains(&key.as_str()) {
             if kind == Kind::SyncUsers && key == "form" {
                 // The reference's own sample import manifest carries one.
-                c.warn(key, "`form` is not used by sync_users manifests and is ignored");
+                c.warn(
+                    key,
+                    "`form` is not used by sync_users manifests and is ignored",
+                );
             } else {
                 c.error(
                     key,
@@ -97,13 +100,18 @@ pub fn validate(manifest: &Value, kind: Kind) -> Report {
     match top.get("execute") {
         Some(v) => c.list(v, "execute", |c, item, p| c.execute_item(item, p)),
         None if kind == Kind::SyncUsers => c.error("execute", "is required"),
-        None => c.warn("execute", "missing: the integration runs no requests when executed"),
+        None => c.warn(
+            "execute",
+            "missing: the integration runs no requests when executed",
+        ),
     }
     if let Some(v) = top.get("headers") {
         c.string_map(v, "headers");
     }
     if let Some(v) = top.get("initial_data_form") {
-        c.list(v, "initial_data_form", |c, item, p| c.initial_data_item(item, p));
+        c.list(v, "initial_data_form", |c, item, p| {
+            c.initial_data_item(item, p)
+        });
     }
     if let Some(v) = top.get("oauth") {
         c.oauth(v);
@@ -207,7 +215,10 @@ impl Checker {
                 _ => None,
             };
             if !n.is_some_and(|n| (100..=599).contains(&n)) {
-                c.error(p, "must be an HTTP status code (100..599), as a number or a string");
+                c.error(
+                    p,
+                    "must be an HTTP status code (100..599), as a number or a string",
+                );
             }
         });
     }
@@ -249,7 +260,10 @@ impl Checker {
             if let Some(ci) = self.object(v, &p) {
                 match ci.get("response_notation") {
                     Some(Value::String(_)) => {}
-                    _ => self.error(&join(&p, "response_notation"), "is required (a dotted path, \"\" for the whole response)"),
+                    _ => self.error(
+                        &join(&p, "response_notation"),
+                        "is required (a dotted path, \"\" for the whole response)",
+                    ),
                 }
                 self.required_str(ci, "value", &p);
             }
@@ -259,7 +273,10 @@ impl Checker {
             if let Some(po) = self.object(v, &p) {
                 match po.get("interval").and_then(Value::as_f64) {
                     Some(s) if s > 0.0 && s <= 3600.0 => {}
-                    _ => self.error(&join(&p, "interval"), "must be a number of seconds, more than 0 and at most 3600"),
+                    _ => self.error(
+                        &join(&p, "interval"),
+                        "must be a number of seconds, more than 0 and at most 3600",
+                    ),
                 }
                 match po.get("amount").and_then(Value::as_u64) {
                     Some(n) if (1..=100).contains(&n) => {}
@@ -267,7 +284,10 @@ impl Checker {
                 }
             }
             if !o.contains_key("continue_if") {
-                self.error(&p, "needs continue_if: polling repeats the request until its condition holds");
+                self.error(
+                    &p,
+                    "needs continue_if: polling repeats the request until its condition holds",
+                );
             }
         }
     }
@@ -305,8 +325,14 @@ impl Checker {
                 }
             }
         }
-        if o.contains_key("authenticate_url") && !o.contains_key("access_token") && o.get("without_code") != Some(&Value::Bool(true)) {
-            self.error("oauth.access_token", "is required with authenticate_url: it turns the callback's code into a token");
+        if o.contains_key("authenticate_url")
+            && !o.contains_key("access_token")
+            && o.get("without_code") != Some(&Value::Bool(true))
+        {
+            self.error(
+                "oauth.access_token",
+                "is required with authenticate_url: it turns the callback's code into a token",
+            );
         }
         if let Some(v) = o.get("without_code") {
             if !v.is_boolean() {
@@ -322,7 +348,10 @@ impl Checker {
                 self.required_str(o, "expected", "exists");
                 if let Some(f) = o.get("fail_when_4xx_response_code") {
                     if !f.is_boolean() {
-                        self.error("exists.fail_when_4xx_response_code", "must be true or false");
+                        self.error(
+                            "exists.fail_when_4xx_response_code",
+                            "must be true or false",
+                        );
                     }
                 }
             }
@@ -341,7 +370,10 @@ impl Checker {
                 c.required_str(o, "name", p);
                 match o.get("type").and_then(Value::as_str) {
                     Some("multiple_choice" | "choice" | "input" | "generate") => {}
-                    _ => c.error(&join(p, "type"), "must be one of multiple_choice, choice, input, generate"),
+                    _ => c.error(
+                        &join(p, "type"),
+                        "must be one of multiple_choice, choice, input, generate",
+                    ),
                 }
                 for key in ["url", "data_from", "choice_value", "choice_name"] {
                     if let Some(Value::String(_)) | None = o.get(key) {
@@ -381,15 +413,26 @@ impl Checker {
 
     fn sync_parts(&mut self, top: &Map<String, Value>) {
         match top.get("action") {
-            None => self.warn("action", "missing: defaults to create, as the reference runtime does"),
+            None => self.warn(
+                "action",
+                "missing: defaults to create, as the reference runtime does",
+            ),
             Some(Value::String(a)) if a == "create" || a == "update" => {}
             Some(_) => self.error("action", "must be create or update"),
         }
         match top.get("data_structure") {
-            None => self.error("data_structure", "is required: which record field becomes which user field"),
+            None => self.error(
+                "data_structure",
+                "is required: which record field becomes which user field",
+            ),
             Some(v) => self.string_map(v, "data_structure"),
         }
-        for key in ["data_from", "next_page_token_from", "next_page", "next_page_from"] {
+        for key in [
+            "data_from",
+            "next_page_token_from",
+            "next_page",
+            "next_page_from",
+        ] {
             match top.get(key) {
                 None | Some(Value::String(_)) => {}
                 Some(_) => self.error(key, "must be a string"),

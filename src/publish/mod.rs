@@ -277,7 +277,11 @@ mod tests {
 /// Records a built-in event produced by hookrelay itself (in the caller's
 /// transaction, so the change and its event commit together); returns the
 /// type and payload for triggers.
-fn record_builtin(conn: &mut DbConn, event_type: &str, payload: Value) -> ApiResult<(String, Value)> {
+fn record_builtin(
+    conn: &mut DbConn,
+    event_type: &str,
+    payload: Value,
+) -> ApiResult<(String, Value)> {
     record(
         conn,
         vec![ValidEvent {

@@ -56,7 +56,10 @@ async fn create_integration(app: &TestApp, kind: &str, manifest: Value) -> Strin
 
 async fn run_wait(app: &TestApp, integration: &str, body: Value) -> Value {
     let (status, run) = app
-        .post(&format!("/v1/integrations/{integration}/runs?wait=true"), &body)
+        .post(
+            &format!("/v1/integrations/{integration}/runs?wait=true"),
+            &body,
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{run}");
     run
@@ -93,7 +96,9 @@ async fn asana_manifest_end_to_end(backend: Backend) {
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(v["error"]["field"], "values.NOPE");
-    assert!(!app.table_text("integration_config").contains("tok-s3cret-value"));
+    assert!(!app
+        .table_text("integration_config")
+        .contains("tok-s3cret-value"));
     let (_, cfg) = app.get(&format!("/v1/integrations/{id}/config")).await;
     assert!(!cfg.to_string().contains("tok-s3cret-value"));
 
@@ -101,7 +106,10 @@ async fn asana_manifest_end_to_end(backend: Backend) {
     fake.script(
         "POST",
         "/api/1.0/organizations/org1/teams",
-        vec![Answer::json(200, json!({"data": [{"gid": "t1", "name": "Team One"}, {"gid": "t2", "name": "Two"}]}))],
+        vec![Answer::json(
+            200,
+            json!({"data": [{"gid": "t1", "name": "Team One"}, {"gid": "t2", "name": "Two"}]}),
+        )],
     );
     let (status, form) = app
         .get(&format!("/v1/integrations/{id}/form?user_id={user}"))
@@ -116,7 +124,10 @@ async fn asana_manifest_end_to_end(backend: Backend) {
     fake.script(
         "GET",
         "/api/1.0/users/ada@example.com",
-        vec![Answer::json(200, json!({"data": {"email": "ada@example.com"}}))],
+        vec![Answer::json(
+            200,
+            json!({"data": {"email": "ada@example.com"}}),
+        )],
     );
     let (status, access) = app.get(&format!("/v1/users/{user}/access")).await;
     assert_eq!(status, StatusCode::OK, "{access}");
@@ -124,23 +135,43 @@ async fn asana_manifest_end_to_end(backend: Backend) {
     assert_eq!(access["overview"], "test (has access)");
 
     // Both execute calls, with the right bodies and the Bearer header.
-    for path in ["/api/1.0/workspaces/org1/addUser", "/api/1.0/teams/t1/addUser"] {
+    for path in [
+        "/api/1.0/workspaces/org1/addUser",
+        "/api/1.0/teams/t1/addUser",
+    ] {
         fake.script("POST", path, vec![Answer::json(200, json!({"data": {}}))]);
     }
-    let run = run_wait(&app, &id, json!({"user_id": user, "form": {"TEAM_ID": "t1"}})).await;
+    let run = run_wait(
+        &app,
+        &id,
+        json!({"user_id": user, "form": {"TEAM_ID": "t1"}}),
+    )
+    .await;
     assert_eq!(run["status"], "succeeded", "{run}");
-    for path in ["/api/1.0/workspaces/org1/addUser", "/api/1.0/teams/t1/addUser"] {
+    for path in [
+        "/api/1.0/workspaces/org1/addUser",
+        "/api/1.0/teams/t1/addUser",
+    ] {
         let seen = fake.seen_on("POST", path);
         assert_eq!(seen.len(), 1, "{path}");
         assert_eq!(seen[0].json(), json!({"data": {"user": "ada@example.com"}}));
-        assert_eq!(seen[0].header("authorization"), Some("Bearer tok-s3cret-value"));
+        assert_eq!(
+            seen[0].header("authorization"),
+            Some("Bearer tok-s3cret-value")
+        );
         assert_eq!(seen[0].header("content-type"), Some("application/json"));
     }
     // The step log names the URL and masks the token.
     let steps = run["steps"].as_array().unwrap();
     assert_eq!(steps.len(), 2);
-    assert_eq!(steps[1]["url"], format!("{}/api/1.0/teams/t1/addUser", fake.base));
-    assert_eq!(steps[1]["request_headers"]["Authorization"], "Bearer ***TOKEN***");
+    assert_eq!(
+        steps[1]["url"],
+        format!("{}/api/1.0/teams/t1/addUser", fake.base)
+    );
+    assert_eq!(
+        steps[1]["request_headers"]["Authorization"],
+        "Bearer ***TOKEN***"
+    );
     assert!(!run.to_string().contains("tok-s3cret-value"));
 
     // access_overview renders every exists check, as the docs describe.
@@ -153,7 +184,10 @@ async fn asana_manifest_end_to_end(backend: Backend) {
     fake.script("POST", "/overview", vec![Answer::json(200, json!({}))]);
     let run = run_wait(&app, &notify, json!({"user_id": user})).await;
     assert_eq!(run["status"], "succeeded", "{run}");
-    assert_eq!(fake.seen_on("POST", "/overview")[0].json(), json!({"o": "test (has access)"}));
+    assert_eq!(
+        fake.seen_on("POST", "/overview")[0].json(),
+        json!({"o": "test (has access)"})
+    );
     fake.stop().await;
     app.stop().await;
 }
@@ -175,8 +209,16 @@ async fn polling_and_continue_if(backend: Backend) {
     let run = run_wait(&app, &id, json!({})).await;
     assert_eq!(run["status"], "succeeded", "{run}");
     assert_eq!(fake.seen_on("GET", "/job").len(), 3);
-    let labels: Vec<&str> = run["steps"].as_array().unwrap().iter().map(|s| s["label"].as_str().unwrap()).collect();
-    assert_eq!(labels, ["execute[0]", "execute[0] poll 2", "execute[0] poll 3"]);
+    let labels: Vec<&str> = run["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        labels,
+        ["execute[0]", "execute[0] poll 2", "execute[0] poll 3"]
+    );
 
     // Never done: three requests, then blocked.
     fake.script("GET", "/job", vec![pending]);
@@ -202,12 +244,23 @@ async fn store_data_feeds_later_items_and_runs(backend: Backend) {
     );
     let id = create_integration(&app, "webhook", manifest).await;
     let user = create_user(&app, "sd@example.com").await;
-    fake.script("POST", "/create", vec![Answer::json(201, json!({"user": {"id": 4242}}))]);
-    fake.script("POST", "/users/4242/groups", vec![Answer::json(200, json!({}))]);
+    fake.script(
+        "POST",
+        "/create",
+        vec![Answer::json(201, json!({"user": {"id": 4242}}))],
+    );
+    fake.script(
+        "POST",
+        "/users/4242/groups",
+        vec![Answer::json(200, json!({}))],
+    );
     let run = run_wait(&app, &id, json!({"user_id": user})).await;
     assert_eq!(run["status"], "succeeded", "{run}");
     // A single {{ expr }} keeps the number's type.
-    assert_eq!(fake.seen_on("POST", "/users/4242/groups")[0].json(), json!({"id": 4242, "first": 4242}));
+    assert_eq!(
+        fake.seen_on("POST", "/users/4242/groups")[0].json(),
+        json!({"id": 4242, "first": 4242})
+    );
     let (_, u) = app.get(&format!("/v1/users/{user}")).await;
     assert_eq!(u["extra_fields"]["REMOTE_ID"], 4242);
 
@@ -215,7 +268,10 @@ async fn store_data_feeds_later_items_and_runs(backend: Backend) {
     let later = create_integration(
         &app,
         "webhook",
-        point_at(r#"{"execute": [{"url": "FAKE/later/{{ REMOTE_ID }}", "method": "GET"}]}"#, &fake),
+        point_at(
+            r#"{"execute": [{"url": "FAKE/later/{{ REMOTE_ID }}", "method": "GET"}]}"#,
+            &fake,
+        ),
     )
     .await;
     fake.script("GET", "/later/4242", vec![Answer::json(200, json!({}))]);
@@ -224,7 +280,11 @@ async fn store_data_feeds_later_items_and_runs(backend: Backend) {
     assert_eq!(fake.seen_on("GET", "/later/4242").len(), 1);
 
     // A notation that is not there fails the run, without a retry.
-    fake.script("POST", "/create", vec![Answer::json(201, json!({"other": 1}))]);
+    fake.script(
+        "POST",
+        "/create",
+        vec![Answer::json(201, json!({"other": 1}))],
+    );
     let run = run_wait(&app, &id, json!({"user_id": user})).await;
     assert_eq!(run["status"], "failed", "{run}");
     assert!(run["error"].as_str().unwrap().contains("user.id"), "{run}");
@@ -242,7 +302,11 @@ async fn files_travel_from_download_to_upload(backend: Backend) {
     let id = create_integration(&app, "webhook", point_at(&raw, &fake)).await;
     let png: Vec<u8> = (0u8..=255).cycle().take(3000).collect();
     fake.script("GET", "/file", vec![Answer::bytes(&png)]);
-    fake.script("POST", "/file", vec![Answer::json(200, json!({"ok": true}))]);
+    fake.script(
+        "POST",
+        "/file",
+        vec![Answer::json(200, json!({"ok": true}))],
+    );
     let run = run_wait(&app, &id, json!({})).await;
     assert_eq!(run["status"], "succeeded", "{run}");
     let upload = &fake.seen_on("POST", "/file")[0];
@@ -250,9 +314,18 @@ async fn files_travel_from_download_to_upload(backend: Backend) {
     assert!(ct.starts_with("multipart/form-data; boundary="), "{ct}");
     let body = &upload.body;
     let header = b"Content-Disposition: form-data; name=\"file\"; filename=\"test.png\"";
-    let at = body.windows(header.len()).position(|w| w == header).expect("file part");
-    assert!(body[at..].windows(png.len()).any(|w| w == png.as_slice()), "file bytes intact");
-    assert!(run["steps"][0]["response_body"].as_str().unwrap().contains("saved as a file"));
+    let at = body
+        .windows(header.len())
+        .position(|w| w == header)
+        .expect("file part");
+    assert!(
+        body[at..].windows(png.len()).any(|w| w == png.as_slice()),
+        "file bytes intact"
+    );
+    assert!(run["steps"][0]["response_body"]
+        .as_str()
+        .unwrap()
+        .contains("saved as a file"));
     fake.stop().await;
     app.stop().await;
 }
@@ -302,7 +375,9 @@ async fn oauth_connect_expire_refresh_and_401(backend: Backend) {
 
     // A wrong state is refused; the right one gets a token, which expires soon.
     let (status, _) = crate::common::read(
-        reqwest::get(format!("{}/oauth/callback?code=abc&state=forged", app.base)).await.unwrap(),
+        reqwest::get(format!("{}/oauth/callback?code=abc&state=forged", app.base))
+            .await
+            .unwrap(),
     )
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -310,30 +385,63 @@ async fn oauth_connect_expire_refresh_and_401(backend: Backend) {
         "POST",
         "/token",
         vec![
-            Answer::json(200, json!({"access_token": "at-first", "refresh_token": "rt-1", "expires_in": 30})),
-            Answer::json(200, json!({"access_token": "at-second", "expires_in": 3600})),
+            Answer::json(
+                200,
+                json!({"access_token": "at-first", "refresh_token": "rt-1", "expires_in": 30}),
+            ),
+            Answer::json(
+                200,
+                json!({"access_token": "at-second", "expires_in": 3600}),
+            ),
             Answer::json(200, json!({"access_token": "at-third", "expires_in": 3600})),
         ],
     );
     let (status, v) = crate::common::read(
-        reqwest::get(format!("{}/oauth/callback?code=the-code&state={state}", app.base)).await.unwrap(),
+        reqwest::get(format!(
+            "{}/oauth/callback?code=the-code&state={state}",
+            app.base
+        ))
+        .await
+        .unwrap(),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{v}");
     let token_call = &fake.seen_on("POST", "/token")[0];
-    assert!(token_call.query.contains("code=the-code"), "{}", token_call.query);
+    assert!(
+        token_call.query.contains("code=the-code"),
+        "{}",
+        token_call.query
+    );
     assert_eq!(token_call.json(), json!({"client_secret": "csecret"}));
-    assert!(!app.table_text("integrations").contains("at-first"), "token stored in clear");
-    let (_, runs) = app.get(&format!("/v1/runs?integration_id={id}&kind=oauth")).await;
-    let (_, oauth_run) = app.get(&format!("/v1/runs/{}", runs["data"][0]["id"].as_str().unwrap())).await;
+    assert!(
+        !app.table_text("integrations").contains("at-first"),
+        "token stored in clear"
+    );
+    let (_, runs) = app
+        .get(&format!("/v1/runs?integration_id={id}&kind=oauth"))
+        .await;
+    let (_, oauth_run) = app
+        .get(&format!(
+            "/v1/runs/{}",
+            runs["data"][0]["id"].as_str().unwrap()
+        ))
+        .await;
     assert_eq!(oauth_run["status"], "succeeded", "{oauth_run}");
     let logged = oauth_run.to_string();
     for secret in ["at-first", "rt-1", "the-code", "csecret"] {
-        assert!(!logged.contains(secret), "the OAuth run log holds {secret}: {logged}");
+        assert!(
+            !logged.contains(secret),
+            "the OAuth run log holds {secret}: {logged}"
+        );
     }
     // The state is single-use.
     let (status, _) = crate::common::read(
-        reqwest::get(format!("{}/oauth/callback?code=again&state={state}", app.base)).await.unwrap(),
+        reqwest::get(format!(
+            "{}/oauth/callback?code=again&state={state}",
+            app.base
+        ))
+        .await
+        .unwrap(),
     )
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -345,7 +453,10 @@ async fn oauth_connect_expire_refresh_and_401(backend: Backend) {
     let refresh = &fake.seen_on("POST", "/token")[1];
     assert!(refresh.query.contains("grant=refresh"));
     assert_eq!(refresh.json(), json!({"refresh_token": "rt-1"}));
-    assert_eq!(fake.seen_on("GET", "/me")[0].header("authorization"), Some("Bearer at-second"));
+    assert_eq!(
+        fake.seen_on("GET", "/me")[0].header("authorization"),
+        Some("Bearer at-second")
+    );
     assert_eq!(run["steps"][0]["label"], "oauth.refresh");
     assert!(!run.to_string().contains("at-second"));
 
@@ -353,14 +464,28 @@ async fn oauth_connect_expire_refresh_and_401(backend: Backend) {
     fake.script(
         "GET",
         "/me",
-        vec![Answer::json(401, json!({"error": "expired"})), Answer::json(200, json!({"me": 1}))],
+        vec![
+            Answer::json(401, json!({"error": "expired"})),
+            Answer::json(200, json!({"me": 1})),
+        ],
     );
     let run = run_wait(&app, &id, json!({})).await;
     assert_eq!(run["status"], "succeeded", "{run}");
     let me = fake.seen_on("GET", "/me");
-    assert_eq!(me[me.len() - 1].header("authorization"), Some("Bearer at-third"));
-    let labels: Vec<&str> = run["steps"].as_array().unwrap().iter().map(|s| s["label"].as_str().unwrap()).collect();
-    assert_eq!(labels, ["execute[0]", "oauth.refresh", "execute[0] after refresh"]);
+    assert_eq!(
+        me[me.len() - 1].header("authorization"),
+        Some("Bearer at-third")
+    );
+    let labels: Vec<&str> = run["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        labels,
+        ["execute[0]", "oauth.refresh", "execute[0] after refresh"]
+    );
     fake.stop().await;
     app.stop().await;
 }
@@ -378,17 +503,30 @@ async fn failed_run_is_retried_once_later(backend: Backend) {
     );
     let id = create_integration(&app, "webhook", manifest).await;
     let user = create_user(&app, "retry@example.com").await;
-    fake.script("POST", "/flaky", vec![Answer::json(500, json!({})), Answer::json(201, json!({}))]);
+    fake.script(
+        "POST",
+        "/flaky",
+        vec![Answer::json(500, json!({})), Answer::json(201, json!({}))],
+    );
     let (status, queued) = app
-        .post(&format!("/v1/integrations/{id}/runs"), &json!({"user_id": user}))
+        .post(
+            &format!("/v1/integrations/{id}/runs"),
+            &json!({"user_id": user}),
+        )
         .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{queued}");
     let run_id = queued["id"].as_str().unwrap().to_string();
     let run = wait_run(&app, &run_id, |r| r["status"] == "retry_scheduled").await;
-    assert!(run["error"].as_str().unwrap().contains("status code 500"), "{run}");
+    assert!(
+        run["error"].as_str().unwrap().contains("status code 500"),
+        "{run}"
+    );
     let at = chrono::DateTime::parse_from_rfc3339(run["next_run_at"].as_str().unwrap()).unwrap();
     let wait = at.with_timezone(&chrono::Utc) - chrono::Utc::now();
-    assert!((3500..=3600).contains(&wait.num_seconds()), "retry in {wait}");
+    assert!(
+        (3500..=3600).contains(&wait.num_seconds()),
+        "retry in {wait}"
+    );
     // The hour passes (the clock is the row's next_run_at).
     app.execute_sql(&format!(
         "UPDATE runs SET next_run_at = '2000-01-01 00:00:00' WHERE id = '{run_id}'"
@@ -400,7 +538,10 @@ async fn failed_run_is_retried_once_later(backend: Backend) {
     // Only once: a second failure is final.
     fake.script("POST", "/flaky", vec![Answer::json(500, json!({}))]);
     let (_, queued) = app
-        .post(&format!("/v1/integrations/{id}/runs"), &json!({"user_id": user}))
+        .post(
+            &format!("/v1/integrations/{id}/runs"),
+            &json!({"user_id": user}),
+        )
         .await;
     let run_id = queued["id"].as_str().unwrap().to_string();
     wait_run(&app, &run_id, |r| r["status"] == "retry_scheduled").await;
@@ -411,18 +552,29 @@ async fn failed_run_is_retried_once_later(backend: Backend) {
     assert_eq!(run["attempt"], 2);
 
     // Access and revoke.
-    fake.script("GET", "/exists", vec![Answer::json(200, json!({"users": ["someone@else"]}))]);
+    fake.script(
+        "GET",
+        "/exists",
+        vec![Answer::json(200, json!({"users": ["someone@else"]}))],
+    );
     let (_, access) = app.get(&format!("/v1/users/{user}/access")).await;
     assert_eq!(access["data"][0]["access"], "no_access");
     assert_eq!(access["data"][0]["can_revoke"], true);
     fake.script("GET", "/exists", vec![Answer::json(500, json!({}))]);
-    fake.script("DELETE", "/revoke/retry@example.com", vec![Answer {
-        status: 204,
-        body: Vec::new(),
-        content_type: "text/plain",
-    }]);
+    fake.script(
+        "DELETE",
+        "/revoke/retry@example.com",
+        vec![Answer {
+            status: 204,
+            body: Vec::new(),
+            content_type: "text/plain",
+        }],
+    );
     let (status, run) = app
-        .post(&format!("/v1/users/{user}/access/{id}/revoke?wait=true"), &json!({}))
+        .post(
+            &format!("/v1/users/{user}/access/{id}/revoke?wait=true"),
+            &json!({}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{run}");
     assert_eq!(run["status"], "succeeded", "{run}");
@@ -439,7 +591,10 @@ async fn wait_run(app: &TestApp, id: &str, check: impl Fn(&Value) -> bool) -> Va
         if check(&r) {
             return r;
         }
-        assert!(Instant::now() < deadline, "run never reached the state: {r}");
+        assert!(
+            Instant::now() < deadline,
+            "run never reached the state: {r}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -476,8 +631,12 @@ async fn basic_auth_and_generated_values_are_masked(backend: Backend) {
     let run = run_wait(&app, &id, json!({"user_id": user})).await;
     assert_eq!(run["status"], "succeeded", "{run}");
     let seen = &fake.seen_on("POST", "/accounts")[0];
-    let expected = base64::engine::general_purpose::STANDARD.encode("admin@corp.test:basic-tok-123");
-    assert_eq!(seen.header("authorization"), Some(format!("Basic {expected}").as_str()));
+    let expected =
+        base64::engine::general_purpose::STANDARD.encode("admin@corp.test:basic-tok-123");
+    assert_eq!(
+        seen.header("authorization"),
+        Some(format!("Basic {expected}").as_str())
+    );
     let password = seen.json()["password"].as_str().unwrap().to_string();
     assert!(password.len() >= 12, "generated: {password}");
     // Pritunl's signature: HMAC-SHA256 over token&timestamp&nonce&METHOD&path.
@@ -491,7 +650,8 @@ async fn basic_auth_and_generated_values_are_masked(backend: Backend) {
     use hmac::Mac;
     let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"psecret").unwrap();
     mac.update(message.as_bytes());
-    let expected_sig = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    let expected_sig =
+        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
     assert_eq!(p.header("auth-signature"), Some(expected_sig.as_str()));
     // Both notifications went out (the reference stops after the first email).
     let mails = smtp.mails();
@@ -500,13 +660,34 @@ async fn basic_auth_and_generated_values_are_masked(backend: Backend) {
     assert!(mails[0].data.contains(&password));
     // The log knows none of the secrets.
     let text = run.to_string();
-    for secret in [password.as_str(), "basic-tok-123", expected.as_str(), "admin@corp.test"] {
+    for secret in [
+        password.as_str(),
+        "basic-tok-123",
+        expected.as_str(),
+        "admin@corp.test",
+    ] {
         assert!(!text.contains(secret), "log holds {secret}: {text}");
     }
     assert!(text.contains("***PASSWORD***"));
-    assert_eq!(run["steps"][0]["request_headers"]["Authorization"], "Basic ***basic credentials***");
-    let labels: Vec<&str> = run["steps"].as_array().unwrap().iter().map(|s| s["label"].as_str().unwrap()).collect();
-    assert_eq!(labels, ["execute[0]", "execute[1]", "post_execute_notification[0]", "post_execute_notification[1]"]);
+    assert_eq!(
+        run["steps"][0]["request_headers"]["Authorization"],
+        "Basic ***basic credentials***"
+    );
+    let labels: Vec<&str> = run["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        labels,
+        [
+            "execute[0]",
+            "execute[1]",
+            "post_execute_notification[0]",
+            "post_execute_notification[1]"
+        ]
+    );
     fake.stop().await;
     app.stop().await;
 }
@@ -550,13 +731,20 @@ async fn users_events_trigger_integrations(backend: Backend) {
 
     // A published event naming an unknown email runs nothing.
     let (status, _) = app
-        .post("/v1/events", &json!({"type": "user.updated", "user": {"email": "nobody@example.com"}}))
+        .post(
+            "/v1/events",
+            &json!({"type": "user.updated", "user": {"email": "nobody@example.com"}}),
+        )
         .await;
     assert_eq!(status, StatusCode::ACCEPTED);
 
     // organization.updated too; bad input is refused with nothing written.
     let (status, _) = app
-        .call(Method::PUT, "/v1/organization", Some(&json!({"name": "Acme"})))
+        .call(
+            Method::PUT,
+            "/v1/organization",
+            Some(&json!({"name": "Acme"})),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     // (user.updated for the new hire, the published one, then this.)
@@ -564,7 +752,10 @@ async fn users_events_trigger_integrations(backend: Backend) {
     assert!(got.iter().any(|r| r.body.contains("organization.updated")));
     let before = app.count_rows("users");
     let (status, v) = app
-        .post("/v1/users", &json!({"email": "NEW.HIRE@example.com", "first_name": "A", "last_name": "B"}))
+        .post(
+            "/v1/users",
+            &json!({"email": "NEW.HIRE@example.com", "first_name": "A", "last_name": "B"}),
+        )
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{v}");
     let (status, v) = app
@@ -586,9 +777,21 @@ async fn users_events_trigger_integrations(backend: Backend) {
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert_eq!(v["error"]["code"], "invalid_manifest");
-    let paths: Vec<&str> = v["error"]["problems"].as_array().unwrap().iter().map(|p| p["path"].as_str().unwrap()).collect();
-    assert_eq!(paths, ["colour", "execute[1].polling.interval", "exists.method"], "{v}");
-    assert!(v["error"]["message"].as_str().unwrap().contains("execute[1].polling.interval: must be"));
+    let paths: Vec<&str> = v["error"]["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        paths,
+        ["colour", "execute[1].polling.interval", "exists.method"],
+        "{v}"
+    );
+    assert!(v["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("execute[1].polling.interval: must be"));
     rx.stop().await;
     fake.stop().await;
     app.stop().await;
@@ -599,9 +802,11 @@ async fn sync_users_create_and_update(backend: Backend) {
         return;
     };
     let fake = FakeApi::start().await;
-    let raw = include_str!("../fixtures/manifests/reference-test-sync-paginated-token-nested-data-from.json")
-        .replace("http://localhost/test_api/users", "FAKE/users")
-        .replace("https://localhost/test_api/users", "FAKE/users");
+    let raw = include_str!(
+        "../fixtures/manifests/reference-test-sync-paginated-token-nested-data-from.json"
+    )
+    .replace("http://localhost/test_api/users", "FAKE/users")
+    .replace("https://localhost/test_api/users", "FAKE/users");
     let id = create_integration(&app, "sync_users", point_at(&raw, &fake)).await;
     let page = |emails: &[&str], token: Option<&str>| {
         let employees: Vec<Value> = emails
@@ -617,7 +822,10 @@ async fn sync_users_create_and_update(backend: Backend) {
     fake.script(
         "GET",
         "/users",
-        vec![page(&["a@example.com", "b@example.com"], Some("p2")), page(&["c@example.com"], None)],
+        vec![
+            page(&["a@example.com", "b@example.com"], Some("p2")),
+            page(&["c@example.com"], None),
+        ],
     );
     let run = run_wait(&app, &id, json!({})).await;
     assert_eq!(run["status"], "succeeded", "{run}");
@@ -626,7 +834,12 @@ async fn sync_users_create_and_update(backend: Backend) {
     assert_eq!(seen.len(), 2);
     assert_eq!(seen[1].query, "pt=p2");
     let (_, users) = app.get("/v1/users?sort=email").await;
-    let emails: Vec<&str> = users["data"].as_array().unwrap().iter().map(|u| u["email"].as_str().unwrap()).collect();
+    let emails: Vec<&str> = users["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["email"].as_str().unwrap())
+        .collect();
     assert_eq!(emails, ["a@example.com", "b@example.com", "c@example.com"]);
 
     // update: records merge into extra_fields of matching users.
@@ -639,7 +852,10 @@ async fn sync_users_create_and_update(backend: Backend) {
     fake.script(
         "GET",
         "/ids",
-        vec![Answer::json(200, json!([{"mail": "B@example.com", "id": 7}, {"mail": "zed@example.com", "id": 8}]))],
+        vec![Answer::json(
+            200,
+            json!([{"mail": "B@example.com", "id": 7}, {"mail": "zed@example.com", "id": 8}]),
+        )],
     );
     let run = run_wait(&app, &uid, json!({})).await;
     assert_eq!(run["status"], "succeeded", "{run}");
@@ -648,4 +864,82 @@ async fn sync_users_create_and_update(backend: Backend) {
     assert_eq!(app.count_rows("users"), 3);
     fake.stop().await;
     app.stop().await;
+}
+
+/// `hookrelay manifest validate|run`: for manifest authors, no database.
+#[actix_web::test]
+async fn manifest_cli_validates_and_runs_once() {
+    let dir = tempfile::tempdir().unwrap();
+    // Async: the fake API is served by this test's runtime.
+    async fn cli(args: &[&str]) -> (Option<i32>, String) {
+        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_hookrelay"))
+            .args(args)
+            .env_remove("DATABASE_URL")
+            .output()
+            .await
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+        )
+    }
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/manifests");
+    for entry in std::fs::read_dir(fixtures).unwrap() {
+        let path = entry.unwrap().path();
+        let (code, out) = cli(&["manifest", "validate", path.to_str().unwrap()]).await;
+        assert_eq!(code, Some(0), "{}: {out}", path.display());
+    }
+    let broken = dir.path().join("broken.json");
+    std::fs::write(&broken, r#"{"execute": [{"url": "https://x", "method": "GET", "polling": {"interval": 0, "amount": 1}, "continue_if": {"response_notation": "a", "value": "b"}}]}"#).unwrap();
+    let (code, out) = cli(&["manifest", "validate", broken.to_str().unwrap()]).await;
+    assert_eq!(code, Some(1));
+    assert!(
+        out.contains("error: execute[0].polling.interval: must be"),
+        "{out}"
+    );
+
+    let fake = FakeApi::start().await;
+    fake.script("POST", "/hire", vec![Answer::json(200, json!({"id": 5}))]);
+    let manifest = dir.path().join("m.json");
+    std::fs::write(
+        &manifest,
+        r#"{"headers": {"Authorization": "Bearer {{ TOKEN }}"}, "execute": [{"url": "FAKE/hire", "method": "POST", "data": {"email": "{{ email }}", "team": "{{ TEAM }}"}, "store_data": {"REMOTE": "id"}}]}"#
+            .replace("FAKE", &fake.base),
+    )
+    .unwrap();
+    let user = dir.path().join("user.json");
+    std::fs::write(&user, r#"{"email": "cli@example.com", "first_name": "C"}"#).unwrap();
+    let (code, out) = cli(&[
+        "manifest",
+        "run",
+        manifest.to_str().unwrap(),
+        "--config",
+        "TOKEN=cli-secret",
+        "--form",
+        "TEAM=red",
+        "--user",
+        user.to_str().unwrap(),
+        "--allow-private-targets",
+    ])
+    .await;
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("#0 execute[0]: POST"), "{out}");
+    assert!(out.contains("Bearer ***TOKEN***"), "{out}");
+    assert!(!out.contains("cli-secret"), "{out}");
+    assert!(out.contains(r#"stored: {"REMOTE":5}"#), "{out}");
+    assert_eq!(
+        fake.seen_on("POST", "/hire")[0].json(),
+        json!({"email": "cli@example.com", "team": "red"})
+    );
+    // Without --allow-private-targets the SSRF guard refuses loopback.
+    let (code, out) = cli(&[
+        "manifest",
+        "run",
+        manifest.to_str().unwrap(),
+        "--config",
+        "TOKEN=x",
+    ])
+    .await;
+    assert_eq!(code, Some(1), "{out}");
+    fake.stop().await;
 }

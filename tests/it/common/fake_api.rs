@@ -20,7 +20,9 @@ pub struct Seen {
 
 impl Seen {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(&name.to_ascii_lowercase()).map(String::as_str)
+        self.headers
+            .get(&name.to_ascii_lowercase())
+            .map(String::as_str)
     }
 
     pub fn json(&self) -> Value {
@@ -136,7 +138,10 @@ async fn answer(
     let a = match st.script.get_mut(&key) {
         Some(list) if list.len() > 1 => list.remove(0),
         Some(list) if !list.is_empty() => list[0].clone(),
-        _ => Answer::json(404, serde_json::json!({"error": format!("no script for {key}")})),
+        _ => Answer::json(
+            404,
+            serde_json::json!({"error": format!("no script for {key}")}),
+        ),
     };
     HttpResponse::build(actix_web::http::StatusCode::from_u16(a.status).unwrap())
         .content_type(a.content_type)

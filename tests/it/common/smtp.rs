@@ -33,10 +33,16 @@ impl SmtpSink {
                     let mut to = Vec::new();
                     while let Ok(Some(line)) = lines.next_line().await {
                         let upper = line.to_ascii_uppercase();
-                        let reply: &[u8] = if upper.starts_with("EHLO") || upper.starts_with("HELO") {
+                        let reply: &[u8] = if upper.starts_with("EHLO") || upper.starts_with("HELO")
+                        {
                             b"250 sink\r\n"
                         } else if upper.starts_with("RCPT TO:") {
-                            to.push(line[8..].trim().trim_matches(|c| c == '<' || c == '>').to_string());
+                            to.push(
+                                line[8..]
+                                    .trim()
+                                    .trim_matches(|c| c == '<' || c == '>')
+                                    .to_string(),
+                            );
                             b"250 ok\r\n"
                         } else if upper.starts_with("DATA") {
                             let _ = w.write_all(b"354 go on\r\n").await;
