@@ -222,29 +222,15 @@ impl Config {
 
     /// The retry schedule as durations.
     pub fn retry_delays(&self) -> Result<Vec<Duration>, String> {
-        self.retry_schedule
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(|s| {
-                humantime::parse_duration(s)
-                    .map_err(|e| format!("HOOKRELAY_RETRY_SCHEDULE: '{s}' is not a duration ({e})"))
-            })
-            .collect()
+        delays(&self.retry_schedule, "HOOKRELAY_RETRY_SCHEDULE")
     }
 
     /// The integration retry schedule as durations.
     pub fn integration_retry_delays(&self) -> Result<Vec<Duration>, String> {
-        self.integration_retry_schedule
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(|s| {
-                humantime::parse_duration(s).map_err(|e| {
-                    format!("HOOKRELAY_INTEGRATION_RETRY_SCHEDULE: '{s}' is not a duration ({e})")
-                })
-            })
-            .collect()
+        delays(
+            &self.integration_retry_schedule,
+            "HOOKRELAY_INTEGRATION_RETRY_SCHEDULE",
+        )
     }
 
     /// The public base URL.
@@ -266,4 +252,16 @@ impl Config {
             format!("{host}-{}", std::process::id())
         })
     }
+}
+
+/// A comma-separated list of durations (`5s,5m,1h`); errors name `var`.
+fn delays(list: &str, var: &str) -> Result<Vec<Duration>, String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            humantime::parse_duration(s)
+                .map_err(|e| format!("{var}: '{s}' is not a duration ({e})"))
+        })
+        .collect()
 }

@@ -309,19 +309,10 @@ pub async fn delete(
     _: Need<IntegrationsWrite>,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let id = id.into_inner();
-    let n = state
-        .db
-        .write({
-            let id = id.clone();
-            move |c| Ok(c.transaction::<_, ApiError, _>(|c| Ok(Integration::delete(c, &id)?))?)
-        })
-        .await?;
-    if n == 0 {
-        return Err(ApiError::not_found("integration", &id));
-    }
+    let done =
+        super::delete_one(&state, "integration", id.into_inner(), Integration::delete).await?;
     state.integrations.invalidate_triggers();
-    Ok(super::no_content())
+    Ok(done)
 }
 
 /// Sets `initial_data_form` values (sealed; never shown again). Values

@@ -225,6 +225,25 @@ pub(crate) async fn optional_json<T: serde::de::DeserializeOwned + Default>(
     })
 }
 
+/// Deletes one row in a transaction: 204, or 404 naming `what`.
+pub(crate) async fn delete_one(
+    state: &AppState,
+    what: &'static str,
+    id: String,
+    delete: fn(&mut crate::db::DbConn, &str) -> diesel::QueryResult<usize>,
+) -> Result<HttpResponse, ApiError> {
+    use diesel::Connection;
+    let key = id.clone();
+    let n = state
+        .db
+        .write(move |c| c.transaction::<_, ApiError, _>(|c| Ok(delete(c, &key)?)))
+        .await?;
+    if n == 0 {
+        return Err(ApiError::not_found(what, &id));
+    }
+    Ok(no_content())
+}
+
 /// 204 helper.
 pub(crate) fn no_content() -> HttpResponse {
     HttpResponse::NoContent().finish()

@@ -134,16 +134,7 @@ pub async fn revoke(
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
-    let n = state
-        .db
-        .write({
-            let id = id.clone();
-            move |c| Ok(ApiToken::delete(c, &id)?)
-        })
-        .await?;
-    if n == 0 {
-        return Err(ApiError::not_found("token", &id));
-    }
+    let done = super::delete_one(&state, "token", id.clone(), ApiToken::delete).await?;
     tracing::info!(token_id = %id, by = %admin.caller.token_id, "API token revoked");
-    Ok(super::no_content())
+    Ok(done)
 }

@@ -355,18 +355,7 @@ pub async fn delete(
     _: Need<IntegrationsWrite>,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let id = id.into_inner();
-    let n = state
-        .db
-        .write({
-            let id = id.clone();
-            move |c| Ok(c.transaction::<_, ApiError, _>(|c| Ok(User::delete(c, &id)?))?)
-        })
-        .await?;
-    if n == 0 {
-        return Err(ApiError::not_found("user", &id));
-    }
-    Ok(super::no_content())
+    super::delete_one(&state, "user", id.into_inner(), User::delete).await
 }
 
 async fn find(state: &AppState, id: String) -> ApiResult<User> {

@@ -256,18 +256,7 @@ pub async fn delete(
     _: Need<WebhooksWrite>,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let id = id.into_inner();
-    let n = state
-        .db
-        .write({
-            let id = id.clone();
-            move |c| Ok(Webhook::delete(c, &id)?)
-        })
-        .await?;
-    if n == 0 {
-        return Err(ApiError::not_found("webhook", &id));
-    }
-    Ok(super::no_content())
+    super::delete_one(&state, "webhook", id.into_inner(), Webhook::delete).await
 }
 
 /// New secret; the old one keeps signing (alongside) for the grace period.

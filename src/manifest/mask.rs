@@ -20,7 +20,7 @@ impl Masker {
         }
         self.secrets.push((secret.to_string(), label.to_string()));
         // Longest first, so a secret containing another is masked whole.
-        self.secrets.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        self.secrets.sort_by_key(|s| std::cmp::Reverse(s.0.len()));
     }
 
     /// Adds every leaf of a JSON object (`prefix.key`), e.g. an OAuth token.

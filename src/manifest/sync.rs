@@ -146,33 +146,6 @@ pub async fn fetch(
     (result, Some(records))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn schedules_are_utc_cron_with_optional_trailing_seconds() {
-        use chrono::{TimeZone, Utc};
-        let at = Utc.with_ymd_and_hms(2026, 11, 23, 10, 30, 0).unwrap();
-        let next = |e: &str| {
-            parse_schedule(e)
-                .unwrap()
-                .find_next_occurrence(&at, false)
-                .unwrap()
-        };
-        assert_eq!(
-            next("0 * * * *"),
-            Utc.with_ymd_and_hms(2026, 11, 23, 11, 0, 0).unwrap()
-        );
-        // The docs' "* 1 * * * *": every second of 01:xx (seconds last).
-        assert_eq!(
-            next("* 1 * * * *"),
-            Utc.with_ymd_and_hms(2026, 11, 24, 1, 0, 0).unwrap()
-        );
-        assert!(parse_schedule("every hour").is_err());
-    }
-}
-
 fn failed(e: &str) -> Outcome {
     Outcome::Failed {
         error: e.to_string(),
@@ -268,4 +241,31 @@ pub fn apply(
         }
     }
     Ok(events)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedules_are_utc_cron_with_optional_trailing_seconds() {
+        use chrono::{TimeZone, Utc};
+        let at = Utc.with_ymd_and_hms(2026, 11, 23, 10, 30, 0).unwrap();
+        let next = |e: &str| {
+            parse_schedule(e)
+                .unwrap()
+                .find_next_occurrence(&at, false)
+                .unwrap()
+        };
+        assert_eq!(
+            next("0 * * * *"),
+            Utc.with_ymd_and_hms(2026, 11, 23, 11, 0, 0).unwrap()
+        );
+        // The docs' "* 1 * * * *": every second of 01:xx (seconds last).
+        assert_eq!(
+            next("* 1 * * * *"),
+            Utc.with_ymd_and_hms(2026, 11, 24, 1, 0, 0).unwrap()
+        );
+        assert!(parse_schedule("every hour").is_err());
+    }
 }

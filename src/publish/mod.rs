@@ -254,26 +254,6 @@ pub fn record_with(
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::subscribes;
-
-    #[test]
-    fn patterns() {
-        let p = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert!(subscribes(&p(&["*"]), "job.parsing.success"));
-        assert!(subscribes(&p(&["profile.*"]), "profile.parsing.success"));
-        assert!(subscribes(
-            &p(&["profile.parsing.*"]),
-            "profile.parsing.error"
-        ));
-        assert!(!subscribes(&p(&["profile.*"]), "profiles.x"));
-        assert!(!subscribes(&p(&["profile.*"]), "job.parsing.success"));
-        assert!(subscribes(&p(&["user.updated"]), "user.updated"));
-        assert!(!subscribes(&p(&["user.updated"]), "user.updated.more"));
-    }
-}
-
 /// Records a built-in event produced by hookrelay itself (in the caller's
 /// transaction, so the change and its event commit together); returns the
 /// type and payload for triggers.
@@ -325,4 +305,24 @@ pub fn record_organization_updated(conn: &mut DbConn, name: &str) -> ApiResult<(
         "organization": {"id": "org_1", "name": name}
     });
     record_builtin(conn, "organization.updated", payload)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::subscribes;
+
+    #[test]
+    fn patterns() {
+        let p = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(subscribes(&p(&["*"]), "job.parsing.success"));
+        assert!(subscribes(&p(&["profile.*"]), "profile.parsing.success"));
+        assert!(subscribes(
+            &p(&["profile.parsing.*"]),
+            "profile.parsing.error"
+        ));
+        assert!(!subscribes(&p(&["profile.*"]), "profiles.x"));
+        assert!(!subscribes(&p(&["profile.*"]), "job.parsing.success"));
+        assert!(subscribes(&p(&["user.updated"]), "user.updated"));
+        assert!(!subscribes(&p(&["user.updated"]), "user.updated.more"));
+    }
 }

@@ -183,7 +183,16 @@ impl TestApp {
         let mut config = self.config.clone();
         config.bind = "127.0.0.1:0".into();
         adjust(&mut config);
-        let running = app::start(config.clone()).await?;
+        // The stopped gateway's last tasks let go of the SQLite lock shortly.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let running = loop {
+            match app::start(config.clone()).await {
+                Err(e) if e.contains("in use by another") && Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(100)).await
+                }
+                other => break other?,
+            }
+        };
         self.base = format!("http://{}", running.addr);
         self.running = Some(running);
         self.config = config;
