@@ -602,10 +602,17 @@ async fn wait_run(app: &TestApp, id: &str, check: impl Fn(&Value) -> bool) -> Va
 async fn basic_auth_and_generated_values_are_masked(backend: Backend) {
     let smtp = SmtpSink::start().await;
     let smtp_url = smtp.url.clone();
-    let Some(app) = TestApp::start_with(backend, |c| c.smtp_url = Some(smtp_url)).await else {
+    let fake = FakeApi::start().await;
+    let sms_url = format!("{}/sms", fake.base);
+    let Some(app) = TestApp::start_with(backend, |c| {
+        c.smtp_url = Some(smtp_url);
+        c.sms_url = Some(sms_url);
+        c.sms_token = Some("sms-token".into());
+    })
+    .await
+    else {
         return;
     };
-    let fake = FakeApi::start().await;
     let manifest = point_at(
         r#"{"headers": {"Authorization": "Basic {{ADMIN_EMAIL}}:{{TOKEN}}", "Content-Type": "application/json"},
             "initial_data_form": [{"id": "ADMIN_EMAIL", "name": "Admin", "description": "d"}, {"id": "TOKEN", "name": "Token", "description": "d"}, {"id": "PASSWORD", "name": "generate"},
@@ -614,7 +621,8 @@ async fn basic_auth_and_generated_values_are_masked(backend: Backend) {
                         {"url": "FAKE/pritunl?org=1", "method": "GET", "extra_headers": "pritunl"}],
             "post_execute_notification": [
                 {"type": "email", "to": "{{ email }}", "subject": "Welcome {{ first_name }}", "message": "Your password: {{ PASSWORD }}"},
-                {"type": "email", "to": "it@example.com", "subject": "Created {{ email }}", "message": "done"}
+                {"type": "email", "to": "it@example.com", "subject": "Created {{ email }}", "message": "done"},
+                {"type": "text", "to": "{{ phone }}", "subject": "-", "message": "Hi {{ first_name }}, check your email"}
             ]}"#,
         &fake,
     );
@@ -628,6 +636,11 @@ async fn basic_auth_and_generated_values_are_masked(backend: Backend) {
     let user = create_user(&app, "gen@example.com").await;
     fake.script("POST", "/accounts", vec![Answer::json(200, json!({}))]);
     fake.script("GET", "/pritunl", vec![Answer::json(200, json!({}))]);
+    fake.script(
+        "POST",
+        "/sms",
+        vec![Answer::json(200, json!({"queued": true}))],
+    );
     let run = run_wait(&app, &id, json!({"user_id": user})).await;
     assert_eq!(run["status"], "succeeded", "{run}");
     let seen = &fake.seen_on("POST", "/accounts")[0];
@@ -685,9 +698,17 @@ async fn basic_auth_and_generated_values_are_masked(backend: Backend) {
             "execute[0]",
             "execute[1]",
             "post_execute_notification[0]",
-            "post_execute_notification[1]"
+            "post_execute_notification[1]",
+            "post_execute_notification[2]"
         ]
     );
+    // The text message went to the SMS endpoint, for the user's phone.
+    let sms = &fake.seen_on("POST", "/sms")[0];
+    assert_eq!(
+        sms.json(),
+        json!({"to": "+3212345678", "message": "Hi Ada, check your email"})
+    );
+    assert_eq!(sms.header("authorization"), Some("Bearer sms-token"));
     fake.stop().await;
     app.stop().await;
 }
@@ -862,6 +883,34 @@ async fn sync_users_create_and_update(backend: Backend) {
     let (_, users) = app.get("/v1/users?q=b%40example").await;
     assert_eq!(users["data"][0]["extra_fields"], json!({"EMPLOYEE_ID": 7}));
     assert_eq!(app.count_rows("users"), 3);
+
+    // A schedule (every second: seconds come last) queues sync runs by itself.
+    let (status, v) = app
+        .patch(
+            &format!("/v1/integrations/{uid}"),
+            &json!({"manifest": point_at(
+                r#"{"action": "update", "schedule": "* * * * * *", "execute": [{"url": "FAKE/ids", "method": "GET"}], "data_from": "",
+                    "data_structure": {"email": "mail", "EMPLOYEE_ID": "id"}}"#, &fake)}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert!(v["next_sync_at"].is_string(), "{v}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, runs) = app
+            .get(&format!("/v1/runs?integration_id={uid}&status=succeeded"))
+            .await;
+        if runs["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["triggered_by"] == "schedule")
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no scheduled sync ran: {runs}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     fake.stop().await;
     app.stop().await;
 }
