@@ -9,6 +9,7 @@ use tokio::sync::Notify;
 
 use crate::config::Config;
 use crate::db::deliveries::Delivery;
+use crate::db::integrations::{ConfigValue, Integration};
 use crate::db::tokens::{hash_token, ApiToken};
 use crate::db::webhooks::{StoredSecrets, Webhook};
 use crate::db::{new_id, parse_url, time, Backend, Db};
@@ -21,6 +22,7 @@ use crate::delivery::worker::{EngineDeps, WorkerSettings};
 use crate::delivery::Engine;
 use crate::error::ApiError;
 use crate::manifest::jobs::Integrations;
+use crate::manifest::jobs::{config_context, oauth_context};
 use crate::manifest::notify::Notifier;
 use crate::manifest::render::Renderer;
 use crate::manifest::run::Services;
@@ -218,17 +220,91 @@ fn integrations(
     ))
 }
 
-/// Loads the master key and seals every webhook secret that is in clear
-/// (stored before encryption existed) or sealed under a previous key.
+/// Every sealed value in the database: (place, associated data, sealed).
+enum Sealed {
+    Webhook(StoredSecrets),
+    Config(ConfigValue),
+    Token(String, String),
+}
+
+impl Sealed {
+    /// The sealed texts this row holds, with their associated data.
+    fn values(&self) -> Vec<(String, &str)> {
+        match self {
+            Sealed::Webhook(r) => std::iter::once(&r.secret)
+                .chain(r.previous_secret.as_ref())
+                .map(|s| (secret_context(&r.id), s.as_str()))
+                .collect(),
+            Sealed::Config(v) => {
+                vec![(config_context(&v.integration_id, &v.key), v.value.as_str())]
+            }
+            Sealed::Token(id, t) => vec![(oauth_context(id), t.as_str())],
+        }
+    }
+
+    /// The same row with every value sealed anew under the current key.
+    fn resealed(self, vault: &Vault) -> Result<Sealed, ApiError> {
+        let reseal = |ctx: &str, s: &str| -> Result<String, ApiError> {
+            let clear = vault.open(s, ctx).map_err(ApiError::internal)?;
+            Ok(vault.seal(&clear, ctx))
+        };
+        Ok(match self {
+            Sealed::Webhook(r) => {
+                let ctx = secret_context(&r.id);
+                Sealed::Webhook(StoredSecrets {
+                    secret: reseal(&ctx, &r.secret)?,
+                    previous_secret: r
+                        .previous_secret
+                        .as_deref()
+                        .map(|p| reseal(&ctx, p))
+                        .transpose()?,
+                    id: r.id,
+                })
+            }
+            Sealed::Config(v) => Sealed::Config(ConfigValue {
+                value: reseal(&config_context(&v.integration_id, &v.key), &v.value)?,
+                ..v
+            }),
+            Sealed::Token(id, t) => {
+                let t = reseal(&oauth_context(&id), &t)?;
+                Sealed::Token(id, t)
+            }
+        })
+    }
+
+    fn store(&self, c: &mut crate::db::DbConn) -> Result<(), ApiError> {
+        match self {
+            Sealed::Webhook(r) => Webhook::reseal(c, r)?,
+            Sealed::Config(v) => ConfigValue::set_value(c, v)?,
+            Sealed::Token(id, t) => Integration::set_token(c, id, t)?,
+        };
+        Ok(())
+    }
+}
+
+/// Loads the master key and seals every stored secret (webhook secrets,
+/// integration config values, OAuth tokens) that is in clear (stored
+/// before encryption existed) or sealed under a previous key.
 pub fn open_vault(db: &Db, config: &Config) -> Result<Vault, String> {
-    let rows = db
-        .write_blocking(|c| Ok(Webhook::all_secrets(c)?))
-        .map_err(|e| format!("cannot read webhook secrets: {e}"))?;
+    let rows: Vec<Sealed> = db
+        .write_blocking(|c| {
+            let mut rows: Vec<Sealed> = Webhook::all_secrets(c)?
+                .into_iter()
+                .map(Sealed::Webhook)
+                .collect();
+            rows.extend(ConfigValue::all(c)?.into_iter().map(Sealed::Config));
+            rows.extend(
+                Integration::tokens(c)?
+                    .into_iter()
+                    .map(|(id, t)| Sealed::Token(id, t)),
+            );
+            Ok(rows)
+        })
+        .map_err(|e| format!("cannot read stored secrets: {e}"))?;
     let mut ids: Vec<String> = rows
         .iter()
-        .flat_map(|r| std::iter::once(&r.secret).chain(r.previous_secret.as_ref()))
-        .filter_map(|s| vault::sealed_key_id(s))
-        .map(String::from)
+        .flat_map(Sealed::values)
+        .filter_map(|(_, s)| vault::sealed_key_id(s).map(String::from))
         .collect();
     ids.sort();
     ids.dedup();
@@ -246,14 +322,9 @@ pub fn open_vault(db: &Db, config: &Config) -> Result<Vault, String> {
     if let Some(w) = warning {
         tracing::warn!("{w}");
     }
-    let stale: Vec<StoredSecrets> = rows
+    let stale: Vec<Sealed> = rows
         .into_iter()
-        .filter(|r| {
-            !vault.is_current(&r.secret)
-                || r.previous_secret
-                    .as_deref()
-                    .is_some_and(|p| !vault.is_current(p))
-        })
+        .filter(|r| r.values().iter().any(|(_, s)| !vault.is_current(s)))
         .collect();
     if stale.is_empty() {
         return Ok(vault);
@@ -262,26 +333,16 @@ pub fn open_vault(db: &Db, config: &Config) -> Result<Vault, String> {
     db.write_blocking(|c| {
         c.transaction::<_, ApiError, _>(|c| {
             for r in stale {
-                let ctx = secret_context(&r.id);
-                let reseal = |s: &str| -> Result<String, ApiError> {
-                    let clear = vault.open(s, &ctx).map_err(ApiError::internal)?;
-                    Ok(vault.seal(&clear, &ctx))
-                };
-                let fresh = StoredSecrets {
-                    secret: reseal(&r.secret)?,
-                    previous_secret: r.previous_secret.as_deref().map(reseal).transpose()?,
-                    id: r.id,
-                };
-                Webhook::reseal(c, &fresh)?;
+                r.resealed(&vault)?.store(c)?;
             }
             Ok(())
         })
     })
-    .map_err(|e| format!("cannot re-seal webhook secrets: {e}"))?;
+    .map_err(|e| format!("cannot re-seal stored secrets: {e}"))?;
     tracing::info!(
-        webhooks = n,
+        values = n,
         key = vault.current_key_id(),
-        "sealed webhook secrets under the current master key"
+        "sealed stored secrets under the current master key"
     );
     Ok(vault)
 }

@@ -93,6 +93,24 @@ impl Integration {
         diesel::delete(integrations::table.find(id)).execute(conn)
     }
 
+    /// Every stored OAuth token (sealed), by integration.
+    pub fn tokens(conn: &mut DbConn) -> QueryResult<Vec<(String, String)>> {
+        let rows: Vec<(String, Option<String>)> = integrations::table
+            .select((integrations::id, integrations::oauth_token))
+            .load(conn)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, t)| Some((id, t?)))
+            .collect())
+    }
+
+    /// Replaces a stored token (the same token, sealed anew).
+    pub fn set_token(conn: &mut DbConn, id: &str, sealed: &str) -> QueryResult<usize> {
+        diesel::update(integrations::table.find(id))
+            .set(integrations::oauth_token.eq(sealed))
+            .execute(conn)
+    }
+
     /// Sync integrations whose schedule is due.
     pub fn due_syncs(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<Vec<Integration>> {
         integrations::table
@@ -138,6 +156,24 @@ impl ConfigValue {
             .order(integration_config::key.asc())
             .select(ConfigValue::as_select())
             .load(conn)
+    }
+
+    /// Every stored value, of every integration.
+    pub fn all(conn: &mut DbConn) -> QueryResult<Vec<ConfigValue>> {
+        integration_config::table
+            .select(ConfigValue::as_select())
+            .load(conn)
+    }
+
+    /// Replaces one stored value (the same value, sealed anew).
+    pub fn set_value(conn: &mut DbConn, v: &ConfigValue) -> QueryResult<usize> {
+        diesel::update(
+            integration_config::table
+                .filter(integration_config::integration_id.eq(&v.integration_id))
+                .filter(integration_config::key.eq(&v.key)),
+        )
+        .set(integration_config::value.eq(&v.value))
+        .execute(conn)
     }
 
     /// Replaces every value of an integration.

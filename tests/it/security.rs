@@ -631,3 +631,91 @@ async fn cli_tokens_and_verify() {
     assert_eq!(code, Some(1));
     assert!(out.contains("tolerance"), "{out}");
 }
+
+/// Rotating the master key re-seals every stored secret (webhook secrets
+/// and integration config values) at start-up; afterwards the old key is
+/// not needed, and alone it is refused.
+#[actix_web::test]
+async fn master_key_rotation_reseals_everything() {
+    use crate::common::fake_api::{Answer, FakeApi};
+    let app = TestApp::start(Backend::Sqlite).await.unwrap();
+    let fake = FakeApi::start().await;
+    let hook = app
+        .create_webhook(json!({"name": "h", "url": "https://example.com/h", "event_types": ["*"]}))
+        .await;
+    let (status, integration) = app
+        .post(
+            "/v1/integrations",
+            &json!({"name": "i", "kind": "webhook", "manifest": {
+                "initial_data_form": [{"id": "TOKEN", "name": "Token", "description": "d"}],
+                "headers": {"Authorization": "Bearer {{ TOKEN }}"},
+                "execute": [{"url": format!("{}/ping", fake.base), "method": "GET"}]}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{integration}");
+    let iid = integration["id"].as_str().unwrap().to_string();
+    app.call(
+        Method::PUT,
+        &format!("/v1/integrations/{iid}/config"),
+        Some(&json!({"values": {"TOKEN": "rotate-me-token"}})),
+    )
+    .await;
+    let path = app.database_url.trim_start_matches("sqlite://").to_string();
+    let old = std::fs::read_to_string(format!("{path}.key"))
+        .unwrap()
+        .trim()
+        .to_string();
+    let new = hookrelay::vault::generate_key();
+    let old_id = hookrelay::vault::key_id(&hookrelay::vault::parse_key(&old).unwrap());
+    let new_id = hookrelay::vault::key_id(&hookrelay::vault::parse_key(&new).unwrap());
+    assert!(app.table_text("integration_config").contains(&old_id));
+
+    let (n1, o1) = (new.clone(), old.clone());
+    let app = app
+        .restart_with(move |c| {
+            c.master_key = Some(n1);
+            c.previous_master_keys = o1;
+        })
+        .await
+        .expect("starts with the new key and the old one as previous");
+    for table in ["webhooks", "integration_config"] {
+        let text = app.table_text(table);
+        assert!(
+            text.contains(&new_id) && !text.contains(&old_id),
+            "{table} not re-sealed"
+        );
+    }
+    let n2 = new.clone();
+    let app = app
+        .restart_with(move |c| {
+            c.master_key = Some(n2);
+            c.previous_master_keys = String::new();
+        })
+        .await
+        .expect("the old key is no longer needed");
+    let (_, s) = app
+        .get(&format!(
+            "/v1/webhooks/{}/secret",
+            hook["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(s["secret"], hook["secret"]);
+    fake.script("GET", "/ping", vec![Answer::json(200, json!({}))]);
+    let (status, run) = app
+        .post(
+            &format!("/v1/integrations/{iid}/runs?wait=true"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{run}");
+    assert_eq!(
+        fake.seen_on("GET", "/ping")[0].header("authorization"),
+        Some("Bearer rotate-me-token")
+    );
+    let err = match app.restart_with(move |c| c.master_key = Some(old)).await {
+        Ok(_) => panic!("started with the retired key"),
+        Err(e) => e,
+    };
+    assert!(err.contains(&new_id), "{err}");
+    fake.stop().await;
+}
