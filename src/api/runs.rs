@@ -141,6 +141,10 @@ pub async fn list(
             format!("unknown status '{s}'; use one of {}", STATUSES.join(", ")),
         ));
     }
+    const KINDS: &[&str] = &["execute", "exists", "revoke", "sync", "oauth", "form"];
+    if let Some(k) = q.kind.as_deref().filter(|k| !KINDS.contains(k)) {
+        return Err(ApiError::field("kind", format!("unknown kind '{k}'; use one of {}", KINDS.join(", "))));
+    }
     let limit = page::limit(q.limit)?;
     let query = RunQuery {
         integration_id: q.integration_id,

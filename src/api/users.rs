@@ -321,6 +321,14 @@ pub async fn update(
         updated_at: Some(time::now()),
     };
     let id = id.into_inner();
+    let unchanged = UserChanges {
+        updated_at: None,
+        ..changes.clone()
+    } == UserChanges::default();
+    if unchanged {
+        // Nothing to change: no write and no `user.updated`.
+        return Ok(HttpResponse::Ok().json(UserView::new(find(&state, id).await?)));
+    }
     let (user, event) = state
         .db
         .write(move |c| {

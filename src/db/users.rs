@@ -32,7 +32,7 @@ pub struct User {
 }
 
 /// Fields a PATCH may change.
-#[derive(Debug, Default, AsChangeset)]
+#[derive(Debug, Default, Clone, PartialEq, AsChangeset)]
 #[diesel(table_name = users)]
 pub struct UserChanges {
     pub email: Option<String>,

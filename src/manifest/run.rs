@@ -17,6 +17,8 @@ use crate::delivery::guard::TargetPolicy;
 
 /// Response bodies are logged up to this size.
 const LOG_CAP: usize = 64 * 1024;
+/// How long an `exists` check may take.
+const EXISTS_TIMEOUT: Duration = Duration::from_secs(8);
 /// Bodies read at most (files saved with `save_as_file` included).
 const BODY_CAP: usize = 20 * 1024 * 1024;
 
@@ -125,6 +127,8 @@ pub struct Runner<'a> {
     refreshed: bool,
     has_user: bool,
     phone: String,
+    /// Per-request timeout, when shorter than the client's (access checks).
+    timeout: Option<Duration>,
 }
 
 impl<'a> Runner<'a> {
@@ -170,6 +174,7 @@ impl<'a> Runner<'a> {
             refreshed: false,
             has_user,
             phone: user.phone,
+            timeout: None,
         }
     }
 
@@ -380,6 +385,9 @@ impl<'a> Runner<'a> {
         if let Err(e) = self.refresh_if_due().await {
             return (Access::Unknown, self.finish(failed(e, false), None));
         }
+        // Someone is waiting for the answer: an unreachable service is
+        // `unknown` after a few seconds, not after the full timeout.
+        self.timeout = Some(EXISTS_TIMEOUT);
         // The documented legacy switch: `true` makes a 4xx/5xx answer a failed
         // check (unknown); `false` or absent reads any answer for `expected`.
         let fail_on_error_status =
@@ -603,6 +611,9 @@ impl<'a> Runner<'a> {
             .map(|o| o.iter().map(|(k, v)| (k.clone(), plain_text(v))).collect())
             .unwrap_or_default();
         let mut req = self.svc.http.request(method, parsed);
+        if let Some(t) = self.timeout {
+            req = req.timeout(t);
+        }
         let data = match item.get("data") {
             Some(d) => Some(self.svc.renderer.tree(d, &self.ctx)?),
             None => None,
