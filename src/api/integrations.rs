@@ -150,7 +150,13 @@ fn check_manifest(manifest: &Value, kind: Kind) -> ApiResult<Report> {
     })
 }
 
-async fn check_triggers(state: &AppState, triggers: &[Trigger]) -> ApiResult<String> {
+async fn check_triggers(state: &AppState, kind: Kind, triggers: &[Trigger]) -> ApiResult<String> {
+    if kind == Kind::SyncUsers && !triggers.is_empty() {
+        return Err(ApiError::field(
+            "triggers",
+            "triggers run an integration for one user; sync_users integrations run on their schedule or through POST /v1/integrations/{id}/runs",
+        ));
+    }
     for (i, t) in triggers.iter().enumerate() {
         if state
             .types
@@ -193,7 +199,7 @@ pub async fn create(
     })?;
     let name = check_name(&b.name)?;
     check_manifest(&b.manifest, kind)?;
-    let triggers = check_triggers(&state, &b.triggers.unwrap_or_default()).await?;
+    let triggers = check_triggers(&state, kind, &b.triggers.unwrap_or_default()).await?;
     let now = time::now();
     let integration = Integration {
         id: new_id("int"),
@@ -267,7 +273,7 @@ pub async fn update(
         check_manifest(m, current.kind())?;
     }
     let triggers = match &b.triggers {
-        Some(t) => Some(check_triggers(&state, t).await?),
+        Some(t) => Some(check_triggers(&state, current.kind(), t).await?),
         None => None,
     };
     let now = time::now();

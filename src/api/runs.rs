@@ -143,7 +143,10 @@ pub async fn list(
     }
     const KINDS: &[&str] = &["execute", "exists", "revoke", "sync", "oauth", "form"];
     if let Some(k) = q.kind.as_deref().filter(|k| !KINDS.contains(k)) {
-        return Err(ApiError::field("kind", format!("unknown kind '{k}'; use one of {}", KINDS.join(", "))));
+        return Err(ApiError::field(
+            "kind",
+            format!("unknown kind '{k}'; use one of {}", KINDS.join(", ")),
+        ));
     }
     let limit = page::limit(q.limit)?;
     let query = RunQuery {

@@ -110,15 +110,7 @@ impl UserView {
 
 fn check_email(email: &str) -> ApiResult<String> {
     let e = email.trim();
-    let ok = e.len() <= 254
-        && e.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-        })
-        && !e.contains(char::is_whitespace);
-    if ok {
+    if crate::db::users::is_email(e) {
         Ok(e.to_string())
     } else {
         Err(ApiError::field(

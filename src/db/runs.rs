@@ -202,6 +202,23 @@ impl Run {
         Ok(n == 1)
     }
 
+    /// Extends the claim of a run this instance is still working on.
+    pub fn extend_lease(
+        conn: &mut DbConn,
+        id: &str,
+        instance: &str,
+        until: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        diesel::update(
+            runs::table
+                .find(id)
+                .filter(runs::status.eq("running"))
+                .filter(runs::claimed_by.eq(instance)),
+        )
+        .set(runs::next_run_at.eq(until))
+        .execute(conn)
+    }
+
     /// Puts a scheduled retry's attempt number up as it is claimed again.
     pub fn bump_attempt(conn: &mut DbConn, id: &str) -> QueryResult<usize> {
         diesel::update(runs::table.find(id))

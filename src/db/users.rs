@@ -157,6 +157,19 @@ impl User {
     }
 }
 
+/// A plausible email address: `local@domain.tld`, no spaces, ≤ 254 bytes.
+pub fn is_email(e: &str) -> bool {
+    e.len() <= 254
+        && !e.contains(char::is_whitespace)
+        && e.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !domain.contains('@')
+        })
+}
+
 /// The organization (one row).
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = organization)]

@@ -139,7 +139,23 @@ impl Integrations {
     /// Executes a claimed run and stores how it ended.
     pub async fn perform(&self, run: Run) {
         let started = Instant::now();
-        let (finish, steps, effects) = match self.execute(&run).await {
+        // Long runs (polling) keep their claim: extended every two minutes.
+        let heartbeat = {
+            let (db, id, instance) = (self.db.clone(), run.id.clone(), self.instance.clone());
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_secs(120)).await;
+                    let (id, instance) = (id.clone(), instance.clone());
+                    let until = time::now() + chrono::Duration::minutes(10);
+                    let _ = db
+                        .write(move |c| Ok(Run::extend_lease(c, &id, &instance, until)?))
+                        .await;
+                }
+            })
+        };
+        let executed = self.execute(&run).await;
+        heartbeat.abort();
+        let (finish, steps, effects) = match executed {
             Ok(done) => done,
             Err(e) => (
                 Finish {

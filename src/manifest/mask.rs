@@ -23,7 +23,9 @@ impl Masker {
         self.secrets.sort_by_key(|s| std::cmp::Reverse(s.0.len()));
     }
 
-    /// Adds every leaf of a JSON object (`prefix.key`), e.g. an OAuth token.
+    /// Adds the string leaves of a JSON object (`prefix.key`), e.g. an
+    /// OAuth token. Numbers and short words (`expires_in`, `"Bearer"`) are
+    /// not secrets, and masking them would garble unrelated text.
     pub fn add_tree(&mut self, prefix: &str, v: &Value) {
         match v {
             Value::Object(o) => {
@@ -31,8 +33,7 @@ impl Masker {
                     self.add_tree(&format!("{prefix}.{k}"), v);
                 }
             }
-            Value::String(s) => self.add(s, prefix),
-            Value::Number(n) => self.add(&n.to_string(), prefix),
+            Value::String(s) if s.len() >= 8 => self.add(s, prefix),
             _ => {}
         }
     }

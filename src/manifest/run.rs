@@ -190,6 +190,17 @@ impl<'a> Runner<'a> {
 
     /// Ends the run: its outcome with everything logged.
     pub fn finish(self, outcome: Outcome, last: Option<Value>) -> RunResult {
+        // Errors quote rendered URLs and responses: mask them like steps.
+        let outcome = match outcome {
+            Outcome::Failed { error, retryable } => Outcome::Failed {
+                error: self.masker.mask(&error),
+                retryable,
+            },
+            Outcome::Blocked { reason } => Outcome::Blocked {
+                reason: self.masker.mask(&reason),
+            },
+            ok => ok,
+        };
         RunResult {
             outcome,
             steps: self.steps,
@@ -651,6 +662,10 @@ impl<'a> Runner<'a> {
                 described.join(", ")
             );
             req = req.multipart(form);
+        } else if let Some(Value::String(text)) = data {
+            // A text body (not a JSON tree) goes out as written.
+            step.request_body = text.clone();
+            req = req.body(text);
         } else if let Some(d) = data {
             let cast = item
                 .get("cast_data_to_json")
@@ -665,7 +680,13 @@ impl<'a> Runner<'a> {
                     req.body(body)
                 }
                 // JSON, or nothing said: JSON (with its Content-Type).
-                None if cast => req.header("Content-Type", "application/json").body(text),
+                None if cast => {
+                    step.request_headers.insert(
+                        "Content-Type".into(),
+                        Value::String("application/json".into()),
+                    );
+                    req.header("Content-Type", "application/json").body(text)
+                }
                 _ => req.body(text),
             };
         }

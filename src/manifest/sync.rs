@@ -179,7 +179,7 @@ pub fn apply(
     for r in records {
         let email = r.get("email").map(plain_text).unwrap_or_default();
         let email = email.trim();
-        if email.is_empty() || !email.contains('@') {
+        if !crate::db::users::is_email(email) {
             continue;
         }
         let existing = User::find_by_email(c, email)?;
@@ -187,10 +187,15 @@ pub fn apply(
             ("update", Some(u)) => {
                 let mut extra: Map<String, Value> =
                     serde_json::from_str(&u.extra_fields).unwrap_or_default();
+                let before = extra.clone();
                 for (k, v) in &r {
                     if k != "email" {
                         extra.insert(k.clone(), v.clone());
                     }
+                }
+                if extra == before {
+                    // Nothing new: no write, and no `user.updated` to trigger runs.
+                    continue;
                 }
                 let changes = UserChanges {
                     extra_fields: Some(Value::Object(extra).to_string()),

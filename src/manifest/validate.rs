@@ -325,13 +325,10 @@ impl Checker {
                 }
             }
         }
-        if o.contains_key("authenticate_url")
-            && !o.contains_key("access_token")
-            && o.get("without_code") != Some(&Value::Bool(true))
-        {
+        if o.contains_key("authenticate_url") && !o.contains_key("access_token") {
             self.error(
                 "oauth.access_token",
-                "is required with authenticate_url: it turns the callback's code into a token",
+                "is required with authenticate_url: the callback runs it to get the token",
             );
         }
         if let Some(v) = o.get("without_code") {

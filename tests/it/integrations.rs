@@ -387,7 +387,7 @@ async fn oauth_connect_expire_refresh_and_401(backend: Backend) {
         vec![
             Answer::json(
                 200,
-                json!({"access_token": "at-first", "refresh_token": "rt-1", "expires_in": 30}),
+                json!({"access_token": "at-first", "refresh_token": "rt-refresh-1", "expires_in": 30}),
             ),
             Answer::json(
                 200,
@@ -428,7 +428,7 @@ async fn oauth_connect_expire_refresh_and_401(backend: Backend) {
         .await;
     assert_eq!(oauth_run["status"], "succeeded", "{oauth_run}");
     let logged = oauth_run.to_string();
-    for secret in ["at-first", "rt-1", "the-code", "csecret"] {
+    for secret in ["at-first", "rt-refresh-1", "the-code", "csecret"] {
         assert!(
             !logged.contains(secret),
             "the OAuth run log holds {secret}: {logged}"
@@ -452,7 +452,7 @@ async fn oauth_connect_expire_refresh_and_401(backend: Backend) {
     assert_eq!(run["status"], "succeeded", "{run}");
     let refresh = &fake.seen_on("POST", "/token")[1];
     assert!(refresh.query.contains("grant=refresh"));
-    assert_eq!(refresh.json(), json!({"refresh_token": "rt-1"}));
+    assert_eq!(refresh.json(), json!({"refresh_token": "rt-refresh-1"}));
     assert_eq!(
         fake.seen_on("GET", "/me")[0].header("authorization"),
         Some("Bearer at-second")
