@@ -119,7 +119,14 @@ pub async fn start(config: Config) -> Result<Running, String> {
     // An API-only node records events; other processes deliver them.
     let engine =
         (config.role == "all").then(|| Engine::start(deps.clone(), settings, disable_after));
-    let integrations = Arc::new(integrations(&config, &db, &vault, &clients, &notify)?);
+    let integrations = Arc::new(integrations(
+        &config,
+        &db,
+        &vault,
+        &clients,
+        &notify,
+        &deps.metrics,
+    )?);
     let runs = (config.role == "all").then(|| {
         let cancel = CancellationToken::new();
         let task = tokio::spawn(integrations.clone().work(
@@ -189,6 +196,7 @@ fn integrations(
     vault: &Arc<Vault>,
     clients: &HttpClients,
     deliveries: &Arc<Notify>,
+    metrics: &Arc<Metrics>,
 ) -> Result<Integrations, String> {
     let notifier = Notifier::new(
         config.smtp_url.as_deref(),
@@ -217,6 +225,7 @@ fn integrations(
         RetryPolicy::new(config.integration_retry_delays()?).without_jitter(),
         config.public_base(),
         deliveries.clone(),
+        metrics.clone(),
     ))
 }
 

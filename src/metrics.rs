@@ -31,6 +31,14 @@ struct AttemptLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RunLabels {
+    /// `execute`, `exists`, `revoke`, `sync`.
+    kind: String,
+    /// `succeeded`, `failed`, `blocked`, `retry_scheduled`.
+    status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StateLabel {
     state: String,
 }
@@ -51,6 +59,7 @@ pub struct Metrics {
     workers: Gauge,
     workers_busy: Gauge,
     worker_busy_seconds: Counter<f64, AtomicU64>,
+    integration_runs: Family<RunLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -71,6 +80,7 @@ impl Metrics {
             workers: Gauge::default(),
             workers_busy: Gauge::default(),
             worker_busy_seconds: Counter::default(),
+            integration_runs: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -113,6 +123,11 @@ impl Metrics {
             "Total time worker slots spent sending; rate() over workers is utilisation",
             m.worker_busy_seconds.clone(),
         );
+        registry.register(
+            "integration_runs",
+            "Integration runs finished by this process, by kind and outcome",
+            m.integration_runs.clone(),
+        );
         Metrics { registry, ..m }
     }
 
@@ -134,6 +149,16 @@ impl Metrics {
             })
             .inc();
         self.attempt_seconds.observe(took.as_secs_f64());
+    }
+
+    /// Counts a finished integration run.
+    pub fn run_finished(&self, kind: &str, status: &str) {
+        self.integration_runs
+            .get_or_create(&RunLabels {
+                kind: kind.to_string(),
+                status: status.to_string(),
+            })
+            .inc();
     }
 
     /// The worker pool's size.

@@ -19,6 +19,7 @@ use crate::db::users::User;
 use crate::db::{new_id, new_id_at, time, Db};
 use crate::delivery::retry::RetryPolicy;
 use crate::error::{ApiError, ApiResult};
+use crate::metrics::Metrics;
 use crate::vault::Vault;
 
 /// Runs claimed at once by one process.
@@ -38,6 +39,7 @@ pub struct Integrations {
     pub public_url: String,
     /// Wakes the delivery engine after hookrelay publishes events itself.
     pub deliveries_wake: Arc<Notify>,
+    pub metrics: Arc<Metrics>,
     triggers: Mutex<Option<(Instant, Arc<TriggerIndex>)>>,
 }
 
@@ -63,6 +65,7 @@ impl Integrations {
         retry: RetryPolicy,
         public_url: String,
         deliveries_wake: Arc<Notify>,
+        metrics: Arc<Metrics>,
     ) -> Integrations {
         Integrations {
             db,
@@ -73,6 +76,7 @@ impl Integrations {
             retry,
             public_url,
             deliveries_wake,
+            metrics,
             triggers: Mutex::new(None),
         }
     }
@@ -169,6 +173,7 @@ impl Integrations {
             ),
         };
         let status = finish.status;
+        self.metrics.run_finished(&run.kind, status);
         tracing::info!(
             run_id = %run.id,
             integration_id = %run.integration_id,

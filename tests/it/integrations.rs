@@ -224,6 +224,21 @@ async fn polling_and_continue_if(backend: Backend) {
     fake.script("GET", "/job", vec![pending]);
     let run = run_wait(&app, &id, json!({})).await;
     assert_eq!(run["status"], "blocked", "{run}");
+    let metrics = app
+        .http
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        r#"hookrelay_integration_runs_total{kind="execute",status="succeeded"} 1"#,
+        r#"hookrelay_integration_runs_total{kind="execute",status="blocked"} 1"#,
+    ] {
+        assert!(metrics.contains(line), "{line} missing from {metrics}");
+    }
     assert!(run["error"].as_str().unwrap().contains("continue_if"));
     assert_eq!(fake.seen_on("GET", "/job").len(), 6);
     fake.stop().await;
