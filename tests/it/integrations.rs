@@ -239,8 +239,26 @@ async fn polling_and_continue_if(backend: Backend) {
     ] {
         assert!(metrics.contains(line), "{line} missing from {metrics}");
     }
+    // Re-run the blocked run: a new run, same inputs, pointing back.
+    let done = Answer::json(200, json!({"state": {"value": "done"}}));
+    fake.script("GET", "/job", vec![done]);
+    let (status, again) = app
+        .post(
+            &format!("/v1/runs/{}/rerun?wait=true", run["id"].as_str().unwrap()),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(again["status"], "succeeded");
+    assert_eq!(again["rerun_of"], run["id"]);
+    assert_eq!(again["triggered_by"], "rerun");
+    let (_, listed) = app
+        .get(&format!("/v1/runs?integration_id={id}&status=blocked"))
+        .await;
+    assert_eq!(listed["data"].as_array().unwrap().len(), 1);
     assert!(run["error"].as_str().unwrap().contains("continue_if"));
-    assert_eq!(fake.seen_on("GET", "/job").len(), 6);
+    // 3 (succeeded) + 3 (blocked) + 1 (the re-run, done at once).
+    assert_eq!(fake.seen_on("GET", "/job").len(), 7);
     fake.stop().await;
     app.stop().await;
 }
@@ -869,6 +887,15 @@ async fn sync_users_create_and_update(backend: Backend) {
     let seen = fake.seen_on("GET", "/users");
     assert_eq!(seen.len(), 2);
     assert_eq!(seen[1].query, "pt=p2");
+    // Paginated: two, then the rest.
+    let (_, first) = app.get("/v1/users?sort=email&limit=2").await;
+    assert_eq!(first["data"].as_array().unwrap().len(), 2);
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let (_, rest) = app
+        .get(&format!("/v1/users?sort=email&limit=2&cursor={cursor}"))
+        .await;
+    assert_eq!(rest["data"][0]["email"], "c@example.com");
+    assert!(rest["next_cursor"].is_null());
     let (_, users) = app.get("/v1/users?sort=email").await;
     let emails: Vec<&str> = users["data"]
         .as_array()
