@@ -592,22 +592,29 @@ pub async fn oauth_callback(
     let s = q
         .state
         .ok_or_else(|| ApiError::field("state", "the callback has no state"))?;
+    let code_given = q.code.is_some();
     let iid = state
         .db
-        .write(move |c| Ok(store::take_oauth_state(c, &s, time::now())?))
-        .await?
-        .ok_or_else(|| {
-            ApiError::field(
-                "state",
-                "unknown or expired state; start again from /oauth/authorize",
-            )
-        })?;
+        .write(move |c| {
+            let now = time::now();
+            let unknown = || {
+                ApiError::field(
+                    "state",
+                    "unknown or expired state; start again from /oauth/authorize",
+                )
+            };
+            let iid = store::peek_oauth_state(c, &s, now)?.ok_or_else(unknown)?;
+            let i = Integration::find(c, &iid)?.ok_or_else(unknown)?;
+            let without_code =
+                i.manifest_value().pointer("/oauth/without_code") == Some(&Value::Bool(true));
+            // A callback without its code leaves the state usable.
+            if !code_given && !without_code {
+                return Err(ApiError::field("code", "the callback has no code"));
+            }
+            store::take_oauth_state(c, &s, now)?.ok_or_else(unknown)
+        })
+        .await?;
     let i = find(&state, iid).await?;
-    let manifest = i.manifest_value();
-    let without_code = manifest.pointer("/oauth/without_code") == Some(&Value::Bool(true));
-    if q.code.is_none() && !without_code {
-        return Err(ApiError::field("code", "the callback has no code"));
-    }
     let input = state.integrations.input(&i, None, Map::new()).await?;
     let runner = Runner::new(&state.integrations.services, input);
     let (result, steps) = runner.oauth_access(q.code.as_deref()).await;

@@ -206,6 +206,20 @@ pub fn store_oauth_state(
         .map(|_| ())
 }
 
+/// The integration a fresh `state` belongs to, without using it up.
+pub fn peek_oauth_state(
+    conn: &mut DbConn,
+    state: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Option<String>> {
+    oauth_states::table
+        .find(state)
+        .filter(oauth_states::expires_at.gt(now))
+        .select(oauth_states::integration_id)
+        .first(conn)
+        .optional()
+}
+
 /// Takes a `state` back (once): its integration, if it is known and fresh.
 pub fn take_oauth_state(
     conn: &mut DbConn,

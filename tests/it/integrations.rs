@@ -414,6 +414,15 @@ async fn oauth_connect_expire_refresh_and_401(backend: Backend) {
     )
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // A callback without its code is refused and leaves the state usable.
+    let (status, v) = crate::common::read(
+        reqwest::get(format!("{}/oauth/callback?state={state}", app.base))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["error"]["field"], "code");
     fake.script(
         "POST",
         "/token",
