@@ -1,6 +1,8 @@
 //! `/v1/integrations`: manifests, their configuration, form options, runs,
 //! OAuth, and the public OAuth callback.
 
+use std::collections::HashMap;
+
 use actix_web::{web, HttpRequest, HttpResponse};
 use diesel::Connection;
 use serde::{Deserialize, Serialize};
@@ -229,12 +231,18 @@ pub async fn list(
         .db
         .read(move |c| {
             let rows = Integration::page(c, after.as_deref(), limit + 1)?;
-            let mut out = Vec::with_capacity(rows.len());
-            for i in rows {
-                let set = set_ids(c, &i.id)?;
-                out.push((i, set));
+            let ids: Vec<String> = rows.iter().map(|i| i.id.clone()).collect();
+            let mut set: HashMap<String, Vec<String>> = HashMap::new();
+            for (id, key) in ConfigValue::keys_for(c, &ids)? {
+                set.entry(id).or_default().push(key);
             }
-            Ok(out)
+            Ok(rows
+                .into_iter()
+                .map(|i| {
+                    let keys = set.remove(&i.id).unwrap_or_default();
+                    (i, keys)
+                })
+                .collect::<Vec<_>>())
         })
         .await?;
     Ok(HttpResponse::Ok().json(Page::from_rows(

@@ -158,6 +158,18 @@ impl ConfigValue {
             .load(conn)
     }
 
+    /// The ids with a value, for several integrations: (integration, key).
+    pub fn keys_for(conn: &mut DbConn, ids: &[String]) -> QueryResult<Vec<(String, String)>> {
+        integration_config::table
+            .filter(integration_config::integration_id.eq_any(ids))
+            .order((
+                integration_config::integration_id.asc(),
+                integration_config::key.asc(),
+            ))
+            .select((integration_config::integration_id, integration_config::key))
+            .load(conn)
+    }
+
     /// Every stored value, of every integration.
     pub fn all(conn: &mut DbConn) -> QueryResult<Vec<ConfigValue>> {
         integration_config::table

@@ -176,13 +176,28 @@ pub fn apply(
     now: chrono::NaiveDateTime,
 ) -> ApiResult<Vec<(String, Value)>> {
     let mut changed = Vec::new();
+    let email_of = |r: &Map<String, Value>| {
+        let e = r.get("email").map(plain_text).unwrap_or_default();
+        e.trim().to_string()
+    };
+    // The users these records name, in one query.
+    let keys: Vec<String> = records.iter().map(|r| email_of(r).to_lowercase()).collect();
+    let mut known: std::collections::HashMap<String, User> = User::find_by_email_keys(c, &keys)?
+        .into_iter()
+        .map(|u| (u.email_key.clone(), u))
+        .collect();
+    let mut seen: HashSet<String> = HashSet::new();
     for r in records {
-        let email = r.get("email").map(plain_text).unwrap_or_default();
-        let email = email.trim();
+        let email = email_of(&r);
+        let email = email.as_str();
         if !crate::db::users::is_email(email) {
             continue;
         }
-        let existing = User::find_by_email(c, email)?;
+        // Each email once: a record repeating one is skipped.
+        if !seen.insert(email.to_lowercase()) {
+            continue;
+        }
+        let existing = known.remove(&email.to_lowercase());
         match (action, existing) {
             ("update", Some(u)) => {
                 let mut extra: Map<String, Value> =
