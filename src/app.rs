@@ -21,8 +21,8 @@ use crate::delivery::send::HttpClients;
 use crate::delivery::worker::{EngineDeps, WorkerSettings};
 use crate::delivery::Engine;
 use crate::error::ApiError;
-use crate::manifest::jobs::Integrations;
 use crate::manifest::jobs::{config_context, oauth_context};
+use crate::manifest::jobs::{Integrations, RunSettings};
 use crate::manifest::notify::Notifier;
 use crate::manifest::render::Renderer;
 use crate::manifest::run::Services;
@@ -221,9 +221,11 @@ fn integrations(
         db.clone(),
         vault.clone(),
         services,
-        config.instance_name(),
-        RetryPolicy::new(config.integration_retry_delays()?).without_jitter(),
-        config.public_base(),
+        RunSettings {
+            instance: config.instance_name(),
+            retry: RetryPolicy::new(config.integration_retry_delays()?).without_jitter(),
+            public_url: config.public_base(),
+        },
         deliveries.clone(),
         metrics.clone(),
     ))

@@ -14,6 +14,7 @@ use crate::app::AppState;
 use crate::db::users::{Organization, User, UserChanges, UserQuery, UserSort};
 use crate::db::{new_id, time, DbConn};
 use crate::error::{ApiError, ApiResult};
+use crate::manifest::jobs::Integrations;
 use crate::publish;
 
 /// Body of `POST /v1/users`.
@@ -195,7 +196,8 @@ pub async fn create(
         updated_at: now,
     };
     let stored = user.clone();
-    let event = state
+    let index = state.integrations.trigger_snapshot().await?;
+    state
         .db
         .write(move |c| {
             c.transaction::<_, ApiError, _>(|c| {
@@ -209,11 +211,12 @@ pub async fn create(
                     }
                 }
                 stored.insert(c)?;
-                publish::record_user_updated(c, &stored)
+                let event = publish::record_user_updated(c, &stored)?;
+                Integrations::queue_in(c, &index, &[event])
             })
         })
         .await?;
-    state.integrations.published(&[event]).await;
+    state.integrations.committed();
     Ok(HttpResponse::Created().json(UserView::new(user)))
 }
 
@@ -321,7 +324,8 @@ pub async fn update(
         // Nothing to change: no write and no `user.updated`.
         return Ok(HttpResponse::Ok().json(UserView::new(find(&state, id).await?)));
     }
-    let (user, event) = state
+    let index = state.integrations.trigger_snapshot().await?;
+    let user = state
         .db
         .write(move |c| {
             c.transaction::<_, ApiError, _>(|c| {
@@ -342,11 +346,12 @@ pub async fn update(
                 User::update(c, &id, &changes)?;
                 let u = User::find(c, &id)?.ok_or_else(|| ApiError::not_found("user", &id))?;
                 let event = publish::record_user_updated(c, &u)?;
-                Ok((u, event))
+                Integrations::queue_in(c, &index, &[event])?;
+                Ok(u)
             })
         })
         .await?;
-    state.integrations.published(&[event]).await;
+    state.integrations.committed();
     Ok(HttpResponse::Ok().json(UserView::new(user)))
 }
 
@@ -391,15 +396,17 @@ pub async fn put_organization(
     let name = check_text("name", &body.name, true)?;
     let now = time::now();
     let stored = name.clone();
-    let event = state
+    let index = state.integrations.trigger_snapshot().await?;
+    state
         .db
         .write(move |c| {
             c.transaction::<_, ApiError, _>(|c| {
                 Organization::put(c, &stored, now)?;
-                publish::record_organization_updated(c, &stored)
+                let event = publish::record_organization_updated(c, &stored)?;
+                Integrations::queue_in(c, &index, &[event])
             })
         })
         .await?;
-    state.integrations.published(&[event]).await;
+    state.integrations.committed();
     Ok(HttpResponse::Ok().json(json!({"name": name, "updated_at": time::rfc3339(&now)})))
 }

@@ -44,7 +44,7 @@ pub struct Integrations {
 }
 
 /// Event type → integrations it triggers, with their form.
-type TriggerIndex = HashMap<String, Vec<(String, Value)>>;
+pub type TriggerIndex = HashMap<String, Vec<(String, Value)>>;
 
 /// Associated data of a sealed config value.
 pub fn config_context(integration_id: &str, key: &str) -> String {
@@ -56,14 +56,21 @@ pub fn oauth_context(integration_id: &str) -> String {
     format!("integration-oauth:{integration_id}")
 }
 
+/// How this process runs integrations.
+pub struct RunSettings {
+    /// This process's name in run claims.
+    pub instance: String,
+    pub retry: RetryPolicy,
+    /// Public base URL (for `redirect_url`).
+    pub public_url: String,
+}
+
 impl Integrations {
     pub fn new(
         db: Db,
         vault: Arc<Vault>,
         services: Services,
-        instance: String,
-        retry: RetryPolicy,
-        public_url: String,
+        settings: RunSettings,
         deliveries_wake: Arc<Notify>,
         metrics: Arc<Metrics>,
     ) -> Integrations {
@@ -72,9 +79,9 @@ impl Integrations {
             vault,
             services,
             wake: Arc::new(Notify::new()),
-            instance,
-            retry,
-            public_url,
+            instance: settings.instance,
+            retry: settings.retry,
+            public_url: settings.public_url,
             deliveries_wake,
             metrics,
             triggers: Mutex::new(None),
@@ -188,6 +195,10 @@ impl Integrations {
         let vault = self.vault.clone();
         let integration_id = run.integration_id.clone();
         let user_id = run.user_id.clone();
+        let index = match self.trigger_snapshot().await {
+            Ok(i) => i,
+            Err(_) => Arc::new(TriggerIndex::new()),
+        };
         let result = self
             .db
             .write(move |c| {
@@ -195,15 +206,18 @@ impl Integrations {
                 c.transaction::<_, ApiError, _>(|c| {
                     let now = time::now();
                     if !Run::finish(c, &id, &instance, &finish, &rows, now)? {
-                        return Ok(Vec::new());
+                        return Ok(false);
                     }
-                    effects.apply(c, &vault, &integration_id, user_id.as_deref(), now)
+                    let events =
+                        effects.apply(c, &vault, &integration_id, user_id.as_deref(), now)?;
+                    Self::queue_in(c, &index, &events)?;
+                    Ok(!events.is_empty())
                 })
             })
             .await;
         match result {
-            Ok(events) if !events.is_empty() => self.published(&events).await,
-            Ok(_) => {}
+            Ok(true) => self.committed(),
+            Ok(false) => {}
             Err(e) => {
                 tracing::warn!(run_id = %run.id, error = %e, "could not store a run's outcome; it runs again when its claim expires")
             }
@@ -411,19 +425,12 @@ impl Integrations {
         futures_util::future::try_join_all(checks).await
     }
 
-    /// Queues the runs that `events` trigger: an integration listing an
-    /// event type in `triggers` runs for the user whose email the event's
-    /// entity carries. Runs after the events are committed.
-    pub async fn trigger(&self, events: &[(String, Value)]) -> ApiResult<usize> {
-        let raw: Vec<(&str, Option<&Value>, &str)> = events
-            .iter()
-            .map(|(t, p)| (t.as_str(), Some(p), ""))
-            .collect();
-        self.trigger_any(&raw).await
-    }
-
-    /// [`Self::trigger`] for events as published through the API (payload
-    /// text, parsed only when its type triggers something).
+    /// Queues the runs that events published through the API trigger: an
+    /// integration listing an event type in `triggers` runs for the user
+    /// whose email the event's entity carries. Runs after the events are
+    /// committed (changes hookrelay makes itself use [`Self::queue_in`],
+    /// inside their transaction). Payloads are text, parsed only when their
+    /// type triggers something.
     pub async fn trigger_texts(&self, events: &[(&str, &str)]) -> ApiResult<usize> {
         let raw: Vec<(&str, Option<&Value>, &str)> =
             events.iter().map(|(t, p)| (*t, None, *p)).collect();
@@ -431,65 +438,37 @@ impl Integrations {
     }
 
     async fn trigger_any(&self, events: &[(&str, Option<&Value>, &str)]) -> ApiResult<usize> {
-        let index = self.trigger_index().await?;
-        if index.is_empty() {
-            return Ok(0);
-        }
-        let mut wanted: Vec<(String, Value, String)> = Vec::new();
-        for (event_type, parsed, text) in events {
-            let Some(targets) = index.get(*event_type) else {
-                continue;
-            };
-            let owned;
-            let payload = match parsed {
-                Some(p) => *p,
-                None => {
-                    owned = serde_json::from_str::<Value>(text).unwrap_or(Value::Null);
-                    &owned
-                }
-            };
-            let entity = event_type.split('.').next().unwrap_or_default();
-            let Some(email) = payload
-                .get(entity)
-                .and_then(|e| e.get("email"))
-                .and_then(Value::as_str)
-            else {
-                continue;
-            };
-            for (integration_id, form) in targets {
-                wanted.push((integration_id.clone(), form.clone(), email.to_string()));
-            }
-        }
+        let index = self.trigger_snapshot().await?;
+        let wanted = wanted_runs(&index, events);
         if wanted.is_empty() {
             return Ok(0);
         }
-        let n = self
-            .db
-            .write(move |c| {
-                let mut n = 0;
-                for (integration_id, form, email) in wanted {
-                    if let Some(u) = User::find_by_email(c, &email)? {
-                        let form = form.as_object().cloned().unwrap_or_default();
-                        Self::new_run(&integration_id, Some(u.id), "execute", &form, "event")
-                            .insert(c)?;
-                        n += 1;
-                    }
-                }
-                Ok(n)
-            })
-            .await?;
+        let n = self.db.write(move |c| queue_wanted(c, wanted)).await?;
         if n > 0 {
             self.wake.notify_one();
         }
         Ok(n)
     }
 
-    /// After events were committed: wake the deliveries and queue triggers.
-    pub async fn published(&self, events: &[(String, Value)]) {
+    /// Queues, in the caller's transaction, the runs `events` trigger: a
+    /// change and the runs it causes commit together.
+    pub fn queue_in(
+        c: &mut crate::db::DbConn,
+        index: &TriggerIndex,
+        events: &[(String, Value)],
+    ) -> ApiResult<usize> {
+        let raw: Vec<(&str, Option<&Value>, &str)> = events
+            .iter()
+            .map(|(t, p)| (t.as_str(), Some(p), ""))
+            .collect();
+        queue_wanted(c, wanted_runs(index, &raw))
+    }
+
+    /// After a transaction that published events (and maybe queued runs)
+    /// committed: wake the delivery engine and the run worker.
+    pub fn committed(&self) {
         self.deliveries_wake.notify_one();
-        if let Err(e) = self.trigger(events).await {
-            tracing::warn!(error = %e, "queueing triggered runs failed");
-        }
+        self.wake.notify_one();
     }
 
     /// Forgets the cached trigger index (an integration changed).
@@ -497,7 +476,9 @@ impl Integrations {
         *self.triggers.lock().expect("trigger cache lock") = None;
     }
 
-    async fn trigger_index(&self) -> ApiResult<Arc<TriggerIndex>> {
+    /// The current trigger index (cached; other processes' changes show
+    /// within 5 seconds).
+    pub async fn trigger_snapshot(&self) -> ApiResult<Arc<TriggerIndex>> {
         if let Some((at, idx)) = self.triggers.lock().expect("trigger cache lock").as_ref() {
             // Other processes change integrations too: reload now and then.
             if at.elapsed() < Duration::from_secs(5) {
@@ -657,6 +638,59 @@ impl Integrations {
             .await?;
         Ok(run)
     }
+}
+
+/// The runs `events` ask for: (integration, form, the entity's email).
+fn wanted_runs(
+    index: &TriggerIndex,
+    events: &[(&str, Option<&Value>, &str)],
+) -> Vec<(String, Value, String)> {
+    let mut wanted = Vec::new();
+    if index.is_empty() {
+        return wanted;
+    }
+    for (event_type, parsed, text) in events {
+        let Some(targets) = index.get(*event_type) else {
+            continue;
+        };
+        let owned;
+        let payload = match parsed {
+            Some(p) => *p,
+            None => {
+                owned = serde_json::from_str::<Value>(text).unwrap_or(Value::Null);
+                &owned
+            }
+        };
+        let entity = event_type.split('.').next().unwrap_or_default();
+        let Some(email) = payload
+            .get(entity)
+            .and_then(|e| e.get("email"))
+            .and_then(Value::as_str)
+        else {
+            continue;
+        };
+        for (integration_id, form) in targets {
+            wanted.push((integration_id.clone(), form.clone(), email.to_string()));
+        }
+    }
+    wanted
+}
+
+/// Inserts the wanted runs for users that exist; how many.
+fn queue_wanted(
+    c: &mut crate::db::DbConn,
+    wanted: Vec<(String, Value, String)>,
+) -> ApiResult<usize> {
+    let mut n = 0;
+    for (integration_id, form, email) in wanted {
+        if let Some(u) = User::find_by_email(c, &email)? {
+            let form = form.as_object().cloned().unwrap_or_default();
+            Integrations::new_run(&integration_id, Some(u.id), "execute", &form, "event")
+                .insert(c)?;
+            n += 1;
+        }
+    }
+    Ok(n)
 }
 
 /// When a sync manifest's schedule next fires after `now` (UTC).
