@@ -212,7 +212,7 @@ pub fn load(
                 }
                 let key = create_key_file(&path)?;
                 warning = Some(format!(
-                    "generated a master key in {} (no HOOKRELAY_MASTER_KEY set). Back it up with the database: without it, stored webhook secrets cannot be read",
+                    "generated a master key in {} (no HOOKRELAY_MASTER_KEY set). Back it up with the database: without it, stored secrets (webhook signing secrets, integration settings and tokens) cannot be read",
                     path.display()
                 ));
                 key
