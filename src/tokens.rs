@@ -29,15 +29,6 @@ pub fn generate_token() -> String {
     )
 }
 
-/// A token name: 1 to 200 characters after trimming.
-pub fn check_name(name: &str) -> ApiResult<String> {
-    let n = name.trim();
-    if n.is_empty() || n.chars().count() > 200 {
-        return Err(ApiError::field("name", "name must be 1 to 200 characters"));
-    }
-    Ok(n.to_string())
-}
-
 /// At least one scope, each known; stored sorted, space-separated.
 pub fn check_scopes(scopes: &[String]) -> ApiResult<String> {
     if scopes.is_empty() {
@@ -66,7 +57,7 @@ pub fn check_scopes(scopes: &[String]) -> ApiResult<String> {
 /// Creates a token after validating its name and scopes; returns the row
 /// and the token itself (the only time it exists in clear).
 pub fn create(conn: &mut DbConn, name: &str, scopes: &[String]) -> ApiResult<(ApiToken, String)> {
-    let row_name = check_name(name)?;
+    let row_name = crate::api::check_name(name)?;
     let scopes = check_scopes(scopes)?;
     let token = generate_token();
     let row = ApiToken {

@@ -2,21 +2,15 @@
 //! about a user, and revoking access.
 
 use actix_web::{web, HttpResponse};
-use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::auth::{IntegrationsRun, Need};
+use super::runs::{respond, WaitQuery};
 use crate::app::AppState;
 use crate::db::integrations::Integration;
 use crate::db::users::User;
 use crate::error::{ApiError, ApiResult};
 use crate::manifest::jobs::{overview, Integrations};
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WaitQuery {
-    wait: Option<bool>,
-}
 
 /// Runs every integration's `exists` for the user (each a recorded run).
 pub async fn access(
@@ -78,5 +72,5 @@ pub async fn revoke(
         });
     }
     let run = Integrations::new_run(&integration.id, Some(user.id), "revoke", &Map::new(), "api");
-    super::integrations::respond(&state, run, q.wait.unwrap_or(false)).await
+    respond(&state, run, q.wait.unwrap_or(false)).await
 }

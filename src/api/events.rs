@@ -69,7 +69,7 @@ async fn record(
     events: Vec<ValidEvent>,
     key: Option<String>,
 ) -> ApiResult<Vec<Published>> {
-    let mut res = write(state, events.clone(), key.clone()).await;
+    let mut res = state.publisher.publish(events.clone(), key.clone()).await;
     if key.is_some()
         && matches!(
             res,
@@ -79,42 +79,33 @@ async fn record(
             })
         )
     {
-        res = write(state, events.clone(), key).await;
+        res = state.publisher.publish(events.clone(), key).await;
     }
     let published = res?;
     // Hand the parsed events to the engine before waking it.
     let mut fresh = false;
-    for (p, e) in published.iter().zip(events) {
+    for (p, e) in published.iter().zip(&events) {
+        if !p.replayed {
+            state.metrics.event_accepted(&e.event_type, 1);
+        }
         if p.deliveries > 0 && !p.replayed {
-            state.events.put(p.id.clone(), e.event_type, &e.payload);
+            state
+                .events
+                .put(p.id.clone(), e.event_type.clone(), &e.payload);
             fresh = true;
         }
     }
     if fresh {
         state.notify.notify_one();
     }
-    Ok(published)
-}
-
-async fn write(
-    state: &AppState,
-    events: Vec<ValidEvent>,
-    key: Option<String>,
-) -> ApiResult<Vec<Published>> {
-    let texts: Vec<(String, String)> = events
+    // Integrations these events trigger (after the commit: the events are safe).
+    let texts: Vec<(&str, &str)> = published
         .iter()
-        .map(|e| (e.event_type.clone(), e.payload.clone()))
+        .zip(&events)
+        .filter(|(p, _)| !p.replayed)
+        .map(|(_, e)| (e.event_type.as_str(), e.payload.as_str()))
         .collect();
-    let published = state.publisher.publish(events, key).await?;
-    let mut fresh: Vec<(&str, &str)> = Vec::with_capacity(texts.len());
-    for ((t, payload), p) in texts.iter().zip(&published) {
-        if !p.replayed {
-            state.metrics.event_accepted(t, 1);
-            fresh.push((t, payload));
-        }
-    }
-    // Integrations this event triggers (after the commit: the event is safe).
-    if let Err(e) = state.integrations.trigger_texts(&fresh).await {
+    if let Err(e) = state.integrations.trigger_texts(&texts).await {
         tracing::warn!(error = %e, "queueing triggered integration runs failed");
     }
     Ok(published)

@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 
 use super::auth::{IntegrationsRun, IntegrationsWrite, Need};
 use super::page::{self, Cursor, Page};
-use super::runs::RunView;
+use super::runs::{respond, WaitQuery};
 use crate::app::AppState;
 use crate::db::integrations::{self as store, ConfigValue, Integration, IntegrationChanges};
 use crate::db::users::User;
@@ -68,12 +68,6 @@ pub struct StartRun {
     user_id: Option<String>,
     #[serde(default)]
     form: Map<String, Value>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WaitQuery {
-    wait: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -179,14 +173,6 @@ async fn check_triggers(state: &AppState, kind: Kind, triggers: &[Trigger]) -> A
     Ok(serde_json::to_string(triggers).expect("triggers serialize"))
 }
 
-fn check_name(name: &str) -> ApiResult<String> {
-    let n = name.trim();
-    if n.is_empty() || n.chars().count() > 200 {
-        return Err(ApiError::field("name", "name must be 1 to 200 characters"));
-    }
-    Ok(n.to_string())
-}
-
 pub async fn create(
     state: web::Data<AppState>,
     _: Need<IntegrationsWrite>,
@@ -199,7 +185,7 @@ pub async fn create(
             format!("kind must be webhook or sync_users, not '{}'", b.kind),
         )
     })?;
-    let name = check_name(&b.name)?;
+    let name = super::check_name(&b.name)?;
     check_manifest(&b.manifest, kind)?;
     let triggers = check_triggers(&state, kind, &b.triggers.unwrap_or_default()).await?;
     let now = time::now();
@@ -286,7 +272,7 @@ pub async fn update(
     };
     let now = time::now();
     let changes = IntegrationChanges {
-        name: b.name.as_deref().map(check_name).transpose()?,
+        name: b.name.as_deref().map(super::check_name).transpose()?,
         next_sync_at: b.manifest.as_ref().map(|m| next_sync(m, now)),
         manifest: b.manifest.as_ref().map(Value::to_string),
         triggers,
@@ -495,22 +481,6 @@ pub async fn start_run(
     };
     let run = Integrations::new_run(&i.id, user.map(|u| u.id), kind, &b.form, "api");
     respond(&state, run, q.wait.unwrap_or(false)).await
-}
-
-/// Queued → 202; waited for → 200 with the finished run and its steps.
-pub async fn respond(
-    state: &AppState,
-    run: crate::db::runs::Run,
-    wait: bool,
-) -> ApiResult<HttpResponse> {
-    if wait {
-        let done = state.integrations.run_now(run).await?;
-        let view = RunView::with_steps(&state.db, done).await?;
-        Ok(HttpResponse::Ok().json(view))
-    } else {
-        let queued = state.integrations.enqueue(run).await?;
-        Ok(HttpResponse::Accepted().json(RunView::new(queued, None)))
-    }
 }
 
 async fn optional_user(state: &AppState, id: Option<String>) -> ApiResult<Option<User>> {

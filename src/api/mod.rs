@@ -244,6 +244,24 @@ pub(crate) async fn delete_one(
     Ok(no_content())
 }
 
+/// A text field, trimmed, of at most 200 characters; `required` refuses blank.
+pub(crate) fn check_text(field: &str, v: &str, required: bool) -> Result<String, ApiError> {
+    let t = v.trim();
+    if (required && t.is_empty()) || t.chars().count() > 200 {
+        let need = if required { "1" } else { "0" };
+        return Err(ApiError::field(
+            field,
+            format!("{field} must be {need} to 200 characters"),
+        ));
+    }
+    Ok(t.to_string())
+}
+
+/// A resource's `name`: 1 to 200 characters.
+pub(crate) fn check_name(name: &str) -> Result<String, ApiError> {
+    check_text("name", name, true)
+}
+
 /// 204 helper.
 pub(crate) fn no_content() -> HttpResponse {
     HttpResponse::NoContent().finish()

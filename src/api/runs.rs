@@ -25,7 +25,7 @@ pub struct ListQuery {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WaitQuery {
-    wait: Option<bool>,
+    pub wait: Option<bool>,
 }
 
 /// A run as the API shows it.
@@ -206,7 +206,19 @@ pub async fn rerun(
         updated_at: now,
         ..old
     };
-    super::integrations::respond(&state, run, q.wait.unwrap_or(false)).await
+    respond(&state, run, q.wait.unwrap_or(false)).await
+}
+
+/// Queued → 202; waited for → 200 with the finished run and its steps.
+pub async fn respond(state: &AppState, run: Run, wait: bool) -> ApiResult<HttpResponse> {
+    if wait {
+        let done = state.integrations.run_now(run).await?;
+        let view = RunView::with_steps(&state.db, done).await?;
+        Ok(HttpResponse::Ok().json(view))
+    } else {
+        let queued = state.integrations.enqueue(run).await?;
+        Ok(HttpResponse::Accepted().json(RunView::new(queued, None)))
+    }
 }
 
 async fn find(state: &AppState, id: String) -> ApiResult<Run> {

@@ -112,7 +112,7 @@ pub async fn rename(
     id: web::Path<String>,
     body: web::Json<RenameToken>,
 ) -> ApiResult<HttpResponse> {
-    let name = tokens::check_name(&body.name)?;
+    let name = super::check_name(&body.name)?;
     let id = id.into_inner();
     let t = state
         .db

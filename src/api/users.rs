@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::auth::{IntegrationsRun, IntegrationsWrite, Need};
+use super::check_text;
 use super::page::{self, Cursor, Page};
 use crate::app::AppState;
 use crate::db::users::{Organization, User, UserChanges, UserQuery, UserSort};
@@ -119,18 +120,6 @@ fn check_email(email: &str) -> ApiResult<String> {
             format!("'{email}' is not an email address"),
         ))
     }
-}
-
-fn check_text(field: &str, v: &str, required: bool) -> ApiResult<String> {
-    let t = v.trim();
-    if (required && t.is_empty()) || t.chars().count() > 200 {
-        let need = if required { "1" } else { "0" };
-        return Err(ApiError::field(
-            field,
-            format!("{field} must be {need} to 200 characters"),
-        ));
-    }
-    Ok(t.to_string())
 }
 
 fn check_date(v: &str) -> ApiResult<NaiveDate> {

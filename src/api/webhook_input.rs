@@ -202,14 +202,6 @@ pub fn check_grace(grace: Option<&str>) -> ApiResult<chrono::Duration> {
     }
 }
 
-pub fn check_name(name: &str) -> ApiResult<String> {
-    let n = name.trim();
-    if n.is_empty() || n.chars().count() > 200 {
-        return Err(ApiError::field("name", "name must be 1 to 200 characters"));
-    }
-    Ok(n.to_string())
-}
-
 /// An absolute http(s) URL with a host; https only when so configured.
 pub fn check_url(raw: &str, require_https: bool, policy: &TargetPolicy) -> ApiResult<String> {
     if raw.len() > 2048 {

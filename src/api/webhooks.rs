@@ -98,7 +98,7 @@ pub async fn create(
     let webhook = Webhook {
         secret: state.vault.seal(&secret, &secret_context(&id)),
         id,
-        name: input::check_name(&b.name)?,
+        name: super::check_name(&b.name)?,
         url: input::check_url(&b.url, state.config.require_https, state.clients.policy())?,
         event_types: input::check_event_types(&state, &b.event_types).await?,
         max_events_per_request: input::check_batch(b.max_events_per_request.unwrap_or(1), &format)?,
@@ -159,7 +159,7 @@ pub async fn update(
         &format,
     )?;
     let changes = WebhookChanges {
-        name: b.name.as_deref().map(input::check_name).transpose()?,
+        name: b.name.as_deref().map(super::check_name).transpose()?,
         url: b
             .url
             .as_deref()

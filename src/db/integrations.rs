@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{integration_config, integrations, oauth_states};
-use super::DbConn;
+use super::{insert_rows, DbConn};
 
 /// A stored integration.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -192,10 +192,8 @@ impl ConfigValue {
     pub fn replace_all(conn: &mut DbConn, id: &str, values: &[ConfigValue]) -> QueryResult<()> {
         diesel::delete(integration_config::table.filter(integration_config::integration_id.eq(id)))
             .execute(conn)?;
-        for v in values {
-            diesel::insert_into(integration_config::table)
-                .values(v)
-                .execute(conn)?;
+        if !values.is_empty() {
+            insert_rows!(conn, integration_config::table, values)?;
         }
         Ok(())
     }

@@ -155,6 +155,14 @@ impl Run {
             if ids.is_empty() {
                 return Ok(Vec::new());
             }
+            // A scheduled retry starts its next attempt.
+            diesel::update(
+                runs::table
+                    .filter(runs::id.eq_any(&ids))
+                    .filter(runs::status.eq("retry_scheduled")),
+            )
+            .set(runs::attempt.eq(runs::attempt + 1))
+            .execute(conn)?;
             diesel::update(runs::table.filter(runs::id.eq_any(&ids)))
                 .set((
                     runs::status.eq("running"),
@@ -217,13 +225,6 @@ impl Run {
         )
         .set(runs::next_run_at.eq(until))
         .execute(conn)
-    }
-
-    /// Puts a scheduled retry's attempt number up as it is claimed again.
-    pub fn bump_attempt(conn: &mut DbConn, id: &str) -> QueryResult<usize> {
-        diesel::update(runs::table.find(id))
-            .set(runs::attempt.eq(runs::attempt + 1))
-            .execute(conn)
     }
 
     /// Hands back running runs (all, or one instance's) at start-up.

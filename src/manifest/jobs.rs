@@ -547,16 +547,10 @@ impl Integrations {
                 while tasks.try_join_next().is_some() {}
                 continue;
             }
-            for mut run in claimed {
+            for run in claimed {
                 let permit = slots.clone().acquire_owned().await.expect("never closed");
                 let me = self.clone();
                 tasks.spawn(async move {
-                    if run.finished_at.is_none() && run.error.is_some() {
-                        // A scheduled retry: count the attempt.
-                        run.attempt += 1;
-                        let id = run.id.clone();
-                        let _ = me.db.write(move |c| Ok(Run::bump_attempt(c, &id)?)).await;
-                    }
                     me.perform(run).await;
                     drop(permit);
                 });

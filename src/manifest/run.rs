@@ -541,8 +541,8 @@ impl<'a> Runner<'a> {
     /// One request, retried once after an OAuth refresh if it got a 401.
     pub async fn request(&mut self, item: &Value, label: &str) -> Result<Response, String> {
         let result = self.request_once(item, label).await;
-        let unauthorized = matches!(&result, Ok(r) if r.status == 401)
-            || matches!(&result, Err(e) if e.starts_with("status code 401"));
+        // The step just logged says what came back, whatever `status_code` made of it.
+        let unauthorized = self.steps.last().is_some_and(|s| s.status == Some(401));
         if unauthorized
             && !self.refreshed
             && self.oauth.is_some()

@@ -218,7 +218,7 @@ pub fn apply(
                     ..Default::default()
                 };
                 User::update(c, &u.id, &changes)?;
-                changed.push(u.id);
+                changed.push(u);
             }
             ("create", None) => {
                 let text = |k: &str| {
@@ -249,18 +249,14 @@ pub fn apply(
                     updated_at: now,
                 };
                 u.insert(c)?;
-                changed.push(u.id);
+                changed.push(u);
             }
             _ => {}
         }
     }
-    let mut events = Vec::new();
-    for id in changed {
-        if let Some(u) = User::find(c, &id)? {
-            events.push(crate::publish::record_user_updated(c, &u)?);
-        }
-    }
-    Ok(events)
+    // One publish for all of them (the event carries no extra fields).
+    let events = changed.iter().map(crate::publish::user_updated).collect();
+    crate::publish::record_builtin(c, events)
 }
 
 #[cfg(test)]

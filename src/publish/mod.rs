@@ -254,30 +254,37 @@ pub fn record_with(
     })
 }
 
-/// Records a built-in event produced by hookrelay itself (in the caller's
-/// transaction, so the change and its event commit together); returns the
-/// type and payload for triggers.
-fn record_builtin(
+/// Records built-in events produced by hookrelay itself (in the caller's
+/// transaction, so a change and its events commit together); returns them
+/// for triggers.
+pub fn record_builtin(
     conn: &mut DbConn,
-    event_type: &str,
-    payload: Value,
-) -> ApiResult<(String, Value)> {
-    record(
-        conn,
-        vec![ValidEvent {
-            event_type: event_type.to_string(),
+    events: Vec<(String, Value)>,
+) -> ApiResult<Vec<(String, Value)>> {
+    if events.is_empty() {
+        return Ok(events);
+    }
+    let valid = events
+        .iter()
+        .map(|(event_type, payload)| ValidEvent {
+            event_type: event_type.clone(),
             payload: payload.to_string(),
-        }],
-        None,
-    )?;
-    Ok((event_type.to_string(), payload))
+        })
+        .collect();
+    record(conn, valid, None)?;
+    Ok(events)
 }
 
-/// `user.updated` for a user created or changed.
+/// `user.updated` for a user created or changed, recorded.
 pub fn record_user_updated(
     conn: &mut DbConn,
     u: &crate::db::users::User,
 ) -> ApiResult<(String, Value)> {
+    Ok(record_builtin(conn, vec![user_updated(u)])?.remove(0))
+}
+
+/// The `user.updated` event of a user.
+pub fn user_updated(u: &crate::db::users::User) -> (String, Value) {
     let payload = serde_json::json!({
         "type": "user.updated",
         "origin": "hookrelay",
@@ -293,7 +300,7 @@ pub fn record_user_updated(
             "start_date": u.start_date.map(|d| d.to_string()),
         }
     });
-    record_builtin(conn, "user.updated", payload)
+    ("user.updated".to_string(), payload)
 }
 
 /// `organization.updated` after a rename.
@@ -304,7 +311,7 @@ pub fn record_organization_updated(conn: &mut DbConn, name: &str) -> ApiResult<(
         "message": "organization updated",
         "organization": {"id": "org_1", "name": name}
     });
-    record_builtin(conn, "organization.updated", payload)
+    Ok(record_builtin(conn, vec![("organization.updated".to_string(), payload)])?.remove(0))
 }
 
 #[cfg(test)]

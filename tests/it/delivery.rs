@@ -211,20 +211,7 @@ bad = [c for c in cases if not (check_signature if c['form'] else check_raw)(c['
 print(len(cases), len(bad))
 sys.exit(1 if bad else 0)
 "#;
-    let mut child = std::process::Command::new("python3")
-        .args(["-c", script])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(serde_json::to_string(&cases).unwrap().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = crate::common::run_python("python3", script, &Value::Array(cases));
     assert!(
         out.status.success(),
         "the HrFlow Python sample rejected a signature: {}",

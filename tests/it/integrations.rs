@@ -209,12 +209,7 @@ async fn polling_and_continue_if(backend: Backend) {
     let run = run_wait(&app, &id, json!({})).await;
     assert_eq!(run["status"], "succeeded", "{run}");
     assert_eq!(fake.seen_on("GET", "/job").len(), 3);
-    let labels: Vec<&str> = run["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["label"].as_str().unwrap())
-        .collect();
+    let labels = step_labels(&run);
     assert_eq!(
         labels,
         ["execute[0]", "execute[0] poll 2", "execute[0] poll 3"]
@@ -518,12 +513,7 @@ async fn oauth_connect_expire_refresh_and_401(backend: Backend) {
         me[me.len() - 1].header("authorization"),
         Some("Bearer at-third")
     );
-    let labels: Vec<&str> = run["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["label"].as_str().unwrap())
-        .collect();
+    let labels = step_labels(&run);
     assert_eq!(
         labels,
         ["execute[0]", "oauth.refresh", "execute[0] after refresh"]
@@ -624,6 +614,16 @@ async fn failed_run_is_retried_once_later(backend: Backend) {
     assert_eq!(fake.seen_on("DELETE", "/revoke/retry@example.com").len(), 1);
     fake.stop().await;
     app.stop().await;
+}
+
+/// The labels of a run's steps, in order.
+fn step_labels(run: &Value) -> Vec<&str> {
+    run["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["label"].as_str().unwrap())
+        .collect()
 }
 
 async fn wait_run(app: &TestApp, id: &str, check: impl Fn(&Value) -> bool) -> Value {
@@ -728,12 +728,7 @@ async fn basic_auth_and_generated_values_are_masked(backend: Backend) {
         run["steps"][0]["request_headers"]["Authorization"],
         "Basic ***basic credentials***"
     );
-    let labels: Vec<&str> = run["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["label"].as_str().unwrap())
-        .collect();
+    let labels = step_labels(&run);
     assert_eq!(
         labels,
         [

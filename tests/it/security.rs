@@ -462,21 +462,7 @@ for c in cases:
         sys.exit("a tampered body verified")
 print("verified", len(cases))
 "#;
-    let mut child = std::process::Command::new(&python)
-        .args(["-c", script])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(serde_json::to_string(&checks).unwrap().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = crate::common::run_python(&python, script, &Value::Array(checks));
     assert!(
         out.status.success(),
         "standardwebhooks rejected a request: {}{}",

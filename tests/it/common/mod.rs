@@ -415,6 +415,24 @@ fn fresh_pg_database(admin_url: &str) -> (String, PgDrop) {
     )
 }
 
+/// Runs a Python `script` with `input` as JSON on stdin; its output.
+pub fn run_python(python: &str, script: &str, input: &Value) -> std::process::Output {
+    let mut child = std::process::Command::new(python)
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python starts");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.to_string().as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
 /// An HrFlow-style event of `event_type` whose entity carries `key`.
 pub fn event(event_type: &str, key: &str) -> Value {
     let entity = event_type.split('.').next().unwrap();
