@@ -9,27 +9,22 @@ use tokio::sync::Notify;
 
 use crate::config::Config;
 use crate::db::deliveries::Delivery;
-use crate::db::integrations::{ConfigValue, Integration};
 use crate::db::tokens::{hash_token, ApiToken};
-use crate::db::webhooks::{StoredSecrets, Webhook};
-use crate::db::{new_id, parse_url, time, Backend, Db};
+use crate::db::{new_id, time, Backend, Db};
 use crate::delivery::cache::EventCache;
 use crate::delivery::guard::TargetPolicy;
-use crate::delivery::payload::secret_context;
 use crate::delivery::retry::RetryPolicy;
 use crate::delivery::send::HttpClients;
 use crate::delivery::worker::{EngineDeps, WorkerSettings};
 use crate::delivery::Engine;
-use crate::error::ApiError;
-use crate::manifest::jobs::{config_context, oauth_context};
 use crate::manifest::jobs::{Integrations, RunSettings};
 use crate::manifest::notify::Notifier;
 use crate::manifest::render::Renderer;
 use crate::manifest::run::Services;
 use crate::metrics::Metrics;
 use crate::publish::{EventTypeCache, Publisher};
-use crate::vault::{self, KeySettings, Vault};
-use diesel::Connection;
+use crate::sealed::open_vault;
+use crate::vault::Vault;
 use tokio_util::sync::CancellationToken;
 
 /// State shared by every handler.
@@ -229,133 +224,6 @@ fn integrations(
         deliveries.clone(),
         metrics.clone(),
     ))
-}
-
-/// Every sealed value in the database: (place, associated data, sealed).
-enum Sealed {
-    Webhook(StoredSecrets),
-    Config(ConfigValue),
-    Token(String, String),
-}
-
-impl Sealed {
-    /// The sealed texts this row holds, with their associated data.
-    fn values(&self) -> Vec<(String, &str)> {
-        match self {
-            Sealed::Webhook(r) => std::iter::once(&r.secret)
-                .chain(r.previous_secret.as_ref())
-                .map(|s| (secret_context(&r.id), s.as_str()))
-                .collect(),
-            Sealed::Config(v) => {
-                vec![(config_context(&v.integration_id, &v.key), v.value.as_str())]
-            }
-            Sealed::Token(id, t) => vec![(oauth_context(id), t.as_str())],
-        }
-    }
-
-    /// The same row with every value sealed anew under the current key.
-    fn resealed(self, vault: &Vault) -> Result<Sealed, ApiError> {
-        let reseal = |ctx: &str, s: &str| -> Result<String, ApiError> {
-            let clear = vault.open(s, ctx).map_err(ApiError::internal)?;
-            Ok(vault.seal(&clear, ctx))
-        };
-        Ok(match self {
-            Sealed::Webhook(r) => {
-                let ctx = secret_context(&r.id);
-                Sealed::Webhook(StoredSecrets {
-                    secret: reseal(&ctx, &r.secret)?,
-                    previous_secret: r
-                        .previous_secret
-                        .as_deref()
-                        .map(|p| reseal(&ctx, p))
-                        .transpose()?,
-                    id: r.id,
-                })
-            }
-            Sealed::Config(v) => Sealed::Config(ConfigValue {
-                value: reseal(&config_context(&v.integration_id, &v.key), &v.value)?,
-                ..v
-            }),
-            Sealed::Token(id, t) => {
-                let t = reseal(&oauth_context(&id), &t)?;
-                Sealed::Token(id, t)
-            }
-        })
-    }
-
-    fn store(&self, c: &mut crate::db::DbConn) -> Result<(), ApiError> {
-        match self {
-            Sealed::Webhook(r) => Webhook::reseal(c, r)?,
-            Sealed::Config(v) => ConfigValue::set_value(c, v)?,
-            Sealed::Token(id, t) => Integration::set_token(c, id, t)?,
-        };
-        Ok(())
-    }
-}
-
-/// Loads the master key and seals every stored secret (webhook secrets,
-/// integration config values, OAuth tokens) that is in clear (stored
-/// before encryption existed) or sealed under a previous key.
-pub fn open_vault(db: &Db, config: &Config) -> Result<Vault, String> {
-    let rows: Vec<Sealed> = db
-        .write_blocking(|c| {
-            let mut rows: Vec<Sealed> = Webhook::all_secrets(c)?
-                .into_iter()
-                .map(Sealed::Webhook)
-                .collect();
-            rows.extend(ConfigValue::all(c)?.into_iter().map(Sealed::Config));
-            rows.extend(
-                Integration::tokens(c)?
-                    .into_iter()
-                    .map(|(id, t)| Sealed::Token(id, t)),
-            );
-            Ok(rows)
-        })
-        .map_err(|e| format!("cannot read stored secrets: {e}"))?;
-    let mut ids: Vec<String> = rows
-        .iter()
-        .flat_map(Sealed::values)
-        .filter_map(|(_, s)| vault::sealed_key_id(s).map(String::from))
-        .collect();
-    ids.sort();
-    ids.dedup();
-    let sqlite_path = match parse_url(&config.database_url)? {
-        (Backend::Sqlite, path) => Some(std::path::PathBuf::from(path)),
-        (Backend::Postgres, _) => None,
-    };
-    let settings = KeySettings {
-        key: config.master_key.as_deref(),
-        key_file: config.master_key_file.as_deref(),
-        previous: &config.previous_master_keys,
-        sqlite_path: sqlite_path.as_deref(),
-    };
-    let (vault, warning) = vault::load(&settings, &ids)?;
-    if let Some(w) = warning {
-        tracing::warn!("{w}");
-    }
-    let stale: Vec<Sealed> = rows
-        .into_iter()
-        .filter(|r| r.values().iter().any(|(_, s)| !vault.is_current(s)))
-        .collect();
-    if stale.is_empty() {
-        return Ok(vault);
-    }
-    let n = stale.len();
-    db.write_blocking(|c| {
-        c.transaction::<_, ApiError, _>(|c| {
-            for r in stale {
-                r.resealed(&vault)?.store(c)?;
-            }
-            Ok(())
-        })
-    })
-    .map_err(|e| format!("cannot re-seal stored secrets: {e}"))?;
-    tracing::info!(
-        values = n,
-        key = vault.current_key_id(),
-        "sealed stored secrets under the current master key"
-    );
-    Ok(vault)
 }
 
 /// Makes sure an operator can get in: the bootstrap token if configured,

@@ -13,6 +13,7 @@ pub mod error;
 pub mod manifest;
 pub mod metrics;
 pub mod publish;
+pub mod sealed;
 pub mod signing;
 pub mod tokens;
 pub mod vault;

@@ -8,6 +8,7 @@ pub mod notify;
 pub mod render;
 pub mod run;
 pub mod sync;
+pub mod triggers;
 pub mod validate;
 
 use serde_json::Value;
