@@ -167,8 +167,8 @@ impl std::fmt::Debug for Signer {
 }
 
 /// Compact JSON as Python's `json.dumps(v, separators=(',', ':'))` writes it.
-pub fn ascii_json(value: &Value) -> String {
-    let mut out = Vec::with_capacity(128);
+pub fn ascii_json<T: serde::Serialize + ?Sized>(value: &T) -> String {
+    let mut out = Vec::with_capacity(512);
     let mut ser = serde_json::Serializer::with_formatter(&mut out, AsciiFormatter);
     serde::Serialize::serialize(value, &mut ser).expect("serializing a Value cannot fail");
     String::from_utf8(out).expect("ASCII output")

@@ -14,7 +14,9 @@ use super::DbConn;
 
 /// A stored delivery.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = deliveries)]
+// NULLs are written as NULL, not DEFAULT: that lets SQLite take many rows
+// in one INSERT (diesel otherwise inserts them one statement at a time).
+#[diesel(table_name = deliveries, treat_none_as_default_value = false)]
 pub struct Delivery {
     pub id: String,
     pub event_id: String,
@@ -82,7 +84,8 @@ fn queued() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
 
 impl Delivery {
     /// Claims due deliveries for `instance` until `lease_until`, in one
-    /// transaction: selects up to `limit` due rows (oldest first, skipping
+    /// transaction: selects up to `limit` due rows (oldest first, then by
+    /// event, skipping
     /// `exclude` webhooks), lets `keep` pick among them, and marks the kept
     /// rows as this instance's. On PostgreSQL the select takes row locks with
     /// `SKIP LOCKED`, so concurrent instances never claim the same row.
@@ -106,7 +109,9 @@ impl Delivery {
                 .filter(queued())
                 .filter(deliveries::next_attempt_at.le(now))
                 .filter(deliveries::webhook_id.ne_all(exclude))
-                .order(deliveries::next_attempt_at.asc())
+                // The `deliveries_due` index order, which is also storage
+                // order: a claim (and later its settlement) touches few pages.
+                .order((deliveries::next_attempt_at.asc(), deliveries::event_id.asc()))
                 .limit(limit);
             let found: Vec<Candidate> = match conn {
                 DbConn::Pg(pg) => q.for_update().skip_locked().load(pg)?,

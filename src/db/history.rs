@@ -16,7 +16,9 @@ const INSERT_CHUNK: usize = 500;
 
 /// One attempt as stored.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = history)]
+// NULLs are written as NULL, not DEFAULT: that lets SQLite take many rows
+// in one INSERT (diesel otherwise inserts them one statement at a time).
+#[diesel(table_name = history, treat_none_as_default_value = false)]
 pub struct HistoryRow {
     pub id: String,
     pub webhook_id: String,
@@ -101,11 +103,7 @@ impl HistoryRow {
         conn.transaction(|conn| {
             let rows: Vec<&HistoryRow> = records.iter().map(|r| &r.row).collect();
             for chunk in rows.chunks(INSERT_CHUNK) {
-                insert_rows!(
-                    conn,
-                    history::table,
-                    chunk.iter().map(|r| (*r).clone()).collect::<Vec<_>>()
-                )?;
+                insert_rows!(conn, history::table, chunk.to_vec())?;
             }
             for r in records.iter().filter(|r| r.batch_event_ids.len() > 1) {
                 for ev in &r.batch_event_ids {

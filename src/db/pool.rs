@@ -59,7 +59,7 @@ impl Checkpointer {
                 };
                 let _ = conn.batch_execute("PRAGMA busy_timeout = 1000;");
                 while !flag.load(std::sync::atomic::Ordering::Relaxed) {
-                    std::thread::sleep(Duration::from_millis(200));
+                    std::thread::sleep(Duration::from_millis(1000));
                     if let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE);") {
                         tracing::debug!(error = %e, "background checkpoint failed");
                     }
@@ -88,7 +88,7 @@ impl CustomizeConnection<DbConn, diesel::r2d2::Error> for SqlitePragmas {
     fn on_acquire(&self, conn: &mut DbConn) -> Result<(), diesel::r2d2::Error> {
         // busy_timeout first: switching to WAL itself needs the lock.
         let sql = format!(
-            "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA synchronous = {}; \
+            "PRAGMA busy_timeout = 10000; PRAGMA page_size = 8192; PRAGMA journal_mode = WAL; PRAGMA synchronous = {}; \
              PRAGMA foreign_keys = ON; PRAGMA cache_size = -{}; PRAGMA temp_store = MEMORY; \
              PRAGMA wal_autocheckpoint = {};",
             self.synchronous, self.cache_kib, self.autocheckpoint

@@ -1,5 +1,7 @@
 //! What goes on the wire for a webhook: body, content type and signature.
 
+use std::sync::OnceLock;
+
 use serde_json::{Map, Value};
 
 use crate::db::webhooks::Webhook;
@@ -30,6 +32,10 @@ impl Format {
 pub struct EventDoc {
     pub object: Map<String, Value>,
     pub entity: String,
+    /// Its single-event bodies, rendered once: every webhook of a format
+    /// gets the same bytes, and an event usually goes to several.
+    form: OnceLock<Rendered>,
+    json: OnceLock<Rendered>,
 }
 
 impl EventDoc {
@@ -43,7 +49,12 @@ impl EventDoc {
             .and_then(|t| t.split('.').next())
             .unwrap_or_default()
             .to_string();
-        Ok(EventDoc { object, entity })
+        Ok(EventDoc {
+            object,
+            entity,
+            form: OnceLock::new(),
+            json: OnceLock::new(),
+        })
     }
 }
 
@@ -69,35 +80,37 @@ impl Rendered {
 /// receiver sees one shape. Signing happens at send time (`Signer`), since
 /// Standard Webhooks signatures cover the send timestamp.
 pub fn render(format: Format, batched: bool, events: &[&EventDoc]) -> Rendered {
+    let doc = events[0];
     match format {
-        Format::Form => {
-            // Form webhooks are never batched (the API refuses it).
-            let doc = events[0];
-            let fields = signing::form_fields(&doc.object, &doc.entity);
-            Rendered {
-                content_type: "application/x-www-form-urlencoded",
-                body: signing::form_body(&fields),
-                hrflow_input: Some(signing::form_signing_input(&fields)),
-            }
-        }
+        // Form webhooks are never batched (the API refuses it).
+        Format::Form => doc.form.get_or_init(|| render_form(doc)).clone(),
+        Format::Json if !batched => doc.json.get_or_init(|| render_json(&doc.object)).clone(),
         Format::Json => {
-            let value = if batched {
-                let list = events
-                    .iter()
-                    .map(|d| Value::Object(d.object.clone()))
-                    .collect();
-                let mut wrapper = Map::new();
-                wrapper.insert("events".into(), Value::Array(list));
-                Value::Object(wrapper)
-            } else {
-                Value::Object(events[0].object.clone())
-            };
-            Rendered {
-                content_type: "application/json",
-                body: signing::ascii_json(&value),
-                hrflow_input: None,
-            }
+            let list = events
+                .iter()
+                .map(|d| Value::Object(d.object.clone()))
+                .collect();
+            let mut wrapper = Map::new();
+            wrapper.insert("events".into(), Value::Array(list));
+            render_json(&wrapper)
         }
+    }
+}
+
+fn render_form(doc: &EventDoc) -> Rendered {
+    let fields = signing::form_fields(&doc.object, &doc.entity);
+    Rendered {
+        content_type: "application/x-www-form-urlencoded",
+        body: signing::form_body(&fields),
+        hrflow_input: Some(signing::form_signing_input(&fields)),
+    }
+}
+
+fn render_json(object: &Map<String, Value>) -> Rendered {
+    Rendered {
+        content_type: "application/json",
+        body: signing::ascii_json(object),
+        hrflow_input: None,
     }
 }
 

@@ -138,18 +138,16 @@ pub async fn send(
         let timestamp = chrono::Utc::now().timestamp();
         wire.extend(signer.headers(msg_id, timestamp, &rendered.body, rendered.hrflow_input()));
     }
-    let mut req = clients.pick(verify_ssl).post(url);
     let mut headers = Map::new();
-    for (name, value) in wire {
-        req = req.header(name, &value);
+    for (name, value) in &wire {
         // History keeps signatures (they prove nothing without the secret)
         // but never credentials.
         let logged = if is_credential_header(name) {
-            REDACTED.to_string()
+            REDACTED
         } else {
             value
         };
-        headers.insert(name.into(), logged.into());
+        headers.insert((*name).into(), logged.into());
     }
     let sent_at = time::now();
     let started = Instant::now();
@@ -164,13 +162,21 @@ pub async fn send(
         error: None,
         retry_after: None,
     };
-    // Literal IPs never pass through the resolver: check them here.
-    let literal = url::Url::parse(url)
+    // Parsed once, here: literal IPs never pass through the resolver, so
+    // they are checked now, and reqwest takes the parsed URL as it is.
+    let target = url::Url::parse(url)
         .map_err(|e| format!("invalid URL: {e}"))
-        .and_then(|u| clients.policy.check_literal(&u));
-    if let Err(why) = literal {
-        exchange.error = Some(why);
-        return exchange;
+        .and_then(|u| clients.policy.check_literal(&u).map(|()| u));
+    let target = match target {
+        Ok(u) => u,
+        Err(why) => {
+            exchange.error = Some(why);
+            return exchange;
+        }
+    };
+    let mut req = clients.pick(verify_ssl).post(target);
+    for (name, value) in wire {
+        req = req.header(name, value);
     }
     match req.body(rendered.body.clone()).send().await {
         Ok(resp) => {

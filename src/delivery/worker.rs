@@ -96,7 +96,7 @@ pub async fn run(
         let free = slots.available_permits();
         // A claim costs a transaction: while requests are in flight, wait
         // until a worthwhile share of the slots is free, or briefly.
-        let worthwhile = (settings.workers / 4).clamp(1, settings.claim_batch);
+        let worthwhile = (settings.workers / 2).clamp(1, settings.claim_batch);
         if free == 0 || (free < worthwhile && !inflight.is_empty()) {
             tokio::select! {
                 _ = inflight.join_next() => {}
