@@ -4,6 +4,11 @@
 use clap::{Parser, Subcommand};
 use hookrelay::config::Config;
 
+/// See Cargo.toml: jemalloc over glibc malloc for the many small,
+/// cross-thread allocations of request handling.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[derive(Parser)]
 #[command(
     name = "hookrelay",

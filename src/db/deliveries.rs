@@ -111,7 +111,10 @@ impl Delivery {
                 .filter(deliveries::webhook_id.ne_all(exclude))
                 // The `deliveries_due` index order, which is also storage
                 // order: a claim (and later its settlement) touches few pages.
-                .order((deliveries::next_attempt_at.asc(), deliveries::event_id.asc()))
+                .order((
+                    deliveries::next_attempt_at.asc(),
+                    deliveries::event_id.asc(),
+                ))
                 .limit(limit);
             let found: Vec<Candidate> = match conn {
                 DbConn::Pg(pg) => q.for_update().skip_locked().load(pg)?,

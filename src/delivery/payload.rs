@@ -1,6 +1,6 @@
 //! What goes on the wire for a webhook: body, content type and signature.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use serde_json::{Map, Value};
 
@@ -34,8 +34,8 @@ pub struct EventDoc {
     pub entity: String,
     /// Its single-event bodies, rendered once: every webhook of a format
     /// gets the same bytes, and an event usually goes to several.
-    form: OnceLock<Rendered>,
-    json: OnceLock<Rendered>,
+    form: OnceLock<Arc<Rendered>>,
+    json: OnceLock<Arc<Rendered>>,
 }
 
 impl EventDoc {
@@ -79,12 +79,15 @@ impl Rendered {
 /// above one) always get `{"events": [...]}`, even for a single event, so a
 /// receiver sees one shape. Signing happens at send time (`Signer`), since
 /// Standard Webhooks signatures cover the send timestamp.
-pub fn render(format: Format, batched: bool, events: &[&EventDoc]) -> Rendered {
+pub fn render(format: Format, batched: bool, events: &[&EventDoc]) -> Arc<Rendered> {
     let doc = events[0];
     match format {
         // Form webhooks are never batched (the API refuses it).
-        Format::Form => doc.form.get_or_init(|| render_form(doc)).clone(),
-        Format::Json if !batched => doc.json.get_or_init(|| render_json(&doc.object)).clone(),
+        Format::Form => doc.form.get_or_init(|| Arc::new(render_form(doc))).clone(),
+        Format::Json if !batched => doc
+            .json
+            .get_or_init(|| Arc::new(render_json(&doc.object)))
+            .clone(),
         Format::Json => {
             let list = events
                 .iter()
@@ -92,7 +95,7 @@ pub fn render(format: Format, batched: bool, events: &[&EventDoc]) -> Rendered {
                 .collect();
             let mut wrapper = Map::new();
             wrapper.insert("events".into(), Value::Array(list));
-            render_json(&wrapper)
+            Arc::new(render_json(&wrapper))
         }
     }
 }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::Connection;
-use serde_json::{json, Value};
+use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 
 use super::payload::Rendered;
@@ -66,10 +66,10 @@ pub fn history_row(ctx: &AttemptContext<'_>, rendered: &Rendered, ex: &Exchange)
         event_ids: serde_json::to_string(ctx.event_ids).expect("strings serialize"),
         delivery_ids: serde_json::to_string(ctx.delivery_ids).expect("strings serialize"),
         url: ctx.url.to_string(),
-        request_headers: Value::Object(ex.request_headers.clone()).to_string(),
+        request_headers: serde_json::to_string(&ex.request_headers).expect("a map serializes"),
         request_body: rendered.body.clone(),
         response_status: ex.status.map(i32::from).unwrap_or(0),
-        response_headers: Value::Object(ex.response_headers.clone()).to_string(),
+        response_headers: serde_json::to_string(&ex.response_headers).expect("a map serializes"),
         response_body: ex.response_body.clone(),
         response_truncated: ex.truncated,
         duration_ms: ex.duration.as_millis() as i64,
