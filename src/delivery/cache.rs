@@ -9,22 +9,39 @@ use std::sync::Arc;
 
 use super::payload::EventDoc;
 
-/// Events kept at most.
-const CAPACITY: usize = 50_000;
+/// Memory the cache may hold, by the estimate below. At ~400-byte events
+/// that is ~15,000 events, many seconds of publishing at full speed; a few
+/// large events cannot push it past the budget.
+const BUDGET_BYTES: u64 = 24 * 1024 * 1024;
 
 /// A parsed event and its type.
 pub type CachedEvent = (Arc<EventDoc>, String);
 
+/// Estimated memory of an entry: the parsed document is about twice its
+/// JSON text, and its rendered bodies (form or JSON) about as much again.
+#[derive(Clone)]
+struct EventWeight;
+
+impl quick_cache::Weighter<String, CachedEvent> for EventWeight {
+    fn weight(&self, id: &String, (doc, event_type): &CachedEvent) -> u64 {
+        (id.len() + event_type.len() + 4 * doc.text_len) as u64
+    }
+}
+
 /// Shared between the publishing API and the dispatcher.
 #[derive(Clone)]
 pub struct EventCache {
-    inner: Arc<quick_cache::sync::Cache<String, CachedEvent>>,
+    inner: Arc<quick_cache::sync::Cache<String, CachedEvent, EventWeight>>,
 }
 
 impl Default for EventCache {
     fn default() -> Self {
         EventCache {
-            inner: Arc::new(quick_cache::sync::Cache::new(CAPACITY)),
+            inner: Arc::new(quick_cache::sync::Cache::with_weighter(
+                10_000,
+                BUDGET_BYTES,
+                EventWeight,
+            )),
         }
     }
 }

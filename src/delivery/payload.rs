@@ -32,6 +32,8 @@ impl Format {
 pub struct EventDoc {
     pub object: Map<String, Value>,
     pub entity: String,
+    /// Length of the JSON text it was parsed from (sizes the event cache).
+    pub text_len: usize,
     /// Its single-event bodies, rendered once: every webhook of a format
     /// gets the same bytes, and an event usually goes to several.
     form: OnceLock<Arc<Rendered>>,
@@ -52,6 +54,7 @@ impl EventDoc {
         Ok(EventDoc {
             object,
             entity,
+            text_len: payload.len(),
             form: OnceLock::new(),
             json: OnceLock::new(),
         })
