@@ -213,9 +213,42 @@ pub fn record_with(
                 return Ok(vec![Published { id: prev.id, deliveries: n, replayed: true }]);
             }
         }
+        let rows = Rows::build(events, idempotency_key, hooks);
+        Event::insert_with_deliveries(conn, &rows.events, &rows.deliveries)?;
+        Ok(rows.published.into_iter().flatten().collect())
+    })
+}
+
+/// The rows of one or more publishes, ready to insert together.
+#[derive(Default)]
+pub struct Rows {
+    pub events: Vec<Event>,
+    pub deliveries: Vec<Delivery>,
+    /// What each publish added, in the order they were built.
+    pub published: Vec<Vec<Published>>,
+}
+
+impl Rows {
+    /// The rows of one publish: its events and one delivery per subscribed
+    /// webhook and event.
+    pub fn build(
+        events: Vec<ValidEvent>,
+        idempotency_key: Option<String>,
+        hooks: &Subscribers,
+    ) -> Rows {
+        let mut rows = Rows::default();
+        rows.add(events, idempotency_key, hooks);
+        rows
+    }
+
+    /// Adds one publish.
+    pub fn add(
+        &mut self,
+        events: Vec<ValidEvent>,
+        idempotency_key: Option<String>,
+        hooks: &Subscribers,
+    ) {
         let now = time::now();
-        let mut ev_rows = Vec::with_capacity(events.len());
-        let mut del_rows = Vec::new();
         let mut out = Vec::with_capacity(events.len());
         for ev in events {
             // The id carries created_at, which time-range queries rely on.
@@ -224,7 +257,7 @@ pub fn record_with(
             for (w, pats) in hooks {
                 if subscribes(pats, &ev.event_type) {
                     n += 1;
-                    del_rows.push(Delivery {
+                    self.deliveries.push(Delivery {
                         id: new_id("dlv"),
                         event_id: id.clone(),
                         webhook_id: w.id.clone(),
@@ -240,18 +273,21 @@ pub fn record_with(
                     });
                 }
             }
-            ev_rows.push(Event {
+            self.events.push(Event {
                 id: id.clone(),
                 event_type: ev.event_type,
                 payload: ev.payload,
                 idempotency_key: idempotency_key.clone(),
                 created_at: now,
             });
-            out.push(Published { id, deliveries: n, replayed: false });
+            out.push(Published {
+                id,
+                deliveries: n,
+                replayed: false,
+            });
         }
-        Event::insert_with_deliveries(conn, &ev_rows, &del_rows)?;
-        Ok(out)
-    })
+        self.published.push(out);
+    }
 }
 
 /// Records built-in events produced by hookrelay itself (in the caller's
