@@ -9,7 +9,8 @@ use crate::common::{event, Backend, TestApp, TOKEN};
 both_backends!(
     idempotency_key_returns_first_event,
     batch_publish_is_all_or_nothing,
-    list_filter_paginate
+    list_filter_paginate,
+    concurrent_publishes_with_and_without_keys
 );
 
 async fn idempotency_key_returns_first_event(backend: Backend) {
@@ -48,6 +49,79 @@ async fn idempotency_key_returns_first_event(backend: Backend) {
     let (s4, _) = crate::common::read(send(e, "key-2").await.unwrap()).await;
     assert_eq!(s4, StatusCode::ACCEPTED);
     assert_eq!(app.count_rows("events"), 2);
+    app.stop().await;
+}
+
+/// Concurrent publishes are committed in groups; in a group, keyless ones
+/// are written together and keyed ones one by one, so a replay or a
+/// conflict answers for itself and leaves the others written.
+async fn concurrent_publishes_with_and_without_keys(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else {
+        return;
+    };
+    app.create_webhook(
+        json!({"name": "w", "url": "http://127.0.0.1:9/x", "event_types": ["*"], "active": true}),
+    )
+    .await;
+    let send = |body: serde_json::Value, key: Option<String>| {
+        let mut req = app
+            .http
+            .post(format!("{}/v1/events", app.base))
+            .bearer_auth(TOKEN)
+            .json(&body);
+        if let Some(k) = key {
+            req = req.header("Idempotency-Key", k);
+        }
+        async move { crate::common::read(req.send().await.unwrap()).await }
+    };
+    let mut calls = Vec::new();
+    for i in 0..40 {
+        calls.push(send(
+            event("profile.parsing.success", &format!("plain-{i}")),
+            None,
+        ));
+    }
+    for _ in 0..10 {
+        let same = event("profile.parsing.success", "replayed");
+        calls.push(send(same, Some("same".into())));
+    }
+    for i in 0..10 {
+        let different = event("profile.parsing.success", &format!("clash-{i}"));
+        calls.push(send(different, Some("clash".into())));
+    }
+    let answers = futures_util::future::join_all(calls).await;
+    let (plain, keyed) = answers.split_at(40);
+    let mut ids = std::collections::HashSet::new();
+    for (status, body) in plain {
+        assert_eq!(*status, StatusCode::ACCEPTED, "{body}");
+        assert_eq!(body["deliveries"], 1);
+        assert!(ids.insert(body["id"].as_str().unwrap().to_string()));
+    }
+    let (same, clash) = keyed.split_at(10);
+    let firsts = same
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::ACCEPTED)
+        .count();
+    assert_eq!(
+        firsts, 1,
+        "one publish of the key is first, the rest replays"
+    );
+    assert!(same
+        .iter()
+        .all(|(s, _)| *s == StatusCode::OK || *s == StatusCode::ACCEPTED));
+    let one_id: std::collections::HashSet<_> = same.iter().map(|(_, b)| b["id"].clone()).collect();
+    assert_eq!(one_id.len(), 1, "every replay names the first event");
+    let won = clash
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::ACCEPTED)
+        .count();
+    assert_eq!(won, 1, "one payload takes the key");
+    for (status, body) in clash.iter().filter(|(s, _)| *s != StatusCode::ACCEPTED) {
+        assert_eq!(*status, StatusCode::CONFLICT, "{body}");
+        assert_eq!(body["error"]["code"], "idempotency_key_reused");
+    }
+    assert_eq!(app.count_rows("events"), 42);
+    assert_eq!(app.count_rows("deliveries"), 42);
     app.stop().await;
 }
 
