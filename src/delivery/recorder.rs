@@ -82,8 +82,9 @@ pub fn history_row(ctx: &AttemptContext<'_>, rendered: &Rendered, ex: &Exchange)
 
 /// Work for the recorder.
 pub enum Record {
-    /// An attempt and the deliveries it settles.
-    Attempt(AttemptRecord),
+    /// An attempt and the deliveries it settles (boxed: it is much larger
+    /// than the other records, which share the channel).
+    Attempt(Box<AttemptRecord>),
     /// Deliveries settled without an attempt (e.g. their webhook was disabled).
     Settle(Vec<Settlement>),
     /// The dispatcher's next claim, run in the same transaction as the
@@ -217,7 +218,7 @@ async fn run(db: Db, mut rx: mpsc::UnboundedReceiver<Record>, disable_after: chr
         let (mut attempts, mut settles, mut claims) = (Vec::new(), Vec::new(), Vec::new());
         for r in buf.drain(..) {
             match r {
-                Record::Attempt(a) => attempts.push(a),
+                Record::Attempt(a) => attempts.push(*a),
                 Record::Settle(s) => settles.extend(s),
                 Record::Claim(c) => claims.push((c.spec, c.reply)),
             }

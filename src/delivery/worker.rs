@@ -400,11 +400,11 @@ async fn execute(job: Job, _slot: OwnedSemaphorePermit, lane: LanePermits, ctx: 
         trigger: Trigger::Auto,
     };
     let row = history_row(&actx, &rendered, &ex);
-    ctx.recorder.submit(Record::Attempt(AttemptRecord {
+    ctx.recorder.submit(Record::Attempt(Box::new(AttemptRecord {
         row,
         batch_event_ids: event_ids,
         settlements,
-    }));
+    })));
 }
 
 /// One line per failed attempt (at info, with its ids, whatever the span
