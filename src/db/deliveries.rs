@@ -14,8 +14,7 @@ use super::DbConn;
 
 /// A stored delivery.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-// NULLs are written as NULL, not DEFAULT: that lets SQLite take many rows
-// in one INSERT (diesel otherwise inserts them one statement at a time).
+// Batch-inserted: see `insert_rows!` for `treat_none_as_default_value`.
 #[diesel(table_name = deliveries, treat_none_as_default_value = false)]
 pub struct Delivery {
     pub id: String,

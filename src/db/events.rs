@@ -15,8 +15,7 @@ const INSERT_CHUNK: usize = 1000;
 /// A recorded event. `payload` is the event exactly as receivers get it
 /// (compact JSON, publisher's key order).
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-// NULLs are written as NULL, not DEFAULT: that lets SQLite take many rows
-// in one INSERT (diesel otherwise inserts them one statement at a time).
+// Batch-inserted: see `insert_rows!` for `treat_none_as_default_value`.
 #[diesel(table_name = events, treat_none_as_default_value = false)]
 pub struct Event {
     pub id: String,

@@ -16,8 +16,7 @@ const INSERT_CHUNK: usize = 500;
 
 /// One attempt as stored.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-// NULLs are written as NULL, not DEFAULT: that lets SQLite take many rows
-// in one INSERT (diesel otherwise inserts them one statement at a time).
+// Batch-inserted: see `insert_rows!` for `treat_none_as_default_value`.
 #[diesel(table_name = history, treat_none_as_default_value = false)]
 pub struct HistoryRow {
     pub id: String,

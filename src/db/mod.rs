@@ -32,7 +32,10 @@ pub enum DbConn {
 }
 
 /// Multi-row `INSERT`. diesel's `MultiBackend` cannot build batch inserts,
-/// so this runs the same statement on the concrete connection.
+/// so this runs the same statement on the concrete connection. Row types
+/// inserted this way in bulk set `treat_none_as_default_value = false`
+/// (their `None`s are written as NULL, not DEFAULT): SQLite then takes all
+/// rows in one statement, where diesel would otherwise insert them one by one.
 macro_rules! insert_rows {
     ($conn:expr, $table:expr, $rows:expr) => {
         match $conn {

@@ -86,7 +86,8 @@ struct SqlitePragmas {
 
 impl CustomizeConnection<DbConn, diesel::r2d2::Error> for SqlitePragmas {
     fn on_acquire(&self, conn: &mut DbConn) -> Result<(), diesel::r2d2::Error> {
-        // busy_timeout first: switching to WAL itself needs the lock.
+        // busy_timeout first: switching to WAL itself needs the lock. The page
+        // size only takes on a new, empty file (before WAL is switched on).
         let sql = format!(
             "PRAGMA busy_timeout = 10000; PRAGMA page_size = 8192; PRAGMA journal_mode = WAL; PRAGMA synchronous = {}; \
              PRAGMA foreign_keys = ON; PRAGMA cache_size = -{}; PRAGMA temp_store = MEMORY; \

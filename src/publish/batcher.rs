@@ -11,7 +11,6 @@ use diesel::Connection;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{record_with, subscribers, Published, Rows, ValidEvent};
-use crate::db::events::Event;
 use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
 
@@ -72,24 +71,15 @@ async fn run(db: Db, mut rx: mpsc::Receiver<Job>) {
                     // one by one: their rows go in together, with no
                     // savepoint each. Keyed ones may be replays or conflicts.
                     let mut plain = Rows::default();
-                    let mut results: Vec<Option<ApiResult<Vec<Published>>>> = Vec::new();
-                    for (events, key) in inputs {
-                        match key {
-                            None => {
-                                plain.add(events, None, &hooks);
-                                results.push(None);
-                            }
-                            Some(key) => {
-                                results.push(Some(record_with(c, events, Some(key), &hooks)))
-                            }
-                        }
-                    }
-                    Event::insert_with_deliveries(c, &plain.events, &plain.deliveries)?;
-                    let mut plain_out = plain.published.into_iter();
-                    Ok(results
+                    let results: Vec<_> = inputs
                         .into_iter()
-                        .map(|r| r.unwrap_or_else(|| Ok(plain_out.next().unwrap_or_default())))
-                        .collect::<Vec<_>>())
+                        .map(|(events, key)| match key {
+                            None => Ok(plain.add(events, None, &hooks)),
+                            Some(key) => record_with(c, events, Some(key), &hooks),
+                        })
+                        .collect();
+                    plain.insert(c)?;
+                    Ok(results)
                 })
             })
             .await;

@@ -213,41 +213,30 @@ pub fn record_with(
                 return Ok(vec![Published { id: prev.id, deliveries: n, replayed: true }]);
             }
         }
-        let rows = Rows::build(events, idempotency_key, hooks);
-        Event::insert_with_deliveries(conn, &rows.events, &rows.deliveries)?;
-        Ok(rows.published.into_iter().flatten().collect())
+        let mut rows = Rows::default();
+        let published = rows.add(events, idempotency_key, hooks);
+        rows.insert(conn)?;
+        Ok(published)
     })
 }
 
-/// The rows of one or more publishes, ready to insert together.
+/// The rows of one or more publishes, inserted together.
 #[derive(Default)]
 pub struct Rows {
-    pub events: Vec<Event>,
-    pub deliveries: Vec<Delivery>,
-    /// What each publish added, in the order they were built.
-    pub published: Vec<Vec<Published>>,
+    events: Vec<Event>,
+    deliveries: Vec<Delivery>,
 }
 
 impl Rows {
-    /// The rows of one publish: its events and one delivery per subscribed
-    /// webhook and event.
-    pub fn build(
-        events: Vec<ValidEvent>,
-        idempotency_key: Option<String>,
-        hooks: &Subscribers,
-    ) -> Rows {
-        let mut rows = Rows::default();
-        rows.add(events, idempotency_key, hooks);
-        rows
-    }
-
-    /// Adds one publish.
+    /// Adds one publish: its events and one delivery per subscribed webhook
+    /// and event. Returns what the publish will have recorded once
+    /// [`Rows::insert`] has run (ids are chosen here).
     pub fn add(
         &mut self,
         events: Vec<ValidEvent>,
         idempotency_key: Option<String>,
         hooks: &Subscribers,
-    ) {
+    ) -> Vec<Published> {
         let now = time::now();
         let mut out = Vec::with_capacity(events.len());
         for ev in events {
@@ -286,7 +275,12 @@ impl Rows {
                 replayed: false,
             });
         }
-        self.published.push(out);
+        out
+    }
+
+    /// Writes every row added, in one go.
+    pub fn insert(&self, conn: &mut DbConn) -> diesel::QueryResult<()> {
+        Event::insert_with_deliveries(conn, &self.events, &self.deliveries)
     }
 }
 
