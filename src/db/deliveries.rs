@@ -82,12 +82,15 @@ fn queued() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
 }
 
 impl Delivery {
-    /// Claims due deliveries for `instance` until `lease_until`, in one
-    /// transaction: selects up to `limit` due rows (oldest first, then by
-    /// event, skipping
-    /// `exclude` webhooks), lets `keep` pick among them, and marks the kept
-    /// rows as this instance's. On PostgreSQL the select takes row locks with
+    /// Claims due deliveries for `instance` until `lease_until`: selects up
+    /// to `limit` due rows (oldest first, then by event, skipping `exclude`
+    /// webhooks), lets `keep` pick among them, and marks the kept rows as
+    /// this instance's. On PostgreSQL the select takes row locks with
     /// `SKIP LOCKED`, so concurrent instances never claim the same row.
+    ///
+    /// Call inside a transaction (the recorder's): the locks must last until
+    /// the rows are marked. It opens no savepoint of its own, which on SQLite
+    /// would copy every page it touches to a statement journal.
     pub fn claim(
         conn: &mut DbConn,
         instance: &str,
@@ -97,54 +100,52 @@ impl Delivery {
         exclude: &[String],
         keep: impl FnMut(&Candidate) -> bool,
     ) -> QueryResult<Vec<Claimed>> {
-        conn.transaction(|conn| {
-            let q = deliveries::table
-                .select((
-                    deliveries::id,
-                    deliveries::event_id,
-                    deliveries::webhook_id,
-                    deliveries::attempts,
-                ))
-                .filter(queued())
-                .filter(deliveries::next_attempt_at.le(now))
-                .filter(deliveries::webhook_id.ne_all(exclude))
-                // The `deliveries_due` index order, which is also storage
-                // order: a claim (and later its settlement) touches few pages.
-                .order((
-                    deliveries::next_attempt_at.asc(),
-                    deliveries::event_id.asc(),
-                ))
-                .limit(limit);
-            let found: Vec<Candidate> = match conn {
-                DbConn::Pg(pg) => q.for_update().skip_locked().load(pg)?,
-                DbConn::Sqlite(lite) => q.load(lite)?,
-            };
-            let kept: Vec<Candidate> = found.into_iter().filter(keep).collect();
-            if kept.is_empty() {
-                return Ok(Vec::new());
-            }
-            let ids: Vec<&str> = kept.iter().map(|c| c.id.as_str()).collect();
-            diesel::update(deliveries::table.filter(deliveries::id.eq_any(&ids)))
-                .set((
-                    deliveries::status.eq("delivering"),
-                    deliveries::claimed_by.eq(instance),
-                    deliveries::lease_until.eq(lease_until),
-                    deliveries::next_attempt_at.eq(lease_until),
-                    deliveries::attempts.eq(deliveries::attempts + 1),
-                    deliveries::updated_at.eq(now),
-                ))
-                .execute(conn)?;
-            Ok(kept
-                .into_iter()
-                .map(|c| Claimed {
-                    id: c.id,
-                    event_id: c.event_id,
-                    webhook_id: c.webhook_id,
-                    attempts: c.attempts + 1,
-                    lease: lease_until,
-                })
-                .collect())
-        })
+        let q = deliveries::table
+            .select((
+                deliveries::id,
+                deliveries::event_id,
+                deliveries::webhook_id,
+                deliveries::attempts,
+            ))
+            .filter(queued())
+            .filter(deliveries::next_attempt_at.le(now))
+            .filter(deliveries::webhook_id.ne_all(exclude))
+            // The `deliveries_due` index order, which is also storage
+            // order: a claim (and later its settlement) touches few pages.
+            .order((
+                deliveries::next_attempt_at.asc(),
+                deliveries::event_id.asc(),
+            ))
+            .limit(limit);
+        let found: Vec<Candidate> = match conn {
+            DbConn::Pg(pg) => q.for_update().skip_locked().load(pg)?,
+            DbConn::Sqlite(lite) => q.load(lite)?,
+        };
+        let kept: Vec<Candidate> = found.into_iter().filter(keep).collect();
+        if kept.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<&str> = kept.iter().map(|c| c.id.as_str()).collect();
+        diesel::update(deliveries::table.filter(deliveries::id.eq_any(&ids)))
+            .set((
+                deliveries::status.eq("delivering"),
+                deliveries::claimed_by.eq(instance),
+                deliveries::lease_until.eq(lease_until),
+                deliveries::next_attempt_at.eq(lease_until),
+                deliveries::attempts.eq(deliveries::attempts + 1),
+                deliveries::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        Ok(kept
+            .into_iter()
+            .map(|c| Claimed {
+                id: c.id,
+                event_id: c.event_id,
+                webhook_id: c.webhook_id,
+                attempts: c.attempts + 1,
+                lease: lease_until,
+            })
+            .collect())
     }
 
     /// Gives up on a webhook's queued deliveries (it was disabled).

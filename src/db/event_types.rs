@@ -3,6 +3,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::LoadOne;
+
 use super::schema::event_types;
 use super::DbConn;
 
@@ -33,8 +35,7 @@ impl EventType {
         event_types::table
             .find(name)
             .select(EventType::as_select())
-            .first(conn)
-            .optional()
+            .load_one(conn)
     }
 
     /// Adds a custom type.

@@ -3,14 +3,13 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::LoadOne;
+
 use super::deliveries::Delivery;
 use super::schema::{deliveries, events};
-use super::{id_floor, insert_rows, DbConn};
+use super::{id_floor, insert_many, DbConn};
 
 type Backend = <DbConn as diesel::Connection>::Backend;
-
-/// SQLite allows 32,766 bound values per statement; deliveries have 12 columns.
-const INSERT_CHUNK: usize = 1000;
 
 /// A recorded event. `payload` is the event exactly as receivers get it
 /// (compact JSON, publisher's key order).
@@ -36,22 +35,16 @@ pub struct EventQuery {
 }
 
 impl Event {
-    /// Writes events and their deliveries in one transaction: either all of
-    /// it is stored or none of it.
+    /// Writes events and their deliveries. Call inside a transaction, so
+    /// that either all of it is stored or none of it.
     pub fn insert_with_deliveries(
         conn: &mut DbConn,
         evs: &[Event],
         dels: &[Delivery],
     ) -> QueryResult<()> {
-        conn.transaction(|conn| {
-            for chunk in evs.chunks(INSERT_CHUNK) {
-                insert_rows!(conn, events::table, chunk)?;
-            }
-            for chunk in dels.chunks(INSERT_CHUNK) {
-                insert_rows!(conn, deliveries::table, chunk)?;
-            }
-            Ok(())
-        })
+        insert_many!(conn, events::table, evs)?;
+        insert_many!(conn, deliveries::table, dels)?;
+        Ok(())
     }
 
     /// One event by id.
@@ -59,8 +52,7 @@ impl Event {
         events::table
             .find(id)
             .select(Event::as_select())
-            .first(conn)
-            .optional()
+            .load_one(conn)
     }
 
     /// Events by id (any order).
@@ -76,8 +68,7 @@ impl Event {
         events::table
             .filter(events::idempotency_key.eq(key))
             .select(Event::as_select())
-            .first(conn)
-            .optional()
+            .load_one(conn)
     }
 
     /// One page, newest first; `limit + 1` rows so the caller knows if more follow.

@@ -2,17 +2,16 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+
+use super::LoadOne;
 use diesel::IntoSql;
 
 use super::deliveries::{Delivery, Settlement};
 use super::schema::{history, history_events};
 use super::webhooks::{Outcome, Webhook};
-use super::{id_floor, insert_rows, like_pattern, lower, DbConn};
+use super::{id_floor, insert_many, like_pattern, lower, DbConn};
 
 type Backend = <DbConn as diesel::Connection>::Backend;
-
-/// SQLite's bound-value limit over history's 18 columns.
-const INSERT_CHUNK: usize = 500;
 
 /// One attempt as stored.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -53,6 +52,51 @@ pub struct AttemptRecord {
     pub settlements: Vec<Settlement>,
 }
 
+/// Attempts stored together. Their rows sit side by side so they insert in
+/// fixed-shape statements (see `insert_many!`); the rest of each record sits
+/// at the same index in `links`.
+#[derive(Default)]
+pub struct AttemptBatch {
+    pub rows: Vec<HistoryRow>,
+    /// Per row: its batch's event ids and the deliveries it settles.
+    pub links: Vec<(Vec<String>, Vec<Settlement>)>,
+}
+
+impl AttemptBatch {
+    pub fn push(&mut self, r: AttemptRecord) {
+        self.rows.push(r.row);
+        self.links.push((r.batch_event_ids, r.settlements));
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// The records again, one by one.
+    pub fn into_records(self) -> impl Iterator<Item = AttemptRecord> {
+        self.rows
+            .into_iter()
+            .zip(self.links)
+            .map(|(row, (batch_event_ids, settlements))| AttemptRecord {
+                row,
+                batch_event_ids,
+                settlements,
+            })
+    }
+}
+
+impl From<AttemptRecord> for AttemptBatch {
+    fn from(r: AttemptRecord) -> Self {
+        let mut batch = AttemptBatch::default();
+        batch.push(r);
+        batch
+    }
+}
+
 /// Sort keys for the history list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HistorySort {
@@ -90,68 +134,67 @@ pub struct HistoryQuery {
 }
 
 impl HistoryRow {
-    /// Stores attempts, settles their deliveries and updates their webhooks,
-    /// all in one transaction. Returns the webhooks these attempts disabled.
+    /// Stores attempts, settles their deliveries and updates their webhooks.
+    /// Returns the webhooks these attempts disabled. Call inside a
+    /// transaction: all of it lands or none (no savepoint of its own).
     pub fn record(
         conn: &mut DbConn,
-        records: &[AttemptRecord],
+        batch: &AttemptBatch,
         settles: &[Settlement],
         now: NaiveDateTime,
         disable_after: chrono::Duration,
     ) -> QueryResult<Vec<Webhook>> {
-        conn.transaction(|conn| {
-            let rows: Vec<&HistoryRow> = records.iter().map(|r| &r.row).collect();
-            for chunk in rows.chunks(INSERT_CHUNK) {
-                insert_rows!(conn, history::table, chunk.to_vec())?;
+        insert_many!(conn, history::table, &batch.rows[..])?;
+        for (row, (events, _)) in batch.rows.iter().zip(&batch.links) {
+            if events.len() < 2 {
+                continue;
             }
-            for r in records.iter().filter(|r| r.batch_event_ids.len() > 1) {
-                for ev in &r.batch_event_ids {
-                    diesel::insert_into(history_events::table)
-                        .values((
-                            history_events::event_id.eq(ev),
-                            history_events::history_id.eq(&r.row.id),
-                        ))
-                        .execute(conn)?;
+            for ev in events {
+                diesel::insert_into(history_events::table)
+                    .values((
+                        history_events::event_id.eq(ev),
+                        history_events::history_id.eq(&row.id),
+                    ))
+                    .execute(conn)?;
+            }
+        }
+        Delivery::settle_all(
+            conn,
+            batch.links.iter().flat_map(|(_, s)| s).chain(settles),
+            now,
+        )?;
+        // One webhook update per webhook: its latest attempt decides the
+        // state, but a 410 anywhere in the batch disables it.
+        let mut latest: Vec<(&str, NaiveDateTime, Outcome)> = Vec::new();
+        for row in &batch.rows {
+            let outcome = match row.response_status {
+                200..=299 => Outcome::Succeeded,
+                410 => Outcome::Gone,
+                _ => Outcome::Failed,
+            };
+            match latest.iter_mut().find(|(id, _, _)| *id == row.webhook_id) {
+                Some(entry) if entry.2 == Outcome::Gone => {}
+                Some(entry) if outcome == Outcome::Gone || entry.1 <= row.sent_at => {
+                    *entry = (&row.webhook_id, row.sent_at, outcome)
                 }
+                Some(_) => {}
+                None => latest.push((&row.webhook_id, row.sent_at, outcome)),
             }
-            Delivery::settle_all(
+        }
+        // Always in id order: two processes updating the same webhooks
+        // in different orders would deadlock on PostgreSQL.
+        latest.sort_by(|a, b| a.0.cmp(b.0));
+        let mut disabled = Vec::new();
+        for (id, at, outcome) in latest {
+            disabled.extend(Webhook::record_attempt(
                 conn,
-                records.iter().flat_map(|r| &r.settlements).chain(settles),
-                now,
-            )?;
-            // One webhook update per webhook: its latest attempt decides the
-            // state, but a 410 anywhere in the batch disables it.
-            let mut latest: Vec<(&str, NaiveDateTime, Outcome)> = Vec::new();
-            for r in records {
-                let outcome = match r.row.response_status {
-                    200..=299 => Outcome::Succeeded,
-                    410 => Outcome::Gone,
-                    _ => Outcome::Failed,
-                };
-                match latest.iter_mut().find(|(id, _, _)| *id == r.row.webhook_id) {
-                    Some(entry) if entry.2 == Outcome::Gone => {}
-                    Some(entry) if outcome == Outcome::Gone || entry.1 <= r.row.sent_at => {
-                        *entry = (&r.row.webhook_id, r.row.sent_at, outcome)
-                    }
-                    Some(_) => {}
-                    None => latest.push((&r.row.webhook_id, r.row.sent_at, outcome)),
-                }
-            }
-            // Always in id order: two processes updating the same webhooks
-            // in different orders would deadlock on PostgreSQL.
-            latest.sort_by(|a, b| a.0.cmp(b.0));
-            let mut disabled = Vec::new();
-            for (id, at, outcome) in latest {
-                disabled.extend(Webhook::record_attempt(
-                    conn,
-                    id,
-                    at,
-                    outcome,
-                    disable_after,
-                )?);
-            }
-            Ok(disabled)
-        })
+                id,
+                at,
+                outcome,
+                disable_after,
+            )?);
+        }
+        Ok(disabled)
     }
 
     /// One attempt by id.
@@ -159,8 +202,7 @@ impl HistoryRow {
         history::table
             .find(id)
             .select(HistoryRow::as_select())
-            .first(conn)
-            .optional()
+            .load_one(conn)
     }
 
     /// One page; `limit + 1` rows so the caller knows if more follow.

@@ -3,6 +3,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::LoadOne;
+
 use super::schema::{integration_config, integrations, oauth_states};
 use super::{insert_rows, DbConn};
 
@@ -50,8 +52,7 @@ impl Integration {
         integrations::table
             .find(id)
             .select(Integration::as_select())
-            .first(conn)
-            .optional()
+            .load_one(conn)
     }
 
     /// Every integration, oldest first (there are few).
@@ -226,8 +227,7 @@ pub fn peek_oauth_state(
         .find(state)
         .filter(oauth_states::expires_at.gt(now))
         .select(oauth_states::integration_id)
-        .first(conn)
-        .optional()
+        .load_one(conn)
 }
 
 /// Takes a `state` back (once): its integration, if it is known and fresh.
@@ -239,8 +239,7 @@ pub fn take_oauth_state(
     let found: Option<(String, NaiveDateTime)> = oauth_states::table
         .find(state)
         .select((oauth_states::integration_id, oauth_states::expires_at))
-        .first(conn)
-        .optional()?;
+        .load_one(conn)?;
     diesel::delete(oauth_states::table.find(state)).execute(conn)?;
     diesel::delete(oauth_states::table.filter(oauth_states::expires_at.lt(now))).execute(conn)?;
     Ok(found.filter(|(_, exp)| *exp > now).map(|(id, _)| id))

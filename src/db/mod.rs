@@ -46,6 +46,54 @@ macro_rules! insert_rows {
 }
 pub(crate) use insert_rows;
 
+/// Many rows (a slice of rows) in statements of fixed shapes: 64 rows,
+/// then 8, then 1. diesel prepares a statement of any other row count anew
+/// each time, and SQLite spends longer parsing a big `INSERT` than running
+/// it; each fixed shape is prepared once per connection and reused.
+macro_rules! insert_many {
+    ($conn:expr, $table:expr, $rows:expr) => {
+        'insert: {
+            let mut rest = $rows;
+            let mut written = 0usize;
+            while !rest.is_empty() {
+                let done = if rest.len() >= 64 {
+                    let (rows, tail) = rest.split_first_chunk::<64>().expect("64 rows left");
+                    rest = tail;
+                    $crate::db::insert_rows!($conn, $table, rows)
+                } else if rest.len() >= 8 {
+                    let (rows, tail) = rest.split_first_chunk::<8>().expect("8 rows left");
+                    rest = tail;
+                    $crate::db::insert_rows!($conn, $table, rows)
+                } else {
+                    let row = &rest[0];
+                    rest = &rest[1..];
+                    $crate::db::insert_rows!($conn, $table, row)
+                };
+                match done {
+                    Ok(n) => written += n,
+                    Err(e) => break 'insert Err(e),
+                }
+            }
+            Ok(written)
+        }
+    };
+}
+pub(crate) use insert_many;
+
+/// Loads the one row of a lookup by a unique key. `first()` would add a
+/// bound `LIMIT ?`, and SQLite re-plans a statement whenever a bound LIMIT is
+/// bound again: every call would pay a full prepare despite diesel's cache.
+pub trait LoadOne: RunQueryDsl<DbConn> + Sized {
+    fn load_one<'q, U>(self, conn: &mut DbConn) -> QueryResult<Option<U>>
+    where
+        Self: diesel::query_dsl::LoadQuery<'q, DbConn, U>,
+    {
+        Ok(self.load::<U>(conn)?.pop())
+    }
+}
+
+impl<T: RunQueryDsl<DbConn>> LoadOne for T {}
+
 /// A fresh, time-ordered id with a resource prefix (`evt_…`).
 pub fn new_id(prefix: &str) -> String {
     new_id_at(prefix, time::now())

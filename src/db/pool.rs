@@ -119,6 +119,7 @@ impl Db {
                 }
             }
             Backend::Sqlite => {
+                configure_sqlite_library();
                 if let Some(dir) = std::path::Path::new(&target).parent() {
                     if !dir.as_os_str().is_empty() {
                         std::fs::create_dir_all(dir)
@@ -204,6 +205,35 @@ where
     })
     .await
     .map_err(ApiError::internal)?
+}
+
+/// Process-wide SQLite settings, applied once before the first connection
+/// opens (SQLite refuses them afterwards, and then keeps its safe defaults):
+/// - multi-thread mode: no mutex around every call on a connection. The
+///   pools hand each connection to one thread at a time, which is all this
+///   mode asks for.
+/// - no memory statistics: they take a global mutex on every allocation,
+///   and nothing here reads them.
+fn configure_sqlite_library() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        use libsqlite3_sys as ffi;
+        // SAFETY: sqlite3_config is called before any connection exists in
+        // this process (or fails harmlessly with SQLITE_MISUSE if one does);
+        // the arguments are the documented ones for each option.
+        let codes = unsafe {
+            [
+                ffi::sqlite3_config(ffi::SQLITE_CONFIG_MULTITHREAD),
+                ffi::sqlite3_config(ffi::SQLITE_CONFIG_MEMSTATUS, 0 as std::ffi::c_int),
+            ]
+        };
+        if codes.iter().any(|&c| c != ffi::SQLITE_OK) {
+            tracing::debug!(
+                ?codes,
+                "SQLite was already initialised; keeping its defaults"
+            );
+        }
+    });
 }
 
 /// SQLite serves one process: several would race on the single writer and

@@ -5,6 +5,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::LoadOne;
+
 use super::schema::{run_steps, runs};
 use super::{insert_rows, DbConn};
 
@@ -101,11 +103,7 @@ impl Run {
     }
 
     pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<Run>> {
-        runs::table
-            .find(id)
-            .select(Run::as_select())
-            .first(conn)
-            .optional()
+        runs::table.find(id).select(Run::as_select()).load_one(conn)
     }
 
     /// Newest first, keyset on id.

@@ -2,6 +2,8 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+
+use super::LoadOne;
 use sha2::{Digest, Sha256};
 
 use super::schema::api_tokens;
@@ -30,8 +32,7 @@ impl ApiToken {
         api_tokens::table
             .filter(api_tokens::token_hash.eq(hash_token(token)))
             .select(ApiToken::as_select())
-            .first(conn)
-            .optional()
+            .load_one(conn)
     }
 
     /// Stores a token row.
@@ -47,8 +48,7 @@ impl ApiToken {
         api_tokens::table
             .find(id)
             .select(ApiToken::as_select())
-            .first(conn)
-            .optional()
+            .load_one(conn)
     }
 
     /// Tokens in creation order (ids are time-ordered), after `after`.

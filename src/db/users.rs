@@ -2,6 +2,8 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
+
+use super::LoadOne;
 use diesel::IntoSql;
 
 use super::schema::{organization, users};
@@ -80,8 +82,7 @@ impl User {
         users::table
             .find(id)
             .select(User::as_select())
-            .first(conn)
-            .optional()
+            .load_one(conn)
     }
 
     /// By email, whatever its case.
@@ -89,8 +90,7 @@ impl User {
         users::table
             .filter(users::email_key.eq(email.trim().to_lowercase()))
             .select(User::as_select())
-            .first(conn)
-            .optional()
+            .load_one(conn)
     }
 
     /// Users by lower-cased email, for sync runs.
@@ -184,8 +184,7 @@ impl Organization {
         organization::table
             .find(1)
             .select(Organization::as_select())
-            .first(conn)
-            .optional()
+            .load_one(conn)
     }
 
     /// Sets the name (creating the row on first use).

@@ -2,6 +2,8 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+
+use super::LoadOne;
 use diesel::IntoSql;
 
 use super::schema::webhooks;
@@ -146,8 +148,7 @@ impl Webhook {
         webhooks::table
             .find(id)
             .select(Webhook::as_select())
-            .first(conn)
-            .optional()
+            .load_one(conn)
     }
 
     /// Webhooks by id (any order).
@@ -190,32 +191,35 @@ impl Webhook {
         disable_after: chrono::Duration,
     ) -> QueryResult<Option<Webhook>> {
         if outcome == Outcome::Succeeded {
-            // The hot path: no read, and a write only when something shows
-            // (state, failure run, or `last_triggered_at`, kept to the second).
-            let stale = at - chrono::Duration::seconds(1);
-            let changed = webhooks::state
-                .ne("active")
-                .or(webhooks::failing_since.is_not_null())
-                .or(webhooks::last_triggered_at.is_null())
-                .or(webhooks::last_triggered_at.lt(stale));
-            diesel::update(
+            // The hot path, once per webhook per history commit: a read whose
+            // statement is prepared once (diesel prepares every UPDATE anew),
+            // and a write only when something shows: state, failure run, or
+            // `last_triggered_at`, kept to the second.
+            let current: Option<(bool, String, Option<NaiveDateTime>, Option<NaiveDateTime>)> =
                 webhooks::table
                     .find(id)
-                    .filter(webhooks::active.eq(true))
-                    .filter(changed),
-            )
-            .set((
-                webhooks::state.eq("active"),
-                webhooks::failing_since.eq(None::<NaiveDateTime>),
-                webhooks::last_triggered_at.eq(at),
-            ))
-            .execute(conn)?;
-            diesel::update(webhooks::table.find(id).filter(webhooks::active.eq(false)))
-                .set((
-                    webhooks::failing_since.eq(None::<NaiveDateTime>),
-                    webhooks::last_triggered_at.eq(at),
-                ))
-                .execute(conn)?;
+                    .select((
+                        webhooks::active,
+                        webhooks::state,
+                        webhooks::failing_since,
+                        webhooks::last_triggered_at,
+                    ))
+                    .load_one(conn)?;
+            let Some((active, state, failing_since, last)) = current else {
+                return Ok(None);
+            };
+            let stale = last.is_none_or(|t| t < at - chrono::Duration::seconds(1));
+            let state_stale = active && state != "active";
+            if stale || failing_since.is_some() || state_stale {
+                let state = if active { "active".to_string() } else { state };
+                diesel::update(webhooks::table.find(id))
+                    .set((
+                        webhooks::state.eq(state),
+                        webhooks::failing_since.eq(None::<NaiveDateTime>),
+                        webhooks::last_triggered_at.eq(at),
+                    ))
+                    .execute(conn)?;
+            }
             return Ok(None);
         }
         let Some(w) = Webhook::find(conn, id)? else {

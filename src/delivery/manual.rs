@@ -182,7 +182,7 @@ async fn attempt(
             settlements: Vec::new(),
         };
         c.transaction::<_, ApiError, _>(|c| {
-            recorder::store(c, std::slice::from_ref(&record), &[], disable_after)?;
+            recorder::store(c, &record.into(), &[], disable_after)?;
             if ok && !delivery_ids.is_empty() {
                 Delivery::mark_resent_ok(c, &delivery_ids, code, now)?;
             }

@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::payload::Rendered;
 use super::send::Exchange;
 use crate::db::deliveries::{Candidate, Claimed, Delivery, Settlement};
-use crate::db::history::{AttemptRecord, HistoryRow};
+use crate::db::history::{AttemptBatch, AttemptRecord, HistoryRow};
 use crate::db::{new_id_at, time, Db, DbConn};
 use crate::error::{ApiError, ApiResult};
 use crate::publish::{self, ValidEvent};
@@ -116,44 +116,44 @@ pub struct Recorder {
     tx: mpsc::UnboundedSender<Record>,
 }
 
-/// Stores attempts and settlements in one transaction and, for every webhook
-/// they disabled (410 Gone, or failing too long), publishes a
-/// `webhook.disabled` event to whoever subscribes to it.
+/// Stores attempts and settlements and, for every webhook they disabled
+/// (410 Gone, or failing too long), publishes a `webhook.disabled` event to
+/// whoever subscribes to it. Call inside a transaction: the caller's
+/// (nesting one would be a savepoint, which on SQLite copies every page
+/// written to a statement journal).
 pub fn store(
     conn: &mut DbConn,
-    attempts: &[AttemptRecord],
+    attempts: &AttemptBatch,
     settles: &[Settlement],
     disable_after: chrono::Duration,
 ) -> ApiResult<()> {
-    conn.transaction::<_, ApiError, _>(|conn| {
-        let disabled = HistoryRow::record(conn, attempts, settles, time::now(), disable_after)?;
-        for w in disabled {
-            let reason = w.disabled_reason.clone().unwrap_or_default();
-            tracing::warn!(webhook_id = %w.id, %reason, "webhook disabled");
-            let event = json!({
-                "type": "webhook.disabled",
-                "origin": "hookrelay",
-                "message": format!("webhook disabled: {reason}"),
-                "webhook": {
-                    "id": w.id,
-                    "name": w.name,
-                    "url": w.url,
-                    "disabled_reason": reason,
-                    "disabled_at": w.disabled_at.as_ref().map(time::rfc3339),
-                },
-            });
-            let payload = event.to_string();
-            publish::record(
-                conn,
-                vec![ValidEvent {
-                    event_type: "webhook.disabled".into(),
-                    payload,
-                }],
-                None,
-            )?;
-        }
-        Ok(())
-    })
+    let disabled = HistoryRow::record(conn, attempts, settles, time::now(), disable_after)?;
+    for w in disabled {
+        let reason = w.disabled_reason.clone().unwrap_or_default();
+        tracing::warn!(webhook_id = %w.id, %reason, "webhook disabled");
+        let event = json!({
+            "type": "webhook.disabled",
+            "origin": "hookrelay",
+            "message": format!("webhook disabled: {reason}"),
+            "webhook": {
+                "id": w.id,
+                "name": w.name,
+                "url": w.url,
+                "disabled_reason": reason,
+                "disabled_at": w.disabled_at.as_ref().map(time::rfc3339),
+            },
+        });
+        let payload = event.to_string();
+        publish::record(
+            conn,
+            vec![ValidEvent {
+                event_type: "webhook.disabled".into(),
+                payload,
+            }],
+            None,
+        )?;
+    }
+    Ok(())
 }
 
 impl Recorder {
@@ -215,7 +215,8 @@ async fn run(db: Db, mut rx: mpsc::UnboundedReceiver<Record>, disable_after: chr
                 }
             }
         }
-        let (mut attempts, mut settles, mut claims) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut attempts, mut settles, mut claims) =
+            (AttemptBatch::default(), Vec::new(), Vec::new());
         for r in buf.drain(..) {
             match r {
                 Record::Attempt(a) => attempts.push(*a),
@@ -279,7 +280,7 @@ async fn run(db: Db, mut rx: mpsc::UnboundedReceiver<Record>, disable_after: chr
 /// cannot hold the others back; a single record that still fails is logged.
 async fn write_with_retry(
     db: &Db,
-    attempts: Vec<AttemptRecord>,
+    attempts: AttemptBatch,
     settles: Vec<Settlement>,
     disable_after: chrono::Duration,
 ) {
@@ -288,7 +289,10 @@ async fn write_with_retry(
     let mut failures = 0;
     loop {
         let b = batch.clone();
-        let err = match db.write(move |c| store(c, &b.0, &b.1, disable_after)).await {
+        let write = move |c: &mut DbConn| {
+            c.transaction::<_, ApiError, _>(|c| store(c, &b.0, &b.1, disable_after))
+        };
+        let err = match db.write(write).await {
             Ok(()) => return,
             Err(e) => e,
         };
@@ -302,11 +306,17 @@ async fn write_with_retry(
                 tracing::error!(error = %err, "dropping a history record the database keeps refusing");
                 return;
             }
-            for a in attempts {
-                Box::pin(write_with_retry(db, vec![a], Vec::new(), disable_after)).await;
+            for a in attempts.into_records() {
+                Box::pin(write_with_retry(db, a.into(), Vec::new(), disable_after)).await;
             }
             for s in settles {
-                Box::pin(write_with_retry(db, Vec::new(), vec![s], disable_after)).await;
+                Box::pin(write_with_retry(
+                    db,
+                    AttemptBatch::default(),
+                    vec![s],
+                    disable_after,
+                ))
+                .await;
             }
             return;
         }

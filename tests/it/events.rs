@@ -151,7 +151,9 @@ async fn batch_publish_is_all_or_nothing(backend: Backend) {
     assert_eq!(status, StatusCode::ACCEPTED, "{r}");
     assert_eq!(r["data"].as_array().unwrap().len(), 1000);
     assert_eq!(r["deliveries"], 500);
+    // Rows go in by 64, 8 and 1: 1,000 events and 500 deliveries use each.
     assert_eq!(app.count_rows("events"), 1000);
+    assert_eq!(app.count_rows("deliveries"), 500);
 
     events.push(event("profile.parsing.success", "one-too-many"));
     let (status, err) = app
