@@ -1,10 +1,10 @@
 //! Deliveries: the queue. One row per (event, webhook).
 //!
-//! States: `pending` (never tried), `delivering` (claimed; `next_attempt_at`
-//! is the lease expiry), `succeeded`, `failed` (awaiting retry at
-//! `next_attempt_at`), `dead` (out of attempts). A claim is one statement that
-//! selects due rows and marks them, so a process that dies mid-flight leaves
-//! leases that simply expire and are claimed again.
+//! States: `pending` (never tried), `delivering` (claimed; `lease_until`,
+//! and `next_attempt_at` with it, is the lease expiry), `succeeded`, `failed`
+//! (awaiting retry at `next_attempt_at`), `dead` (out of attempts). A claim
+//! selects due rows and marks them in one transaction, so a process that dies
+//! mid-flight leaves leases that simply expire and are claimed again.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -76,9 +76,18 @@ pub struct DeliveryQuery {
     pub limit: i64,
 }
 
-/// The queue condition, as a literal so SQLite matches the partial indexes.
-fn queued() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
-    diesel::dsl::sql::<diesel::sql_types::Bool>("status IN ('pending', 'failed', 'delivering')")
+// The conditions of the partial indexes, as literals: a database uses a
+// partial index only when the query's condition provably implies the
+// index's, which it cannot see through bound parameters.
+
+/// Waiting for an attempt (the `deliveries_due` index).
+fn waiting() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
+    diesel::dsl::sql::<diesel::sql_types::Bool>("status IN ('pending', 'failed')")
+}
+
+/// Claimed, under a lease (the `deliveries_leased` index).
+fn leased() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
+    diesel::dsl::sql::<diesel::sql_types::Bool>("status = 'delivering'")
 }
 
 impl Delivery {
@@ -100,27 +109,46 @@ impl Delivery {
         exclude: &[String],
         keep: impl FnMut(&Candidate) -> bool,
     ) -> QueryResult<Vec<Claimed>> {
-        let q = deliveries::table
-            .select((
-                deliveries::id,
-                deliveries::event_id,
-                deliveries::webhook_id,
-                deliveries::attempts,
-            ))
-            .filter(queued())
-            .filter(deliveries::next_attempt_at.le(now))
+        // Candidates locked on PostgreSQL; `SKIP LOCKED` passes over rows
+        // another instance is claiming instead of waiting for them.
+        macro_rules! load_candidates {
+            ($q:expr) => {
+                match &mut *conn {
+                    DbConn::Pg(pg) => $q.for_update().skip_locked().load::<Candidate>(pg),
+                    DbConn::Sqlite(lite) => $q.load::<Candidate>(lite),
+                }
+            };
+        }
+        let columns = (
+            deliveries::id,
+            deliveries::event_id,
+            deliveries::webhook_id,
+            deliveries::attempts,
+        );
+        // Leases that ran out first (their process died mid-attempt): they
+        // have waited longest. Usually there are none.
+        let mut found = load_candidates!(deliveries::table
+            .select(columns)
+            .filter(leased())
+            .filter(deliveries::lease_until.le(now))
             .filter(deliveries::webhook_id.ne_all(exclude))
-            // The `deliveries_due` index order, which is also storage
-            // order: a claim (and later its settlement) touches few pages.
-            .order((
-                deliveries::next_attempt_at.asc(),
-                deliveries::event_id.asc(),
-            ))
-            .limit(limit);
-        let found: Vec<Candidate> = match conn {
-            DbConn::Pg(pg) => q.for_update().skip_locked().load(pg)?,
-            DbConn::Sqlite(lite) => q.load(lite)?,
-        };
+            .order(deliveries::lease_until.asc())
+            .limit(limit))?;
+        let room = limit - found.len() as i64;
+        if room > 0 {
+            found.extend(load_candidates!(deliveries::table
+                .select(columns)
+                .filter(waiting())
+                .filter(deliveries::next_attempt_at.le(now))
+                .filter(deliveries::webhook_id.ne_all(exclude))
+                // The `deliveries_due` index order, which is also storage
+                // order: a claim (and later its settlement) touches few pages.
+                .order((
+                    deliveries::next_attempt_at.asc(),
+                    deliveries::event_id.asc(),
+                ))
+                .limit(room))?);
+        }
         let kept: Vec<Candidate> = found.into_iter().filter(keep).collect();
         if kept.is_empty() {
             return Ok(Vec::new());
@@ -381,19 +409,26 @@ pub struct QueueStats {
 }
 
 impl QueueStats {
-    /// Counts the unfinished deliveries (the partial `deliveries_due` index
-    /// holds exactly those) and finds the oldest one that is due.
+    /// Counts the unfinished deliveries (the partial indexes `deliveries_due`
+    /// and `deliveries_leased` hold exactly those) and finds the oldest one
+    /// that is due.
     pub fn read(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<QueueStats> {
-        let counts: Vec<(String, i64)> = deliveries::table
-            .filter(deliveries::status.eq_any(["pending", "failed", "delivering"]))
+        // One count per partial index, so neither reads the table.
+        let mut counts: Vec<(String, i64)> = deliveries::table
+            .filter(waiting())
             .group_by(deliveries::status)
             .select((deliveries::status, diesel::dsl::count_star()))
             .load(conn)?;
+        let delivering: i64 = deliveries::table
+            .filter(leased())
+            .select(diesel::dsl::count_star())
+            .get_result(conn)?;
+        counts.push(("delivering".into(), delivering));
         let oldest: Option<NaiveDateTime> = deliveries::table
-            .filter(deliveries::status.eq_any(["pending", "failed"]))
+            .filter(waiting())
             .filter(deliveries::next_attempt_at.le(now))
             .select(diesel::dsl::min(deliveries::next_attempt_at))
-            .first(conn)?;
+            .get_result(conn)?;
         let mut stats = QueueStats {
             oldest_due_secs: oldest
                 .map(|t| (now - t).num_milliseconds().max(0) as f64 / 1000.0)

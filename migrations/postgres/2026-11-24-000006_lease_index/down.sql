@@ -1,0 +1,4 @@
+DROP INDEX deliveries_leased;
+DROP INDEX deliveries_due;
+CREATE INDEX deliveries_due ON deliveries (next_attempt_at, event_id, webhook_id)
+    WHERE status IN ('pending', 'failed', 'delivering');
