@@ -248,6 +248,66 @@ async fn sigterm_drains_and_exits_zero(backend: Backend) {
     drop(db);
 }
 
+/// A process that dies holding claims leaves leases that another process
+/// takes over once they run out (the `deliveries_leased` index), and only
+/// then: every delivery ends succeeded, none stays claimed.
+#[actix_web::test]
+async fn expired_leases_of_a_dead_process_are_taken_over() {
+    let Some(db) = fresh_database(Backend::Postgres) else {
+        return;
+    };
+    let rx = Receiver::start().await;
+    // Requests to A hang past the kill; its lease is 3 × 1 s + 30 s.
+    rx.set_delay("/lease", Duration::from_secs(20));
+    let env_a = [
+        ("HOOKRELAY_INSTANCE_ID", "a"),
+        ("HOOKRELAY_REQUEST_TIMEOUT_SECS", "1"),
+        ("HOOKRELAY_WORKERS", "8"),
+    ];
+    let mut a = Gateway::spawn(&db.url, &env_a).await;
+    let (status, _) = a.post("/v1/webhooks", &json!({"name": "leased", "url": rx.url("/lease"), "event_types": ["*"], "max_in_flight": 8})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    const N: usize = 200;
+    publish_many(&a, N, "l").await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while rx.unique_ids("/lease").0 == 0 {
+        assert!(Instant::now() < deadline, "A never sent");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let held = a.count("delivering").await;
+    a.kill9();
+    assert!(held > 0, "A held no claims when it died");
+    let started = Instant::now();
+    rx.set_delay("/lease", Duration::ZERO);
+    let b = Gateway::spawn(&db.url, &[("HOOKRELAY_INSTANCE_ID", "b")]).await;
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let (_, ok) = b.get("/v1/deliveries?status=succeeded&limit=500").await;
+        let succeeded = ok["data"].as_array().map(Vec::len).unwrap_or(0);
+        if succeeded == N {
+            break;
+        }
+        // A's leases are not A's to give back any more, nor B's to take early.
+        if started.elapsed() < Duration::from_secs(25) {
+            assert!(succeeded <= N - held, "a live lease was taken over");
+        }
+        assert!(Instant::now() < deadline, "{succeeded} of {N} succeeded");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        started.elapsed() >= Duration::from_secs(25),
+        "A's claims were taken before their lease ran out"
+    );
+    assert_eq!(b.count("delivering").await, 0);
+    notice(&format!(
+        "lease test: {held} claims of a killed process taken over after {:.0} s",
+        started.elapsed().as_secs_f64()
+    ));
+    drop(b);
+    rx.stop().await;
+    drop(db);
+}
+
 #[actix_web::test]
 async fn two_processes_share_the_postgres_queue_exactly_once() {
     let Some(db) = fresh_database(Backend::Postgres) else {
