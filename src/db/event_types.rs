@@ -3,10 +3,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::LoadOne;
-
 use super::schema::event_types;
-use super::DbConn;
+use super::{DbConn, LoadOne};
 
 /// One event type.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

@@ -3,11 +3,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::LoadOne;
-
 use super::deliveries::Delivery;
 use super::schema::{deliveries, events};
-use super::{id_floor, insert_many, DbConn};
+use super::{id_floor, insert_many, DbConn, LoadOne};
 
 type Backend = <DbConn as diesel::Connection>::Backend;
 

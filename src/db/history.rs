@@ -2,14 +2,12 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-
-use super::LoadOne;
 use diesel::IntoSql;
 
 use super::deliveries::{Delivery, Settlement};
 use super::schema::{history, history_events};
 use super::webhooks::{Outcome, Webhook};
-use super::{id_floor, insert_many, like_pattern, lower, DbConn};
+use super::{id_floor, insert_many, like_pattern, lower, DbConn, LoadOne};
 
 type Backend = <DbConn as diesel::Connection>::Backend;
 

@@ -3,10 +3,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::LoadOne;
-
 use super::schema::{integration_config, integrations, oauth_states};
-use super::{insert_rows, DbConn};
+use super::{insert_rows, DbConn, LoadOne};
 
 /// A stored integration.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

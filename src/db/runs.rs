@@ -5,10 +5,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::LoadOne;
-
 use super::schema::{run_steps, runs};
-use super::{insert_rows, DbConn};
+use super::{insert_rows, DbConn, LoadOne};
 
 type Backend = <DbConn as diesel::Connection>::Backend;
 

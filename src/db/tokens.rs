@@ -2,12 +2,10 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-
-use super::LoadOne;
 use sha2::{Digest, Sha256};
 
 use super::schema::api_tokens;
-use super::DbConn;
+use super::{DbConn, LoadOne};
 
 /// A stored token (never the token itself).
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

@@ -2,12 +2,10 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-
-use super::LoadOne;
 use diesel::IntoSql;
 
 use super::schema::{organization, users};
-use super::{like_pattern, lower, DbConn};
+use super::{like_pattern, lower, DbConn, LoadOne};
 
 type Backend = <DbConn as diesel::Connection>::Backend;
 

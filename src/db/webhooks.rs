@@ -2,12 +2,10 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-
-use super::LoadOne;
 use diesel::IntoSql;
 
 use super::schema::webhooks;
-use super::{like_pattern, lower, DbConn};
+use super::{like_pattern, lower, DbConn, LoadOne};
 
 type Backend = <DbConn as diesel::Connection>::Backend;
 
@@ -212,7 +210,9 @@ impl Webhook {
             let state_stale = active && state != "active";
             if stale || failing_since.is_some() || state_stale {
                 let state = if active { "active".to_string() } else { state };
-                diesel::update(webhooks::table.find(id))
+                // Only if no one (another process, on PostgreSQL) disabled or
+                // re-enabled it since the read: their change stands.
+                diesel::update(webhooks::table.find(id).filter(webhooks::active.eq(active)))
                     .set((
                         webhooks::state.eq(state),
                         webhooks::failing_since.eq(None::<NaiveDateTime>),
