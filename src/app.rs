@@ -46,11 +46,15 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Integration runs, triggers and syncs.
     pub integrations: Arc<Integrations>,
+    /// Tokens recently looked up (see `tokens::TRUSTED_FOR`).
+    pub tokens: crate::tokens::TokenCache,
 }
 
 /// A started gateway: HTTP server plus delivery engine.
 pub struct Running {
     pub addr: SocketAddr,
+    /// The database pools it serves from (tests and embedders read through them).
+    pub db: Db,
     server: actix_web::dev::ServerHandle,
     server_task: tokio::task::JoinHandle<std::io::Result<()>>,
     engine: Option<Engine>,
@@ -97,8 +101,10 @@ pub async fn start(config: Config) -> Result<Running, String> {
         claim_batch: config.claim_batch,
         poll_interval: Duration::from_millis(config.poll_interval_ms),
         // A claimed delivery may wait for one round of its webhook's
-        // requests, then run its own, then be recorded.
+        // requests and one of all webhooks' (see `HELD_ROUNDS`), then run
+        // its own, then be recorded.
         lease: config.request_timeout() * 3 + Duration::from_secs(30),
+        request_timeout: config.request_timeout(),
         grace: Duration::from_secs(config.shutdown_grace_secs),
         retry: RetryPolicy::new(config.retry_delays()?),
         default_in_flight: config.max_in_flight_per_webhook as usize,
@@ -142,10 +148,12 @@ pub async fn start(config: Config) -> Result<Running, String> {
         vault,
         metrics: deps.metrics,
         integrations,
+        tokens: Default::default(),
     });
     let listener = std::net::TcpListener::bind(&config.bind)
         .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let db = state.db.clone();
     let server = HttpServer::new(move || {
         App::new()
             // One span per request (method, route, status, request id).
@@ -162,6 +170,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
     tracing::info!(%addr, "hookrelay listening");
     Ok(Running {
         addr,
+        db,
         server: handle,
         server_task,
         engine,

@@ -3,11 +3,72 @@
 //!
 //! A token is shown once; the database keeps only its SHA-256.
 
+use std::time::{Duration, Instant};
+
 use base64::Engine as _;
 
 use crate::db::tokens::{hash_token, ApiToken};
-use crate::db::{new_id, time, DbConn};
+use crate::db::{new_id, time, Db, DbConn};
 use crate::error::{ApiError, ApiResult};
+
+/// How long a token looked up in the database is trusted without asking it
+/// again. Revoking through the API clears this process's cache at once; other
+/// processes (a second instance, the CLI on PostgreSQL) see it within this.
+pub const TRUSTED_FOR: Duration = Duration::from_secs(1);
+
+/// Tokens recently found in the database, by hash. Every request used to
+/// look its token up, and on a busy publisher that lookup (a trip to the
+/// blocking pool) cost as much CPU as the rest of the request together.
+/// Unknown tokens are never cached: they are asked about every time.
+#[derive(Clone)]
+pub struct TokenCache {
+    inner: std::sync::Arc<quick_cache::sync::Cache<String, (ApiToken, Instant)>>,
+}
+
+impl Default for TokenCache {
+    fn default() -> Self {
+        TokenCache {
+            inner: std::sync::Arc::new(quick_cache::sync::Cache::new(10_000)),
+        }
+    }
+}
+
+impl TokenCache {
+    /// The live token `secret` stands for, or `None` if it is unknown or revoked.
+    pub async fn resolve(&self, db: &Db, secret: String) -> ApiResult<Option<ApiToken>> {
+        let hash = hash_token(&secret);
+        if let Some((token, at)) = self.inner.get(&hash) {
+            if at.elapsed() < TRUSTED_FOR {
+                return Ok(Some(token));
+            }
+        }
+        let key = hash.clone();
+        let found = db
+            .read(move |c| Ok(ApiToken::find_by_hash(c, &key)?))
+            .await?;
+        match &found {
+            Some(t) => self.inner.insert(hash, (t.clone(), Instant::now())),
+            None => {
+                self.inner.remove(&hash);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Keeps a cached token's `last_used_at` in step with the database, so
+    /// the once-a-minute touch is not repeated for every cached request.
+    pub fn touched(&self, token: &ApiToken) {
+        if let Some((_, at)) = self.inner.get(&token.token_hash) {
+            self.inner
+                .insert(token.token_hash.clone(), (token.clone(), at));
+        }
+    }
+
+    /// Forgets every cached token (after a revocation).
+    pub fn clear(&self) {
+        self.inner.clear();
+    }
+}
 
 /// Every scope a token can hold. `admin` implies all others.
 pub const SCOPES: &[&str] = &[

@@ -102,8 +102,8 @@ pub async fn authenticate(
         .map(|v| v.to_str().unwrap_or("").to_string());
     let token = bearer(header)?;
     let found = state
-        .db
-        .read(move |c| Ok(ApiToken::find_by_secret(c, &token)?))
+        .tokens
+        .resolve(&state.db, token)
         .await?
         .ok_or_else(|| ApiError::Unauthorized("unknown or revoked token".into()))?;
     touch(&state, &found);
@@ -139,6 +139,9 @@ fn touch(state: &web::Data<AppState>, token: &ApiToken) {
     {
         return;
     }
+    let mut seen = token.clone();
+    seen.last_used_at = Some(now);
+    state.tokens.touched(&seen);
     let (db, id) = (state.db.clone(), token.id.clone());
     tokio::spawn(async move {
         if let Err(e) = db.write(move |c| Ok(ApiToken::touch(c, &id, now)?)).await {

@@ -126,8 +126,8 @@ pub async fn rename(
     Ok(HttpResponse::Ok().json(TokenView::new(t)))
 }
 
-/// Revokes at once: every request is authenticated against the database,
-/// so the next one with this token gets 401.
+/// Revokes at once in this process (its token cache is cleared, so the next
+/// request with this token gets 401), within `tokens::TRUSTED_FOR` in others.
 pub async fn revoke(
     state: web::Data<AppState>,
     admin: Need<Admin>,
@@ -135,6 +135,7 @@ pub async fn revoke(
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
     let done = super::delete_one(&state, "token", id.clone(), ApiToken::delete).await?;
+    state.tokens.clear();
     tracing::info!(token_id = %id, by = %admin.caller.token_id, "API token revoked");
     Ok(done)
 }

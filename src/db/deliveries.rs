@@ -379,6 +379,31 @@ impl Delivery {
         .execute(conn)
     }
 
+    /// Hands back claims that waited too long to be sent, unless their lease
+    /// already ran out (another process may have claimed them since).
+    pub fn hand_back(
+        conn: &mut DbConn,
+        ids: &[String],
+        lease: NaiveDateTime,
+        now: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        diesel::update(
+            deliveries::table
+                .filter(deliveries::id.eq_any(ids))
+                .filter(deliveries::status.eq("delivering"))
+                .filter(deliveries::lease_until.eq(lease)),
+        )
+        .set((
+            deliveries::status.eq("pending"),
+            deliveries::next_attempt_at.eq(now),
+            deliveries::attempts.eq(deliveries::attempts - 1),
+            deliveries::claimed_by.eq(None::<String>),
+            deliveries::lease_until.eq(None::<NaiveDateTime>),
+            deliveries::updated_at.eq(now),
+        ))
+        .execute(conn)
+    }
+
     /// The deliveries of one event.
     pub fn for_event(conn: &mut DbConn, event_id: &str) -> QueryResult<Vec<Delivery>> {
         deliveries::table

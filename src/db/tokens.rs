@@ -27,8 +27,13 @@ impl ApiToken {
 
     /// Looks a presented token up by its hash.
     pub fn find_by_secret(conn: &mut DbConn, token: &str) -> QueryResult<Option<ApiToken>> {
+        Self::find_by_hash(conn, &hash_token(token))
+    }
+
+    /// Looks a token up by the hash of its secret.
+    pub fn find_by_hash(conn: &mut DbConn, hash: &str) -> QueryResult<Option<ApiToken>> {
         api_tokens::table
-            .filter(api_tokens::token_hash.eq(hash_token(token)))
+            .filter(api_tokens::token_hash.eq(hash))
             .select(ApiToken::as_select())
             .load_one(conn)
     }

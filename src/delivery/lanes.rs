@@ -41,12 +41,13 @@ impl Lane {
     }
 
     /// Most deliveries this lane may still take in a claim. A rate-limited
-    /// lane holds at most ~30 s of its rate, so nothing it holds outlives
-    /// its lease waiting for the limiter.
+    /// lane holds at most ~10 s of its rate: with a round of requests ahead
+    /// and its own, a job then still starts well inside its lease (see
+    /// `worker::time_to_finish`), however short the request timeout.
     fn room(&self) -> usize {
         let mut cap = self.max_in_flight * HELD_FACTOR;
         if let Some(rate) = self.rate.filter(|r| *r > 0) {
-            cap = cap.min((rate as usize * 30).max(1));
+            cap = cap.min((rate as usize * 10).max(1));
         }
         cap.saturating_sub(self.held) * self.events_per_request
     }

@@ -1,8 +1,11 @@
 //! The dispatcher: claims due deliveries and runs one task per request.
 //!
-//! It claims only as many deliveries as it has free worker slots and as the
-//! webhooks' lanes have room for (see `lanes`), so nothing it holds waits in
-//! memory long enough for its lease to run out.
+//! It holds up to two rounds of work: the requests in flight (one per worker
+//! slot) and as many again queued behind them, so a slot that frees up starts
+//! its next request at once instead of waiting for the next claim's commit.
+//! Lanes cap what each webhook may hold (see `lanes`). A request that waited
+//! so long that its lease might run out before it is recorded is handed back
+//! unsent, so a delivery is never sent by two processes at once.
 
 use std::collections::HashMap;
 
@@ -31,8 +34,16 @@ use crate::signing::Signer;
 use crate::vault::Vault;
 use tracing::Instrument;
 
-/// Longest wait for more free slots before claiming for the ones free.
+/// Longest wait for more room before claiming for the room there is.
 const CLAIM_LINGER: Duration = Duration::from_millis(2);
+
+/// Requests held (in flight or queued), in multiples of the worker slots.
+const HELD_ROUNDS: usize = 2;
+
+/// Time a request needs after it starts: its timeout, then its recording.
+fn time_to_finish(request_timeout: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(request_timeout + Duration::from_secs(15)).unwrap_or_default()
+}
 
 /// Settings of the dispatcher.
 #[derive(Clone)]
@@ -42,6 +53,8 @@ pub struct WorkerSettings {
     pub claim_batch: usize,
     pub poll_interval: Duration,
     pub lease: Duration,
+    /// Longest request (the HTTP client's timeout).
+    pub request_timeout: Duration,
     pub grace: Duration,
     pub retry: RetryPolicy,
     pub default_in_flight: usize,
@@ -91,21 +104,22 @@ pub async fn run(
     let lanes = Lanes::new(settings.default_in_flight);
     let mut inflight = JoinSet::new();
     let settings = Arc::new(settings);
+    let most_held = settings.workers * HELD_ROUNDS;
     while !cancel.is_cancelled() {
         while inflight.try_join_next().is_some() {}
-        let free = slots.available_permits();
-        // A claim costs a transaction: while requests are in flight, wait
-        // until a worthwhile share of the slots is free, or briefly.
+        let room = most_held.saturating_sub(inflight.len());
+        // A claim costs a transaction: while requests are held, wait until
+        // there is room for a worthwhile share of a round, or briefly.
         let worthwhile = (settings.workers / 2).clamp(1, settings.claim_batch);
-        if free == 0 || (free < worthwhile && !inflight.is_empty()) {
+        if room == 0 || (room < worthwhile && !inflight.is_empty()) {
             tokio::select! {
                 _ = inflight.join_next() => {}
-                _ = tokio::time::sleep(CLAIM_LINGER), if free > 0 => {}
+                _ = tokio::time::sleep(CLAIM_LINGER), if room > 0 => {}
                 _ = cancel.cancelled() => break,
             }
             continue;
         }
-        let limit = free.min(settings.claim_batch) as i64;
+        let limit = room.min(settings.claim_batch) as i64;
         let (exclude, admit) = (lanes.saturated(), lanes.admit());
         let claimed = recorder
             .claim(
@@ -145,14 +159,12 @@ pub async fn run(
             }
         };
         for job in jobs {
-            let slot = slots
-                .clone()
-                .acquire_owned()
-                .await
-                .expect("semaphore is never closed");
             // Counted in its lane before the next claim looks at the lanes.
             let lane = lanes.hold(&job.webhook);
             let ctx = TaskContext {
+                db: db.clone(),
+                slots: slots.clone(),
+                cancel: cancel.clone(),
                 clients: clients.clone(),
                 recorder: recorder.clone(),
                 settings: settings.clone(),
@@ -164,7 +176,7 @@ pub async fn run(
                 webhook_id = %job.webhook.id,
                 event_id = %job.deliveries[0].event_id
             );
-            inflight.spawn(execute(job, slot, lane, ctx).instrument(span));
+            inflight.spawn(execute(job, lane, ctx).instrument(span));
         }
     }
     drain(inflight, settings.grace).await;
@@ -322,6 +334,10 @@ fn dead(c: &Claimed, why: &str) -> Settlement {
 
 /// What a delivery task needs besides its job.
 struct TaskContext {
+    db: Db,
+    /// The worker slots: requests in flight at once.
+    slots: Arc<Semaphore>,
+    cancel: CancellationToken,
     clients: HttpClients,
     recorder: Recorder,
     settings: Arc<WorkerSettings>,
@@ -338,8 +354,9 @@ impl Drop for LaneGuard<'_> {
     }
 }
 
-/// Sends one request and hands the result to the recorder.
-async fn execute(job: Job, _slot: OwnedSemaphorePermit, lane: LanePermits, ctx: TaskContext) {
+/// Waits for its lane and a worker slot, sends one request and hands the
+/// result to the recorder.
+async fn execute(job: Job, lane: LanePermits, ctx: TaskContext) {
     let w = &job.webhook;
     let (lane, limiter) = lane;
     let _lane_guard = LaneGuard(&ctx.lanes, &w.id);
@@ -349,6 +366,23 @@ async fn execute(job: Job, _slot: OwnedSemaphorePermit, lane: LanePermits, ctx: 
         .expect("lane semaphore is never closed");
     if let Some(l) = limiter {
         l.until_ready().await;
+    }
+    // The global slot last: a request waiting for its lane holds none.
+    let _slot: OwnedSemaphorePermit = ctx
+        .slots
+        .clone()
+        .acquire_owned()
+        .await
+        .expect("semaphore is never closed");
+    if ctx.cancel.is_cancelled() {
+        // Shutting down: the engine hands this process's claims back.
+        return;
+    }
+    // One claim's deliveries share one lease.
+    let lease = job.deliveries[0].lease;
+    if lease - time::now() < time_to_finish(ctx.settings.request_timeout) {
+        hand_back(&ctx.db, &job, lease).await;
+        return;
     }
     let format = Format::parse(&w.format).unwrap_or(Format::Json);
     let docs: Vec<&EventDoc> = job.docs.iter().map(Arc::as_ref).collect();
@@ -405,6 +439,24 @@ async fn execute(job: Job, _slot: OwnedSemaphorePermit, lane: LanePermits, ctx: 
         batch_event_ids: event_ids,
         settlements,
     })));
+}
+
+/// Returns a job's claims to the queue unsent: it waited here so long that
+/// its lease could run out mid-request, and another process might then send
+/// the same deliveries.
+async fn hand_back(db: &Db, job: &Job, lease: NaiveDateTime) {
+    let ids: Vec<String> = job.deliveries.iter().map(|d| d.id.clone()).collect();
+    tracing::warn!(
+        webhook_id = %job.webhook.id,
+        deliveries = ids.len(),
+        "claims waited too long in this process; handed back unsent"
+    );
+    let done = db
+        .write(move |c| Ok(Delivery::hand_back(c, &ids, lease, time::now())?))
+        .await;
+    if let Err(e) = done {
+        tracing::warn!(error = %e, "could not hand claims back; their leases will expire");
+    }
 }
 
 /// One line per failed attempt (at info, with its ids, whatever the span

@@ -16,6 +16,7 @@ both_backends!(
     failing_too_long_disables,
     hanging_receiver_does_not_delay_others,
     rate_limit_spaces_requests,
+    claims_are_handed_back_only_under_their_own_lease,
 );
 
 fn id(v: &Value) -> &str {
@@ -424,5 +425,59 @@ async fn first_start_generates_a_hashed_operator_token() {
     // The test token of the harness is not valid here.
     let (status, _) = app.get("/v1/webhooks").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+    app.stop().await;
+}
+
+/// The dispatcher hands back a claim that waited too long to be sent (see
+/// `worker::execute`); that must never undo a newer claim on the same row.
+async fn claims_are_handed_back_only_under_their_own_lease(backend: Backend) {
+    use hookrelay::db::deliveries::Delivery;
+    use hookrelay::db::time;
+    // API only: no dispatcher of its own claims the delivery first.
+    let Some(app) = TestApp::start_with(backend, |c| c.role = "api".into()).await else {
+        return;
+    };
+    let rx = Receiver::start().await;
+    app.create_webhook(json!({"name": "h", "url": rx.url("/h"), "event_types": ["*"]}))
+        .await;
+    let e = app.publish(event("profile.parsing.success", "hb1")).await;
+    let claim = |instance: &'static str, lease_secs: i64| {
+        app.db().write(move |c| {
+            let now = time::now();
+            let until = now + chrono::Duration::seconds(lease_secs);
+            Ok(Delivery::claim(c, instance, now, until, 10, &[], |_| true)?)
+        })
+    };
+    let hand_back = |ids: Vec<String>, lease| {
+        app.db()
+            .write(move |c| Ok(Delivery::hand_back(c, &ids, lease, time::now())?))
+    };
+    let first = claim("a", 60).await.unwrap();
+    assert_eq!(first.len(), 1);
+    let ids = vec![first[0].id.clone()];
+
+    // Another lease (a newer claim by someone else): the row stays theirs.
+    let other = first[0].lease - chrono::Duration::seconds(1);
+    assert_eq!(hand_back(ids.clone(), other).await.unwrap(), 0);
+    let d = app
+        .wait_event_deliveries(id(&e), |d| d[0]["status"] == "delivering")
+        .await;
+    assert_eq!(d[0]["attempts"], 1);
+
+    // Its own lease: back in the queue at once, the attempt not counted.
+    assert_eq!(hand_back(ids.clone(), first[0].lease).await.unwrap(), 1);
+    let d = app
+        .wait_event_deliveries(id(&e), |d| d[0]["status"] == "pending")
+        .await;
+    assert_eq!(d[0]["attempts"], 0, "{d:?}");
+    let again = claim("b", 60).await.unwrap();
+    assert_eq!(
+        again.len(),
+        1,
+        "a handed-back delivery is claimable at once"
+    );
+    assert_eq!(again[0].attempts, 1);
+    assert!(rx.received().is_empty());
+    rx.stop().await;
     app.stop().await;
 }

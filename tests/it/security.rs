@@ -189,6 +189,16 @@ async fn tokens_and_scopes(backend: Backend) {
         .call(Method::DELETE, &format!("/v1/tokens/{publisher_id}"), None)
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Revoked elsewhere (another instance, the CLI): this process trusts
+    // what it looked up for at most `TRUSTED_FOR`, then asks again.
+    let (other_id, other) = create_token(&app, "elsewhere", &["webhooks:read"]).await;
+    let (status, _) = app.call_as(&other, Method::GET, "/v1/webhooks", None).await;
+    assert_eq!(status, StatusCode::OK);
+    app.execute_sql(&format!("DELETE FROM api_tokens WHERE id = '{other_id}'"));
+    tokio::time::sleep(hookrelay::tokens::TRUSTED_FOR + Duration::from_millis(100)).await;
+    let (status, v) = app.call_as(&other, Method::GET, "/v1/webhooks", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{v}");
     app.stop().await;
 }
 

@@ -163,6 +163,11 @@ impl TestApp {
         })
     }
 
+    /// The gateway's own database pools.
+    pub fn db(&self) -> &hookrelay::db::Db {
+        &self.running.as_ref().expect("the gateway is running").db
+    }
+
     /// Stops the gateway gracefully.
     pub async fn stop(mut self) {
         if let Some(r) = self.running.take() {
