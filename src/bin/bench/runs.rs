@@ -187,8 +187,27 @@ async fn publish(
 }
 
 /// Waits until `target` history rows exist; returns when that was seen.
-async fn wait_history(counter: &mut Counter, target: i64, poll: Duration) -> Instant {
+/// Waits until the receiver has counted `received` requests (since its
+/// tally was last reset), then until `target` history rows exist. Counting
+/// history rows reads the whole table, so it only starts once the requests
+/// are in: polled all along, it loaded the very database being measured
+/// (on PostgreSQL a backend was busy counting most of the time).
+async fn wait_history(
+    b: &Bench,
+    counter: &mut Counter,
+    target: i64,
+    received: u64,
+    poll: Duration,
+) -> Instant {
     let deadline = Instant::now() + Duration::from_secs(600);
+    while b.tally.count.load(std::sync::atomic::Ordering::Relaxed) < received {
+        assert!(
+            Instant::now() < deadline,
+            "deliveries never arrived ({} of {received})",
+            b.tally.count.load(std::sync::atomic::Ordering::Relaxed)
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
     loop {
         if counter.history() >= target {
             return Instant::now();
@@ -249,7 +268,14 @@ async fn gateway_runs(
     let t0 = Instant::now();
     let all: Vec<&Gateway> = gateways.iter().collect();
     let sent = publish(b, &all, events, b.args.batch, 0).await;
-    let done = wait_history(&mut counter, total, Duration::from_millis(5)).await;
+    let done = wait_history(
+        b,
+        &mut counter,
+        total,
+        total as u64,
+        Duration::from_millis(5),
+    )
+    .await;
     let secs = (done - t0).as_secs_f64();
     let cpu = gateways.iter().map(Gateway::cpu).sum::<Duration>() - cpu0;
     let lat = latencies(b, &sent);
@@ -291,7 +317,15 @@ async fn gateway_runs(
     if all_runs {
         out["single_publish"] = single_publish(b, g).await;
         expected += (b.args.single_events * k) as i64;
-        wait_history(&mut counter, expected, Duration::from_millis(20)).await;
+        // The tally has counted since the end-to-end run, on a fresh database.
+        wait_history(
+            b,
+            &mut counter,
+            expected,
+            expected as u64,
+            Duration::from_millis(20),
+        )
+        .await;
     }
     out["steady"] = steady(b, &all, &mut counter, expected).await;
     let rss = gateways
@@ -358,7 +392,14 @@ async fn steady(b: &Bench, gateways: &[&Gateway], counter: &mut Counter, before:
         tokio::time::sleep_until(next).await;
     }
     let target = before + (sent.len() * b.args.webhooks) as i64;
-    wait_history(counter, target, Duration::from_millis(20)).await;
+    wait_history(
+        b,
+        counter,
+        target,
+        (target - before) as u64,
+        Duration::from_millis(20),
+    )
+    .await;
     let lat = latencies(b, &sent);
     let (p50, p99) = (percentile_ms(&lat, 50.0), percentile_ms(&lat, 99.0));
     let rate = (per_tick * 100) as f64;
@@ -391,7 +432,14 @@ async fn backlog(b: &Bench, url: &str, empty_rate: f64) -> Value {
     let total = (events * b.args.webhooks) as i64;
     let g = Gateway::spawn(url, &gateway_env(b, &[])).await;
     let t0 = Instant::now();
-    wait_history(&mut counter, total, Duration::from_millis(200)).await;
+    wait_history(
+        b,
+        &mut counter,
+        total,
+        total as u64,
+        Duration::from_millis(200),
+    )
+    .await;
     let secs = t0.elapsed().as_secs_f64();
     let rate = total as f64 / secs;
     let rss = g.peak_rss_mib();
