@@ -6,6 +6,11 @@
 //! in a single transaction, each inside its own savepoint: a refused publish
 //! (an idempotency conflict, say) rolls back alone. A publish is answered
 //! only after the transaction holding it has committed.
+//!
+//! The task is an OS thread of its own, not an async task: on a runtime busy
+//! with hundreds of delivery tasks, a woken async task waits its turn behind
+//! them (and its database call is another hop to the blocking pool), and
+//! every publish waits for both.
 
 use diesel::Connection;
 use tokio::sync::{mpsc, oneshot};
@@ -30,10 +35,13 @@ pub struct Publisher {
 }
 
 impl Publisher {
-    /// Starts the task; it ends when every handle is dropped.
+    /// Starts the thread; it ends when every handle is dropped.
     pub fn spawn(db: Db) -> Publisher {
         let (tx, rx) = mpsc::channel(4 * MAX_GROUP);
-        tokio::spawn(run(db, rx));
+        std::thread::Builder::new()
+            .name("publish-writer".into())
+            .spawn(move || run(db, rx))
+            .expect("spawn the publish thread");
         Publisher { tx }
     }
 
@@ -54,35 +62,39 @@ impl Publisher {
     }
 }
 
-async fn run(db: Db, mut rx: mpsc::Receiver<Job>) {
-    let mut buf = Vec::with_capacity(MAX_GROUP);
-    while rx.recv_many(&mut buf, MAX_GROUP).await > 0 {
-        let jobs: Vec<Job> = std::mem::take(&mut buf);
+fn run(db: Db, mut rx: mpsc::Receiver<Job>) {
+    while let Some(first) = rx.blocking_recv() {
+        let mut jobs = Vec::with_capacity(MAX_GROUP);
+        jobs.push(first);
+        while jobs.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(j) => jobs.push(j),
+                Err(_) => break,
+            }
+        }
         let (inputs, replies): (Vec<_>, Vec<_>) = jobs
             .into_iter()
             .map(|j| ((j.events, j.key), j.reply))
             .unzip();
         let n = inputs.len();
-        let outcome = db
-            .write(move |c| {
-                c.transaction::<_, ApiError, _>(|c| {
-                    let hooks = subscribers(c)?;
-                    // Publishes without an idempotency key cannot be refused
-                    // one by one: their rows go in together, with no
-                    // savepoint each. Keyed ones may be replays or conflicts.
-                    let mut plain = Rows::default();
-                    let results: Vec<_> = inputs
-                        .into_iter()
-                        .map(|(events, key)| match key {
-                            None => Ok(plain.add(events, None, &hooks)),
-                            Some(key) => record_with(c, events, Some(key), &hooks),
-                        })
-                        .collect();
-                    plain.insert(c)?;
-                    Ok(results)
-                })
+        let outcome = db.write_blocking(move |c| {
+            c.transaction::<_, ApiError, _>(|c| {
+                let hooks = subscribers(c)?;
+                // Publishes without an idempotency key cannot be refused
+                // one by one: their rows go in together, with no
+                // savepoint each. Keyed ones may be replays or conflicts.
+                let mut plain = Rows::default();
+                let results: Vec<_> = inputs
+                    .into_iter()
+                    .map(|(events, key)| match key {
+                        None => Ok(plain.add(events, None, &hooks)),
+                        Some(key) => record_with(c, events, Some(key), &hooks),
+                    })
+                    .collect();
+                plain.insert(c)?;
+                Ok(results)
             })
-            .await;
+        });
         match outcome {
             Ok(results) => {
                 for (reply, r) in replies.into_iter().zip(results) {
