@@ -360,24 +360,30 @@ async fn execute(job: Job, lane: LanePermits, ctx: TaskContext) {
     let w = &job.webhook;
     let (lane, limiter) = lane;
     let _lane_guard = LaneGuard(&ctx.lanes, &w.id);
-    let _in_flight = lane
-        .acquire_owned()
-        .await
-        .expect("lane semaphore is never closed");
-    if let Some(l) = limiter {
-        l.until_ready().await;
-    }
-    // The global slot last: a request waiting for its lane holds none.
-    let _slot: OwnedSemaphorePermit = ctx
-        .slots
-        .clone()
-        .acquire_owned()
-        .await
-        .expect("semaphore is never closed");
-    if ctx.cancel.is_cancelled() {
-        // Shutting down: the engine hands this process's claims back.
-        return;
-    }
+    let turn = async {
+        let in_flight = lane
+            .acquire_owned()
+            .await
+            .expect("lane semaphore is never closed");
+        if let Some(l) = limiter {
+            l.until_ready().await;
+        }
+        // The global slot last: a request waiting for its lane holds none.
+        let slot: OwnedSemaphorePermit = ctx
+            .slots
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("semaphore is never closed");
+        (in_flight, slot)
+    };
+    // Shutting down, a request not yet started stays unsent: the engine
+    // hands this process's claims back.
+    let _permits = tokio::select! {
+        biased;
+        _ = ctx.cancel.cancelled() => return,
+        permits = turn => permits,
+    };
     // One claim's deliveries share one lease.
     let lease = job.deliveries[0].lease;
     if lease - time::now() < time_to_finish(ctx.settings.request_timeout) {
