@@ -90,6 +90,21 @@ fn leased() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
     diesel::dsl::sql::<diesel::sql_types::Bool>("status = 'delivering'")
 }
 
+/// The columns of a claim handed back to the queue, due at `$at`, its
+/// attempt not counted.
+macro_rules! back_in_queue {
+    ($at:expr, $now:expr) => {
+        (
+            deliveries::status.eq("pending"),
+            deliveries::next_attempt_at.eq($at),
+            deliveries::attempts.eq(deliveries::attempts - 1),
+            deliveries::claimed_by.eq(None::<String>),
+            deliveries::lease_until.eq(None::<NaiveDateTime>),
+            deliveries::updated_at.eq($now),
+        )
+    };
+}
+
 impl Delivery {
     /// Claims due deliveries for `instance` until `lease_until`: selects up
     /// to `limit` due rows (oldest first, then by event, skipping `exclude`
@@ -351,15 +366,7 @@ impl Delivery {
         if let Some(i) = instance {
             q = q.filter(deliveries::claimed_by.eq(i));
         }
-        q.set((
-            deliveries::status.eq("pending"),
-            deliveries::next_attempt_at.eq(now),
-            deliveries::attempts.eq(deliveries::attempts - 1),
-            deliveries::claimed_by.eq(None::<String>),
-            deliveries::lease_until.eq(None::<NaiveDateTime>),
-            deliveries::updated_at.eq(now),
-        ))
-        .execute(conn)
+        q.set(back_in_queue!(now, now)).execute(conn)
     }
 
     /// Hands specific claims back without counting the attempt, to be tried
@@ -377,15 +384,7 @@ impl Delivery {
                 .filter(deliveries::id.eq_any(ids))
                 .filter(deliveries::status.eq("delivering")),
         )
-        .set((
-            deliveries::status.eq("pending"),
-            deliveries::next_attempt_at.eq(at),
-            deliveries::attempts.eq(deliveries::attempts - 1),
-            deliveries::claimed_by.eq(None::<String>),
-            deliveries::lease_until.eq(None::<NaiveDateTime>),
-            deliveries::last_error.eq(why),
-            deliveries::updated_at.eq(now),
-        ))
+        .set((back_in_queue!(at, now), deliveries::last_error.eq(why)))
         .execute(conn)
     }
 
@@ -403,14 +402,7 @@ impl Delivery {
                 .filter(deliveries::status.eq("delivering"))
                 .filter(deliveries::lease_until.eq(lease)),
         )
-        .set((
-            deliveries::status.eq("pending"),
-            deliveries::next_attempt_at.eq(now),
-            deliveries::attempts.eq(deliveries::attempts - 1),
-            deliveries::claimed_by.eq(None::<String>),
-            deliveries::lease_until.eq(None::<NaiveDateTime>),
-            deliveries::updated_at.eq(now),
-        ))
+        .set(back_in_queue!(now, now))
         .execute(conn)
     }
 
