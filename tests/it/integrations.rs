@@ -784,7 +784,15 @@ async fn users_events_trigger_integrations(backend: Backend) {
         fake.seen_on("POST", "/welcome")[0].json(),
         json!({"who": "new.hire@example.com", "team": "blue"})
     );
-    let (_, runs) = app.get("/v1/runs?status=succeeded").await;
+    // The run is recorded as succeeded just after the call returns.
+    let runs = loop {
+        let (_, runs) = app.get("/v1/runs?status=succeeded").await;
+        if !runs["data"][0].is_null() {
+            break runs;
+        }
+        assert!(Instant::now() < deadline, "the run never succeeded");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     assert_eq!(runs["data"][0]["triggered_by"], "event");
 
     // A published event naming an unknown email runs nothing.
