@@ -395,8 +395,6 @@ async fn execute(job: Job, lane: LanePermits, ctx: TaskContext) {
     let rendered = render(format, w.max_events_per_request > 1, &docs);
     let event_ids: Vec<String> = job.deliveries.iter().map(|d| d.event_id.clone()).collect();
     let delivery_ids: Vec<String> = job.deliveries.iter().map(|d| d.id.clone()).collect();
-    let lease_of: HashMap<&String, NaiveDateTime> =
-        job.deliveries.iter().map(|d| (&d.id, d.lease)).collect();
     let msg_id = message_id(&event_ids);
     let busy = ctx.metrics.busy();
     let ex = send(
@@ -427,7 +425,7 @@ async fn execute(job: Job, lane: LanePermits, ctx: TaskContext) {
             next_attempt_at: next,
             status_code: ex.status.map(i32::from),
             error: error.clone(),
-            lease: Some(lease_of[id]),
+            lease: Some(lease),
         })
         .collect();
     let actx = AttemptContext {
