@@ -140,8 +140,8 @@ impl Delivery {
             // bulk publish), PostgreSQL expects a few due rows and picks a
             // bitmap scan plus a sort of *every* due row instead, a full sort
             // since the row locks sit between it and the LIMIT: 57 ms per
-            // claim at 74,000 queued, against well under 1 ms. Until the
-            // transaction ends (claims are its last statements).
+            // claim at 74,000 queued, against well under 1 ms. For the two
+            // candidate queries only: reset below.
             diesel::sql_query("SET LOCAL enable_sort = off").execute(pg)?;
         }
         let columns = (
@@ -173,6 +173,9 @@ impl Delivery {
                     deliveries::event_id.asc(),
                 ))
                 .limit(room))?);
+        }
+        if let DbConn::Pg(pg) = &mut *conn {
+            diesel::sql_query("RESET enable_sort").execute(pg)?;
         }
         let kept: Vec<Candidate> = found.into_iter().filter(keep).collect();
         if kept.is_empty() {
