@@ -2,12 +2,13 @@
 //!
 //! Every publish is its own transaction in the API's eyes, but SQLite has
 //! one writer and a commit costs far more than the rows in it. Concurrent
-//! publishes therefore queue here, and one task writes all that are waiting
-//! in a single transaction, each inside its own savepoint: a refused publish
-//! (an idempotency conflict, say) rolls back alone. A publish is answered
+//! publishes therefore queue here, and one thread writes all that are waiting
+//! in a single transaction; those with an idempotency key each inside its
+//! own savepoint, so a refused one (a conflict, say) rolls back alone. Keyless
+//! publishes cannot be refused one by one and go in together. A publish is answered
 //! only after the transaction holding it has committed.
 //!
-//! The task is an OS thread of its own, not an async task: on a runtime busy
+//! It is an OS thread of its own, not an async task: on a runtime busy
 //! with hundreds of delivery tasks, a woken async task waits its turn behind
 //! them (and its database call is another hop to the blocking pool), and
 //! every publish waits for both.
@@ -28,7 +29,7 @@ struct Job {
     reply: oneshot::Sender<ApiResult<Vec<Published>>>,
 }
 
-/// Handle to the group-commit task.
+/// Handle to the group-commit thread.
 #[derive(Clone)]
 pub struct Publisher {
     tx: mpsc::Sender<Job>,
@@ -58,7 +59,7 @@ impl Publisher {
             .map_err(|_| ApiError::Unavailable("the gateway is shutting down".into()))?;
         answer
             .await
-            .map_err(|_| ApiError::internal("publish task ended without an answer"))?
+            .map_err(|_| ApiError::internal("publish thread ended without an answer"))?
     }
 }
 
