@@ -418,12 +418,15 @@ mod manifest_tool {
             notifier,
             renderer: hookrelay::manifest::render::Renderer::new(),
         };
+        let form = pairs(&form, "form")?;
+        hookrelay::manifest::form::check(&manifest, &form)
+            .map_err(|p| format!("--form {}: {}", p.key, p.message))?;
         let input = RunInput {
             manifest: manifest.clone(),
             user,
             config: pairs(&config, "config")?,
             oauth: None,
-            form: pairs(&form, "form")?,
+            form,
             redirect_url: "http://127.0.0.1:8080/oauth/callback".into(),
         };
         let runner = Runner::new(&services, input);

@@ -146,7 +146,18 @@ fn check_manifest(manifest: &Value, kind: Kind) -> ApiResult<Report> {
     })
 }
 
-async fn check_triggers(state: &AppState, kind: Kind, triggers: &[Trigger]) -> ApiResult<String> {
+/// A run's form, checked against the manifest's `form` (422 naming the key).
+fn check_form(manifest: &Value, form: &Map<String, Value>, path: &str) -> ApiResult<()> {
+    crate::manifest::form::check(manifest, form)
+        .map_err(|p| ApiError::field(format!("{path}.{}", p.key), p.message))
+}
+
+async fn check_triggers(
+    state: &AppState,
+    kind: Kind,
+    manifest: &Value,
+    triggers: &[Trigger],
+) -> ApiResult<String> {
     if kind == Kind::SyncUsers && !triggers.is_empty() {
         return Err(ApiError::field(
             "triggers",
@@ -154,6 +165,7 @@ async fn check_triggers(state: &AppState, kind: Kind, triggers: &[Trigger]) -> A
         ));
     }
     for (i, t) in triggers.iter().enumerate() {
+        check_form(manifest, &t.form, &format!("triggers[{i}].form"))?;
         if state
             .types
             .entity_of(&state.db, &t.event_type)
@@ -187,7 +199,8 @@ pub async fn create(
     })?;
     let name = super::check_name(&b.name)?;
     check_manifest(&b.manifest, kind)?;
-    let triggers = check_triggers(&state, kind, &b.triggers.unwrap_or_default()).await?;
+    let triggers =
+        check_triggers(&state, kind, &b.manifest, &b.triggers.unwrap_or_default()).await?;
     let now = time::now();
     let integration = Integration {
         id: new_id("int"),
@@ -266,8 +279,12 @@ pub async fn update(
     if let Some(m) = &b.manifest {
         check_manifest(m, current.kind())?;
     }
+    let manifest = b
+        .manifest
+        .clone()
+        .unwrap_or_else(|| current.manifest_value());
     let triggers = match &b.triggers {
-        Some(t) => Some(check_triggers(&state, current.kind(), t).await?),
+        Some(t) => Some(check_triggers(&state, current.kind(), &manifest, t).await?),
         None => None,
     };
     let now = time::now();
@@ -474,6 +491,7 @@ pub async fn start_run(
 ) -> ApiResult<HttpResponse> {
     let b: StartRun = super::optional_json(&req, body, state.config.max_body_bytes).await?;
     let i = find(&state, id.into_inner()).await?;
+    check_form(&i.manifest_value(), &b.form, "form")?;
     let user = optional_user(&state, b.user_id).await?;
     let kind = match i.kind() {
         Kind::Webhook => "execute",
@@ -522,11 +540,13 @@ pub async fn authorize(
     let runner = Runner::new(&state.integrations.services, input);
     let rendered = runner
         .render(template)
-        .map_err(|e| ApiError::field("manifest.oauth.authenticate_url", e))?;
+        .map_err(|e| ApiError::field("manifest.oauth.authenticate_url", runner.mask(&e)))?;
     let mut url = url::Url::parse(&rendered).map_err(|e| {
         ApiError::field(
             "manifest.oauth.authenticate_url",
-            format!("renders to '{rendered}', which is not a URL ({e})"),
+            runner.mask(&format!(
+                "renders to '{rendered}', which is not a URL ({e})"
+            )),
         )
     })?;
     let oauth_state = crate::tokens::generate_token().replacen("hr_", "st_", 1);

@@ -23,8 +23,8 @@ pub const USER_AGENT: &str = concat!("hookrelay/", env!("CARGO_PKG_VERSION"));
 pub struct HttpClients {
     verifying: reqwest::Client,
     insecure: reqwest::Client,
-    /// Integration runs call third-party APIs, which may redirect: up to 5
-    /// hops, each checked by the same guard.
+    /// Integration runs call third-party APIs, which may redirect: the
+    /// runner follows them itself (`manifest::outbound`), each hop guarded.
     integrations: reqwest::Client,
     policy: Arc<TargetPolicy>,
 }
@@ -51,22 +51,14 @@ impl HttpClients {
                 .build()
                 .map_err(|e| format!("cannot build HTTP client: {e}"))
         };
-        let guard = policy.clone();
         let integrations = reqwest::Client::builder()
             .dns_resolver(Arc::new(GuardedResolver {
                 policy: policy.clone(),
             }))
             .user_agent(USER_AGENT)
             .timeout(timeout.max(Duration::from_secs(30)))
-            .redirect(reqwest::redirect::Policy::custom(move |attempt| {
-                if attempt.previous().len() >= 5 {
-                    attempt.error("more than 5 redirects")
-                } else if let Err(why) = guard.check_literal(attempt.url()) {
-                    attempt.error(why)
-                } else {
-                    attempt.follow()
-                }
-            }))
+            // `manifest::outbound` follows redirects itself, origin-aware.
+            .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
             .build()
             .map_err(|e| format!("cannot build HTTP client: {e}"))?;
@@ -78,7 +70,7 @@ impl HttpClients {
         })
     }
 
-    /// The client integration runs use (redirects followed, guard applied).
+    /// The client integration runs use (guard applied; redirects are the runner's).
     pub fn integrations(&self) -> &reqwest::Client {
         &self.integrations
     }

@@ -13,12 +13,17 @@ pub struct Masker {
 }
 
 impl Masker {
-    /// Adds a secret; empty values are ignored.
+    /// Adds a secret, in every encoding the runner itself can send it in;
+    /// empty values are ignored.
     pub fn add(&mut self, secret: &str, label: &str) {
-        if secret.is_empty() || self.secrets.iter().any(|(s, _)| s == secret) {
+        if secret.is_empty() {
             return;
         }
-        self.secrets.push((secret.to_string(), label.to_string()));
+        for form in encodings(secret) {
+            if !self.secrets.iter().any(|(s, _)| *s == form) {
+                self.secrets.push((form, label.to_string()));
+            }
+        }
         // Longest first, so a secret containing another is masked whole.
         self.secrets.sort_by_key(|s| std::cmp::Reverse(s.0.len()));
     }
@@ -68,6 +73,45 @@ impl Masker {
     }
 }
 
+/// A secret as it can appear in a step: as is; form-encoded (bodies with
+/// `x-www-form-urlencoded`, the OAuth `code` query); percent-encoded by the
+/// `urlencode` filter (`/` kept) and strictly (RFC 3986 unreserved only);
+/// as the url crate writes it into a query; JSON-escaped (JSON bodies and
+/// echoes); base64 (Basic credentials are also added whole by `add_basic`).
+fn encodings(secret: &str) -> Vec<String> {
+    use url::form_urlencoded::byte_serialize;
+    let json = serde_json::to_string(secret).unwrap_or_default();
+    let mut out = vec![
+        secret.to_string(),
+        byte_serialize(secret.as_bytes()).collect(),
+        percent(secret, b"-._~/"),
+        percent(secret, b"-._~"),
+        json[1..json.len() - 1].to_string(),
+        base64::engine::general_purpose::STANDARD.encode(secret),
+    ];
+    // What the url crate leaves of it inside a query (`é` → `%C3%A9`…).
+    if let Ok(u) = url::Url::parse(&format!("http://x/?{secret}")) {
+        out.extend(u.query().map(str::to_string));
+    }
+    out.retain(|f| !f.is_empty());
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Percent-encodes every byte but ASCII letters, digits and `keep`.
+fn percent(s: &str, keep: &[u8]) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || keep.contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,5 +124,28 @@ mod tests {
         m.add_basic("me:pw");
         assert_eq!(m.mask("x abcdef abc"), "x ***LONG*** ***SHORT***");
         assert_eq!(m.mask("Basic bWU6cHc="), "Basic ***basic credentials***");
+    }
+
+    #[test]
+    fn masks_every_encoding_the_runner_produces() {
+        let secret = "s3~c/r+e&t\"q\\é x";
+        let mut m = Masker::default();
+        m.add(secret, "TOKEN");
+        let sent = [
+            secret.to_string(),
+            url::form_urlencoded::byte_serialize(secret.as_bytes()).collect(),
+            "s3~c/r%2Be%26t%22q%5C%C3%A9%20x".to_string(),
+            "s3~c%2Fr%2Be%26t%22q%5C%C3%A9%20x".to_string(),
+            serde_json::to_string(secret).unwrap(),
+            base64::engine::general_purpose::STANDARD.encode(secret),
+        ];
+        for s in sent {
+            let masked = m.mask(&format!("a={s}&b=1"));
+            assert!(masked.contains("***TOKEN***"), "{s} -> {masked}");
+            assert!(
+                !masked.contains("r+e") && !masked.contains("r%2Be"),
+                "{masked}"
+            );
+        }
     }
 }

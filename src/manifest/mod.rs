@@ -2,9 +2,11 @@
 //! template rendering, the runner and user sync. See docs/manifests.md for
 //! every key and where hookrelay differs from the reference runtime.
 
+pub mod form;
 pub mod jobs;
 pub mod mask;
 pub mod notify;
+pub mod outbound;
 pub mod render;
 pub mod run;
 pub mod sync;

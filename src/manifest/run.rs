@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 
 use super::mask::Masker;
 use super::notify::Notifier;
+use super::outbound::{self, Body, Outgoing};
 use super::render::{lookup, plain_text, Renderer};
 use crate::delivery::guard::TargetPolicy;
 
@@ -19,8 +20,6 @@ use crate::delivery::guard::TargetPolicy;
 const LOG_CAP: usize = 64 * 1024;
 /// How long an `exists` check may take.
 const EXISTS_TIMEOUT: Duration = Duration::from_secs(8);
-/// Bodies read at most (files saved with `save_as_file` included).
-const BODY_CAP: usize = 20 * 1024 * 1024;
 
 /// What a run needs besides the manifest.
 pub struct Services {
@@ -28,6 +27,15 @@ pub struct Services {
     pub policy: TargetPolicy,
     pub notifier: Notifier,
     pub renderer: Renderer,
+}
+
+/// Where a request goes.
+#[derive(Clone, Copy)]
+enum Target<'t> {
+    /// The item's `url`, rendered.
+    Template,
+    /// A URL taken as it is (a next page from a response): never rendered.
+    Literal(&'t str),
 }
 
 /// The user a run is for, as templates see them.
@@ -117,6 +125,8 @@ pub struct Runner<'a> {
     svc: &'a Services,
     manifest: Value,
     ctx: Map<String, Value>,
+    /// Context keys nothing may replace once set (config values, `oauth`…).
+    protected: Vec<String>,
     masker: Masker,
     steps: Vec<Step>,
     files: HashMap<String, Vec<u8>>,
@@ -129,18 +139,34 @@ pub struct Runner<'a> {
     phone: String,
     /// Per-request timeout, when shorter than the client's (access checks).
     timeout: Option<Duration>,
+    /// Where the last request went (sync pagination stays on its origin).
+    last_url: Option<url::Url>,
 }
 
 impl<'a> Runner<'a> {
-    /// Builds the template context (§1.1 of the reference semantics:
-    /// built-ins, then config and OAuth, then form values, the user's extra
-    /// fields and `redirect_url`) and the masker.
+    /// Builds the template context (docs/manifests.md §3.3) and the masker.
+    ///
+    /// Values a caller or a third party can influence go in first: user
+    /// fields, form values (only ids of the manifest's `form`), then the
+    /// user's `extra_fields` (which other integrations' `store_data` write).
+    /// Config values, generated values, `oauth` and `redirect_url` come last
+    /// and are protected: nothing set later in the run replaces them either.
+    /// Otherwise a form value `DOMAIN` could send `Bearer {{ API_TOKEN }}` to
+    /// the caller's host.
     pub fn new(svc: &'a Services, input: RunInput) -> Runner<'a> {
         let mut ctx = Map::new();
         let mut masker = Masker::default();
         let has_user = input.user.is_some();
         let user = input.user.unwrap_or_default();
         ctx.extend(user.builtins);
+        let form_ids = form_ids(&input.manifest);
+        ctx.extend(
+            input
+                .form
+                .into_iter()
+                .filter(|(k, _)| form_ids.iter().any(|id| id == k)),
+        );
+        ctx.extend(user.extra_fields);
         let mut config = input.config;
         // `generate` items: a fresh value every run, masked like any secret.
         for item in list(&input.manifest, "initial_data_form") {
@@ -151,19 +177,26 @@ impl<'a> Runner<'a> {
             }
         }
         masker.add_config(&config);
+        let mut protected: Vec<String> = config.keys().cloned().collect();
+        protected.extend(["oauth", "redirect_url", "responses"].map(String::from));
         ctx.extend(config);
-        if let Some(o) = &input.oauth {
-            masker.add_tree("oauth", o);
-            ctx.insert("oauth".into(), o.clone());
+        match &input.oauth {
+            Some(o) => {
+                masker.add_tree("oauth", o);
+                ctx.insert("oauth".into(), o.clone());
+            }
+            // A user field named `oauth` must not pose as the token either.
+            None => {
+                ctx.remove("oauth");
+            }
         }
-        ctx.extend(input.form);
-        ctx.extend(user.extra_fields);
         ctx.insert("redirect_url".into(), Value::String(input.redirect_url));
         ctx.insert("responses".into(), Value::Array(Vec::new()));
         Runner {
             svc,
             manifest: input.manifest,
             ctx,
+            protected,
             masker,
             steps: Vec::new(),
             files: HashMap::new(),
@@ -175,12 +208,22 @@ impl<'a> Runner<'a> {
             has_user,
             phone: user.phone,
             timeout: None,
+            last_url: None,
         }
     }
 
-    /// A context value (tests and sync runs set `NEXT_PAGE_TOKEN`).
+    /// A context value (sync runs set `NEXT_PAGE_TOKEN`); config values,
+    /// `oauth`, `redirect_url` and `responses` are never replaced.
     pub fn set(&mut self, key: &str, v: Value) {
-        self.ctx.insert(key.to_string(), v);
+        if !self.protected.iter().any(|p| p == key) {
+            self.ctx.insert(key.to_string(), v);
+        }
+    }
+
+    /// The text with this run's secrets masked (for errors built outside
+    /// the runner from what it rendered).
+    pub fn mask(&self, text: &str) -> String {
+        self.masker.mask(text)
     }
 
     /// Renders a template with this run's context.
@@ -264,7 +307,7 @@ impl<'a> Runner<'a> {
                     match lookup(&parsed, &notation) {
                         Some(v) => {
                             self.stored.insert(prop.clone(), v.clone());
-                            self.ctx.insert(prop.clone(), v.clone());
+                            self.set(prop, v.clone());
                         }
                         None => {
                             let shown = self.masker.mask(&parsed.to_string());
@@ -513,7 +556,7 @@ impl<'a> Runner<'a> {
             .cloned()
             .ok_or("the manifest has no oauth.refresh")?;
         let r = self
-            .request_once(&item, "oauth.refresh")
+            .request_once(&item, "oauth.refresh", Target::Template)
             .await
             .map_err(|e| format!("refreshing the OAuth token failed: {e}"))?;
         let Some(Value::Object(fresh)) = r.json.filter(|_| (200..300).contains(&r.status)) else {
@@ -540,7 +583,17 @@ impl<'a> Runner<'a> {
 
     /// One request, retried once after an OAuth refresh if it got a 401.
     pub async fn request(&mut self, item: &Value, label: &str) -> Result<Response, String> {
-        let result = self.request_once(item, label).await;
+        self.request_to(item, label, Target::Template).await
+    }
+
+    /// [`Runner::request`] to `target`.
+    async fn request_to(
+        &mut self,
+        item: &Value,
+        label: &str,
+        target: Target<'_>,
+    ) -> Result<Response, String> {
+        let result = self.request_once(item, label, target).await;
         // The step just logged says what came back, whatever `status_code` made of it.
         let unauthorized = self.steps.last().is_some_and(|s| s.status == Some(401));
         if unauthorized
@@ -550,14 +603,61 @@ impl<'a> Runner<'a> {
         {
             self.refresh().await?;
             return self
-                .request_once(item, &format!("{label} after refresh"))
+                .request_once(item, &format!("{label} after refresh"), target)
                 .await;
         }
         result
     }
 
+    /// A further page of a sync: a `GET` of `url`, used as written (never
+    /// rendered: it may come from the third party's answer), with the
+    /// manifest's headers, only on the origin of the request that gave the
+    /// first page. Anything else is refused and logged as a failed step.
+    pub async fn page(&mut self, url: &str, label: &str) -> Result<Response, String> {
+        let first = self.last_url.clone();
+        let resolved = match &first {
+            Some(f) => f.join(url.trim()),
+            None => url::Url::parse(url.trim()),
+        };
+        let refusal = match (&resolved, &first) {
+            (Err(e), _) => Some(format!("the next page URL is invalid ({e}): {url}")),
+            (Ok(next), Some(f)) if next.origin() != f.origin() => Some(format!(
+                "the next page URL {next} is not on the first page's origin ({}); pages are only fetched from there, so the manifest's credentials stay with it",
+                f.origin().ascii_serialization()
+            )),
+            _ => None,
+        };
+        if let Some(error) = refusal {
+            let error = self.masker.mask(&error);
+            self.steps.push(Step {
+                label: label.to_string(),
+                url: self.masker.mask(url),
+                method: "GET".into(),
+                request_headers: Map::new(),
+                request_body: String::new(),
+                status: None,
+                response_body: String::new(),
+                response_truncated: false,
+                duration_ms: 0,
+                error: Some(error.clone()),
+            });
+            return Err(error);
+        }
+        let next = resolved.expect("refused above").to_string();
+        let item = serde_json::json!({"method": "GET"});
+        let result = self.request_to(&item, label, Target::Literal(&next)).await;
+        // Every page is measured against the first one's origin.
+        self.last_url = first;
+        result
+    }
+
     /// One HTTP exchange per §1.3, logged as a step.
-    async fn request_once(&mut self, item: &Value, label: &str) -> Result<Response, String> {
+    async fn request_once(
+        &mut self,
+        item: &Value,
+        label: &str,
+        target: Target<'_>,
+    ) -> Result<Response, String> {
         let started = Instant::now();
         let mut step = Step {
             label: label.to_string(),
@@ -575,7 +675,7 @@ impl<'a> Runner<'a> {
             duration_ms: 0,
             error: None,
         };
-        let result = self.exchange(item, &mut step).await;
+        let result = self.exchange(item, &mut step, target).await;
         step.duration_ms = started.elapsed().as_millis() as i64;
         if let Err(e) = &result {
             step.error = Some(self.masker.mask(e));
@@ -589,12 +689,24 @@ impl<'a> Runner<'a> {
         }
         step.response_body = self.masker.mask(&step.response_body);
         self.steps.push(step);
-        result
+        // Errors quote rendered URLs: masked here, where every request's
+        // error is produced, so no caller can store or answer one in clear.
+        result.map_err(|e| self.masker.mask(&e))
     }
 
-    async fn exchange(&mut self, item: &Value, step: &mut Step) -> Result<Response, String> {
-        let url_template = item.get("url").map(plain_text).unwrap_or_default();
-        let url = self.render(&url_template)?;
+    async fn exchange(
+        &mut self,
+        item: &Value,
+        step: &mut Step,
+        target: Target<'_>,
+    ) -> Result<Response, String> {
+        let url = match target {
+            Target::Template => {
+                let template = item.get("url").map(plain_text).unwrap_or_default();
+                self.render(&template)?
+            }
+            Target::Literal(u) => u.to_string(),
+        };
         step.url = url.clone();
         let parsed =
             url::Url::parse(url.trim()).map_err(|e| format!("the url is invalid ({e}): {url}"))?;
@@ -604,6 +716,7 @@ impl<'a> Runner<'a> {
             ));
         }
         self.svc.policy.check_literal(&parsed)?;
+        self.last_url = Some(parsed.clone());
         let method = reqwest::Method::from_bytes(step.method.as_bytes())
             .map_err(|_| format!("unknown method {}", step.method))?;
         let mut headers = self.headers(item)?;
@@ -612,88 +725,26 @@ impl<'a> Runner<'a> {
             headers.retain(|(k, _)| !extra.iter().any(|(e, _)| e.eq_ignore_ascii_case(k)));
             headers.extend(extra);
         }
-        let content_type = headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
-            .map(|(_, v)| v.to_ascii_lowercase());
-        let files: Vec<(String, String)> = item
-            .get("files")
-            .and_then(Value::as_object)
-            .map(|o| o.iter().map(|(k, v)| (k.clone(), plain_text(v))).collect())
-            .unwrap_or_default();
-        let mut req = self.svc.http.request(method, parsed);
-        if let Some(t) = self.timeout {
-            req = req.timeout(t);
-        }
-        let data = match item.get("data") {
-            Some(d) => Some(self.svc.renderer.tree(d, &self.ctx)?),
-            None => None,
-        };
+        let body = self.body(item, step, &mut headers)?;
         for (k, v) in &headers {
-            // Multipart sets its own Content-Type (with the boundary).
-            if !files.is_empty() && k.eq_ignore_ascii_case("content-type") {
+            if matches!(body, Body::Multipart { .. }) && k.eq_ignore_ascii_case("content-type") {
                 continue;
             }
-            req = req.header(k.as_str(), v.as_str());
             step.request_headers
                 .insert(k.clone(), Value::String(v.clone()));
         }
-        if !files.is_empty() {
-            let mut form = reqwest::multipart::Form::new();
-            if let Some(Value::Object(fields)) = &data {
-                for (k, v) in fields {
-                    form = form.text(k.clone(), plain_text(v));
-                }
-            }
-            let mut described = Vec::new();
-            for (field, name) in &files {
-                let bytes = self.files.get(name).cloned().ok_or_else(|| {
-                    format!("`{name}` could not be found in the files saved earlier in this run")
-                })?;
-                described.push(format!("{field}={name} ({} bytes)", bytes.len()));
-                form = form.part(
-                    field.clone(),
-                    reqwest::multipart::Part::bytes(bytes).file_name(name.clone()),
-                );
-            }
-            step.request_body = format!(
-                "multipart: {}{}",
-                data.as_ref().map(|d| format!("{d} + ")).unwrap_or_default(),
-                described.join(", ")
-            );
-            req = req.multipart(form);
-        } else if let Some(Value::String(text)) = data {
-            // A text body (not a JSON tree) goes out as written.
-            step.request_body = text.clone();
-            req = req.body(text);
-        } else if let Some(d) = data {
-            let cast = item
-                .get("cast_data_to_json")
-                .and_then(Value::as_bool)
-                .unwrap_or(true);
-            let text = d.to_string();
-            step.request_body = text.clone();
-            req = match content_type.as_deref() {
-                Some(ct) if ct.contains("x-www-form-urlencoded") => {
-                    let body = form_encode(&d);
-                    step.request_body = body.clone();
-                    req.body(body)
-                }
-                // JSON, or nothing said: JSON (with its Content-Type).
-                None if cast => {
-                    step.request_headers.insert(
-                        "Content-Type".into(),
-                        Value::String("application/json".into()),
-                    );
-                    req.header("Content-Type", "application/json").body(text)
-                }
-                _ => req.body(text),
-            };
-        }
-        let resp = req.send().await.map_err(describe)?;
+        let out = Outgoing {
+            method,
+            url: parsed,
+            headers,
+            body,
+            timeout: self.timeout,
+            cross_origin: item.get("allow_cross_origin_redirects") == Some(&Value::Bool(true)),
+        };
+        let resp = outbound::send(&self.svc.http, &self.svc.policy, out).await?;
         let status = resp.status().as_u16();
         step.status = Some(status);
-        let bytes = read_capped(resp).await?;
+        let bytes = outbound::read_capped(resp).await?;
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let json: Option<Value> = serde_json::from_slice(&bytes).ok();
         step.response_truncated = bytes.len() > LOG_CAP;
@@ -709,6 +760,76 @@ impl<'a> Runner<'a> {
             text,
             bytes,
         })
+    }
+
+    /// The item's body (`data` rendered as a tree, `files`), logged in
+    /// `step`; a JSON body without a Content-Type gets one in `headers`.
+    fn body(
+        &mut self,
+        item: &Value,
+        step: &mut Step,
+        headers: &mut Vec<(String, String)>,
+    ) -> Result<Body, String> {
+        let content_type = headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+            .map(|(_, v)| v.to_ascii_lowercase());
+        let files: Vec<(String, String)> = item
+            .get("files")
+            .and_then(Value::as_object)
+            .map(|o| o.iter().map(|(k, v)| (k.clone(), plain_text(v))).collect())
+            .unwrap_or_default();
+        let data = match item.get("data") {
+            Some(d) => Some(self.svc.renderer.tree(d, &self.ctx)?),
+            None => None,
+        };
+        if !files.is_empty() {
+            let fields = match &data {
+                Some(Value::Object(fields)) => fields
+                    .iter()
+                    .map(|(k, v)| (k.clone(), plain_text(v)))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let mut described = Vec::new();
+            let mut parts = Vec::new();
+            for (field, name) in files {
+                let bytes = self.files.get(&name).cloned().ok_or_else(|| {
+                    format!("`{name}` could not be found in the files saved earlier in this run")
+                })?;
+                described.push(format!("{field}={name} ({} bytes)", bytes.len()));
+                parts.push((field, name, bytes));
+            }
+            step.request_body = format!(
+                "multipart: {}{}",
+                data.as_ref().map(|d| format!("{d} + ")).unwrap_or_default(),
+                described.join(", ")
+            );
+            return Ok(Body::Multipart {
+                fields,
+                files: parts,
+            });
+        }
+        let cast = item
+            .get("cast_data_to_json")
+            .and_then(Value::as_bool)
+            .unwrap_or(true);
+        let text = match data {
+            None => return Ok(Body::None),
+            // A text body (not a JSON tree) goes out as written.
+            Some(Value::String(text)) => text,
+            Some(d) => match content_type.as_deref() {
+                Some(ct) if ct.contains("x-www-form-urlencoded") => form_encode(&d),
+                // JSON, or nothing said: JSON (with its Content-Type).
+                None if cast => {
+                    headers.push(("Content-Type".into(), "application/json".into()));
+                    d.to_string()
+                }
+                _ => d.to_string(),
+            },
+        };
+        step.request_body = text.clone();
+        Ok(Body::Text(text))
     }
 
     /// Effective headers: the item's own if it has any, else the
@@ -897,6 +1018,13 @@ fn stamp_expiry(mut token: Value, now: Option<i64>) -> Value {
     token
 }
 
+/// The ids of the manifest's `form` items: the only form keys a run takes.
+pub fn form_ids(manifest: &Value) -> Vec<String> {
+    list(manifest, "form")
+        .filter_map(|i| i.get("id").map(plain_text))
+        .collect()
+}
+
 fn list<'v>(manifest: &'v Value, key: &str) -> impl Iterator<Item = &'v Value> {
     manifest
         .get(key)
@@ -936,38 +1064,4 @@ fn cap(s: &str, n: usize) -> String {
         end -= 1;
     }
     format!("{}…", &s[..end])
-}
-
-fn describe(e: reqwest::Error) -> String {
-    use std::error::Error as _;
-    let mut msg = if e.is_timeout() {
-        "the request timed out".to_string()
-    } else if e.is_connect() {
-        "could not connect".to_string()
-    } else if e.is_redirect() {
-        "too many redirects, or a redirect to a forbidden address".to_string()
-    } else {
-        "the request failed".to_string()
-    };
-    let mut source = e.source();
-    while let Some(s) = source {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        source = s.source();
-    }
-    msg
-}
-
-async fn read_capped(resp: reqwest::Response) -> Result<Vec<u8>, String> {
-    use futures_util::StreamExt;
-    let mut out = Vec::new();
-    let mut stream = resp.bytes_stream();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| format!("reading the response failed: {e}"))?;
-        if out.len() + chunk.len() > BODY_CAP {
-            return Err(format!("the response is larger than {BODY_CAP} bytes"));
-        }
-        out.extend_from_slice(&chunk);
-    }
-    Ok(out)
 }

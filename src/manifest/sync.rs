@@ -19,7 +19,7 @@ pub fn parse_schedule(expr: &str) -> Result<Cron, String> {
 
 use std::collections::HashSet;
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::render::{lookup, plain_text};
 use super::run::{Outcome, RunResult, Runner};
@@ -103,6 +103,8 @@ pub async fn fetch(
         if pages >= cap {
             break;
         }
+        // A URL from the answer is used as written; a `next_page` template
+        // is the manifest's own and is rendered (with the token as a value).
         let next_url = if let Some(from) = manifest.get("next_page_from").map(plain_text) {
             match lookup(&page, &from) {
                 Some(Value::String(u)) if !u.is_empty() => u.clone(),
@@ -115,19 +117,20 @@ pub async fn fetch(
             match lookup(&page, &token_from).map(plain_text) {
                 Some(token) if !token.is_empty() => {
                     runner.set("NEXT_PAGE_TOKEN", Value::String(token));
-                    next
+                    match runner.render(&next) {
+                        Ok(u) => u,
+                        Err(e) => return (runner.finish(failed(&e), None), None),
+                    }
                 }
                 _ => break,
             }
         } else {
             break;
         };
-        let item = json!({"url": next_url, "method": "GET"});
-        let rendered = runner.render(&next_url).unwrap_or_default();
-        if !seen.insert(rendered) {
+        if !seen.insert(next_url.clone()) {
             break;
         }
-        match runner.request(&item, &format!("page {}", pages + 1)).await {
+        match runner.page(&next_url, &format!("page {}", pages + 1)).await {
             Ok(r) => match r.json {
                 Some(v) => page = v,
                 None => return (runner.finish(failed("a page is not JSON"), None), None),

@@ -237,9 +237,11 @@ impl Checker {
                 self.error(&join(path, "extra_headers"), "must be \"pritunl\"");
             }
         }
-        if let Some(v) = o.get("cast_data_to_json") {
-            if !v.is_boolean() {
-                self.error(&join(path, "cast_data_to_json"), "must be true or false");
+        for key in ["cast_data_to_json", "allow_cross_origin_redirects"] {
+            if let Some(v) = o.get(key) {
+                if !v.is_boolean() {
+                    self.error(&join(path, key), "must be true or false");
+                }
             }
         }
     }

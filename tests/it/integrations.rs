@@ -600,6 +600,7 @@ async fn failed_run_is_retried_once_later(backend: Backend) {
             status: 204,
             body: Vec::new(),
             content_type: "text/plain",
+            headers: Vec::new(),
         }],
     );
     let (status, run) = app
@@ -762,7 +763,7 @@ async fn users_events_trigger_integrations(backend: Backend) {
         .post(
             "/v1/integrations",
             &json!({"name": "welcome", "kind": "webhook",
-                "manifest": point_at(r#"{"execute": [{"url": "FAKE/welcome", "method": "POST", "data": {"who": "{{ email }}", "team": "{{ TEAM }}"}}]}"#, &fake),
+                "manifest": point_at(r#"{"form": [{"id": "TEAM", "name": "Team", "type": "input"}], "execute": [{"url": "FAKE/welcome", "method": "POST", "data": {"who": "{{ email }}", "team": "{{ TEAM }}"}}]}"#, &fake),
                 "triggers": [{"event_type": "user.updated", "form": {"TEAM": "blue"}}]}),
         )
         .await;
@@ -1006,7 +1007,7 @@ async fn manifest_cli_validates_and_runs_once() {
     let manifest = dir.path().join("m.json");
     std::fs::write(
         &manifest,
-        r#"{"headers": {"Authorization": "Bearer {{ TOKEN }}"}, "execute": [{"url": "FAKE/hire", "method": "POST", "data": {"email": "{{ email }}", "team": "{{ TEAM }}"}, "store_data": {"REMOTE": "id"}}]}"#
+        r#"{"headers": {"Authorization": "Bearer {{ TOKEN }}"}, "form": [{"id": "TEAM", "name": "Team", "type": "input"}], "execute": [{"url": "FAKE/hire", "method": "POST", "data": {"email": "{{ email }}", "team": "{{ TEAM }}"}, "store_data": {"REMOTE": "id"}}]}"#
             .replace("FAKE", &fake.base),
     )
     .unwrap();

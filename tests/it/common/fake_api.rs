@@ -36,6 +36,8 @@ pub struct Answer {
     pub status: u16,
     pub body: Vec<u8>,
     pub content_type: &'static str,
+    /// Extra response headers (e.g. `Location`).
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl Answer {
@@ -44,6 +46,17 @@ impl Answer {
             status,
             body: v.to_string().into_bytes(),
             content_type: "application/json",
+            headers: Vec::new(),
+        }
+    }
+
+    /// A redirect (`301`, `302`, `307`…) to `location`.
+    pub fn redirect(status: u16, location: &str) -> Answer {
+        Answer {
+            status,
+            body: Vec::new(),
+            content_type: "text/plain",
+            headers: vec![("Location", location.to_string())],
         }
     }
 
@@ -52,6 +65,7 @@ impl Answer {
             status: 200,
             body: body.to_vec(),
             content_type: "application/octet-stream",
+            headers: Vec::new(),
         }
     }
 }
@@ -143,7 +157,10 @@ async fn answer(
             serde_json::json!({"error": format!("no script for {key}")}),
         ),
     };
-    HttpResponse::build(actix_web::http::StatusCode::from_u16(a.status).unwrap())
-        .content_type(a.content_type)
-        .body(a.body)
+    let mut resp = HttpResponse::build(actix_web::http::StatusCode::from_u16(a.status).unwrap());
+    resp.content_type(a.content_type);
+    for (k, v) in &a.headers {
+        resp.insert_header((*k, v.as_str()));
+    }
+    resp.body(a.body)
 }
