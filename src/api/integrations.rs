@@ -540,6 +540,7 @@ pub async fn authorize(
     let runner = Runner::new(&state.integrations.services, input);
     let rendered = runner
         .render(template)
+        .await
         .map_err(|e| ApiError::field("manifest.oauth.authenticate_url", runner.mask(&e)))?;
     let mut url = url::Url::parse(&rendered).map_err(|e| {
         ApiError::field(

@@ -8,13 +8,23 @@
 //! rendered on its own, so the result is always valid JSON, and a leaf that
 //! is exactly one `{{ expr }}` keeps the value's JSON type.
 
+use std::sync::Arc;
+
 use minijinja::value::Value as JValue;
 use minijinja::{Environment, UndefinedBehavior};
 use serde_json::{Map, Value};
 
-/// A rendering environment with hookrelay's filters.
+/// Instructions one render may execute. Real manifests use tens; a loop
+/// written to spin a thread stops here (a few milliseconds of CPU).
+pub const FUEL: u64 = 100_000;
+
+/// Bytes one rendered template (or one typed value) may produce.
+pub const OUTPUT_CAP: usize = 1024 * 1024;
+
+/// A rendering environment with hookrelay's filters. Cheap to clone.
+#[derive(Clone)]
 pub struct Renderer {
-    env: Environment<'static>,
+    env: Arc<Environment<'static>>,
 }
 
 impl Default for Renderer {
@@ -38,17 +48,59 @@ impl Renderer {
             }
         });
         env.add_filter("urlencode", |v: JValue| urlencode(&text_of(&v)));
-        Renderer { env }
+        env.set_fuel(Some(FUEL));
+        Renderer { env: Arc::new(env) }
     }
 
-    /// Renders a template string to text.
+    /// [`Renderer::text`] on the blocking pool: a template is the manifest
+    /// author's code, and even with its fuel budget it is not run on the
+    /// threads that serve the API and deliveries.
+    pub async fn text_off_runtime(
+        &self,
+        template: String,
+        ctx: Arc<Map<String, Value>>,
+    ) -> Result<String, String> {
+        if !is_template(&template) {
+            return Ok(template);
+        }
+        let me = self.clone();
+        tokio::task::spawn_blocking(move || me.text(&template, &ctx))
+            .await
+            .map_err(|e| format!("rendering failed: {e}"))?
+    }
+
+    /// [`Renderer::tree`] on the blocking pool.
+    pub async fn tree_off_runtime(
+        &self,
+        v: Value,
+        ctx: Arc<Map<String, Value>>,
+    ) -> Result<Value, String> {
+        let me = self.clone();
+        tokio::task::spawn_blocking(move || me.tree(&v, &ctx))
+            .await
+            .map_err(|e| format!("rendering failed: {e}"))?
+    }
+
+    /// Renders a template string to text (at most [`OUTPUT_CAP`] bytes,
+    /// within [`FUEL`]).
     pub fn text(&self, template: &str, ctx: &Map<String, Value>) -> Result<String, String> {
-        if !template.contains("{{") && !template.contains("{%") {
+        if !is_template(template) {
             return Ok(template.to_string());
         }
-        self.env
-            .render_str(&djangoize(template), context(ctx))
-            .map_err(|e| format!("template error in {template:?}: {e}"))
+        let source = djangoize(template);
+        let err = |e: &dyn std::fmt::Display| format!("template error in {template:?}: {e}");
+        let compiled = self.env.template_from_str(&source).map_err(|e| err(&e))?;
+        let mut out = Capped::default();
+        let rendered = compiled
+            .render_captured_to(context(ctx), &mut out)
+            .map(|_| ());
+        match rendered {
+            Ok(()) => Ok(String::from_utf8_lossy(&out.bytes).into_owned()),
+            Err(_) if out.over => Err(err(&format!(
+                "the output is larger than {OUTPUT_CAP} bytes"
+            ))),
+            Err(e) => Err(err(&e)),
+        }
     }
 
     /// Renders every string (keys too) of a JSON tree.
@@ -88,7 +140,38 @@ impl Renderer {
         if v.is_undefined() || v.is_none() {
             return Ok(Value::String(String::new()));
         }
+        if v.as_str().is_some_and(|s| s.len() > OUTPUT_CAP) {
+            return Err(format!(
+                "template error in {expr:?}: the value is larger than {OUTPUT_CAP} bytes"
+            ));
+        }
         serde_json::to_value(&v).map_err(|e| format!("template value of {expr:?}: {e}"))
+    }
+}
+
+fn is_template(s: &str) -> bool {
+    s.contains("{{") || s.contains("{%")
+}
+
+/// Output that refuses to grow past [`OUTPUT_CAP`].
+#[derive(Default)]
+struct Capped {
+    bytes: Vec<u8>,
+    over: bool,
+}
+
+impl std::io::Write for Capped {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.bytes.len() + buf.len() > OUTPUT_CAP {
+            self.over = true;
+            return Err(std::io::Error::other("output cap"));
+        }
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -292,6 +375,29 @@ mod tests {
         assert_eq!(
             out,
             json!({"user": "o'brien&co@example.com", "teams": ["a", "b"], "n": 3, "s": "n=3", "q": "say \"Zoë\"\n"})
+        );
+    }
+
+    #[test]
+    fn templates_have_a_budget() {
+        let r = Renderer::new();
+        let c = ctx();
+        let started = std::time::Instant::now();
+        let spin = "{% for i in range(100000) %}{% for j in range(200) %}{% endfor %}{% endfor %}";
+        let e = r.text(spin, &c).unwrap_err();
+        assert!(e.contains("fuel"), "{e}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+        let e = r.text("{{ 'x' * 5000000 }}", &c).unwrap_err();
+        assert!(e.contains("larger than"), "{e}");
+        let e = r
+            .tree(&json!({"a": "{{ 'x' * 5000000 }}"}), &c)
+            .unwrap_err();
+        assert!(e.contains("larger than"), "{e}");
+        // Ordinary templates are far inside it.
+        assert_eq!(
+            r.text("{% for t in teams %}{{ t }}{% endfor %}", &c)
+                .unwrap(),
+            "ab"
         );
     }
 

@@ -4,6 +4,7 @@
 //! masked. Storage is the caller's business: this module only computes.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -124,7 +125,9 @@ pub enum Access {
 pub struct Runner<'a> {
     svc: &'a Services,
     manifest: Value,
-    ctx: Map<String, Value>,
+    /// Shared with the blocking threads templates render on; changed
+    /// copy-on-write between renders.
+    ctx: Arc<Map<String, Value>>,
     /// Context keys nothing may replace once set (config values, `oauth`…).
     protected: Vec<String>,
     masker: Masker,
@@ -195,7 +198,7 @@ impl<'a> Runner<'a> {
         Runner {
             svc,
             manifest: input.manifest,
-            ctx,
+            ctx: Arc::new(ctx),
             protected,
             masker,
             steps: Vec::new(),
@@ -216,7 +219,7 @@ impl<'a> Runner<'a> {
     /// `oauth`, `redirect_url` and `responses` are never replaced.
     pub fn set(&mut self, key: &str, v: Value) {
         if !self.protected.iter().any(|p| p == key) {
-            self.ctx.insert(key.to_string(), v);
+            Arc::make_mut(&mut self.ctx).insert(key.to_string(), v);
         }
     }
 
@@ -226,9 +229,20 @@ impl<'a> Runner<'a> {
         self.masker.mask(text)
     }
 
-    /// Renders a template with this run's context.
-    pub fn render(&self, template: &str) -> Result<String, String> {
-        self.svc.renderer.text(template, &self.ctx)
+    /// Renders a template with this run's context (off the async runtime).
+    pub async fn render(&self, template: &str) -> Result<String, String> {
+        self.svc
+            .renderer
+            .text_off_runtime(template.to_string(), self.ctx.clone())
+            .await
+    }
+
+    /// Renders a template, or keeps it as written if it does not render.
+    async fn render_or_keep(&self, template: String) -> String {
+        match self.render(&template).await {
+            Ok(t) => t,
+            Err(_) => template,
+        }
     }
 
     /// Ends the run: its outcome with everything logged.
@@ -274,7 +288,7 @@ impl<'a> Runner<'a> {
                 result = self.poll(item, polling, &label, result).await;
             }
             if let Some(cond) = item.get("continue_if") {
-                if !self.condition_holds(cond, result.as_ref().ok()) {
+                if !self.condition_holds(cond, result.as_ref().ok()).await {
                     let shown = match &result {
                         Ok(r) => self.masker.mask(&r.text_or_json()),
                         Err(e) => e.clone(),
@@ -299,7 +313,7 @@ impl<'a> Runner<'a> {
             }
             let parsed = response.json.clone().unwrap_or(Value::Object(Map::new()));
             self.responses.push(parsed.clone());
-            self.ctx
+            Arc::make_mut(&mut self.ctx)
                 .insert("responses".into(), Value::Array(self.responses.clone()));
             if let Some(Value::Object(store)) = item.get("store_data") {
                 for (prop, notation) in store {
@@ -344,7 +358,7 @@ impl<'a> Runner<'a> {
         let cond = item.get("continue_if").cloned().unwrap_or(Value::Null);
         let mut result = first;
         let mut made = 1;
-        while made < amount && !self.condition_holds(&cond, result.as_ref().ok()) {
+        while made < amount && !self.condition_holds(&cond, result.as_ref().ok()).await {
             tokio::time::sleep(Duration::from_secs_f64(interval.clamp(0.0, 3600.0))).await;
             made += 1;
             result = self.request(item, &format!("{label} poll {made}")).await;
@@ -355,7 +369,7 @@ impl<'a> Runner<'a> {
     /// `continue_if`: the rendered `value` equals the text at
     /// `response_notation` (compared as text, so `5` matches `"5"`). A failed
     /// or non-JSON response never satisfies it.
-    fn condition_holds(&self, cond: &Value, response: Option<&Response>) -> bool {
+    async fn condition_holds(&self, cond: &Value, response: Option<&Response>) -> bool {
         let Some(json) = response.and_then(|r| r.json.as_ref()) else {
             return false;
         };
@@ -363,11 +377,8 @@ impl<'a> Runner<'a> {
             .get("response_notation")
             .map(plain_text)
             .unwrap_or_default();
-        let expected = cond
-            .get("value")
-            .map(plain_text)
-            .map(|v| self.render(&v).unwrap_or(v))
-            .unwrap_or_default();
+        let value = cond.get("value").map(plain_text).unwrap_or_default();
+        let expected = self.render_or_keep(value).await;
         lookup(json, &notation).is_some_and(|found| plain_text(found) == expected)
     }
 
@@ -377,13 +388,10 @@ impl<'a> Runner<'a> {
             .cloned()
             .collect();
         for (i, n) in items.iter().enumerate() {
-            let field = |k: &str| {
-                n.get(k)
-                    .map(plain_text)
-                    .map(|t| self.render(&t).unwrap_or(t))
-                    .unwrap_or_default()
-            };
-            let (to, subject, message) = (field("to"), field("subject"), field("message"));
+            let field = |k: &str| n.get(k).map(plain_text).unwrap_or_default();
+            let to = self.render_or_keep(field("to")).await;
+            let subject = self.render_or_keep(field("subject")).await;
+            let message = self.render_or_keep(field("message")).await;
             let kind = n.get("type").and_then(Value::as_str).unwrap_or("email");
             let started = Instant::now();
             let (url, result) = if kind == "text" {
@@ -450,7 +458,7 @@ impl<'a> Runner<'a> {
             Err(_) => Access::Unknown,
             Ok(r) if fail_on_error_status && r.status >= 400 => Access::Unknown,
             Ok(r) => {
-                if self.expected_found(&item, &r) {
+                if self.expected_found(&item, &r).await {
                     Access::HasAccess
                 } else {
                     Access::NoAccess
@@ -462,12 +470,9 @@ impl<'a> Runner<'a> {
 
     /// `expected` rendered, then a substring test on the raw response (the
     /// unmasked one: masking first makes a secret-bearing answer miss).
-    fn expected_found(&self, item: &Value, r: &Response) -> bool {
-        let expected = item
-            .get("expected")
-            .map(plain_text)
-            .map(|t| self.render(&t).unwrap_or(t))
-            .unwrap_or_default();
+    async fn expected_found(&self, item: &Value, r: &Response) -> bool {
+        let expected = item.get("expected").map(plain_text).unwrap_or_default();
+        let expected = self.render_or_keep(expected).await;
         if expected.is_empty() {
             return true;
         }
@@ -485,7 +490,7 @@ impl<'a> Runner<'a> {
             let label = format!("revoke[{i}]");
             match self.request(item, &label).await {
                 Err(e) => return self.finish(failed(format!("{label}: {e}"), false), None),
-                Ok(r) if item.get("expected").is_some() && !self.expected_found(item, &r) => {
+                Ok(r) if item.get("expected").is_some() && !self.expected_found(item, &r).await => {
                     let error = format!(
                         "{label}: the response does not contain the expected text: {}",
                         cap(&self.masker.mask(&r.text_or_json()), 2000)
@@ -575,7 +580,7 @@ impl<'a> Runner<'a> {
         if let Some(step) = self.steps.last_mut() {
             step.response_body = self.masker.mask(&step.response_body);
         }
-        self.ctx.insert("oauth".into(), token.clone());
+        Arc::make_mut(&mut self.ctx).insert("oauth".into(), token.clone());
         self.oauth = Some(token);
         self.oauth_changed = true;
         Ok(())
@@ -703,7 +708,7 @@ impl<'a> Runner<'a> {
         let url = match target {
             Target::Template => {
                 let template = item.get("url").map(plain_text).unwrap_or_default();
-                self.render(&template)?
+                self.render(&template).await?
             }
             Target::Literal(u) => u.to_string(),
         };
@@ -719,13 +724,13 @@ impl<'a> Runner<'a> {
         self.last_url = Some(parsed.clone());
         let method = reqwest::Method::from_bytes(step.method.as_bytes())
             .map_err(|_| format!("unknown method {}", step.method))?;
-        let mut headers = self.headers(item)?;
+        let mut headers = self.headers(item).await?;
         if item.get("extra_headers").and_then(Value::as_str) == Some("pritunl") {
             let extra = self.pritunl_headers(&step.method, &parsed)?;
             headers.retain(|(k, _)| !extra.iter().any(|(e, _)| e.eq_ignore_ascii_case(k)));
             headers.extend(extra);
         }
-        let body = self.body(item, step, &mut headers)?;
+        let body = self.body(item, step, &mut headers).await?;
         for (k, v) in &headers {
             if matches!(body, Body::Multipart { .. }) && k.eq_ignore_ascii_case("content-type") {
                 continue;
@@ -764,7 +769,7 @@ impl<'a> Runner<'a> {
 
     /// The item's body (`data` rendered as a tree, `files`), logged in
     /// `step`; a JSON body without a Content-Type gets one in `headers`.
-    fn body(
+    async fn body(
         &mut self,
         item: &Value,
         step: &mut Step,
@@ -780,7 +785,12 @@ impl<'a> Runner<'a> {
             .map(|o| o.iter().map(|(k, v)| (k.clone(), plain_text(v))).collect())
             .unwrap_or_default();
         let data = match item.get("data") {
-            Some(d) => Some(self.svc.renderer.tree(d, &self.ctx)?),
+            Some(d) => Some(
+                self.svc
+                    .renderer
+                    .tree_off_runtime(d.clone(), self.ctx.clone())
+                    .await?,
+            ),
             None => None,
         };
         if !files.is_empty() {
@@ -835,7 +845,7 @@ impl<'a> Runner<'a> {
     /// Effective headers: the item's own if it has any, else the
     /// manifest's (replacement, not merge); names and values rendered;
     /// `Authorization: Basic user:pass` base64-encoded.
-    fn headers(&mut self, item: &Value) -> Result<Vec<(String, String)>, String> {
+    async fn headers(&mut self, item: &Value) -> Result<Vec<(String, String)>, String> {
         let own = item
             .get("headers")
             .and_then(Value::as_object)
@@ -852,17 +862,17 @@ impl<'a> Runner<'a> {
         let mut out = Vec::with_capacity(source.len());
         for (k, v) in &source {
             let raw = plain_text(v);
-            let name = self.render(k)?;
+            let name = self.render(k).await?;
             let value = match raw.strip_prefix("Basic ") {
                 Some(creds) if name == "Authorization" => {
-                    let creds = self.render(creds)?;
+                    let creds = self.render(creds).await?;
                     self.masker.add_basic(&creds);
                     format!(
                         "Basic {}",
                         base64::engine::general_purpose::STANDARD.encode(creds)
                     )
                 }
-                _ => self.render(&raw)?,
+                _ => self.render(&raw).await?,
             };
             out.push((name, value));
         }

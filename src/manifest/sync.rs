@@ -117,7 +117,7 @@ pub async fn fetch(
             match lookup(&page, &token_from).map(plain_text) {
                 Some(token) if !token.is_empty() => {
                     runner.set("NEXT_PAGE_TOKEN", Value::String(token));
-                    match runner.render(&next) {
+                    match runner.render(&next).await {
                         Ok(u) => u,
                         Err(e) => return (runner.finish(failed(&e), None), None),
                     }
