@@ -157,7 +157,9 @@ pub async fn start(config: Config) -> Result<Running, String> {
     let server = HttpServer::new(move || {
         App::new()
             // One span per request (method, route, status, request id).
-            .wrap(tracing_actix_web::TracingLogger::default())
+            .wrap(tracing_actix_web::TracingLogger::<
+                crate::api::access_log::AccessSpan,
+            >::new())
             .configure(|cfg| crate::api::configure(cfg, state.clone()))
     })
     .listen(listener)

@@ -22,13 +22,19 @@ const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL
 struct MasterKey {
     id: String,
     cipher: XChaCha20Poly1305,
+    /// Key for [`Vault::derive`], separate from the sealing key.
+    derive: [u8; 32],
 }
 
 impl MasterKey {
     fn new(bytes: &[u8; 32]) -> MasterKey {
+        let mut h = Sha256::new();
+        h.update(b"hookrelay derive v1\0");
+        h.update(bytes);
         MasterKey {
             id: key_id(bytes),
             cipher: XChaCha20Poly1305::new(Key::from_slice(bytes)),
+            derive: h.finalize().into(),
         }
     }
 }
@@ -109,6 +115,20 @@ impl Vault {
             )
             .map_err(|_| VaultError::Corrupt)?;
         String::from_utf8(plain).map_err(|_| VaultError::Corrupt)
+    }
+
+    /// A secret derived from the current master key for `purpose` and
+    /// `input` (base64url, 43 characters): the same inputs give the same
+    /// value in every process sharing the key, so nothing need be stored.
+    /// Used for the OAuth PKCE verifier of a `state`.
+    pub fn derive(&self, purpose: &str, input: &str) -> String {
+        use hmac::{Hmac, Mac};
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&self.keys[0].derive).expect("any key length");
+        mac.update(purpose.as_bytes());
+        mac.update(b"\0");
+        mac.update(input.as_bytes());
+        B64.encode(mac.finalize().into_bytes())
     }
 
     /// Whether `stored` is sealed under the current key (nothing to redo).

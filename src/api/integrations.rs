@@ -17,6 +17,7 @@ use crate::db::users::User;
 use crate::db::{new_id, time};
 use crate::error::{ApiError, ApiResult};
 use crate::manifest::jobs::{config_context, next_sync, Integrations};
+use crate::manifest::pkce;
 use crate::manifest::run::Runner;
 use crate::manifest::validate::{validate, Report};
 use crate::manifest::Kind;
@@ -552,6 +553,12 @@ pub async fn authorize(
     })?;
     let oauth_state = crate::tokens::generate_token().replacen("hr_", "st_", 1);
     url.query_pairs_mut().append_pair("state", &oauth_state);
+    if pkce::enabled(&manifest) {
+        let verifier = pkce::verifier(&state.vault, &oauth_state);
+        url.query_pairs_mut()
+            .append_pair("code_challenge", &pkce::challenge(&verifier))
+            .append_pair("code_challenge_method", "S256");
+    }
     let (sid, iid) = (oauth_state.clone(), i.id.clone());
     state
         .db
@@ -592,6 +599,7 @@ pub async fn oauth_callback(
         .state
         .ok_or_else(|| ApiError::field("state", "the callback has no state"))?;
     let code_given = q.code.is_some();
+    let taken = s.clone();
     let iid = state
         .db
         .write(move |c| {
@@ -616,7 +624,10 @@ pub async fn oauth_callback(
     let i = find(&state, iid).await?;
     let input = state.integrations.input(&i, None, Map::new()).await?;
     let runner = Runner::new(&state.integrations.services, input);
-    let (result, steps) = runner.oauth_access(q.code.as_deref()).await;
+    let verifier = pkce::enabled(&i.manifest_value()).then(|| pkce::verifier(&state.vault, &taken));
+    let (result, steps) = runner
+        .oauth_access(q.code.as_deref(), verifier.as_deref())
+        .await;
     let run = Integrations::new_run(&i.id, None, "oauth", &Map::new(), "oauth");
     match result {
         Ok(token) => {

@@ -1,6 +1,7 @@
 //! The HTTP API: one file per resource, handlers only. Route table here.
 
 mod access;
+pub mod access_log;
 mod auth;
 mod deliveries;
 mod event_types;

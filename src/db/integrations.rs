@@ -238,7 +238,11 @@ pub fn take_oauth_state(
         .find(state)
         .select((oauth_states::integration_id, oauth_states::expires_at))
         .load_one(conn)?;
-    diesel::delete(oauth_states::table.find(state)).execute(conn)?;
+    // Only the callback whose delete removed the row redeems it: two
+    // concurrent callbacks (PostgreSQL, read committed) both read it above.
+    let taken = diesel::delete(oauth_states::table.find(state)).execute(conn)? == 1;
     diesel::delete(oauth_states::table.filter(oauth_states::expires_at.lt(now))).execute(conn)?;
-    Ok(found.filter(|(_, exp)| *exp > now).map(|(id, _)| id))
+    Ok(found
+        .filter(|(_, exp)| taken && *exp > now)
+        .map(|(id, _)| id))
 }

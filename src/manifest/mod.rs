@@ -7,6 +7,7 @@ pub mod jobs;
 pub mod mask;
 pub mod notify;
 pub mod outbound;
+pub mod pkce;
 pub mod render;
 pub mod run;
 pub mod sync;

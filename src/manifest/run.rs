@@ -505,17 +505,30 @@ impl<'a> Runner<'a> {
 
     /// Runs `oauth.access_token` with the callback's `code` (or without one)
     /// and returns the token object to store.
-    pub async fn oauth_access(mut self, code: Option<&str>) -> (Result<Value, String>, Vec<Step>) {
+    /// With PKCE, `verifier` is appended as `code_verifier` the same way as
+    /// the code, and templates see it as `{{ code_verifier }}`.
+    pub async fn oauth_access(
+        mut self,
+        code: Option<&str>,
+        verifier: Option<&str>,
+    ) -> (Result<Value, String>, Vec<Step>) {
         let Some(mut item) = self.manifest.pointer("/oauth/access_token").cloned() else {
             return (
                 Err("the manifest has no oauth.access_token".into()),
                 self.steps,
             );
         };
-        if let (Some(code), Some(Value::String(url))) = (code, item.get("url").cloned()) {
+        let params = [("code", code), ("code_verifier", verifier)];
+        for (name, value) in params {
+            let (Some(value), Some(Value::String(url))) = (value, item.get("url").cloned()) else {
+                continue;
+            };
             let sep = if url.contains('?') { '&' } else { '?' };
-            item["url"] = Value::String(format!("{url}{sep}code={}", urlencode(code)));
-            self.masker.add(code, "oauth code");
+            item["url"] = Value::String(format!("{url}{sep}{name}={}", urlencode(value)));
+            self.masker.add(value, &format!("oauth {name}"));
+        }
+        if let Some(v) = verifier {
+            Arc::make_mut(&mut self.ctx).insert("code_verifier".into(), Value::from(v));
         }
         let result = match self.request(&item, "oauth.access_token").await {
             Ok(r) => match r.json {

@@ -333,9 +333,11 @@ impl Checker {
                 "is required with authenticate_url: the callback runs it to get the token",
             );
         }
-        if let Some(v) = o.get("without_code") {
-            if !v.is_boolean() {
-                self.error("oauth.without_code", "must be true or false");
+        for key in ["without_code", "pkce"] {
+            if let Some(v) = o.get(key) {
+                if !v.is_boolean() {
+                    self.error(&join("oauth", key), "must be true or false");
+                }
             }
         }
     }

@@ -17,7 +17,7 @@ both_backends!(
     encoded_secrets_are_masked_in_step_logs,
     form_and_callback_errors_are_masked,
     redirects_keep_credentials_on_their_origin,
-    oauth_state_is_redeemed_once,
+    oauth_state_is_redeemed_once_with_pkce,
 );
 
 fn point_at(manifest: &str, fake: &FakeApi) -> Value {
@@ -458,13 +458,13 @@ async fn redirects_keep_credentials_on_their_origin(backend: Backend) {
     app.stop().await;
 }
 
-async fn oauth_state_is_redeemed_once(backend: Backend) {
+async fn oauth_state_is_redeemed_once_with_pkce(backend: Backend) {
     let Some(app) = TestApp::start(backend).await else {
         return;
     };
     let fake = FakeApi::start().await;
     let manifest = point_at(
-        r#"{"oauth": {"authenticate_url": "FAKE/authorize", "access_token": {"url": "FAKE/token", "method": "POST"}},
+        r#"{"oauth": {"pkce": true, "authenticate_url": "FAKE/authorize", "access_token": {"url": "FAKE/token", "method": "POST"}},
             "execute": [{"url": "FAKE/me", "method": "GET"}]}"#,
         &fake,
     );
@@ -491,6 +491,17 @@ async fn oauth_state_is_redeemed_once(backend: Backend) {
         .unwrap()
         .1
         .to_string();
+    // PKCE: the provider gets the S256 challenge now, the verifier later.
+    let challenge = location
+        .query_pairs()
+        .find(|(k, _)| k == "code_challenge")
+        .expect("a code_challenge")
+        .1
+        .to_string();
+    assert!(location
+        .query()
+        .unwrap()
+        .contains("code_challenge_method=S256"));
     // Eight callbacks with the same state at once: one is connected.
     let calls = (0..8).map(|_| {
         let url = format!("{}/oauth/callback?code=c&state={state}", app.base);
@@ -499,7 +510,16 @@ async fn oauth_state_is_redeemed_once(backend: Backend) {
     let statuses = futures_util::future::join_all(calls).await;
     let ok = statuses.iter().filter(|s| s.is_success()).count();
     assert_eq!(ok, 1, "{statuses:?}");
-    assert_eq!(fake.seen_on("POST", "/token").len(), 1);
+    let token_calls = fake.seen_on("POST", "/token");
+    assert_eq!(token_calls.len(), 1);
+    let verifier = url::form_urlencoded::parse(token_calls[0].query.as_bytes())
+        .find(|(k, _)| k == "code_verifier")
+        .expect("a code_verifier")
+        .1
+        .to_string();
+    let hashed = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(<sha2::Sha256 as sha2::Digest>::digest(verifier.as_bytes()));
+    assert_eq!(hashed, challenge);
     fake.stop().await;
     app.stop().await;
 }

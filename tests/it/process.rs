@@ -396,6 +396,19 @@ async fn logs_hold_no_secrets() {
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     needles.push("hr_wrong_token_value".into());
+    // The OAuth callback's code and state are one-time credentials: its
+    // request is logged without them.
+    let resp = g
+        .http
+        .get(format!(
+            "{}/oauth/callback?code=c0de-4-l0gs-only&state=st-4-l0gs-only",
+            g.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    needles.extend(["c0de-4-l0gs-only".to_string(), "st-4-l0gs-only".to_string()]);
     let history = loop {
         let (_, h) = g.get(&format!("/v1/history?webhook_id={id}")).await;
         if let Some(row) = h["data"].as_array().and_then(|d| d.first()).cloned() {
@@ -451,6 +464,11 @@ async fn logs_hold_no_secrets() {
     assert!(
         has(&|l| l["span"]["http.route"] == "/v1/events" && l["span"]["http.status_code"] == 401),
         "no request span for the refused publish"
+    );
+    assert!(
+        has(&|l| l["span"]["http.route"] == "/oauth/callback"
+            && l["span"]["http.status_code"] == 422),
+        "no request span for the OAuth callback"
     );
     assert!(
         has(&|l| l["span"]["name"] == "delivery" && l["span"]["webhook_id"] == id.as_str()),
