@@ -2,6 +2,7 @@
 //! attempt. Talks to the database through `db` only, never to `api`.
 
 pub mod cache;
+pub mod concurrency;
 pub mod guard;
 pub mod lanes;
 pub mod manual;
