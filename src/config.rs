@@ -1,4 +1,5 @@
-//! Runtime configuration: environment variables, mirrored by `serve` flags.
+//! Runtime configuration: environment variables, mirrored by `serve` flags
+//! (all but `HOOKRELAY_BOOTSTRAP_TOKEN`, which would show in process lists).
 //!
 //! Every variable is listed in the README's configuration table; keep the two
 //! in step.
@@ -382,8 +383,7 @@ mod tests {
     #[test]
     fn bootstrap_token_is_not_a_flag() {
         let err = parse(&["hookrelay", "--bootstrap-token", "x".repeat(40).as_str()])
-            .err()
-            .expect("--bootstrap-token is refused");
+            .expect_err("--bootstrap-token is refused");
         assert_eq!(err.kind(), clap::error::ErrorKind::UnknownArgument);
     }
 

@@ -204,7 +204,12 @@ async fn read_scopes_see_urls_without_credentials(backend: Backend) {
     .await;
 
     let (_, reader) = create_token(&app, "reader", &["webhooks:read", "history:read"]).await;
-    let (_, writer) = create_token(&app, "writer", &["webhooks:read", "webhooks:write", "history:read"]).await;
+    let (_, writer) = create_token(
+        &app,
+        "writer",
+        &["webhooks:read", "webhooks:write", "history:read"],
+    )
+    .await;
     let shown = |v: &Value| v.to_string();
     let get = |token: String, path: String| {
         let app = &app;
