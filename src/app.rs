@@ -237,14 +237,22 @@ fn integrations(
     ))
 }
 
-/// Makes sure an operator can get in: the bootstrap token if configured,
-/// otherwise a generated one on a database that has none (printed once).
+/// Makes sure an operator can get in, on a database that holds no token
+/// yet: the bootstrap token if configured, otherwise a generated one
+/// (printed once). Once any token exists nothing is inserted, so a revoked
+/// bootstrap token stays revoked across restarts.
 fn ensure_token(db: &Db, bootstrap: Option<&str>) -> Result<(), String> {
     db.write_blocking(|c| {
+        if ApiToken::count(c)? > 0 {
+            if bootstrap.is_some_and(|t| matches!(ApiToken::find_by_secret(c, t), Ok(None))) {
+                tracing::info!(
+                    "HOOKRELAY_BOOTSTRAP_TOKEN ignored: the database already holds tokens"
+                );
+            }
+            return Ok(());
+        }
         let token = match bootstrap {
-            Some(t) if ApiToken::find_by_secret(c, t)?.is_some() => return Ok(()),
             Some(t) => t.to_string(),
-            None if ApiToken::count(c)? > 0 => return Ok(()),
             None => {
                 let t = crate::tokens::generate_token();
                 // stderr, once: the only time this token is ever shown.

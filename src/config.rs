@@ -1,4 +1,5 @@
-//! Runtime configuration: environment variables, mirrored by `serve` flags.
+//! Runtime configuration: environment variables, mirrored by `serve` flags
+//! (all but `HOOKRELAY_BOOTSTRAP_TOKEN`, which would show in process lists).
 //!
 //! Every variable is listed in the README's configuration table; keep the two
 //! in step.
@@ -7,8 +8,12 @@ use std::time::Duration;
 
 use clap::{ArgAction, Args};
 
+/// Shortest accepted `HOOKRELAY_BOOTSTRAP_TOKEN`, in characters.
+pub const MIN_BOOTSTRAP_TOKEN_CHARS: usize = 32;
+
 /// How hookrelay runs. Built by clap from flags and `HOOKRELAY_*` variables.
-#[derive(Debug, Clone, Args)]
+/// `Debug` is written by hand below: it redacts every secret.
+#[derive(Clone, Args)]
 pub struct Config {
     /// Address the HTTP API listens on.
     #[arg(long, env = "HOOKRELAY_BIND", default_value = "127.0.0.1:8080")]
@@ -18,8 +23,10 @@ pub struct Config {
     #[arg(long, env = "DATABASE_URL", default_value = "sqlite://hookrelay.db")]
     pub database_url: String,
 
-    /// Operator token ensured at start-up (scripts, tests). Never logged.
-    #[arg(long, env = "HOOKRELAY_BOOTSTRAP_TOKEN", hide_env_values = true)]
+    /// Operator token inserted at start-up while the database holds no token
+    /// (scripts, tests). Never logged. Read from `HOOKRELAY_BOOTSTRAP_TOKEN`
+    /// only: a flag would show the token in every process list.
+    #[arg(skip = bootstrap_from_env())]
     pub bootstrap_token: Option<String>,
 
     /// Master key sealing secrets at rest: 32 bytes, base64 or hex
@@ -167,6 +174,7 @@ impl Config {
 
     /// Checks values that clap cannot; called once at start-up.
     pub fn validate(&self) -> Result<(), String> {
+        self.check_bootstrap_token()?;
         if self.workers == 0 {
             return Err("HOOKRELAY_WORKERS must be at least 1".into());
         }
@@ -195,6 +203,17 @@ impl Config {
         self.integration_retry_delays()?;
         self.allowed_networks()?;
         self.retry_delays().map(|_| ())
+    }
+
+    /// A bootstrap token is an `admin` credential: refuse guessable ones.
+    fn check_bootstrap_token(&self) -> Result<(), String> {
+        match &self.bootstrap_token {
+            Some(t) if t.chars().count() < MIN_BOOTSTRAP_TOKEN_CHARS => Err(format!(
+                "HOOKRELAY_BOOTSTRAP_TOKEN must be at least {MIN_BOOTSTRAP_TOKEN_CHARS} characters (it has {}); `hookrelay token create` or `openssl rand -base64 32` make good ones",
+                t.chars().count()
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// How long a webhook may fail before it is disabled.
@@ -254,6 +273,87 @@ impl Config {
     }
 }
 
+/// `HOOKRELAY_BOOTSTRAP_TOKEN`, unset when empty.
+fn bootstrap_from_env() -> Option<String> {
+    std::env::var("HOOKRELAY_BOOTSTRAP_TOKEN")
+        .ok()
+        .filter(|t| !t.is_empty())
+}
+
+/// What `Debug` shows of a secret: whether it is set, never its value.
+fn redacted(secret: &Option<String>) -> &'static str {
+    match secret {
+        Some(_) => "Some(<redacted>)",
+        None => "None",
+    }
+}
+
+/// A URL with its password (if any) replaced, for `Debug`.
+fn without_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("redacted"));
+            u.to_string()
+        }
+        Ok(_) => url.to_string(),
+        Err(_) => "<unparsed>".to_string(),
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let previous = if self.previous_master_keys.trim().is_empty() {
+            "none"
+        } else {
+            "<redacted>"
+        };
+        f.debug_struct("Config")
+            .field("bind", &self.bind)
+            .field("database_url", &without_password(&self.database_url))
+            .field(
+                "bootstrap_token",
+                &format_args!("{}", redacted(&self.bootstrap_token)),
+            )
+            .field(
+                "master_key",
+                &format_args!("{}", redacted(&self.master_key)),
+            )
+            .field("master_key_file", &self.master_key_file)
+            .field("previous_master_keys", &format_args!("{previous}"))
+            .field("workers", &self.workers)
+            .field("request_timeout_secs", &self.request_timeout_secs)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("allow_private_targets", &self.allow_private_targets)
+            .field("allowed_cidrs", &self.allowed_cidrs)
+            .field("require_https", &self.require_https)
+            .field("db_pool_size", &self.db_pool_size)
+            .field("sqlite_synchronous", &self.sqlite_synchronous)
+            .field("poll_interval_ms", &self.poll_interval_ms)
+            .field("claim_batch", &self.claim_batch)
+            .field("retry_schedule", &self.retry_schedule)
+            .field("disable_after", &self.disable_after)
+            .field("max_in_flight_per_webhook", &self.max_in_flight_per_webhook)
+            .field("instance_id", &self.instance_id)
+            .field("role", &self.role)
+            .field("public_url", &self.public_url)
+            .field(
+                "integration_retry_schedule",
+                &self.integration_retry_schedule,
+            )
+            .field("smtp_url", &self.smtp_url.as_deref().map(without_password))
+            .field("smtp_from", &self.smtp_from)
+            .field("sms_url", &self.sms_url)
+            .field("sms_token", &format_args!("{}", redacted(&self.sms_token)))
+            .field(
+                "metrics_token",
+                &format_args!("{}", redacted(&self.metrics_token)),
+            )
+            .field("log_format", &self.log_format)
+            .field("shutdown_grace_secs", &self.shutdown_grace_secs)
+            .finish()
+    }
+}
+
 /// A comma-separated list of durations (`5s,5m,1h`); errors name `var`.
 fn delays(list: &str, var: &str) -> Result<Vec<Duration>, String> {
     list.split(',')
@@ -264,4 +364,62 @@ fn delays(list: &str, var: &str) -> Result<Vec<Duration>, String> {
                 .map_err(|e| format!("{var}: '{s}' is not a duration ({e})"))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(clap::Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        config: Config,
+    }
+
+    fn parse(args: &[&str]) -> Result<Config, clap::Error> {
+        <Wrapper as clap::Parser>::try_parse_from(args).map(|w| w.config)
+    }
+
+    #[test]
+    fn bootstrap_token_is_not_a_flag() {
+        let err = parse(&["hookrelay", "--bootstrap-token", "x".repeat(40).as_str()])
+            .expect_err("--bootstrap-token is refused");
+        assert_eq!(err.kind(), clap::error::ErrorKind::UnknownArgument);
+    }
+
+    #[test]
+    fn short_bootstrap_tokens_are_refused_at_start() {
+        let mut c = parse(&["hookrelay"]).unwrap();
+        c.bootstrap_token = Some("hr_short".into());
+        let err = c.validate().unwrap_err();
+        assert!(
+            err.contains("HOOKRELAY_BOOTSTRAP_TOKEN") && err.contains("32"),
+            "{err}"
+        );
+        c.bootstrap_token = Some("x".repeat(MIN_BOOTSTRAP_TOKEN_CHARS));
+        assert_eq!(c.validate(), Ok(()));
+    }
+
+    #[test]
+    fn debug_shows_no_secret() {
+        let mut c = parse(&["hookrelay"]).unwrap();
+        c.bootstrap_token = Some("SECRET-bootstrap-0123456789abcdef".into());
+        c.master_key = Some("SECRET-master".into());
+        c.previous_master_keys = "SECRET-old1,SECRET-old2".into();
+        c.smtp_url = Some("smtps://mailer:SECRET-smtp@smtp.example.com".into());
+        c.sms_token = Some("SECRET-sms".into());
+        c.metrics_token = Some("SECRET-metrics".into());
+        c.database_url = "postgres://app:SECRET-db@db.internal/hookrelay".into();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("SECRET"), "{shown}");
+        // Still useful: the non-secret parts are there.
+        assert!(
+            shown.contains("smtp.example.com") && shown.contains("db.internal"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("bootstrap_token: Some(<redacted>)"),
+            "{shown}"
+        );
+    }
 }

@@ -3,6 +3,8 @@
 //!
 //! A token is shown once; the database keeps only its SHA-256.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -16,57 +18,139 @@ use crate::error::{ApiError, ApiResult};
 /// processes (a second instance, the CLI on PostgreSQL) see it within this.
 pub const TRUSTED_FOR: Duration = Duration::from_secs(1);
 
-/// Tokens recently found in the database, by hash. Every request used to
+/// How long a token the database does not know is refused without asking it
+/// again, so a flood of bad tokens costs one lookup per token per second.
+/// Creating a token through the API forgets these at once; a token created
+/// elsewhere (CLI, another instance) works within this.
+pub const UNKNOWN_FOR: Duration = Duration::from_secs(1);
+
+/// Most unknown tokens remembered (oldest and least used go first).
+const UNKNOWN_CAPACITY: usize = 10_000;
+
+/// Tokens recently looked up in the database, by hash. Every request used to
 /// look its token up, and on a busy publisher that lookup (a trip to the
 /// blocking pool) cost as much CPU as the rest of the request together.
-/// Unknown tokens are never cached: they are asked about every time.
+///
+/// Each entry carries the generation current when its lookup *started*;
+/// revoking (or creating) a token moves the generation on, so an answer
+/// from a lookup still in flight then is never served.
 #[derive(Clone)]
 pub struct TokenCache {
-    inner: std::sync::Arc<quick_cache::sync::Cache<String, (ApiToken, Instant)>>,
+    known: Arc<quick_cache::sync::Cache<String, (ApiToken, Instant, u64)>>,
+    unknown: Arc<quick_cache::sync::Cache<String, (Instant, u64)>>,
+    /// Moves on at every revocation: older known entries are void.
+    revoked: Arc<AtomicU64>,
+    /// Moves on at every creation: older unknown entries are void.
+    created: Arc<AtomicU64>,
+}
+
+/// The generations at the start of a lookup; see [`TokenCache::ticket`].
+#[derive(Debug, Clone, Copy)]
+pub struct Ticket {
+    revoked: u64,
+    created: u64,
 }
 
 impl Default for TokenCache {
     fn default() -> Self {
         TokenCache {
-            inner: std::sync::Arc::new(quick_cache::sync::Cache::new(10_000)),
+            known: Arc::new(quick_cache::sync::Cache::new(10_000)),
+            unknown: Arc::new(quick_cache::sync::Cache::new(UNKNOWN_CAPACITY)),
+            revoked: Arc::default(),
+            created: Arc::default(),
         }
     }
+}
+
+/// What the cache says about a token hash.
+#[derive(Debug)]
+pub enum Cached {
+    /// A live token, recently confirmed.
+    Known(ApiToken),
+    /// Recently not found.
+    Unknown,
+    /// Ask the database.
+    Miss,
 }
 
 impl TokenCache {
     /// The live token `secret` stands for, or `None` if it is unknown or revoked.
     pub async fn resolve(&self, db: &Db, secret: String) -> ApiResult<Option<ApiToken>> {
         let hash = hash_token(&secret);
-        if let Some((token, at)) = self.inner.get(&hash) {
-            if at.elapsed() < TRUSTED_FOR {
-                return Ok(Some(token));
-            }
+        match self.cached(&hash) {
+            Cached::Known(t) => return Ok(Some(t)),
+            Cached::Unknown => return Ok(None),
+            Cached::Miss => {}
         }
+        // Taken before asking: a revocation during the lookup voids its answer.
+        let ticket = self.ticket();
         let key = hash.clone();
         let found = db
             .read(move |c| Ok(ApiToken::find_by_hash(c, &key)?))
             .await?;
-        match &found {
-            Some(t) => self.inner.insert(hash, (t.clone(), Instant::now())),
-            None => {
-                self.inner.remove(&hash);
+        self.store(hash, found.clone(), ticket);
+        Ok(found)
+    }
+
+    /// The cache's answer for a token hash.
+    pub fn cached(&self, hash: &str) -> Cached {
+        if let Some((token, at, gen)) = self.known.get(hash) {
+            if at.elapsed() < TRUSTED_FOR && gen == self.revoked.load(Ordering::SeqCst) {
+                return Cached::Known(token);
             }
         }
-        Ok(found)
+        if let Some((at, gen)) = self.unknown.get(hash) {
+            if at.elapsed() < UNKNOWN_FOR && gen == self.created.load(Ordering::SeqCst) {
+                return Cached::Unknown;
+            }
+        }
+        Cached::Miss
+    }
+
+    /// The current generations; take it before a database lookup and hand
+    /// it to [`Self::store`] with the answer.
+    pub fn ticket(&self) -> Ticket {
+        Ticket {
+            revoked: self.revoked.load(Ordering::SeqCst),
+            created: self.created.load(Ordering::SeqCst),
+        }
+    }
+
+    /// Remembers a lookup's answer under the generations of its `ticket`:
+    /// if a token was revoked (or created) since, the entry is never served.
+    pub fn store(&self, hash: String, found: Option<ApiToken>, ticket: Ticket) {
+        match found {
+            Some(t) => {
+                self.unknown.remove(&hash);
+                self.known.insert(hash, (t, Instant::now(), ticket.revoked));
+            }
+            None => {
+                self.known.remove(&hash);
+                self.unknown.insert(hash, (Instant::now(), ticket.created));
+            }
+        }
     }
 
     /// Keeps a cached token's `last_used_at` in step with the database, so
     /// the once-a-minute touch is not repeated for every cached request.
     pub fn touched(&self, token: &ApiToken) {
-        if let Some((_, at)) = self.inner.get(&token.token_hash) {
-            self.inner
-                .insert(token.token_hash.clone(), (token.clone(), at));
+        if let Some((_, at, gen)) = self.known.get(&token.token_hash) {
+            self.known
+                .insert(token.token_hash.clone(), (token.clone(), at, gen));
         }
     }
 
-    /// Forgets every cached token (after a revocation).
+    /// Forgets every cached token (after a revocation), including answers
+    /// of lookups still in flight.
     pub fn clear(&self) {
-        self.inner.clear();
+        self.revoked.fetch_add(1, Ordering::SeqCst);
+        self.known.clear();
+    }
+
+    /// A token with this hash was just created: stop refusing it.
+    pub fn created(&self, hash: &str) {
+        self.created.fetch_add(1, Ordering::SeqCst);
+        self.unknown.remove(hash);
     }
 }
 
@@ -148,5 +232,48 @@ mod tests {
         assert!(check_scopes(&s(&["events:read"])).is_err());
         let t = generate_token();
         assert!(t.starts_with("hr_") && t.len() == 3 + 43);
+    }
+
+    fn token(hash: &str) -> ApiToken {
+        ApiToken {
+            id: "tok_1".into(),
+            name: "t".into(),
+            token_hash: hash.into(),
+            scopes: "admin".into(),
+            created_at: time::now(),
+            last_used_at: None,
+        }
+    }
+
+    #[test]
+    fn a_lookup_in_flight_cannot_undo_a_revocation() {
+        let cache = TokenCache::default();
+        // A request starts looking the token up...
+        let ticket = cache.ticket();
+        // ...the token is revoked meanwhile...
+        cache.clear();
+        // ...and the lookup, which read the row before the delete, ends.
+        cache.store("h".into(), Some(token("h")), ticket);
+        assert!(matches!(cache.cached("h"), Cached::Miss));
+        // A lookup started after the revocation is cached as usual.
+        cache.store("h".into(), Some(token("h")), cache.ticket());
+        assert!(matches!(cache.cached("h"), Cached::Known(_)));
+    }
+
+    #[test]
+    fn unknown_tokens_are_refused_briefly_until_created() {
+        let cache = TokenCache::default();
+        cache.store("u".into(), None, cache.ticket());
+        assert!(matches!(cache.cached("u"), Cached::Unknown));
+        // Creating it forgets the refusal, even one a lookup in flight stores.
+        let ticket = cache.ticket();
+        cache.created("u");
+        assert!(matches!(cache.cached("u"), Cached::Miss));
+        cache.store("u".into(), None, ticket);
+        assert!(matches!(cache.cached("u"), Cached::Miss));
+        // And refusals expire on their own.
+        cache.store("v".into(), None, cache.ticket());
+        std::thread::sleep(UNKNOWN_FOR + Duration::from_millis(50));
+        assert!(matches!(cache.cached("v"), Cached::Miss));
     }
 }

@@ -108,11 +108,13 @@ pub fn standard(
             headers.timestamp
         ))
     })?;
-    let age = (now - timestamp).abs();
-    if age as u64 > tolerance.as_secs() {
+    // abs_diff: `now - timestamp` overflows (a panic in debug builds) for
+    // timestamps near i64::MIN/MAX, which anyone can put in the header.
+    let age = now.abs_diff(timestamp);
+    if age > tolerance.as_secs() {
         return Err(VerifyError::Stale {
             timestamp,
-            age_secs: age,
+            age_secs: i64::try_from(age).unwrap_or(i64::MAX),
             tolerance_secs: tolerance.as_secs(),
         });
     }
@@ -192,5 +194,31 @@ mod tests {
             standard(SECRET, body, &h("v2,abc"), tol, 1614265330),
             Err(VerifyError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn standard_extreme_timestamps_are_stale_not_a_panic() {
+        let tol = Duration::from_secs(300);
+        for (ts, now) in [
+            (i64::MIN, i64::MAX),
+            (i64::MAX, i64::MIN),
+            (i64::MIN, 1_614_265_330),
+            (i64::MAX, 1_614_265_330),
+            (i64::MIN + 1, 0),
+        ] {
+            let ts = ts.to_string();
+            let h = StandardHeaders {
+                id: "msg_1",
+                timestamp: &ts,
+                signature: "v1,AAAA",
+            };
+            assert!(
+                matches!(
+                    standard(SECRET, b"{}", &h, tol, now),
+                    Err(VerifyError::Stale { .. })
+                ),
+                "{ts} at {now}"
+            );
+        }
     }
 }

@@ -52,8 +52,15 @@ pub struct Caller {
 }
 
 impl Caller {
-    fn holds(&self, scope: &str) -> bool {
+    /// Whether the caller holds `scope` (`admin` holds every scope).
+    pub fn holds(&self, scope: &str) -> bool {
         self.scopes.iter().any(|s| s == scope || s == "admin")
+    }
+
+    /// Whether webhook URLs are shown with their credentials (userinfo,
+    /// query values): only to callers that could change the webhook.
+    pub fn sees_url_credentials(&self) -> bool {
+        self.holds(WebhooksWrite::NAME)
     }
 }
 

@@ -4,7 +4,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::auth::{EventsWrite, HistoryRead, Need};
+use super::auth::{Caller, EventsWrite, HistoryRead, IntegrationsRun, Need, Scope};
 use super::page::{self, Cursor, Page};
 use crate::app::AppState;
 use crate::db::deliveries::Delivery;
@@ -64,10 +64,12 @@ fn idempotency_key(req: &HttpRequest) -> ApiResult<Option<String>> {
 
 /// Writes the events, retrying once when a concurrent publish with the same
 /// idempotency key won the race (the retry then finds and returns it).
+/// `triggers`: whether they may queue integration runs (see [`may_trigger`]).
 async fn record(
     state: &AppState,
     events: Vec<ValidEvent>,
     key: Option<String>,
+    triggers: bool,
 ) -> ApiResult<Vec<Published>> {
     let mut res = state.publisher.publish(events.clone(), key.clone()).await;
     if key.is_some()
@@ -98,6 +100,9 @@ async fn record(
     if fresh {
         state.notify.notify_one();
     }
+    if !triggers {
+        return Ok(published);
+    }
     // Integrations these events trigger (after the commit: the events are safe).
     let texts: Vec<(&str, &str)> = published
         .iter()
@@ -111,15 +116,23 @@ async fn record(
     Ok(published)
 }
 
+/// Events published through the API queue integration runs only for a
+/// token that could start those runs itself: a publish-only token must not
+/// reach into integrations (e.g. provision any user with `user.updated`).
+fn may_trigger(caller: &Caller) -> bool {
+    caller.holds(IntegrationsRun::NAME)
+}
+
 pub async fn publish(
     state: web::Data<AppState>,
-    _: Need<EventsWrite>,
+    need: Need<EventsWrite>,
     req: HttpRequest,
     body: web::Json<Value>,
 ) -> ApiResult<HttpResponse> {
     let key = idempotency_key(&req)?;
     let ev = publish::validate(body.into_inner(), "", &state.types, &state.db).await?;
-    let published = record(&state, vec![ev], key).await?.remove(0);
+    let triggers = may_trigger(&need.caller);
+    let published = record(&state, vec![ev], key, triggers).await?.remove(0);
     let body = json!({"id": published.id, "deliveries": published.deliveries});
     Ok(if published.replayed {
         HttpResponse::Ok().json(body)
@@ -130,7 +143,7 @@ pub async fn publish(
 
 pub async fn publish_batch(
     state: web::Data<AppState>,
-    _: Need<EventsWrite>,
+    need: Need<EventsWrite>,
     body: web::Json<Value>,
 ) -> ApiResult<HttpResponse> {
     let shape = || {
@@ -156,7 +169,7 @@ pub async fn publish_batch(
     for (i, v) in list.into_iter().enumerate() {
         valid.push(publish::validate(v, &format!("events[{i}]."), &state.types, &state.db).await?);
     }
-    let published = record(&state, valid, None).await?;
+    let published = record(&state, valid, None, may_trigger(&need.caller)).await?;
     let total: usize = published.iter().map(|p| p.deliveries).sum();
     let data: Vec<Value> = published
         .iter()

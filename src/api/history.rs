@@ -4,9 +4,10 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::auth::{HistoryRead, HistoryResend, Need};
+use super::auth::{Caller, HistoryRead, HistoryResend, Need};
 use super::events::parse_time;
 use super::page::{self, Cursor, Page};
+use super::webhook_input::redact_url;
 use crate::app::AppState;
 use crate::db::history::{HistoryQuery, HistoryRow, HistorySort, StatusClass};
 use crate::db::time;
@@ -90,11 +91,20 @@ impl HistoryView {
             trigger: r.triggered_by,
         }
     }
+
+    /// The view for `caller`: the URL's credentials only for `webhooks:write`.
+    pub fn for_caller(r: HistoryRow, caller: &Caller) -> Self {
+        let mut view = HistoryView::new(r);
+        if !caller.sees_url_credentials() {
+            view.url = redact_url(&view.url);
+        }
+        view
+    }
 }
 
 pub async fn list(
     state: web::Data<AppState>,
-    _: Need<HistoryRead>,
+    need: Need<HistoryRead>,
     q: web::Query<ListQuery>,
 ) -> ApiResult<HttpResponse> {
     let q = q.into_inner();
@@ -153,7 +163,8 @@ pub async fn list(
         .read(move |c| Ok(HistoryRow::list(c, &query)?))
         .await?;
     let kept = rows.len().min(limit as usize) as i64;
-    let page = Page::from_rows(rows, limit, HistoryView::new, |r| match sort {
+    let view = |r| HistoryView::for_caller(r, &need.caller);
+    let page = Page::from_rows(rows, limit, view, |r| match sort {
         HistorySort::SentAt => Cursor::after(&r.id),
         _ => Cursor::offset(offset + kept),
     });
@@ -162,7 +173,7 @@ pub async fn list(
 
 pub async fn get(
     state: web::Data<AppState>,
-    _: Need<HistoryRead>,
+    need: Need<HistoryRead>,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
@@ -172,14 +183,14 @@ pub async fn get(
             HistoryRow::find(c, &id)?.ok_or_else(|| ApiError::not_found("history entry", &id))
         })
         .await?;
-    Ok(HttpResponse::Ok().json(HistoryView::new(row)))
+    Ok(HttpResponse::Ok().json(HistoryView::for_caller(row, &need.caller)))
 }
 
 pub async fn resend(
     state: web::Data<AppState>,
-    _: Need<HistoryResend>,
+    need: Need<HistoryResend>,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let row = manual::resend(&state, id.into_inner()).await?;
-    Ok(HttpResponse::Created().json(HistoryView::new(row)))
+    Ok(HttpResponse::Created().json(HistoryView::for_caller(row, &need.caller)))
 }

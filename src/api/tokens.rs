@@ -71,6 +71,8 @@ pub async fn create(
         .db
         .write(move |c| tokens::create(c, &b.name, &b.scopes))
         .await?;
+    // A bad-token flood may have cached this hash as unknown.
+    state.tokens.created(&row.token_hash);
     tracing::info!(token_id = %row.id, scopes = %row.scopes, by = %admin.caller.token_id, "API token created");
     Ok(HttpResponse::Created().json(TokenView {
         token: Some(token),

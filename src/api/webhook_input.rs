@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::auth::Caller;
 use crate::app::AppState;
 use crate::db::time;
 use crate::db::webhooks::Webhook;
@@ -29,7 +30,8 @@ pub struct CreateWebhook {
     pub max_in_flight: Option<i32>,
     pub rate_limit_per_sec: Option<i32>,
     pub signature_scheme: Option<String>,
-    /// Bring your own secret (`whsec_` + base64); generated when absent.
+    /// Bring your own secret (`whsec_` + base64, or for the `hrflow` scheme
+    /// a secret HrFlow issued); generated when absent.
     pub secret: Option<String>,
 }
 
@@ -139,6 +141,16 @@ impl WebhookView {
         }
     }
 
+    /// The view for `caller`: credentials in the URL only for those who
+    /// could change the webhook anyway (`webhooks:write`).
+    pub fn for_caller(w: Webhook, caller: &Caller) -> Self {
+        let mut view = WebhookView::new(w);
+        if !caller.sees_url_credentials() {
+            view.url = redact_url(&view.url);
+        }
+        view
+    }
+
     /// The view with the secret (in clear): only for create and rotate.
     pub fn with_secret(w: Webhook, secret: String) -> Self {
         WebhookView {
@@ -157,20 +169,52 @@ pub fn new_secret() -> String {
     )
 }
 
-/// A caller's own secret: `whsec_` + base64 of 24 to 64 bytes, so Standard
-/// Webhooks libraries can use it as well as HrFlow receivers.
-pub fn check_secret(secret: &str) -> ApiResult<String> {
+/// Whether `secret` is `whsec_` + base64 of 24 to 64 bytes: the form of
+/// generated secrets, usable by Standard Webhooks libraries too.
+fn is_whsec(secret: &str) -> bool {
     use base64::Engine as _;
-    let decoded = secret
+    secret
         .strip_prefix("whsec_")
-        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok());
-    match decoded {
-        Some(bytes) if (24..=64).contains(&bytes.len()) => Ok(secret.to_string()),
-        _ => Err(ApiError::field(
-            "secret",
-            "secret must be `whsec_` followed by 24 to 64 random bytes in base64 (leave it out to have one generated)",
-        )),
+        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+        .is_some_and(|bytes| (24..=64).contains(&bytes.len()))
+}
+
+/// Lengths of a secret HrFlow.ai issued (e.g. `wsk_…`), in characters.
+pub const HRFLOW_SECRET_CHARS: std::ops::RangeInclusive<usize> = 16..=256;
+
+/// Whether `secret` has the form of a secret HrFlow.ai issued: 16 to 256
+/// visible ASCII characters (no spaces). HrFlow receivers key the HMAC with
+/// the secret's bytes as they are, so any such string works for them.
+fn is_hrflow_secret(secret: &str) -> bool {
+    HRFLOW_SECRET_CHARS.contains(&secret.len()) && secret.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// A caller's own secret. `whsec_` + base64 of 24 to 64 bytes always (so
+/// Standard Webhooks libraries can use it as well as HrFlow receivers); for
+/// an `hrflow`-scheme webhook also a secret HrFlow issued, so receivers
+/// migrating from HrFlow keep theirs.
+pub fn check_secret(secret: &str, scheme: &str) -> ApiResult<String> {
+    if is_whsec(secret) || (scheme == "hrflow" && is_hrflow_secret(secret)) {
+        return Ok(secret.to_string());
     }
+    let message = if scheme == "hrflow" {
+        "secret must be `whsec_` followed by 24 to 64 random bytes in base64, or a secret HrFlow.ai issued: 16 to 256 visible ASCII characters (leave it out to have one generated)"
+    } else {
+        "secret must be `whsec_` followed by 24 to 64 random bytes in base64 (leave it out to have one generated); a secret HrFlow.ai issued is accepted only with signature_scheme `hrflow`"
+    };
+    Err(ApiError::field("secret", message))
+}
+
+/// A webhook whose secret is not in `whsec_` form (one HrFlow issued) must
+/// keep the `hrflow` scheme: Standard Webhooks signatures need `whsec_`.
+pub fn check_scheme_fits_secret(scheme: &str, secrets: &[&str]) -> ApiResult<()> {
+    if scheme == "hrflow" || secrets.iter().all(|s| is_whsec(s)) {
+        return Ok(());
+    }
+    Err(ApiError::field(
+        "signature_scheme",
+        format!("this webhook signs with a secret HrFlow.ai issued, which only the `hrflow` scheme uses; rotate to a `whsec_` secret (POST /v1/webhooks/{{id}}/rotate-secret) before choosing '{scheme}'"),
+    ))
 }
 
 pub fn check_scheme(scheme: &str) -> ApiResult<String> {
@@ -200,6 +244,39 @@ pub fn check_grace(grace: Option<&str>) -> ApiResult<chrono::Duration> {
             format!("grace_period must be a duration of at most 30 days such as \"24h\" or \"0s\", not '{text}'"),
         )),
     }
+}
+
+/// `url` with its credentials masked: user and password become `***`, and
+/// so does every query value (`https://***:***@host/path?token=***`). Keys,
+/// host and path stay, so the webhook can still be recognised.
+pub fn redact_url(raw: &str) -> String {
+    let Ok(mut url) = url::Url::parse(raw) else {
+        // Stored URLs passed `check_url`; anything else shows nothing.
+        return "***".into();
+    };
+    if !url.username().is_empty() {
+        let _ = url.set_username("***");
+    }
+    if url.password().is_some() {
+        let _ = url.set_password(Some("***"));
+    }
+    if let Some(query) = url.query().map(mask_query) {
+        url.set_query(Some(&query));
+    }
+    url.to_string()
+}
+
+/// `a=1&b&c=2` → `a=***&***&c=***`: keys kept, values (and bare items) masked.
+fn mask_query(query: &str) -> String {
+    query
+        .split('&')
+        .map(|item| match item.split_once('=') {
+            Some((key, _)) => format!("{key}=***"),
+            None if item.is_empty() => String::new(),
+            None => "***".into(),
+        })
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// An absolute http(s) URL with a host; https only when so configured.
@@ -360,4 +437,26 @@ pub async fn check_event_types(state: &AppState, list: &[String]) -> ApiResult<S
         }
     }
     Ok(serde_json::to_string(list).expect("strings serialize"))
+}
+
+#[cfg(test)]
+mod redaction_tests {
+    use super::redact_url;
+
+    #[test]
+    fn credentials_in_urls_are_masked() {
+        assert_eq!(
+            redact_url("https://user:pa55@example.com/hooks?token=abc&v=2"),
+            "https://***:***@example.com/hooks?token=***&v=***"
+        );
+        assert_eq!(
+            redact_url("https://tok@example.com/h?secret"),
+            "https://***@example.com/h?***"
+        );
+        assert_eq!(
+            redact_url("http://example.com:8080/plain"),
+            "http://example.com:8080/plain"
+        );
+        assert_eq!(redact_url("not a url"), "***");
+    }
 }

@@ -39,7 +39,7 @@ pub struct TestSend {
 
 pub async fn list(
     state: web::Data<AppState>,
-    _: Need<WebhooksRead>,
+    need: Need<WebhooksRead>,
     q: web::Query<ListQuery>,
 ) -> ApiResult<HttpResponse> {
     let q = q.into_inner();
@@ -75,9 +75,8 @@ pub async fn list(
         .read(move |c| Ok(Webhook::list(c, &query)?))
         .await?;
     let kept = rows.len().min(limit as usize) as i64;
-    let page = Page::from_rows(rows, limit, WebhookView::new, |_| {
-        Cursor::offset(offset + kept)
-    });
+    let view = |w| WebhookView::for_caller(w, &need.caller);
+    let page = Page::from_rows(rows, limit, view, |_| Cursor::offset(offset + kept));
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -91,8 +90,9 @@ pub async fn create(
     let now = time::now();
     let active = b.active.unwrap_or(true);
     let id = new_id("wh");
+    let scheme = input::check_scheme(b.signature_scheme.as_deref().unwrap_or("both"))?;
     let secret = match &b.secret {
-        Some(s) => input::check_secret(s)?,
+        Some(s) => input::check_secret(s, &scheme)?,
         None => input::new_secret(),
     };
     let webhook = Webhook {
@@ -106,7 +106,7 @@ pub async fn create(
         active,
         verify_ssl: b.verify_ssl.unwrap_or(true),
         signing: b.signing.unwrap_or(true),
-        signature_scheme: input::check_scheme(b.signature_scheme.as_deref().unwrap_or("both"))?,
+        signature_scheme: scheme,
         previous_secret: None,
         previous_secret_expires_at: None,
         state: if active { "active" } else { "disabled" }.into(),
@@ -134,11 +134,11 @@ pub async fn create(
 
 pub async fn get(
     state: web::Data<AppState>,
-    _: Need<WebhooksRead>,
+    need: Need<WebhooksRead>,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let w = find(&state, id.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(WebhookView::new(w)))
+    Ok(HttpResponse::Ok().json(WebhookView::for_caller(w, &need.caller)))
 }
 
 pub async fn update(
@@ -192,6 +192,9 @@ pub async fn update(
         updated_at: Some(time::now()),
         ..Default::default()
     };
+    if let Some(scheme) = &changes.signature_scheme {
+        check_scheme_fits(&state, &current, scheme)?;
+    }
     let (id, was_active) = (current.id.clone(), current.active);
     let w = state
         .db
@@ -215,6 +218,27 @@ pub async fn update(
         })
         .await?;
     Ok(HttpResponse::Ok().json(WebhookView::new(w)))
+}
+
+/// Refuses a scheme the webhook's secrets (current, and previous while it
+/// still signs) cannot serve: an HrFlow-issued secret is `hrflow` only.
+fn check_scheme_fits(state: &AppState, w: &Webhook, scheme: &str) -> ApiResult<()> {
+    let context = secret_context(&w.id);
+    let open = |sealed: &str| {
+        state
+            .vault
+            .open(sealed, &context)
+            .map_err(ApiError::internal)
+    };
+    let mut secrets = vec![open(&w.secret)?];
+    let signing_previous = w
+        .previous_secret_expires_at
+        .is_some_and(|t| t > time::now());
+    if let (Some(previous), true) = (&w.previous_secret, signing_previous) {
+        secrets.push(open(previous)?);
+    }
+    let refs: Vec<&str> = secrets.iter().map(String::as_str).collect();
+    input::check_scheme_fits_secret(scheme, &refs)
 }
 
 /// Body of `POST /v1/webhooks/{id}/recover`.
@@ -269,18 +293,20 @@ pub async fn rotate_secret(
 ) -> ApiResult<HttpResponse> {
     let b: RotateSecret = super::optional_json(&req, body, state.config.max_body_bytes).await?;
     let grace = input::check_grace(b.grace_period.as_deref())?;
-    let secret = match &b.secret {
-        Some(s) => input::check_secret(s)?,
-        None => input::new_secret(),
-    };
     let id = id.into_inner();
-    let sealed = state.vault.seal(&secret, &secret_context(&id));
-    let w = state
+    let vault = state.vault.clone();
+    let (w, secret) = state
         .db
         .write(move |c| {
             c.transaction::<_, ApiError, _>(|c| {
                 let current =
                     Webhook::find(c, &id)?.ok_or_else(|| ApiError::not_found("webhook", &id))?;
+                // Which secrets are accepted depends on the webhook's scheme.
+                let secret = match &b.secret {
+                    Some(s) => input::check_secret(s, &current.signature_scheme)?,
+                    None => input::new_secret(),
+                };
+                let sealed = vault.seal(&secret, &secret_context(&id));
                 let now = time::now();
                 let keep_old = grace > chrono::Duration::zero();
                 let changes = WebhookChanges {
@@ -291,7 +317,9 @@ pub async fn rotate_secret(
                     ..Default::default()
                 };
                 Webhook::update(c, &id, &changes)?;
-                Webhook::find(c, &id)?.ok_or_else(|| ApiError::not_found("webhook", &id))
+                let w =
+                    Webhook::find(c, &id)?.ok_or_else(|| ApiError::not_found("webhook", &id))?;
+                Ok((w, secret))
             })
         })
         .await?;

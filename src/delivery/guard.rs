@@ -61,6 +61,12 @@ pub fn forbidden_kind(ip: IpAddr) -> Option<&'static str> {
                 Some("unspecified")
             } else if o[0] == 100 && (o[1] & 0xc0) == 64 {
                 Some("carrier-grade NAT")
+            } else if o[..3] == [192, 0, 0] {
+                // 192.0.0.0/24: IETF protocol assignments (DS-Lite, NAT64 discovery).
+                Some("IETF protocol assignment")
+            } else if o[0] == 198 && (o[1] & 0xfe) == 18 {
+                // 198.18.0.0/15: benchmarking; often routed to lab networks.
+                Some("benchmarking")
             } else if v4.is_broadcast() || v4.is_multicast() || o[0] >= 240 {
                 Some("broadcast, multicast or reserved")
             } else {
@@ -79,6 +85,19 @@ pub fn forbidden_kind(ip: IpAddr) -> Option<&'static str> {
             if seg[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
                 // NAT64 (64:ff9b::/96).
                 return forbidden_kind(IpAddr::V4(embedded(seg[6], seg[7])));
+            }
+            if seg[..3] == [0x64, 0xff9b, 1] {
+                // Local-use NAT64 (64:ff9b:1::/48, RFC 8215): the operator's
+                // own translator, with the IPv4 anywhere in the suffix.
+                return Some("local-use NAT64");
+            }
+            if seg[..6] == [0, 0, 0, 0, 0xffff, 0] {
+                // IPv4-translated (::ffff:0:a.b.c.d, RFC 2765).
+                return forbidden_kind(IpAddr::V4(embedded(seg[6], seg[7])));
+            }
+            if seg[..2] == [0x2001, 0] {
+                // Teredo (2001::/32) tunnels to an IPv4 host we cannot vet.
+                return Some("Teredo tunnel");
             }
             if seg[0] == 0x2002 {
                 // 6to4 (2002::/16) carries the IPv4 in the next 32 bits.
@@ -170,6 +189,35 @@ mod tests {
             "8.8.8.8",
             "2606:4700::1111",
             "64:ff9b::808:808",
+        ] {
+            assert!(forbidden_kind(ip.parse().unwrap()).is_none(), "{ip}");
+        }
+    }
+
+    #[test]
+    fn refuses_translation_tunnel_and_special_ranges() {
+        for ip in [
+            "64:ff9b:1::a00:1",
+            "64:ff9b:1:ffff::1",
+            "::ffff:10.0.0.1",
+            "::ffff:169.254.169.254",
+            "::ffff:0:10.0.0.1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "2001::1",
+            "192.0.0.1",
+            "192.0.0.170",
+            "198.18.0.1",
+            "198.19.255.254",
+        ] {
+            assert!(forbidden_kind(ip.parse().unwrap()).is_some(), "{ip}");
+        }
+        // Neighbours of those ranges stay reachable.
+        for ip in [
+            "192.0.1.1",
+            "198.17.0.1",
+            "198.20.0.1",
+            "2001:4860::8888",
+            "::ffff:8.8.8.8",
         ] {
             assert!(forbidden_kind(ip.parse().unwrap()).is_none(), "{ip}");
         }

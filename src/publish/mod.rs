@@ -22,6 +22,10 @@ use crate::error::{ApiError, ApiResult};
 /// trust them).
 pub const RESERVED_TYPES: &[&str] = &["webhook.disabled"];
 
+/// The `origin` of the events hookrelay publishes itself; refused from the
+/// API so receivers (and integration triggers) can trust it.
+pub const RESERVED_ORIGIN: &str = "hookrelay";
+
 /// Most events in one batch publish.
 pub const MAX_BATCH: usize = 1000;
 
@@ -124,6 +128,13 @@ pub async fn validate(
                 ))
             }
         }
+    }
+    if obj.get("origin").and_then(Value::as_str) == Some(RESERVED_ORIGIN) {
+        return Err(ApiError::field_code(
+            "reserved_origin",
+            format!("{at}origin"),
+            format!("`\"origin\": \"{RESERVED_ORIGIN}\"` marks events hookrelay publishes itself; use another origin (e.g. \"api\")"),
+        ));
     }
     match obj.get(&entity) {
         Some(Value::Object(_)) => {}

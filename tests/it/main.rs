@@ -9,6 +9,7 @@ mod delivery;
 mod event_types;
 mod events;
 mod hardening_runner;
+mod hardening_scopes;
 mod history;
 mod integrations;
 mod observability;

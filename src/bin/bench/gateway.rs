@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 /// Token the benchmark's gateways accept.
-pub const TOKEN: &str = "hr_bench_token";
+pub const TOKEN: &str = "hr_bench_token_0123456789abcdef0123456789";
 
 /// A running `hookrelay serve`.
 pub struct Gateway {

@@ -16,7 +16,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 /// The token every test app accepts.
-pub const TOKEN: &str = "hr_test_bootstrap_token";
+pub const TOKEN: &str = "hr_test_bootstrap_token_0123456789abcdef";
 
 /// Master key of PostgreSQL test gateways (SQLite ones generate a key file,
 /// which exercises that path).
