@@ -129,7 +129,12 @@ pub async fn validate(
             }
         }
     }
-    if obj.get("origin").and_then(Value::as_str) == Some(RESERVED_ORIGIN) {
+    // Any spelling: a receiver comparing loosely must not be fooled either.
+    if obj
+        .get("origin")
+        .and_then(Value::as_str)
+        .is_some_and(|o| o.trim().eq_ignore_ascii_case(RESERVED_ORIGIN))
+    {
         return Err(ApiError::field_code(
             "reserved_origin",
             format!("{at}origin"),

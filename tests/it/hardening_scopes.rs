@@ -175,6 +175,9 @@ async fn reserved_origin_is_refused(backend: Backend) {
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert_eq!(v["error"]["field"], "events[1].origin");
+    e["origin"] = json!(" HookRelay");
+    let (status, v) = app.post("/v1/events", &e).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert_eq!(
         app.count_rows("events"),
         before,
