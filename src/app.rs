@@ -108,6 +108,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
         grace: Duration::from_secs(config.shutdown_grace_secs),
         retry: RetryPolicy::new(config.retry_delays()?),
         default_in_flight: config.max_in_flight_per_webhook as usize,
+        max_batch_bytes: config.max_body_bytes,
     };
     let deps = EngineDeps {
         db: db.clone(),

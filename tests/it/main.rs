@@ -8,6 +8,7 @@ mod bench_smoke;
 mod delivery;
 mod event_types;
 mod events;
+mod hardening_storage;
 mod history;
 mod integrations;
 mod observability;
