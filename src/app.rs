@@ -230,6 +230,8 @@ fn integrations(
             instance: config.instance_name(),
             retry: RetryPolicy::new(config.integration_retry_delays()?).without_jitter(),
             public_url: config.public_base(),
+            inline_runs: config.inline_runs,
+            inline_wait: Duration::from_secs(config.inline_run_wait_secs),
         },
         deliveries.clone(),
         metrics.clone(),

@@ -16,6 +16,9 @@ both_backends!(
     large_event_is_sent_whole_kept_capped_and_resent_whole,
     batched_requests_stay_under_the_byte_bound,
     batch_publish_over_the_body_limit_is_refused_whole,
+    wait_run_outlives_a_client_that_goes_away,
+    wait_runs_beyond_the_inline_bound_are_queued,
+    wait_run_longer_than_the_wait_bound_answers_202,
 );
 
 /// A `profile.parsing.success` event whose JSON text is about `bytes` long.
@@ -163,5 +166,141 @@ async fn batch_publish_over_the_body_limit_is_refused_whole(backend: Backend) {
         .post("/v1/events/batch", &json!({"events": &events[..2]}))
         .await;
     assert_eq!(status, StatusCode::ACCEPTED);
+    app.stop().await;
+}
+
+/// An integration whose `execute` posts to the receiver's `/slow`, and a
+/// user to run it for; returns the run path and the body to post.
+async fn slow_integration(app: &TestApp, rx: &Receiver) -> (String, Value) {
+    let manifest =
+        json!({"execute": [{"url": rx.url("/slow"), "method": "POST", "status_code": [200]}]});
+    let (status, i) = app
+        .post(
+            "/v1/integrations",
+            &json!({"name": "slow", "kind": "webhook", "manifest": manifest}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{i}");
+    let (status, u) = app
+        .post(
+            "/v1/users",
+            &json!({"email": "slow@example.com", "first_name": "Ada", "last_name": "Lovelace"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{u}");
+    (
+        format!("/v1/integrations/{}/runs", i["id"].as_str().unwrap()),
+        json!({"user_id": u["id"]}),
+    )
+}
+
+/// The integration's runs, newest first.
+async fn runs_of(app: &TestApp) -> Vec<Value> {
+    let (status, v) = app.get("/v1/runs").await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    v["data"].as_array().cloned().unwrap_or_default()
+}
+
+/// Waits until every run has ended as `succeeded`; returns them.
+async fn all_succeed(app: &TestApp, n: usize) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let runs = runs_of(app).await;
+        if runs.len() == n && runs.iter().all(|r| r["status"] == "succeeded") {
+            return runs;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "runs never all succeeded: {runs:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Sends a POST by hand and resets the connection before the answer.
+async fn abandon_request(app: &TestApp, path: &str, body: &Value) {
+    use tokio::io::AsyncWriteExt;
+    let addr = app.base.trim_start_matches("http://");
+    let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let body = body.to_string();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        crate::common::TOKEN,
+        body.len()
+    );
+    conn.write_all(head.as_bytes()).await.unwrap();
+    conn.write_all(body.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Linger 0: closing sends a reset instead of a polite FIN.
+    conn.set_zero_linger().unwrap();
+    drop(conn);
+}
+
+async fn wait_run_outlives_a_client_that_goes_away(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else {
+        return;
+    };
+    let rx = Receiver::start().await;
+    rx.set_delay("/slow", Duration::from_millis(1500));
+    let (path, body) = slow_integration(&app, &rx).await;
+    // The client goes away abruptly (a reset, as a crashed client or a
+    // proxy would) while the third-party API is still answering: actix then
+    // drops the handler's future. (A polite close is not enough to show
+    // it: actix lets half-closed connections finish their request.)
+    abandon_request(&app, &format!("{path}?wait=true"), &body).await;
+    rx.wait_for("/slow", 1).await;
+    // The run still ends, and is not run twice.
+    let runs = all_succeed(&app, 1).await;
+    assert!(runs[0]["finished_at"].is_string());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(rx.received_on("/slow").len(), 1);
+    rx.stop().await;
+    app.stop().await;
+}
+
+async fn wait_runs_beyond_the_inline_bound_are_queued(backend: Backend) {
+    let Some(app) = TestApp::start_with(backend, |c| c.inline_runs = 2).await else {
+        return;
+    };
+    let rx = Receiver::start().await;
+    rx.set_delay("/slow", Duration::from_millis(1500));
+    let (path, body) = slow_integration(&app, &rx).await;
+    let wait_path = format!("{path}?wait=true");
+    let call = || app.post(&wait_path, &body);
+    let (a, b, c) = tokio::join!(call(), call(), call());
+    let mut statuses = vec![a.0, b.0, c.0];
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        vec![StatusCode::OK, StatusCode::OK, StatusCode::ACCEPTED],
+        "{a:?} {b:?} {c:?}"
+    );
+    let queued = [a, b, c]
+        .into_iter()
+        .find(|(s, _)| *s == StatusCode::ACCEPTED)
+        .unwrap()
+        .1;
+    assert_eq!(queued["status"], "queued", "{queued}");
+    // The queued one is run by the worker.
+    all_succeed(&app, 3).await;
+    rx.stop().await;
+    app.stop().await;
+}
+
+async fn wait_run_longer_than_the_wait_bound_answers_202(backend: Backend) {
+    let Some(app) = TestApp::start_with(backend, |c| c.inline_run_wait_secs = 1).await else {
+        return;
+    };
+    let rx = Receiver::start().await;
+    rx.set_delay("/slow", Duration::from_millis(2500));
+    let (path, body) = slow_integration(&app, &rx).await;
+    let started = Instant::now();
+    let (status, run) = app.post(&format!("{path}?wait=true"), &body).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{run}");
+    assert_eq!(run["status"], "running", "{run}");
+    assert!(started.elapsed() < Duration::from_millis(2400));
+    all_succeed(&app, 1).await;
+    assert_eq!(rx.received_on("/slow").len(), 1);
+    rx.stop().await;
     app.stop().await;
 }
