@@ -108,6 +108,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
         grace: Duration::from_secs(config.shutdown_grace_secs),
         retry: RetryPolicy::new(config.retry_delays()?),
         default_in_flight: config.max_in_flight_per_webhook as usize,
+        max_batch_bytes: config.max_body_bytes,
     };
     let deps = EngineDeps {
         db: db.clone(),
@@ -231,6 +232,8 @@ fn integrations(
             instance: config.instance_name(),
             retry: RetryPolicy::new(config.integration_retry_delays()?).without_jitter(),
             public_url: config.public_base(),
+            inline_runs: config.inline_runs,
+            inline_wait: Duration::from_secs(config.inline_run_wait_secs),
         },
         deliveries.clone(),
         metrics.clone(),

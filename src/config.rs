@@ -159,6 +159,16 @@ pub struct Config {
     /// Seconds in-flight deliveries get to finish on SIGTERM/SIGINT.
     #[arg(long, env = "HOOKRELAY_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
     pub shutdown_grace_secs: u64,
+
+    /// `?wait=true` runs executing at once in this process; with none free,
+    /// such a request is queued instead (202).
+    #[arg(long, env = "HOOKRELAY_INLINE_RUNS", default_value_t = 8)]
+    pub inline_runs: usize,
+
+    /// Longest a `?wait=true` request waits for its run, in seconds; then it
+    /// answers 202 and the run finishes in the background.
+    #[arg(long, env = "HOOKRELAY_INLINE_RUN_WAIT_SECS", default_value_t = 60)]
+    pub inline_run_wait_secs: u64,
 }
 
 impl Config {

@@ -52,7 +52,11 @@ pub struct HistoryView {
 #[derive(Serialize)]
 struct Exchange {
     headers: Value,
+    /// At most 64 KiB of the body sent (see `recorder::REQUEST_BODY_CAP`).
     body: String,
+    body_truncated: bool,
+    /// Size in bytes of the whole body sent.
+    body_size: i64,
 }
 
 #[derive(Serialize)]
@@ -71,6 +75,9 @@ impl HistoryView {
             delivery_ids: json(&r.delivery_ids),
             request: Exchange {
                 headers: json(&r.request_headers),
+                body_truncated: r.request_truncated,
+                // Rows from before sizes were stored kept their body whole.
+                body_size: r.request_size.unwrap_or(r.request_body.len() as i64),
                 body: r.request_body,
             },
             response: Response {

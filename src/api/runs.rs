@@ -10,6 +10,7 @@ use crate::app::AppState;
 use crate::db::runs::{Run, RunQuery, RunStep};
 use crate::db::{new_id, time, Db};
 use crate::error::{ApiError, ApiResult};
+use crate::manifest::jobs::Inline;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -210,14 +211,22 @@ pub async fn rerun(
 }
 
 /// Queued → 202; waited for → 200 with the finished run and its steps.
+/// A `?wait=true` run that found no free inline slot (it is queued), or
+/// did not finish within the wait bound (it goes on in the background),
+/// answers 202 like a queued one, with its current status.
 pub async fn respond(state: &AppState, run: Run, wait: bool) -> ApiResult<HttpResponse> {
-    if wait {
-        let done = state.integrations.run_now(run).await?;
-        let view = RunView::with_steps(&state.db, done).await?;
-        Ok(HttpResponse::Ok().json(view))
-    } else {
+    if !wait {
         let queued = state.integrations.enqueue(run).await?;
-        Ok(HttpResponse::Accepted().json(RunView::new(queued, None)))
+        return Ok(HttpResponse::Accepted().json(RunView::new(queued, None)));
+    }
+    match state.integrations.run_inline(run).await? {
+        Inline::Finished(done) => {
+            let view = RunView::with_steps(&state.db, done).await?;
+            Ok(HttpResponse::Ok().json(view))
+        }
+        Inline::Queued(run) | Inline::Running(run) => {
+            Ok(HttpResponse::Accepted().json(RunView::new(run, None)))
+        }
     }
 }
 

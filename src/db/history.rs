@@ -40,6 +40,11 @@ pub struct HistoryRow {
     /// `auto`, `resend` or `test`.
     pub triggered_by: String,
     pub sent_at: NaiveDateTime,
+    /// True when `request_body` holds only the first 64 KiB of the body sent.
+    pub request_truncated: bool,
+    /// Size in bytes of the body sent; `None` on rows stored before sizes
+    /// were (those bodies were kept whole).
+    pub request_size: Option<i64>,
 }
 
 /// An attempt to store with the delivery updates it causes.

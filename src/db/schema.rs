@@ -98,6 +98,8 @@ diesel::table! {
         attempt -> Integer,
         triggered_by -> Text,
         sent_at -> Timestamp,
+        request_truncated -> Bool,
+        request_size -> Nullable<BigInt>,
     }
 }
 

@@ -58,6 +58,11 @@ pub struct WorkerSettings {
     pub grace: Duration,
     pub retry: RetryPolicy,
     pub default_in_flight: usize,
+    /// Most event bytes (their JSON text) in one batched request, however
+    /// many events the webhook allows per request (`HOOKRELAY_MAX_BODY_BYTES`):
+    /// a batch of large events must not make one job hold hundreds of MiB.
+    /// An event larger than this still goes, alone.
+    pub max_batch_bytes: usize,
 }
 
 /// The handles the engine shares with the API.
@@ -150,7 +155,16 @@ pub async fn run(
                 continue;
             }
         };
-        let jobs = match prepare(&db, claimed, &recorder, &cache, &vault).await {
+        let jobs = match prepare(
+            &db,
+            claimed,
+            &recorder,
+            &cache,
+            &vault,
+            settings.max_batch_bytes,
+        )
+        .await
+        {
             Ok(jobs) => jobs,
             Err(e) => {
                 // The claims stay leased and come back when the lease ends.
@@ -208,6 +222,7 @@ async fn prepare(
     recorder: &Recorder,
     cache: &EventCache,
     vault: &Vault,
+    max_batch_bytes: usize,
 ) -> crate::error::ApiResult<Vec<Job>> {
     let mut docs: HashMap<String, CachedEvent> = HashMap::with_capacity(claimed.len());
     let mut event_ids: Vec<String> = Vec::new();
@@ -301,9 +316,8 @@ async fn prepare(
             (_, Err(_)) => unreachable!("unsignable webhooks were settled above"),
         };
         let per_request = webhook.max_events_per_request.max(1) as usize;
-        let mut list = list.into_iter().peekable();
-        while list.peek().is_some() {
-            let deliveries: Vec<Claimed> = list.by_ref().take(per_request).collect();
+        let size = |c: &Claimed| docs[&c.event_id].0.text_len;
+        for deliveries in group(list, per_request, max_batch_bytes, size) {
             let docs_for: Vec<Arc<EventDoc>> = deliveries
                 .iter()
                 .map(|d| docs[&d.event_id].0.clone())
@@ -319,6 +333,33 @@ async fn prepare(
         }
     }
     Ok(jobs)
+}
+
+/// Splits one webhook's deliveries into requests, in order: at most
+/// `per_request` events and `max_bytes` of event text each, but always at
+/// least one event (an oversized one travels alone).
+fn group<T>(
+    list: Vec<T>,
+    per_request: usize,
+    max_bytes: usize,
+    size: impl Fn(&T) -> usize,
+) -> Vec<Vec<T>> {
+    let mut out: Vec<Vec<T>> = Vec::new();
+    let mut bytes = 0;
+    for item in list {
+        let n = size(&item);
+        match out.last_mut() {
+            Some(cur) if cur.len() < per_request && bytes + n <= max_bytes => {
+                bytes += n;
+                cur.push(item);
+            }
+            _ => {
+                bytes = n;
+                out.push(vec![item]);
+            }
+        }
+    }
+    out
 }
 
 fn dead(c: &Claimed, why: &str) -> Settlement {
@@ -560,5 +601,31 @@ pub fn message_id(event_ids: &[String]) -> String {
             let digest = Sha256::digest(many.join(",").as_bytes());
             format!("batch_{}", &hex::encode(digest)[..26])
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::group;
+
+    #[test]
+    fn groups_by_count() {
+        let g = group(vec![1, 1, 1, 1, 1], 2, 1000, |n| *n);
+        assert_eq!(g, vec![vec![1, 1], vec![1, 1], vec![1]]);
+    }
+
+    #[test]
+    fn groups_by_bytes() {
+        // 256 events of 400 KiB under a 1 MiB bound: two per request.
+        let kib = 1024;
+        let g = group(vec![400 * kib; 256], 256, 1024 * kib, |n| *n);
+        assert_eq!(g.len(), 128);
+        assert!(g.iter().all(|r| r.len() == 2));
+    }
+
+    #[test]
+    fn oversized_event_travels_alone() {
+        let g = group(vec![10, 5000, 10, 10], 10, 100, |n| *n);
+        assert_eq!(g, vec![vec![10], vec![5000], vec![10, 10]]);
     }
 }

@@ -26,6 +26,33 @@ use crate::vault::Vault;
 /// Runs claimed at once by one process.
 const CLAIM: i64 = 8;
 
+/// How long a claimed run is held before another process may take it over.
+const LEASE: chrono::Duration = chrono::Duration::minutes(10);
+
+/// How often a run in progress extends its claim.
+const HEARTBEAT: Duration = Duration::from_secs(120);
+
+/// Aborts a task when dropped: a run's heartbeat ends with the run however
+/// the run ends, finished or its future dropped mid-way (a heartbeat left
+/// behind would keep the run `running` forever).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// How a `?wait=true` run turned out.
+pub enum Inline {
+    /// It ran here and finished.
+    Finished(Run),
+    /// Every inline slot was taken: it was queued for the run worker.
+    Queued(Run),
+    /// Still running when the wait ended; it finishes in the background.
+    Running(Run),
+}
+
 /// What running integrations needs.
 pub struct Integrations {
     pub db: Db,
@@ -42,6 +69,10 @@ pub struct Integrations {
     pub deliveries_wake: Arc<Notify>,
     pub metrics: Arc<Metrics>,
     pub(super) triggers: TriggerCache,
+    /// Slots for `?wait=true` runs executing at once (`HOOKRELAY_INLINE_RUNS`).
+    inline: Arc<tokio::sync::Semaphore>,
+    /// Longest a `?wait=true` request waits for its run.
+    inline_wait: Duration,
 }
 
 /// Associated data of a sealed config value.
@@ -61,6 +92,10 @@ pub struct RunSettings {
     pub retry: RetryPolicy,
     /// Public base URL (for `redirect_url`).
     pub public_url: String,
+    /// `?wait=true` runs executing at once; more are queued.
+    pub inline_runs: usize,
+    /// Longest a `?wait=true` request waits for its run.
+    pub inline_wait: Duration,
 }
 
 impl Integrations {
@@ -83,6 +118,8 @@ impl Integrations {
             deliveries_wake,
             metrics,
             triggers: TriggerCache::default(),
+            inline: Arc::new(tokio::sync::Semaphore::new(settings.inline_runs)),
+            inline_wait: settings.inline_wait,
         }
     }
 
@@ -129,17 +166,55 @@ impl Integrations {
         Ok(run)
     }
 
-    /// Runs `run` here and now (the API's `?wait=true`) and returns it finished.
-    pub async fn run_now(&self, mut run: Run) -> ApiResult<Run> {
+    /// Runs `run` here and now (access checks) and returns it finished.
+    /// Should the caller go away mid-run, the run keeps its claim only until
+    /// the lease ends (the heartbeat stops with it); the run worker then
+    /// runs it again.
+    pub async fn run_now(&self, run: Run) -> ApiResult<Run> {
+        let run = self.start(run).await?;
+        let id = run.id.clone();
+        self.perform(run).await;
+        self.find_run(id).await
+    }
+
+    /// The API's `?wait=true`: runs `run` in this process if an inline slot
+    /// is free (else queues it) and waits for it up to the wait bound. The
+    /// run executes in its own task, so a client that disconnects or times
+    /// out stops only the waiting: the run is never cut half-way through its
+    /// calls, and it still ends `succeeded`, `failed`, …, not `running`.
+    pub async fn run_inline(self: &Arc<Self>, run: Run) -> ApiResult<Inline> {
+        let Ok(slot) = self.inline.clone().try_acquire_owned() else {
+            return Ok(Inline::Queued(self.enqueue(run).await?));
+        };
+        let run = self.start(run).await?;
+        let id = run.id.clone();
+        let me = self.clone();
+        let task = tokio::spawn(async move {
+            me.perform(run).await;
+            drop(slot);
+        });
+        let finished = tokio::time::timeout(self.inline_wait, task).await.is_ok();
+        let run = self.find_run(id).await?;
+        Ok(if finished {
+            Inline::Finished(run)
+        } else {
+            Inline::Running(run)
+        })
+    }
+
+    /// Stores `run` as running, claimed by this process.
+    async fn start(&self, mut run: Run) -> ApiResult<Run> {
         let now = time::now();
         run.status = "running".into();
         run.claimed_by = Some(self.instance.clone());
         run.started_at = Some(now);
-        run.next_run_at = now + chrono::Duration::minutes(10);
+        run.next_run_at = now + LEASE;
         let stored = run.clone();
         self.db.write(move |c| Ok(stored.insert(c)?)).await?;
-        self.perform(run.clone()).await;
-        let id = run.id.clone();
+        Ok(run)
+    }
+
+    async fn find_run(&self, id: String) -> ApiResult<Run> {
         self.db
             .read(move |c| Run::find(c, &id)?.ok_or_else(|| ApiError::not_found("run", &id)))
             .await
@@ -148,22 +223,10 @@ impl Integrations {
     /// Executes a claimed run and stores how it ended.
     pub async fn perform(&self, run: Run) {
         let started = Instant::now();
-        // Long runs (polling) keep their claim: extended every two minutes.
-        let heartbeat = {
-            let (db, id, instance) = (self.db.clone(), run.id.clone(), self.instance.clone());
-            tokio::spawn(async move {
-                loop {
-                    tokio::time::sleep(Duration::from_secs(120)).await;
-                    let (id, instance) = (id.clone(), instance.clone());
-                    let until = time::now() + chrono::Duration::minutes(10);
-                    let _ = db
-                        .write(move |c| Ok(Run::extend_lease(c, &id, &instance, until)?))
-                        .await;
-                }
-            })
-        };
+        // Long runs (polling) keep their claim while they run, and only then.
+        let heartbeat = self.heartbeat(&run.id);
         let executed = self.execute(&run).await;
-        heartbeat.abort();
+        drop(heartbeat);
         let (finish, steps, effects) = match executed {
             Ok(done) => done,
             Err(e) => (
@@ -223,6 +286,21 @@ impl Integrations {
         if status == "retry_scheduled" {
             self.wake.notify_one();
         }
+    }
+
+    /// Extends run `id`'s claim every [`HEARTBEAT`] until the guard is dropped.
+    fn heartbeat(&self, id: &str) -> AbortOnDrop {
+        let (db, id, instance) = (self.db.clone(), id.to_string(), self.instance.clone());
+        AbortOnDrop(tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(HEARTBEAT).await;
+                let (id, instance) = (id.clone(), instance.clone());
+                let until = time::now() + LEASE;
+                let _ = db
+                    .write(move |c| Ok(Run::extend_lease(c, &id, &instance, until)?))
+                    .await;
+            }
+        }))
     }
 
     /// Loads what the run needs and runs it.
@@ -451,13 +529,7 @@ impl Integrations {
                 self.db
                     .write(move |c| {
                         let now = time::now();
-                        Ok(Run::claim(
-                            c,
-                            &instance,
-                            now,
-                            now + chrono::Duration::minutes(10),
-                            free,
-                        )?)
+                        Ok(Run::claim(c, &instance, now, now + LEASE, free)?)
                     })
                     .await
                     .unwrap_or_else(|e| {
@@ -709,4 +781,41 @@ pub fn step_rows(run_id: &str, steps: &[Step]) -> Vec<RunStep> {
             created_at: now,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::AbortOnDrop;
+
+    /// A run's heartbeat ends when its guard goes, as it does when the run's
+    /// future is dropped mid-way.
+    #[tokio::test]
+    async fn dropping_the_guard_stops_the_heartbeat() {
+        let beats = Arc::new(AtomicUsize::new(0));
+        let b = beats.clone();
+        let run = async move {
+            let _heartbeat = AbortOnDrop(tokio::spawn(async move {
+                loop {
+                    b.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            }));
+            std::future::pending::<()>().await
+        };
+        // The caller gives up on the run: its future is dropped.
+        let _ = tokio::time::timeout(Duration::from_millis(30), run).await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let seen = beats.load(Ordering::SeqCst);
+        assert!(seen > 0);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(
+            beats.load(Ordering::SeqCst),
+            seen,
+            "the heartbeat kept going"
+        );
+    }
 }

@@ -10,6 +10,7 @@ mod event_types;
 mod events;
 mod hardening_runner;
 mod hardening_scopes;
+mod hardening_storage;
 mod history;
 mod integrations;
 mod observability;
