@@ -149,6 +149,7 @@ pub async fn list(
         event_id: q.event_id,
         status,
         q: q.q,
+        search_urls: need.caller.sees_url_credentials(),
         since: parse_time("since", q.since.as_deref())?,
         until: parse_time("until", q.until.as_deref())?,
         sort,

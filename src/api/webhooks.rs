@@ -65,6 +65,7 @@ pub async fn list(
         .max(0);
     let query = WebhookQuery {
         q: q.q,
+        search_urls: need.caller.sees_url_credentials(),
         sort,
         descending: page::descending(q.order.as_deref(), false)?,
         offset,

@@ -125,6 +125,8 @@ pub struct HistoryQuery {
     pub event_id: Option<String>,
     pub status: Option<StatusClass>,
     pub q: Option<String>,
+    /// Whether `q` also searches URLs (see `WebhookQuery::search_urls`).
+    pub search_urls: bool,
     pub since: Option<NaiveDateTime>,
     pub until: Option<NaiveDateTime>,
     pub sort: HistorySort,
@@ -238,11 +240,18 @@ impl HistoryRow {
             // The pattern goes through the same lower() as the column: SQLite folds
             // ASCII only, PostgreSQL all of Unicode; each agrees with itself.
             let p = lower(like_pattern(text).into_sql::<diesel::sql_types::Text>());
+            // For callers who may not search URLs, the URL is compared with
+            // "" instead, which no stored URL equals: one query shape.
+            let url_pattern = if query.search_urls {
+                like_pattern(text)
+            } else {
+                String::new()
+            };
+            let url = lower(history::url)
+                .like(lower(url_pattern.into_sql::<diesel::sql_types::Text>()))
+                .escape('\\');
             q = q.filter(
-                lower(history::url)
-                    .like(p.clone())
-                    .escape('\\')
-                    .or(lower(history::event_type).like(p.clone()).escape('\\'))
+                url.or(lower(history::event_type).like(p.clone()).escape('\\'))
                     .or(lower(history::error.assume_not_null())
                         .like(p.clone())
                         .escape('\\'))

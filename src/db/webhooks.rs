@@ -94,6 +94,9 @@ pub enum WebhookSort {
 /// List parameters.
 pub struct WebhookQuery {
     pub q: Option<String>,
+    /// Whether `q` also searches URLs: only for callers who see them whole,
+    /// or a search would tell credentials apart one guess at a time.
+    pub search_urls: bool,
     pub sort: WebhookSort,
     pub descending: bool,
     pub offset: i64,
@@ -311,12 +314,16 @@ impl Webhook {
             // The pattern goes through the same lower() as the column: SQLite folds
             // ASCII only, PostgreSQL all of Unicode; each agrees with itself.
             let pattern = lower(like_pattern(text).into_sql::<diesel::sql_types::Text>());
-            q = q.filter(
-                lower(webhooks::name)
-                    .like(pattern.clone())
-                    .escape('\\')
-                    .or(lower(webhooks::url).like(pattern).escape('\\')),
-            );
+            q = if query.search_urls {
+                q.filter(
+                    lower(webhooks::name)
+                        .like(pattern.clone())
+                        .escape('\\')
+                        .or(lower(webhooks::url).like(pattern).escape('\\')),
+                )
+            } else {
+                q.filter(lower(webhooks::name).like(pattern).escape('\\'))
+            };
         }
         q = match (query.sort, query.descending) {
             (WebhookSort::Name, false) => q.order((webhooks::name.asc(), webhooks::id.asc())),

@@ -241,6 +241,16 @@ async fn read_scopes_see_urls_without_credentials(backend: Backend) {
             "{path}: {text}"
         );
     }
+    // Nor can a reader find credentials by searching for them, one guess
+    // at a time; names still match.
+    for path in ["/v1/webhooks?q=s3cret", "/v1/history?q=pa55"] {
+        let v = get(reader.clone(), path.to_string()).await;
+        assert_eq!(v["data"], json!([]), "{path} matched a credential for a reader");
+        let v = get(writer.clone(), path.to_string()).await;
+        assert_eq!(v["data"].as_array().unwrap().len(), 1, "{path}: {v}");
+    }
+    let v = get(reader.clone(), "/v1/webhooks?q=cred".to_string()).await;
+    assert_eq!(v["data"].as_array().unwrap().len(), 1, "{v}");
     // Whoever may change the webhook sees its URL whole.
     let v = get(writer.clone(), format!("/v1/webhooks/{id}")).await;
     assert_eq!(v["url"], url);
