@@ -77,6 +77,24 @@ pub struct Step {
     pub error: Option<String>,
 }
 
+impl Step {
+    /// A step before anything was sent: its label, URL and method.
+    fn new(label: &str, url: String, method: &str) -> Step {
+        Step {
+            label: label.to_string(),
+            url,
+            method: method.to_string(),
+            request_headers: Map::new(),
+            request_body: String::new(),
+            status: None,
+            response_body: String::new(),
+            response_truncated: false,
+            duration_ms: 0,
+            error: None,
+        }
+    }
+}
+
 /// How a run ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -647,18 +665,9 @@ impl<'a> Runner<'a> {
         };
         if let Some(error) = refusal {
             let error = self.masker.mask(&error);
-            self.steps.push(Step {
-                label: label.to_string(),
-                url: self.masker.mask(url),
-                method: "GET".into(),
-                request_headers: Map::new(),
-                request_body: String::new(),
-                status: None,
-                response_body: String::new(),
-                response_truncated: false,
-                duration_ms: 0,
-                error: Some(error.clone()),
-            });
+            let mut step = Step::new(label, self.masker.mask(url), "GET");
+            step.error = Some(error.clone());
+            self.steps.push(step);
             return Err(error);
         }
         let next = resolved.expect("refused above").to_string();
@@ -677,22 +686,8 @@ impl<'a> Runner<'a> {
         target: Target<'_>,
     ) -> Result<Response, String> {
         let started = Instant::now();
-        let mut step = Step {
-            label: label.to_string(),
-            url: String::new(),
-            method: item
-                .get("method")
-                .and_then(Value::as_str)
-                .unwrap_or("POST")
-                .to_uppercase(),
-            request_headers: Map::new(),
-            request_body: String::new(),
-            status: None,
-            response_body: String::new(),
-            response_truncated: false,
-            duration_ms: 0,
-            error: None,
-        };
+        let method = item.get("method").and_then(Value::as_str).unwrap_or("POST");
+        let mut step = Step::new(label, String::new(), &method.to_uppercase());
         let result = self.exchange(item, &mut step, target).await;
         step.duration_ms = started.elapsed().as_millis() as i64;
         if let Err(e) = &result {

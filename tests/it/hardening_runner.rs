@@ -10,6 +10,8 @@ use serde_json::{json, Value};
 use crate::both_backends;
 use crate::common::fake_api::{Answer, FakeApi};
 use crate::common::{Backend, TestApp};
+use crate::integrations::{authorize, create_integration, point_at, run_wait};
+use crate::security::create_token;
 
 both_backends!(
     form_and_extra_fields_never_shadow_config,
@@ -19,21 +21,6 @@ both_backends!(
     redirects_keep_credentials_on_their_origin,
     oauth_state_is_redeemed_once_with_pkce,
 );
-
-fn point_at(manifest: &str, fake: &FakeApi) -> Value {
-    serde_json::from_str(&manifest.replace("FAKE", &fake.base)).unwrap()
-}
-
-async fn create_integration(app: &TestApp, kind: &str, manifest: Value) -> String {
-    let (status, v) = app
-        .post(
-            "/v1/integrations",
-            &json!({"name": "test", "kind": kind, "manifest": manifest}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{v}");
-    v["id"].as_str().unwrap().to_string()
-}
 
 async fn set_config(app: &TestApp, id: &str, values: Value) {
     let (status, v) = app
@@ -46,23 +33,13 @@ async fn set_config(app: &TestApp, id: &str, values: Value) {
     assert_eq!(status, StatusCode::OK, "{v}");
 }
 
-async fn token_with(app: &TestApp, scopes: &[&str]) -> String {
-    let (status, v) = app
-        .post("/v1/tokens", &json!({"name": "scoped", "scopes": scopes}))
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{v}");
-    v["token"].as_str().unwrap().to_string()
-}
-
-async fn run_wait(app: &TestApp, integration: &str, body: Value) -> Value {
-    let (status, run) = app
-        .post(
-            &format!("/v1/integrations/{integration}/runs?wait=true"),
-            &body,
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{run}");
-    run
+/// A query parameter of `url`.
+fn param(url: &url::Url, name: &str) -> String {
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .unwrap_or_else(|| panic!("no {name} in {url}"))
+        .1
+        .to_string()
 }
 
 /// `host:port` of a fake API.
@@ -90,7 +67,7 @@ async fn form_and_extra_fields_never_shadow_config(backend: Backend) {
     .await;
     api.script("POST", "/hire", vec![Answer::json(200, json!({}))]);
     evil.script("POST", "/hire", vec![Answer::json(200, json!({}))]);
-    let runner = token_with(&app, &["integrations:run"]).await;
+    let runner = create_token(&app, "runner", &["integrations:run"]).await.1;
 
     // A form key that is not a form id is refused, naming it; nothing runs.
     let path = format!("/v1/integrations/{id}/runs?wait=true");
@@ -341,24 +318,8 @@ async fn form_and_callback_errors_are_masked(backend: Backend) {
     assert_eq!(run["status"], "failed", "{run}");
     assert!(!run.to_string().contains("oauth-client-secret-1"), "{run}");
 
-    let no_redirect = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let resp = no_redirect
-        .get(format!("{}/v1/integrations/{id}/oauth/authorize", app.base))
-        .bearer_auth(crate::common::TOKEN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::FOUND);
-    let location = url::Url::parse(resp.headers()["location"].to_str().unwrap()).unwrap();
-    let state = location
-        .query_pairs()
-        .find(|(k, _)| k == "state")
-        .unwrap()
-        .1
-        .to_string();
+    let location = authorize(&app, &id).await;
+    let state = param(&location, "state");
     let (status, v) = crate::common::read(
         reqwest::get(format!(
             "{}/oauth/callback?code=c0de&state={state}",
@@ -474,30 +435,10 @@ async fn oauth_state_is_redeemed_once_with_pkce(backend: Backend) {
         "/token",
         vec![Answer::json(200, json!({"access_token": "at-123456789"}))],
     );
-    let no_redirect = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let resp = no_redirect
-        .get(format!("{}/v1/integrations/{id}/oauth/authorize", app.base))
-        .bearer_auth(crate::common::TOKEN)
-        .send()
-        .await
-        .unwrap();
-    let location = url::Url::parse(resp.headers()["location"].to_str().unwrap()).unwrap();
-    let state = location
-        .query_pairs()
-        .find(|(k, _)| k == "state")
-        .unwrap()
-        .1
-        .to_string();
+    let location = authorize(&app, &id).await;
+    let state = param(&location, "state");
     // PKCE: the provider gets the S256 challenge now, the verifier later.
-    let challenge = location
-        .query_pairs()
-        .find(|(k, _)| k == "code_challenge")
-        .expect("a code_challenge")
-        .1
-        .to_string();
+    let challenge = param(&location, "code_challenge");
     assert!(location
         .query()
         .unwrap()

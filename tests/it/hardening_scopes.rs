@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use crate::both_backends;
 use crate::common::receiver::Receiver;
 use crate::common::{event, Backend, TestApp, TOKEN};
+use crate::security::create_token;
 
 both_backends!(
     revoked_bootstrap_token_stays_revoked,
@@ -19,17 +20,6 @@ both_backends!(
     hrflow_secrets_only_for_the_hrflow_scheme,
     unique_violations_name_the_field
 );
-
-async fn create_token(app: &TestApp, name: &str, scopes: &[&str]) -> (String, String) {
-    let (status, v) = app
-        .post("/v1/tokens", &json!({"name": name, "scopes": scopes}))
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{v}");
-    (
-        v["id"].as_str().unwrap().to_string(),
-        v["token"].as_str().unwrap().to_string(),
-    )
-}
 
 /// Item 6: the bootstrap token is inserted only into a database without
 /// tokens, so revoking it lasts; a short one stops the start.
@@ -245,7 +235,11 @@ async fn read_scopes_see_urls_without_credentials(backend: Backend) {
     // at a time; names still match.
     for path in ["/v1/webhooks?q=s3cret", "/v1/history?q=pa55"] {
         let v = get(reader.clone(), path.to_string()).await;
-        assert_eq!(v["data"], json!([]), "{path} matched a credential for a reader");
+        assert_eq!(
+            v["data"],
+            json!([]),
+            "{path} matched a credential for a reader"
+        );
         let v = get(writer.clone(), path.to_string()).await;
         assert_eq!(v["data"].as_array().unwrap().len(), 1, "{path}: {v}");
     }

@@ -28,7 +28,7 @@ both_backends!(
 );
 
 /// The manifest with every `FAKE` replaced by the fake API's base URL.
-fn point_at(manifest: &str, fake: &FakeApi) -> Value {
+pub(crate) fn point_at(manifest: &str, fake: &FakeApi) -> Value {
     serde_json::from_str(&manifest.replace("FAKE", &fake.base)).unwrap()
 }
 
@@ -43,7 +43,7 @@ async fn create_user(app: &TestApp, email: &str) -> String {
     u["id"].as_str().unwrap().to_string()
 }
 
-async fn create_integration(app: &TestApp, kind: &str, manifest: Value) -> String {
+pub(crate) async fn create_integration(app: &TestApp, kind: &str, manifest: Value) -> String {
     let (status, v) = app
         .post(
             "/v1/integrations",
@@ -54,7 +54,23 @@ async fn create_integration(app: &TestApp, kind: &str, manifest: Value) -> Strin
     v["id"].as_str().unwrap().to_string()
 }
 
-async fn run_wait(app: &TestApp, integration: &str, body: Value) -> Value {
+/// Starts the OAuth flow; the URL the admin is sent to.
+pub(crate) async fn authorize(app: &TestApp, id: &str) -> url::Url {
+    let no_redirect = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let resp = no_redirect
+        .get(format!("{}/v1/integrations/{id}/oauth/authorize", app.base))
+        .bearer_auth(crate::common::TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::FOUND);
+    url::Url::parse(resp.headers()["location"].to_str().unwrap()).unwrap()
+}
+
+pub(crate) async fn run_wait(app: &TestApp, integration: &str, body: Value) -> Value {
     let (status, run) = app
         .post(
             &format!("/v1/integrations/{integration}/runs?wait=true"),
@@ -384,18 +400,7 @@ async fn oauth_connect_expire_refresh_and_401(backend: Backend) {
     )
     .await;
     // authorize → redirect to the provider with our state.
-    let no_redirect = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let resp = no_redirect
-        .get(format!("{}/v1/integrations/{id}/oauth/authorize", app.base))
-        .bearer_auth(crate::common::TOKEN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::FOUND);
-    let location = url::Url::parse(resp.headers()["location"].to_str().unwrap()).unwrap();
+    let location = authorize(&app, &id).await;
     let q: std::collections::HashMap<_, _> = location.query_pairs().into_owned().collect();
     assert_eq!(q["client_id"], "cid");
     assert!(q["redirect_uri"].ends_with("/oauth/callback"));

@@ -17,7 +17,8 @@ both_backends!(
     rotation_signs_with_both_secrets_during_grace
 );
 
-async fn create_token(app: &TestApp, name: &str, scopes: &[&str]) -> (String, String) {
+/// Creates a token; returns its id and secret.
+pub(crate) async fn create_token(app: &TestApp, name: &str, scopes: &[&str]) -> (String, String) {
     let (status, v) = app
         .post("/v1/tokens", &json!({"name": name, "scopes": scopes}))
         .await;
