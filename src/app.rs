@@ -48,6 +48,8 @@ pub struct AppState {
     pub integrations: Arc<Integrations>,
     /// Tokens recently looked up (see `tokens::TRUSTED_FOR`).
     pub tokens: crate::tokens::TokenCache,
+    /// This process's delivery lanes (their adaptive limits), for the API.
+    pub lanes: crate::delivery::lanes::Lanes,
 }
 
 /// A started gateway: HTTP server plus delivery engine.
@@ -107,7 +109,6 @@ pub async fn start(config: Config) -> Result<Running, String> {
         request_timeout: config.request_timeout(),
         grace: Duration::from_secs(config.shutdown_grace_secs),
         retry: RetryPolicy::new(config.retry_delays()?),
-        default_in_flight: config.max_in_flight_per_webhook as usize,
         max_batch_bytes: config.max_body_bytes,
     };
     let deps = EngineDeps {
@@ -117,6 +118,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
         events: EventCache::default(),
         vault: vault.clone(),
         metrics: Arc::new(Metrics::new()),
+        lanes: Default::default(),
     };
     // An API-only node records events; other processes deliver them.
     let engine =
@@ -150,6 +152,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
         metrics: deps.metrics,
         integrations,
         tokens: Default::default(),
+        lanes: deps.lanes.clone(),
     });
     let listener = std::net::TcpListener::bind(&config.bind)
         .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;

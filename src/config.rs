@@ -102,8 +102,13 @@ pub struct Config {
     #[arg(long, env = "HOOKRELAY_DISABLE_AFTER", default_value = "5d")]
     pub disable_after: String,
 
-    /// Requests in flight per webhook, for webhooks that do not set their own.
-    #[arg(long, env = "HOOKRELAY_MAX_IN_FLIGHT_PER_WEBHOOK", default_value_t = 4)]
+    /// `max_in_flight` of webhooks that do not set their own: the ceiling of
+    /// their adaptive limit (or, in `fixed` mode, the limit), per process.
+    #[arg(
+        long,
+        env = "HOOKRELAY_MAX_IN_FLIGHT_PER_WEBHOOK",
+        default_value_t = 256
+    )]
     pub max_in_flight_per_webhook: i32,
 
     /// Name of this process in delivery claims (default: host-pid).

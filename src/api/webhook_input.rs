@@ -28,6 +28,8 @@ pub struct CreateWebhook {
     pub max_events_per_request: Option<i32>,
     pub retry_schedule: Option<Vec<String>>,
     pub max_in_flight: Option<i32>,
+    /// `adaptive` (default) or `fixed`.
+    pub concurrency: Option<String>,
     pub rate_limit_per_sec: Option<i32>,
     pub signature_scheme: Option<String>,
     /// Bring your own secret (`whsec_` + base64, or for the `hrflow` scheme
@@ -51,6 +53,7 @@ pub struct UpdateWebhook {
     #[serde(default, deserialize_with = "present")]
     pub retry_schedule: Option<Option<Vec<String>>>,
     pub max_in_flight: Option<i32>,
+    pub concurrency: Option<String>,
     /// `null` removes the limit.
     #[serde(default, deserialize_with = "present")]
     pub rate_limit_per_sec: Option<Option<i32>>,
@@ -95,7 +98,13 @@ pub struct WebhookView {
     pub updated_at: String,
     /// `null`: the deployment's schedule applies.
     pub retry_schedule: Option<Value>,
+    /// The ceiling of the adaptive limit, or the fixed limit.
     pub max_in_flight: i32,
+    pub concurrency: String,
+    /// This process's lane for the webhook (`GET /v1/webhooks/{id}` only):
+    /// `null` when this process holds no lane for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lane: Option<Value>,
     pub rate_limit_per_sec: Option<i32>,
     pub failing_since: Option<String>,
     pub disabled_at: Option<String>,
@@ -134,6 +143,8 @@ impl WebhookView {
                 .as_deref()
                 .and_then(|s| serde_json::from_str(s).ok()),
             max_in_flight: w.max_in_flight,
+            concurrency: w.concurrency,
+            lane: None,
             rate_limit_per_sec: w.rate_limit_per_sec,
             failing_since: time::rfc3339_opt(&w.failing_since),
             disabled_at: time::rfc3339_opt(&w.disabled_at),
@@ -350,6 +361,37 @@ pub fn check_retry_schedule(list: &[String]) -> ApiResult<String> {
         }
     }
     Ok(serde_json::to_string(list).expect("strings serialize"))
+}
+
+/// `adaptive` or `fixed`.
+pub fn check_concurrency(mode: &str) -> ApiResult<String> {
+    crate::delivery::lanes::Mode::parse(mode)
+        .map(|m| m.as_str().to_string())
+        .ok_or_else(|| {
+            ApiError::field(
+                "concurrency",
+                format!("concurrency must be adaptive or fixed, not '{mode}'"),
+            )
+        })
+}
+
+/// What this process's lane for a webhook looks like, for the API.
+pub fn lane_view(s: &crate::delivery::lanes::LaneStatus) -> Value {
+    let phase = if s.paused_for.is_some() {
+        "paused"
+    } else if s.slow_start {
+        "slow_start"
+    } else {
+        "steady"
+    };
+    serde_json::json!({
+        "limit": s.limit,
+        "in_flight": s.in_flight,
+        "held": s.held,
+        "rtt_ms": s.rtt.map(|r| (r.as_secs_f64() * 10_000.0).round() / 10.0),
+        "phase": phase,
+        "paused_until": s.paused_for.map(|d| time::rfc3339(&(time::now() + chrono::Duration::from_std(d).unwrap_or_default()))),
+    })
 }
 
 pub fn check_in_flight(n: i32) -> ApiResult<i32> {

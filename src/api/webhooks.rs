@@ -124,6 +124,7 @@ pub async fn create(
             b.max_in_flight
                 .unwrap_or(state.config.max_in_flight_per_webhook),
         )?,
+        concurrency: input::check_concurrency(b.concurrency.as_deref().unwrap_or("adaptive"))?,
         rate_limit_per_sec: b.rate_limit_per_sec.map(input::check_rate).transpose()?,
         failing_since: None,
         disabled_at: (!active).then_some(now),
@@ -139,7 +140,14 @@ pub async fn get(
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let w = find(&state, id.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(WebhookView::for_caller(w, &need.caller)))
+    let lane = state.lanes.status(&w.id);
+    let mut view = WebhookView::for_caller(w, &need.caller);
+    view.lane = Some(
+        lane.as_ref()
+            .map(input::lane_view)
+            .unwrap_or(serde_json::Value::Null),
+    );
+    Ok(HttpResponse::Ok().json(view))
 }
 
 pub async fn update(
@@ -185,6 +193,11 @@ pub async fn update(
             None => None,
         },
         max_in_flight: b.max_in_flight.map(input::check_in_flight).transpose()?,
+        concurrency: b
+            .concurrency
+            .as_deref()
+            .map(input::check_concurrency)
+            .transpose()?,
         rate_limit_per_sec: match b.rate_limit_per_sec {
             Some(Some(r)) => Some(Some(input::check_rate(r)?)),
             Some(None) => Some(None),

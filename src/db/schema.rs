@@ -48,6 +48,7 @@ diesel::table! {
         signature_scheme -> Text,
         previous_secret -> Nullable<Text>,
         previous_secret_expires_at -> Nullable<Timestamp>,
+        concurrency -> Text,
     }
 }
 

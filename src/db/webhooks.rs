@@ -44,6 +44,9 @@ pub struct Webhook {
     /// until `previous_secret_expires_at`.
     pub previous_secret: Option<String>,
     pub previous_secret_expires_at: Option<NaiveDateTime>,
+    /// `adaptive` (the limit follows the receiver, up to `max_in_flight`)
+    /// or `fixed` (always `max_in_flight`).
+    pub concurrency: String,
 }
 
 /// How an attempt ended, for the webhook's state.
@@ -79,6 +82,7 @@ pub struct WebhookChanges {
     pub signature_scheme: Option<String>,
     pub previous_secret: Option<Option<String>>,
     pub previous_secret_expires_at: Option<Option<NaiveDateTime>>,
+    pub concurrency: Option<String>,
 }
 
 /// Sort keys the list accepts.

@@ -5,10 +5,12 @@
 //! healthy receiver reaches its rate in a few round trips, not minutes:
 //!
 //! - Samples are gathered in **windows** about one smoothed RTT long.
-//! - A window with **back-pressure** (429, 502, 503, 504, a timeout, a refused
-//!   or reset connection), or whose mean RTT rose above the baseline by more
-//!   than its deviation band, **decreases** the limit: halved on leaving slow
-//!   start, × [`DECREASE`] afterwards.
+//! - **Back-pressure** (429, 502, 503, 504, a timeout, a refused or reset
+//!   connection) **decreases** the limit at once: halved on leaving slow
+//!   start, × [`DECREASE`] afterwards; at most once per round trip, since
+//!   the answers to requests sent before a decrease all say the same thing.
+//! - A window whose mean RTT rose above the baseline by more than its
+//!   deviation band decreases it too.
 //! - A healthy window in which the limit was reached **increases** it:
 //!   doubled in slow start, + 1 afterwards. Growth needs completed, healthy
 //!   answers, so a receiver that hangs never gets more than the start.
@@ -108,6 +110,7 @@ pub struct Controller {
     slow_start: bool,
     baseline: Option<Ewma>,
     window: Window,
+    last_decrease: Option<Instant>,
 }
 
 impl Controller {
@@ -120,6 +123,7 @@ impl Controller {
             slow_start: true,
             baseline: None,
             window: Window::new(now),
+            last_decrease: None,
         }
     }
 
@@ -152,21 +156,32 @@ impl Controller {
 
     /// One answer; the limit's change if this closed a window that moved it.
     pub fn observe(&mut self, rtt: Duration, signal: Signal, now: Instant) -> Option<Change> {
+        let length = self.rtt().unwrap_or(rtt).max(MIN_WINDOW);
         match signal {
             Signal::Ignore => return None,
-            Signal::BackPressure => self.window.back_pressure = true,
+            Signal::BackPressure => {
+                // A burst of 503s is one signal, not one halving per answer.
+                if self
+                    .last_decrease
+                    .is_some_and(|t| now.duration_since(t) < length)
+                {
+                    return None;
+                }
+                self.window.back_pressure = true;
+            }
             Signal::Healthy => {
                 self.window.rtt_sum += rtt.as_secs_f64();
                 self.window.samples += 1;
+                if now.duration_since(self.window.started) < length {
+                    return None;
+                }
             }
         }
-        let length = self.rtt().unwrap_or(rtt).max(MIN_WINDOW);
-        // One decision per window (about one RTT): a burst of 503s is one
-        // signal, not one halving per answer.
-        if now.duration_since(self.window.started) < length {
-            return None;
-        }
+        let back_pressure = self.window.back_pressure;
         let change = self.close_window();
+        if back_pressure || change.is_some_and(|c| c.to < c.from) {
+            self.last_decrease = Some(now);
+        }
         self.window = Window::new(now);
         change
     }
@@ -281,15 +296,17 @@ mod tests {
         let mut c = Controller::new(256, now);
         windows(&mut c, &mut now, 3, 20 * MS, Signal::Healthy);
         let before = c.limit();
-        // A burst of 503s within one window is one decrease.
-        for _ in 0..10 {
-            assert_eq!(c.observe(20 * MS, Signal::BackPressure, now), None);
-        }
-        now += 20 * MS;
+        // Back-pressure acts at once, and a burst of 503s in one round trip
+        // is one decrease.
         let change = c.observe(20 * MS, Signal::BackPressure, now).unwrap();
         assert_eq!(change.reason, Reason::BackPressure);
         assert_eq!(c.limit(), before / 2);
         assert!(!c.in_slow_start());
+        for _ in 0..10 {
+            assert_eq!(c.observe(20 * MS, Signal::BackPressure, now), None);
+        }
+        assert_eq!(c.limit(), before / 2);
+        now += 20 * MS;
         let before = c.limit();
         now += 20 * MS;
         c.observe(20 * MS, Signal::BackPressure, now);

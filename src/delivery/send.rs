@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use serde_json::{Map, Value};
 
+use super::concurrency::Signal;
 use super::guard::{GuardedResolver, TargetPolicy};
 use super::payload::Rendered;
 use crate::db::time;
@@ -102,9 +103,26 @@ pub struct Exchange {
     pub error: Option<String>,
     /// `Retry-After` of a 429 or 503 answer.
     pub retry_after: Option<Duration>,
+    /// No answer because the receiver did not keep up: a timeout, or a
+    /// connection refused, reset or closed early.
+    pub overloaded: bool,
 }
 
 impl Exchange {
+    /// What this attempt tells the lane's adaptive limit: 2xx is healthy;
+    /// 429, 502, 503, 504 and an overloaded receiver are back-pressure;
+    /// any other answer or failure (a 404, a refused target) says nothing
+    /// about load.
+    pub fn signal(&self) -> Signal {
+        match self.status {
+            Some(429 | 502 | 503 | 504) => Signal::BackPressure,
+            Some(s) if (200..300).contains(&s) => Signal::Healthy,
+            Some(_) => Signal::Ignore,
+            None if self.overloaded => Signal::BackPressure,
+            None => Signal::Ignore,
+        }
+    }
+
     /// 2xx counts as delivered.
     pub fn succeeded(&self) -> bool {
         self.status.is_some_and(|s| (200..300).contains(&s))
@@ -153,6 +171,7 @@ pub async fn send(
         duration: Duration::ZERO,
         error: None,
         retry_after: None,
+        overloaded: false,
     };
     // Parsed once, here: literal IPs never pass through the resolver, so
     // they are checked now, and reqwest takes the parsed URL as it is.
@@ -203,7 +222,10 @@ pub async fn send(
             exchange.truncated = truncated;
             exchange.error = err;
         }
-        Err(e) => exchange.error = Some(describe(&e)),
+        Err(e) => {
+            exchange.overloaded = overloaded(&e);
+            exchange.error = Some(describe(&e));
+        }
     }
     exchange.duration = started.elapsed();
     exchange
@@ -248,6 +270,37 @@ async fn read_capped(resp: reqwest::Response) -> (String, bool, Option<String>) 
         }
     }
     (String::from_utf8_lossy(&buf).into_owned(), false, None)
+}
+
+/// Whether a failed request means the receiver is not keeping up (rather
+/// than, say, a certificate or DNS problem).
+fn overloaded(e: &reqwest::Error) -> bool {
+    use std::io::ErrorKind;
+    if e.is_timeout() {
+        return true;
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            if matches!(
+                io.kind(),
+                ErrorKind::ConnectionRefused
+                    | ErrorKind::ConnectionReset
+                    | ErrorKind::ConnectionAborted
+                    | ErrorKind::BrokenPipe
+                    | ErrorKind::TimedOut
+            ) {
+                return true;
+            }
+        }
+        if let Some(h) = s.downcast_ref::<hyper::Error>() {
+            if h.is_incomplete_message() || h.is_timeout() {
+                return true;
+            }
+        }
+        source = s.source();
+    }
+    false
 }
 
 /// A one-line reason that says what went wrong, without the URL's secrets.

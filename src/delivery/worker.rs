@@ -57,7 +57,6 @@ pub struct WorkerSettings {
     pub request_timeout: Duration,
     pub grace: Duration,
     pub retry: RetryPolicy,
-    pub default_in_flight: usize,
     /// Most event bytes (their JSON text) in one batched request, however
     /// many events the webhook allows per request (`HOOKRELAY_MAX_BODY_BYTES`):
     /// a batch of large events must not make one job hold hundreds of MiB.
@@ -77,6 +76,8 @@ pub struct EngineDeps {
     /// Opens webhooks' sealed signing secrets.
     pub vault: Arc<Vault>,
     pub metrics: Arc<Metrics>,
+    /// Per-webhook lanes and their adaptive limits (the API shows them).
+    pub lanes: Lanes,
 }
 
 /// One request to make: one event, or several for a batching webhook.
@@ -103,10 +104,10 @@ pub async fn run(
         events: cache,
         vault,
         metrics,
+        lanes,
     } = deps;
     metrics.set_workers(settings.workers);
     let slots = Arc::new(Semaphore::new(settings.workers));
-    let lanes = Lanes::new(settings.default_in_flight);
     let mut inflight = JoinSet::new();
     let settings = Arc::new(settings);
     let most_held = settings.workers * HELD_ROUNDS;
@@ -399,13 +400,10 @@ impl Drop for LaneGuard<'_> {
 /// result to the recorder.
 async fn execute(job: Job, lane: LanePermits, ctx: TaskContext) {
     let w = &job.webhook;
-    let (lane, limiter) = lane;
+    let (gate, limiter) = lane;
     let _lane_guard = LaneGuard(&ctx.lanes, &w.id);
     let turn = async {
-        let in_flight = lane
-            .acquire_owned()
-            .await
-            .expect("lane semaphore is never closed");
+        let in_flight = gate.acquire().await;
         if let Some(l) = limiter {
             l.until_ready().await;
         }
@@ -420,7 +418,7 @@ async fn execute(job: Job, lane: LanePermits, ctx: TaskContext) {
     };
     // Shutting down, a request not yet started stays unsent: the engine
     // hands this process's claims back.
-    let _permits = tokio::select! {
+    let (lane_permit, _slot) = tokio::select! {
         biased;
         _ = ctx.cancel.cancelled() => return,
         permits = turn => permits,
@@ -448,6 +446,9 @@ async fn execute(job: Job, lane: LanePermits, ctx: TaskContext) {
     )
     .await;
     drop(busy);
+    // The lane learns from the answer before its place is given back.
+    lane_permit.answered(ex.signal(), ex.retry_after);
+    drop(lane_permit);
     let attempt = job
         .deliveries
         .iter()

@@ -3,6 +3,7 @@
 
 mod common;
 
+mod adaptive;
 mod bad_input;
 mod bench_smoke;
 mod delivery;

@@ -16,6 +16,10 @@ pub struct Received {
     pub path: String,
     pub headers: HashMap<String, String>,
     pub body: String,
+    /// Answered 503 for being over the path's capacity.
+    pub refused: bool,
+    /// The status it was answered with (unless it hangs).
+    pub status: u16,
 }
 
 impl Received {
@@ -39,6 +43,11 @@ struct Shared {
     hang: Vec<String>,
     /// Paths that answer after a delay.
     delay: HashMap<String, Duration>,
+    /// Paths that answer 503 to requests beyond this many open at once.
+    capacity: HashMap<String, usize>,
+    /// Requests open now, and the most ever open, per path.
+    open: HashMap<String, usize>,
+    max_open: HashMap<String, usize>,
 }
 
 /// The running receiver.
@@ -129,6 +138,26 @@ impl Receiver {
             .insert(path.to_string(), delay);
     }
 
+    /// `path` answers 503 at once to a request that finds `n` open.
+    pub fn set_capacity(&self, path: &str, n: usize) {
+        self.shared
+            .lock()
+            .unwrap()
+            .capacity
+            .insert(path.to_string(), n);
+    }
+
+    /// The most requests `path` ever had open at once.
+    pub fn max_open(&self, path: &str) -> usize {
+        let s = self.shared.lock().unwrap();
+        s.max_open.get(path).copied().unwrap_or(0)
+    }
+
+    /// Stops adding a header that `set_header` added on `path`.
+    pub fn clear_headers(&self, path: &str) {
+        self.shared.lock().unwrap().headers.remove(path);
+    }
+
     /// `path` accepts requests and never answers.
     pub fn hang(&self, path: &str) {
         self.shared.lock().unwrap().hang.push(path.to_string());
@@ -188,8 +217,18 @@ async fn record(
     data: web::Data<Arc<Mutex<Shared>>>,
 ) -> HttpResponse {
     let path = req.path().to_string();
-    let (status, size, headers, hang, delay) = {
+    let (status, size, headers, hang, delay, over) = {
         let mut s = data.lock().unwrap();
+        let open = {
+            let n = s.open.entry(path.clone()).or_default();
+            *n += 1;
+            *n
+        };
+        let most = s.max_open.entry(path.clone()).or_default();
+        *most = (*most).max(open);
+        let over = s.capacity.get(&path).is_some_and(|cap| open > *cap);
+        let answer = s.status.get(&path).copied().unwrap_or(200);
+
         s.received.push(Received {
             path: path.clone(),
             headers: req
@@ -203,6 +242,8 @@ async fn record(
                 })
                 .collect(),
             body: String::from_utf8_lossy(&body).into_owned(),
+            refused: over,
+            status: if over { 503 } else { answer },
         });
         (
             s.status.get(&path).copied().unwrap_or(200),
@@ -210,8 +251,14 @@ async fn record(
             s.headers.get(&path).cloned().unwrap_or_default(),
             s.hang.contains(&path),
             s.delay.get(&path).copied(),
+            over,
         )
     };
+    // Counts the request as open until this handler ends (or is dropped).
+    let _open = Open(data.get_ref().clone(), path.clone());
+    if over {
+        return HttpResponse::ServiceUnavailable().body("over capacity");
+    }
     if let Some(d) = delay {
         tokio::time::sleep(d).await;
     }
@@ -227,6 +274,17 @@ async fn record(
         resp.insert_header((k, v));
     }
     resp.body(body)
+}
+
+/// One open request of a path, counted down when it ends.
+struct Open(Arc<Mutex<Shared>>, String);
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        if let Some(n) = self.0.lock().unwrap().open.get_mut(&self.1) {
+            *n -= 1;
+        }
+    }
 }
 
 /// What the HrFlow samples sign: for a form body, `json.dumps` of the

@@ -1,0 +1,241 @@
+//! Adaptive delivery concurrency: a healthy slow receiver gets what it can
+//! take, one with limited capacity is backed off to it, and a Retry-After
+//! pauses the whole lane (issue 14). The hanging-receiver isolation test is
+//! in `reliability`.
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::both_backends;
+use crate::common::receiver::Receiver;
+use crate::common::{event, Backend, TestApp};
+
+both_backends!(
+    healthy_slow_receiver_gets_what_it_can_take,
+    limited_receiver_is_backed_off_to_its_capacity,
+    retry_after_pauses_the_whole_lane,
+);
+
+/// Publishes `n` events in batches of 100.
+async fn publish_many(app: &TestApp, n: usize, tag: &str) {
+    let mut left = n;
+    let mut i = 0;
+    while left > 0 {
+        let take = left.min(100);
+        let events: Vec<Value> = (0..take)
+            .map(|k| event("profile.parsing.success", &format!("{tag}{}", i + k)))
+            .collect();
+        let (status, v) = app
+            .post("/v1/events/batch", &json!({ "events": events }))
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{v}");
+        left -= take;
+        i += take;
+    }
+}
+
+/// This process's lane of a webhook, as the API shows it.
+async fn lane(app: &TestApp, id: &str) -> Value {
+    let (status, w) = app.get(&format!("/v1/webhooks/{id}")).await;
+    assert_eq!(status, StatusCode::OK, "{w}");
+    w["lane"].clone()
+}
+
+/// Waits until `path` answered `n` distinct Webhook-Ids with a 2xx… as far
+/// as the receiver can tell: until it got `n` distinct ids in all.
+async fn wait_ids(rx: &Receiver, path: &str, n: usize, within: Duration) {
+    let deadline = Instant::now() + within;
+    while rx.unique_ids(path).0 < n {
+        assert!(
+            Instant::now() < deadline,
+            "{path}: {} of {n} events arrived",
+            rx.unique_ids(path).0
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn healthy_slow_receiver_gets_what_it_can_take(backend: Backend) {
+    let Some(app) = TestApp::start_with(backend, |c| c.workers = 256).await else {
+        return;
+    };
+    let rx = Receiver::start().await;
+    rx.set_delay("/slow", Duration::from_millis(50));
+    let w = app
+        .create_webhook(
+            json!({"name": "slow", "url": rx.url("/slow"), "event_types": ["*"], "format": "json"}),
+        )
+        .await;
+    assert_eq!(w["concurrency"], "adaptive");
+    assert_eq!(w["max_in_flight"], 256);
+    let id = w["id"].as_str().unwrap().to_string();
+    let started = Instant::now();
+    publish_many(&app, 3000, "s").await;
+    // The limit rises well above the start (4) within seconds.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut highest = 0;
+    while highest < 32 {
+        let l = lane(&app, &id).await;
+        highest = highest.max(l["limit"].as_u64().unwrap_or(0));
+        assert!(
+            Instant::now() < deadline,
+            "the limit stayed at {highest}: {l}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    wait_ids(&rx, "/slow", 3000, Duration::from_secs(60)).await;
+    let took = started.elapsed();
+    // At a fixed 4 open, 3,000 answers of 50 ms take at least 37.5 s.
+    assert!(took < Duration::from_secs(15), "3,000 events took {took:?}");
+    assert!(
+        rx.max_open("/slow") >= 32,
+        "at most {} open",
+        rx.max_open("/slow")
+    );
+    let l = lane(&app, &id).await;
+    let rtt = l["rtt_ms"].as_f64().unwrap();
+    assert!((45.0..500.0).contains(&rtt), "{l}");
+    rx.stop().await;
+    app.stop().await;
+}
+
+async fn limited_receiver_is_backed_off_to_its_capacity(backend: Backend) {
+    let Some(app) = TestApp::start_with(backend, |c| c.workers = 256).await else {
+        return;
+    };
+    let rx = Receiver::start().await;
+    rx.set_delay("/cap", Duration::from_millis(50));
+    rx.set_capacity("/cap", 16);
+    let w = app
+        .create_webhook(
+            json!({"name": "cap", "url": rx.url("/cap"), "event_types": ["*"], "format": "json",
+            "retry_schedule": ["1s", "1s", "1s", "1s", "1s", "1s", "1s", "1s", "1s", "1s"]}),
+        )
+        .await;
+    let id = w["id"].as_str().unwrap().to_string();
+    let n = 1500;
+    publish_many(&app, n, "c").await;
+    // Samples of the limit while the backlog drains.
+    let mut limits = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let ok = rx.received_on("/cap").iter().filter(|r| !r.refused).count();
+        if ok >= n {
+            break;
+        }
+        let l = lane(&app, &id).await;
+        if let Some(limit) = l["limit"].as_u64() {
+            limits.push(limit);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{ok} of {n} delivered; limits {limits:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Every event arrived once, and each retried one kept its Webhook-Id.
+    let got = rx.received_on("/cap");
+    let mut accepted: Vec<&str> = got
+        .iter()
+        .filter(|r| !r.refused)
+        .map(|r| r.header("webhook-id").unwrap())
+        .collect();
+    accepted.sort_unstable();
+    accepted.dedup();
+    assert_eq!(accepted.len(), n, "an event arrived twice, or not at all");
+    let (ids, requests) = rx.unique_ids("/cap");
+    assert_eq!(ids, n, "a retried request got a new Webhook-Id");
+    assert!(
+        requests > n,
+        "no request was refused: the test proves nothing"
+    );
+    // Once it has settled (the second half of the run), the limit sits
+    // around the capacity.
+    let settled = &limits[limits.len() / 2..];
+    let mut sorted = settled.to_vec();
+    sorted.sort_unstable();
+    let median = sorted[sorted.len() / 2];
+    assert!(
+        (8..=32).contains(&median),
+        "median limit {median}: {limits:?}"
+    );
+    rx.stop().await;
+    app.stop().await;
+}
+
+async fn retry_after_pauses_the_whole_lane(backend: Backend) {
+    let Some(app) = TestApp::start_with(backend, |c| c.workers = 256).await else {
+        return;
+    };
+    let rx = Receiver::start().await;
+    rx.set_delay("/ra", Duration::from_millis(20));
+    let w = app
+        .create_webhook(
+            json!({"name": "ra", "url": rx.url("/ra"), "event_types": ["*"], "format": "json",
+            "retry_schedule": ["1s", "1s", "1s", "1s", "1s"]}),
+        )
+        .await;
+    let id = w["id"].as_str().unwrap().to_string();
+    // Warm up: the limit grows past the start.
+    publish_many(&app, 400, "w").await;
+    wait_ids(&rx, "/ra", 400, Duration::from_secs(30)).await;
+    let before = lane(&app, &id).await["limit"].as_u64().unwrap();
+    assert!(before > 4, "no growth to come down from: {before}");
+
+    rx.set_status("/ra", 429);
+    rx.set_header("/ra", "Retry-After", "2");
+    let seen = rx.received_on("/ra").len();
+    publish_many(&app, 100, "r").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while rx.received_on("/ra").len() == seen {
+        assert!(
+            Instant::now() < deadline,
+            "no request after the 429 was set"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // The receiver would take requests again; the lane must not ask yet.
+    rx.set_status("/ra", 200);
+    rx.clear_headers("/ra");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let paused = lane(&app, &id).await;
+    assert_eq!(paused["phase"], "paused", "{paused}");
+    assert!(paused["paused_until"].is_string(), "{paused}");
+    let quiet = rx.received_on("/ra").len();
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(
+        rx.received_on("/ra").len(),
+        quiet,
+        "requests reached the receiver during its Retry-After"
+    );
+    // Then it resumes, at a lower limit than before.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let accepted = |rx: &Receiver| {
+        let mut ids: Vec<String> = rx
+            .received_on("/ra")
+            .into_iter()
+            .filter(|r| r.status == 200)
+            .filter_map(|r| r.header("webhook-id").map(str::to_string))
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.len()
+    };
+    while accepted(&rx) < 500 {
+        assert!(
+            Instant::now() < deadline,
+            "{} of 500 accepted",
+            accepted(&rx)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let after = lane(&app, &id).await;
+    assert!(
+        after["limit"].as_u64().unwrap() < before,
+        "limit {before} before, {after} after"
+    );
+    rx.stop().await;
+    app.stop().await;
+}
