@@ -16,6 +16,8 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 use crate::db::deliveries::QueueStats;
+use crate::delivery::concurrency::{Change, Reason};
+use crate::delivery::lanes::LaneStatus;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct EventTypeLabel {
@@ -43,6 +45,37 @@ struct StateLabel {
     state: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PhaseLabel {
+    /// `slow_start`, `steady` or `paused`.
+    phase: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LimitBucket {
+    le: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct WebhookLabel {
+    webhook_id: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ChangeLabels {
+    /// `up` or `down`.
+    direction: String,
+    /// `slow_start`, `increase`, `back_pressure`, `rtt_rising`.
+    reason: String,
+}
+
+/// Upper bounds of the lane-limit distribution.
+const LIMIT_BUCKETS: [usize; 10] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 1000];
+
+/// Lanes shown one by one (the busiest); the rest only in the distribution,
+/// so thousands of webhooks do not make thousands of series.
+pub const BUSIEST_LANES: usize = 10;
+
 /// Attempt latency buckets, in seconds: 5 ms to 30 s.
 const LATENCY_BUCKETS: [f64; 12] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
@@ -60,6 +93,12 @@ pub struct Metrics {
     workers_busy: Gauge,
     worker_busy_seconds: Counter<f64, AtomicU64>,
     integration_runs: Family<RunLabels, Counter>,
+    lanes: Family<PhaseLabel, Gauge>,
+    lanes_by_limit: Family<LimitBucket, Gauge>,
+    lane_limit: Family<WebhookLabel, Gauge>,
+    lane_in_flight: Family<WebhookLabel, Gauge>,
+    lane_rtt_seconds: Family<WebhookLabel, Gauge<f64, AtomicU64>>,
+    lane_changes: Family<ChangeLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -81,6 +120,12 @@ impl Metrics {
             workers_busy: Gauge::default(),
             worker_busy_seconds: Counter::default(),
             integration_runs: Family::default(),
+            lanes: Family::default(),
+            lanes_by_limit: Family::default(),
+            lane_limit: Family::default(),
+            lane_in_flight: Family::default(),
+            lane_rtt_seconds: Family::default(),
+            lane_changes: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -128,7 +173,101 @@ impl Metrics {
             "Integration runs finished by this process, by kind and outcome",
             m.integration_runs.clone(),
         );
+        registry.register(
+            "lanes",
+            "Webhook lanes in this process, by phase (slow_start, steady, paused by Retry-After)",
+            m.lanes.clone(),
+        );
+        registry.register(
+            "lanes_by_limit",
+            "Lanes whose current concurrency limit is at most `le` (cumulative)",
+            m.lanes_by_limit.clone(),
+        );
+        registry.register(
+            "lane_limit",
+            "Current concurrency limit of the busiest lanes (most requests held)",
+            m.lane_limit.clone(),
+        );
+        registry.register(
+            "lane_in_flight",
+            "Requests open now on the busiest lanes",
+            m.lane_in_flight.clone(),
+        );
+        registry.register(
+            "lane_rtt_seconds",
+            "Smoothed round-trip time of the busiest lanes",
+            m.lane_rtt_seconds.clone(),
+        );
+        registry.register(
+            "lane_limit_changes",
+            "Changes of adaptive lane limits, by direction and reason",
+            m.lane_changes.clone(),
+        );
         Metrics { registry, ..m }
+    }
+
+    /// Counts a change of an adaptive limit.
+    pub fn lane_changed(&self, change: &Change) {
+        let reason = match change.reason {
+            Reason::SlowStart => "slow_start",
+            Reason::Increase => "increase",
+            Reason::BackPressure => "back_pressure",
+            Reason::RttRising => "rtt_rising",
+        };
+        let direction = if change.to > change.from { "up" } else { "down" };
+        self.lane_changes
+            .get_or_create(&ChangeLabels {
+                direction: direction.into(),
+                reason: reason.into(),
+            })
+            .inc();
+    }
+
+    /// Sets the lane gauges from this process's lanes.
+    fn set_lanes(&self, lanes: &[(String, LaneStatus)]) {
+        let mut phases = [("slow_start", 0), ("steady", 0), ("paused", 0)];
+        for (_, l) in lanes {
+            let i = match (l.paused_for.is_some(), l.slow_start) {
+                (true, _) => 2,
+                (false, true) => 0,
+                (false, false) => 1,
+            };
+            phases[i].1 += 1;
+        }
+        for (phase, n) in phases {
+            self.lanes
+                .get_or_create(&PhaseLabel {
+                    phase: phase.into(),
+                })
+                .set(n);
+        }
+        for le in LIMIT_BUCKETS.map(|b| b.to_string()).into_iter().chain(["+Inf".to_string()]) {
+            let bound = le.parse::<usize>().unwrap_or(usize::MAX);
+            let n = lanes.iter().filter(|(_, l)| l.limit <= bound).count();
+            self.lanes_by_limit
+                .get_or_create(&LimitBucket { le })
+                .set(n as i64);
+        }
+        let mut busiest: Vec<&(String, LaneStatus)> = lanes.iter().collect();
+        busiest.sort_by_key(|(_, l)| std::cmp::Reverse((l.held, l.in_flight)));
+        busiest.truncate(BUSIEST_LANES);
+        self.lane_limit.clear();
+        self.lane_in_flight.clear();
+        self.lane_rtt_seconds.clear();
+        for (id, l) in busiest {
+            let label = WebhookLabel {
+                webhook_id: id.clone(),
+            };
+            self.lane_limit.get_or_create(&label).set(l.limit as i64);
+            self.lane_in_flight
+                .get_or_create(&label)
+                .set(l.in_flight as i64);
+            if let Some(rtt) = l.rtt {
+                self.lane_rtt_seconds
+                    .get_or_create(&label)
+                    .set(rtt.as_secs_f64());
+            }
+        }
     }
 
     /// Counts accepted events.
@@ -177,7 +316,8 @@ impl Metrics {
 
     /// Renders every metric in the Prometheus/OpenMetrics text format,
     /// after setting the queue gauges from `queue`.
-    pub fn render(&self, queue: &QueueStats) -> String {
+    pub fn render(&self, queue: &QueueStats, lanes: &[(String, LaneStatus)]) -> String {
+        self.set_lanes(lanes);
         for (state, n) in [
             ("pending", queue.pending),
             ("retrying", queue.retrying),

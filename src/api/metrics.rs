@@ -33,5 +33,5 @@ pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<
         .await?;
     Ok(HttpResponse::Ok()
         .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
-        .body(state.metrics.render(&queue)))
+        .body(state.metrics.render(&queue, &state.lanes.all())))
 }

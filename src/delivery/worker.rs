@@ -447,7 +447,9 @@ async fn execute(job: Job, lane: LanePermits, ctx: TaskContext) {
     .await;
     drop(busy);
     // The lane learns from the answer before its place is given back.
-    lane_permit.answered(ex.signal(), ex.retry_after);
+    if let Some(change) = lane_permit.answered(ex.signal(), ex.retry_after) {
+        ctx.metrics.lane_changed(&change);
+    }
     drop(lane_permit);
     let attempt = job
         .deliveries

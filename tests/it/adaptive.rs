@@ -97,6 +97,27 @@ async fn healthy_slow_receiver_gets_what_it_can_take(backend: Backend) {
     let l = lane(&app, &id).await;
     let rtt = l["rtt_ms"].as_f64().unwrap();
     assert!((45.0..500.0).contains(&rtt), "{l}");
+    // /metrics shows the lane (one of the busiest) and the distribution.
+    let metrics = app
+        .http
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let value = |prefix: &str| -> f64 {
+        metrics
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {prefix} in {metrics}"))
+    };
+    assert!(value(&format!("hookrelay_lane_limit{{webhook_id=\"{id}\"}}")) > 4.0);
+    assert_eq!(value("hookrelay_lanes_by_limit{le=\"+Inf\"}"), 1.0);
+    assert!(value("hookrelay_lane_limit_changes_total{direction=\"up\",reason=\"slow_start\"}") >= 3.0);
     rx.stop().await;
     app.stop().await;
 }
