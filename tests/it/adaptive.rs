@@ -16,6 +16,7 @@ both_backends!(
     healthy_slow_receiver_gets_what_it_can_take,
     limited_receiver_is_backed_off_to_its_capacity,
     retry_after_pauses_the_whole_lane,
+    migration_keeps_chosen_limits,
 );
 
 /// Publishes `n` events in batches of 100.
@@ -256,6 +257,104 @@ async fn retry_after_pauses_the_whole_lane(backend: Backend) {
     assert!(
         after["limit"].as_u64().unwrap() < before,
         "limit {before} before, {after} after"
+    );
+    rx.stop().await;
+    app.stop().await;
+}
+
+/// `(name, max_in_flight, concurrency)` of every webhook, from the database.
+fn limits(app: &TestApp) -> Vec<(String, i32, String)> {
+    use diesel::{Connection, RunQueryDsl};
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        max_in_flight: i32,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        concurrency: String,
+    }
+    let sql = "SELECT name, max_in_flight, concurrency FROM webhooks ORDER BY name";
+    let rows: Vec<Row> = match app.database_url.strip_prefix("sqlite://") {
+        Some(path) => {
+            let mut c = diesel::SqliteConnection::establish(path).unwrap();
+            diesel::sql_query(sql).load(&mut c).unwrap()
+        }
+        None => {
+            let mut c = diesel::PgConnection::establish(&app.database_url).unwrap();
+            diesel::sql_query(sql).load(&mut c).unwrap()
+        }
+    };
+    rows.into_iter()
+        .map(|r| (r.name, r.max_in_flight, r.concurrency))
+        .collect()
+}
+
+/// Reverts the newest migration (`down`) or runs the pending ones (`up`).
+fn migrate(app: &TestApp, down: bool) {
+    use diesel::Connection;
+    use diesel_migrations::{FileBasedMigrations, MigrationHarness};
+    let dir = |b: &str| format!("{}/migrations/{b}", env!("CARGO_MANIFEST_DIR"));
+    match app.database_url.strip_prefix("sqlite://") {
+        Some(path) => {
+            let mut c = diesel::SqliteConnection::establish(path).unwrap();
+            let m = FileBasedMigrations::from_path(dir("sqlite")).unwrap();
+            if down {
+                c.revert_last_migration(m).unwrap();
+            } else {
+                c.run_pending_migrations(m).unwrap();
+            }
+        }
+        None => {
+            let mut c = diesel::PgConnection::establish(&app.database_url).unwrap();
+            let m = FileBasedMigrations::from_path(dir("postgres")).unwrap();
+            if down {
+                c.revert_last_migration(m).unwrap();
+            } else {
+                c.run_pending_migrations(m).unwrap();
+            }
+        }
+    }
+}
+
+/// Existing webhooks keep what they meant: the old default (4) becomes
+/// adaptive under the new default ceiling; a number an operator chose
+/// stays exactly that, fixed. The down migration goes back.
+async fn migration_keeps_chosen_limits(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else {
+        return;
+    };
+    let rx = Receiver::start().await;
+    for (name, extra) in [
+        ("a-default", json!({})),
+        ("b-chosen", json!({"max_in_flight": 10, "concurrency": "fixed"})),
+        ("c-adaptive-low", json!({"max_in_flight": 2})),
+    ] {
+        let mut body = json!({"name": name, "url": rx.url("/m"), "event_types": ["*"]});
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        app.create_webhook(body).await;
+    }
+    assert_eq!(
+        limits(&app),
+        [
+            ("a-default".into(), 256, "adaptive".into()),
+            ("b-chosen".into(), 10, "fixed".into()),
+            ("c-adaptive-low".into(), 2, "adaptive".into()),
+        ]
+    );
+    // As before the migration: webhooks at 4 (the default then), 10 and 2.
+    migrate(&app, true);
+    app.execute_sql("UPDATE webhooks SET max_in_flight = 7 WHERE name = 'b-chosen'");
+    migrate(&app, false);
+    assert_eq!(
+        limits(&app),
+        [
+            ("a-default".into(), 256, "adaptive".into()),
+            ("b-chosen".into(), 7, "fixed".into()),
+            ("c-adaptive-low".into(), 2, "fixed".into()),
+        ]
     );
     rx.stop().await;
     app.stop().await;
