@@ -214,7 +214,11 @@ impl Metrics {
             Reason::BackPressure => "back_pressure",
             Reason::RttRising => "rtt_rising",
         };
-        let direction = if change.to > change.from { "up" } else { "down" };
+        let direction = if change.to > change.from {
+            "up"
+        } else {
+            "down"
+        };
         self.lane_changes
             .get_or_create(&ChangeLabels {
                 direction: direction.into(),
@@ -241,7 +245,11 @@ impl Metrics {
                 })
                 .set(n);
         }
-        for le in LIMIT_BUCKETS.map(|b| b.to_string()).into_iter().chain(["+Inf".to_string()]) {
+        for le in LIMIT_BUCKETS
+            .map(|b| b.to_string())
+            .into_iter()
+            .chain(["+Inf".to_string()])
+        {
             let bound = le.parse::<usize>().unwrap_or(usize::MAX);
             let n = lanes.iter().filter(|(_, l)| l.limit <= bound).count();
             self.lanes_by_limit

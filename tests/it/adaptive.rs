@@ -118,7 +118,9 @@ async fn healthy_slow_receiver_gets_what_it_can_take(backend: Backend) {
     };
     assert!(value(&format!("hookrelay_lane_limit{{webhook_id=\"{id}\"}}")) > 4.0);
     assert_eq!(value("hookrelay_lanes_by_limit{le=\"+Inf\"}"), 1.0);
-    assert!(value("hookrelay_lane_limit_changes_total{direction=\"up\",reason=\"slow_start\"}") >= 3.0);
+    assert!(
+        value("hookrelay_lane_limit_changes_total{direction=\"up\",reason=\"slow_start\"}") >= 3.0
+    );
     rx.stop().await;
     app.stop().await;
 }
@@ -327,7 +329,10 @@ async fn migration_keeps_chosen_limits(backend: Backend) {
     let rx = Receiver::start().await;
     for (name, extra) in [
         ("a-default", json!({})),
-        ("b-chosen", json!({"max_in_flight": 10, "concurrency": "fixed"})),
+        (
+            "b-chosen",
+            json!({"max_in_flight": 10, "concurrency": "fixed"}),
+        ),
         ("c-adaptive-low", json!({"max_in_flight": 2})),
     ] {
         let mut body = json!({"name": name, "url": rx.url("/m"), "event_types": ["*"]});

@@ -9,6 +9,7 @@
 //! writes `target/bench/report.json`. Timings are reported, never asserted.
 
 mod gateway;
+mod latency;
 mod receiver;
 mod runs;
 mod stats;
@@ -30,9 +31,17 @@ pub struct Args {
     /// Requests in flight: the gateway's HOOKRELAY_WORKERS and the ceiling client's concurrency.
     #[arg(long, default_value_t = 256)]
     pub concurrency: usize,
-    /// Per-webhook in-flight limit (max_in_flight).
-    #[arg(long, default_value_t = 32)]
-    pub in_flight: usize,
+    /// A fixed per-webhook in-flight limit (`concurrency: fixed`,
+    /// `max_in_flight`) for the end-to-end, steady and backlog runs; without
+    /// it the webhooks run at the gateway's defaults (adaptive).
+    #[arg(long)]
+    pub in_flight: Option<usize>,
+    /// Only the runs against receivers with latency.
+    #[arg(long)]
+    pub latency_only: bool,
+    /// Skip the runs against receivers with latency.
+    #[arg(long)]
+    pub skip_latency: bool,
     /// Webhook format: form or json.
     #[arg(long, default_value = "form")]
     pub format: String,

@@ -14,10 +14,10 @@ use crate::stats::{percentile_ms, row, Counter};
 use crate::Args;
 
 /// Everything a run needs.
-struct Bench {
-    args: Args,
-    rx_url: String,
-    tally: Arc<Tally>,
+pub struct Bench {
+    pub args: Args,
+    pub rx_url: String,
+    pub tally: Arc<Tally>,
     epoch: Instant,
 }
 
@@ -30,18 +30,27 @@ pub async fn all(args: Args) -> Value {
         tally,
         epoch,
     };
-    let effective = args.concurrency.min(args.webhooks * args.in_flight).max(1);
+    let per_hook = match args.in_flight {
+        Some(n) => format!("fixed {n}"),
+        None => "adaptive (defaults)".to_string(),
+    };
+    let effective = args
+        .concurrency
+        .min(args.webhooks * args.in_flight.unwrap_or(usize::MAX / args.webhooks.max(1)))
+        .max(1);
     println!(
-        "hookrelay bench: {} deliveries, {} webhooks, {} format, ~{} B events, {} workers × {} per webhook ({} effective), {} cores",
+        "hookrelay bench: {} deliveries, {} webhooks, {} format, ~{} B events, {} workers × {per_hook} per webhook, {} cores",
         args.deliveries,
         args.webhooks,
         args.format,
         args.body_size,
         args.concurrency,
-        args.in_flight,
-        effective,
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)
     );
+    if args.latency_only {
+        let latency = crate::latency::all(&b).await;
+        return json!({"args": format!("{args:?}"), "latency": latency});
+    }
     let ceiling = ceiling(&b, effective).await;
     row(
         "ceiling: plain reqwest POSTs/s",
@@ -52,6 +61,11 @@ pub async fn all(args: Args) -> Value {
     let dir = tempfile::tempdir().unwrap();
     let sqlite_url = format!("sqlite://{}", dir.path().join("bench.db").display());
     let sqlite = gateway_runs(&b, &sqlite_url, 1, ceiling, true).await;
+    let latency = if args.skip_latency {
+        Value::Null
+    } else {
+        crate::latency::all(&b).await
+    };
 
     let backlog = if args.backlog > 0 {
         let url = format!("sqlite://{}", dir.path().join("backlog.db").display());
@@ -88,6 +102,7 @@ pub async fn all(args: Args) -> Value {
         "args": format!("{args:?}"),
         "ceiling_requests_per_sec": ceiling,
         "sqlite": sqlite,
+        "latency": latency,
         "backlog": backlog,
         "postgres": postgres,
     })
@@ -127,10 +142,6 @@ async fn ceiling(b: &Bench, concurrency: usize) -> f64 {
 fn gateway_env(b: &Bench, extra: &[(&str, String)]) -> Vec<(&'static str, String)> {
     let mut env = vec![
         ("HOOKRELAY_WORKERS", b.args.concurrency.to_string()),
-        (
-            "HOOKRELAY_MAX_IN_FLIGHT_PER_WEBHOOK",
-            b.args.in_flight.to_string(),
-        ),
         ("HOOKRELAY_MAX_BODY_BYTES", (64 * 1024 * 1024).to_string()),
     ];
     for (k, v) in extra {
@@ -142,15 +153,16 @@ fn gateway_env(b: &Bench, extra: &[(&str, String)]) -> Vec<(&'static str, String
 
 async fn create_webhooks(b: &Bench, g: &Gateway) {
     for i in 0..b.args.webhooks {
-        g.post(
-            "/v1/webhooks",
-            &json!({"name": format!("bench-{i}"), "url": format!("{}/hook/{i}", b.rx_url), "event_types": ["*"], "format": b.args.format}),
-        )
-        .await;
+        let mut hook = json!({"name": format!("bench-{i}"), "url": format!("{}/hook/{i}", b.rx_url), "event_types": ["*"], "format": b.args.format});
+        if let Some(n) = b.args.in_flight {
+            hook["concurrency"] = json!("fixed");
+            hook["max_in_flight"] = json!(n);
+        }
+        g.post("/v1/webhooks", &hook).await;
     }
 }
 
-fn event(b: &Bench, i: usize) -> Value {
+pub fn event(b: &Bench, i: usize) -> Value {
     let base = json!({"type": "profile.parsing.success", "origin": "api", "message": "profile parsing succeed",
         "profile": {"key": format!("{i:040x}"), "source": {"key": "d900ec70c67d43c71027f9bc63ec3b5b3e16c1d8"}, "pad": ""}});
     let pad = b.args.body_size.saturating_sub(base.to_string().len());
