@@ -1,8 +1,8 @@
 //! Runtime configuration: environment variables, mirrored by `serve` flags
 //! (all but `HOOKRELAY_BOOTSTRAP_TOKEN`, which would show in process lists).
 //!
-//! Every variable is listed in the README's configuration table; keep the two
-//! in step.
+//! Every variable is listed in the configuration table of
+//! docs/operations.md; keep the two in step.
 
 use std::time::Duration;
 

@@ -78,7 +78,7 @@ pub fn fresh_database(backend: Backend) -> Option<TestDb> {
         Backend::Postgres => {
             let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
                 SKIP_NOTICE.call_once(|| {
-                    notice("SKIPPED: PostgreSQL variants of the integration tests: TEST_DATABASE_URL is not set (see README, Testing)")
+                    notice("SKIPPED: PostgreSQL variants of the integration tests: TEST_DATABASE_URL is not set (see docs/testing.md)")
                 });
                 return None;
             };
