@@ -87,6 +87,20 @@ impl Gateway {
         v
     }
 
+    /// GETs a path with the token; `Value::Null` unless 2xx JSON.
+    pub async fn get(&self, path: &str) -> Value {
+        match self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+        {
+            Ok(r) if r.status().is_success() => r.json().await.unwrap_or(Value::Null),
+            _ => Value::Null,
+        }
+    }
+
     /// User + system CPU time so far.
     pub fn cpu(&self) -> Duration {
         let stat =

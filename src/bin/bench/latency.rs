@@ -44,6 +44,12 @@ struct Scenario {
     extra: Value,
 }
 
+/// Longest a variant is watched: a slow one (fixed 4 at 50 ms does 80/s)
+/// is reported by its rate over this time.
+fn watch(b: &Bench) -> Duration {
+    Duration::from_secs(if b.args.smoke { 5 } else { 20 })
+}
+
 pub async fn all(b: &Bench) -> Value {
     let n = if b.args.smoke { 40 } else { 2_000 };
     let scenarios = [
@@ -51,8 +57,8 @@ pub async fn all(b: &Bench) -> Value {
             Scenario {
                 name: "one endpoint at 50 ms",
                 paths: vec!["/lat/50/one".into()],
-                events: n,
-                healthy: n,
+                events: 5 * n,
+                healthy: 5 * n,
                 extra: json!({}),
             },
             vec![4, 256],
@@ -83,8 +89,15 @@ pub async fn all(b: &Bench) -> Value {
     ];
     let mut out = Vec::new();
     for (s, fixed) in scenarios {
-        for v in variants(&fixed) {
-            out.push(run(b, &s, &v).await);
+        for (i, v) in variants(&fixed).iter().enumerate() {
+            // Paths of their own per variant: a hanging request of the
+            // previous variant is still open at the receiver.
+            let s = Scenario {
+                paths: s.paths.iter().map(|p| format!("{p}-{i}")).collect(),
+                extra: s.extra.clone(),
+                ..s
+            };
+            out.push(run(b, &s, v).await);
         }
     }
     Value::Array(out)
@@ -98,6 +111,7 @@ async fn run(b: &Bench, s: &Scenario, v: &Variant) -> Value {
         ("HOOKRELAY_MAX_BODY_BYTES", (64 * 1024 * 1024).to_string()),
     ];
     let g = Gateway::spawn(&url, &env).await;
+    let mut first = String::new();
     for (i, path) in s.paths.iter().enumerate() {
         let mut hook = json!({"name": format!("lat-{i}"), "url": format!("{}{path}", b.rx_url),
             "event_types": ["*"], "format": "json"});
@@ -106,7 +120,10 @@ async fn run(b: &Bench, s: &Scenario, v: &Variant) -> Value {
         for (k, val) in fields.chain(extra) {
             hook[k] = val.clone();
         }
-        g.post("/v1/webhooks", &hook).await;
+        let created = g.post("/v1/webhooks", &hook).await;
+        if i == 0 {
+            first = created["id"].as_str().unwrap_or_default().to_string();
+        }
     }
     b.tally.reset(false);
     let t0 = Instant::now();
@@ -118,10 +135,20 @@ async fn run(b: &Bench, s: &Scenario, v: &Variant) -> Value {
             .await;
         i += k;
     }
-    let deadline = Instant::now() + Duration::from_secs(300);
+    let deadline = t0 + watch(b);
+    // The first webhook's lane, sampled: how fast its limit moves.
+    let mut limits: Vec<(f64, u64)> = Vec::new();
+    let mut last_sample = Instant::now() - Duration::from_secs(1);
     while (b.tally.ok.load(Ordering::Relaxed) as usize) < s.healthy {
         if Instant::now() > deadline {
             break;
+        }
+        if last_sample.elapsed() >= Duration::from_millis(50) {
+            last_sample = Instant::now();
+            let lane = g.get(&format!("/v1/webhooks/{first}")).await["lane"].clone();
+            if let Some(l) = lane["limit"].as_u64() {
+                limits.push((t0.elapsed().as_secs_f64(), l));
+            }
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
@@ -151,12 +178,22 @@ async fn run(b: &Bench, s: &Scenario, v: &Variant) -> Value {
         None if refused > 0 => format!("{refused} answered 503"),
         None => String::new(),
     };
-    let done = if ok >= s.healthy { "" } else { " (timed out)" };
+    let done = if ok >= s.healthy {
+        String::new()
+    } else {
+        format!(
+            " ({ok} of {} in {:.0} s)",
+            s.healthy,
+            watch(b).as_secs_f64()
+        )
+    };
     row(
         &format!("{}, {}: deliveries/s{done}", s.name, v.label),
         format!("{rate:.0}"),
         &note,
     );
+    let top = limits.iter().map(|(_, l)| *l).max().unwrap_or(0);
     json!({"scenario": s.name, "variant": v.label, "delivered": ok, "seconds": secs,
-        "deliveries_per_sec": rate, "answered_503": refused, "max_open": max_open})
+        "deliveries_per_sec": rate, "answered_503": refused, "max_open": max_open,
+        "highest_limit": top, "limit_samples": limits})
 }
