@@ -1,4 +1,6 @@
-//! Wiring: shared state, the HTTP server and the delivery engine.
+//! Wiring (the composition root): opens the database, builds the shared
+//! state (`state::AppState`), and starts the HTTP server, the delivery
+//! engine and the run worker.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -24,33 +26,9 @@ use crate::manifest::run::Services;
 use crate::metrics::Metrics;
 use crate::publish::{EventTypeCache, Publisher};
 use crate::sealed::open_vault;
+use crate::state::AppState;
 use crate::vault::Vault;
 use tokio_util::sync::CancellationToken;
-
-/// State shared by every handler.
-pub struct AppState {
-    pub db: Db,
-    pub config: Config,
-    pub clients: HttpClients,
-    /// Wakes the dispatcher when new deliveries are written.
-    pub notify: Arc<Notify>,
-    pub types: EventTypeCache,
-    /// How long a webhook may fail before it is disabled.
-    pub disable_after: chrono::Duration,
-    /// Just-published events, handed to the delivery engine.
-    pub events: EventCache,
-    /// Group commit of publishes.
-    pub publisher: Publisher,
-    /// Seals and opens secrets at rest.
-    pub vault: Arc<Vault>,
-    pub metrics: Arc<Metrics>,
-    /// Integration runs, triggers and syncs.
-    pub integrations: Arc<Integrations>,
-    /// Tokens recently looked up (see `tokens::TRUSTED_FOR`).
-    pub tokens: crate::tokens::TokenCache,
-    /// This process's delivery lanes (their adaptive limits), for the API.
-    pub lanes: crate::delivery::lanes::Lanes,
-}
 
 /// A started gateway: HTTP server plus delivery engine.
 pub struct Running {

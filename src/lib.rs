@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod publish;
 pub mod sealed;
 pub mod signing;
+pub mod state;
 pub mod tokens;
 pub mod vault;
 pub mod verify;

@@ -6,11 +6,11 @@ use serde_json::{json, Map, Value};
 
 use super::auth::{IntegrationsRun, Need};
 use super::runs::{respond, WaitQuery};
-use crate::app::AppState;
 use crate::db::integrations::Integration;
 use crate::db::users::User;
 use crate::error::{ApiError, ApiResult};
 use crate::manifest::jobs::{overview, Integrations};
+use crate::state::AppState;
 
 /// Runs every integration's `exists` for the user (each a recorded run).
 pub async fn access(

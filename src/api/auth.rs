@@ -13,10 +13,10 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 
-use crate::app::AppState;
 use crate::db::time;
 use crate::db::tokens::ApiToken;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// A scope a handler requires; see [`Need`].
 pub trait Scope {

@@ -5,10 +5,10 @@ use serde::{Deserialize, Serialize};
 
 use super::auth::{HistoryRead, Need};
 use super::page::{self, Cursor, Page};
-use crate::app::AppState;
 use crate::db::deliveries::{Delivery, DeliveryQuery};
 use crate::db::time;
 use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
 
 /// States a delivery can be in.
 pub const STATES: &[&str] = &["pending", "delivering", "succeeded", "failed", "dead"];

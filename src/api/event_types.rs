@@ -5,10 +5,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::auth::{Need, WebhooksRead, WebhooksWrite};
-use crate::app::AppState;
 use crate::db::event_types::EventType;
 use crate::db::time;
 use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
 
 /// An event type as the API shows it.
 #[derive(Serialize)]

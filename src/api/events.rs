@@ -6,12 +6,12 @@ use serde_json::{json, Value};
 
 use super::auth::{Caller, EventsWrite, HistoryRead, IntegrationsRun, Need, Scope};
 use super::page::{self, Cursor, Page};
-use crate::app::AppState;
 use crate::db::deliveries::Delivery;
 use crate::db::events::{Event, EventQuery};
 use crate::db::time;
 use crate::error::{ApiError, ApiResult};
 use crate::publish::{self, Published, ValidEvent, MAX_BATCH};
+use crate::state::AppState;
 
 /// Query of `GET /v1/events`.
 #[derive(Deserialize)]

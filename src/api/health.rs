@@ -3,8 +3,8 @@
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
-use crate::app::AppState;
 use crate::db;
+use crate::state::AppState;
 
 /// The process is up.
 pub async fn healthz() -> HttpResponse {

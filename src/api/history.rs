@@ -8,11 +8,11 @@ use super::auth::{Caller, HistoryRead, HistoryResend, Need};
 use super::events::parse_time;
 use super::page::{self, Cursor, Page};
 use super::webhook_input::redact_url;
-use crate::app::AppState;
 use crate::db::history::{HistoryQuery, HistoryRow, HistorySort, StatusClass};
 use crate::db::time;
 use crate::delivery::manual;
 use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
 
 /// Query of `GET /v1/history`.
 #[derive(Deserialize)]

@@ -11,7 +11,6 @@ use serde_json::{json, Map, Value};
 use super::auth::{IntegrationsRun, IntegrationsWrite, Need};
 use super::page::{self, Cursor, Page};
 use super::runs::{respond, WaitQuery};
-use crate::app::AppState;
 use crate::db::integrations::{self as store, ConfigValue, Integration, IntegrationChanges};
 use crate::db::users::User;
 use crate::db::{new_id, time};
@@ -21,6 +20,7 @@ use crate::manifest::pkce;
 use crate::manifest::run::Runner;
 use crate::manifest::validate::{validate, Report};
 use crate::manifest::Kind;
+use crate::state::AppState;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -4,10 +4,10 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use crate::app::AppState;
 use crate::db::deliveries::QueueStats;
 use crate::db::time;
 use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
 
 pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
     if let Some(expected) = state.config.metrics_token.as_deref() {

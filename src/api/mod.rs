@@ -23,8 +23,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 pub use crate::tokens::SCOPES;
 
-use crate::app::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// The OpenAPI document served at `/openapi.yaml`.
 pub const OPENAPI: &str = include_str!("../../openapi.yaml");

@@ -6,11 +6,11 @@ use serde_json::Value;
 
 use super::auth::{IntegrationsRun, Need};
 use super::page::{self, Cursor, Page};
-use crate::app::AppState;
 use crate::db::runs::{Run, RunQuery, RunStep};
 use crate::db::{new_id, time, Db};
 use crate::error::{ApiError, ApiResult};
 use crate::manifest::jobs::Inline;
+use crate::state::AppState;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

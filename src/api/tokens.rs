@@ -6,10 +6,10 @@ use serde::{Deserialize, Serialize};
 
 use super::auth::{Admin, Need};
 use super::page::{self, Cursor, Page};
-use crate::app::AppState;
 use crate::db::time;
 use crate::db::tokens::ApiToken;
 use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
 use crate::tokens;
 
 /// Body of `POST /v1/tokens`.

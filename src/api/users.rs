@@ -11,12 +11,12 @@ use serde_json::{json, Map, Value};
 use super::auth::{IntegrationsRun, IntegrationsWrite, Need};
 use super::check_text;
 use super::page::{self, Cursor, Page};
-use crate::app::AppState;
 use crate::db::users::{Organization, User, UserChanges, UserQuery, UserSort};
 use crate::db::{new_id, time, DbConn};
 use crate::error::{ApiError, ApiResult};
 use crate::manifest::jobs::Integrations;
 use crate::publish;
+use crate::state::AppState;
 
 /// Body of `POST /v1/users`.
 #[derive(Deserialize)]

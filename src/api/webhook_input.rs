@@ -4,12 +4,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::auth::Caller;
-use crate::app::AppState;
 use crate::db::time;
 use crate::db::webhooks::Webhook;
 use crate::delivery::guard::TargetPolicy;
 use crate::error::{ApiError, ApiResult};
 use crate::signing::Scheme;
+use crate::state::AppState;
 
 /// Largest batch a webhook may ask for.
 const MAX_EVENTS_PER_REQUEST: i32 = 1000;

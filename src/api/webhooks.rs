@@ -9,7 +9,7 @@ use super::page::{self, Cursor, Page};
 use super::webhook_input::{
     self as input, CreateWebhook, RotateSecret, UpdateWebhook, WebhookView,
 };
-use crate::app::AppState;
+use crate::state::AppState;
 use diesel::Connection;
 
 use crate::db::deliveries::Delivery;

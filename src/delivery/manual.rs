@@ -10,7 +10,6 @@ use diesel::Connection;
 use super::recorder::{self, history_row, AttemptContext, Trigger};
 use super::send::send;
 use super::worker::message_id;
-use crate::app::AppState;
 use crate::db::deliveries::Delivery;
 use crate::db::event_types::EventType;
 use crate::db::events::Event;
@@ -18,6 +17,7 @@ use crate::db::history::{AttemptRecord, HistoryRow};
 use crate::db::time;
 use crate::db::webhooks::Webhook;
 use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
 
 /// Sends the event(s) of history row `id` again, to the webhook's current
 /// URL, format and secret.
