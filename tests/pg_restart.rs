@@ -4,8 +4,7 @@
 //! it restarts. Runs when TEST_DATABASE_URL and HOOKRELAY_TEST_PG_RESTART_CMD
 //! (the command that restarts the server, e.g. pg_ctlcluster … restart) are set.
 
-// Shared harness; this binary uses only part of it.
-#[allow(dead_code)]
+#[expect(dead_code, reason = "the shared harness; this binary uses part of it")]
 #[path = "it/common/mod.rs"]
 mod common;
 

@@ -242,6 +242,10 @@ where
 ///   mode asks for.
 /// - no memory statistics: they take a global mutex on every allocation,
 ///   and nothing here reads them.
+#[expect(
+    unsafe_code,
+    reason = "sqlite3_config is C; called once, before any connection exists"
+)]
 fn configure_sqlite_library() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
