@@ -49,7 +49,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
         let (url, size, sync) = (
             config.database_url.clone(),
             config.db_pool_size,
-            config.sqlite_synchronous.clone(),
+            config.sqlite_synchronous.pragma(),
         );
         tokio::task::spawn_blocking(move || Db::connect(&url, size, &sync))
             .await
@@ -69,11 +69,11 @@ pub async fn start(config: Config) -> Result<Running, String> {
     };
     let policy = TargetPolicy {
         allow_private: config.allow_private_targets,
-        allowed: config.allowed_networks()?,
+        allowed: config.allowed_cidrs.0.clone(),
     };
     let clients = HttpClients::new(config.request_timeout(), policy)?;
     let disable_after =
-        chrono::Duration::from_std(config.disable_after()?).map_err(|e| e.to_string())?;
+        chrono::Duration::from_std(config.disable_after).map_err(|e| e.to_string())?;
     let notify = Arc::new(Notify::new());
     let settings = WorkerSettings {
         instance: config.instance_name(),
@@ -86,7 +86,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
         lease: config.request_timeout() * 3 + Duration::from_secs(30),
         request_timeout: config.request_timeout(),
         grace: Duration::from_secs(config.shutdown_grace_secs),
-        retry: RetryPolicy::new(config.retry_delays()?),
+        retry: RetryPolicy::new(config.retry_schedule.0.clone()),
         max_batch_bytes: config.max_body_bytes,
     };
     let deps = EngineDeps {
@@ -99,8 +99,9 @@ pub async fn start(config: Config) -> Result<Running, String> {
         lanes: Default::default(),
     };
     // An API-only node records events; other processes deliver them.
-    let engine =
-        (config.role == "all").then(|| Engine::start(deps.clone(), settings, disable_after));
+    let engine = config
+        .delivers()
+        .then(|| Engine::start(deps.clone(), settings, disable_after));
     let integrations = Arc::new(integrations(
         &config,
         &db,
@@ -109,7 +110,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
         &notify,
         &deps.metrics,
     )?);
-    let runs = (config.role == "all").then(|| {
+    let runs = config.delivers().then(|| {
         let cancel = CancellationToken::new();
         let task = tokio::spawn(integrations.clone().work(
             cancel.clone(),
@@ -200,7 +201,7 @@ fn integrations(
         http: clients.integrations().clone(),
         policy: TargetPolicy {
             allow_private: config.allow_private_targets,
-            allowed: config.allowed_networks()?,
+            allowed: config.allowed_cidrs.0.clone(),
         },
         notifier,
         renderer: Renderer::new(),
@@ -211,7 +212,7 @@ fn integrations(
         services,
         RunSettings {
             instance: config.instance_name(),
-            retry: RetryPolicy::new(config.integration_retry_delays()?).without_jitter(),
+            retry: RetryPolicy::new(config.integration_retry_schedule.0.clone()).without_jitter(),
             public_url: config.public_base(),
             inline_runs: config.inline_runs,
             inline_wait: Duration::from_secs(config.inline_run_wait_secs),

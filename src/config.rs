@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use clap::{ArgAction, Args};
+use clap::{ArgAction, Args, ValueEnum};
 
 /// Shortest accepted `HOOKRELAY_BOOTSTRAP_TOKEN`, in characters.
 pub const MIN_BOOTSTRAP_TOKEN_CHARS: usize = 32;
@@ -67,8 +67,8 @@ pub struct Config {
     pub allow_private_targets: bool,
 
     /// Extra CIDRs deliveries may reach although private (e.g. `10.1.0.0/16,fd00::/8`).
-    #[arg(long, env = "HOOKRELAY_ALLOWED_CIDRS", default_value = "")]
-    pub allowed_cidrs: String,
+    #[arg(long, env = "HOOKRELAY_ALLOWED_CIDRS", default_value = "", value_parser = parse_cidrs)]
+    pub allowed_cidrs: Cidrs,
 
     /// Refuse webhook URLs that are not https.
     #[arg(long, env = "HOOKRELAY_REQUIRE_HTTPS", default_value_t = false, action = ArgAction::Set)]
@@ -79,8 +79,8 @@ pub struct Config {
     pub db_pool_size: u32,
 
     /// SQLite `synchronous` pragma: NORMAL survives a process crash, FULL also power loss.
-    #[arg(long, env = "HOOKRELAY_SQLITE_SYNCHRONOUS", default_value = "NORMAL")]
-    pub sqlite_synchronous: String,
+    #[arg(long, env = "HOOKRELAY_SQLITE_SYNCHRONOUS", value_enum, ignore_case = true, default_value_t = Synchronous::Normal)]
+    pub sqlite_synchronous: Synchronous,
 
     /// How often an idle worker looks for due deliveries (ms); publishes wake it at once.
     #[arg(long, env = "HOOKRELAY_POLL_INTERVAL_MS", default_value_t = 500)]
@@ -94,13 +94,14 @@ pub struct Config {
     #[arg(
         long,
         env = "HOOKRELAY_RETRY_SCHEDULE",
-        default_value = "5s,5m,30m,2h,5h,10h,10h"
+        default_value = "5s,5m,30m,2h,5h,10h,10h",
+        value_parser = parse_schedule
     )]
-    pub retry_schedule: String,
+    pub retry_schedule: Schedule,
 
     /// A webhook failing without a success for this long is disabled.
-    #[arg(long, env = "HOOKRELAY_DISABLE_AFTER", default_value = "5d")]
-    pub disable_after: String,
+    #[arg(long, env = "HOOKRELAY_DISABLE_AFTER", default_value = "5d", value_parser = parse_duration)]
+    pub disable_after: Duration,
 
     /// `max_in_flight` of webhooks that do not set their own: the ceiling of
     /// their adaptive limit (or, in `fixed` mode, the limit), per process.
@@ -116,8 +117,8 @@ pub struct Config {
     pub instance_id: Option<String>,
 
     /// `all` (API and delivery) or `api` (API only; other processes deliver).
-    #[arg(long, env = "HOOKRELAY_ROLE", default_value = "all")]
-    pub role: String,
+    #[arg(long, env = "HOOKRELAY_ROLE", value_enum, default_value_t = Role::All)]
+    pub role: Role,
 
     /// Base URL this gateway is reached at from outside (OAuth `redirect_url`
     /// is `<this>/oauth/callback`). Default: `http://<HOOKRELAY_BIND>`.
@@ -128,9 +129,10 @@ pub struct Config {
     #[arg(
         long,
         env = "HOOKRELAY_INTEGRATION_RETRY_SCHEDULE",
-        default_value = "1h"
+        default_value = "1h",
+        value_parser = parse_schedule
     )]
-    pub integration_retry_schedule: String,
+    pub integration_retry_schedule: Schedule,
 
     /// SMTP server for `email` notifications, e.g. `smtp://mail.internal:25`
     /// or `smtps://user:pass@smtp.example.com` (lettre URL syntax).
@@ -158,8 +160,8 @@ pub struct Config {
     pub metrics_token: Option<String>,
 
     /// `text` or `json` logs.
-    #[arg(long, env = "HOOKRELAY_LOG_FORMAT", default_value = "text")]
-    pub log_format: String,
+    #[arg(long, env = "HOOKRELAY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
 
     /// Seconds in-flight deliveries get to finish on SIGTERM/SIGINT.
     #[arg(long, env = "HOOKRELAY_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
@@ -199,25 +201,10 @@ impl Config {
         if self.claim_batch == 0 {
             return Err("HOOKRELAY_CLAIM_BATCH must be at least 1".into());
         }
-        if !matches!(
-            self.sqlite_synchronous.to_ascii_uppercase().as_str(),
-            "NORMAL" | "FULL" | "EXTRA"
-        ) {
-            return Err("HOOKRELAY_SQLITE_SYNCHRONOUS must be NORMAL, FULL or EXTRA".into());
-        }
-        if !matches!(self.role.as_str(), "all" | "api") {
-            return Err("HOOKRELAY_ROLE must be all or api".into());
-        }
-        if !matches!(self.log_format.as_str(), "text" | "json") {
-            return Err("HOOKRELAY_LOG_FORMAT must be text or json".into());
-        }
         if !(1..=1000).contains(&self.max_in_flight_per_webhook) {
             return Err("HOOKRELAY_MAX_IN_FLIGHT_PER_WEBHOOK must be 1 to 1000".into());
         }
-        self.disable_after()?;
-        self.integration_retry_delays()?;
-        self.allowed_networks()?;
-        self.retry_delays().map(|_| ())
+        Ok(())
     }
 
     /// A bootstrap token is an `admin` credential: refuse guessable ones.
@@ -231,40 +218,9 @@ impl Config {
         }
     }
 
-    /// How long a webhook may fail before it is disabled.
-    pub fn disable_after(&self) -> Result<Duration, String> {
-        humantime::parse_duration(self.disable_after.trim()).map_err(|e| {
-            format!(
-                "HOOKRELAY_DISABLE_AFTER: '{}' is not a duration ({e})",
-                self.disable_after
-            )
-        })
-    }
-
-    /// Parsed `HOOKRELAY_ALLOWED_CIDRS`.
-    pub fn allowed_networks(&self) -> Result<Vec<ipnet::IpNet>, String> {
-        self.allowed_cidrs
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(|s| {
-                s.parse()
-                    .map_err(|e| format!("HOOKRELAY_ALLOWED_CIDRS: '{s}' is not a CIDR ({e})"))
-            })
-            .collect()
-    }
-
-    /// The retry schedule as durations.
-    pub fn retry_delays(&self) -> Result<Vec<Duration>, String> {
-        delays(&self.retry_schedule, "HOOKRELAY_RETRY_SCHEDULE")
-    }
-
-    /// The integration retry schedule as durations.
-    pub fn integration_retry_delays(&self) -> Result<Vec<Duration>, String> {
-        delays(
-            &self.integration_retry_schedule,
-            "HOOKRELAY_INTEGRATION_RETRY_SCHEDULE",
-        )
+    /// Whether this process delivers and runs integrations (`all`).
+    pub fn delivers(&self) -> bool {
+        self.role == Role::All
     }
 
     /// The public base URL.
@@ -369,16 +325,74 @@ impl std::fmt::Debug for Config {
     }
 }
 
-/// A comma-separated list of durations (`5s,5m,1h`); errors name `var`.
-fn delays(list: &str, var: &str) -> Result<Vec<Duration>, String> {
+/// `HOOKRELAY_ROLE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Role {
+    /// The API, delivery and integration runs.
+    All,
+    /// The API only; other processes deliver what it records.
+    Api,
+}
+
+/// `HOOKRELAY_LOG_FORMAT`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// `HOOKRELAY_SQLITE_SYNCHRONOUS`: NORMAL survives a process crash, FULL
+/// and EXTRA also a power loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Synchronous {
+    Normal,
+    Full,
+    Extra,
+}
+
+impl Synchronous {
+    /// The value of `PRAGMA synchronous`.
+    pub fn pragma(self) -> &'static str {
+        match self {
+            Synchronous::Normal => "NORMAL",
+            Synchronous::Full => "FULL",
+            Synchronous::Extra => "EXTRA",
+        }
+    }
+}
+
+/// A retry schedule: the delays after each failed attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Schedule(pub Vec<Duration>);
+
+/// CIDRs that deliveries may reach although private.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Cidrs(pub Vec<ipnet::IpNet>);
+
+/// A comma-separated list of durations (`5s,5m,1h`).
+fn parse_schedule(list: &str) -> Result<Schedule, String> {
     list.split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(|s| {
-            humantime::parse_duration(s)
-                .map_err(|e| format!("{var}: '{s}' is not a duration ({e})"))
-        })
-        .collect()
+        .map(|s| parse_duration(s).map_err(|e| format!("'{s}': {e}")))
+        .collect::<Result<_, _>>()
+        .map(Schedule)
+}
+
+/// One duration (`5d`, `90s`, `1h 30m`).
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s.trim())
+        .map_err(|e| format!("not a duration such as \"30s\", \"5m\" or \"2h\" ({e})"))
+}
+
+/// A comma-separated list of CIDRs (`10.1.0.0/16,fd00::/8`).
+fn parse_cidrs(list: &str) -> Result<Cidrs, String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().map_err(|e| format!("'{s}' is not a CIDR ({e})")))
+        .collect::<Result<_, _>>()
+        .map(Cidrs)
 }
 
 #[cfg(test)]
@@ -413,6 +427,46 @@ mod tests {
         );
         c.bootstrap_token = Some("x".repeat(MIN_BOOTSTRAP_TOKEN_CHARS));
         assert_eq!(c.validate(), Ok(()));
+    }
+
+    #[test]
+    fn values_are_typed_once_at_load() {
+        let c = parse(&[
+            "hookrelay",
+            "--role",
+            "api",
+            "--sqlite-synchronous",
+            "full",
+            "--retry-schedule",
+            "5s, 1m,2h",
+            "--allowed-cidrs",
+            "10.1.0.0/16,fd00::/8",
+            "--disable-after",
+            "1h 30m",
+            "--log-format",
+            "json",
+        ])
+        .unwrap();
+        assert_eq!(c.role, Role::Api);
+        assert!(!c.delivers());
+        assert_eq!(c.sqlite_synchronous.pragma(), "FULL");
+        assert_eq!(
+            c.retry_schedule.0,
+            [5, 60, 7200].map(Duration::from_secs).to_vec()
+        );
+        assert_eq!(c.allowed_cidrs.0.len(), 2);
+        assert_eq!(c.disable_after, Duration::from_secs(5400));
+        assert_eq!(c.log_format, LogFormat::Json);
+        for bad in [
+            ["--role", "worker"],
+            ["--sqlite-synchronous", "OFF"],
+            ["--retry-schedule", "5s,soon"],
+            ["--allowed-cidrs", "10.1.0.0/33"],
+            ["--disable-after", "forever"],
+        ] {
+            let err = parse(&["hookrelay", bad[0], bad[1]]).err();
+            assert!(err.is_some(), "{bad:?} was accepted");
+        }
     }
 
     #[test]

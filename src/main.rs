@@ -114,7 +114,7 @@ struct VerifyArgs {
     tolerance: humantime::Duration,
 }
 
-fn init_logging(format: &str) {
+fn init_logging(format: &hookrelay::config::LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| "info,actix_server=warn".into());
     // A line when each span closes: per request at info (the access log,
@@ -124,7 +124,7 @@ fn init_logging(format: &str) {
         .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
-    if format == "json" {
+    if *format == hookrelay::config::LogFormat::Json {
         builder.json().init();
     } else {
         builder.init();
@@ -143,11 +143,10 @@ fn main() -> std::process::ExitCode {
         }
         Command::Migrate(config) => {
             init_logging(&config.log_format);
-            hookrelay::db::Db::connect(&config.database_url, 1, &config.sqlite_synchronous).map(
-                |_| {
+            hookrelay::db::Db::connect(&config.database_url, 1, config.sqlite_synchronous.pragma())
+                .map(|_| {
                     eprintln!("hookrelay: migrations applied");
-                },
-            )
+                })
         }
         Command::Token { action, config } => token(action, &config),
         Command::Verify(args) => return verify(args),
@@ -168,7 +167,8 @@ fn main() -> std::process::ExitCode {
 
 fn token(action: TokenAction, config: &Config) -> Result<(), String> {
     use hookrelay::db::tokens::ApiToken;
-    let db = hookrelay::db::Db::connect(&config.database_url, 1, &config.sqlite_synchronous)?;
+    let db =
+        hookrelay::db::Db::connect(&config.database_url, 1, config.sqlite_synchronous.pragma())?;
     let fail = |e: hookrelay::error::ApiError| e.to_string();
     match action {
         TokenAction::Create { name, scopes } => {

@@ -118,7 +118,7 @@ async fn metrics_count_traffic_and_queue(backend: Backend) {
 #[actix_web::test]
 async fn metrics_show_a_stuck_queue_and_honour_the_token() {
     let app = TestApp::start_with(Backend::Sqlite, |c| {
-        c.role = "api".into();
+        c.role = hookrelay::config::Role::Api;
         c.metrics_token = Some("scrape-secret".into());
     })
     .await

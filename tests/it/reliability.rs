@@ -235,7 +235,11 @@ async fn gone_disables_and_recover_replays(backend: Backend) {
 }
 
 async fn failing_too_long_disables(backend: Backend) {
-    let Some(app) = TestApp::start_with(backend, |c| c.disable_after = "1s".into()).await else {
+    let Some(app) = TestApp::start_with(backend, |c| {
+        c.disable_after = std::time::Duration::from_secs(1)
+    })
+    .await
+    else {
         return;
     };
     let rx = Receiver::start().await;
@@ -434,7 +438,8 @@ async fn claims_are_handed_back_only_under_their_own_lease(backend: Backend) {
     use hookrelay::db::deliveries::Delivery;
     use hookrelay::db::time;
     // API only: no dispatcher of its own claims the delivery first.
-    let Some(app) = TestApp::start_with(backend, |c| c.role = "api".into()).await else {
+    let Some(app) = TestApp::start_with(backend, |c| c.role = hookrelay::config::Role::Api).await
+    else {
         return;
     };
     let rx = Receiver::start().await;
