@@ -66,10 +66,10 @@ pub async fn revoke(
         .and_then(Value::as_array)
         .is_some_and(|r| !r.is_empty());
     if !can {
-        return Err(ApiError::Conflict {
-            code: "cannot_revoke",
-            message: format!("integration '{}' has no revoke items", integration.id),
-        });
+        return Err(ApiError::conflict(
+            crate::error::ErrorCode::CannotRevoke,
+            format!("integration '{}' has no revoke items", integration.id),
+        ));
     }
     let run = Integrations::new_run(&integration.id, Some(user.id), "revoke", &Map::new(), "api");
     respond(&state, run, q.wait.unwrap_or(false)).await

@@ -79,10 +79,10 @@ pub async fn create(
         .db
         .write(move |c| {
             if EventType::find(c, &stored.name)?.is_some() {
-                return Err(ApiError::Conflict {
-                    code: "event_type_exists",
-                    message: format!("event type '{}' already exists", stored.name),
-                });
+                return Err(ApiError::conflict(
+                    crate::error::ErrorCode::EventTypeExists,
+                    format!("event type '{}' already exists", stored.name),
+                ));
             }
             Ok(stored.insert(c)?)
         })

@@ -76,7 +76,7 @@ async fn record(
         && matches!(
             res,
             Err(ApiError::Conflict {
-                code: "conflict",
+                code: crate::error::ErrorCode::Conflict,
                 ..
             })
         )

@@ -174,7 +174,7 @@ async fn check_triggers(
             .is_none()
         {
             return Err(ApiError::field_code(
-                "unknown_event_type",
+                crate::error::ErrorCode::UnknownEventType,
                 format!("triggers[{i}].event_type"),
                 format!(
                     "event type '{}' does not exist; GET /v1/event-types lists them",
@@ -513,7 +513,7 @@ async fn optional_user(state: &AppState, id: Option<String>) -> ApiResult<Option
         .await?;
     found.map(Some).ok_or_else(|| {
         ApiError::field_code(
-            "unknown_user",
+            crate::error::ErrorCode::UnknownUser,
             "user_id",
             format!("user '{id}' does not exist"),
         )
@@ -532,10 +532,10 @@ pub async fn authorize(
         .pointer("/oauth/authenticate_url")
         .and_then(Value::as_str)
     else {
-        return Err(ApiError::Conflict {
-            code: "no_oauth",
-            message: format!("integration '{}' has no oauth.authenticate_url", i.id),
-        });
+        return Err(ApiError::conflict(
+            crate::error::ErrorCode::NoOauth,
+            format!("integration '{}' has no oauth.authenticate_url", i.id),
+        ));
     };
     let input = state.integrations.input(&i, None, Map::new()).await?;
     let runner = Runner::new(&state.integrations.services, input);
@@ -644,10 +644,10 @@ pub async fn oauth_callback(
                 .integrations
                 .record(run, "failed", Some(e.clone()), &steps)
                 .await?;
-            Err(ApiError::Conflict {
-                code: "oauth_failed",
-                message: format!("could not get a token: {e} (run {})", run.id),
-            })
+            Err(ApiError::conflict(
+                crate::error::ErrorCode::OauthFailed,
+                format!("could not get a token: {e} (run {})", run.id),
+            ))
         }
     }
 }

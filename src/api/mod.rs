@@ -4,6 +4,7 @@ mod access;
 pub mod access_log;
 mod auth;
 mod deliveries;
+pub mod error;
 mod event_types;
 mod events;
 mod health;
@@ -18,12 +19,11 @@ mod webhook_input;
 mod webhooks;
 
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 pub use crate::tokens::SCOPES;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 
 /// The OpenAPI document served at `/openapi.yaml`.
@@ -131,21 +131,18 @@ async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
 
 fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
     let e = match &err {
-        JsonPayloadError::ContentType => ApiError::bad_request(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+        JsonPayloadError::ContentType => ApiError::invalid(
+            ErrorCode::UnsupportedMediaType,
             "send the body as JSON with `Content-Type: application/json`",
         ),
         JsonPayloadError::Overflow { limit }
         | JsonPayloadError::OverflowKnownLength { limit, .. } => too_large(*limit),
-        JsonPayloadError::Deserialize(de) if de.is_data() => ApiError::bad_request(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_body",
+        JsonPayloadError::Deserialize(de) if de.is_data() => ApiError::invalid(
+            ErrorCode::InvalidBody,
             format!("the body does not match the expected shape: {de}"),
         ),
-        other => ApiError::bad_request(
-            StatusCode::BAD_REQUEST,
-            "malformed_json",
+        other => ApiError::invalid(
+            ErrorCode::MalformedJson,
             format!("the request body is not valid JSON: {other}"),
         ),
     };
@@ -153,28 +150,21 @@ fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
 }
 
 fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
-    ApiError::bad_request(
-        StatusCode::BAD_REQUEST,
-        "invalid_query",
+    ApiError::invalid(
+        ErrorCode::InvalidQuery,
         format!("invalid query string: {err}"),
     )
     .into()
 }
 
 fn path_error(err: PathError, _req: &HttpRequest) -> actix_web::Error {
-    ApiError::bad_request(
-        StatusCode::BAD_REQUEST,
-        "invalid_path",
-        format!("invalid path: {err}"),
-    )
-    .into()
+    ApiError::invalid(ErrorCode::InvalidPath, format!("invalid path: {err}")).into()
 }
 
 /// 413 naming the limit and the setting that raises it.
 pub(crate) fn too_large(limit: usize) -> ApiError {
-    ApiError::bad_request(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "payload_too_large",
+    ApiError::invalid(
+        ErrorCode::PayloadTooLarge,
         format!("the request body is larger than {limit} bytes (HOOKRELAY_MAX_BODY_BYTES)"),
     )
 }
@@ -190,9 +180,8 @@ pub(crate) async fn optional_json<T: serde::de::DeserializeOwned + Default>(
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| {
-            ApiError::bad_request(
-                StatusCode::BAD_REQUEST,
-                "malformed_body",
+            ApiError::invalid(
+                ErrorCode::MalformedBody,
                 format!("cannot read the request body: {e}"),
             )
         })?;
@@ -210,19 +199,18 @@ pub(crate) async fn optional_json<T: serde::de::DeserializeOwned + Default>(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     if !content_type.to_ascii_lowercase().contains("json") {
-        return Err(ApiError::bad_request(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+        return Err(ApiError::invalid(
+            ErrorCode::UnsupportedMediaType,
             "send the body as JSON with `Content-Type: application/json` (or send no body)",
         ));
     }
     serde_json::from_slice(&body).map_err(|e| {
-        let (status, code) = if e.is_data() {
-            (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body")
+        let code = if e.is_data() {
+            ErrorCode::InvalidBody
         } else {
-            (StatusCode::BAD_REQUEST, "malformed_json")
+            ErrorCode::MalformedJson
         };
-        ApiError::bad_request(status, code, format!("the request body is not valid: {e}"))
+        ApiError::invalid(code, format!("the request body is not valid: {e}"))
     })
 }
 

@@ -185,10 +185,10 @@ pub async fn rerun(
 ) -> ApiResult<HttpResponse> {
     let old = find(&state, id.into_inner()).await?;
     if !matches!(old.kind.as_str(), "execute" | "revoke" | "sync" | "exists") {
-        return Err(ApiError::Conflict {
-            code: "cannot_rerun",
-            message: format!("{} runs cannot be re-run; start a new one", old.kind),
-        });
+        return Err(ApiError::conflict(
+            crate::error::ErrorCode::CannotRerun,
+            format!("{} runs cannot be re-run; start a new one", old.kind),
+        ));
     }
     let now = time::now();
     let run = Run {

@@ -141,7 +141,7 @@ fn check_person(c: &mut DbConn, field: &str, id: &str, user_id: &str) -> ApiResu
     }
     if User::find(c, id)?.is_none() {
         return Err(ApiError::field_code(
-            "unknown_user",
+            crate::error::ErrorCode::UnknownUser,
             field,
             format!("{field}: user '{id}' does not exist"),
         ));
@@ -152,10 +152,10 @@ fn check_person(c: &mut DbConn, field: &str, id: &str, user_id: &str) -> ApiResu
 /// 409 for a taken email.
 fn email_taken(c: &mut DbConn, email: &str, except: Option<&str>) -> ApiResult<()> {
     match User::find_by_email(c, email)? {
-        Some(u) if Some(u.id.as_str()) != except => Err(ApiError::Conflict {
-            code: "email_taken",
-            message: format!("user '{}' already has the email {email}", u.id),
-        }),
+        Some(u) if Some(u.id.as_str()) != except => Err(ApiError::conflict(
+            crate::error::ErrorCode::EmailTaken,
+            format!("user '{}' already has the email {email}", u.id),
+        )),
         _ => Ok(()),
     }
 }

@@ -294,14 +294,14 @@ fn mask_query(query: &str) -> String {
 pub fn check_url(raw: &str, require_https: bool, policy: &TargetPolicy) -> ApiResult<String> {
     if raw.len() > 2048 {
         return Err(ApiError::field_code(
-            "invalid_url",
+            crate::error::ErrorCode::InvalidUrl,
             "url",
             "url must be at most 2048 characters",
         ));
     }
     let url = url::Url::parse(raw.trim()).map_err(|e| {
         ApiError::field_code(
-            "invalid_url",
+            crate::error::ErrorCode::InvalidUrl,
             "url",
             format!("url is not an absolute URL ({e}); e.g. https://example.com/hooks"),
         )
@@ -311,14 +311,14 @@ pub fn check_url(raw: &str, require_https: bool, policy: &TargetPolicy) -> ApiRe
         "http" if !require_https => {}
         "http" => {
             return Err(ApiError::field_code(
-                "invalid_url",
+                crate::error::ErrorCode::InvalidUrl,
                 "url",
                 "url must use https (HOOKRELAY_REQUIRE_HTTPS is on)",
             ))
         }
         other => {
             return Err(ApiError::field_code(
-                "invalid_url",
+                crate::error::ErrorCode::InvalidUrl,
                 "url",
                 format!("url scheme must be http or https, not '{other}'"),
             ))
@@ -326,16 +326,16 @@ pub fn check_url(raw: &str, require_https: bool, policy: &TargetPolicy) -> ApiRe
     }
     if url.host_str().is_none_or(str::is_empty) {
         return Err(ApiError::field_code(
-            "invalid_url",
+            crate::error::ErrorCode::InvalidUrl,
             "url",
             "url must name a host",
         ));
     }
     // Hostnames are checked after resolution at every attempt; a literal
     // internal IP can be refused right away.
-    policy
-        .check_literal(&url)
-        .map_err(|why| ApiError::field_code("forbidden_target", "url", why))?;
+    policy.check_literal(&url).map_err(|why| {
+        ApiError::field_code(crate::error::ErrorCode::ForbiddenTarget, "url", why)
+    })?;
     Ok(url.to_string())
 }
 
@@ -472,7 +472,7 @@ pub async fn check_event_types(state: &AppState, list: &[String]) -> ApiResult<S
         }
         if state.types.entity_of(&state.db, name).await?.is_none() {
             return Err(ApiError::field_code(
-                "unknown_event_type",
+                crate::error::ErrorCode::UnknownEventType,
                 field,
                 format!("event type '{name}' does not exist; GET /v1/event-types lists them"),
             ));

@@ -275,10 +275,7 @@ pub async fn recover(
         .write(move |c| {
             let w = Webhook::find(c, &id)?.ok_or_else(|| ApiError::not_found("webhook", &id))?;
             if !w.active {
-                return Err(ApiError::Conflict {
-                    code: "webhook_disabled",
-                    message: format!("webhook '{id}' is disabled; enable it (PATCH active=true) before recovering"),
-                });
+                return Err(ApiError::conflict(crate::error::ErrorCode::WebhookDisabled, format!("webhook '{id}' is disabled; enable it (PATCH active=true) before recovering")));
             }
             Ok(Delivery::requeue(c, &id, since, time::now())?)
         })

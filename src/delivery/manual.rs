@@ -27,12 +27,14 @@ pub async fn resend(state: &AppState, id: String) -> ApiResult<HistoryRow> {
         .read(move |c| {
             let row = HistoryRow::find(c, &id)?
                 .ok_or_else(|| ApiError::not_found("history entry", &id))?;
-            let webhook = Webhook::find(c, &row.webhook_id)?.ok_or_else(|| ApiError::Conflict {
-                code: "webhook_deleted",
-                message: format!(
-                    "webhook '{}' of this attempt has been deleted; nothing to re-send to",
-                    row.webhook_id
-                ),
+            let webhook = Webhook::find(c, &row.webhook_id)?.ok_or_else(|| {
+                ApiError::conflict(
+                    crate::error::ErrorCode::WebhookDeleted,
+                    format!(
+                        "webhook '{}' of this attempt has been deleted; nothing to re-send to",
+                        row.webhook_id
+                    ),
+                )
             })?;
             let ids: Vec<String> =
                 serde_json::from_str(&row.event_ids).map_err(ApiError::internal)?;
@@ -105,7 +107,7 @@ async fn example_doc(db: &crate::db::Db, event_type: String) -> ApiResult<EventD
         .await?
         .ok_or_else(|| {
             ApiError::field_code(
-                "unknown_event_type",
+                crate::error::ErrorCode::UnknownEventType,
                 "event_type",
                 format!("event type '{event_type}' does not exist; GET /v1/event-types lists them"),
             )
@@ -130,14 +132,11 @@ async fn attempt(
     // gone back to one event per request: dropping events is never right.
     let batched = webhook.max_events_per_request > 1 || docs.len() > 1;
     if batched && format == Format::Form {
-        return Err(ApiError::Conflict {
-            code: "cannot_resend_batch_as_form",
-            message: format!(
+        return Err(ApiError::conflict(crate::error::ErrorCode::CannotResendBatchAsForm, format!(
                 "this attempt carried {} events and webhook '{}' now uses the form format, which holds one; switch it to json to re-send",
                 docs.len(),
                 webhook.id
-            ),
-        });
+            )));
     }
     let refs: Vec<&EventDoc> = docs.iter().collect();
     let rendered = render(format, batched, &refs);

@@ -7,18 +7,8 @@ use serde_json::{Map, Value};
 
 use super::Kind;
 
-/// One problem with a manifest.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Problem {
-    pub path: String,
-    pub message: String,
-}
-
-impl std::fmt::Display for Problem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.path, self.message)
-    }
-}
+/// A problem of a manifest (defined with the errors that carry it).
+pub use crate::error::Problem;
 
 /// What validation found: errors refuse the manifest, warnings do not.
 #[derive(Debug, Default, Serialize)]

@@ -84,7 +84,7 @@ pub async fn validate(
             at.trim_end_matches('.')
         };
         return Err(ApiError::field_code(
-            "invalid_event",
+            crate::error::ErrorCode::InvalidEvent,
             field,
             "an event must be a JSON object",
         ));
@@ -105,15 +105,13 @@ pub async fn validate(
         }
     };
     if RESERVED_TYPES.contains(&event_type.as_str()) {
-        return Err(ApiError::field_code(
-            "reserved_event_type",
+        return Err(ApiError::field_code(crate::error::ErrorCode::ReservedEventType,
             format!("{at}type"),
             format!("'{event_type}' events are published by hookrelay itself and cannot be published through the API"),
         ));
     }
     let entity = types.entity_of(db, &event_type).await?.ok_or_else(|| {
-        ApiError::field_code(
-            "unknown_event_type",
+        ApiError::field_code(crate::error::ErrorCode::UnknownEventType,
             format!("{at}type"),
             format!("event type '{event_type}' does not exist; GET /v1/event-types lists them, POST /v1/event-types adds one"),
         )
@@ -135,8 +133,7 @@ pub async fn validate(
         .and_then(Value::as_str)
         .is_some_and(|o| o.trim().eq_ignore_ascii_case(RESERVED_ORIGIN))
     {
-        return Err(ApiError::field_code(
-            "reserved_origin",
+        return Err(ApiError::field_code(crate::error::ErrorCode::ReservedOrigin,
             format!("{at}origin"),
             format!("`\"origin\": \"{RESERVED_ORIGIN}\"` marks events hookrelay publishes itself; use another origin (e.g. \"api\")"),
         ));
@@ -145,14 +142,14 @@ pub async fn validate(
         Some(Value::Object(_)) => {}
         Some(_) => {
             return Err(ApiError::field_code(
-                "invalid_entity",
+                crate::error::ErrorCode::InvalidEntity,
                 format!("{at}{entity}"),
                 format!("`{entity}` must be a JSON object"),
             ))
         }
         None => {
             return Err(ApiError::field_code(
-                "missing_entity",
+                crate::error::ErrorCode::MissingEntity,
                 format!("{at}{entity}"),
                 format!("events of type '{event_type}' carry the `{entity}` object; it is missing"),
             ))
@@ -217,13 +214,10 @@ pub fn record_with(
         if let Some(key) = &idempotency_key {
             if let Some(prev) = Event::find_by_idempotency_key(conn, key)? {
                 if events.len() != 1 || prev.payload != events[0].payload {
-                    return Err(ApiError::Conflict {
-                        code: "idempotency_key_reused",
-                        message: format!(
+                    return Err(ApiError::conflict(crate::error::ErrorCode::IdempotencyKeyReused, format!(
                             "Idempotency-Key '{key}' was already used for a different event ({}); use a new key",
                             prev.id
-                        ),
-                    });
+                        )));
                 }
                 let n = Delivery::for_event(conn, &prev.id)?.len();
                 return Ok(vec![Published { id: prev.id, deliveries: n, replayed: true }]);

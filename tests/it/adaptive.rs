@@ -206,7 +206,10 @@ async fn retry_after_pauses_the_whole_lane(backend: Backend) {
     publish_many(&app, 400, "w").await;
     wait_ids(&rx, "/ra", 400, Duration::from_secs(30)).await;
     let before = lane(&app, &id).await["limit"].as_u64().unwrap();
-    assert!(before >= 10, "too little growth to come down from: {before}");
+    assert!(
+        before >= 10,
+        "too little growth to come down from: {before}"
+    );
 
     rx.set_status("/ra", 429);
     rx.set_header("/ra", "Retry-After", "2");
