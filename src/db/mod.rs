@@ -114,14 +114,6 @@ pub fn id_floor(prefix: &str, at: chrono::NaiveDateTime) -> String {
     format!("{prefix}_{micros:014x}{:012x}", 0)
 }
 
-/// `true` when the error is the database refusing a duplicate.
-pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
-    matches!(
-        e,
-        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
-    )
-}
-
 /// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
 pub fn like_pattern(q: &str) -> String {
     let mut out = String::with_capacity(q.len() + 2);

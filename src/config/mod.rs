@@ -6,7 +6,13 @@
 
 use std::time::Duration;
 
-use clap::{ArgAction, Args, ValueEnum};
+use clap::{ArgAction, Args};
+
+mod debug;
+mod values;
+
+use values::{parse_cidrs, parse_duration, parse_schedule};
+pub use values::{Cidrs, LogFormat, Role, Schedule, Synchronous};
 
 /// Shortest accepted `HOOKRELAY_BOOTSTRAP_TOKEN`, in characters.
 pub const MIN_BOOTSTRAP_TOKEN_CHARS: usize = 32;
@@ -249,150 +255,6 @@ fn bootstrap_from_env() -> Option<String> {
     std::env::var("HOOKRELAY_BOOTSTRAP_TOKEN")
         .ok()
         .filter(|t| !t.is_empty())
-}
-
-/// What `Debug` shows of a secret: whether it is set, never its value.
-fn redacted(secret: &Option<String>) -> &'static str {
-    match secret {
-        Some(_) => "Some(<redacted>)",
-        None => "None",
-    }
-}
-
-/// A URL with its password (if any) replaced, for `Debug`.
-fn without_password(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("redacted"));
-            u.to_string()
-        }
-        Ok(_) => url.to_string(),
-        Err(_) => "<unparsed>".to_string(),
-    }
-}
-
-impl std::fmt::Debug for Config {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let previous = if self.previous_master_keys.trim().is_empty() {
-            "none"
-        } else {
-            "<redacted>"
-        };
-        f.debug_struct("Config")
-            .field("bind", &self.bind)
-            .field("database_url", &without_password(&self.database_url))
-            .field(
-                "bootstrap_token",
-                &format_args!("{}", redacted(&self.bootstrap_token)),
-            )
-            .field(
-                "master_key",
-                &format_args!("{}", redacted(&self.master_key)),
-            )
-            .field("master_key_file", &self.master_key_file)
-            .field("previous_master_keys", &format_args!("{previous}"))
-            .field("workers", &self.workers)
-            .field("request_timeout_secs", &self.request_timeout_secs)
-            .field("max_body_bytes", &self.max_body_bytes)
-            .field("allow_private_targets", &self.allow_private_targets)
-            .field("allowed_cidrs", &self.allowed_cidrs)
-            .field("require_https", &self.require_https)
-            .field("db_pool_size", &self.db_pool_size)
-            .field("sqlite_synchronous", &self.sqlite_synchronous)
-            .field("poll_interval_ms", &self.poll_interval_ms)
-            .field("claim_batch", &self.claim_batch)
-            .field("retry_schedule", &self.retry_schedule)
-            .field("disable_after", &self.disable_after)
-            .field("max_in_flight_per_webhook", &self.max_in_flight_per_webhook)
-            .field("instance_id", &self.instance_id)
-            .field("role", &self.role)
-            .field("public_url", &self.public_url)
-            .field(
-                "integration_retry_schedule",
-                &self.integration_retry_schedule,
-            )
-            .field("smtp_url", &self.smtp_url.as_deref().map(without_password))
-            .field("smtp_from", &self.smtp_from)
-            .field("sms_url", &self.sms_url)
-            .field("sms_token", &format_args!("{}", redacted(&self.sms_token)))
-            .field(
-                "metrics_token",
-                &format_args!("{}", redacted(&self.metrics_token)),
-            )
-            .field("log_format", &self.log_format)
-            .field("shutdown_grace_secs", &self.shutdown_grace_secs)
-            .finish()
-    }
-}
-
-/// `HOOKRELAY_ROLE`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Role {
-    /// The API, delivery and integration runs.
-    All,
-    /// The API only; other processes deliver what it records.
-    Api,
-}
-
-/// `HOOKRELAY_LOG_FORMAT`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    Text,
-    Json,
-}
-
-/// `HOOKRELAY_SQLITE_SYNCHRONOUS`: NORMAL survives a process crash, FULL
-/// and EXTRA also a power loss.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Synchronous {
-    Normal,
-    Full,
-    Extra,
-}
-
-impl Synchronous {
-    /// The value of `PRAGMA synchronous`.
-    pub fn pragma(self) -> &'static str {
-        match self {
-            Synchronous::Normal => "NORMAL",
-            Synchronous::Full => "FULL",
-            Synchronous::Extra => "EXTRA",
-        }
-    }
-}
-
-/// A retry schedule: the delays after each failed attempt.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Schedule(pub Vec<Duration>);
-
-/// CIDRs that deliveries may reach although private.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Cidrs(pub Vec<ipnet::IpNet>);
-
-/// A comma-separated list of durations (`5s,5m,1h`).
-fn parse_schedule(list: &str) -> Result<Schedule, String> {
-    list.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| parse_duration(s).map_err(|e| format!("'{s}': {e}")))
-        .collect::<Result<_, _>>()
-        .map(Schedule)
-}
-
-/// One duration (`5d`, `90s`, `1h 30m`).
-fn parse_duration(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s.trim())
-        .map_err(|e| format!("not a duration such as \"30s\", \"5m\" or \"2h\" ({e})"))
-}
-
-/// A comma-separated list of CIDRs (`10.1.0.0/16,fd00::/8`).
-fn parse_cidrs(list: &str) -> Result<Cidrs, String> {
-    list.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| s.parse().map_err(|e| format!("'{s}' is not a CIDR ({e})")))
-        .collect::<Result<_, _>>()
-        .map(Cidrs)
 }
 
 #[cfg(test)]
