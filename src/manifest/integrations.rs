@@ -1,0 +1,435 @@
+//! Integration administration: manifests validated, triggers checked
+//! against the event types, `initial_data_form` values sealed, and the
+//! form a run takes resolved (with its option fetches recorded as a run).
+
+use std::collections::HashMap;
+
+use diesel::Connection;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+use super::queue::Integrations;
+use super::render::plain_text;
+use super::run::Runner;
+use super::validate::{validate, Report};
+use super::worker::next_sync;
+use super::Kind;
+use crate::db::integrations::{ConfigValue, Integration, IntegrationChanges};
+use crate::db::runs::{Run, RunKind, RunStatus, TriggeredBy};
+use crate::db::users::User;
+use crate::db::{new_id, time, DbConn};
+use crate::error::{ApiError, ApiResult};
+use crate::publish::EventTypeCache;
+use crate::vault::integration_config_label;
+
+/// Runs the integration for the user an event names.
+#[derive(Deserialize, Serialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct Trigger {
+    event_type: String,
+    #[serde(default)]
+    form: Map<String, Value>,
+}
+
+/// A new integration, its name and kind already checked.
+pub struct NewIntegration {
+    pub name: String,
+    pub kind: Kind,
+    pub manifest: Value,
+    pub triggers: Option<Vec<Trigger>>,
+}
+
+/// Changes to an integration; `None` keeps a field.
+pub struct IntegrationUpdate {
+    pub name: Option<String>,
+    pub manifest: Option<Value>,
+    pub triggers: Option<Vec<Trigger>>,
+}
+
+/// The manifest's `form`, options resolved, and the run that recorded the
+/// option fetches (if any were made).
+pub struct ResolvedForm {
+    pub items: Vec<Value>,
+    pub run_id: Option<String>,
+}
+
+/// The ids an admin fills in (`generate` items are made per run).
+pub fn config_ids(manifest: &Value) -> Vec<String> {
+    manifest
+        .get("initial_data_form")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|i| i.get("name").and_then(Value::as_str) != Some("generate"))
+        .filter_map(|i| i.get("id").map(plain_text))
+        .collect()
+}
+
+fn check_manifest(manifest: &Value, kind: Kind) -> ApiResult<Report> {
+    let report = validate(manifest, kind);
+    if report.is_ok() {
+        return Ok(report);
+    }
+    let listed: Vec<String> = report.errors.iter().map(|p| p.to_string()).collect();
+    Err(ApiError::InvalidManifest {
+        message: format!(
+            "the manifest has {} problem(s): {}",
+            listed.len(),
+            listed.join("; ")
+        ),
+        problems: report.errors,
+    })
+}
+
+/// A run's form, checked against the manifest's `form` (422 naming the key).
+pub fn check_form(manifest: &Value, form: &Map<String, Value>, path: &str) -> ApiResult<()> {
+    super::form::check(manifest, form)
+        .map_err(|p| ApiError::field(format!("{path}.{}", p.key), p.message))
+}
+
+async fn check_triggers(
+    integrations: &Integrations,
+    types: &EventTypeCache,
+    kind: Kind,
+    manifest: &Value,
+    triggers: &[Trigger],
+) -> ApiResult<String> {
+    if kind == Kind::SyncUsers && !triggers.is_empty() {
+        return Err(ApiError::field(
+            "triggers",
+            "triggers run an integration for one user; sync_users integrations run on their schedule or through POST /v1/integrations/{id}/runs",
+        ));
+    }
+    for (i, t) in triggers.iter().enumerate() {
+        check_form(manifest, &t.form, &format!("triggers[{i}].form"))?;
+        if types
+            .entity_of(&integrations.db, &t.event_type)
+            .await?
+            .is_none()
+        {
+            return Err(ApiError::field_code(
+                "unknown_event_type",
+                format!("triggers[{i}].event_type"),
+                format!(
+                    "event type '{}' does not exist; GET /v1/event-types lists them",
+                    t.event_type
+                ),
+            ));
+        }
+    }
+    Ok(serde_json::to_string(triggers).expect("triggers serialize"))
+}
+
+fn set_ids(c: &mut DbConn, id: &str) -> ApiResult<Vec<String>> {
+    Ok(ConfigValue::for_integration(c, id)?
+        .into_iter()
+        .map(|v| v.key)
+        .collect())
+}
+
+impl Integrations {
+    /// The user a request names, if it names one (422 if they do not exist).
+    async fn optional_user(&self, id: Option<String>) -> ApiResult<Option<User>> {
+        let Some(id) = id else { return Ok(None) };
+        let found = self
+            .db
+            .read({
+                let id = id.clone();
+                move |c| Ok(User::find(c, &id)?)
+            })
+            .await?;
+        found.map(Some).ok_or_else(|| {
+            ApiError::field_code(
+                "unknown_user",
+                "user_id",
+                format!("user '{id}' does not exist"),
+            )
+        })
+    }
+
+    /// Validates and stores a new integration.
+    pub async fn create_integration(
+        &self,
+        types: &EventTypeCache,
+        new: NewIntegration,
+    ) -> ApiResult<Integration> {
+        let kind = new.kind;
+        check_manifest(&new.manifest, kind)?;
+        let triggers = check_triggers(
+            self,
+            types,
+            kind,
+            &new.manifest,
+            &new.triggers.unwrap_or_default(),
+        )
+        .await?;
+        let now = time::now();
+        let integration = Integration {
+            id: new_id("int"),
+            name: new.name,
+            kind: kind.as_str().into(),
+            next_sync_at: next_sync(&new.manifest, now),
+            manifest: new.manifest.to_string(),
+            triggers,
+            oauth_token: None,
+            created_at: now,
+            updated_at: now,
+        };
+        let stored = integration.clone();
+        self.db.write(move |c| Ok(stored.insert(c)?)).await?;
+        self.invalidate_triggers();
+        Ok(integration)
+    }
+
+    /// A page of integrations (keyset on id), each with its set config ids.
+    pub async fn integrations_page(
+        &self,
+        after: Option<String>,
+        limit: i64,
+    ) -> ApiResult<Vec<(Integration, Vec<String>)>> {
+        self.db
+            .read(move |c| {
+                let rows = Integration::page(c, after.as_deref(), limit + 1)?;
+                let ids: Vec<String> = rows.iter().map(|i| i.id.clone()).collect();
+                let mut set: HashMap<String, Vec<String>> = HashMap::new();
+                for (id, key) in ConfigValue::keys_for(c, &ids)? {
+                    set.entry(id).or_default().push(key);
+                }
+                Ok(rows
+                    .into_iter()
+                    .map(|i| {
+                        let keys = set.remove(&i.id).unwrap_or_default();
+                        (i, keys)
+                    })
+                    .collect())
+            })
+            .await
+    }
+
+    /// An integration (404 if none).
+    pub async fn find_integration(&self, id: String) -> ApiResult<Integration> {
+        self.db
+            .read(move |c| {
+                Integration::find(c, &id)?.ok_or_else(|| ApiError::not_found("integration", &id))
+            })
+            .await
+    }
+
+    /// An integration with the ids of its set config values.
+    pub async fn integration_with_config(
+        &self,
+        id: String,
+    ) -> ApiResult<(Integration, Vec<String>)> {
+        self.db
+            .read(move |c| {
+                let i = Integration::find(c, &id)?
+                    .ok_or_else(|| ApiError::not_found("integration", &id))?;
+                let set = set_ids(c, &id)?;
+                Ok((i, set))
+            })
+            .await
+    }
+
+    /// Applies `update`; values of config ids a new manifest no longer asks
+    /// for are dropped in the same transaction.
+    pub async fn update_integration(
+        &self,
+        types: &EventTypeCache,
+        id: String,
+        update: IntegrationUpdate,
+    ) -> ApiResult<(Integration, Vec<String>)> {
+        let current = self.find_integration(id).await?;
+        if let Some(m) = &update.manifest {
+            check_manifest(m, current.kind())?;
+        }
+        let manifest = update
+            .manifest
+            .clone()
+            .unwrap_or_else(|| current.manifest_value());
+        let triggers = match &update.triggers {
+            Some(t) => Some(check_triggers(self, types, current.kind(), &manifest, t).await?),
+            None => None,
+        };
+        let now = time::now();
+        let changes = IntegrationChanges {
+            name: update.name,
+            next_sync_at: update.manifest.as_ref().map(|m| next_sync(m, now)),
+            manifest: update.manifest.as_ref().map(Value::to_string),
+            triggers,
+            updated_at: Some(now),
+            ..Default::default()
+        };
+        let keep = update.manifest.as_ref().map(config_ids);
+        let id = current.id.clone();
+        let updated = self
+            .db
+            .write(move |c| {
+                c.transaction::<_, ApiError, _>(|c| {
+                    Integration::update(c, &id, &changes)?;
+                    if let Some(keep) = keep {
+                        let values: Vec<ConfigValue> = ConfigValue::for_integration(c, &id)?
+                            .into_iter()
+                            .filter(|v| keep.contains(&v.key))
+                            .collect();
+                        ConfigValue::replace_all(c, &id, &values)?;
+                    }
+                    let i = Integration::find(c, &id)?
+                        .ok_or_else(|| ApiError::not_found("integration", &id))?;
+                    Ok((i, set_ids(c, &id)?))
+                })
+            })
+            .await?;
+        self.invalidate_triggers();
+        Ok(updated)
+    }
+
+    /// Deletes an integration (404 if none).
+    pub async fn delete_integration(&self, id: String) -> ApiResult<()> {
+        let key = id.clone();
+        let n = self
+            .db
+            .write(move |c| c.transaction::<_, ApiError, _>(|c| Ok(Integration::delete(c, &key)?)))
+            .await?;
+        self.invalidate_triggers();
+        if n == 0 {
+            return Err(ApiError::not_found("integration", &id));
+        }
+        Ok(())
+    }
+
+    /// Sets `initial_data_form` values, sealed (never shown again). Values
+    /// not given are kept; `null` removes one. The manifest's config ids and
+    /// those now set.
+    pub async fn put_config(
+        &self,
+        id: String,
+        values: Map<String, Value>,
+    ) -> ApiResult<(Vec<String>, Vec<String>)> {
+        let i = self.find_integration(id).await?;
+        let allowed = config_ids(&i.manifest_value());
+        let mut updates: Vec<(String, Option<String>)> = Vec::new();
+        for (k, v) in values {
+            if !allowed.contains(&k) {
+                return Err(ApiError::field(
+                    format!("values.{k}"),
+                    format!(
+                        "'{k}' is not an initial_data_form id of this manifest; it asks for: {}",
+                        allowed.join(", ")
+                    ),
+                ));
+            }
+            let text = match v {
+                Value::Null => None,
+                Value::String(s) => Some(s),
+                Value::Number(n) => Some(n.to_string()),
+                Value::Bool(b) => Some(b.to_string()),
+                _ => return Err(ApiError::field(format!("values.{k}"), "values are strings")),
+            };
+            updates.push((k, text));
+        }
+        let vault = self.vault.clone();
+        let iid = i.id.clone();
+        let set = self
+            .db
+            .write(move |c| {
+                c.transaction::<_, ApiError, _>(|c| {
+                    let now = time::now();
+                    let mut values: Vec<ConfigValue> = ConfigValue::for_integration(c, &iid)?;
+                    for (k, v) in updates {
+                        values.retain(|x| x.key != k);
+                        if let Some(v) = v {
+                            values.push(ConfigValue {
+                                value: vault.seal(&v, &integration_config_label(&iid, &k)),
+                                integration_id: iid.clone(),
+                                key: k,
+                                updated_at: now,
+                            });
+                        }
+                    }
+                    ConfigValue::replace_all(c, &iid, &values)?;
+                    set_ids(c, &iid)
+                })
+            })
+            .await?;
+        Ok((allowed, set))
+    }
+
+    /// The manifest's `form`, with options resolved (static or fetched);
+    /// fetches are recorded as a `form` run.
+    pub async fn resolve_form(
+        &self,
+        id: String,
+        user_id: Option<String>,
+    ) -> ApiResult<ResolvedForm> {
+        let i = self.find_integration(id).await?;
+        let user = self.optional_user(user_id).await?;
+        let manifest = i.manifest_value();
+        let input = self.input(&i, user.as_ref(), Map::new()).await?;
+        let mut runner = Runner::new(&self.services, input);
+        let mut items = Vec::new();
+        let mut errors = Vec::new();
+        for (n, item) in manifest
+            .get("form")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            let kind = item.get("type").and_then(Value::as_str).unwrap_or("input");
+            let mut view = json!({
+                "id": item.get("id"),
+                "name": item.get("name"),
+                "type": kind,
+            });
+            if kind == "choice" || kind == "multiple_choice" {
+                match runner.form_options(item).await {
+                    Ok(options) => view["options"] = Value::Array(options),
+                    Err(e) => {
+                        view["error"] = Value::String(e.clone());
+                        errors.push(format!("form[{n}]: {e}"));
+                    }
+                }
+            }
+            items.push(view);
+        }
+        let steps = runner.into_steps();
+        let mut run_id = None;
+        if !steps.is_empty() {
+            let run = Run::queued(
+                &i.id,
+                user.map(|u| u.id),
+                RunKind::Form,
+                &Map::new(),
+                TriggeredBy::Api,
+            );
+            let status = if errors.is_empty() {
+                RunStatus::Succeeded
+            } else {
+                RunStatus::Failed
+            };
+            let error = (!errors.is_empty()).then(|| errors.join("; "));
+            run_id = Some(self.record(run, status, error, &steps).await?.id);
+        }
+        Ok(ResolvedForm { items, run_id })
+    }
+
+    /// A run of the integration (`execute`, or `sync` for sync_users),
+    /// queued or with `wait` run here.
+    pub async fn start_run(
+        self: &std::sync::Arc<Self>,
+        id: String,
+        user_id: Option<String>,
+        form: Map<String, Value>,
+        wait: bool,
+    ) -> ApiResult<super::queue::Inline> {
+        let i = self.find_integration(id).await?;
+        check_form(&i.manifest_value(), &form, "form")?;
+        let user = self.optional_user(user_id).await?;
+        let kind = match i.kind() {
+            Kind::Webhook => RunKind::Execute,
+            Kind::SyncUsers => RunKind::Sync,
+        };
+        let run = Run::queued(&i.id, user.map(|u| u.id), kind, &form, TriggeredBy::Api);
+        self.submit(run, wait).await
+    }
+}
