@@ -6,21 +6,16 @@ use std::collections::HashMap;
 
 use diesel::Connection;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::queue::Integrations;
-use super::render::plain_text;
-use super::run::Runner;
 use super::validate::{validate, Report};
 use super::worker::next_sync;
 use super::Kind;
 use crate::db::integrations::{ConfigValue, Integration, IntegrationChanges};
-use crate::db::runs::{Run, RunKind, RunStatus, TriggeredBy};
-use crate::db::users::User;
-use crate::db::{new_id, time, DbConn};
+use crate::db::{new_id, time};
 use crate::error::{ApiError, ApiResult};
 use crate::publish::EventTypeCache;
-use crate::vault::integration_config_label;
 
 /// Runs the integration for the user an event names.
 #[derive(Deserialize, Serialize, Clone)]
@@ -46,25 +41,6 @@ pub struct IntegrationUpdate {
     pub triggers: Option<Vec<Trigger>>,
 }
 
-/// The manifest's `form`, options resolved, and the run that recorded the
-/// option fetches (if any were made).
-pub struct ResolvedForm {
-    pub items: Vec<Value>,
-    pub run_id: Option<String>,
-}
-
-/// The ids an admin fills in (`generate` items are made per run).
-pub fn config_ids(manifest: &Value) -> Vec<String> {
-    manifest
-        .get("initial_data_form")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter(|i| i.get("name").and_then(Value::as_str) != Some("generate"))
-        .filter_map(|i| i.get("id").map(plain_text))
-        .collect()
-}
-
 fn check_manifest(manifest: &Value, kind: Kind) -> ApiResult<Report> {
     let report = validate(manifest, kind);
     if report.is_ok() {
@@ -79,12 +55,6 @@ fn check_manifest(manifest: &Value, kind: Kind) -> ApiResult<Report> {
         ),
         problems: report.errors,
     })
-}
-
-/// A run's form, checked against the manifest's `form` (422 naming the key).
-pub fn check_form(manifest: &Value, form: &Map<String, Value>, path: &str) -> ApiResult<()> {
-    super::form::check(manifest, form)
-        .map_err(|p| ApiError::field(format!("{path}.{}", p.key), p.message))
 }
 
 async fn check_triggers(
@@ -120,33 +90,10 @@ async fn check_triggers(
     Ok(serde_json::to_string(triggers).expect("triggers serialize"))
 }
 
-fn set_ids(c: &mut DbConn, id: &str) -> ApiResult<Vec<String>> {
-    Ok(ConfigValue::for_integration(c, id)?
-        .into_iter()
-        .map(|v| v.key)
-        .collect())
-}
+use super::config::{config_ids, set_ids};
+use super::run_form::check_form;
 
 impl Integrations {
-    /// The user a request names, if it names one (422 if they do not exist).
-    async fn optional_user(&self, id: Option<String>) -> ApiResult<Option<User>> {
-        let Some(id) = id else { return Ok(None) };
-        let found = self
-            .db
-            .read({
-                let id = id.clone();
-                move |c| Ok(User::find(c, &id)?)
-            })
-            .await?;
-        found.map(Some).ok_or_else(|| {
-            ApiError::field_code(
-                "unknown_user",
-                "user_id",
-                format!("user '{id}' does not exist"),
-            )
-        })
-    }
-
     /// Validates and stores a new integration.
     pub async fn create_integration(
         &self,
@@ -295,141 +242,5 @@ impl Integrations {
             return Err(ApiError::not_found("integration", &id));
         }
         Ok(())
-    }
-
-    /// Sets `initial_data_form` values, sealed (never shown again). Values
-    /// not given are kept; `null` removes one. The manifest's config ids and
-    /// those now set.
-    pub async fn put_config(
-        &self,
-        id: String,
-        values: Map<String, Value>,
-    ) -> ApiResult<(Vec<String>, Vec<String>)> {
-        let i = self.find_integration(id).await?;
-        let allowed = config_ids(&i.manifest_value());
-        let mut updates: Vec<(String, Option<String>)> = Vec::new();
-        for (k, v) in values {
-            if !allowed.contains(&k) {
-                return Err(ApiError::field(
-                    format!("values.{k}"),
-                    format!(
-                        "'{k}' is not an initial_data_form id of this manifest; it asks for: {}",
-                        allowed.join(", ")
-                    ),
-                ));
-            }
-            let text = match v {
-                Value::Null => None,
-                Value::String(s) => Some(s),
-                Value::Number(n) => Some(n.to_string()),
-                Value::Bool(b) => Some(b.to_string()),
-                _ => return Err(ApiError::field(format!("values.{k}"), "values are strings")),
-            };
-            updates.push((k, text));
-        }
-        let vault = self.vault.clone();
-        let iid = i.id.clone();
-        let set = self
-            .db
-            .write(move |c| {
-                c.transaction::<_, ApiError, _>(|c| {
-                    let now = time::now();
-                    let mut values: Vec<ConfigValue> = ConfigValue::for_integration(c, &iid)?;
-                    for (k, v) in updates {
-                        values.retain(|x| x.key != k);
-                        if let Some(v) = v {
-                            values.push(ConfigValue {
-                                value: vault.seal(&v, &integration_config_label(&iid, &k)),
-                                integration_id: iid.clone(),
-                                key: k,
-                                updated_at: now,
-                            });
-                        }
-                    }
-                    ConfigValue::replace_all(c, &iid, &values)?;
-                    set_ids(c, &iid)
-                })
-            })
-            .await?;
-        Ok((allowed, set))
-    }
-
-    /// The manifest's `form`, with options resolved (static or fetched);
-    /// fetches are recorded as a `form` run.
-    pub async fn resolve_form(
-        &self,
-        id: String,
-        user_id: Option<String>,
-    ) -> ApiResult<ResolvedForm> {
-        let i = self.find_integration(id).await?;
-        let user = self.optional_user(user_id).await?;
-        let manifest = i.manifest_value();
-        let input = self.input(&i, user.as_ref(), Map::new()).await?;
-        let mut runner = Runner::new(&self.services, input);
-        let mut items = Vec::new();
-        let mut errors = Vec::new();
-        for (n, item) in manifest
-            .get("form")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .enumerate()
-        {
-            let kind = item.get("type").and_then(Value::as_str).unwrap_or("input");
-            let mut view = json!({
-                "id": item.get("id"),
-                "name": item.get("name"),
-                "type": kind,
-            });
-            if kind == "choice" || kind == "multiple_choice" {
-                match runner.form_options(item).await {
-                    Ok(options) => view["options"] = Value::Array(options),
-                    Err(e) => {
-                        view["error"] = Value::String(e.clone());
-                        errors.push(format!("form[{n}]: {e}"));
-                    }
-                }
-            }
-            items.push(view);
-        }
-        let steps = runner.into_steps();
-        let mut run_id = None;
-        if !steps.is_empty() {
-            let run = Run::queued(
-                &i.id,
-                user.map(|u| u.id),
-                RunKind::Form,
-                &Map::new(),
-                TriggeredBy::Api,
-            );
-            let status = if errors.is_empty() {
-                RunStatus::Succeeded
-            } else {
-                RunStatus::Failed
-            };
-            let error = (!errors.is_empty()).then(|| errors.join("; "));
-            run_id = Some(self.record(run, status, error, &steps).await?.id);
-        }
-        Ok(ResolvedForm { items, run_id })
-    }
-
-    /// A run of the integration (`execute`, or `sync` for sync_users),
-    /// queued or with `wait` run here.
-    pub async fn start_run(
-        self: &std::sync::Arc<Self>,
-        id: String,
-        user_id: Option<String>,
-        form: Map<String, Value>,
-        wait: bool,
-    ) -> ApiResult<super::queue::Inline> {
-        let i = self.find_integration(id).await?;
-        check_form(&i.manifest_value(), &form, "form")?;
-        let user = self.optional_user(user_id).await?;
-        let kind = match i.kind() {
-            Kind::Webhook => RunKind::Execute,
-            Kind::SyncUsers => RunKind::Sync,
-        };
-        let run = Run::queued(&i.id, user.map(|u| u.id), kind, &form, TriggeredBy::Api);
-        self.submit(run, wait).await
     }
 }

@@ -10,6 +10,7 @@
 //! `pkce`, `sync`, `notify`, `outbound`).
 
 pub mod access;
+pub mod config;
 mod effects;
 pub mod form;
 pub mod inputs;
@@ -24,6 +25,7 @@ pub mod pkce;
 pub mod queue;
 pub mod render;
 pub mod run;
+pub mod run_form;
 pub mod runs;
 pub mod sync;
 pub mod triggers;
