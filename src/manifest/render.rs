@@ -334,6 +334,15 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// Django's `urlencode`: `/` and RFC 3986 unreserved kept, uppercase hex.
+    #[test]
+    fn urlencode_matches_django() {
+        assert_eq!(
+            urlencode("s3~c/r+e&t\"q\\é x_.-"),
+            "s3~c/r%2Be%26t%22q%5C%C3%A9%20x_.-"
+        );
+    }
+
     fn ctx() -> Map<String, Value> {
         json!({
             "email": "o'brien&co@example.com",
