@@ -19,7 +19,7 @@ use crate::delivery::retry::RetryPolicy;
 use crate::delivery::send::HttpClients;
 use crate::delivery::worker::{EngineDeps, WorkerSettings};
 use crate::delivery::Engine;
-use crate::manifest::jobs::{Integrations, RunSettings};
+use crate::manifest::queue::{Integrations, RunSettings};
 use crate::manifest::notify::Notifier;
 use crate::manifest::render::Renderer;
 use crate::manifest::run::Services;

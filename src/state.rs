@@ -10,7 +10,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::delivery::cache::EventCache;
 use crate::delivery::send::HttpClients;
-use crate::manifest::jobs::Integrations;
+use crate::manifest::queue::Integrations;
 use crate::metrics::Metrics;
 use crate::publish::{EventTypeCache, Publisher};
 use crate::vault::Vault;

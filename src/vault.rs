@@ -142,6 +142,27 @@ impl Vault {
     }
 }
 
+// Associated-data labels. Every sealed value is bound to one of these
+// strings: changing one makes the values already stored under it
+// unopenable, so they are defined here once and pinned by a test.
+
+/// Associated data of a webhook's signing secret (`webhook-secret:{id}`).
+pub fn webhook_secret_label(webhook_id: &str) -> String {
+    format!("webhook-secret:{webhook_id}")
+}
+
+/// Associated data of an integration's sealed `initial_data_form` value
+/// (`integration-config:{id}:{key}`).
+pub fn integration_config_label(integration_id: &str, key: &str) -> String {
+    format!("integration-config:{integration_id}:{key}")
+}
+
+/// Associated data of an integration's sealed OAuth token
+/// (`integration-oauth:{id}`).
+pub fn integration_oauth_label(integration_id: &str) -> String {
+    format!("integration-oauth:{integration_id}")
+}
+
 /// The key id a stored value names, if it is sealed.
 pub fn sealed_key_id(stored: &str) -> Option<&str> {
     stored
@@ -313,6 +334,17 @@ mod tests {
             Err(VaultError::UnknownKey(id)) => assert_eq!(id, key_id(&[1; 32])),
             r => panic!("expected UnknownKey, got {r:?}"),
         }
+    }
+
+    /// Stored secrets open only under the exact label they were sealed with.
+    #[test]
+    fn labels_are_pinned() {
+        assert_eq!(webhook_secret_label("wh_1"), "webhook-secret:wh_1");
+        assert_eq!(
+            integration_config_label("int_1", "API_KEY"),
+            "integration-config:int_1:API_KEY"
+        );
+        assert_eq!(integration_oauth_label("int_1"), "integration-oauth:int_1");
     }
 
     #[test]

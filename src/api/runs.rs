@@ -6,10 +6,10 @@ use serde_json::Value;
 
 use super::auth::{IntegrationsRun, Need};
 use super::page::{self, Cursor, Page};
-use crate::db::runs::{Run, RunQuery, RunStep};
-use crate::db::{new_id, time, Db};
+use crate::db::runs::{Run, RunKind, RunQuery, RunStatus, RunStep};
+use crate::db::time;
 use crate::error::{ApiError, ApiResult};
-use crate::manifest::jobs::Inline;
+use crate::manifest::queue::Inline;
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -70,7 +70,7 @@ pub struct StepView {
 
 impl RunView {
     pub fn new(r: Run, steps: Option<Vec<RunStep>>) -> Self {
-        let waiting = matches!(r.status.as_str(), "queued" | "retry_scheduled");
+        let waiting = r.run_status().is_waiting();
         RunView {
             form: serde_json::from_str(&r.form).unwrap_or(Value::Null),
             result: r
@@ -94,13 +94,6 @@ impl RunView {
             rerun_of: r.rerun_of,
         }
     }
-
-    /// The run with its steps, read back.
-    pub async fn with_steps(db: &Db, r: Run) -> ApiResult<RunView> {
-        let id = r.id.clone();
-        let steps = db.read(move |c| Ok(Run::steps(c, &id)?)).await?;
-        Ok(RunView::new(r, Some(steps)))
-    }
 }
 
 impl StepView {
@@ -121,44 +114,46 @@ impl StepView {
     }
 }
 
-const STATUSES: &[&str] = &[
-    "queued",
-    "running",
-    "succeeded",
-    "failed",
-    "blocked",
-    "retry_scheduled",
-];
-
 pub async fn list(
     state: web::Data<AppState>,
     _: Need<IntegrationsRun>,
     q: web::Query<ListQuery>,
 ) -> ApiResult<HttpResponse> {
     let q = q.into_inner();
-    if let Some(s) = q.status.as_deref().filter(|s| !STATUSES.contains(s)) {
-        return Err(ApiError::field(
-            "status",
-            format!("unknown status '{s}'; use one of {}", STATUSES.join(", ")),
-        ));
-    }
-    const KINDS: &[&str] = &["execute", "exists", "revoke", "sync", "oauth", "form"];
-    if let Some(k) = q.kind.as_deref().filter(|k| !KINDS.contains(k)) {
-        return Err(ApiError::field(
-            "kind",
-            format!("unknown kind '{k}'; use one of {}", KINDS.join(", ")),
-        ));
-    }
+    let status = q
+        .status
+        .as_deref()
+        .map(|s| {
+            s.parse::<RunStatus>().map_err(|_| {
+                ApiError::field(
+                    "status",
+                    format!("unknown status '{s}'; use one of {}", RunStatus::listed()),
+                )
+            })
+        })
+        .transpose()?;
+    let kind = q
+        .kind
+        .as_deref()
+        .map(|k| {
+            k.parse::<RunKind>().map_err(|_| {
+                ApiError::field(
+                    "kind",
+                    format!("unknown kind '{k}'; use one of {}", RunKind::listed()),
+                )
+            })
+        })
+        .transpose()?;
     let limit = page::limit(q.limit)?;
     let query = RunQuery {
         integration_id: q.integration_id,
         user_id: q.user_id,
-        status: q.status,
-        kind: q.kind,
+        status,
+        kind,
         before: Cursor::decode(q.cursor.as_deref())?.after,
         limit,
     };
-    let rows = state.db.read(move |c| Ok(Run::list(c, &query)?)).await?;
+    let rows = state.integrations.list_runs(query).await?;
     Ok(HttpResponse::Ok().json(Page::from_rows(
         rows,
         limit,
@@ -172,8 +167,8 @@ pub async fn get(
     _: Need<IntegrationsRun>,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let r = find(&state, id.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(RunView::with_steps(&state.db, r).await?))
+    let (run, steps) = state.integrations.run_with_steps(id.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(RunView::new(run, Some(steps))))
 }
 
 /// Runs again with the same integration, user and form.
@@ -183,56 +178,22 @@ pub async fn rerun(
     id: web::Path<String>,
     q: web::Query<WaitQuery>,
 ) -> ApiResult<HttpResponse> {
-    let old = find(&state, id.into_inner()).await?;
-    if !matches!(old.kind.as_str(), "execute" | "revoke" | "sync" | "exists") {
-        return Err(ApiError::conflict(
-            crate::error::ErrorCode::CannotRerun,
-            format!("{} runs cannot be re-run; start a new one", old.kind),
-        ));
-    }
-    let now = time::now();
-    let run = Run {
-        id: new_id("run"),
-        status: "queued".into(),
-        triggered_by: "rerun".into(),
-        attempt: 1,
-        next_run_at: now,
-        claimed_by: None,
-        error: None,
-        result: None,
-        rerun_of: Some(old.id.clone()),
-        created_at: now,
-        started_at: None,
-        finished_at: None,
-        updated_at: now,
-        ..old
-    };
-    respond(&state, run, q.wait.unwrap_or(false)).await
+    let submitted = state
+        .integrations
+        .rerun(id.into_inner(), q.wait.unwrap_or(false))
+        .await?;
+    Ok(respond(submitted))
 }
 
 /// Queued → 202; waited for → 200 with the finished run and its steps.
 /// A `?wait=true` run that found no free inline slot (it is queued), or
 /// did not finish within the wait bound (it goes on in the background),
 /// answers 202 like a queued one, with its current status.
-pub async fn respond(state: &AppState, run: Run, wait: bool) -> ApiResult<HttpResponse> {
-    if !wait {
-        let queued = state.integrations.enqueue(run).await?;
-        return Ok(HttpResponse::Accepted().json(RunView::new(queued, None)));
-    }
-    match state.integrations.run_inline(run).await? {
-        Inline::Finished(done) => {
-            let view = RunView::with_steps(&state.db, done).await?;
-            Ok(HttpResponse::Ok().json(view))
-        }
+pub fn respond(submitted: Inline) -> HttpResponse {
+    match submitted {
+        Inline::Finished(run, steps) => HttpResponse::Ok().json(RunView::new(run, Some(steps))),
         Inline::Queued(run) | Inline::Running(run) => {
-            Ok(HttpResponse::Accepted().json(RunView::new(run, None)))
+            HttpResponse::Accepted().json(RunView::new(run, None))
         }
     }
-}
-
-async fn find(state: &AppState, id: String) -> ApiResult<Run> {
-    state
-        .db
-        .read(move |c| Run::find(c, &id)?.ok_or_else(|| ApiError::not_found("run", &id)))
-        .await
 }

@@ -1,21 +1,18 @@
 //! `/v1/users` and `/v1/organization`: the people integrations run for.
-//! Every change publishes `user.updated` (or `organization.updated`) in the
-//! same transaction, so subscribers hear of it and triggers can run.
+//! Handlers check the fields; `manifest::people` checks references and
+//! publishes `user.updated` (or `organization.updated`) with each change.
 
 use actix_web::{web, HttpResponse};
 use chrono::NaiveDate;
-use diesel::Connection;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::auth::{IntegrationsRun, IntegrationsWrite, Need};
 use super::check_text;
 use super::page::{self, Cursor, Page};
-use crate::db::users::{Organization, User, UserChanges, UserQuery, UserSort};
-use crate::db::{new_id, time, DbConn};
+use crate::db::users::{User, UserChanges, UserQuery, UserSort};
+use crate::db::{new_id, time};
 use crate::error::{ApiError, ApiResult};
-use crate::manifest::jobs::Integrations;
-use crate::publish;
 use crate::state::AppState;
 
 /// Body of `POST /v1/users`.
@@ -131,35 +128,6 @@ fn check_date(v: &str) -> ApiResult<NaiveDate> {
     })
 }
 
-/// A manager or buddy must be another existing user.
-fn check_person(c: &mut DbConn, field: &str, id: &str, user_id: &str) -> ApiResult<()> {
-    if id == user_id {
-        return Err(ApiError::field(
-            field,
-            format!("{field} cannot be the user themself"),
-        ));
-    }
-    if User::find(c, id)?.is_none() {
-        return Err(ApiError::field_code(
-            crate::error::ErrorCode::UnknownUser,
-            field,
-            format!("{field}: user '{id}' does not exist"),
-        ));
-    }
-    Ok(())
-}
-
-/// 409 for a taken email.
-fn email_taken(c: &mut DbConn, email: &str, except: Option<&str>) -> ApiResult<()> {
-    match User::find_by_email(c, email)? {
-        Some(u) if Some(u.id.as_str()) != except => Err(ApiError::conflict(
-            crate::error::ErrorCode::EmailTaken,
-            format!("user '{}' already has the email {email}", u.id),
-        )),
-        _ => Ok(()),
-    }
-}
-
 pub async fn create(
     state: web::Data<AppState>,
     _: Need<IntegrationsWrite>,
@@ -184,28 +152,7 @@ pub async fn create(
         created_at: now,
         updated_at: now,
     };
-    let stored = user.clone();
-    let index = state.integrations.trigger_snapshot().await?;
-    state
-        .db
-        .write(move |c| {
-            c.transaction::<_, ApiError, _>(|c| {
-                email_taken(c, &stored.email, None)?;
-                for (field, id) in [
-                    ("manager_id", &stored.manager_id),
-                    ("buddy_id", &stored.buddy_id),
-                ] {
-                    if let Some(id) = id {
-                        check_person(c, field, id, &stored.id)?;
-                    }
-                }
-                stored.insert(c)?;
-                let event = publish::record_user_updated(c, &stored)?;
-                Integrations::queue_in(c, &index, &[event])
-            })
-        })
-        .await?;
-    state.integrations.committed();
+    let user = state.integrations.create_user(user).await?;
     Ok(HttpResponse::Created().json(UserView::new(user)))
 }
 
@@ -240,7 +187,7 @@ pub async fn list(
         offset,
         limit,
     };
-    let rows = state.db.read(move |c| Ok(User::list(c, &query)?)).await?;
+    let rows = state.integrations.list_users(query).await?;
     let kept = rows.len().min(limit as usize) as i64;
     Ok(
         HttpResponse::Ok().json(Page::from_rows(rows, limit, UserView::new, |_| {
@@ -254,7 +201,7 @@ pub async fn get(
     _: Need<IntegrationsRun>,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let u = find(&state, id.into_inner()).await?;
+    let u = state.integrations.find_user(id.into_inner()).await?;
     Ok(HttpResponse::Ok().json(UserView::new(u)))
 }
 
@@ -304,43 +251,10 @@ pub async fn update(
         extra_fields: b.extra_fields.map(|m| Value::Object(m).to_string()),
         updated_at: Some(time::now()),
     };
-    let id = id.into_inner();
-    let unchanged = UserChanges {
-        updated_at: None,
-        ..changes.clone()
-    } == UserChanges::default();
-    if unchanged {
-        // Nothing to change: no write and no `user.updated`.
-        return Ok(HttpResponse::Ok().json(UserView::new(find(&state, id).await?)));
-    }
-    let index = state.integrations.trigger_snapshot().await?;
     let user = state
-        .db
-        .write(move |c| {
-            c.transaction::<_, ApiError, _>(|c| {
-                if User::find(c, &id)?.is_none() {
-                    return Err(ApiError::not_found("user", &id));
-                }
-                if let Some(e) = &changes.email {
-                    email_taken(c, e, Some(&id))?;
-                }
-                for (field, v) in [
-                    ("manager_id", &changes.manager_id),
-                    ("buddy_id", &changes.buddy_id),
-                ] {
-                    if let Some(Some(pid)) = v {
-                        check_person(c, field, pid, &id)?;
-                    }
-                }
-                User::update(c, &id, &changes)?;
-                let u = User::find(c, &id)?.ok_or_else(|| ApiError::not_found("user", &id))?;
-                let event = publish::record_user_updated(c, &u)?;
-                Integrations::queue_in(c, &index, &[event])?;
-                Ok(u)
-            })
-        })
+        .integrations
+        .update_user(id.into_inner(), changes)
         .await?;
-    state.integrations.committed();
     Ok(HttpResponse::Ok().json(UserView::new(user)))
 }
 
@@ -349,14 +263,8 @@ pub async fn delete(
     _: Need<IntegrationsWrite>,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    super::delete_one(&state, "user", id.into_inner(), User::delete).await
-}
-
-async fn find(state: &AppState, id: String) -> ApiResult<User> {
-    state
-        .db
-        .read(move |c| User::find(c, &id)?.ok_or_else(|| ApiError::not_found("user", &id)))
-        .await
+    state.integrations.delete_user(id.into_inner()).await?;
+    Ok(super::no_content())
 }
 
 /// Body of `PUT /v1/organization`.
@@ -370,7 +278,7 @@ pub async fn get_organization(
     state: web::Data<AppState>,
     _: Need<IntegrationsRun>,
 ) -> ApiResult<HttpResponse> {
-    let org = state.db.read(|c| Ok(Organization::get(c)?)).await?;
+    let org = state.integrations.organization().await?;
     Ok(HttpResponse::Ok().json(match org {
         Some(o) => json!({"name": o.name, "updated_at": time::rfc3339(&o.updated_at)}),
         None => json!({"name": null, "updated_at": null}),
@@ -383,19 +291,6 @@ pub async fn put_organization(
     body: web::Json<PutOrganization>,
 ) -> ApiResult<HttpResponse> {
     let name = check_text("name", &body.name, true)?;
-    let now = time::now();
-    let stored = name.clone();
-    let index = state.integrations.trigger_snapshot().await?;
-    state
-        .db
-        .write(move |c| {
-            c.transaction::<_, ApiError, _>(|c| {
-                Organization::put(c, &stored, now)?;
-                let event = publish::record_organization_updated(c, &stored)?;
-                Integrations::queue_in(c, &index, &[event])
-            })
-        })
-        .await?;
-    state.integrations.committed();
+    let now = state.integrations.put_organization(name.clone()).await?;
     Ok(HttpResponse::Ok().json(json!({"name": name, "updated_at": time::rfc3339(&now)})))
 }

@@ -3,6 +3,7 @@
 //! a step is stored.
 
 use base64::Engine as _;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::{Map, Value};
 
 /// The secrets of one run, and what each is called in logs.
@@ -84,8 +85,8 @@ fn encodings(secret: &str) -> Vec<String> {
     let mut out = vec![
         secret.to_string(),
         byte_serialize(secret.as_bytes()).collect(),
-        percent(secret, b"-._~/"),
-        percent(secret, b"-._~"),
+        percent(secret, UNRESERVED_SLASH),
+        percent(secret, UNRESERVED),
         json[1..json.len() - 1].to_string(),
         base64::engine::general_purpose::STANDARD.encode(secret),
     ];
@@ -99,17 +100,20 @@ fn encodings(secret: &str) -> Vec<String> {
     out
 }
 
-/// Percent-encodes every byte but ASCII letters, digits and `keep`.
-fn percent(s: &str, keep: &[u8]) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || keep.contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+/// RFC 3986 unreserved: every byte but ASCII letters, digits and `-._~`
+/// is escaped.
+const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// [`UNRESERVED`] keeping `/` too, as the `urlencode` filter does.
+const UNRESERVED_SLASH: &AsciiSet = &UNRESERVED.remove(b'/');
+
+/// Percent-encodes `s` with `set` (uppercase hex, as the filters write it).
+fn percent(s: &str, set: &'static AsciiSet) -> String {
+    utf8_percent_encode(s, set).to_string()
 }
 
 #[cfg(test)]

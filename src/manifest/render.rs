@@ -214,18 +214,18 @@ fn text_of(v: &JValue) -> String {
     }
 }
 
+/// What Django's `urlencode` escapes: all but ASCII letters, digits and
+/// `_.-~/` (it keeps `/`).
+const URLENCODE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'-')
+    .remove(b'~')
+    .remove(b'/');
+
 /// Percent-encodes like Django's `urlencode` (`/` kept).
 fn urlencode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' | b'.' | b'-' | b'~' | b'/' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(s, URLENCODE).to_string()
 }
 
 /// Rewrites Django filter arguments (`|name:arg`) into minijinja calls
@@ -333,6 +333,15 @@ pub fn plain_text(v: &Value) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// Django's `urlencode`: `/` and RFC 3986 unreserved kept, uppercase hex.
+    #[test]
+    fn urlencode_matches_django() {
+        assert_eq!(
+            urlencode("s3~c/r+e&t\"q\\é x_.-"),
+            "s3~c/r%2Be%26t%22q%5C%C3%A9%20x_.-"
+        );
+    }
 
     fn ctx() -> Map<String, Value> {
         json!({

@@ -1,5 +1,6 @@
 //! Event triggers: an integration listing an event type in `triggers` runs
-//! for the user whose email the event's entity carries.
+//! for the user whose email the event's entity carries. A leaf below the
+//! run queue: it writes queued run rows and knows nothing of how they run.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -7,9 +8,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use super::jobs::Integrations;
 use crate::db::integrations::Integration;
+use crate::db::runs::{Run, RunKind, TriggeredBy};
 use crate::db::users::User;
+use crate::db::Db;
 use crate::error::ApiResult;
 
 /// Event type → integrations it triggers, with their form.
@@ -33,58 +35,14 @@ impl TriggerCache {
     }
 }
 
-impl Integrations {
-    /// Queues the runs that events published through the API trigger: an
-    /// integration listing an event type in `triggers` runs for the user
-    /// whose email the event's entity carries. Runs after the events are
-    /// committed (changes hookrelay makes itself use [`Self::queue_in`],
-    /// inside their transaction). Payloads are text, parsed only when their
-    /// type triggers something.
-    pub async fn trigger_texts(&self, events: &[(&str, &str)]) -> ApiResult<usize> {
-        let raw: Vec<(&str, Option<&Value>, &str)> =
-            events.iter().map(|(t, p)| (*t, None, *p)).collect();
-        self.trigger_any(&raw).await
-    }
-
-    async fn trigger_any(&self, events: &[(&str, Option<&Value>, &str)]) -> ApiResult<usize> {
-        let index = self.trigger_snapshot().await?;
-        let wanted = wanted_runs(&index, events);
-        if wanted.is_empty() {
-            return Ok(0);
-        }
-        let n = self.db.write(move |c| queue_wanted(c, wanted)).await?;
-        if n > 0 {
-            self.wake.notify_one();
-        }
-        Ok(n)
-    }
-
-    /// Queues, in the caller's transaction, the runs `events` trigger: a
-    /// change and the runs it causes commit together.
-    pub fn queue_in(
-        c: &mut crate::db::DbConn,
-        index: &TriggerIndex,
-        events: &[(String, Value)],
-    ) -> ApiResult<usize> {
-        let raw: Vec<(&str, Option<&Value>, &str)> = events
-            .iter()
-            .map(|(t, p)| (t.as_str(), Some(p), ""))
-            .collect();
-        queue_wanted(c, wanted_runs(index, &raw))
-    }
-
-    /// Forgets the cached trigger index (an integration changed).
-    pub fn invalidate_triggers(&self) {
-        self.triggers.set(None);
-    }
-
+impl TriggerCache {
     /// The current trigger index (cached; other processes' changes show
     /// within 5 seconds).
-    pub async fn trigger_snapshot(&self) -> ApiResult<Arc<TriggerIndex>> {
-        if let Some(idx) = self.triggers.fresh() {
+    pub async fn snapshot(&self, db: &Db) -> ApiResult<Arc<TriggerIndex>> {
+        if let Some(idx) = self.fresh() {
             return Ok(idx);
         }
-        let all = self.db.read(|c| Ok(Integration::all(c)?)).await?;
+        let all = db.read(|c| Ok(Integration::all(c)?)).await?;
         let mut idx: TriggerIndex = HashMap::new();
         for i in all {
             let list: Vec<Value> = serde_json::from_str(&i.triggers).unwrap_or_default();
@@ -98,9 +56,45 @@ impl Integrations {
             }
         }
         let idx = Arc::new(idx);
-        self.triggers.set(Some(idx.clone()));
+        self.set(Some(idx.clone()));
         Ok(idx)
     }
+
+    /// Forgets the cached index (an integration changed).
+    pub fn invalidate(&self) {
+        self.set(None);
+    }
+}
+
+/// Queues, in the caller's transaction, the runs `events` trigger: a
+/// change and the runs it causes commit together.
+pub fn queue_in(
+    c: &mut crate::db::DbConn,
+    index: &TriggerIndex,
+    events: &[(String, Value)],
+) -> ApiResult<usize> {
+    let raw: Vec<(&str, Option<&Value>, &str)> = events
+        .iter()
+        .map(|(t, p)| (t.as_str(), Some(p), ""))
+        .collect();
+    queue_wanted(c, wanted_runs(index, &raw))
+}
+
+/// Queues the runs that published events (type, payload text) trigger, in
+/// their own transaction, after the events committed. Payloads are parsed
+/// only when their type triggers something. How many were queued.
+pub async fn queue_texts(
+    db: &Db,
+    index: &TriggerIndex,
+    events: &[(&str, &str)],
+) -> ApiResult<usize> {
+    let raw: Vec<(&str, Option<&Value>, &str)> =
+        events.iter().map(|(t, p)| (*t, None, *p)).collect();
+    let wanted = wanted_runs(index, &raw);
+    if wanted.is_empty() {
+        return Ok(0);
+    }
+    db.write(move |c| queue_wanted(c, wanted)).await
 }
 
 /// The runs `events` ask for: (integration, form, the entity's email).
@@ -148,8 +142,14 @@ fn queue_wanted(
     for (integration_id, form, email) in wanted {
         if let Some(u) = User::find_by_email(c, &email)? {
             let form = form.as_object().cloned().unwrap_or_default();
-            Integrations::new_run(&integration_id, Some(u.id), "execute", &form, "event")
-                .insert(c)?;
+            Run::queued(
+                &integration_id,
+                Some(u.id),
+                RunKind::Execute,
+                &form,
+                TriggeredBy::Event,
+            )
+            .insert(c)?;
             n += 1;
         }
     }

@@ -2,11 +2,16 @@
 //! like deliveries (`FOR UPDATE SKIP LOCKED` on PostgreSQL), so any process
 //! can run them and a crash loses none.
 
+mod values;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use serde_json::{Map, Value};
+
+pub use values::{RunKind, RunStatus, TriggeredBy, UnknownValue};
 
 use super::schema::{run_steps, runs};
-use super::{insert_rows, DbConn, LoadOne};
+use super::{insert_rows, new_id, time, DbConn, LoadOne};
 
 type Backend = <DbConn as diesel::Connection>::Backend;
 
@@ -17,13 +22,13 @@ pub struct Run {
     pub id: String,
     pub integration_id: String,
     pub user_id: Option<String>,
-    /// `execute`, `exists`, `revoke` or `sync`.
+    /// A [`RunKind`]; read it with [`Run::run_kind`].
     pub kind: String,
-    /// `queued`, `running`, `succeeded`, `failed`, `blocked`, `retry_scheduled`.
+    /// A [`RunStatus`]; read it with [`Run::run_status`].
     pub status: String,
     /// Form values (JSON object).
     pub form: String,
-    /// `api`, `rerun`, `event`, `schedule`.
+    /// A [`TriggeredBy`].
     pub triggered_by: String,
     pub attempt: i32,
     /// When it is due; while running, when its claim expires.
@@ -71,8 +76,8 @@ impl RunStep {
 }
 
 /// How a finished run is stored.
-pub struct Finish<'a> {
-    pub status: &'a str,
+pub struct Finish {
+    pub status: RunStatus,
     pub error: Option<String>,
     pub result: Option<String>,
     /// For `retry_scheduled`: when to run again.
@@ -84,15 +89,70 @@ pub struct Finish<'a> {
 pub struct RunQuery {
     pub integration_id: Option<String>,
     pub user_id: Option<String>,
-    pub status: Option<String>,
-    pub kind: Option<String>,
+    pub status: Option<RunStatus>,
+    pub kind: Option<RunKind>,
     pub before: Option<String>,
     pub limit: i64,
 }
 
-const OPEN: [&str; 3] = ["queued", "retry_scheduled", "running"];
-
 impl Run {
+    /// A run of `kind`, queued now (`attempt` 1, due at once).
+    pub fn queued(
+        integration_id: &str,
+        user_id: Option<String>,
+        kind: RunKind,
+        form: &Map<String, Value>,
+        triggered_by: TriggeredBy,
+    ) -> Run {
+        let now = time::now();
+        Run {
+            id: new_id("run"),
+            integration_id: integration_id.to_string(),
+            user_id,
+            kind: kind.into(),
+            status: RunStatus::Queued.into(),
+            form: Value::Object(form.clone()).to_string(),
+            triggered_by: triggered_by.into(),
+            attempt: 1,
+            next_run_at: now,
+            claimed_by: None,
+            error: None,
+            result: None,
+            rerun_of: None,
+            created_at: now,
+            started_at: None,
+            finished_at: None,
+            updated_at: now,
+        }
+    }
+
+    /// The same integration, user, kind and form, queued again now.
+    pub fn rerun_of(old: Run) -> Run {
+        let mut run = Run::queued(
+            &old.integration_id,
+            old.user_id.clone(),
+            old.run_kind(),
+            &Map::new(),
+            TriggeredBy::Rerun,
+        );
+        // The form as stored, not re-serialized.
+        run.form = old.form;
+        run.rerun_of = Some(old.id);
+        run
+    }
+
+    /// The status column as a [`RunStatus`]. The column only ever holds
+    /// values written from the enum; anything else reads as `failed`.
+    pub fn run_status(&self) -> RunStatus {
+        self.status.parse().unwrap_or(RunStatus::Failed)
+    }
+
+    /// The kind column as a [`RunKind`]. The column only ever holds values
+    /// written from the enum; anything else reads as `execute`.
+    pub fn run_kind(&self) -> RunKind {
+        self.kind.parse().unwrap_or(RunKind::Execute)
+    }
+
     pub fn insert(&self, conn: &mut DbConn) -> QueryResult<()> {
         diesel::insert_into(runs::table)
             .values(self)
@@ -117,11 +177,11 @@ impl Run {
         if let Some(v) = &q.user_id {
             query = query.filter(runs::user_id.eq(v.clone()));
         }
-        if let Some(v) = &q.status {
-            query = query.filter(runs::status.eq(v.clone()));
+        if let Some(v) = q.status {
+            query = query.filter(runs::status.eq(v.as_str()));
         }
-        if let Some(v) = &q.kind {
-            query = query.filter(runs::kind.eq(v.clone()));
+        if let Some(v) = q.kind {
+            query = query.filter(runs::kind.eq(v.as_str()));
         }
         if let Some(v) = &q.before {
             query = query.filter(runs::id.lt(v.clone()));
@@ -140,7 +200,7 @@ impl Run {
         conn.transaction(|conn| {
             let q = runs::table
                 .select(runs::id)
-                .filter(runs::status.eq_any(OPEN))
+                .filter(runs::status.eq_any(RunStatus::OPEN.map(RunStatus::as_str)))
                 .filter(runs::next_run_at.le(now))
                 .order(runs::next_run_at.asc())
                 .limit(limit);
@@ -155,13 +215,13 @@ impl Run {
             diesel::update(
                 runs::table
                     .filter(runs::id.eq_any(&ids))
-                    .filter(runs::status.eq("retry_scheduled")),
+                    .filter(runs::status.eq(RunStatus::RetryScheduled.as_str())),
             )
             .set(runs::attempt.eq(runs::attempt + 1))
             .execute(conn)?;
             diesel::update(runs::table.filter(runs::id.eq_any(&ids)))
                 .set((
-                    runs::status.eq("running"),
+                    runs::status.eq(RunStatus::Running.as_str()),
                     runs::claimed_by.eq(instance),
                     runs::next_run_at.eq(lease_until),
                     runs::started_at.eq(now),
@@ -180,23 +240,23 @@ impl Run {
         conn: &mut DbConn,
         id: &str,
         instance: &str,
-        f: &Finish<'_>,
+        f: &Finish,
         steps: &[RunStep],
         now: NaiveDateTime,
     ) -> QueryResult<bool> {
         let n = diesel::update(
             runs::table
                 .find(id)
-                .filter(runs::status.eq("running"))
+                .filter(runs::status.eq(RunStatus::Running.as_str()))
                 .filter(runs::claimed_by.eq(instance)),
         )
         .set((
-            runs::status.eq(f.status),
+            runs::status.eq(f.status.as_str()),
             runs::error.eq(&f.error),
             runs::result.eq(&f.result),
             runs::claimed_by.eq(None::<String>),
             runs::next_run_at.eq(f.next_run_at.unwrap_or(now)),
-            runs::finished_at.eq((f.status != "retry_scheduled").then_some(now)),
+            runs::finished_at.eq((f.status != RunStatus::RetryScheduled).then_some(now)),
             runs::updated_at.eq(now),
         ))
         .execute(conn)?;
@@ -216,7 +276,7 @@ impl Run {
         diesel::update(
             runs::table
                 .find(id)
-                .filter(runs::status.eq("running"))
+                .filter(runs::status.eq(RunStatus::Running.as_str()))
                 .filter(runs::claimed_by.eq(instance)),
         )
         .set(runs::next_run_at.eq(until))
@@ -230,13 +290,13 @@ impl Run {
         now: NaiveDateTime,
     ) -> QueryResult<usize> {
         let mut q = diesel::update(runs::table)
-            .filter(runs::status.eq("running"))
+            .filter(runs::status.eq(RunStatus::Running.as_str()))
             .into_boxed();
         if let Some(i) = instance {
             q = q.filter(runs::claimed_by.eq(i));
         }
         q.set((
-            runs::status.eq("queued"),
+            runs::status.eq(RunStatus::Queued.as_str()),
             runs::claimed_by.eq(None::<String>),
             runs::next_run_at.eq(now),
             runs::updated_at.eq(now),

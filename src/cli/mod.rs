@@ -1,0 +1,198 @@
+//! The `hookrelay` command line: `serve` (default), `migrate`, `token`,
+//! `verify`, `keygen` and `manifest`. `main.rs` only installs the allocator
+//! and calls [`run`].
+
+mod manifest;
+mod tokens;
+mod verify;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+
+/// The command line.
+#[derive(Parser)]
+#[command(
+    name = "hookrelay",
+    version,
+    about = "Outbound webhook delivery gateway"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+/// What to do.
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run the API and the delivery workers (the default).
+    Serve(Config),
+    /// Apply database migrations and exit.
+    Migrate(Config),
+    /// Manage API tokens directly in the database (no server needed).
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+        #[command(flatten)]
+        config: Config,
+    },
+    /// Check a received webhook's signature; the body is read from stdin.
+    /// Exits 0 when it verifies, 1 (saying why) when it does not.
+    Verify(VerifyArgs),
+    /// Print a new random master key (for HOOKRELAY_MASTER_KEY).
+    Keygen,
+    /// Tools for manifest authors: validate, or run once without storing.
+    Manifest {
+        #[command(subcommand)]
+        action: ManifestAction,
+    },
+}
+
+/// `hookrelay manifest …`.
+#[derive(Subcommand)]
+pub enum ManifestAction {
+    /// Check a manifest; lists every problem with its JSON path.
+    Validate {
+        file: std::path::PathBuf,
+        /// webhook or sync_users (default: guessed from the keys).
+        #[arg(long)]
+        kind: Option<String>,
+    },
+    /// Run a manifest once and print its step log (nothing is stored).
+    Run {
+        file: std::path::PathBuf,
+        #[arg(long)]
+        kind: Option<String>,
+        /// An initial_data_form value, `ID=value` (repeat).
+        #[arg(long = "config", value_name = "K=V")]
+        config: Vec<String>,
+        /// A form value, `ID=value` (repeat).
+        #[arg(long = "form", value_name = "K=V")]
+        form: Vec<String>,
+        /// JSON file with the user: email, first_name, … and extra_fields.
+        #[arg(long)]
+        user: Option<std::path::PathBuf>,
+        /// Allow requests to loopback and private addresses.
+        #[arg(long, default_value_t = false)]
+        allow_private_targets: bool,
+    },
+}
+
+/// `hookrelay token …`.
+#[derive(Subcommand)]
+pub enum TokenAction {
+    /// Create a token and print it (shown once).
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Repeat or comma-separate: events:write, webhooks:read, … admin.
+        #[arg(long = "scope", required = true, value_delimiter = ',')]
+        scopes: Vec<String>,
+    },
+    /// List tokens (never the tokens themselves).
+    List,
+    /// Revoke a token by id.
+    Revoke { id: String },
+}
+
+/// `hookrelay verify` arguments.
+#[derive(clap::Args)]
+pub struct VerifyArgs {
+    /// The webhook's signing secret (`whsec_…`).
+    #[arg(long, env = "HOOKRELAY_VERIFY_SECRET", hide_env_values = true)]
+    secret: String,
+    /// `HTTP-HRFLOW-SIGNATURE`, or `webhook-signature` for `--scheme standard`.
+    #[arg(long)]
+    signature: String,
+    #[arg(long, value_parser = ["hrflow", "standard"], default_value = "hrflow")]
+    scheme: String,
+    /// HrFlow only: how the body was sent (`auto` looks at it).
+    #[arg(long, value_parser = ["form", "json", "auto"], default_value = "auto")]
+    format: String,
+    /// Standard only: the `webhook-id` header.
+    #[arg(long)]
+    webhook_id: Option<String>,
+    /// Standard only: the `webhook-timestamp` header.
+    #[arg(long)]
+    timestamp: Option<String>,
+    /// Standard only: how far the timestamp may be from now.
+    #[arg(long, default_value = "5m")]
+    tolerance: humantime::Duration,
+}
+
+fn init_logging(format: &crate::config::LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,actix_server=warn".into());
+    // A line when each span closes: per request at info (the access log,
+    // with its duration), per delivery at debug.
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr);
+    if *format == crate::config::LogFormat::Json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+/// Parses the command line and runs the command.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let command = cli
+        .command
+        .unwrap_or_else(|| Command::Serve(Config::from_env()));
+    let result = match command {
+        Command::Serve(config) => {
+            init_logging(&config.log_format);
+            serve(config)
+        }
+        Command::Migrate(config) => {
+            init_logging(&config.log_format);
+            crate::db::Db::connect(&config.database_url, 1, config.sqlite_synchronous.pragma()).map(|_| {
+                eprintln!("hookrelay: migrations applied");
+            })
+        }
+        Command::Token { action, config } => tokens::main(action, &config),
+        Command::Verify(args) => return verify::main(args),
+        Command::Keygen => {
+            println!("{}", crate::vault::generate_key());
+            Ok(())
+        }
+        Command::Manifest { action } => return manifest::main(action),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("hookrelay: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(config: Config) -> Result<(), String> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    rt.block_on(async move {
+        let running = crate::app::start(config).await?;
+        wait_for_signal().await;
+        tracing::info!("shutting down: finishing deliveries in flight");
+        running.stop().await;
+        tracing::info!("stopped");
+        Ok(())
+    })
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

@@ -1,0 +1,49 @@
+//! `hookrelay token create|list|revoke`: API tokens managed directly in
+//! the database (no server needed).
+
+use super::TokenAction;
+use crate::config::Config;
+
+/// Runs a token command.
+pub fn main(action: TokenAction, config: &Config) -> Result<(), String> {
+    use crate::db::tokens::ApiToken;
+    let db = crate::db::Db::connect(&config.database_url, 1, config.sqlite_synchronous.pragma())?;
+    let fail = |e: crate::error::ApiError| e.to_string();
+    match action {
+        TokenAction::Create { name, scopes } => {
+            let (row, token) = db
+                .write_blocking(|c| crate::tokens::create(c, &name, &scopes))
+                .map_err(fail)?;
+            eprintln!(
+                "created token {} ({}) with scopes: {}. It is shown once:",
+                row.id, row.name, row.scopes
+            );
+            println!("{token}");
+        }
+        TokenAction::List => {
+            let rows = db
+                .write_blocking(|c| Ok(ApiToken::list(c, None, i64::MAX)?))
+                .map_err(fail)?;
+            println!("{:<34} {:<24} {:<20} SCOPES", "ID", "NAME", "LAST USED");
+            for t in rows {
+                let used = t
+                    .last_used_at
+                    .map(|d| d.format("%Y-%m-%d %H:%M").to_string())
+                    .unwrap_or_else(|| "never".into());
+                println!("{:<34} {:<24} {:<20} {}", t.id, t.name, used, t.scopes);
+            }
+        }
+        TokenAction::Revoke { id } => {
+            let n = db
+                .write_blocking(|c| Ok(ApiToken::delete(c, &id)?))
+                .map_err(fail)?;
+            if n == 0 {
+                return Err(format!(
+                    "no token with id '{id}' (`hookrelay token list` shows them)"
+                ));
+            }
+            eprintln!("revoked token {id}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,170 @@
+//! The closed sets a run's TEXT columns hold: its status, its kind and what
+//! started it. Stored as the same snake_case text as before (no migration);
+//! code compares these enums, never the strings.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// Defines a fieldless enum stored as text, with `ALL`, `as_str`, `FromStr`
+/// and `Display` agreeing on one spelling per variant.
+macro_rules! text_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal,)+ }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)+
+        }
+
+        impl $name {
+            /// Every value, in the order the API documents them.
+            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
+
+            /// The stored (and shown) text.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)+
+                }
+            }
+
+            /// `a, b, c`: for error messages listing the accepted values.
+            pub fn listed() -> String {
+                Self::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", ")
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = UnknownValue;
+
+            fn from_str(s: &str) -> Result<Self, UnknownValue> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(UnknownValue(s.to_string())),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(v: $name) -> String {
+                v.as_str().to_string()
+            }
+        }
+    };
+}
+
+/// A text that names no value of the enum.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown value '{0}'")]
+pub struct UnknownValue(pub String);
+
+text_enum! {
+    /// Where a run is in its life.
+    RunStatus {
+        /// Waiting for the run worker (or an inline slot).
+        Queued = "queued",
+        /// Claimed by a process, which holds a lease on it.
+        Running = "running",
+        Succeeded = "succeeded",
+        Failed = "failed",
+        /// A `continue_if` did not hold.
+        Blocked = "blocked",
+        /// Failed and due again at `next_run_at`.
+        RetryScheduled = "retry_scheduled",
+    }
+}
+
+impl RunStatus {
+    /// Statuses the run worker may still claim.
+    pub const OPEN: [RunStatus; 3] = [
+        RunStatus::Queued,
+        RunStatus::RetryScheduled,
+        RunStatus::Running,
+    ];
+
+    /// Queued or scheduled: `next_run_at` says when it runs.
+    pub fn is_waiting(self) -> bool {
+        matches!(self, RunStatus::Queued | RunStatus::RetryScheduled)
+    }
+}
+
+text_enum! {
+    /// What a run does.
+    RunKind {
+        /// The manifest's `execute` items for a user.
+        Execute = "execute",
+        /// The `exists` check for a user.
+        Exists = "exists",
+        /// The `revoke` items for a user.
+        Revoke = "revoke",
+        /// A user sync (sync_users manifests).
+        Sync = "sync",
+        /// An OAuth callback's token exchange (recorded, never queued).
+        Oauth = "oauth",
+        /// Form option fetches (recorded, never queued).
+        Form = "form",
+    }
+}
+
+impl RunKind {
+    /// Kinds that can be run again with the same inputs.
+    pub fn can_rerun(self) -> bool {
+        matches!(
+            self,
+            RunKind::Execute | RunKind::Revoke | RunKind::Sync | RunKind::Exists
+        )
+    }
+}
+
+text_enum! {
+    /// What started a run.
+    TriggeredBy {
+        /// An API call.
+        Api = "api",
+        /// `POST /v1/runs/{id}/rerun`.
+        Rerun = "rerun",
+        /// An event an integration's `triggers` lists.
+        Event = "event",
+        /// A sync manifest's `schedule`.
+        Schedule = "schedule",
+        /// The OAuth callback.
+        Oauth = "oauth",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The stored texts: changing one would strand the rows holding it.
+    #[test]
+    fn texts_are_pinned_and_round_trip() {
+        let statuses: Vec<&str> = RunStatus::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(
+            statuses,
+            [
+                "queued",
+                "running",
+                "succeeded",
+                "failed",
+                "blocked",
+                "retry_scheduled"
+            ]
+        );
+        let kinds: Vec<&str> = RunKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(
+            kinds,
+            ["execute", "exists", "revoke", "sync", "oauth", "form"]
+        );
+        let by: Vec<&str> = TriggeredBy::ALL.iter().map(|t| t.as_str()).collect();
+        assert_eq!(by, ["api", "rerun", "event", "schedule", "oauth"]);
+        for s in RunStatus::ALL {
+            assert_eq!(s.as_str().parse::<RunStatus>(), Ok(*s));
+        }
+        assert_eq!("done".parse::<RunKind>(), Err(UnknownValue("done".into())));
+    }
+}

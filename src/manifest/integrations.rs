@@ -1,0 +1,245 @@
+//! Integration administration: manifests validated, triggers checked
+//! against the event types, `initial_data_form` values sealed, and the
+//! form a run takes resolved (with its option fetches recorded as a run).
+
+use std::collections::HashMap;
+
+use diesel::Connection;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::queue::Integrations;
+use super::validate::{validate, Report};
+use super::worker::next_sync;
+use super::Kind;
+use crate::db::integrations::{ConfigValue, Integration, IntegrationChanges};
+use crate::db::{new_id, time};
+use crate::error::{ApiError, ApiResult};
+use crate::publish::EventTypeCache;
+
+/// Runs the integration for the user an event names.
+#[derive(Deserialize, Serialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct Trigger {
+    event_type: String,
+    #[serde(default)]
+    form: Map<String, Value>,
+}
+
+/// A new integration, its name and kind already checked.
+pub struct NewIntegration {
+    pub name: String,
+    pub kind: Kind,
+    pub manifest: Value,
+    pub triggers: Option<Vec<Trigger>>,
+}
+
+/// Changes to an integration; `None` keeps a field.
+pub struct IntegrationUpdate {
+    pub name: Option<String>,
+    pub manifest: Option<Value>,
+    pub triggers: Option<Vec<Trigger>>,
+}
+
+fn check_manifest(manifest: &Value, kind: Kind) -> ApiResult<Report> {
+    let report = validate(manifest, kind);
+    if report.is_ok() {
+        return Ok(report);
+    }
+    let listed: Vec<String> = report.errors.iter().map(|p| p.to_string()).collect();
+    Err(ApiError::InvalidManifest {
+        message: format!(
+            "the manifest has {} problem(s): {}",
+            listed.len(),
+            listed.join("; ")
+        ),
+        problems: report.errors,
+    })
+}
+
+async fn check_triggers(
+    integrations: &Integrations,
+    types: &EventTypeCache,
+    kind: Kind,
+    manifest: &Value,
+    triggers: &[Trigger],
+) -> ApiResult<String> {
+    if kind == Kind::SyncUsers && !triggers.is_empty() {
+        return Err(ApiError::field(
+            "triggers",
+            "triggers run an integration for one user; sync_users integrations run on their schedule or through POST /v1/integrations/{id}/runs",
+        ));
+    }
+    for (i, t) in triggers.iter().enumerate() {
+        check_form(manifest, &t.form, &format!("triggers[{i}].form"))?;
+        if types
+            .entity_of(&integrations.db, &t.event_type)
+            .await?
+            .is_none()
+        {
+            return Err(ApiError::field_code(crate::error::ErrorCode::UnknownEventType,
+                format!("triggers[{i}].event_type"),
+                format!(
+                    "event type '{}' does not exist; GET /v1/event-types lists them",
+                    t.event_type
+                ),
+            ));
+        }
+    }
+    Ok(serde_json::to_string(triggers).expect("triggers serialize"))
+}
+
+use super::config::{config_ids, set_ids};
+use super::run_form::check_form;
+
+impl Integrations {
+    /// Validates and stores a new integration.
+    pub async fn create_integration(
+        &self,
+        types: &EventTypeCache,
+        new: NewIntegration,
+    ) -> ApiResult<Integration> {
+        let kind = new.kind;
+        check_manifest(&new.manifest, kind)?;
+        let triggers = check_triggers(
+            self,
+            types,
+            kind,
+            &new.manifest,
+            &new.triggers.unwrap_or_default(),
+        )
+        .await?;
+        let now = time::now();
+        let integration = Integration {
+            id: new_id("int"),
+            name: new.name,
+            kind: kind.as_str().into(),
+            next_sync_at: next_sync(&new.manifest, now),
+            manifest: new.manifest.to_string(),
+            triggers,
+            oauth_token: None,
+            created_at: now,
+            updated_at: now,
+        };
+        let stored = integration.clone();
+        self.db.write(move |c| Ok(stored.insert(c)?)).await?;
+        self.invalidate_triggers();
+        Ok(integration)
+    }
+
+    /// A page of integrations (keyset on id), each with its set config ids.
+    pub async fn integrations_page(
+        &self,
+        after: Option<String>,
+        limit: i64,
+    ) -> ApiResult<Vec<(Integration, Vec<String>)>> {
+        self.db
+            .read(move |c| {
+                let rows = Integration::page(c, after.as_deref(), limit + 1)?;
+                let ids: Vec<String> = rows.iter().map(|i| i.id.clone()).collect();
+                let mut set: HashMap<String, Vec<String>> = HashMap::new();
+                for (id, key) in ConfigValue::keys_for(c, &ids)? {
+                    set.entry(id).or_default().push(key);
+                }
+                Ok(rows
+                    .into_iter()
+                    .map(|i| {
+                        let keys = set.remove(&i.id).unwrap_or_default();
+                        (i, keys)
+                    })
+                    .collect())
+            })
+            .await
+    }
+
+    /// An integration (404 if none).
+    pub async fn find_integration(&self, id: String) -> ApiResult<Integration> {
+        self.db
+            .read(move |c| {
+                Integration::find(c, &id)?.ok_or_else(|| ApiError::not_found("integration", &id))
+            })
+            .await
+    }
+
+    /// An integration with the ids of its set config values.
+    pub async fn integration_with_config(
+        &self,
+        id: String,
+    ) -> ApiResult<(Integration, Vec<String>)> {
+        self.db
+            .read(move |c| {
+                let i = Integration::find(c, &id)?
+                    .ok_or_else(|| ApiError::not_found("integration", &id))?;
+                let set = set_ids(c, &id)?;
+                Ok((i, set))
+            })
+            .await
+    }
+
+    /// Applies `update`; values of config ids a new manifest no longer asks
+    /// for are dropped in the same transaction.
+    pub async fn update_integration(
+        &self,
+        types: &EventTypeCache,
+        id: String,
+        update: IntegrationUpdate,
+    ) -> ApiResult<(Integration, Vec<String>)> {
+        let current = self.find_integration(id).await?;
+        if let Some(m) = &update.manifest {
+            check_manifest(m, current.kind())?;
+        }
+        let manifest = update
+            .manifest
+            .clone()
+            .unwrap_or_else(|| current.manifest_value());
+        let triggers = match &update.triggers {
+            Some(t) => Some(check_triggers(self, types, current.kind(), &manifest, t).await?),
+            None => None,
+        };
+        let now = time::now();
+        let changes = IntegrationChanges {
+            name: update.name,
+            next_sync_at: update.manifest.as_ref().map(|m| next_sync(m, now)),
+            manifest: update.manifest.as_ref().map(Value::to_string),
+            triggers,
+            updated_at: Some(now),
+            ..Default::default()
+        };
+        let keep = update.manifest.as_ref().map(config_ids);
+        let id = current.id.clone();
+        let updated = self
+            .db
+            .write(move |c| {
+                c.transaction::<_, ApiError, _>(|c| {
+                    Integration::update(c, &id, &changes)?;
+                    if let Some(keep) = keep {
+                        let values: Vec<ConfigValue> = ConfigValue::for_integration(c, &id)?
+                            .into_iter()
+                            .filter(|v| keep.contains(&v.key))
+                            .collect();
+                        ConfigValue::replace_all(c, &id, &values)?;
+                    }
+                    let i = Integration::find(c, &id)?
+                        .ok_or_else(|| ApiError::not_found("integration", &id))?;
+                    Ok((i, set_ids(c, &id)?))
+                })
+            })
+            .await?;
+        self.invalidate_triggers();
+        Ok(updated)
+    }
+
+    /// Deletes an integration (404 if none).
+    pub async fn delete_integration(&self, id: String) -> ApiResult<()> {
+        let key = id.clone();
+        let n = self
+            .db
+            .write(move |c| c.transaction::<_, ApiError, _>(|c| Ok(Integration::delete(c, &key)?)))
+            .await?;
+        self.invalidate_triggers();
+        if n == 0 {
+            return Err(ApiError::not_found("integration", &id));
+        }
+        Ok(())
+    }
+}

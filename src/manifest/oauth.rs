@@ -1,0 +1,168 @@
+//! Connecting an integration over OAuth: the authorize redirect (with a
+//! one-time `state`, and PKCE when the manifest asks), and the callback:
+//! the state redeemed, the code exchanged, the token sealed and stored,
+//! the exchange recorded as an `oauth` run.
+
+use serde_json::{Map, Value};
+
+use super::pkce;
+use super::queue::Integrations;
+use super::run::Runner;
+use crate::db::integrations::{self as store, Integration, IntegrationChanges};
+use crate::db::runs::{Run, RunKind, RunStatus, TriggeredBy};
+use crate::db::time;
+use crate::error::{ApiError, ApiResult};
+use crate::vault::integration_oauth_label;
+
+/// How long an authorize `state` can be redeemed.
+const STATE_TTL: chrono::Duration = chrono::Duration::minutes(15);
+
+/// What the provider sent back to the callback.
+pub struct Callback {
+    pub code: Option<String>,
+    pub state: Option<String>,
+    pub error: Option<String>,
+}
+
+/// A connected integration and the run that recorded the exchange.
+pub struct Connected {
+    pub integration_id: String,
+    pub run_id: String,
+}
+
+impl Integrations {
+    /// The provider URL to send the admin to, with a `state` checked on
+    /// return (stored now) and the PKCE challenge if enabled.
+    pub async fn authorize_url(&self, id: String) -> ApiResult<url::Url> {
+        let i = self.find_integration(id).await?;
+        let manifest = i.manifest_value();
+        let Some(template) = manifest
+            .pointer("/oauth/authenticate_url")
+            .and_then(Value::as_str)
+        else {
+            return Err(ApiError::conflict(crate::error::ErrorCode::NoOauth, format!("integration '{}' has no oauth.authenticate_url", i.id)));
+        };
+        let input = self.input(&i, None, Map::new()).await?;
+        let runner = Runner::new(&self.services, input);
+        let rendered = runner
+            .render(template)
+            .await
+            .map_err(|e| ApiError::field("manifest.oauth.authenticate_url", runner.mask(&e)))?;
+        let mut url = url::Url::parse(&rendered).map_err(|e| {
+            ApiError::field(
+                "manifest.oauth.authenticate_url",
+                runner.mask(&format!(
+                    "renders to '{rendered}', which is not a URL ({e})"
+                )),
+            )
+        })?;
+        let oauth_state = crate::tokens::generate_token().replacen("hr_", "st_", 1);
+        url.query_pairs_mut().append_pair("state", &oauth_state);
+        if pkce::enabled(&manifest) {
+            let verifier = pkce::verifier(&self.vault, &oauth_state);
+            url.query_pairs_mut()
+                .append_pair("code_challenge", &pkce::challenge(&verifier))
+                .append_pair("code_challenge_method", "S256");
+        }
+        let (sid, iid) = (oauth_state, i.id.clone());
+        self.db
+            .write(move |c| {
+                Ok(store::store_oauth_state(
+                    c,
+                    &sid,
+                    &iid,
+                    time::now() + STATE_TTL,
+                )?)
+            })
+            .await?;
+        Ok(url)
+    }
+
+    /// Completes the OAuth flow the callback reports: redeems the state,
+    /// exchanges the code (with the PKCE verifier), stores the token and
+    /// records the exchange. A failed exchange is recorded too, and answers
+    /// 409 naming its run.
+    pub async fn complete_oauth(&self, q: Callback) -> ApiResult<Connected> {
+        if let Some(e) = q.error {
+            return Err(ApiError::field(
+                "error",
+                format!("the provider refused: {e}"),
+            ));
+        }
+        let s = q
+            .state
+            .ok_or_else(|| ApiError::field("state", "the callback has no state"))?;
+        let code_given = q.code.is_some();
+        let taken = s.clone();
+        let iid = self.redeem_state(s, code_given).await?;
+        let i = self.find_integration(iid).await?;
+        let input = self.input(&i, None, Map::new()).await?;
+        let runner = Runner::new(&self.services, input);
+        let verifier =
+            pkce::enabled(&i.manifest_value()).then(|| pkce::verifier(&self.vault, &taken));
+        let (result, steps) = runner
+            .oauth_access(q.code.as_deref(), verifier.as_deref())
+            .await;
+        let run = Run::queued(&i.id, None, RunKind::Oauth, &Map::new(), TriggeredBy::Oauth);
+        match result {
+            Ok(token) => {
+                self.store_token(&i.id, &token).await?;
+                let run = self.record(run, RunStatus::Succeeded, None, &steps).await?;
+                Ok(Connected {
+                    integration_id: i.id,
+                    run_id: run.id,
+                })
+            }
+            Err(e) => {
+                let run = self
+                    .record(run, RunStatus::Failed, Some(e.clone()), &steps)
+                    .await?;
+                Err(ApiError::conflict(crate::error::ErrorCode::OauthFailed, format!("could not get a token: {e} (run {})", run.id)))
+            }
+        }
+    }
+
+    /// Takes the state `s` (once), returning its integration. A callback
+    /// without its code leaves the state usable, unless the manifest says
+    /// `oauth.without_code`.
+    async fn redeem_state(&self, s: String, code_given: bool) -> ApiResult<String> {
+        self.db
+            .write(move |c| {
+                let now = time::now();
+                let unknown = || {
+                    ApiError::field(
+                        "state",
+                        "unknown or expired state; start again from /oauth/authorize",
+                    )
+                };
+                let iid = store::peek_oauth_state(c, &s, now)?.ok_or_else(unknown)?;
+                let i = Integration::find(c, &iid)?.ok_or_else(unknown)?;
+                let without_code =
+                    i.manifest_value().pointer("/oauth/without_code") == Some(&Value::Bool(true));
+                if !code_given && !without_code {
+                    return Err(ApiError::field("code", "the callback has no code"));
+                }
+                store::take_oauth_state(c, &s, now)?.ok_or_else(unknown)
+            })
+            .await
+    }
+
+    /// Stores an OAuth token (sealed).
+    pub async fn store_token(&self, integration_id: &str, token: &Value) -> ApiResult<()> {
+        let sealed = self
+            .vault
+            .seal(&token.to_string(), &integration_oauth_label(integration_id));
+        let id = integration_id.to_string();
+        self.db
+            .write(move |c| {
+                let changes = IntegrationChanges {
+                    oauth_token: Some(Some(sealed)),
+                    updated_at: Some(time::now()),
+                    ..Default::default()
+                };
+                Ok(Integration::update(c, &id, &changes)?)
+            })
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,118 @@
+//! What performing a run means: load its integration and user, run the
+//! runner for the run's kind, and turn the result into the row's finish
+//! (status, error, result, retry time) and the writes it causes.
+
+use serde_json::{json, Map, Value};
+
+use super::access::overview;
+use super::effects::Effects;
+use super::queue::Integrations;
+use super::run::{Outcome, RunResult, Runner, Step};
+use super::sync;
+use crate::db::integrations::Integration;
+use crate::db::runs::{Finish, Run, RunKind, RunStatus};
+use crate::db::time;
+use crate::db::users::User;
+use crate::error::{ApiError, ApiResult};
+
+impl Integrations {
+    /// Loads what the run needs and runs it.
+    pub(super) async fn execute(&self, run: &Run) -> ApiResult<(Finish, Vec<Step>, Effects)> {
+        let (integration_id, user_id) = (run.integration_id.clone(), run.user_id.clone());
+        let (integration, user) = self
+            .db
+            .read(move |c| {
+                let i = Integration::find(c, &integration_id)?
+                    .ok_or_else(|| ApiError::not_found("integration", &integration_id))?;
+                let u = match &user_id {
+                    Some(id) => {
+                        Some(User::find(c, id)?.ok_or_else(|| ApiError::not_found("user", id))?)
+                    }
+                    None => None,
+                };
+                Ok((i, u))
+            })
+            .await?;
+        let kind = run.run_kind();
+        let form: Map<String, Value> = serde_json::from_str(&run.form).unwrap_or_default();
+        let mut input = self.input(&integration, user.as_ref(), form).await?;
+        if let (Some(u), Some(ctx)) = (&user, input.user.as_mut()) {
+            // Only computed when used: it runs every integration's `exists`.
+            if kind == RunKind::Execute && integration.manifest.contains("access_overview") {
+                let report = self.access_report(u).await?;
+                ctx.builtins
+                    .insert("access_overview".into(), Value::String(overview(&report)));
+            }
+        }
+        let mut effects = Effects::default();
+        let runner = Runner::new(&self.services, input);
+        if kind == RunKind::Exists {
+            let (access, result) = runner.exists().await;
+            effects.oauth = result.oauth.clone();
+            let f = Finish {
+                status: RunStatus::Succeeded,
+                error: None,
+                result: Some(json!({"access": access}).to_string()),
+                next_run_at: None,
+            };
+            return Ok((f, result.steps, effects));
+        }
+        let result: RunResult = match kind {
+            RunKind::Revoke => runner.revoke().await,
+            RunKind::Sync => {
+                let (result, records) = sync::fetch(runner, &integration.manifest_value()).await;
+                effects.sync = records.map(|r| (sync::action(&integration.manifest_value()), r));
+                result
+            }
+            _ => runner.execute().await,
+        };
+        effects.oauth = result.oauth.clone();
+        if user.is_some() && !result.stored.is_empty() {
+            effects.stored = Some(result.stored.clone());
+        }
+        let mut summary = Map::new();
+        if !result.stored.is_empty() {
+            summary.insert("stored".into(), Value::Object(result.stored.clone()));
+        }
+        let finish = match &result.outcome {
+            Outcome::Succeeded => Finish {
+                status: RunStatus::Succeeded,
+                error: None,
+                result: None,
+                next_run_at: None,
+            },
+            Outcome::Blocked { reason } => Finish {
+                status: RunStatus::Blocked,
+                error: Some(reason.clone()),
+                result: None,
+                next_run_at: None,
+            },
+            Outcome::Failed { error, retryable } => {
+                let next = (*retryable && kind == RunKind::Execute)
+                    .then(|| self.retry.next_delay(run.attempt as u32))
+                    .flatten();
+                match next {
+                    Some(delay) => Finish {
+                        status: RunStatus::RetryScheduled,
+                        error: Some(error.clone()),
+                        result: None,
+                        next_run_at: Some(
+                            time::now() + chrono::Duration::from_std(delay).unwrap_or_default(),
+                        ),
+                    },
+                    None => Finish {
+                        status: RunStatus::Failed,
+                        error: Some(error.clone()),
+                        result: None,
+                        next_run_at: None,
+                    },
+                }
+            }
+        };
+        let finish = Finish {
+            result: (!summary.is_empty()).then(|| Value::Object(summary).to_string()),
+            ..finish
+        };
+        Ok((finish, result.steps, effects))
+    }
+}

@@ -1,0 +1,349 @@
+//! The durable run queue: runs are rows, queued in SQL, claimed by any
+//! process, performed with the runner and finished with their step log.
+//! Also `?wait=true` runs (inline, bounded) and runs recorded outside the
+//! queue (OAuth callbacks, form option fetches).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::Notify;
+
+use super::effects::{step_rows, Effects};
+use super::run::{Services, Step};
+use super::triggers::{self, TriggerCache, TriggerIndex};
+use crate::db::runs::{Finish, Run, RunStatus, RunStep};
+use crate::db::{time, Db};
+use crate::delivery::retry::RetryPolicy;
+use crate::error::{ApiError, ApiResult};
+use crate::metrics::Metrics;
+use crate::vault::Vault;
+
+/// How long a claimed run is held before another process may take it over.
+pub(super) const LEASE: chrono::Duration = chrono::Duration::minutes(10);
+
+/// How often a run in progress extends its claim.
+const HEARTBEAT: Duration = Duration::from_secs(120);
+
+/// Aborts a task when dropped: a run's heartbeat ends with the run however
+/// the run ends, finished or its future dropped mid-way (a heartbeat left
+/// behind would keep the run `running` forever).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// How a `?wait=true` run turned out.
+pub enum Inline {
+    /// It ran here and finished: the run and its steps.
+    Finished(Run, Vec<RunStep>),
+    /// Every inline slot was taken: it was queued for the run worker.
+    Queued(Run),
+    /// Still running when the wait ended; it finishes in the background.
+    Running(Run),
+}
+
+/// What running integrations needs.
+pub struct Integrations {
+    pub db: Db,
+    pub vault: Arc<Vault>,
+    pub services: Services,
+    /// Wakes the run worker when a run is queued.
+    pub wake: Arc<Notify>,
+    pub instance: String,
+    /// Delays before retrying a failed run (default: one retry after 1 h).
+    pub retry: RetryPolicy,
+    /// Public base URL (for `redirect_url`).
+    pub public_url: String,
+    /// Wakes the delivery engine after hookrelay publishes events itself.
+    pub deliveries_wake: Arc<Notify>,
+    pub metrics: Arc<Metrics>,
+    pub(super) triggers: TriggerCache,
+    /// Slots for `?wait=true` runs executing at once (`HOOKRELAY_INLINE_RUNS`).
+    pub(super) inline: Arc<tokio::sync::Semaphore>,
+    /// Longest a `?wait=true` request waits for its run.
+    pub(super) inline_wait: Duration,
+}
+
+/// How this process runs integrations.
+pub struct RunSettings {
+    /// This process's name in run claims.
+    pub instance: String,
+    pub retry: RetryPolicy,
+    /// Public base URL (for `redirect_url`).
+    pub public_url: String,
+    /// `?wait=true` runs executing at once; more are queued.
+    pub inline_runs: usize,
+    /// Longest a `?wait=true` request waits for its run.
+    pub inline_wait: Duration,
+}
+
+impl Integrations {
+    pub fn new(
+        db: Db,
+        vault: Arc<Vault>,
+        services: Services,
+        settings: RunSettings,
+        deliveries_wake: Arc<Notify>,
+        metrics: Arc<Metrics>,
+    ) -> Integrations {
+        Integrations {
+            db,
+            vault,
+            services,
+            wake: Arc::new(Notify::new()),
+            instance: settings.instance,
+            retry: settings.retry,
+            public_url: settings.public_url,
+            deliveries_wake,
+            metrics,
+            triggers: TriggerCache::default(),
+            inline: Arc::new(tokio::sync::Semaphore::new(settings.inline_runs)),
+            inline_wait: settings.inline_wait,
+        }
+    }
+
+    /// Queues a run for the worker.
+    pub async fn enqueue(&self, run: Run) -> ApiResult<Run> {
+        let stored = run.clone();
+        self.db.write(move |c| Ok(stored.insert(c)?)).await?;
+        self.wake.notify_one();
+        Ok(run)
+    }
+
+    /// Runs `run` here and now (access checks) and returns it finished.
+    /// Should the caller go away mid-run, the run keeps its claim only until
+    /// the lease ends (the heartbeat stops with it); the run worker then
+    /// runs it again.
+    pub async fn run_now(&self, run: Run) -> ApiResult<Run> {
+        let run = self.start(run).await?;
+        let id = run.id.clone();
+        self.perform(run).await;
+        self.find_run(id).await
+    }
+
+    /// The API's `?wait=true`: runs `run` in this process if an inline slot
+    /// is free (else queues it) and waits for it up to the wait bound. The
+    /// run executes in its own task, so a client that disconnects or times
+    /// out stops only the waiting: the run is never cut half-way through its
+    /// calls, and it still ends `succeeded`, `failed`, …, not `running`.
+    pub async fn run_inline(self: &Arc<Self>, run: Run) -> ApiResult<Inline> {
+        let Ok(slot) = self.inline.clone().try_acquire_owned() else {
+            return Ok(Inline::Queued(self.enqueue(run).await?));
+        };
+        let run = self.start(run).await?;
+        let id = run.id.clone();
+        let me = self.clone();
+        let task = tokio::spawn(async move {
+            me.perform(run).await;
+            drop(slot);
+        });
+        let finished = tokio::time::timeout(self.inline_wait, task).await.is_ok();
+        Ok(if finished {
+            let (run, steps) = self.run_with_steps(id).await?;
+            Inline::Finished(run, steps)
+        } else {
+            Inline::Running(self.find_run(id).await?)
+        })
+    }
+
+    /// Stores `run` as running, claimed by this process.
+    async fn start(&self, mut run: Run) -> ApiResult<Run> {
+        let now = time::now();
+        run.status = RunStatus::Running.into();
+        run.claimed_by = Some(self.instance.clone());
+        run.started_at = Some(now);
+        run.next_run_at = now + LEASE;
+        let stored = run.clone();
+        self.db.write(move |c| Ok(stored.insert(c)?)).await?;
+        Ok(run)
+    }
+
+    pub(super) async fn find_run(&self, id: String) -> ApiResult<Run> {
+        self.db
+            .read(move |c| Run::find(c, &id)?.ok_or_else(|| ApiError::not_found("run", &id)))
+            .await
+    }
+
+    /// Executes a claimed run and stores how it ended.
+    pub async fn perform(&self, run: Run) {
+        let started = Instant::now();
+        // Long runs (polling) keep their claim while they run, and only then.
+        let heartbeat = self.heartbeat(&run.id);
+        let executed = self.execute(&run).await;
+        drop(heartbeat);
+        let (finish, steps, effects) = match executed {
+            Ok(done) => done,
+            Err(e) => (
+                Finish {
+                    status: RunStatus::Failed,
+                    error: Some(e.to_string()),
+                    result: None,
+                    next_run_at: None,
+                },
+                Vec::new(),
+                Effects::default(),
+            ),
+        };
+        let status = finish.status;
+        self.metrics.run_finished(&run.kind, status.as_str());
+        tracing::info!(
+            run_id = %run.id,
+            integration_id = %run.integration_id,
+            kind = %run.kind,
+            status = status.as_str(),
+            steps = steps.len(),
+            ms = started.elapsed().as_millis() as u64,
+            "integration run finished"
+        );
+        let rows = step_rows(&run.id, &steps);
+        let (id, instance) = (run.id.clone(), self.instance.clone());
+        let vault = self.vault.clone();
+        let integration_id = run.integration_id.clone();
+        let user_id = run.user_id.clone();
+        let index = match self.trigger_snapshot().await {
+            Ok(i) => i,
+            Err(_) => Arc::new(TriggerIndex::new()),
+        };
+        let result = self
+            .db
+            .write(move |c| {
+                use diesel::Connection;
+                c.transaction::<_, ApiError, _>(|c| {
+                    let now = time::now();
+                    if !Run::finish(c, &id, &instance, &finish, &rows, now)? {
+                        return Ok(false);
+                    }
+                    let events =
+                        effects.apply(c, &vault, &integration_id, user_id.as_deref(), now)?;
+                    triggers::queue_in(c, &index, &events)?;
+                    Ok(!events.is_empty())
+                })
+            })
+            .await;
+        match result {
+            Ok(true) => self.committed(),
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(run_id = %run.id, error = %e, "could not store a run's outcome; it runs again when its claim expires")
+            }
+        }
+        if status == RunStatus::RetryScheduled {
+            self.wake.notify_one();
+        }
+    }
+
+    /// Extends run `id`'s claim every [`HEARTBEAT`] until the guard is dropped.
+    fn heartbeat(&self, id: &str) -> AbortOnDrop {
+        let (db, id, instance) = (self.db.clone(), id.to_string(), self.instance.clone());
+        AbortOnDrop(tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(HEARTBEAT).await;
+                let (id, instance) = (id.clone(), instance.clone());
+                let until = time::now() + LEASE;
+                let _ = db
+                    .write(move |c| Ok(Run::extend_lease(c, &id, &instance, until)?))
+                    .await;
+            }
+        }))
+    }
+
+    /// Queues the runs that events published through the API trigger: an
+    /// integration listing an event type in `triggers` runs for the user
+    /// whose email the event's entity carries. Runs after the events are
+    /// committed (changes hookrelay makes itself use
+    /// [`triggers::queue_in`], inside their transaction).
+    pub async fn trigger_texts(&self, events: &[(&str, &str)]) -> ApiResult<usize> {
+        let index = self.trigger_snapshot().await?;
+        let n = triggers::queue_texts(&self.db, &index, events).await?;
+        if n > 0 {
+            self.wake.notify_one();
+        }
+        Ok(n)
+    }
+
+    /// The current trigger index (cached; other processes' changes show
+    /// within 5 seconds).
+    pub async fn trigger_snapshot(&self) -> ApiResult<Arc<TriggerIndex>> {
+        self.triggers.snapshot(&self.db).await
+    }
+
+    /// Forgets the cached trigger index (an integration changed).
+    pub fn invalidate_triggers(&self) {
+        self.triggers.invalidate();
+    }
+
+    /// After a transaction that published events (and maybe queued runs)
+    /// committed: wake the delivery engine and the run worker.
+    pub fn committed(&self) {
+        self.deliveries_wake.notify_one();
+        self.wake.notify_one();
+    }
+
+    /// Records a run that happened outside the queue (OAuth callbacks, form
+    /// option fetches), with its steps.
+    pub async fn record(
+        &self,
+        mut run: Run,
+        status: RunStatus,
+        error: Option<String>,
+        steps: &[Step],
+    ) -> ApiResult<Run> {
+        let now = time::now();
+        run.status = status.into();
+        run.error = error;
+        run.started_at = Some(run.created_at);
+        run.finished_at = Some(now);
+        let rows = step_rows(&run.id, steps);
+        let stored = run.clone();
+        self.db
+            .write(move |c| {
+                use diesel::Connection;
+                c.transaction::<_, ApiError, _>(|c| {
+                    stored.insert(c)?;
+                    Ok(RunStep::insert_all(c, &rows)?)
+                })
+            })
+            .await?;
+        Ok(run)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::AbortOnDrop;
+
+    /// A run's heartbeat ends when its guard goes, as it does when the run's
+    /// future is dropped mid-way.
+    #[tokio::test]
+    async fn dropping_the_guard_stops_the_heartbeat() {
+        let beats = Arc::new(AtomicUsize::new(0));
+        let b = beats.clone();
+        let run = async move {
+            let _heartbeat = AbortOnDrop(tokio::spawn(async move {
+                loop {
+                    b.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            }));
+            std::future::pending::<()>().await
+        };
+        // The caller gives up on the run: its future is dropped.
+        let _ = tokio::time::timeout(Duration::from_millis(30), run).await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let seen = beats.load(Ordering::SeqCst);
+        assert!(seen > 0);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(
+            beats.load(Ordering::SeqCst),
+            seen,
+            "the heartbeat kept going"
+        );
+    }
+}

@@ -1,0 +1,122 @@
+//! OAuth: the `access_token` exchange after the callback, and refreshing a
+//! token that expires (or was refused with a 401).
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use super::{Runner, Step, Target};
+
+impl Runner<'_> {
+    /// Runs `oauth.access_token` with the callback's `code` (or without one)
+    /// and returns the token object to store.
+    /// With PKCE, `verifier` is appended as `code_verifier` the same way as
+    /// the code, and templates see it as `{{ code_verifier }}`.
+    pub async fn oauth_access(
+        mut self,
+        code: Option<&str>,
+        verifier: Option<&str>,
+    ) -> (Result<Value, String>, Vec<Step>) {
+        let Some(mut item) = self.manifest.pointer("/oauth/access_token").cloned() else {
+            return (
+                Err("the manifest has no oauth.access_token".into()),
+                self.steps,
+            );
+        };
+        let params = [("code", code), ("code_verifier", verifier)];
+        for (name, value) in params {
+            let (Some(value), Some(Value::String(url))) = (value, item.get("url").cloned()) else {
+                continue;
+            };
+            let sep = if url.contains('?') { '&' } else { '?' };
+            item["url"] = Value::String(format!("{url}{sep}{name}={}", urlencode(value)));
+            self.masker.add(value, &format!("oauth {name}"));
+        }
+        if let Some(v) = verifier {
+            Arc::make_mut(&mut self.ctx).insert("code_verifier".into(), Value::from(v));
+        }
+        let result = match self.request(&item, "oauth.access_token").await {
+            Ok(r) => match r.json {
+                Some(Value::Object(token)) if (200..300).contains(&r.status) => {
+                    let token = stamp_expiry(Value::Object(token), None);
+                    self.masker.add_tree("oauth", &token);
+                    if let Some(step) = self.steps.last_mut() {
+                        step.response_body = self.masker.mask(&step.response_body);
+                    }
+                    Ok(token)
+                }
+                _ => Err(format!(
+                    "the token endpoint answered HTTP {} without a JSON object",
+                    r.status
+                )),
+            },
+            Err(e) => Err(e),
+        };
+        (result, self.steps)
+    }
+
+    /// Refreshes the OAuth token when it expires within 60 s.
+    pub(super) async fn refresh_if_due(&mut self) -> Result<(), String> {
+        let Some(token) = &self.oauth else {
+            return Ok(());
+        };
+        let due = token
+            .get("expires_at")
+            .and_then(Value::as_i64)
+            .is_some_and(|at| at - chrono::Utc::now().timestamp() < 60);
+        if due && self.manifest.pointer("/oauth/refresh").is_some() {
+            self.refresh().await?;
+        }
+        Ok(())
+    }
+
+    /// Runs `oauth.refresh` and merges its answer into the token.
+    pub(super) async fn refresh(&mut self) -> Result<(), String> {
+        self.refreshed = true;
+        let item = self
+            .manifest
+            .pointer("/oauth/refresh")
+            .cloned()
+            .ok_or("the manifest has no oauth.refresh")?;
+        let r = self
+            .request_once(&item, "oauth.refresh", Target::Template)
+            .await
+            .map_err(|e| format!("refreshing the OAuth token failed: {e}"))?;
+        let Some(Value::Object(fresh)) = r.json.filter(|_| (200..300).contains(&r.status)) else {
+            return Err(format!(
+                "refreshing the OAuth token failed: HTTP {} without a JSON object",
+                r.status
+            ));
+        };
+        let mut token = self.oauth.clone().unwrap_or(Value::Object(Map::new()));
+        if let Value::Object(t) = &mut token {
+            t.extend(fresh);
+        }
+        let token = stamp_expiry(token, None);
+        self.masker.add_tree("oauth", &token);
+        // The refresh step was logged before its tokens were known secrets.
+        if let Some(step) = self.steps.last_mut() {
+            step.response_body = self.masker.mask(&step.response_body);
+        }
+        Arc::make_mut(&mut self.ctx).insert("oauth".into(), token.clone());
+        self.oauth = Some(token);
+        self.oauth_changed = true;
+        Ok(())
+    }
+}
+
+/// Adds `expires_at` (unix seconds) from `expires_in`, so expiry survives storage.
+fn stamp_expiry(mut token: Value, now: Option<i64>) -> Value {
+    let now = now.unwrap_or_else(|| chrono::Utc::now().timestamp());
+    if let Some(secs) = token.get("expires_in").and_then(|v| {
+        v.as_i64()
+            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+    }) {
+        token["expires_at"] = Value::from(now + secs);
+    }
+    token
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
