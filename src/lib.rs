@@ -12,6 +12,7 @@ pub mod delivery;
 pub mod error;
 pub mod manifest;
 pub mod metrics;
+pub mod outbound;
 pub mod publish;
 pub mod sealed;
 pub mod signing;

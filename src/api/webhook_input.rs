@@ -6,8 +6,8 @@ use serde_json::Value;
 use super::auth::Caller;
 use crate::db::time;
 use crate::db::webhooks::Webhook;
-use crate::delivery::guard::TargetPolicy;
 use crate::error::{ApiError, ApiResult};
+use crate::outbound::TargetPolicy;
 use crate::signing::Scheme;
 use crate::state::AppState;
 
