@@ -49,13 +49,14 @@ pub struct UpdateWebhook {
     pub verify_ssl: Option<bool>,
     pub signing: Option<bool>,
     pub max_events_per_request: Option<i32>,
-    /// `null` returns to the deployment's schedule.
-    #[serde(default, deserialize_with = "present")]
+    /// `null` returns to the deployment's schedule (`Some(None)`), absent
+    /// leaves it (`None`).
+    #[serde(default, with = "serde_with::rust::double_option")]
     pub retry_schedule: Option<Option<Vec<String>>>,
     pub max_in_flight: Option<i32>,
     pub concurrency: Option<String>,
     /// `null` removes the limit.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, with = "serde_with::rust::double_option")]
     pub rate_limit_per_sec: Option<Option<i32>>,
     pub signature_scheme: Option<String>,
 }
@@ -68,15 +69,6 @@ pub struct RotateSecret {
     pub grace_period: Option<String>,
     /// The new secret; generated when absent.
     pub secret: Option<String>,
-}
-
-/// Tells a field sent as `null` (`Some(None)`) from one left out (`None`).
-fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(d).map(Some)
 }
 
 /// A webhook as the API shows it (never with its secret).
