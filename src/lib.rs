@@ -17,6 +17,7 @@ pub mod publish;
 pub mod sealed;
 pub mod signing;
 pub mod state;
+pub mod text_enum;
 pub mod tokens;
 pub mod vault;
 pub mod verify;

@@ -8,7 +8,7 @@ use super::auth::{Caller, HistoryRead, HistoryResend, Need};
 use super::events::parse_time;
 use super::page::{self, Cursor, Page};
 use super::webhook_input::redact_url;
-use crate::db::history::{HistoryQuery, HistoryRow, HistorySort, StatusClass};
+use crate::db::history::{HistoryQuery, HistoryRow, HistorySort, StatusClass, Trigger};
 use crate::db::time;
 use crate::delivery::manual;
 use crate::error::{ApiError, ApiResult};
@@ -45,7 +45,7 @@ pub struct HistoryView {
     duration_ms: i64,
     error: Option<String>,
     attempt: i32,
-    trigger: String,
+    trigger: Trigger,
     sent_at: String,
 }
 
@@ -199,6 +199,18 @@ pub async fn resend(
     need: Need<HistoryResend>,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let row = manual::resend(&state, id.into_inner()).await?;
+    let row = manual::resend(&manual_deps(&state), id.into_inner()).await?;
     Ok(HttpResponse::Created().json(HistoryView::for_caller(row, &need.caller)))
+}
+
+/// What manual attempts need, from the shared state. (Until `AppState`
+/// holds a `Manual` itself.)
+pub(super) fn manual_deps(state: &AppState) -> manual::Manual {
+    manual::Manual {
+        db: state.db.clone(),
+        clients: state.clients.clone(),
+        vault: state.vault.clone(),
+        metrics: state.metrics.clone(),
+        disable_after: state.disable_after,
+    }
 }

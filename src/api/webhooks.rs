@@ -366,7 +366,8 @@ pub async fn test(
     id: web::Path<String>,
     body: web::Json<TestSend>,
 ) -> ApiResult<HttpResponse> {
-    let row = manual::test_send(&state, id.into_inner(), body.into_inner().event_type).await?;
+    let deps = super::history::manual_deps(&state);
+    let row = manual::test_send(&deps, id.into_inner(), body.into_inner().event_type).await?;
     Ok(HttpResponse::Created().json(HistoryView::new(row)))
 }
 

@@ -8,8 +8,18 @@ use super::deliveries::{Delivery, Settlement};
 use super::schema::{history, history_events};
 use super::webhooks::{Outcome, Webhook};
 use super::{id_floor, insert_many, like_pattern, lower, DbConn, LoadOne};
+use crate::text_enum::text_enum;
 
 type Backend = <DbConn as diesel::Connection>::Backend;
+
+text_enum! {
+    /// Who caused an attempt: the engine, an operator's re-send, or a test send.
+    Trigger {
+        Auto = "auto",
+        Resend = "resend",
+        Test = "test",
+    }
+}
 
 /// One attempt as stored.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -38,7 +48,7 @@ pub struct HistoryRow {
     pub error: Option<String>,
     pub attempt: i32,
     /// `auto`, `resend` or `test`.
-    pub triggered_by: String,
+    pub triggered_by: Trigger,
     pub sent_at: NaiveDateTime,
     /// True when `request_body` holds only the first 64 KiB of the body sent.
     pub request_truncated: bool,

@@ -3,6 +3,7 @@
 use std::sync::{Arc, OnceLock};
 
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
 
 use crate::db::webhooks::Webhook;
 use crate::signing::{self, Scheme, Signer};
@@ -146,6 +147,18 @@ pub fn signer_for(
 /// Associated data binding a sealed signing secret to its webhook.
 pub fn secret_context(webhook_id: &str) -> String {
     format!("webhook-secret:{webhook_id}")
+}
+
+/// The `Webhook-Id` of a request: the event id, or for a batch a digest of
+/// its event ids, so a retried or re-sent request keeps its id.
+pub fn message_id(event_ids: &[String]) -> String {
+    match event_ids {
+        [one] => one.clone(),
+        many => {
+            let digest = Sha256::digest(many.join(",").as_bytes());
+            format!("batch_{}", &hex::encode(digest)[..26])
+        }
+    }
 }
 
 #[cfg(test)]
