@@ -139,7 +139,7 @@ async fn attempt(
     trigger: Trigger,
 ) -> ApiResult<HistoryRow> {
     let (db, clients, disable_after) = (&deps.db, &deps.clients, deps.disable_after);
-    let format = Format::parse(&webhook.format).unwrap_or(Format::Json);
+    let format = webhook.format;
     // A batched attempt is re-sent as a batch even if the webhook has since
     // gone back to one event per request: dropping events is never right.
     let batched = webhook.max_events_per_request > 1 || docs.len() > 1;

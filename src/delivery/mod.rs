@@ -8,6 +8,7 @@ pub mod manual;
 pub mod payload;
 pub mod recorder;
 pub mod send;
+pub mod webhooks;
 pub mod worker;
 
 // Moved to `crate::outbound` (issue 15); old paths kept for app.rs, main.rs

@@ -5,29 +5,10 @@ use std::sync::{Arc, OnceLock};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+pub use crate::db::webhooks::Format;
 use crate::db::webhooks::Webhook;
-use crate::signing::{self, Scheme, Signer};
+use crate::signing::{self, Signer};
 use crate::vault::Vault;
-
-/// Body encoding chosen per webhook.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// `application/x-www-form-urlencoded`, HrFlow's classic format.
-    Form,
-    /// `application/json`.
-    Json,
-}
-
-impl Format {
-    /// Parses the stored/API spelling.
-    pub fn parse(s: &str) -> Option<Format> {
-        match s {
-            "form" => Some(Format::Form),
-            "json" => Some(Format::Json),
-            _ => None,
-        }
-    }
-}
 
 /// One event ready to render: its JSON object and its entity field name.
 pub struct EventDoc {
@@ -140,7 +121,7 @@ pub fn signer_for(
         (Some(p), Some(until)) if until > now => Some(open(p)?),
         _ => None,
     };
-    let scheme = Scheme::parse(&w.signature_scheme).unwrap_or(Scheme::Both);
+    let scheme = w.signature_scheme;
     Ok(Some(Signer::new(scheme, open(&w.secret)?, previous)))
 }
 
@@ -165,6 +146,7 @@ pub fn message_id(event_ids: &[String]) -> String {
 mod tests {
     //! Every vector of the HrFlow signature fixture, byte for byte.
     use super::*;
+    use crate::signing::Scheme;
 
     #[test]
     fn reproduces_every_hrflow_vector() {

@@ -14,7 +14,7 @@ use crate::db::deliveries::{Delivery, DeliveryStatus, Settlement};
 use crate::db::history::{AttemptRecord, Trigger};
 use crate::db::{time, Db};
 use crate::delivery::lanes::{LanePermits, Lanes};
-use crate::delivery::payload::{message_id, render, EventDoc, Format};
+use crate::delivery::payload::{message_id, render, EventDoc};
 use crate::delivery::recorder::{history_row, AttemptContext, Record, Recorder};
 use crate::delivery::send::{send, Exchange};
 use crate::metrics::Metrics;
@@ -80,7 +80,7 @@ pub(super) async fn execute(job: Job, lane: LanePermits, ctx: TaskContext) {
         hand_back(&ctx.db, &job, lease).await;
         return;
     }
-    let format = Format::parse(&w.format).unwrap_or(Format::Json);
+    let format = w.format;
     let docs: Vec<&EventDoc> = job.docs.iter().map(Arc::as_ref).collect();
     let rendered = render(format, w.max_events_per_request > 1, &docs);
     let event_ids: Vec<String> = job.deliveries.iter().map(|d| d.event_id.clone()).collect();
