@@ -2,8 +2,10 @@
 //! and records event + deliveries in one transaction.
 
 mod batcher;
+mod intake;
 
 pub use batcher::Publisher;
+pub use intake::Intake;
 
 use std::collections::HashMap;
 use std::sync::RwLock;
