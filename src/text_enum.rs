@@ -20,8 +20,11 @@ macro_rules! text_enum {
             /// Every value, in declaration order.
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
 
+            /// Every spelling, in declaration order.
+            pub const WORDS: &'static [&'static str] = &[$($word),+];
+
             /// The stored (and API) spelling.
-            pub fn as_str(self) -> &'static str {
+            pub const fn as_str(self) -> &'static str {
                 match self {
                     $($name::$variant => $word),+
                 }
@@ -29,8 +32,7 @@ macro_rules! text_enum {
 
             /// The accepted spellings, for error messages: `a, b or c`.
             pub fn choices() -> String {
-                let words: Vec<&str> = Self::ALL.iter().map(|v| v.as_str()).collect();
-                match words.split_last() {
+                match Self::WORDS.split_last() {
                     Some((last, [])) => last.to_string(),
                     Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
                     None => String::new(),

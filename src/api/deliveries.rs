@@ -65,10 +65,12 @@ pub async fn list(
         .as_deref()
         .map(|s| {
             s.parse::<DeliveryStatus>().map_err(|_| {
-                let all: Vec<&str> = DeliveryStatus::ALL.iter().map(|s| s.as_str()).collect();
                 ApiError::field(
                     "status",
-                    format!("unknown status '{s}'; use {}", all.join(", ")),
+                    format!(
+                        "unknown status '{s}'; use {}",
+                        DeliveryStatus::WORDS.join(", ")
+                    ),
                 )
             })
         })

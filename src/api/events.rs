@@ -78,7 +78,7 @@ fn intake(state: &AppState) -> Intake<'_> {
 /// token that could start those runs itself: a publish-only token must not
 /// reach into integrations (e.g. provision any user with `user.updated`).
 fn may_trigger(caller: &Caller) -> bool {
-    caller.holds(IntegrationsRun::NAME)
+    caller.holds(IntegrationsRun::SCOPE)
 }
 
 pub async fn publish(

@@ -166,12 +166,11 @@ impl WebhookView {
 /// A signature scheme by name.
 pub fn check_scheme(scheme: &str) -> ApiResult<Scheme> {
     scheme.parse().map_err(|_| {
-        let names: Vec<&str> = Scheme::ALL.iter().map(|s| s.as_str()).collect();
         ApiError::field(
             "signature_scheme",
             format!(
                 "signature_scheme must be one of {}, not '{scheme}'",
-                names.join(", ")
+                Scheme::WORDS.join(", ")
             ),
         )
     })

@@ -110,23 +110,25 @@ impl From<AttemptRecord> for AttemptBatch {
     }
 }
 
-/// Sort keys for the history list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HistorySort {
-    SentAt,
-    Status,
-    Url,
-    Duration,
+text_enum! {
+    /// Sort keys for the history list.
+    HistorySort {
+        SentAt = "sent_at",
+        Status = "status",
+        Url = "url",
+        Duration = "duration",
+    }
 }
 
-/// Status classes for filtering.
-#[derive(Debug, Clone, Copy)]
-pub enum StatusClass {
-    C2xx,
-    C3xx,
-    C4xx,
-    C5xx,
-    Error,
+text_enum! {
+    /// Status classes for filtering (`Error`: no answer at all).
+    StatusClass {
+        C2xx = "2xx",
+        C3xx = "3xx",
+        C4xx = "4xx",
+        C5xx = "5xx",
+        Error = "error",
+    }
 }
 
 /// History list parameters.

@@ -3,6 +3,7 @@
 
 pub mod cache;
 pub mod concurrency;
+pub mod history;
 pub mod lanes;
 pub mod manual;
 pub mod payload;
