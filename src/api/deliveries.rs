@@ -7,6 +7,7 @@ use super::auth::{HistoryRead, Need};
 use super::page::{self, Cursor, Page};
 use crate::db::deliveries::{Delivery, DeliveryQuery, DeliveryStatus};
 use crate::db::time;
+use crate::delivery::history;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -83,10 +84,7 @@ pub async fn list(
         before_id: Cursor::decode(q.cursor.as_deref())?.after,
         limit,
     };
-    let rows = state
-        .db
-        .read(move |c| Ok(Delivery::list(c, &query)?))
-        .await?;
+    let rows = history::deliveries(&state.db, query).await?;
     let page = Page::from_rows(rows, limit, DeliveryView::new, |d| Cursor::after(&d.id));
     Ok(HttpResponse::Ok().json(page))
 }

@@ -6,11 +6,10 @@ use serde_json::{json, Value};
 
 use super::auth::{Caller, EventsWrite, HistoryRead, IntegrationsRun, Need, Scope};
 use super::page::{self, Cursor, Page};
-use crate::db::deliveries::Delivery;
 use crate::db::events::{Event, EventQuery};
 use crate::db::time;
 use crate::error::{ApiError, ApiResult};
-use crate::publish::Intake;
+use crate::publish::{catalogue, Intake};
 use crate::state::AppState;
 
 /// Query of `GET /v1/events`.
@@ -133,7 +132,7 @@ pub async fn list(
         before_id: Cursor::decode(q.cursor.as_deref())?.after,
         limit,
     };
-    let rows = state.db.read(move |c| Ok(Event::list(c, &query)?)).await?;
+    let rows = catalogue::list_events(&state.db, query).await?;
     let page = Page::from_rows(rows, limit, EventView::new, |e| Cursor::after(&e.id));
     Ok(HttpResponse::Ok().json(page))
 }
@@ -143,15 +142,7 @@ pub async fn get(
     _: Need<HistoryRead>,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let id = id.into_inner();
-    let (event, deliveries) = state
-        .db
-        .read(move |c| {
-            let e = Event::find(c, &id)?.ok_or_else(|| ApiError::not_found("event", &id))?;
-            let d = Delivery::for_event(c, &id)?;
-            Ok((e, d))
-        })
-        .await?;
+    let (event, deliveries) = catalogue::find_event(&state.db, id.into_inner()).await?;
     let mut view = serde_json::to_value(EventView::new(event)).map_err(ApiError::internal)?;
     view["deliveries"] = serde_json::to_value(
         deliveries

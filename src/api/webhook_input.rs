@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::auth::Caller;
 use crate::db::time;
-use crate::db::webhooks::{Format, Webhook, WebhookState};
+use crate::db::webhooks::{Concurrency, Format, Webhook, WebhookState};
 use crate::error::{ApiError, ApiResult};
 use crate::outbound::TargetPolicy;
 use crate::signing::Scheme;
@@ -92,7 +92,7 @@ pub struct WebhookView {
     pub retry_schedule: Option<Value>,
     /// The ceiling of the adaptive limit, or the fixed limit.
     pub max_in_flight: i32,
-    pub concurrency: String,
+    pub concurrency: Concurrency,
     /// This process's lane for the webhook (`GET /v1/webhooks/{id}` only):
     /// `null` when this process holds no lane for it.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -299,15 +299,14 @@ pub fn check_retry_schedule(list: &[String]) -> ApiResult<String> {
 }
 
 /// `adaptive` or `fixed`.
-pub fn check_concurrency(mode: &str) -> ApiResult<String> {
-    crate::delivery::lanes::Mode::parse(mode)
-        .map(|m| m.as_str().to_string())
-        .ok_or_else(|| {
-            ApiError::field(
-                "concurrency",
-                format!("concurrency must be adaptive or fixed, not '{mode}'"),
-            )
-        })
+/// A lane mode by name.
+pub fn check_concurrency(mode: &str) -> ApiResult<Concurrency> {
+    mode.parse().map_err(|_| {
+        ApiError::field(
+            "concurrency",
+            format!("concurrency must be adaptive or fixed, not '{mode}'"),
+        )
+    })
 }
 
 /// What this process's lane for a webhook looks like, for the API.

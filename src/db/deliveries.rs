@@ -442,14 +442,6 @@ impl Delivery {
             .select(Delivery::as_select())
             .load(conn)
     }
-
-    /// Deliveries by id.
-    pub fn find_many(conn: &mut DbConn, ids: &[String]) -> QueryResult<Vec<Delivery>> {
-        deliveries::table
-            .filter(deliveries::id.eq_any(ids))
-            .select(Delivery::as_select())
-            .load(conn)
-    }
 }
 
 /// The delivery queue at a glance (for metrics).

@@ -31,6 +31,16 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// How a webhook's lane sets its limit of requests in flight.
+    Concurrency {
+        /// Follows the receiver, up to `max_in_flight`.
+        Adaptive = "adaptive",
+        /// Always `max_in_flight`.
+        Fixed = "fixed",
+    }
+}
+
 /// A stored webhook.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = webhooks)]
@@ -68,7 +78,7 @@ pub struct Webhook {
     pub previous_secret_expires_at: Option<NaiveDateTime>,
     /// `adaptive` (the limit follows the receiver, up to `max_in_flight`)
     /// or `fixed` (always `max_in_flight`).
-    pub concurrency: String,
+    pub concurrency: Concurrency,
 }
 
 /// How an attempt ended, for the webhook's state.
@@ -104,7 +114,7 @@ pub struct WebhookChanges {
     pub signature_scheme: Option<Scheme>,
     pub previous_secret: Option<Option<String>>,
     pub previous_secret_expires_at: Option<Option<NaiveDateTime>>,
-    pub concurrency: Option<String>,
+    pub concurrency: Option<Concurrency>,
 }
 
 text_enum! {
@@ -166,7 +176,7 @@ impl Webhook {
             signature_scheme: Scheme::Both,
             previous_secret: None,
             previous_secret_expires_at: None,
-            concurrency: "adaptive".into(),
+            concurrency: Concurrency::Adaptive,
         }
     }
 

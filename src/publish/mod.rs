@@ -2,6 +2,7 @@
 //! and records event + deliveries in one transaction.
 
 mod batcher;
+pub mod catalogue;
 mod intake;
 
 pub use batcher::Publisher;
