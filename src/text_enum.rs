@@ -92,3 +92,39 @@ macro_rules! text_enum {
 }
 
 pub(crate) use text_enum;
+
+#[cfg(test)]
+mod tests {
+    use crate::db::deliveries::DeliveryStatus;
+    use crate::db::webhooks::WebhookSort;
+    use crate::tokens::Scope;
+
+    #[test]
+    fn words_round_trip() {
+        for s in DeliveryStatus::ALL {
+            assert_eq!(s.as_str().parse::<DeliveryStatus>(), Ok(*s));
+            assert_eq!(s.to_string(), s.as_str());
+        }
+        assert_eq!(
+            DeliveryStatus::WORDS,
+            ["pending", "delivering", "succeeded", "failed", "dead"]
+        );
+        assert_eq!(
+            serde_json::to_value(Scope::HistoryResend).unwrap(),
+            "history:resend"
+        );
+    }
+
+    #[test]
+    fn unknown_words_are_refused_with_the_choices() {
+        let e = "Succeeded".parse::<DeliveryStatus>().unwrap_err();
+        assert!(
+            e.contains("'Succeeded'") && e.ends_with("failed or dead"),
+            "{e}"
+        );
+        assert_eq!(
+            WebhookSort::choices(),
+            "name, url, last_triggered_at, state or created_at"
+        );
+    }
+}

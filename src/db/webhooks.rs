@@ -7,39 +7,11 @@ use diesel::IntoSql;
 use super::schema::webhooks;
 use super::{like_pattern, lower, DbConn, LoadOne};
 pub use crate::signing::Scheme;
-use crate::text_enum::text_enum;
+pub use values::{Concurrency, Format, WebhookSort, WebhookState};
+
+mod values;
 
 type Backend = <DbConn as diesel::Connection>::Backend;
-
-text_enum! {
-    /// A webhook's health as the API shows it: `Active` (delivering, last
-    /// attempt fine), `Failing` (active, in a run of failures), `Disabled`.
-    WebhookState {
-        Active = "active",
-        Disabled = "disabled",
-        Failing = "failing",
-    }
-}
-
-text_enum! {
-    /// Body encoding chosen per webhook.
-    Format {
-        /// `application/x-www-form-urlencoded`, HrFlow's classic format.
-        Form = "form",
-        /// `application/json`.
-        Json = "json",
-    }
-}
-
-text_enum! {
-    /// How a webhook's lane sets its limit of requests in flight.
-    Concurrency {
-        /// Follows the receiver, up to `max_in_flight`.
-        Adaptive = "adaptive",
-        /// Always `max_in_flight`.
-        Fixed = "fixed",
-    }
-}
 
 /// A stored webhook.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -115,17 +87,6 @@ pub struct WebhookChanges {
     pub previous_secret: Option<Option<String>>,
     pub previous_secret_expires_at: Option<Option<NaiveDateTime>>,
     pub concurrency: Option<Concurrency>,
-}
-
-text_enum! {
-    /// Sort keys the list accepts.
-    WebhookSort {
-        Name = "name",
-        Url = "url",
-        LastTriggeredAt = "last_triggered_at",
-        State = "state",
-        CreatedAt = "created_at",
-    }
 }
 
 /// List parameters.
