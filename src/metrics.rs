@@ -15,7 +15,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
-use crate::db::deliveries::QueueStats;
+use crate::db::deliveries::{DeliveryStatus, QueueStats};
+use crate::db::history::Trigger;
 use crate::delivery::concurrency::{Change, Reason};
 use crate::delivery::lanes::LaneStatus;
 
@@ -288,11 +289,11 @@ impl Metrics {
     }
 
     /// Records one finished attempt.
-    pub fn attempt(&self, outcome: &str, trigger: &str, took: Duration) {
+    pub fn attempt(&self, outcome: DeliveryStatus, trigger: Trigger, took: Duration) {
         self.attempts
             .get_or_create(&AttemptLabels {
-                outcome: outcome.to_string(),
-                trigger: trigger.to_string(),
+                outcome: outcome.as_str().to_string(),
+                trigger: trigger.as_str().to_string(),
             })
             .inc();
         self.attempt_seconds.observe(took.as_secs_f64());
@@ -327,9 +328,10 @@ impl Metrics {
     pub fn render(&self, queue: &QueueStats, lanes: &[(String, LaneStatus)]) -> String {
         self.set_lanes(lanes);
         for (state, n) in [
-            ("pending", queue.pending),
+            (DeliveryStatus::Pending.as_str(), queue.pending),
+            // Failed deliveries wait for their retry: the gauge says so.
             ("retrying", queue.retrying),
-            ("delivering", queue.delivering),
+            (DeliveryStatus::Delivering.as_str(), queue.delivering),
         ] {
             self.queue_depth
                 .get_or_create(&StateLabel {

@@ -66,30 +66,19 @@ pub fn standard_signature(key: &[u8], msg_id: &str, timestamp: i64, body: &[u8])
     )
 }
 
-/// Which signature headers a webhook's requests carry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scheme {
-    /// `HTTP-HRFLOW-SIGNATURE` only.
-    Hrflow,
-    /// `webhook-id`, `webhook-timestamp`, `webhook-signature` only.
-    Standard,
-    /// Both sets (the default).
-    Both,
+crate::text_enum::text_enum! {
+    /// Which signature headers a webhook's requests carry.
+    Scheme {
+        /// `HTTP-HRFLOW-SIGNATURE` only.
+        Hrflow = "hrflow",
+        /// `webhook-id`, `webhook-timestamp`, `webhook-signature` only.
+        Standard = "standard",
+        /// Both sets (the default).
+        Both = "both",
+    }
 }
 
 impl Scheme {
-    /// Every accepted spelling, for error messages.
-    pub const NAMES: &'static [&'static str] = &["hrflow", "standard", "both"];
-
-    pub fn parse(s: &str) -> Option<Scheme> {
-        match s {
-            "hrflow" => Some(Scheme::Hrflow),
-            "standard" => Some(Scheme::Standard),
-            "both" => Some(Scheme::Both),
-            _ => None,
-        }
-    }
-
     fn hrflow(self) -> bool {
         matches!(self, Scheme::Hrflow | Scheme::Both)
     }

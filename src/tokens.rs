@@ -154,17 +154,28 @@ impl TokenCache {
     }
 }
 
-/// Every scope a token can hold. `admin` implies all others.
-pub const SCOPES: &[&str] = &[
-    "events:write",
-    "webhooks:read",
-    "webhooks:write",
-    "history:read",
-    "history:resend",
-    "integrations:run",
-    "integrations:write",
-    "admin",
-];
+crate::text_enum::text_enum! {
+    /// A permission a token can hold (the one list of them: `api::auth`
+    /// guards routes with these). `Admin` implies all others.
+    Scope {
+        EventsWrite = "events:write",
+        WebhooksRead = "webhooks:read",
+        WebhooksWrite = "webhooks:write",
+        HistoryRead = "history:read",
+        HistoryResend = "history:resend",
+        IntegrationsRun = "integrations:run",
+        IntegrationsWrite = "integrations:write",
+        Admin = "admin",
+    }
+}
+
+/// Every scope's name (kept for `api::SCOPES`; same list as [`Scope`]).
+pub const SCOPES: &[&str] = Scope::WORDS;
+
+/// Every scope's name, comma-separated, for error messages.
+fn scope_names() -> String {
+    Scope::WORDS.join(", ")
+}
 
 /// A new random API token: `hr_` + 32 random bytes, base64url.
 pub fn generate_token() -> String {
@@ -179,17 +190,17 @@ pub fn check_scopes(scopes: &[String]) -> ApiResult<String> {
     if scopes.is_empty() {
         return Err(ApiError::field(
             "scopes",
-            format!("scopes must list at least one of: {}", SCOPES.join(", ")),
+            format!("scopes must list at least one of: {}", scope_names()),
         ));
     }
     let mut list: Vec<&str> = Vec::with_capacity(scopes.len());
     for (i, s) in scopes.iter().enumerate() {
-        match SCOPES.iter().find(|k| **k == s.as_str()) {
-            Some(k) => list.push(k),
-            None => {
+        match s.parse::<Scope>() {
+            Ok(k) => list.push(k.as_str()),
+            Err(_) => {
                 return Err(ApiError::field(
                     format!("scopes[{i}]"),
-                    format!("unknown scope '{s}'; scopes are {}", SCOPES.join(", ")),
+                    format!("unknown scope '{s}'; scopes are {}", scope_names()),
                 ))
             }
         }
@@ -215,6 +226,66 @@ pub fn create(conn: &mut DbConn, name: &str, scopes: &[String]) -> ApiResult<(Ap
     };
     row.insert(conn)?;
     Ok((row, token))
+}
+
+/// Token administration (`/v1/tokens`, the `admin` scope): the database
+/// and this process's [`TokenCache`], kept in step.
+pub struct Tokens<'a> {
+    pub db: &'a Db,
+    pub cache: &'a TokenCache,
+}
+
+impl Tokens<'_> {
+    /// Creates a token; returns its row and the token in clear (shown once).
+    pub async fn create(&self, name: String, scopes: Vec<String>) -> ApiResult<(ApiToken, String)> {
+        let (row, token) = self.db.write(move |c| create(c, &name, &scopes)).await?;
+        // A bad-token flood may have cached this hash as unknown.
+        self.cache.created(&row.token_hash);
+        Ok((row, token))
+    }
+
+    /// One page of tokens after id `after` (`limit + 1` rows).
+    pub async fn list(&self, after: Option<String>, limit: i64) -> ApiResult<Vec<ApiToken>> {
+        self.db
+            .read(move |c| Ok(ApiToken::list(c, after.as_deref(), limit + 1)?))
+            .await
+    }
+
+    /// One token, or 404.
+    pub async fn find(&self, id: String) -> ApiResult<ApiToken> {
+        self.db
+            .read(move |c| ApiToken::find(c, &id)?.ok_or_else(|| ApiError::not_found("token", &id)))
+            .await
+    }
+
+    /// Renames a token; returns it.
+    pub async fn rename(&self, id: String, name: &str) -> ApiResult<ApiToken> {
+        let name = crate::api::check_name(name)?;
+        self.db
+            .write(move |c| {
+                if ApiToken::rename(c, &id, &name)? == 0 {
+                    return Err(ApiError::not_found("token", &id));
+                }
+                ApiToken::find(c, &id)?.ok_or_else(|| ApiError::not_found("token", &id))
+            })
+            .await
+    }
+
+    /// Revokes at once in this process (its cache is cleared, so the next
+    /// request with this token gets 401), within [`TRUSTED_FOR`] in others.
+    pub async fn revoke(&self, id: String) -> ApiResult<()> {
+        use diesel::Connection;
+        let key = id.clone();
+        let n = self
+            .db
+            .write(move |c| c.transaction::<_, ApiError, _>(|c| Ok(ApiToken::delete(c, &key)?)))
+            .await?;
+        if n == 0 {
+            return Err(ApiError::not_found("token", &id));
+        }
+        self.cache.clear();
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -17,50 +17,56 @@ use crate::db::time;
 use crate::db::tokens::ApiToken;
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::tokens;
 
-/// A scope a handler requires; see [`Need`].
+/// A scope a handler requires, as a type; see [`Need`]. The scopes
+/// themselves are [`tokens::Scope`].
 pub trait Scope {
-    const NAME: &'static str;
+    const SCOPE: tokens::Scope;
+    const NAME: &'static str = Self::SCOPE.as_str();
 }
 
+/// One marker type per [`tokens::Scope`] variant, of the same name.
 macro_rules! scopes {
-    ($($ty:ident => $name:literal),* $(,)?) => {$(
-        #[doc = concat!("The `", $name, "` scope.")]
+    ($($ty:ident),* $(,)?) => {$(
+        #[doc = concat!("The [`tokens::Scope::", stringify!($ty), "`] scope.")]
         #[allow(dead_code)] // not every scope guards a route yet
         pub struct $ty;
         impl Scope for $ty {
-            const NAME: &'static str = $name;
+            const SCOPE: tokens::Scope = tokens::Scope::$ty;
         }
     )*};
 }
 
 scopes! {
-    EventsWrite => "events:write",
-    WebhooksRead => "webhooks:read",
-    WebhooksWrite => "webhooks:write",
-    HistoryRead => "history:read",
-    HistoryResend => "history:resend",
-    IntegrationsRun => "integrations:run",
-    IntegrationsWrite => "integrations:write",
-    Admin => "admin",
+    EventsWrite,
+    WebhooksRead,
+    WebhooksWrite,
+    HistoryRead,
+    HistoryResend,
+    IntegrationsRun,
+    IntegrationsWrite,
+    Admin,
 }
 
 /// The caller a `/v1` request was authenticated as.
 pub struct Caller {
     pub token_id: String,
-    scopes: Vec<String>,
+    scopes: Vec<tokens::Scope>,
 }
 
 impl Caller {
     /// Whether the caller holds `scope` (`admin` holds every scope).
-    pub fn holds(&self, scope: &str) -> bool {
-        self.scopes.iter().any(|s| s == scope || s == "admin")
+    pub fn holds(&self, scope: tokens::Scope) -> bool {
+        self.scopes
+            .iter()
+            .any(|s| *s == scope || *s == tokens::Scope::Admin)
     }
 
     /// Whether webhook URLs are shown with their credentials (userinfo,
     /// query values): only to callers that could change the webhook.
     pub fn sees_url_credentials(&self) -> bool {
-        self.holds(WebhooksWrite::NAME)
+        self.holds(WebhooksWrite::SCOPE)
     }
 }
 
@@ -82,7 +88,7 @@ impl<S: Scope> FromRequest for Need<S> {
             None => Err(ApiError::internal(
                 "route outside the authenticated scope asked for a scope",
             )),
-            Some(c) if c.holds(S::NAME) => Ok(Need {
+            Some(c) if c.holds(S::SCOPE) => Ok(Need {
                 caller: c,
                 _scope: PhantomData,
             }),
@@ -114,7 +120,12 @@ pub async fn authenticate(
         .await?
         .ok_or_else(|| ApiError::Unauthorized("unknown or revoked token".into()))?;
     touch(&state, &found);
-    let scopes = found.scope_list().into_iter().map(String::from).collect();
+    // Stored scopes were checked when the token was made.
+    let scopes = found
+        .scope_list()
+        .into_iter()
+        .filter_map(|s| s.parse().ok())
+        .collect();
     req.extensions_mut().insert(Rc::new(Caller {
         token_id: found.id.clone(),
         scopes,

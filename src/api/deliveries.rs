@@ -5,13 +5,11 @@ use serde::{Deserialize, Serialize};
 
 use super::auth::{HistoryRead, Need};
 use super::page::{self, Cursor, Page};
-use crate::db::deliveries::{Delivery, DeliveryQuery};
+use crate::db::deliveries::{Delivery, DeliveryQuery, DeliveryStatus};
 use crate::db::time;
+use crate::delivery::history;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-
-/// States a delivery can be in.
-pub const STATES: &[&str] = &["pending", "delivering", "succeeded", "failed", "dead"];
 
 /// Query of `GET /v1/deliveries`.
 #[derive(Deserialize)]
@@ -30,7 +28,7 @@ pub struct DeliveryView {
     id: String,
     event_id: String,
     webhook_id: String,
-    status: String,
+    status: DeliveryStatus,
     attempts: i32,
     next_attempt_at: Option<String>,
     last_status_code: Option<i32>,
@@ -41,7 +39,7 @@ pub struct DeliveryView {
 
 impl DeliveryView {
     pub fn new(d: Delivery) -> Self {
-        let waiting = matches!(d.status.as_str(), "pending" | "failed");
+        let waiting = d.status.is_waiting();
         DeliveryView {
             next_attempt_at: waiting.then(|| time::rfc3339(&d.next_attempt_at)),
             created_at: time::rfc3339(&d.created_at),
@@ -63,24 +61,30 @@ pub async fn list(
     q: web::Query<ListQuery>,
 ) -> ApiResult<HttpResponse> {
     let q = q.into_inner();
-    if let Some(s) = q.status.as_deref().filter(|s| !STATES.contains(s)) {
-        return Err(ApiError::field(
-            "status",
-            format!("unknown status '{s}'; use {}", STATES.join(", ")),
-        ));
-    }
+    let status = q
+        .status
+        .as_deref()
+        .map(|s| {
+            s.parse::<DeliveryStatus>().map_err(|_| {
+                ApiError::field(
+                    "status",
+                    format!(
+                        "unknown status '{s}'; use {}",
+                        DeliveryStatus::WORDS.join(", ")
+                    ),
+                )
+            })
+        })
+        .transpose()?;
     let limit = page::limit(q.limit)?;
     let query = DeliveryQuery {
-        status: q.status,
+        status,
         webhook_id: q.webhook_id,
         event_id: q.event_id,
         before_id: Cursor::decode(q.cursor.as_deref())?.after,
         limit,
     };
-    let rows = state
-        .db
-        .read(move |c| Ok(Delivery::list(c, &query)?))
-        .await?;
+    let rows = history::deliveries(&state.db, query).await?;
     let page = Page::from_rows(rows, limit, DeliveryView::new, |d| Cursor::after(&d.id));
     Ok(HttpResponse::Ok().json(page))
 }

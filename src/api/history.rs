@@ -8,9 +8,9 @@ use super::auth::{Caller, HistoryRead, HistoryResend, Need};
 use super::events::parse_time;
 use super::page::{self, Cursor, Page};
 use super::webhook_input::redact_url;
-use crate::db::history::{HistoryQuery, HistoryRow, HistorySort, StatusClass};
+use crate::db::history::{HistoryQuery, HistoryRow, HistorySort, StatusClass, Trigger};
 use crate::db::time;
-use crate::delivery::manual;
+use crate::delivery::{history, manual};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -45,7 +45,7 @@ pub struct HistoryView {
     duration_ms: i64,
     error: Option<String>,
     attempt: i32,
-    trigger: String,
+    trigger: Trigger,
     sent_at: String,
 }
 
@@ -115,32 +115,27 @@ pub async fn list(
     q: web::Query<ListQuery>,
 ) -> ApiResult<HttpResponse> {
     let q = q.into_inner();
-    let sort = match q.sort.as_deref().unwrap_or("sent_at") {
-        "sent_at" => HistorySort::SentAt,
-        "status" => HistorySort::Status,
-        "url" => HistorySort::Url,
-        "duration" => HistorySort::Duration,
-        other => {
-            return Err(ApiError::field(
+    let sort = match q.sort.as_deref() {
+        None => HistorySort::SentAt,
+        Some(s) => s.parse().map_err(|_| {
+            ApiError::field(
                 "sort",
-                format!("unknown sort key '{other}'; use sent_at, status, url or duration"),
-            ))
-        }
+                format!("unknown sort key '{s}'; use {}", HistorySort::choices()),
+            )
+        })?,
     };
-    let status = match q.status.as_deref() {
-        None => None,
-        Some("2xx") => Some(StatusClass::C2xx),
-        Some("3xx") => Some(StatusClass::C3xx),
-        Some("4xx") => Some(StatusClass::C4xx),
-        Some("5xx") => Some(StatusClass::C5xx),
-        Some("error") => Some(StatusClass::Error),
-        Some(other) => {
-            return Err(ApiError::field(
-                "status",
-                format!("unknown status class '{other}'; use 2xx, 3xx, 4xx, 5xx or error"),
-            ))
-        }
-    };
+    let status = q
+        .status
+        .as_deref()
+        .map(|s| {
+            s.parse::<StatusClass>().map_err(|_| {
+                ApiError::field(
+                    "status",
+                    format!("unknown status class '{s}'; use {}", StatusClass::choices()),
+                )
+            })
+        })
+        .transpose()?;
     let limit = page::limit(q.limit)?;
     let cursor = Cursor::decode(q.cursor.as_deref())?;
     let offset = cursor.offset.unwrap_or(0).max(0);
@@ -166,10 +161,7 @@ pub async fn list(
         },
         limit,
     };
-    let rows = state
-        .db
-        .read(move |c| Ok(HistoryRow::list(c, &query)?))
-        .await?;
+    let rows = history::list(&state.db, query).await?;
     let kept = rows.len().min(limit as usize) as i64;
     let view = |r| HistoryView::for_caller(r, &need.caller);
     let page = Page::from_rows(rows, limit, view, |r| match sort {
@@ -184,13 +176,7 @@ pub async fn get(
     need: Need<HistoryRead>,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let id = id.into_inner();
-    let row = state
-        .db
-        .read(move |c| {
-            HistoryRow::find(c, &id)?.ok_or_else(|| ApiError::not_found("history entry", &id))
-        })
-        .await?;
+    let row = history::find(&state.db, id.into_inner()).await?;
     Ok(HttpResponse::Ok().json(HistoryView::for_caller(row, &need.caller)))
 }
 
@@ -199,6 +185,18 @@ pub async fn resend(
     need: Need<HistoryResend>,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let row = manual::resend(&state, id.into_inner()).await?;
+    let row = manual::resend(&manual_deps(&state), id.into_inner()).await?;
     Ok(HttpResponse::Created().json(HistoryView::for_caller(row, &need.caller)))
+}
+
+/// What manual attempts need, from the shared state. (Until `AppState`
+/// holds a `Manual` itself.)
+pub(super) fn manual_deps(state: &AppState) -> manual::Manual {
+    manual::Manual {
+        db: state.db.clone(),
+        clients: state.clients.clone(),
+        vault: state.vault.clone(),
+        metrics: state.metrics.clone(),
+        disable_after: state.disable_after,
+    }
 }

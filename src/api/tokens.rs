@@ -8,9 +8,9 @@ use super::auth::{Admin, Need};
 use super::page::{self, Cursor, Page};
 use crate::db::time;
 use crate::db::tokens::ApiToken;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::state::AppState;
-use crate::tokens;
+use crate::tokens::Tokens;
 
 /// Body of `POST /v1/tokens`.
 #[derive(Deserialize)]
@@ -61,18 +61,21 @@ impl TokenView {
     }
 }
 
+/// The token service over the shared state.
+fn service(state: &AppState) -> Tokens<'_> {
+    Tokens {
+        db: &state.db,
+        cache: &state.tokens,
+    }
+}
+
 pub async fn create(
     state: web::Data<AppState>,
     admin: Need<Admin>,
     body: web::Json<CreateToken>,
 ) -> ApiResult<HttpResponse> {
     let b = body.into_inner();
-    let (row, token) = state
-        .db
-        .write(move |c| tokens::create(c, &b.name, &b.scopes))
-        .await?;
-    // A bad-token flood may have cached this hash as unknown.
-    state.tokens.created(&row.token_hash);
+    let (row, token) = service(&state).create(b.name, b.scopes).await?;
     tracing::info!(token_id = %row.id, scopes = %row.scopes, by = %admin.caller.token_id, "API token created");
     Ok(HttpResponse::Created().json(TokenView {
         token: Some(token),
@@ -87,10 +90,7 @@ pub async fn list(
 ) -> ApiResult<HttpResponse> {
     let limit = page::limit(q.limit)?;
     let after = Cursor::decode(q.cursor.as_deref())?.after;
-    let rows = state
-        .db
-        .read(move |c| Ok(ApiToken::list(c, after.as_deref(), limit + 1)?))
-        .await?;
+    let rows = service(&state).list(after, limit).await?;
     let page = Page::from_rows(rows, limit, TokenView::new, |t| Cursor::after(&t.id));
     Ok(HttpResponse::Ok().json(page))
 }
@@ -100,11 +100,7 @@ pub async fn get(
     _: Need<Admin>,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let id = id.into_inner();
-    let t = state
-        .db
-        .read(move |c| ApiToken::find(c, &id)?.ok_or_else(|| ApiError::not_found("token", &id)))
-        .await?;
+    let t = service(&state).find(id.into_inner()).await?;
     Ok(HttpResponse::Ok().json(TokenView::new(t)))
 }
 
@@ -114,30 +110,18 @@ pub async fn rename(
     id: web::Path<String>,
     body: web::Json<RenameToken>,
 ) -> ApiResult<HttpResponse> {
-    let name = super::check_name(&body.name)?;
-    let id = id.into_inner();
-    let t = state
-        .db
-        .write(move |c| {
-            if ApiToken::rename(c, &id, &name)? == 0 {
-                return Err(ApiError::not_found("token", &id));
-            }
-            ApiToken::find(c, &id)?.ok_or_else(|| ApiError::not_found("token", &id))
-        })
-        .await?;
+    let t = service(&state).rename(id.into_inner(), &body.name).await?;
     Ok(HttpResponse::Ok().json(TokenView::new(t)))
 }
 
-/// Revokes at once in this process (its token cache is cleared, so the next
-/// request with this token gets 401), within `tokens::TRUSTED_FOR` in others.
+/// Revokes at once in this process, within `tokens::TRUSTED_FOR` in others.
 pub async fn revoke(
     state: web::Data<AppState>,
     admin: Need<Admin>,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
-    let done = super::delete_one(&state, "token", id.clone(), ApiToken::delete).await?;
-    state.tokens.clear();
+    service(&state).revoke(id.clone()).await?;
     tracing::info!(token_id = %id, by = %admin.caller.token_id, "API token revoked");
-    Ok(done)
+    Ok(HttpResponse::NoContent().finish())
 }

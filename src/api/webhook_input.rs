@@ -5,9 +5,9 @@ use serde_json::Value;
 
 use super::auth::Caller;
 use crate::db::time;
-use crate::db::webhooks::Webhook;
-use crate::delivery::guard::TargetPolicy;
+use crate::db::webhooks::{Concurrency, Format, Webhook, WebhookState};
 use crate::error::{ApiError, ApiResult};
+use crate::outbound::TargetPolicy;
 use crate::signing::Scheme;
 use crate::state::AppState;
 
@@ -49,13 +49,14 @@ pub struct UpdateWebhook {
     pub verify_ssl: Option<bool>,
     pub signing: Option<bool>,
     pub max_events_per_request: Option<i32>,
-    /// `null` returns to the deployment's schedule.
-    #[serde(default, deserialize_with = "present")]
+    /// `null` returns to the deployment's schedule (`Some(None)`), absent
+    /// leaves it (`None`).
+    #[serde(default, with = "serde_with::rust::double_option")]
     pub retry_schedule: Option<Option<Vec<String>>>,
     pub max_in_flight: Option<i32>,
     pub concurrency: Option<String>,
     /// `null` removes the limit.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, with = "serde_with::rust::double_option")]
     pub rate_limit_per_sec: Option<Option<i32>>,
     pub signature_scheme: Option<String>,
 }
@@ -70,15 +71,6 @@ pub struct RotateSecret {
     pub secret: Option<String>,
 }
 
-/// Tells a field sent as `null` (`Some(None)`) from one left out (`None`).
-fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(d).map(Some)
-}
-
 /// A webhook as the API shows it (never with its secret).
 #[derive(Serialize)]
 pub struct WebhookView {
@@ -86,12 +78,12 @@ pub struct WebhookView {
     pub name: String,
     pub url: String,
     pub event_types: Value,
-    pub format: String,
+    pub format: Format,
     pub active: bool,
     pub verify_ssl: bool,
     pub signing: bool,
     pub max_events_per_request: i32,
-    pub state: String,
+    pub state: WebhookState,
     pub disabled_reason: Option<String>,
     pub last_triggered_at: Option<String>,
     pub created_at: String,
@@ -100,7 +92,7 @@ pub struct WebhookView {
     pub retry_schedule: Option<Value>,
     /// The ceiling of the adaptive limit, or the fixed limit.
     pub max_in_flight: i32,
-    pub concurrency: String,
+    pub concurrency: Concurrency,
     /// This process's lane for the webhook (`GET /v1/webhooks/{id}` only):
     /// `null` when this process holds no lane for it.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -108,7 +100,7 @@ pub struct WebhookView {
     pub rate_limit_per_sec: Option<i32>,
     pub failing_since: Option<String>,
     pub disabled_at: Option<String>,
-    pub signature_scheme: String,
+    pub signature_scheme: Scheme,
     /// While a rotation's grace period runs: when the old secret stops signing.
     pub previous_secret_expires_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -122,7 +114,7 @@ impl WebhookView {
             .previous_secret_expires_at
             .filter(|t| w.previous_secret.is_some() && *t > time::now());
         WebhookView {
-            signature_scheme: w.signature_scheme.clone(),
+            signature_scheme: w.signature_scheme,
             previous_secret_expires_at: time::rfc3339_opt(&rotating),
             event_types: serde_json::from_str(&w.event_types).unwrap_or(Value::Array(vec![])),
             last_triggered_at: time::rfc3339_opt(&w.last_triggered_at),
@@ -171,74 +163,17 @@ impl WebhookView {
     }
 }
 
-/// A fresh signing secret: `whsec_` + 32 random bytes, base64 (Standard Webhooks style).
-pub fn new_secret() -> String {
-    use base64::Engine as _;
-    format!(
-        "whsec_{}",
-        base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>())
-    )
-}
-
-/// Whether `secret` is `whsec_` + base64 of 24 to 64 bytes: the form of
-/// generated secrets, usable by Standard Webhooks libraries too.
-fn is_whsec(secret: &str) -> bool {
-    use base64::Engine as _;
-    secret
-        .strip_prefix("whsec_")
-        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
-        .is_some_and(|bytes| (24..=64).contains(&bytes.len()))
-}
-
-/// Lengths of a secret HrFlow.ai issued (e.g. `wsk_…`), in characters.
-pub const HRFLOW_SECRET_CHARS: std::ops::RangeInclusive<usize> = 16..=256;
-
-/// Whether `secret` has the form of a secret HrFlow.ai issued: 16 to 256
-/// visible ASCII characters (no spaces). HrFlow receivers key the HMAC with
-/// the secret's bytes as they are, so any such string works for them.
-fn is_hrflow_secret(secret: &str) -> bool {
-    HRFLOW_SECRET_CHARS.contains(&secret.len()) && secret.bytes().all(|b| b.is_ascii_graphic())
-}
-
-/// A caller's own secret. `whsec_` + base64 of 24 to 64 bytes always (so
-/// Standard Webhooks libraries can use it as well as HrFlow receivers); for
-/// an `hrflow`-scheme webhook also a secret HrFlow issued, so receivers
-/// migrating from HrFlow keep theirs.
-pub fn check_secret(secret: &str, scheme: &str) -> ApiResult<String> {
-    if is_whsec(secret) || (scheme == "hrflow" && is_hrflow_secret(secret)) {
-        return Ok(secret.to_string());
-    }
-    let message = if scheme == "hrflow" {
-        "secret must be `whsec_` followed by 24 to 64 random bytes in base64, or a secret HrFlow.ai issued: 16 to 256 visible ASCII characters (leave it out to have one generated)"
-    } else {
-        "secret must be `whsec_` followed by 24 to 64 random bytes in base64 (leave it out to have one generated); a secret HrFlow.ai issued is accepted only with signature_scheme `hrflow`"
-    };
-    Err(ApiError::field("secret", message))
-}
-
-/// A webhook whose secret is not in `whsec_` form (one HrFlow issued) must
-/// keep the `hrflow` scheme: Standard Webhooks signatures need `whsec_`.
-pub fn check_scheme_fits_secret(scheme: &str, secrets: &[&str]) -> ApiResult<()> {
-    if scheme == "hrflow" || secrets.iter().all(|s| is_whsec(s)) {
-        return Ok(());
-    }
-    Err(ApiError::field(
-        "signature_scheme",
-        format!("this webhook signs with a secret HrFlow.ai issued, which only the `hrflow` scheme uses; rotate to a `whsec_` secret (POST /v1/webhooks/{{id}}/rotate-secret) before choosing '{scheme}'"),
-    ))
-}
-
-pub fn check_scheme(scheme: &str) -> ApiResult<String> {
-    match Scheme::parse(scheme) {
-        Some(_) => Ok(scheme.to_string()),
-        None => Err(ApiError::field(
+/// A signature scheme by name.
+pub fn check_scheme(scheme: &str) -> ApiResult<Scheme> {
+    scheme.parse().map_err(|_| {
+        ApiError::field(
             "signature_scheme",
             format!(
                 "signature_scheme must be one of {}, not '{scheme}'",
-                Scheme::NAMES.join(", ")
+                Scheme::WORDS.join(", ")
             ),
-        )),
-    }
+        )
+    })
 }
 
 /// A rotation's grace period: `"0s"` to 30 days; 24 hours when absent.
@@ -364,15 +299,14 @@ pub fn check_retry_schedule(list: &[String]) -> ApiResult<String> {
 }
 
 /// `adaptive` or `fixed`.
-pub fn check_concurrency(mode: &str) -> ApiResult<String> {
-    crate::delivery::lanes::Mode::parse(mode)
-        .map(|m| m.as_str().to_string())
-        .ok_or_else(|| {
-            ApiError::field(
-                "concurrency",
-                format!("concurrency must be adaptive or fixed, not '{mode}'"),
-            )
-        })
+/// A lane mode by name.
+pub fn check_concurrency(mode: &str) -> ApiResult<Concurrency> {
+    mode.parse().map_err(|_| {
+        ApiError::field(
+            "concurrency",
+            format!("concurrency must be adaptive or fixed, not '{mode}'"),
+        )
+    })
 }
 
 /// What this process's lane for a webhook looks like, for the API.
@@ -416,24 +350,25 @@ pub fn check_rate(n: i32) -> ApiResult<i32> {
     }
 }
 
-pub fn check_format(format: &str) -> ApiResult<String> {
-    match format {
-        "form" | "json" => Ok(format.to_string()),
-        other => Err(ApiError::field(
+/// A body format by name.
+pub fn check_format(format: &str) -> ApiResult<Format> {
+    format.parse().map_err(|_| {
+        ApiError::field(
             "format",
-            format!("format must be form or json, not '{other}'"),
-        )),
-    }
+            format!("format must be form or json, not '{format}'"),
+        )
+    })
 }
 
-pub fn check_batch(max: i32, format: &str) -> ApiResult<i32> {
+/// Events per request: 1 to the maximum, several only in JSON.
+pub fn check_batch(max: i32, format: Format) -> ApiResult<i32> {
     if !(1..=MAX_EVENTS_PER_REQUEST).contains(&max) {
         return Err(ApiError::field(
             "max_events_per_request",
             format!("max_events_per_request must be 1 to {MAX_EVENTS_PER_REQUEST}"),
         ));
     }
-    if max > 1 && format != "json" {
+    if max > 1 && format != Format::Json {
         return Err(ApiError::field(
             "max_events_per_request",
             "several events per request need format json",

@@ -1,4 +1,6 @@
-//! `/v1/webhooks`: subscriptions, secret rotation and the test send.
+//! `/v1/webhooks`: subscriptions, secret rotation and the test send. The
+//! rules are in the `delivery::webhooks` service; here: extract, authorize,
+//! validate the body's fields, call it, shape the view.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
@@ -9,15 +11,20 @@ use super::page::{self, Cursor, Page};
 use super::webhook_input::{
     self as input, CreateWebhook, RotateSecret, UpdateWebhook, WebhookView,
 };
-use crate::state::AppState;
-use diesel::Connection;
-
-use crate::db::deliveries::Delivery;
-use crate::db::webhooks::{Webhook, WebhookChanges, WebhookQuery, WebhookSort};
-use crate::db::{new_id, time};
+use crate::db::webhooks::{Format, Scheme, Webhook, WebhookChanges, WebhookQuery, WebhookSort};
 use crate::delivery::manual;
-use crate::delivery::payload::secret_context;
+use crate::delivery::webhooks::{NewWebhook, Webhooks};
 use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// The webhook service over the shared state.
+fn service(state: &AppState) -> Webhooks {
+    Webhooks {
+        db: state.db.clone(),
+        vault: state.vault.clone(),
+        notify: state.notify.clone(),
+    }
+}
 
 /// Query of `GET /v1/webhooks`.
 #[derive(Deserialize)]
@@ -43,21 +50,18 @@ pub async fn list(
     q: web::Query<ListQuery>,
 ) -> ApiResult<HttpResponse> {
     let q = q.into_inner();
-    let sort = match q.sort.as_deref().unwrap_or("created_at") {
-        "name" => WebhookSort::Name,
-        "url" => WebhookSort::Url,
-        "last_triggered_at" => WebhookSort::LastTriggeredAt,
-        "state" => WebhookSort::State,
-        "created_at" => WebhookSort::CreatedAt,
-        other => {
-            return Err(ApiError::field(
+    let sort = q
+        .sort
+        .as_deref()
+        .unwrap_or(WebhookSort::CreatedAt.as_str())
+        .parse::<WebhookSort>()
+        .map_err(|_| {
+            let other = q.sort.as_deref().unwrap_or_default();
+            ApiError::field(
                 "sort",
-                format!(
-                "unknown sort key '{other}'; use name, url, last_triggered_at, state or created_at"
-            ),
-            ))
-        }
-    };
+                format!("unknown sort key '{other}'; use {}", WebhookSort::choices()),
+            )
+        })?;
     let limit = page::limit(q.limit)?;
     let offset = Cursor::decode(q.cursor.as_deref())?
         .offset
@@ -71,10 +75,7 @@ pub async fn list(
         offset,
         limit,
     };
-    let rows = state
-        .db
-        .read(move |c| Ok(Webhook::list(c, &query)?))
-        .await?;
+    let rows = service(&state).list(query).await?;
     let kept = rows.len().min(limit as usize) as i64;
     let view = |w| WebhookView::for_caller(w, &need.caller);
     let page = Page::from_rows(rows, limit, view, |_| Cursor::offset(offset + kept));
@@ -87,34 +88,24 @@ pub async fn create(
     body: web::Json<CreateWebhook>,
 ) -> ApiResult<HttpResponse> {
     let b = body.into_inner();
-    let format = input::check_format(b.format.as_deref().unwrap_or("form"))?;
-    let now = time::now();
-    let active = b.active.unwrap_or(true);
-    let id = new_id("wh");
-    let scheme = input::check_scheme(b.signature_scheme.as_deref().unwrap_or("both"))?;
-    let secret = match &b.secret {
-        Some(s) => input::check_secret(s, &scheme)?,
-        None => input::new_secret(),
+    let format = match &b.format {
+        Some(f) => input::check_format(f)?,
+        None => Format::Form,
     };
-    let webhook = Webhook {
-        secret: state.vault.seal(&secret, &secret_context(&id)),
-        id,
+    let scheme = match &b.signature_scheme {
+        Some(s) => input::check_scheme(s)?,
+        None => Scheme::Both,
+    };
+    let fields = Webhook {
         name: super::check_name(&b.name)?,
         url: input::check_url(&b.url, state.config.require_https, state.clients.policy())?,
         event_types: input::check_event_types(&state, &b.event_types).await?,
-        max_events_per_request: input::check_batch(b.max_events_per_request.unwrap_or(1), &format)?,
+        max_events_per_request: input::check_batch(b.max_events_per_request.unwrap_or(1), format)?,
         format,
-        active,
+        active: b.active.unwrap_or(true),
         verify_ssl: b.verify_ssl.unwrap_or(true),
         signing: b.signing.unwrap_or(true),
         signature_scheme: scheme,
-        previous_secret: None,
-        previous_secret_expires_at: None,
-        state: if active { "active" } else { "disabled" }.into(),
-        disabled_reason: (!active).then(|| "created disabled by an operator".to_string()),
-        last_triggered_at: None,
-        created_at: now,
-        updated_at: now,
         retry_schedule: b
             .retry_schedule
             .as_deref()
@@ -126,11 +117,14 @@ pub async fn create(
         )?,
         concurrency: input::check_concurrency(b.concurrency.as_deref().unwrap_or("adaptive"))?,
         rate_limit_per_sec: b.rate_limit_per_sec.map(input::check_rate).transpose()?,
-        failing_since: None,
-        disabled_at: (!active).then_some(now),
+        // Set by the service.
+        ..Webhook::blank()
     };
-    let stored = webhook.clone();
-    state.db.write(move |c| Ok(stored.insert(c)?)).await?;
+    let new = NewWebhook {
+        fields,
+        secret: b.secret,
+    };
+    let (webhook, secret) = service(&state).create(new).await?;
     Ok(HttpResponse::Created().json(WebhookView::with_secret(webhook, secret)))
 }
 
@@ -139,7 +133,7 @@ pub async fn get(
     need: Need<WebhooksRead>,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let w = find(&state, id.into_inner()).await?;
+    let w = service(&state).find(id.into_inner()).await?;
     let lane = state.lanes.status(&w.id);
     let mut view = WebhookView::for_caller(w, &need.caller);
     view.lane = Some(
@@ -156,16 +150,17 @@ pub async fn update(
     id: web::Path<String>,
     body: web::Json<UpdateWebhook>,
 ) -> ApiResult<HttpResponse> {
-    let current = find(&state, id.into_inner()).await?;
+    let webhooks = service(&state);
+    let current = webhooks.find(id.into_inner()).await?;
     let b = body.into_inner();
     let format = match &b.format {
         Some(f) => input::check_format(f)?,
-        None => current.format.clone(),
+        None => current.format,
     };
     let max = input::check_batch(
         b.max_events_per_request
             .unwrap_or(current.max_events_per_request),
-        &format,
+        format,
     )?;
     let changes = WebhookChanges {
         name: b.name.as_deref().map(super::check_name).transpose()?,
@@ -203,56 +198,10 @@ pub async fn update(
             Some(None) => Some(None),
             None => None,
         },
-        updated_at: Some(time::now()),
         ..Default::default()
     };
-    if let Some(scheme) = &changes.signature_scheme {
-        check_scheme_fits(&state, &current, scheme)?;
-    }
-    let (id, was_active) = (current.id.clone(), current.active);
-    let w = state
-        .db
-        .write(move |c| {
-            c.transaction::<_, ApiError, _>(|c| {
-                Webhook::update(c, &id, &changes)?;
-                let now = time::now();
-                // Disabling gives up on queued deliveries; enabling replays
-                // nothing (POST /recover does).
-                match b.active {
-                    Some(false) if was_active => {
-                        Webhook::disable(c, &id, "disabled by an operator", now)?;
-                    }
-                    Some(true) if !was_active => {
-                        Webhook::enable(c, &id, now)?;
-                    }
-                    _ => {}
-                }
-                Webhook::find(c, &id)?.ok_or_else(|| ApiError::not_found("webhook", &id))
-            })
-        })
-        .await?;
+    let w = webhooks.update(current, changes, b.active).await?;
     Ok(HttpResponse::Ok().json(WebhookView::new(w)))
-}
-
-/// Refuses a scheme the webhook's secrets (current, and previous while it
-/// still signs) cannot serve: an HrFlow-issued secret is `hrflow` only.
-fn check_scheme_fits(state: &AppState, w: &Webhook, scheme: &str) -> ApiResult<()> {
-    let context = secret_context(&w.id);
-    let open = |sealed: &str| {
-        state
-            .vault
-            .open(sealed, &context)
-            .map_err(ApiError::internal)
-    };
-    let mut secrets = vec![open(&w.secret)?];
-    let signing_previous = w
-        .previous_secret_expires_at
-        .is_some_and(|t| t > time::now());
-    if let (Some(previous), true) = (&w.previous_secret, signing_previous) {
-        secrets.push(open(previous)?);
-    }
-    let refs: Vec<&str> = secrets.iter().map(String::as_str).collect();
-    input::check_scheme_fits_secret(scheme, &refs)
 }
 
 /// Body of `POST /v1/webhooks/{id}/recover`.
@@ -269,20 +218,7 @@ pub async fn recover(
     body: web::Json<Recover>,
 ) -> ApiResult<HttpResponse> {
     let since = super::events::parse_time("since", Some(&body.since))?.unwrap_or_default();
-    let id = id.into_inner();
-    let n = state
-        .db
-        .write(move |c| {
-            let w = Webhook::find(c, &id)?.ok_or_else(|| ApiError::not_found("webhook", &id))?;
-            if !w.active {
-                return Err(ApiError::conflict(crate::error::ErrorCode::WebhookDisabled, format!("webhook '{id}' is disabled; enable it (PATCH active=true) before recovering")));
-            }
-            Ok(Delivery::requeue(c, &id, since, time::now())?)
-        })
-        .await?;
-    if n > 0 {
-        state.notify.notify_one();
-    }
+    let n = service(&state).recover(id.into_inner(), since).await?;
     Ok(HttpResponse::Accepted().json(serde_json::json!({ "requeued": n })))
 }
 
@@ -304,35 +240,8 @@ pub async fn rotate_secret(
 ) -> ApiResult<HttpResponse> {
     let b: RotateSecret = super::optional_json(&req, body, state.config.max_body_bytes).await?;
     let grace = input::check_grace(b.grace_period.as_deref())?;
-    let id = id.into_inner();
-    let vault = state.vault.clone();
-    let (w, secret) = state
-        .db
-        .write(move |c| {
-            c.transaction::<_, ApiError, _>(|c| {
-                let current =
-                    Webhook::find(c, &id)?.ok_or_else(|| ApiError::not_found("webhook", &id))?;
-                // Which secrets are accepted depends on the webhook's scheme.
-                let secret = match &b.secret {
-                    Some(s) => input::check_secret(s, &current.signature_scheme)?,
-                    None => input::new_secret(),
-                };
-                let sealed = vault.seal(&secret, &secret_context(&id));
-                let now = time::now();
-                let keep_old = grace > chrono::Duration::zero();
-                let changes = WebhookChanges {
-                    secret: Some(sealed),
-                    previous_secret: Some(keep_old.then_some(current.secret)),
-                    previous_secret_expires_at: Some(keep_old.then_some(now + grace)),
-                    updated_at: Some(now),
-                    ..Default::default()
-                };
-                Webhook::update(c, &id, &changes)?;
-                let w =
-                    Webhook::find(c, &id)?.ok_or_else(|| ApiError::not_found("webhook", &id))?;
-                Ok((w, secret))
-            })
-        })
+    let (w, secret) = service(&state)
+        .rotate_secret(id.into_inner(), b.secret, grace)
         .await?;
     Ok(HttpResponse::Ok().json(WebhookView::with_secret(w, secret)))
 }
@@ -344,11 +253,7 @@ pub async fn secret(
     _: Need<WebhooksWrite>,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let w = find(&state, id.into_inner()).await?;
-    let secret = state
-        .vault
-        .open(&w.secret, &secret_context(&w.id))
-        .map_err(ApiError::internal)?;
+    let (w, secret) = service(&state).reveal_secret(id.into_inner()).await?;
     let view = WebhookView::new(w);
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "secret": secret,
@@ -363,13 +268,7 @@ pub async fn test(
     id: web::Path<String>,
     body: web::Json<TestSend>,
 ) -> ApiResult<HttpResponse> {
-    let row = manual::test_send(&state, id.into_inner(), body.into_inner().event_type).await?;
+    let deps = super::history::manual_deps(&state);
+    let row = manual::test_send(&deps, id.into_inner(), body.into_inner().event_type).await?;
     Ok(HttpResponse::Created().json(HistoryView::new(row)))
-}
-
-async fn find(state: &AppState, id: String) -> ApiResult<Webhook> {
-    state
-        .db
-        .read(move |c| Webhook::find(c, &id)?.ok_or_else(|| ApiError::not_found("webhook", &id)))
-        .await
 }

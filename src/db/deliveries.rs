@@ -11,6 +11,26 @@ use diesel::prelude::*;
 
 use super::schema::deliveries;
 use super::DbConn;
+use crate::text_enum::text_enum;
+
+text_enum! {
+    /// Where a delivery stands: waiting (`Pending`, or `Failed` with a retry
+    /// time), claimed (`Delivering`), or done (`Succeeded`, `Dead`).
+    DeliveryStatus {
+        Pending = "pending",
+        Delivering = "delivering",
+        Succeeded = "succeeded",
+        Failed = "failed",
+        Dead = "dead",
+    }
+}
+
+impl DeliveryStatus {
+    /// Waiting for an attempt: new, or failed with a retry time.
+    pub fn is_waiting(self) -> bool {
+        matches!(self, DeliveryStatus::Pending | DeliveryStatus::Failed)
+    }
+}
 
 /// A stored delivery.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -20,7 +40,7 @@ pub struct Delivery {
     pub id: String,
     pub event_id: String,
     pub webhook_id: String,
-    pub status: String,
+    pub status: DeliveryStatus,
     pub attempts: i32,
     pub next_attempt_at: NaiveDateTime,
     pub claimed_by: Option<String>,
@@ -47,8 +67,8 @@ pub struct Claimed {
 #[derive(Debug, Clone)]
 pub struct Settlement {
     pub delivery_id: String,
-    /// `succeeded`, `failed` or `dead`.
-    pub status: &'static str,
+    /// `Succeeded`, `Failed` or `Dead`.
+    pub status: DeliveryStatus,
     pub next_attempt_at: NaiveDateTime,
     pub status_code: Option<i32>,
     pub error: Option<String>,
@@ -69,7 +89,7 @@ pub struct Candidate {
 
 /// Filters for listing deliveries (newest first).
 pub struct DeliveryQuery {
-    pub status: Option<String>,
+    pub status: Option<DeliveryStatus>,
     pub webhook_id: Option<String>,
     pub event_id: Option<String>,
     pub before_id: Option<String>,
@@ -80,7 +100,8 @@ pub struct DeliveryQuery {
 // partial index only when the query's condition provably implies the
 // index's, which it cannot see through bound parameters.
 
-/// Waiting for an attempt (the `deliveries_due` index).
+/// Waiting for an attempt (the `deliveries_due` index): the SQL twin of
+/// [`DeliveryStatus::is_waiting`].
 fn waiting() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
     diesel::dsl::sql::<diesel::sql_types::Bool>("status IN ('pending', 'failed')")
 }
@@ -95,7 +116,7 @@ fn leased() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
 macro_rules! back_in_queue {
     ($at:expr, $now:expr) => {
         (
-            deliveries::status.eq("pending"),
+            deliveries::status.eq(DeliveryStatus::Pending),
             deliveries::next_attempt_at.eq($at),
             deliveries::attempts.eq(deliveries::attempts - 1),
             deliveries::claimed_by.eq(None::<String>),
@@ -184,7 +205,7 @@ impl Delivery {
         let ids: Vec<&str> = kept.iter().map(|c| c.id.as_str()).collect();
         diesel::update(deliveries::table.filter(deliveries::id.eq_any(&ids)))
             .set((
-                deliveries::status.eq("delivering"),
+                deliveries::status.eq(DeliveryStatus::Delivering),
                 deliveries::claimed_by.eq(instance),
                 deliveries::lease_until.eq(lease_until),
                 deliveries::next_attempt_at.eq(lease_until),
@@ -214,10 +235,12 @@ impl Delivery {
         diesel::update(
             deliveries::table
                 .filter(deliveries::webhook_id.eq(webhook_id))
-                .filter(deliveries::status.eq_any(["pending", "failed"])),
+                .filter(
+                    deliveries::status.eq_any([DeliveryStatus::Pending, DeliveryStatus::Failed]),
+                ),
         )
         .set((
-            deliveries::status.eq("dead"),
+            deliveries::status.eq(DeliveryStatus::Dead),
             deliveries::last_error.eq(reason),
             deliveries::updated_at.eq(now),
         ))
@@ -235,11 +258,11 @@ impl Delivery {
         diesel::update(
             deliveries::table
                 .filter(deliveries::webhook_id.eq(webhook_id))
-                .filter(deliveries::status.eq_any(["failed", "dead"]))
+                .filter(deliveries::status.eq_any([DeliveryStatus::Failed, DeliveryStatus::Dead]))
                 .filter(deliveries::created_at.ge(since)),
         )
         .set((
-            deliveries::status.eq("pending"),
+            deliveries::status.eq(DeliveryStatus::Pending),
             deliveries::attempts.eq(0),
             deliveries::next_attempt_at.eq(now),
             deliveries::updated_at.eq(now),
@@ -253,7 +276,7 @@ impl Delivery {
             .select(Delivery::as_select())
             .into_boxed::<<DbConn as Connection>::Backend>();
         if let Some(s) = &query.status {
-            q = q.filter(deliveries::status.eq(s.clone()));
+            q = q.filter(deliveries::status.eq(*s));
         }
         if let Some(w) = &query.webhook_id {
             q = q.filter(deliveries::webhook_id.eq(w.clone()));
@@ -280,7 +303,7 @@ impl Delivery {
         type Key = (Option<i32>, Option<NaiveDateTime>);
         let mut ok: std::collections::BTreeMap<Key, Vec<&str>> = Default::default();
         for s in all {
-            if s.status == "succeeded" {
+            if s.status == DeliveryStatus::Succeeded {
                 ok.entry((s.status_code, s.lease))
                     .or_default()
                     .push(&s.delivery_id);
@@ -292,13 +315,13 @@ impl Delivery {
             for chunk in ids.chunks(500) {
                 let mut rows = diesel::update(deliveries::table)
                     .filter(deliveries::id.eq_any(chunk))
-                    .filter(deliveries::status.eq("delivering"))
+                    .filter(deliveries::status.eq(DeliveryStatus::Delivering))
                     .into_boxed();
                 if let Some(l) = lease {
                     rows = rows.filter(deliveries::lease_until.eq(l));
                 }
                 rows.set((
-                    deliveries::status.eq("succeeded"),
+                    deliveries::status.eq(DeliveryStatus::Succeeded),
                     deliveries::next_attempt_at.eq(now),
                     deliveries::claimed_by.eq(None::<String>),
                     deliveries::lease_until.eq(None::<NaiveDateTime>),
@@ -316,7 +339,7 @@ impl Delivery {
     pub fn settle(conn: &mut DbConn, s: &Settlement, now: NaiveDateTime) -> QueryResult<usize> {
         let mut row = diesel::update(deliveries::table)
             .filter(deliveries::id.eq(&s.delivery_id))
-            .filter(deliveries::status.eq("delivering"))
+            .filter(deliveries::status.eq(DeliveryStatus::Delivering))
             .into_boxed();
         if let Some(l) = s.lease {
             row = row.filter(deliveries::lease_until.eq(l));
@@ -341,13 +364,15 @@ impl Delivery {
         code: i32,
         now: NaiveDateTime,
     ) -> QueryResult<usize> {
-        diesel::update(
-            deliveries::table
-                .filter(deliveries::id.eq_any(ids))
-                .filter(deliveries::status.eq_any(["pending", "failed", "dead"])),
-        )
+        diesel::update(deliveries::table.filter(deliveries::id.eq_any(ids)).filter(
+            deliveries::status.eq_any([
+                DeliveryStatus::Pending,
+                DeliveryStatus::Failed,
+                DeliveryStatus::Dead,
+            ]),
+        ))
         .set((
-            deliveries::status.eq("succeeded"),
+            deliveries::status.eq(DeliveryStatus::Succeeded),
             deliveries::last_status_code.eq(Some(code)),
             deliveries::last_error.eq(None::<String>),
             deliveries::updated_at.eq(now),
@@ -364,7 +389,7 @@ impl Delivery {
         now: NaiveDateTime,
     ) -> QueryResult<usize> {
         let mut q = diesel::update(deliveries::table)
-            .filter(deliveries::status.eq("delivering"))
+            .filter(deliveries::status.eq(DeliveryStatus::Delivering))
             .into_boxed();
         if let Some(i) = instance {
             q = q.filter(deliveries::claimed_by.eq(i));
@@ -385,7 +410,7 @@ impl Delivery {
         diesel::update(
             deliveries::table
                 .filter(deliveries::id.eq_any(ids))
-                .filter(deliveries::status.eq("delivering")),
+                .filter(deliveries::status.eq(DeliveryStatus::Delivering)),
         )
         .set((back_in_queue!(at, now), deliveries::last_error.eq(why)))
         .execute(conn)
@@ -402,7 +427,7 @@ impl Delivery {
         diesel::update(
             deliveries::table
                 .filter(deliveries::id.eq_any(ids))
-                .filter(deliveries::status.eq("delivering"))
+                .filter(deliveries::status.eq(DeliveryStatus::Delivering))
                 .filter(deliveries::lease_until.eq(lease)),
         )
         .set(back_in_queue!(now, now))
@@ -414,14 +439,6 @@ impl Delivery {
         deliveries::table
             .filter(deliveries::event_id.eq(event_id))
             .order(deliveries::id.asc())
-            .select(Delivery::as_select())
-            .load(conn)
-    }
-
-    /// Deliveries by id.
-    pub fn find_many(conn: &mut DbConn, ids: &[String]) -> QueryResult<Vec<Delivery>> {
-        deliveries::table
-            .filter(deliveries::id.eq_any(ids))
             .select(Delivery::as_select())
             .load(conn)
     }
@@ -446,7 +463,7 @@ impl QueueStats {
         // Each count through its partial index. Grouping by status still
         // reads the table row of every waiting delivery (the index does not
         // hold status); the claimed ones are counted from the index alone.
-        let mut counts: Vec<(String, i64)> = deliveries::table
+        let mut counts: Vec<(DeliveryStatus, i64)> = deliveries::table
             .filter(waiting())
             .group_by(deliveries::status)
             .select((deliveries::status, diesel::dsl::count_star()))
@@ -455,7 +472,7 @@ impl QueueStats {
             .filter(leased())
             .select(diesel::dsl::count_star())
             .get_result(conn)?;
-        counts.push(("delivering".into(), delivering));
+        counts.push((DeliveryStatus::Delivering, delivering));
         let oldest: Option<NaiveDateTime> = deliveries::table
             .filter(waiting())
             .filter(deliveries::next_attempt_at.le(now))
@@ -468,9 +485,9 @@ impl QueueStats {
             ..Default::default()
         };
         for (status, n) in counts {
-            match status.as_str() {
-                "pending" => stats.pending = n,
-                "failed" => stats.retrying = n,
+            match status {
+                DeliveryStatus::Pending => stats.pending = n,
+                DeliveryStatus::Failed => stats.retrying = n,
                 _ => stats.delivering = n,
             }
         }

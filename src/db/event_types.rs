@@ -6,6 +6,15 @@ use diesel::prelude::*;
 use super::schema::event_types;
 use super::{DbConn, LoadOne};
 
+crate::text_enum::text_enum! {
+    /// How many events of a type to expect (a hint for subscribers).
+    Volume {
+        Low = "low",
+        Medium = "medium",
+        High = "high",
+    }
+}
+
 /// One event type.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = event_types)]
@@ -13,7 +22,7 @@ pub struct EventType {
     pub name: String,
     pub entity: String,
     pub description: String,
-    pub volume: String,
+    pub volume: Volume,
     pub example: String,
     pub builtin: bool,
     pub created_at: NaiveDateTime,

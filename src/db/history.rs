@@ -8,8 +8,18 @@ use super::deliveries::{Delivery, Settlement};
 use super::schema::{history, history_events};
 use super::webhooks::{Outcome, Webhook};
 use super::{id_floor, insert_many, like_pattern, lower, DbConn, LoadOne};
+use crate::text_enum::text_enum;
 
 type Backend = <DbConn as diesel::Connection>::Backend;
+
+text_enum! {
+    /// Who caused an attempt: the engine, an operator's re-send, or a test send.
+    Trigger {
+        Auto = "auto",
+        Resend = "resend",
+        Test = "test",
+    }
+}
 
 /// One attempt as stored.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -38,7 +48,7 @@ pub struct HistoryRow {
     pub error: Option<String>,
     pub attempt: i32,
     /// `auto`, `resend` or `test`.
-    pub triggered_by: String,
+    pub triggered_by: Trigger,
     pub sent_at: NaiveDateTime,
     /// True when `request_body` holds only the first 64 KiB of the body sent.
     pub request_truncated: bool,
@@ -100,23 +110,25 @@ impl From<AttemptRecord> for AttemptBatch {
     }
 }
 
-/// Sort keys for the history list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HistorySort {
-    SentAt,
-    Status,
-    Url,
-    Duration,
+text_enum! {
+    /// Sort keys for the history list.
+    HistorySort {
+        SentAt = "sent_at",
+        Status = "status",
+        Url = "url",
+        Duration = "duration",
+    }
 }
 
-/// Status classes for filtering.
-#[derive(Debug, Clone, Copy)]
-pub enum StatusClass {
-    C2xx,
-    C3xx,
-    C4xx,
-    C5xx,
-    Error,
+text_enum! {
+    /// Status classes for filtering (`Error`: no answer at all).
+    StatusClass {
+        C2xx = "2xx",
+        C3xx = "3xx",
+        C4xx = "4xx",
+        C5xx = "5xx",
+        Error = "error",
+    }
 }
 
 /// History list parameters.

@@ -6,6 +6,10 @@ use diesel::IntoSql;
 
 use super::schema::webhooks;
 use super::{like_pattern, lower, DbConn, LoadOne};
+pub use crate::signing::Scheme;
+pub use values::{Concurrency, Format, WebhookSort, WebhookState};
+
+mod values;
 
 type Backend = <DbConn as diesel::Connection>::Backend;
 
@@ -18,13 +22,13 @@ pub struct Webhook {
     pub url: String,
     /// JSON array of names and patterns (`profile.*`, `*`).
     pub event_types: String,
-    pub format: String,
+    pub format: Format,
     pub active: bool,
     pub verify_ssl: bool,
     pub signing: bool,
     pub max_events_per_request: i32,
     pub secret: String,
-    pub state: String,
+    pub state: WebhookState,
     pub disabled_reason: Option<String>,
     pub last_triggered_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
@@ -39,14 +43,14 @@ pub struct Webhook {
     pub failing_since: Option<NaiveDateTime>,
     pub disabled_at: Option<NaiveDateTime>,
     /// `hrflow`, `standard` or `both`: which signature headers are sent.
-    pub signature_scheme: String,
+    pub signature_scheme: Scheme,
     /// The secret before the last rotation (sealed), still signed with
     /// until `previous_secret_expires_at`.
     pub previous_secret: Option<String>,
     pub previous_secret_expires_at: Option<NaiveDateTime>,
     /// `adaptive` (the limit follows the receiver, up to `max_in_flight`)
     /// or `fixed` (always `max_in_flight`).
-    pub concurrency: String,
+    pub concurrency: Concurrency,
 }
 
 /// How an attempt ended, for the webhook's state.
@@ -65,13 +69,13 @@ pub struct WebhookChanges {
     pub name: Option<String>,
     pub url: Option<String>,
     pub event_types: Option<String>,
-    pub format: Option<String>,
+    pub format: Option<Format>,
     pub active: Option<bool>,
     pub verify_ssl: Option<bool>,
     pub signing: Option<bool>,
     pub max_events_per_request: Option<i32>,
     pub secret: Option<String>,
-    pub state: Option<String>,
+    pub state: Option<WebhookState>,
     pub disabled_reason: Option<Option<String>>,
     pub updated_at: Option<NaiveDateTime>,
     pub retry_schedule: Option<Option<String>>,
@@ -79,20 +83,10 @@ pub struct WebhookChanges {
     pub rate_limit_per_sec: Option<Option<i32>>,
     pub failing_since: Option<Option<NaiveDateTime>>,
     pub disabled_at: Option<Option<NaiveDateTime>>,
-    pub signature_scheme: Option<String>,
+    pub signature_scheme: Option<Scheme>,
     pub previous_secret: Option<Option<String>>,
     pub previous_secret_expires_at: Option<Option<NaiveDateTime>>,
-    pub concurrency: Option<String>,
-}
-
-/// Sort keys the list accepts.
-#[derive(Debug, Clone, Copy)]
-pub enum WebhookSort {
-    Name,
-    Url,
-    LastTriggeredAt,
-    State,
-    CreatedAt,
+    pub concurrency: Option<Concurrency>,
 }
 
 /// List parameters.
@@ -115,6 +109,38 @@ pub struct StoredSecrets {
 }
 
 impl Webhook {
+    /// A template with every field empty or at its default, for building a
+    /// new webhook field by field (`..Webhook::blank()`).
+    pub fn blank() -> Webhook {
+        let epoch = NaiveDateTime::default();
+        Webhook {
+            id: String::new(),
+            name: String::new(),
+            url: String::new(),
+            event_types: "[]".into(),
+            format: Format::Form,
+            active: true,
+            verify_ssl: true,
+            signing: true,
+            max_events_per_request: 1,
+            secret: String::new(),
+            state: WebhookState::Active,
+            disabled_reason: None,
+            last_triggered_at: None,
+            created_at: epoch,
+            updated_at: epoch,
+            retry_schedule: None,
+            max_in_flight: 1,
+            rate_limit_per_sec: None,
+            failing_since: None,
+            disabled_at: None,
+            signature_scheme: Scheme::Both,
+            previous_secret: None,
+            previous_secret_expires_at: None,
+            concurrency: Concurrency::Adaptive,
+        }
+    }
+
     /// Every webhook's secrets.
     pub fn all_secrets(conn: &mut DbConn) -> QueryResult<Vec<StoredSecrets>> {
         let rows: Vec<(String, String, Option<String>)> = webhooks::table
@@ -200,23 +226,27 @@ impl Webhook {
             // statement is prepared once (diesel prepares every UPDATE anew),
             // and a write only when something shows: state, failure run, or
             // `last_triggered_at`, kept to the second.
-            let current: Option<(bool, String, Option<NaiveDateTime>, Option<NaiveDateTime>)> =
-                webhooks::table
-                    .find(id)
-                    .select((
-                        webhooks::active,
-                        webhooks::state,
-                        webhooks::failing_since,
-                        webhooks::last_triggered_at,
-                    ))
-                    .load_one(conn)?;
+            let current: Option<(
+                bool,
+                WebhookState,
+                Option<NaiveDateTime>,
+                Option<NaiveDateTime>,
+            )> = webhooks::table
+                .find(id)
+                .select((
+                    webhooks::active,
+                    webhooks::state,
+                    webhooks::failing_since,
+                    webhooks::last_triggered_at,
+                ))
+                .load_one(conn)?;
             let Some((active, state, failing_since, last)) = current else {
                 return Ok(None);
             };
             let stale = last.is_none_or(|t| t < at - chrono::Duration::seconds(1));
-            let state_stale = active && state != "active";
+            let state_stale = active && state != WebhookState::Active;
             if stale || failing_since.is_some() || state_stale {
-                let state = if active { "active".to_string() } else { state };
+                let state = if active { WebhookState::Active } else { state };
                 // Only if no one (another process, on PostgreSQL) disabled or
                 // re-enabled it since the read: their change stands.
                 diesel::update(webhooks::table.find(id).filter(webhooks::active.eq(active)))
@@ -249,12 +279,12 @@ impl Webhook {
         if outcome == Outcome::Succeeded {
             changes.failing_since = Some(None);
             if w.active {
-                changes.state = Some("active".into());
+                changes.state = Some(WebhookState::Active);
             }
         } else {
             changes.failing_since = Some(Some(since));
             if w.active {
-                changes.state = Some("failing".into());
+                changes.state = Some(WebhookState::Failing);
             }
         }
         diesel::update(webhooks::table.find(id))
@@ -280,7 +310,7 @@ impl Webhook {
         let n = diesel::update(webhooks::table.find(id))
             .set((
                 webhooks::active.eq(false),
-                webhooks::state.eq("disabled"),
+                webhooks::state.eq(WebhookState::Disabled),
                 webhooks::disabled_reason.eq(reason),
                 webhooks::disabled_at.eq(at),
                 webhooks::updated_at.eq(at),
@@ -300,7 +330,7 @@ impl Webhook {
         diesel::update(webhooks::table.find(id))
             .set((
                 webhooks::active.eq(true),
-                webhooks::state.eq("active"),
+                webhooks::state.eq(WebhookState::Active),
                 webhooks::disabled_reason.eq(None::<String>),
                 webhooks::disabled_at.eq(None::<NaiveDateTime>),
                 webhooks::failing_since.eq(None::<NaiveDateTime>),

@@ -27,31 +27,8 @@ pub const MAX_PAUSE: Duration = Duration::from_secs(300);
 /// A lane unused this long is forgotten (with what it learned).
 const IDLE_FORGET: Duration = Duration::from_secs(600);
 
-/// How a lane's limit is set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// Adapts to the receiver, up to `max_in_flight`.
-    Adaptive,
-    /// Always `max_in_flight`.
-    Fixed,
-}
-
-impl Mode {
-    pub fn parse(s: &str) -> Option<Mode> {
-        match s {
-            "adaptive" => Some(Mode::Adaptive),
-            "fixed" => Some(Mode::Fixed),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Adaptive => "adaptive",
-            Mode::Fixed => "fixed",
-        }
-    }
-}
+/// How a lane's limit is set (a webhook's `concurrency`).
+pub use crate::db::webhooks::Concurrency as Mode;
 
 /// What the API and metrics show of a lane, in this process.
 #[derive(Debug, Clone)]
@@ -314,7 +291,7 @@ impl Lanes {
     /// the lane's gate and rate limiter.
     pub fn hold(&self, w: &Webhook) -> LanePermits {
         let ceiling = w.max_in_flight.max(1) as usize;
-        let mode = Mode::parse(&w.concurrency).unwrap_or(Mode::Adaptive);
+        let mode = w.concurrency;
         let per_request = w.max_events_per_request.max(1) as usize;
         let mut map = self.map();
         let lane = map.entry(w.id.clone()).or_insert_with(|| Lane {

@@ -2,27 +2,41 @@
 //! ("Check") send of an event type's example. Both run synchronously and
 //! return the stored history row.
 
+use std::sync::Arc;
+
+use diesel::Connection;
 use serde_json::Value;
 
-use super::payload::{render, signer_for, EventDoc, Format};
-use diesel::Connection;
-
-use super::recorder::{self, history_row, AttemptContext, Trigger};
+use super::payload::{message_id, render, signer_for, EventDoc, Format};
+use super::recorder::{self, history_row, AttemptContext};
 use super::send::send;
-use super::worker::message_id;
-use crate::db::deliveries::Delivery;
+use crate::db::deliveries::{Delivery, DeliveryStatus};
 use crate::db::event_types::EventType;
 use crate::db::events::Event;
-use crate::db::history::{AttemptRecord, HistoryRow};
-use crate::db::time;
+use crate::db::history::{AttemptRecord, HistoryRow, Trigger};
 use crate::db::webhooks::Webhook;
+use crate::db::{time, Db};
 use crate::error::{ApiError, ApiResult};
-use crate::state::AppState;
+use crate::metrics::Metrics;
+use crate::outbound::HttpClients;
+use crate::vault::Vault;
+
+/// What an operator-asked attempt needs: the database, the shared
+/// clients, the vault for the webhook's secret, metrics, and the
+/// deployment's `disable_after` (a failed attempt counts toward it).
+#[derive(Clone)]
+pub struct Manual {
+    pub db: Db,
+    pub clients: HttpClients,
+    pub vault: Arc<Vault>,
+    pub metrics: Arc<Metrics>,
+    pub disable_after: chrono::Duration,
+}
 
 /// Sends the event(s) of history row `id` again, to the webhook's current
 /// URL, format and secret.
-pub async fn resend(state: &AppState, id: String) -> ApiResult<HistoryRow> {
-    let db = &state.db;
+pub async fn resend(deps: &Manual, id: String) -> ApiResult<HistoryRow> {
+    let db = &deps.db;
     let (row, webhook, events) = db
         .read(move |c| {
             let row = HistoryRow::find(c, &id)?
@@ -47,7 +61,7 @@ pub async fn resend(state: &AppState, id: String) -> ApiResult<HistoryRow> {
             Ok((row, webhook, events))
         })
         .await?;
-    let docs: Vec<EventDoc> = if row.triggered_by == "test" || events.is_empty() {
+    let docs: Vec<EventDoc> = if row.triggered_by == Trigger::Test || events.is_empty() {
         let t = row.event_type.clone();
         vec![example_doc(db, t).await?]
     } else {
@@ -59,13 +73,13 @@ pub async fn resend(state: &AppState, id: String) -> ApiResult<HistoryRow> {
     let event_ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
     let delivery_ids: Vec<String> =
         serde_json::from_str(&row.delivery_ids).map_err(ApiError::internal)?;
-    let trigger = if row.triggered_by == "test" {
+    let trigger = if row.triggered_by == Trigger::Test {
         Trigger::Test
     } else {
         Trigger::Resend
     };
     attempt(
-        state,
+        deps,
         webhook,
         docs,
         row.event_type,
@@ -77,8 +91,8 @@ pub async fn resend(state: &AppState, id: String) -> ApiResult<HistoryRow> {
 }
 
 /// Sends `event_type`'s example payload to webhook `id` now.
-pub async fn test_send(state: &AppState, id: String, event_type: String) -> ApiResult<HistoryRow> {
-    let db = &state.db;
+pub async fn test_send(deps: &Manual, id: String, event_type: String) -> ApiResult<HistoryRow> {
+    let db = &deps.db;
     let webhook = db
         .read({
             let id = id.clone();
@@ -87,7 +101,7 @@ pub async fn test_send(state: &AppState, id: String, event_type: String) -> ApiR
         .await?;
     let doc = example_doc(db, event_type.clone()).await?;
     attempt(
-        state,
+        deps,
         webhook,
         vec![doc],
         event_type,
@@ -98,7 +112,7 @@ pub async fn test_send(state: &AppState, id: String, event_type: String) -> ApiR
     .await
 }
 
-async fn example_doc(db: &crate::db::Db, event_type: String) -> ApiResult<EventDoc> {
+async fn example_doc(db: &Db, event_type: String) -> ApiResult<EventDoc> {
     let t = db
         .read({
             let name = event_type.clone();
@@ -118,7 +132,7 @@ async fn example_doc(db: &crate::db::Db, event_type: String) -> ApiResult<EventD
 
 #[allow(clippy::too_many_arguments)]
 async fn attempt(
-    state: &AppState,
+    deps: &Manual,
     webhook: Webhook,
     docs: Vec<EventDoc>,
     event_type: String,
@@ -126,8 +140,8 @@ async fn attempt(
     delivery_ids: Vec<String>,
     trigger: Trigger,
 ) -> ApiResult<HistoryRow> {
-    let (db, clients, disable_after) = (&state.db, &state.clients, state.disable_after);
-    let format = Format::parse(&webhook.format).unwrap_or(Format::Json);
+    let (db, clients, disable_after) = (&deps.db, &deps.clients, deps.disable_after);
+    let format = webhook.format;
     // A batched attempt is re-sent as a batch even if the webhook has since
     // gone back to one event per request: dropping events is never right.
     let batched = webhook.max_events_per_request > 1 || docs.len() > 1;
@@ -141,7 +155,7 @@ async fn attempt(
     let refs: Vec<&EventDoc> = docs.iter().collect();
     let rendered = render(format, batched, &refs);
     // Re-sends are signed anew: current secret, current time.
-    let signer = signer_for(&webhook, &state.vault, time::now()).map_err(ApiError::internal)?;
+    let signer = signer_for(&webhook, &deps.vault, time::now()).map_err(ApiError::internal)?;
     let msg_id = if event_ids.is_empty() {
         crate::db::new_id("test")
     } else {
@@ -167,10 +181,12 @@ async fn attempt(
     };
     let row = history_row(&ctx, &rendered, &ex);
     let ok = ex.succeeded();
-    let outcome = if ok { "succeeded" } else { "failed" };
-    state
-        .metrics
-        .attempt(outcome, trigger.as_str(), ex.duration);
+    let outcome = if ok {
+        DeliveryStatus::Succeeded
+    } else {
+        DeliveryStatus::Failed
+    };
+    deps.metrics.attempt(outcome, trigger, ex.duration);
     let code = ex.status.map(i32::from).unwrap_or(0);
     let stored = row.clone();
     db.write(move |c| {

@@ -3,14 +3,18 @@
 
 pub mod cache;
 pub mod concurrency;
-pub mod guard;
+pub mod history;
 pub mod lanes;
 pub mod manual;
 pub mod payload;
 pub mod recorder;
-pub mod retry;
 pub mod send;
+pub mod webhooks;
 pub mod worker;
+
+// Moved to `crate::outbound` (issue 15); old paths kept for app.rs, main.rs
+// and manifest until they import from there.
+pub use crate::outbound::{guard, retry};
 
 use std::time::Duration;
 

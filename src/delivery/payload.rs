@@ -3,30 +3,12 @@
 use std::sync::{Arc, OnceLock};
 
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
 
+pub use crate::db::webhooks::Format;
 use crate::db::webhooks::Webhook;
-use crate::signing::{self, Scheme, Signer};
+use crate::signing::{self, Signer};
 use crate::vault::Vault;
-
-/// Body encoding chosen per webhook.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// `application/x-www-form-urlencoded`, HrFlow's classic format.
-    Form,
-    /// `application/json`.
-    Json,
-}
-
-impl Format {
-    /// Parses the stored/API spelling.
-    pub fn parse(s: &str) -> Option<Format> {
-        match s {
-            "form" => Some(Format::Form),
-            "json" => Some(Format::Json),
-            _ => None,
-        }
-    }
-}
 
 /// One event ready to render: its JSON object and its entity field name.
 pub struct EventDoc {
@@ -139,7 +121,7 @@ pub fn signer_for(
         (Some(p), Some(until)) if until > now => Some(open(p)?),
         _ => None,
     };
-    let scheme = Scheme::parse(&w.signature_scheme).unwrap_or(Scheme::Both);
+    let scheme = w.signature_scheme;
     Ok(Some(Signer::new(scheme, open(&w.secret)?, previous)))
 }
 
@@ -148,10 +130,23 @@ pub fn secret_context(webhook_id: &str) -> String {
     format!("webhook-secret:{webhook_id}")
 }
 
+/// The `Webhook-Id` of a request: the event id, or for a batch a digest of
+/// its event ids, so a retried or re-sent request keeps its id.
+pub fn message_id(event_ids: &[String]) -> String {
+    match event_ids {
+        [one] => one.clone(),
+        many => {
+            let digest = Sha256::digest(many.join(",").as_bytes());
+            format!("batch_{}", &hex::encode(digest)[..26])
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     //! Every vector of the HrFlow signature fixture, byte for byte.
     use super::*;
+    use crate::signing::Scheme;
 
     #[test]
     fn reproduces_every_hrflow_vector() {

@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::payload::Rendered;
 use super::send::Exchange;
 use crate::db::deliveries::{Candidate, Claimed, Delivery, Settlement};
-use crate::db::history::{AttemptBatch, AttemptRecord, HistoryRow};
+use crate::db::history::{AttemptBatch, AttemptRecord, HistoryRow, Trigger};
 use crate::db::{new_id_at, time, Db, DbConn};
 use crate::error::{ApiError, ApiResult};
 use crate::publish::{self, ValidEvent};
@@ -26,24 +26,6 @@ const LINGER: Duration = Duration::from_millis(2);
 
 /// Most attempts written in one transaction.
 const MAX_BATCH: usize = 1024;
-
-/// Who caused an attempt.
-#[derive(Debug, Clone, Copy)]
-pub enum Trigger {
-    Auto,
-    Resend,
-    Test,
-}
-
-impl Trigger {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Trigger::Auto => "auto",
-            Trigger::Resend => "resend",
-            Trigger::Test => "test",
-        }
-    }
-}
 
 /// What the attempt was about.
 pub struct AttemptContext<'a> {
@@ -97,7 +79,7 @@ pub fn history_row(ctx: &AttemptContext<'_>, rendered: &Rendered, ex: &Exchange)
         duration_ms: ex.duration.as_millis() as i64,
         error: ex.error.clone(),
         attempt: ctx.attempt,
-        triggered_by: ctx.trigger.as_str().to_string(),
+        triggered_by: ctx.trigger,
         sent_at: ex.sent_at,
     }
 }

@@ -1,94 +1,17 @@
 //! One HTTP attempt: build the signed request, send it, capture the answer.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
 use serde_json::{Map, Value};
 
 use super::concurrency::Signal;
-use super::guard::{GuardedResolver, TargetPolicy};
 use super::payload::Rendered;
+use crate::outbound::describe;
+use crate::outbound::read::read_truncated;
+// Moved to `crate::outbound` (issue 15); re-exported for app.rs, state.rs, main.rs.
 use crate::db::time;
+pub use crate::outbound::{HttpClients, USER_AGENT};
 use crate::signing::{Signer, STANDARD_ID_HEADER};
-
-/// Response bodies are kept up to this size; the rest is never read.
-pub const RESPONSE_BODY_CAP: usize = 64 * 1024;
-
-/// `User-Agent` of every delivery.
-pub const USER_AGENT: &str = concat!("hookrelay/", env!("CARGO_PKG_VERSION"));
-
-/// The two shared HTTP clients: certificate-checking and, for webhooks with
-/// `verify_ssl = false` only, not.
-#[derive(Clone)]
-pub struct HttpClients {
-    verifying: reqwest::Client,
-    insecure: reqwest::Client,
-    /// Integration runs call third-party APIs, which may redirect: the
-    /// runner follows them itself (`manifest::outbound`), each hop guarded.
-    integrations: reqwest::Client,
-    policy: Arc<TargetPolicy>,
-}
-
-impl HttpClients {
-    /// Builds both clients. Redirects are never followed: a webhook URL is
-    /// where the operator said, and following would bypass target checks.
-    pub fn new(timeout: Duration, policy: TargetPolicy) -> Result<Self, String> {
-        let policy = Arc::new(policy);
-        let build = |insecure: bool| {
-            reqwest::Client::builder()
-                .dns_resolver(Arc::new(GuardedResolver {
-                    policy: policy.clone(),
-                }))
-                .user_agent(USER_AGENT)
-                .timeout(timeout)
-                .connect_timeout(timeout.min(Duration::from_secs(10)))
-                .redirect(reqwest::redirect::Policy::none())
-                .pool_max_idle_per_host(256)
-                .tcp_nodelay(true)
-                // A proxy would resolve hostnames itself, out of the SSRF guard's sight.
-                .no_proxy()
-                .danger_accept_invalid_certs(insecure)
-                .build()
-                .map_err(|e| format!("cannot build HTTP client: {e}"))
-        };
-        let integrations = reqwest::Client::builder()
-            .dns_resolver(Arc::new(GuardedResolver {
-                policy: policy.clone(),
-            }))
-            .user_agent(USER_AGENT)
-            .timeout(timeout.max(Duration::from_secs(30)))
-            // `manifest::outbound` follows redirects itself, origin-aware.
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .build()
-            .map_err(|e| format!("cannot build HTTP client: {e}"))?;
-        Ok(HttpClients {
-            verifying: build(false)?,
-            insecure: build(true)?,
-            integrations,
-            policy,
-        })
-    }
-
-    /// The client integration runs use (guard applied; redirects are the runner's).
-    pub fn integrations(&self) -> &reqwest::Client {
-        &self.integrations
-    }
-
-    /// The SSRF policy deliveries run under.
-    pub fn policy(&self) -> &TargetPolicy {
-        &self.policy
-    }
-
-    fn pick(&self, verify_ssl: bool) -> &reqwest::Client {
-        if verify_ssl {
-            &self.verifying
-        } else {
-            &self.insecure
-        }
-    }
-}
 
 /// Everything history records about one attempt.
 #[derive(Debug, Clone)]
@@ -177,7 +100,7 @@ pub async fn send(
     // they are checked now, and reqwest takes the parsed URL as it is.
     let target = url::Url::parse(url)
         .map_err(|e| format!("invalid URL: {e}"))
-        .and_then(|u| clients.policy.check_literal(&u).map(|()| u));
+        .and_then(|u| clients.policy().check_literal(&u).map(|()| u));
     let target = match target {
         Ok(u) => u,
         Err(why) => {
@@ -185,7 +108,7 @@ pub async fn send(
             return exchange;
         }
     };
-    let mut req = clients.pick(verify_ssl).post(target);
+    let mut req = clients.for_delivery(verify_ssl).post(target);
     for (name, value) in wire {
         req = req.header(name, value);
     }
@@ -217,7 +140,7 @@ pub async fn send(
                     }
                 }
             }
-            let (body, truncated, err) = read_capped(resp).await;
+            let (body, truncated, err) = read_truncated(resp).await;
             exchange.response_body = body;
             exchange.truncated = truncated;
             exchange.error = err;
@@ -244,32 +167,6 @@ pub fn is_credential_header(name: &str) -> bool {
     ]
     .iter()
     .any(|h| name.eq_ignore_ascii_case(h))
-}
-
-/// Reads at most [`RESPONSE_BODY_CAP`] bytes and drops the rest unread.
-async fn read_capped(resp: reqwest::Response) -> (String, bool, Option<String>) {
-    let mut buf = Vec::new();
-    let mut stream = resp.bytes_stream();
-    while let Some(chunk) = stream.next().await {
-        match chunk {
-            Ok(bytes) => {
-                let room = RESPONSE_BODY_CAP - buf.len();
-                if bytes.len() > room {
-                    buf.extend_from_slice(&bytes[..room]);
-                    return (String::from_utf8_lossy(&buf).into_owned(), true, None);
-                }
-                buf.extend_from_slice(&bytes);
-            }
-            Err(e) => {
-                return (
-                    String::from_utf8_lossy(&buf).into_owned(),
-                    false,
-                    Some(format!("reading response body: {}", describe(&e))),
-                )
-            }
-        }
-    }
-    (String::from_utf8_lossy(&buf).into_owned(), false, None)
 }
 
 /// Whether a failed request means the receiver is not keeping up (rather
@@ -303,40 +200,31 @@ fn overloaded(e: &reqwest::Error) -> bool {
     false
 }
 
-/// A one-line reason that says what went wrong, without the URL's secrets.
-fn describe(e: &reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timeout"
-    } else if e.is_connect() {
-        "connection failed"
-    } else if e.is_body() || e.is_decode() {
-        "response body error"
-    } else if e.is_request() {
-        "request error"
-    } else {
-        "error"
-    };
-    let mut detail = String::new();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        detail = s.to_string();
-        source = s.source();
-    }
-    if detail.is_empty() {
-        kind.to_string()
-    } else {
-        format!("{kind}: {detail}")
-    }
-}
-
-/// `Retry-After`: delta-seconds or an HTTP date.
+/// `Retry-After`: delta-seconds or an HTTP date (a date in the past: none).
 fn parse_retry_after(v: &str) -> Option<Duration> {
     let v = v.trim();
     if let Ok(secs) = v.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
-    let when = chrono::DateTime::parse_from_rfc2822(v).ok()?;
-    (when.with_timezone(&chrono::Utc) - chrono::Utc::now())
-        .to_std()
-        .ok()
+    let when = httpdate::parse_http_date(v).ok()?;
+    when.duration_since(std::time::SystemTime::now()).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_seconds_and_dates() {
+        assert_eq!(parse_retry_after(" 120 "), Some(Duration::from_secs(120)));
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+        let later =
+            httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(600));
+        let d = parse_retry_after(&later).unwrap();
+        assert!(
+            d > Duration::from_secs(590) && d <= Duration::from_secs(600),
+            "{d:?}"
+        );
+        assert_eq!(parse_retry_after("soon"), None);
+    }
 }

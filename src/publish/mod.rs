@@ -2,8 +2,11 @@
 //! and records event + deliveries in one transaction.
 
 mod batcher;
+pub mod catalogue;
+mod intake;
 
 pub use batcher::Publisher;
+pub use intake::Intake;
 
 use std::collections::HashMap;
 use std::sync::RwLock;
@@ -11,7 +14,7 @@ use std::sync::RwLock;
 use diesel::Connection;
 use serde_json::Value;
 
-use crate::db::deliveries::Delivery;
+use crate::db::deliveries::{Delivery, DeliveryStatus};
 use crate::db::event_types::EventType;
 use crate::db::events::Event;
 use crate::db::webhooks::Webhook;
@@ -260,7 +263,7 @@ impl Rows {
                         id: new_id("dlv"),
                         event_id: id.clone(),
                         webhook_id: w.id.clone(),
-                        status: "pending".into(),
+                        status: DeliveryStatus::Pending,
                         attempts: 0,
                         next_attempt_at: now,
                         claimed_by: None,

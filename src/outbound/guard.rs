@@ -1,11 +1,12 @@
-//! SSRF guard: deliveries never reach loopback, private, link-local,
-//! unique-local or cloud-metadata addresses unless the operator allows it.
+//! SSRF guard: outbound requests (deliveries and integration runs) never
+//! reach loopback, private, link-local, unique-local or cloud-metadata
+//! addresses unless the operator allows it.
 //!
 //! The check runs after DNS resolution, on every attempt (a hostname that
 //! was public yesterday may resolve to 10.0.0.5 today), through a reqwest
 //! resolver; literal IPs in URLs skip resolution, so they are checked before
-//! sending. Redirects are never followed, so a receiver cannot bounce a
-//! request inward either.
+//! sending. Redirects are never followed automatically (`redirects` checks
+//! each hop it follows), so a receiver cannot bounce a request inward either.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;

@@ -1,0 +1,124 @@
+//! The event-type catalogue and published events, read and extended.
+
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use crate::db::deliveries::Delivery;
+use crate::db::event_types::{EventType, Volume};
+use crate::db::events::{Event, EventQuery};
+use crate::db::{time, Db};
+use crate::error::{ApiError, ApiResult};
+
+/// Body of `POST /v1/event-types`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewEventType {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub volume: Option<String>,
+    pub example: Option<Map<String, Value>>,
+}
+
+/// Every event type.
+pub async fn list_types(db: &Db) -> ApiResult<Vec<EventType>> {
+    db.read(|c| Ok(EventType::list(c)?)).await
+}
+
+/// One event type, or 404.
+pub async fn find_type(db: &Db, name: String) -> ApiResult<EventType> {
+    db.read(move |c| {
+        EventType::find(c, &name)?.ok_or_else(|| ApiError::not_found("event type", &name))
+    })
+    .await
+}
+
+/// Adds an event type; 409 when the name is taken.
+pub async fn create_type(db: &Db, body: NewEventType) -> ApiResult<EventType> {
+    let t = validate(body)?;
+    let stored = t.clone();
+    db.write(move |c| {
+        if EventType::find(c, &stored.name)?.is_some() {
+            return Err(ApiError::conflict(crate::error::ErrorCode::EventTypeExists, format!("event type '{}' already exists", stored.name)));
+        }
+        Ok(stored.insert(c)?)
+    })
+    .await?;
+    Ok(t)
+}
+
+/// One page of events (`limit + 1` rows).
+pub async fn list_events(db: &Db, query: EventQuery) -> ApiResult<Vec<Event>> {
+    db.read(move |c| Ok(Event::list(c, &query)?)).await
+}
+
+/// One event with its deliveries, or 404.
+pub async fn find_event(db: &Db, id: String) -> ApiResult<(Event, Vec<Delivery>)> {
+    db.read(move |c| {
+        let e = Event::find(c, &id)?.ok_or_else(|| ApiError::not_found("event", &id))?;
+        let d = Delivery::for_event(c, &id)?;
+        Ok((e, d))
+    })
+    .await
+}
+
+/// `entity.words` in lowercase dot notation: at least two segments.
+fn valid_name(name: &str) -> bool {
+    let segs: Vec<&str> = name.split('.').collect();
+    segs.len() >= 2
+        && segs.iter().all(|s| {
+            let mut chars = s.chars();
+            chars.next().is_some_and(|c| c.is_ascii_lowercase())
+                && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        })
+}
+
+/// Checks a new type and builds its row (its entity is the name's first segment).
+fn validate(body: NewEventType) -> ApiResult<EventType> {
+    if !valid_name(&body.name) || body.name.len() > 128 {
+        return Err(ApiError::field(
+            "name",
+            "name must be lowercase dot notation `entity.words` (e.g. `candidate.hired`), letters, digits and _ only",
+        ));
+    }
+    let entity = body.name.split('.').next().unwrap_or_default().to_string();
+    if matches!(entity.as_str(), "type" | "origin" | "message") {
+        return Err(ApiError::field(
+            "name",
+            format!("the first segment names the entity field, and `{entity}` is already a field of every event; choose another"),
+        ));
+    }
+    let volume = match body.volume.as_deref() {
+        None => Volume::Low,
+        Some(v) => v
+            .parse()
+            .map_err(|_| ApiError::field("volume", "volume must be low, medium or high"))?,
+    };
+    let example = match body.example {
+        Some(ex) => {
+            if ex.get("type").and_then(Value::as_str) != Some(body.name.as_str()) {
+                return Err(ApiError::field(
+                    "example.type",
+                    format!("the example's `type` must be '{}'", body.name),
+                ));
+            }
+            if !ex.get(&entity).is_some_and(Value::is_object) {
+                return Err(ApiError::field(
+                    format!("example.{entity}"),
+                    format!("the example must carry the `{entity}` object"),
+                ));
+            }
+            Value::Object(ex)
+        }
+        None => json!({"type": body.name, "origin": "api", "message": "", entity.clone(): {}}),
+    };
+    Ok(EventType {
+        name: body.name,
+        entity,
+        description: body.description,
+        volume,
+        example: example.to_string(),
+        builtin: false,
+        created_at: time::now(),
+    })
+}

@@ -1,0 +1,131 @@
+//! Publishing through the API: validate, record (group-committed), hand the
+//! events to the delivery engine, wake it, and queue the integration runs
+//! the events trigger.
+
+use serde_json::Value;
+use tokio::sync::Notify;
+
+use super::{validate, EventTypeCache, Published, Publisher, ValidEvent, MAX_BATCH};
+use crate::db::Db;
+use crate::delivery::cache::EventCache;
+use crate::error::{ApiError, ApiResult};
+use crate::metrics::Metrics;
+
+/// What a publish needs. `trigger` queues integration runs for
+/// `(type, payload)` pairs; `None` when the caller may not trigger them.
+pub struct Intake<'a> {
+    pub db: &'a Db,
+    pub types: &'a EventTypeCache,
+    pub publisher: &'a Publisher,
+    pub metrics: &'a Metrics,
+    /// Events just published, parsed, for the engine.
+    pub events: &'a EventCache,
+    /// Wakes the dispatcher.
+    pub notify: &'a Notify,
+}
+
+impl Intake<'_> {
+    /// Publishes one event (`body`), once per idempotency key.
+    pub async fn publish_one<T>(
+        &self,
+        body: Value,
+        key: Option<String>,
+        trigger: Option<T>,
+    ) -> ApiResult<Published>
+    where
+        T: AsyncFn(&[(&str, &str)]) -> ApiResult<usize>,
+    {
+        let ev = validate(body, "", self.types, self.db).await?;
+        Ok(self.record(vec![ev], key, trigger).await?.remove(0))
+    }
+
+    /// Publishes `{"events": [...]}`: 1 to [`MAX_BATCH`] events, all or none.
+    pub async fn publish_batch<T>(
+        &self,
+        body: Value,
+        trigger: Option<T>,
+    ) -> ApiResult<Vec<Published>>
+    where
+        T: AsyncFn(&[(&str, &str)]) -> ApiResult<usize>,
+    {
+        let shape = || {
+            ApiError::field(
+                "events",
+                "the body must be {\"events\": [ ... ]} and nothing else",
+            )
+        };
+        let list = match body {
+            Value::Object(mut o) => match (o.remove("events"), o.is_empty()) {
+                (Some(Value::Array(a)), true) => a,
+                _ => return Err(shape()),
+            },
+            _ => return Err(shape()),
+        };
+        if list.is_empty() || list.len() > MAX_BATCH {
+            return Err(ApiError::field(
+                "events",
+                format!("a batch holds 1 to {MAX_BATCH} events, not {}", list.len()),
+            ));
+        }
+        let mut valid = Vec::with_capacity(list.len());
+        for (i, v) in list.into_iter().enumerate() {
+            valid.push(validate(v, &format!("events[{i}]."), self.types, self.db).await?);
+        }
+        self.record(valid, None, trigger).await
+    }
+
+    /// Writes the events, retrying once when a concurrent publish with the
+    /// same idempotency key won the race (the retry then finds and returns it).
+    async fn record<T>(
+        &self,
+        events: Vec<ValidEvent>,
+        key: Option<String>,
+        trigger: Option<T>,
+    ) -> ApiResult<Vec<Published>>
+    where
+        T: AsyncFn(&[(&str, &str)]) -> ApiResult<usize>,
+    {
+        let mut res = self.publisher.publish(events.clone(), key.clone()).await;
+        if key.is_some()
+            && matches!(
+                res,
+                Err(ApiError::Conflict {
+                    code: crate::error::ErrorCode::Conflict,
+                    ..
+                })
+            )
+        {
+            res = self.publisher.publish(events.clone(), key).await;
+        }
+        let published = res?;
+        // Hand the parsed events to the engine before waking it.
+        let mut fresh = false;
+        for (p, e) in published.iter().zip(&events) {
+            if !p.replayed {
+                self.metrics.event_accepted(&e.event_type, 1);
+            }
+            if p.deliveries > 0 && !p.replayed {
+                self.events
+                    .put(p.id.clone(), e.event_type.clone(), &e.payload);
+                fresh = true;
+            }
+        }
+        if fresh {
+            self.notify.notify_one();
+        }
+        let Some(trigger) = trigger else {
+            return Ok(published);
+        };
+        // Integrations these events trigger (after the commit: the events are safe).
+        let texts: Vec<(&str, &str)> = published
+            .iter()
+            .zip(&events)
+            .filter(|(p, _)| !p.replayed)
+            .map(|(_, e)| (e.event_type.as_str(), e.payload.as_str()))
+            .collect();
+        if let Err(e) = trigger(&texts).await {
+            tracing::warn!(error = %e, "queueing triggered integration runs failed");
+        }
+        Ok(published)
+    }
+}
