@@ -18,6 +18,7 @@ pub mod publish;
 pub mod sealed;
 pub mod signing;
 pub mod state;
+pub mod text;
 pub mod text_enum;
 pub mod tokens;
 pub mod vault;

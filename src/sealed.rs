@@ -8,9 +8,9 @@ use crate::config::Config;
 use crate::db::integrations::{ConfigValue, Integration};
 use crate::db::webhooks::{StoredSecrets, Webhook};
 use crate::db::{parse_url, Backend, Db};
-use crate::delivery::payload::secret_context;
+use crate::vault::webhook_secret_label;
 use crate::error::ApiError;
-use crate::manifest::jobs::{config_context, oauth_context};
+use crate::vault::{integration_config_label as config_context, integration_oauth_label as oauth_context};
 use crate::vault::{self, KeySettings, Vault};
 
 /// Every sealed value in the database: (place, associated data, sealed).
@@ -26,7 +26,7 @@ impl Sealed {
         match self {
             Sealed::Webhook(r) => std::iter::once(&r.secret)
                 .chain(r.previous_secret.as_ref())
-                .map(|s| (secret_context(&r.id), s.as_str()))
+                .map(|s| (webhook_secret_label(&r.id), s.as_str()))
                 .collect(),
             Sealed::Config(v) => {
                 vec![(config_context(&v.integration_id, &v.key), v.value.as_str())]
@@ -43,7 +43,7 @@ impl Sealed {
         };
         Ok(match self {
             Sealed::Webhook(r) => {
-                let ctx = secret_context(&r.id);
+                let ctx = webhook_secret_label(&r.id);
                 Sealed::Webhook(StoredSecrets {
                     secret: reseal(&ctx, &r.secret)?,
                     previous_secret: r

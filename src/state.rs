@@ -9,7 +9,7 @@ use tokio::sync::Notify;
 use crate::config::Config;
 use crate::db::Db;
 use crate::delivery::cache::EventCache;
-use crate::delivery::send::HttpClients;
+use crate::outbound::HttpClients;
 use crate::manifest::queue::Integrations;
 use crate::metrics::Metrics;
 use crate::publish::{EventTypeCache, Publisher};

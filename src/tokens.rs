@@ -169,8 +169,6 @@ crate::text_enum::text_enum! {
     }
 }
 
-/// Every scope's name (kept for `api::SCOPES`; same list as [`Scope`]).
-pub const SCOPES: &[&str] = Scope::WORDS;
 
 /// Every scope's name, comma-separated, for error messages.
 fn scope_names() -> String {
@@ -213,7 +211,7 @@ pub fn check_scopes(scopes: &[String]) -> ApiResult<String> {
 /// Creates a token after validating its name and scopes; returns the row
 /// and the token itself (the only time it exists in clear).
 pub fn create(conn: &mut DbConn, name: &str, scopes: &[String]) -> ApiResult<(ApiToken, String)> {
-    let row_name = crate::api::check_name(name)?;
+    let row_name = crate::text::check_name(name)?;
     let scopes = check_scopes(scopes)?;
     let token = generate_token();
     let row = ApiToken {
@@ -260,7 +258,7 @@ impl Tokens<'_> {
 
     /// Renames a token; returns it.
     pub async fn rename(&self, id: String, name: &str) -> ApiResult<ApiToken> {
-        let name = crate::api::check_name(name)?;
+        let name = crate::text::check_name(name)?;
         self.db
             .write(move |c| {
                 if ApiToken::rename(c, &id, &name)? == 0 {

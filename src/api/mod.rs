@@ -21,7 +21,6 @@ mod webhooks;
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::{web, HttpRequest, HttpResponse};
 
-pub use crate::tokens::SCOPES;
 
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
@@ -233,23 +232,7 @@ pub(crate) async fn delete_one(
     Ok(no_content())
 }
 
-/// A text field, trimmed, of at most 200 characters; `required` refuses blank.
-pub(crate) fn check_text(field: &str, v: &str, required: bool) -> Result<String, ApiError> {
-    let t = v.trim();
-    if (required && t.is_empty()) || t.chars().count() > 200 {
-        let need = if required { "1" } else { "0" };
-        return Err(ApiError::field(
-            field,
-            format!("{field} must be {need} to 200 characters"),
-        ));
-    }
-    Ok(t.to_string())
-}
-
-/// A resource's `name`: 1 to 200 characters.
-pub(crate) fn check_name(name: &str) -> Result<String, ApiError> {
-    check_text("name", name, true)
-}
+pub(crate) use crate::text::{check_name, check_text};
 
 /// 204 helper.
 pub(crate) fn no_content() -> HttpResponse {

@@ -114,13 +114,13 @@ async fn run(
         }
         None => None,
     };
-    let policy = crate::delivery::guard::TargetPolicy {
+    let policy = crate::outbound::guard::TargetPolicy {
         allow_private,
         allowed: Vec::new(),
     };
-    let clients = crate::delivery::send::HttpClients::new(
+    let clients = crate::outbound::HttpClients::new(
         std::time::Duration::from_secs(30),
-        crate::delivery::guard::TargetPolicy {
+        crate::outbound::guard::TargetPolicy {
             allow_private,
             allowed: Vec::new(),
         },

@@ -14,7 +14,6 @@ pub mod worker;
 
 // Moved to `crate::outbound` (issue 15); old paths kept for app.rs, main.rs
 // and manifest until they import from there.
-pub use crate::outbound::{guard, retry};
 
 use std::time::Duration;
 

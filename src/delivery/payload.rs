@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 pub use crate::db::webhooks::Format;
 use crate::db::webhooks::Webhook;
 use crate::signing::{self, Signer};
-use crate::vault::Vault;
+use crate::vault::{webhook_secret_label, Vault};
 
 /// One event ready to render: its JSON object and its entity field name.
 pub struct EventDoc {
@@ -114,7 +114,7 @@ pub fn signer_for(
     }
     let open = |sealed: &str| {
         vault
-            .open(sealed, &secret_context(&w.id))
+            .open(sealed, &webhook_secret_label(&w.id))
             .map_err(|e| format!("cannot open the webhook's signing secret: {e}"))
     };
     let previous = match (&w.previous_secret, w.previous_secret_expires_at) {
@@ -125,10 +125,6 @@ pub fn signer_for(
     Ok(Some(Signer::new(scheme, open(&w.secret)?, previous)))
 }
 
-/// Associated data binding a sealed signing secret to its webhook.
-pub fn secret_context(webhook_id: &str) -> String {
-    format!("webhook-secret:{webhook_id}")
-}
 
 /// The `Webhook-Id` of a request: the event id, or for a batch a digest of
 /// its event ids, so a retried or re-sent request keeps its id.

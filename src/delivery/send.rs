@@ -1,5 +1,6 @@
 //! One HTTP attempt: build the signed request, send it, capture the answer.
 
+use crate::outbound::{HttpClients, USER_AGENT};
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
@@ -10,7 +11,6 @@ use crate::outbound::describe;
 use crate::outbound::read::read_truncated;
 // Moved to `crate::outbound` (issue 15); re-exported for app.rs, state.rs, main.rs.
 use crate::db::time;
-pub use crate::outbound::{HttpClients, USER_AGENT};
 use crate::signing::{Signer, STANDARD_ID_HEADER};
 
 /// Everything history records about one attempt.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use diesel::Connection;
 use tokio::sync::Notify;
 
-use super::payload::secret_context;
+use crate::vault::webhook_secret_label;
 use crate::db::deliveries::Delivery;
 use crate::db::webhooks::{Scheme, Webhook, WebhookChanges, WebhookQuery, WebhookState};
 use crate::db::{new_id, time, Db};
@@ -57,7 +57,7 @@ impl Webhooks {
         };
         let now = time::now();
         w.id = new_id("wh");
-        w.secret = self.vault.seal(&secret, &secret_context(&w.id));
+        w.secret = self.vault.seal(&secret, &webhook_secret_label(&w.id));
         w.previous_secret = None;
         w.previous_secret_expires_at = None;
         w.state = if w.active {
@@ -113,7 +113,7 @@ impl Webhooks {
     /// Refuses a scheme the webhook's secrets (current, and previous while it
     /// still signs) cannot serve: an HrFlow-issued secret is `hrflow` only.
     fn check_scheme_fits(&self, w: &Webhook, scheme: Scheme) -> ApiResult<()> {
-        let context = secret_context(&w.id);
+        let context = webhook_secret_label(&w.id);
         let open = |sealed: &str| {
             self.vault
                 .open(sealed, &context)
@@ -169,7 +169,7 @@ impl Webhooks {
                         Some(s) => check_secret(s, current.signature_scheme)?,
                         None => new_secret(),
                     };
-                    let sealed = vault.seal(&secret, &secret_context(&id));
+                    let sealed = vault.seal(&secret, &webhook_secret_label(&id));
                     let now = time::now();
                     let keep_old = grace > chrono::Duration::zero();
                     let changes = WebhookChanges {
@@ -193,7 +193,7 @@ impl Webhooks {
         let w = self.find(id).await?;
         let secret = self
             .vault
-            .open(&w.secret, &secret_context(&w.id))
+            .open(&w.secret, &webhook_secret_label(&w.id))
             .map_err(ApiError::internal)?;
         Ok((w, secret))
     }

@@ -18,7 +18,6 @@ pub mod integrations;
 pub mod mask;
 pub mod notify;
 pub mod oauth;
-pub mod outbound;
 mod outcome;
 pub mod people;
 pub mod pkce;
@@ -35,16 +34,6 @@ pub mod worker;
 use serde_json::Value;
 
 use crate::db::integrations::Integration;
-
-/// Old paths for callers outside this area (`app.rs`, `state.rs`,
-/// `sealed.rs`), until they are switched to `queue` and `vault` at merge.
-#[doc(hidden)]
-pub mod jobs {
-    pub use super::queue::{Integrations, RunSettings};
-    pub use crate::vault::{
-        integration_config_label as config_context, integration_oauth_label as oauth_context,
-    };
-}
 
 /// What a manifest does, chosen by the integration (not by its JSON).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

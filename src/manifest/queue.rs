@@ -13,7 +13,7 @@ use super::run::{Services, Step};
 use super::triggers::{self, TriggerCache, TriggerIndex};
 use crate::db::runs::{Finish, Run, RunStatus, RunStep};
 use crate::db::{time, Db};
-use crate::delivery::retry::RetryPolicy;
+use crate::outbound::retry::RetryPolicy;
 use crate::error::{ApiError, ApiResult};
 use crate::metrics::Metrics;
 use crate::vault::Vault;

@@ -6,7 +6,7 @@ use base64::Engine as _;
 use serde_json::Value;
 
 use super::{Runner, Step};
-use crate::manifest::outbound::Body;
+use crate::outbound::redirects::Body;
 use crate::manifest::render::plain_text;
 
 impl Runner<'_> {

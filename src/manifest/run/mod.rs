@@ -21,7 +21,7 @@ use serde_json::{Map, Value};
 use super::mask::Masker;
 use super::notify::Notifier;
 use super::render::{plain_text, Renderer};
-use crate::delivery::guard::TargetPolicy;
+use crate::outbound::guard::TargetPolicy;
 
 /// Response bodies are logged up to this size.
 const LOG_CAP: usize = 64 * 1024;

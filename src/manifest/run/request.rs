@@ -7,7 +7,8 @@ use std::time::Instant;
 use serde_json::Value;
 
 use super::{cap, Response, Runner, Step, Target, LOG_CAP};
-use crate::manifest::outbound::{self, Body, Outgoing};
+use crate::outbound::read::read_limited;
+use crate::outbound::redirects::{self, Body, Outgoing};
 use crate::manifest::render::plain_text;
 
 impl Runner<'_> {
@@ -148,10 +149,10 @@ impl Runner<'_> {
             timeout: self.timeout,
             cross_origin: item.get("allow_cross_origin_redirects") == Some(&Value::Bool(true)),
         };
-        let resp = outbound::send(&self.svc.http, &self.svc.policy, out).await?;
+        let resp = redirects::send(&self.svc.http, &self.svc.policy, out).await?;
         let status = resp.status().as_u16();
         step.status = Some(status);
-        let bytes = outbound::read_capped(resp).await?;
+        let bytes = read_limited(resp).await?;
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let json: Option<Value> = serde_json::from_slice(&bytes).ok();
         step.response_truncated = bytes.len() > LOG_CAP;
