@@ -14,16 +14,16 @@ use crate::db::deliveries::Delivery;
 use crate::db::tokens::{hash_token, ApiToken};
 use crate::db::{new_id, time, Backend, Db};
 use crate::delivery::cache::EventCache;
-use crate::outbound::guard::TargetPolicy;
-use crate::outbound::retry::RetryPolicy;
-use crate::outbound::HttpClients;
 use crate::delivery::worker::{EngineDeps, WorkerSettings};
 use crate::delivery::Engine;
-use crate::manifest::queue::{Integrations, RunSettings};
 use crate::manifest::notify::Notifier;
+use crate::manifest::queue::{Integrations, RunSettings};
 use crate::manifest::render::Renderer;
 use crate::manifest::run::Services;
 use crate::metrics::Metrics;
+use crate::outbound::guard::TargetPolicy;
+use crate::outbound::retry::RetryPolicy;
+use crate::outbound::HttpClients;
 use crate::publish::{EventTypeCache, Publisher};
 use crate::sealed::open_vault;
 use crate::state::AppState;
@@ -51,7 +51,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
             config.db_pool_size,
             config.sqlite_synchronous.pragma(),
         );
-        tokio::task::spawn_blocking(move || Db::connect(&url, size, &sync))
+        tokio::task::spawn_blocking(move || Db::connect(&url, size, sync))
             .await
             .map_err(|e| e.to_string())??
     };

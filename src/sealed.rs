@@ -8,10 +8,12 @@ use crate::config::Config;
 use crate::db::integrations::{ConfigValue, Integration};
 use crate::db::webhooks::{StoredSecrets, Webhook};
 use crate::db::{parse_url, Backend, Db};
+use crate::error::Error;
 use crate::vault::webhook_secret_label;
-use crate::error::ApiError;
-use crate::vault::{integration_config_label as config_context, integration_oauth_label as oauth_context};
 use crate::vault::{self, KeySettings, Vault};
+use crate::vault::{
+    integration_config_label as config_context, integration_oauth_label as oauth_context,
+};
 
 /// Every sealed value in the database: (place, associated data, sealed).
 enum Sealed {
@@ -36,9 +38,9 @@ impl Sealed {
     }
 
     /// The same row with every value sealed anew under the current key.
-    fn resealed(self, vault: &Vault) -> Result<Sealed, ApiError> {
-        let reseal = |ctx: &str, s: &str| -> Result<String, ApiError> {
-            let clear = vault.open(s, ctx).map_err(ApiError::internal)?;
+    fn resealed(self, vault: &Vault) -> Result<Sealed, Error> {
+        let reseal = |ctx: &str, s: &str| -> Result<String, Error> {
+            let clear = vault.open(s, ctx).map_err(Error::internal)?;
             Ok(vault.seal(&clear, ctx))
         };
         Ok(match self {
@@ -65,7 +67,7 @@ impl Sealed {
         })
     }
 
-    fn store(&self, c: &mut crate::db::DbConn) -> Result<(), ApiError> {
+    fn store(&self, c: &mut crate::db::DbConn) -> Result<(), Error> {
         match self {
             Sealed::Webhook(r) => Webhook::reseal(c, r)?,
             Sealed::Config(v) => ConfigValue::set_value(c, v)?,
@@ -124,7 +126,7 @@ pub fn open_vault(db: &Db, config: &Config) -> Result<Vault, String> {
     }
     let n = stale.len();
     db.write_blocking(|c| {
-        c.transaction::<_, ApiError, _>(|c| {
+        c.transaction::<_, Error, _>(|c| {
             for r in stale {
                 r.resealed(&vault)?.store(c)?;
             }

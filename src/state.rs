@@ -9,9 +9,9 @@ use tokio::sync::Notify;
 use crate::config::Config;
 use crate::db::Db;
 use crate::delivery::cache::EventCache;
-use crate::outbound::HttpClients;
 use crate::manifest::queue::Integrations;
 use crate::metrics::Metrics;
+use crate::outbound::HttpClients;
 use crate::publish::{EventTypeCache, Publisher};
 use crate::vault::Vault;
 

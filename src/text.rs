@@ -3,7 +3,6 @@
 
 use crate::error::{Error, Result};
 
-
 /// A text field, trimmed, of at most 200 characters; `required` refuses blank.
 pub fn check_text(field: &str, v: &str, required: bool) -> Result<String> {
     let t = v.trim();
@@ -21,4 +20,3 @@ pub fn check_text(field: &str, v: &str, required: bool) -> Result<String> {
 pub fn check_name(name: &str) -> Result<String> {
     check_text("name", name, true)
 }
-

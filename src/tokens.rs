@@ -11,7 +11,7 @@ use base64::Engine as _;
 
 use crate::db::tokens::{hash_token, ApiToken};
 use crate::db::{new_id, time, Db, DbConn};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 
 /// How long a token looked up in the database is trusted without asking it
 /// again. Revoking through the API clears this process's cache at once; other
@@ -75,7 +75,7 @@ pub enum Cached {
 
 impl TokenCache {
     /// The live token `secret` stands for, or `None` if it is unknown or revoked.
-    pub async fn resolve(&self, db: &Db, secret: String) -> ApiResult<Option<ApiToken>> {
+    pub async fn resolve(&self, db: &Db, secret: String) -> Result<Option<ApiToken>> {
         let hash = hash_token(&secret);
         match self.cached(&hash) {
             Cached::Known(t) => return Ok(Some(t)),
@@ -169,7 +169,6 @@ crate::text_enum::text_enum! {
     }
 }
 
-
 /// Every scope's name, comma-separated, for error messages.
 fn scope_names() -> String {
     Scope::WORDS.join(", ")
@@ -184,9 +183,9 @@ pub fn generate_token() -> String {
 }
 
 /// At least one scope, each known; stored sorted, space-separated.
-pub fn check_scopes(scopes: &[String]) -> ApiResult<String> {
+pub fn check_scopes(scopes: &[String]) -> Result<String> {
     if scopes.is_empty() {
-        return Err(ApiError::field(
+        return Err(Error::field(
             "scopes",
             format!("scopes must list at least one of: {}", scope_names()),
         ));
@@ -196,7 +195,7 @@ pub fn check_scopes(scopes: &[String]) -> ApiResult<String> {
         match s.parse::<Scope>() {
             Ok(k) => list.push(k.as_str()),
             Err(_) => {
-                return Err(ApiError::field(
+                return Err(Error::field(
                     format!("scopes[{i}]"),
                     format!("unknown scope '{s}'; scopes are {}", scope_names()),
                 ))
@@ -210,7 +209,7 @@ pub fn check_scopes(scopes: &[String]) -> ApiResult<String> {
 
 /// Creates a token after validating its name and scopes; returns the row
 /// and the token itself (the only time it exists in clear).
-pub fn create(conn: &mut DbConn, name: &str, scopes: &[String]) -> ApiResult<(ApiToken, String)> {
+pub fn create(conn: &mut DbConn, name: &str, scopes: &[String]) -> Result<(ApiToken, String)> {
     let row_name = crate::text::check_name(name)?;
     let scopes = check_scopes(scopes)?;
     let token = generate_token();
@@ -235,7 +234,7 @@ pub struct Tokens<'a> {
 
 impl Tokens<'_> {
     /// Creates a token; returns its row and the token in clear (shown once).
-    pub async fn create(&self, name: String, scopes: Vec<String>) -> ApiResult<(ApiToken, String)> {
+    pub async fn create(&self, name: String, scopes: Vec<String>) -> Result<(ApiToken, String)> {
         let (row, token) = self.db.write(move |c| create(c, &name, &scopes)).await?;
         // A bad-token flood may have cached this hash as unknown.
         self.cache.created(&row.token_hash);
@@ -243,43 +242,43 @@ impl Tokens<'_> {
     }
 
     /// One page of tokens after id `after` (`limit + 1` rows).
-    pub async fn list(&self, after: Option<String>, limit: i64) -> ApiResult<Vec<ApiToken>> {
+    pub async fn list(&self, after: Option<String>, limit: i64) -> Result<Vec<ApiToken>> {
         self.db
             .read(move |c| Ok(ApiToken::list(c, after.as_deref(), limit + 1)?))
             .await
     }
 
     /// One token, or 404.
-    pub async fn find(&self, id: String) -> ApiResult<ApiToken> {
+    pub async fn find(&self, id: String) -> Result<ApiToken> {
         self.db
-            .read(move |c| ApiToken::find(c, &id)?.ok_or_else(|| ApiError::not_found("token", &id)))
+            .read(move |c| ApiToken::find(c, &id)?.ok_or_else(|| Error::not_found("token", &id)))
             .await
     }
 
     /// Renames a token; returns it.
-    pub async fn rename(&self, id: String, name: &str) -> ApiResult<ApiToken> {
+    pub async fn rename(&self, id: String, name: &str) -> Result<ApiToken> {
         let name = crate::text::check_name(name)?;
         self.db
             .write(move |c| {
                 if ApiToken::rename(c, &id, &name)? == 0 {
-                    return Err(ApiError::not_found("token", &id));
+                    return Err(Error::not_found("token", &id));
                 }
-                ApiToken::find(c, &id)?.ok_or_else(|| ApiError::not_found("token", &id))
+                ApiToken::find(c, &id)?.ok_or_else(|| Error::not_found("token", &id))
             })
             .await
     }
 
     /// Revokes at once in this process (its cache is cleared, so the next
     /// request with this token gets 401), within [`TRUSTED_FOR`] in others.
-    pub async fn revoke(&self, id: String) -> ApiResult<()> {
+    pub async fn revoke(&self, id: String) -> Result<()> {
         use diesel::Connection;
         let key = id.clone();
         let n = self
             .db
-            .write(move |c| c.transaction::<_, ApiError, _>(|c| Ok(ApiToken::delete(c, &key)?)))
+            .write(move |c| c.transaction::<_, Error, _>(|c| Ok(ApiToken::delete(c, &key)?)))
             .await?;
         if n == 0 {
-            return Err(ApiError::not_found("token", &id));
+            return Err(Error::not_found("token", &id));
         }
         self.cache.clear();
         Ok(())

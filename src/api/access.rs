@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use super::auth::{IntegrationsRun, Need};
 use super::runs::{respond, WaitQuery};
-use crate::error::ApiResult;
+use crate::error::Result;
 use crate::manifest::access::{can_revoke, overview};
 use crate::state::AppState;
 
@@ -15,7 +15,7 @@ pub async fn access(
     state: web::Data<AppState>,
     _: Need<IntegrationsRun>,
     id: web::Path<String>,
-) -> ApiResult<HttpResponse> {
+) -> Result<HttpResponse> {
     let report = state.integrations.user_access(id.into_inner()).await?;
     let data: Vec<Value> = report
         .iter()
@@ -42,7 +42,7 @@ pub async fn revoke(
     _: Need<IntegrationsRun>,
     path: web::Path<(String, String)>,
     q: web::Query<WaitQuery>,
-) -> ApiResult<HttpResponse> {
+) -> Result<HttpResponse> {
     let (uid, iid) = path.into_inner();
     let submitted = state
         .integrations

@@ -15,7 +15,7 @@ use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 
 use crate::db::time;
 use crate::db::tokens::ApiToken;
-use crate::error::ApiError;
+use crate::error::Error;
 use crate::state::AppState;
 use crate::tokens;
 
@@ -30,7 +30,6 @@ pub trait Scope {
 macro_rules! scopes {
     ($($ty:ident),* $(,)?) => {$(
         #[doc = concat!("The [`tokens::Scope::", stringify!($ty), "`] scope.")]
-        #[allow(dead_code)] // not every scope guards a route yet
         pub struct $ty;
         impl Scope for $ty {
             const SCOPE: tokens::Scope = tokens::Scope::$ty;
@@ -79,20 +78,20 @@ pub struct Need<S: Scope> {
 }
 
 impl<S: Scope> FromRequest for Need<S> {
-    type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Error = Error;
+    type Future = Ready<Result<Self, Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         let caller = req.extensions().get::<Rc<Caller>>().cloned();
         ready(match caller {
-            None => Err(ApiError::internal(
+            None => Err(Error::internal(
                 "route outside the authenticated scope asked for a scope",
             )),
             Some(c) if c.holds(S::SCOPE) => Ok(Need {
                 caller: c,
                 _scope: PhantomData,
             }),
-            Some(_) => Err(ApiError::Forbidden(format!(
+            Some(_) => Err(Error::Forbidden(format!(
                 "this token lacks the `{}` scope",
                 S::NAME
             ))),
@@ -108,7 +107,7 @@ pub async fn authenticate(
     let state = req
         .app_data::<web::Data<AppState>>()
         .cloned()
-        .ok_or_else(|| ApiError::internal("app state missing"))?;
+        .ok_or_else(|| Error::internal("app state missing"))?;
     let header = req
         .headers()
         .get("Authorization")
@@ -118,7 +117,7 @@ pub async fn authenticate(
         .tokens
         .resolve(&state.db, token)
         .await?
-        .ok_or_else(|| ApiError::Unauthorized("unknown or revoked token".into()))?;
+        .ok_or_else(|| Error::Unauthorized("unknown or revoked token".into()))?;
     touch(&state, &found);
     // Stored scopes were checked when the token was made.
     let scopes = found
@@ -133,9 +132,9 @@ pub async fn authenticate(
     next.call(req).await
 }
 
-fn bearer(header: Option<String>) -> Result<String, ApiError> {
+fn bearer(header: Option<String>) -> Result<String, Error> {
     let header = header.ok_or_else(|| {
-        ApiError::Unauthorized("missing `Authorization: Bearer <token>` header".into())
+        Error::Unauthorized("missing `Authorization: Bearer <token>` header".into())
     })?;
     header
         .strip_prefix("Bearer ")
@@ -144,7 +143,7 @@ fn bearer(header: Option<String>) -> Result<String, ApiError> {
         .filter(|t| !t.is_empty())
         .map(str::to_string)
         .ok_or_else(|| {
-            ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into())
+            Error::Unauthorized("the Authorization header must be `Bearer <token>`".into())
         })
 }
 

@@ -8,7 +8,7 @@ use super::page::{self, Cursor, Page};
 use crate::db::deliveries::{Delivery, DeliveryQuery, DeliveryStatus};
 use crate::db::time;
 use crate::delivery::history;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::state::AppState;
 
 /// Query of `GET /v1/deliveries`.
@@ -59,14 +59,14 @@ pub async fn list(
     state: web::Data<AppState>,
     _: Need<HistoryRead>,
     q: web::Query<ListQuery>,
-) -> ApiResult<HttpResponse> {
+) -> Result<HttpResponse> {
     let q = q.into_inner();
     let status = q
         .status
         .as_deref()
         .map(|s| {
             s.parse::<DeliveryStatus>().map_err(|_| {
-                ApiError::field(
+                Error::field(
                     "status",
                     format!(
                         "unknown status '{s}'; use {}",

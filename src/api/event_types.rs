@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use super::auth::{Need, WebhooksRead, WebhooksWrite};
 use crate::db::event_types::{EventType, Volume};
 use crate::db::time;
-use crate::error::ApiResult;
+use crate::error::Result;
 use crate::publish::catalogue::{self, NewEventType};
 use crate::state::AppState;
 
@@ -37,7 +37,7 @@ impl From<EventType> for EventTypeView {
     }
 }
 
-pub async fn list(state: web::Data<AppState>, _: Need<WebhooksRead>) -> ApiResult<HttpResponse> {
+pub async fn list(state: web::Data<AppState>, _: Need<WebhooksRead>) -> Result<HttpResponse> {
     let all = catalogue::list_types(&state.db).await?;
     let data: Vec<EventTypeView> = all.into_iter().map(Into::into).collect();
     Ok(HttpResponse::Ok().json(json!({"data": data, "next_cursor": null})))
@@ -47,7 +47,7 @@ pub async fn get(
     state: web::Data<AppState>,
     _: Need<WebhooksRead>,
     name: web::Path<String>,
-) -> ApiResult<HttpResponse> {
+) -> Result<HttpResponse> {
     let t = catalogue::find_type(&state.db, name.into_inner()).await?;
     Ok(HttpResponse::Ok().json(EventTypeView::from(t)))
 }
@@ -56,7 +56,7 @@ pub async fn create(
     state: web::Data<AppState>,
     _: Need<WebhooksWrite>,
     body: web::Json<NewEventType>,
-) -> ApiResult<HttpResponse> {
+) -> Result<HttpResponse> {
     let t = catalogue::create_type(&state.db, body.into_inner()).await?;
     Ok(HttpResponse::Created().json(EventTypeView::from(t)))
 }

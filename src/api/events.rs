@@ -8,7 +8,7 @@ use super::auth::{Caller, EventsWrite, HistoryRead, IntegrationsRun, Need, Scope
 use super::page::{self, Cursor, Page};
 use crate::db::events::{Event, EventQuery};
 use crate::db::time;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::publish::{catalogue, Intake};
 use crate::state::AppState;
 
@@ -44,16 +44,16 @@ impl EventView {
     }
 }
 
-fn idempotency_key(req: &HttpRequest) -> ApiResult<Option<String>> {
+fn idempotency_key(req: &HttpRequest) -> Result<Option<String>> {
     let Some(v) = req.headers().get("Idempotency-Key") else {
         return Ok(None);
     };
     let key = v
         .to_str()
-        .map_err(|_| ApiError::field("Idempotency-Key", "Idempotency-Key must be printable ASCII"))?
+        .map_err(|_| Error::field("Idempotency-Key", "Idempotency-Key must be printable ASCII"))?
         .trim();
     if key.is_empty() || key.len() > 255 {
-        return Err(ApiError::field(
+        return Err(Error::field(
             "Idempotency-Key",
             "Idempotency-Key must be 1 to 255 characters",
         ));
@@ -85,7 +85,7 @@ pub async fn publish(
     need: Need<EventsWrite>,
     req: HttpRequest,
     body: web::Json<Value>,
-) -> ApiResult<HttpResponse> {
+) -> Result<HttpResponse> {
     let key = idempotency_key(&req)?;
     let trigger = may_trigger(&need.caller)
         .then_some(async |texts: &[(&str, &str)]| state.integrations.trigger_texts(texts).await);
@@ -104,7 +104,7 @@ pub async fn publish_batch(
     state: web::Data<AppState>,
     need: Need<EventsWrite>,
     body: web::Json<Value>,
-) -> ApiResult<HttpResponse> {
+) -> Result<HttpResponse> {
     let trigger = may_trigger(&need.caller)
         .then_some(async |texts: &[(&str, &str)]| state.integrations.trigger_texts(texts).await);
     let published = intake(&state)
@@ -122,7 +122,7 @@ pub async fn list(
     state: web::Data<AppState>,
     _: Need<HistoryRead>,
     q: web::Query<ListQuery>,
-) -> ApiResult<HttpResponse> {
+) -> Result<HttpResponse> {
     let q = q.into_inner();
     let limit = page::limit(q.limit)?;
     let query = EventQuery {
@@ -141,24 +141,24 @@ pub async fn get(
     state: web::Data<AppState>,
     _: Need<HistoryRead>,
     id: web::Path<String>,
-) -> ApiResult<HttpResponse> {
+) -> Result<HttpResponse> {
     let (event, deliveries) = catalogue::find_event(&state.db, id.into_inner()).await?;
-    let mut view = serde_json::to_value(EventView::new(event)).map_err(ApiError::internal)?;
+    let mut view = serde_json::to_value(EventView::new(event)).map_err(Error::internal)?;
     view["deliveries"] = serde_json::to_value(
         deliveries
             .into_iter()
             .map(super::deliveries::DeliveryView::new)
             .collect::<Vec<_>>(),
     )
-    .map_err(ApiError::internal)?;
+    .map_err(Error::internal)?;
     Ok(HttpResponse::Ok().json(view))
 }
 
 /// Parses an RFC 3339 query parameter.
-pub fn parse_time(field: &str, raw: Option<&str>) -> ApiResult<Option<chrono::NaiveDateTime>> {
+pub fn parse_time(field: &str, raw: Option<&str>) -> Result<Option<chrono::NaiveDateTime>> {
     raw.map(|s| {
         time::parse_rfc3339(s).ok_or_else(|| {
-            ApiError::field(
+            Error::field(
                 field,
                 format!("{field} must be an RFC 3339 time such as 2026-11-23T10:00:00Z"),
             )

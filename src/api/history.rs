@@ -11,7 +11,7 @@ use super::webhook_input::redact_url;
 use crate::db::history::{HistoryQuery, HistoryRow, HistorySort, StatusClass, Trigger};
 use crate::db::time;
 use crate::delivery::{history, manual};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::state::AppState;
 
 /// Query of `GET /v1/history`.
@@ -113,12 +113,12 @@ pub async fn list(
     state: web::Data<AppState>,
     need: Need<HistoryRead>,
     q: web::Query<ListQuery>,
-) -> ApiResult<HttpResponse> {
+) -> Result<HttpResponse> {
     let q = q.into_inner();
     let sort = match q.sort.as_deref() {
         None => HistorySort::SentAt,
         Some(s) => s.parse().map_err(|_| {
-            ApiError::field(
+            Error::field(
                 "sort",
                 format!("unknown sort key '{s}'; use {}", HistorySort::choices()),
             )
@@ -129,7 +129,7 @@ pub async fn list(
         .as_deref()
         .map(|s| {
             s.parse::<StatusClass>().map_err(|_| {
-                ApiError::field(
+                Error::field(
                     "status",
                     format!("unknown status class '{s}'; use {}", StatusClass::choices()),
                 )
@@ -175,7 +175,7 @@ pub async fn get(
     state: web::Data<AppState>,
     need: Need<HistoryRead>,
     id: web::Path<String>,
-) -> ApiResult<HttpResponse> {
+) -> Result<HttpResponse> {
     let row = history::find(&state.db, id.into_inner()).await?;
     Ok(HttpResponse::Ok().json(HistoryView::for_caller(row, &need.caller)))
 }
@@ -184,7 +184,7 @@ pub async fn resend(
     state: web::Data<AppState>,
     need: Need<HistoryResend>,
     id: web::Path<String>,
-) -> ApiResult<HttpResponse> {
+) -> Result<HttpResponse> {
     let row = manual::resend(&manual_deps(&state), id.into_inner()).await?;
     Ok(HttpResponse::Created().json(HistoryView::for_caller(row, &need.caller)))
 }

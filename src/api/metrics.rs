@@ -6,10 +6,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::db::deliveries::QueueStats;
 use crate::db::time;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::state::AppState;
 
-pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
+pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse> {
     if let Some(expected) = state.config.metrics_token.as_deref() {
         let presented = req
             .headers()
@@ -22,7 +22,7 @@ pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<
             Sha256::digest(p.trim().as_bytes()) == Sha256::digest(expected.as_bytes())
         });
         if !ok {
-            return Err(ApiError::Unauthorized(
+            return Err(Error::Unauthorized(
                 "metrics need `Authorization: Bearer <HOOKRELAY_METRICS_TOKEN>`".into(),
             ));
         }

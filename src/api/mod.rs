@@ -21,8 +21,7 @@ mod webhooks;
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::{web, HttpRequest, HttpResponse};
 
-
-use crate::error::{ApiError, ErrorCode};
+use crate::error::{Error, ErrorCode};
 use crate::state::AppState;
 
 /// The OpenAPI document served at `/openapi.yaml`.
@@ -120,8 +119,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
         .default_service(web::to(not_found));
 }
 
-async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    Err(ApiError::NotFound(format!(
+async fn not_found(req: HttpRequest) -> Result<HttpResponse, Error> {
+    Err(Error::NotFound(format!(
         "no route for {} {}",
         req.method(),
         req.path()
@@ -130,17 +129,17 @@ async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
 
 fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
     let e = match &err {
-        JsonPayloadError::ContentType => ApiError::invalid(
+        JsonPayloadError::ContentType => Error::invalid(
             ErrorCode::UnsupportedMediaType,
             "send the body as JSON with `Content-Type: application/json`",
         ),
         JsonPayloadError::Overflow { limit }
         | JsonPayloadError::OverflowKnownLength { limit, .. } => too_large(*limit),
-        JsonPayloadError::Deserialize(de) if de.is_data() => ApiError::invalid(
+        JsonPayloadError::Deserialize(de) if de.is_data() => Error::invalid(
             ErrorCode::InvalidBody,
             format!("the body does not match the expected shape: {de}"),
         ),
-        other => ApiError::invalid(
+        other => Error::invalid(
             ErrorCode::MalformedJson,
             format!("the request body is not valid JSON: {other}"),
         ),
@@ -149,7 +148,7 @@ fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
 }
 
 fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
-    ApiError::invalid(
+    Error::invalid(
         ErrorCode::InvalidQuery,
         format!("invalid query string: {err}"),
     )
@@ -157,12 +156,12 @@ fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
 }
 
 fn path_error(err: PathError, _req: &HttpRequest) -> actix_web::Error {
-    ApiError::invalid(ErrorCode::InvalidPath, format!("invalid path: {err}")).into()
+    Error::invalid(ErrorCode::InvalidPath, format!("invalid path: {err}")).into()
 }
 
 /// 413 naming the limit and the setting that raises it.
-pub(crate) fn too_large(limit: usize) -> ApiError {
-    ApiError::invalid(
+pub(crate) fn too_large(limit: usize) -> Error {
+    Error::invalid(
         ErrorCode::PayloadTooLarge,
         format!("the request body is larger than {limit} bytes (HOOKRELAY_MAX_BODY_BYTES)"),
     )
@@ -174,12 +173,12 @@ pub(crate) async fn optional_json<T: serde::de::DeserializeOwned + Default>(
     req: &HttpRequest,
     mut payload: web::Payload,
     limit: usize,
-) -> Result<T, ApiError> {
+) -> Result<T, Error> {
     use futures_util::StreamExt;
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| {
-            ApiError::invalid(
+            Error::invalid(
                 ErrorCode::MalformedBody,
                 format!("cannot read the request body: {e}"),
             )
@@ -198,7 +197,7 @@ pub(crate) async fn optional_json<T: serde::de::DeserializeOwned + Default>(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     if !content_type.to_ascii_lowercase().contains("json") {
-        return Err(ApiError::invalid(
+        return Err(Error::invalid(
             ErrorCode::UnsupportedMediaType,
             "send the body as JSON with `Content-Type: application/json` (or send no body)",
         ));
@@ -209,7 +208,7 @@ pub(crate) async fn optional_json<T: serde::de::DeserializeOwned + Default>(
         } else {
             ErrorCode::MalformedJson
         };
-        ApiError::invalid(code, format!("the request body is not valid: {e}"))
+        Error::invalid(code, format!("the request body is not valid: {e}"))
     })
 }
 
@@ -219,15 +218,15 @@ pub(crate) async fn delete_one(
     what: &'static str,
     id: String,
     delete: fn(&mut crate::db::DbConn, &str) -> diesel::QueryResult<usize>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, Error> {
     use diesel::Connection;
     let key = id.clone();
     let n = state
         .db
-        .write(move |c| c.transaction::<_, ApiError, _>(|c| Ok(delete(c, &key)?)))
+        .write(move |c| c.transaction::<_, Error, _>(|c| Ok(delete(c, &key)?)))
         .await?;
     if n == 0 {
-        return Err(ApiError::not_found(what, &id));
+        return Err(Error::not_found(what, &id));
     }
     Ok(no_content())
 }

@@ -3,7 +3,7 @@
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
-use crate::error::ApiError;
+use crate::error::Error;
 
 /// Default and largest page sizes.
 pub const DEFAULT_LIMIT: i64 = 50;
@@ -36,7 +36,7 @@ impl Cursor {
     }
 
     /// Decodes a client-supplied cursor.
-    pub fn decode(raw: Option<&str>) -> Result<Cursor, ApiError> {
+    pub fn decode(raw: Option<&str>) -> Result<Cursor, Error> {
         let Some(raw) = raw.filter(|s| !s.is_empty()) else {
             return Ok(Cursor::default());
         };
@@ -45,7 +45,7 @@ impl Cursor {
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
             .ok_or_else(|| {
-                ApiError::field(
+                Error::field(
                     "cursor",
                     "invalid cursor; pass back `next_cursor` from the previous page unchanged",
                 )
@@ -60,11 +60,11 @@ impl Cursor {
 }
 
 /// Checks `limit`.
-pub fn limit(raw: Option<i64>) -> Result<i64, ApiError> {
+pub fn limit(raw: Option<i64>) -> Result<i64, Error> {
     match raw {
         None => Ok(DEFAULT_LIMIT),
         Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-        Some(_) => Err(ApiError::field(
+        Some(_) => Err(Error::field(
             "limit",
             format!("limit must be between 1 and {MAX_LIMIT}"),
         )),
@@ -72,12 +72,12 @@ pub fn limit(raw: Option<i64>) -> Result<i64, ApiError> {
 }
 
 /// `asc` / `desc`.
-pub fn descending(order: Option<&str>, default_desc: bool) -> Result<bool, ApiError> {
+pub fn descending(order: Option<&str>, default_desc: bool) -> Result<bool, Error> {
     match order {
         None => Ok(default_desc),
         Some("asc") => Ok(false),
         Some("desc") => Ok(true),
-        Some(o) => Err(ApiError::field(
+        Some(o) => Err(Error::field(
             "order",
             format!("unknown order '{o}'; use asc or desc"),
         )),

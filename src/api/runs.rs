@@ -8,7 +8,7 @@ use super::auth::{IntegrationsRun, Need};
 use super::page::{self, Cursor, Page};
 use crate::db::runs::{Run, RunKind, RunQuery, RunStatus, RunStep};
 use crate::db::time;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::manifest::queue::Inline;
 use crate::state::AppState;
 
@@ -118,14 +118,14 @@ pub async fn list(
     state: web::Data<AppState>,
     _: Need<IntegrationsRun>,
     q: web::Query<ListQuery>,
-) -> ApiResult<HttpResponse> {
+) -> Result<HttpResponse> {
     let q = q.into_inner();
     let status = q
         .status
         .as_deref()
         .map(|s| {
             s.parse::<RunStatus>().map_err(|_| {
-                ApiError::field(
+                Error::field(
                     "status",
                     format!("unknown status '{s}'; use one of {}", RunStatus::listed()),
                 )
@@ -137,7 +137,7 @@ pub async fn list(
         .as_deref()
         .map(|k| {
             k.parse::<RunKind>().map_err(|_| {
-                ApiError::field(
+                Error::field(
                     "kind",
                     format!("unknown kind '{k}'; use one of {}", RunKind::listed()),
                 )
@@ -166,7 +166,7 @@ pub async fn get(
     state: web::Data<AppState>,
     _: Need<IntegrationsRun>,
     id: web::Path<String>,
-) -> ApiResult<HttpResponse> {
+) -> Result<HttpResponse> {
     let (run, steps) = state.integrations.run_with_steps(id.into_inner()).await?;
     Ok(HttpResponse::Ok().json(RunView::new(run, Some(steps))))
 }
@@ -177,7 +177,7 @@ pub async fn rerun(
     _: Need<IntegrationsRun>,
     id: web::Path<String>,
     q: web::Query<WaitQuery>,
-) -> ApiResult<HttpResponse> {
+) -> Result<HttpResponse> {
     let submitted = state
         .integrations
         .rerun(id.into_inner(), q.wait.unwrap_or(false))

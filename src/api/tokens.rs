@@ -8,7 +8,7 @@ use super::auth::{Admin, Need};
 use super::page::{self, Cursor, Page};
 use crate::db::time;
 use crate::db::tokens::ApiToken;
-use crate::error::ApiResult;
+use crate::error::Result;
 use crate::state::AppState;
 use crate::tokens::Tokens;
 
@@ -73,7 +73,7 @@ pub async fn create(
     state: web::Data<AppState>,
     admin: Need<Admin>,
     body: web::Json<CreateToken>,
-) -> ApiResult<HttpResponse> {
+) -> Result<HttpResponse> {
     let b = body.into_inner();
     let (row, token) = service(&state).create(b.name, b.scopes).await?;
     tracing::info!(token_id = %row.id, scopes = %row.scopes, by = %admin.caller.token_id, "API token created");
@@ -87,7 +87,7 @@ pub async fn list(
     state: web::Data<AppState>,
     _: Need<Admin>,
     q: web::Query<ListQuery>,
-) -> ApiResult<HttpResponse> {
+) -> Result<HttpResponse> {
     let limit = page::limit(q.limit)?;
     let after = Cursor::decode(q.cursor.as_deref())?.after;
     let rows = service(&state).list(after, limit).await?;
@@ -99,7 +99,7 @@ pub async fn get(
     state: web::Data<AppState>,
     _: Need<Admin>,
     id: web::Path<String>,
-) -> ApiResult<HttpResponse> {
+) -> Result<HttpResponse> {
     let t = service(&state).find(id.into_inner()).await?;
     Ok(HttpResponse::Ok().json(TokenView::new(t)))
 }
@@ -109,7 +109,7 @@ pub async fn rename(
     _: Need<Admin>,
     id: web::Path<String>,
     body: web::Json<RenameToken>,
-) -> ApiResult<HttpResponse> {
+) -> Result<HttpResponse> {
     let t = service(&state).rename(id.into_inner(), &body.name).await?;
     Ok(HttpResponse::Ok().json(TokenView::new(t)))
 }
@@ -119,7 +119,7 @@ pub async fn revoke(
     state: web::Data<AppState>,
     admin: Need<Admin>,
     id: web::Path<String>,
-) -> ApiResult<HttpResponse> {
+) -> Result<HttpResponse> {
     let id = id.into_inner();
     service(&state).revoke(id.clone()).await?;
     tracing::info!(token_id = %id, by = %admin.caller.token_id, "API token revoked");

@@ -12,7 +12,7 @@ use super::check_text;
 use super::page::{self, Cursor, Page};
 use crate::db::users::{User, UserChanges, UserQuery, UserSort};
 use crate::db::{new_id, time};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::state::AppState;
 
 /// Body of `POST /v1/users`.
@@ -107,21 +107,21 @@ impl UserView {
     }
 }
 
-fn check_email(email: &str) -> ApiResult<String> {
+fn check_email(email: &str) -> Result<String> {
     let e = email.trim();
     if crate::db::users::is_email(e) {
         Ok(e.to_string())
     } else {
-        Err(ApiError::field(
+        Err(Error::field(
             "email",
             format!("'{email}' is not an email address"),
         ))
     }
 }
 
-fn check_date(v: &str) -> ApiResult<NaiveDate> {
+fn check_date(v: &str) -> Result<NaiveDate> {
     NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d").map_err(|_| {
-        ApiError::field(
+        Error::field(
             "start_date",
             format!("start_date must be a date such as 2026-01-31, not '{v}'"),
         )
@@ -132,7 +132,7 @@ pub async fn create(
     state: web::Data<AppState>,
     _: Need<IntegrationsWrite>,
     body: web::Json<CreateUser>,
-) -> ApiResult<HttpResponse> {
+) -> Result<HttpResponse> {
     let b = body.into_inner();
     let now = time::now();
     let email = check_email(&b.email)?;
@@ -160,7 +160,7 @@ pub async fn list(
     state: web::Data<AppState>,
     _: Need<IntegrationsRun>,
     q: web::Query<ListQuery>,
-) -> ApiResult<HttpResponse> {
+) -> Result<HttpResponse> {
     let q = q.into_inner();
     let sort = match q.sort.as_deref().unwrap_or("created_at") {
         "email" => UserSort::Email,
@@ -169,7 +169,7 @@ pub async fn list(
         "start_date" => UserSort::StartDate,
         "created_at" => UserSort::CreatedAt,
         other => {
-            return Err(ApiError::field(
+            return Err(Error::field(
                 "sort",
                 format!("unknown sort key '{other}'; use email, first_name, last_name, start_date or created_at"),
             ))
@@ -200,7 +200,7 @@ pub async fn get(
     state: web::Data<AppState>,
     _: Need<IntegrationsRun>,
     id: web::Path<String>,
-) -> ApiResult<HttpResponse> {
+) -> Result<HttpResponse> {
     let u = state.integrations.find_user(id.into_inner()).await?;
     Ok(HttpResponse::Ok().json(UserView::new(u)))
 }
@@ -210,7 +210,7 @@ pub async fn update(
     _: Need<IntegrationsWrite>,
     id: web::Path<String>,
     body: web::Json<UpdateUser>,
-) -> ApiResult<HttpResponse> {
+) -> Result<HttpResponse> {
     let b = body.into_inner();
     let email = b.email.as_deref().map(check_email).transpose()?;
     let changes = UserChanges {
@@ -262,7 +262,7 @@ pub async fn delete(
     state: web::Data<AppState>,
     _: Need<IntegrationsWrite>,
     id: web::Path<String>,
-) -> ApiResult<HttpResponse> {
+) -> Result<HttpResponse> {
     state.integrations.delete_user(id.into_inner()).await?;
     Ok(super::no_content())
 }
@@ -277,7 +277,7 @@ pub struct PutOrganization {
 pub async fn get_organization(
     state: web::Data<AppState>,
     _: Need<IntegrationsRun>,
-) -> ApiResult<HttpResponse> {
+) -> Result<HttpResponse> {
     let org = state.integrations.organization().await?;
     Ok(HttpResponse::Ok().json(match org {
         Some(o) => json!({"name": o.name, "updated_at": time::rfc3339(&o.updated_at)}),
@@ -289,7 +289,7 @@ pub async fn put_organization(
     state: web::Data<AppState>,
     _: Need<IntegrationsWrite>,
     body: web::Json<PutOrganization>,
-) -> ApiResult<HttpResponse> {
+) -> Result<HttpResponse> {
     let name = check_text("name", &body.name, true)?;
     let now = state.integrations.put_organization(name.clone()).await?;
     Ok(HttpResponse::Ok().json(json!({"name": name, "updated_at": time::rfc3339(&now)})))

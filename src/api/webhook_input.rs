@@ -6,7 +6,7 @@ use serde_json::Value;
 use super::auth::Caller;
 use crate::db::time;
 use crate::db::webhooks::{Concurrency, Format, Webhook, WebhookState};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::outbound::TargetPolicy;
 use crate::signing::Scheme;
 use crate::state::AppState;
@@ -164,9 +164,9 @@ impl WebhookView {
 }
 
 /// A signature scheme by name.
-pub fn check_scheme(scheme: &str) -> ApiResult<Scheme> {
+pub fn check_scheme(scheme: &str) -> Result<Scheme> {
     scheme.parse().map_err(|_| {
-        ApiError::field(
+        Error::field(
             "signature_scheme",
             format!(
                 "signature_scheme must be one of {}, not '{scheme}'",
@@ -177,7 +177,7 @@ pub fn check_scheme(scheme: &str) -> ApiResult<Scheme> {
 }
 
 /// A rotation's grace period: `"0s"` to 30 days; 24 hours when absent.
-pub fn check_grace(grace: Option<&str>) -> ApiResult<chrono::Duration> {
+pub fn check_grace(grace: Option<&str>) -> Result<chrono::Duration> {
     let Some(text) = grace else {
         return Ok(chrono::Duration::hours(24));
     };
@@ -185,7 +185,7 @@ pub fn check_grace(grace: Option<&str>) -> ApiResult<chrono::Duration> {
         Ok(d) if d <= std::time::Duration::from_secs(30 * 24 * 3600) => {
             Ok(chrono::Duration::from_std(d).expect("30 days fit"))
         }
-        _ => Err(ApiError::field(
+        _ => Err(Error::field(
             "grace_period",
             format!("grace_period must be a duration of at most 30 days such as \"24h\" or \"0s\", not '{text}'"),
         )),
@@ -226,16 +226,16 @@ fn mask_query(query: &str) -> String {
 }
 
 /// An absolute http(s) URL with a host; https only when so configured.
-pub fn check_url(raw: &str, require_https: bool, policy: &TargetPolicy) -> ApiResult<String> {
+pub fn check_url(raw: &str, require_https: bool, policy: &TargetPolicy) -> Result<String> {
     if raw.len() > 2048 {
-        return Err(ApiError::field_code(
+        return Err(Error::field_code(
             crate::error::ErrorCode::InvalidUrl,
             "url",
             "url must be at most 2048 characters",
         ));
     }
     let url = url::Url::parse(raw.trim()).map_err(|e| {
-        ApiError::field_code(
+        Error::field_code(
             crate::error::ErrorCode::InvalidUrl,
             "url",
             format!("url is not an absolute URL ({e}); e.g. https://example.com/hooks"),
@@ -245,14 +245,14 @@ pub fn check_url(raw: &str, require_https: bool, policy: &TargetPolicy) -> ApiRe
         "https" => {}
         "http" if !require_https => {}
         "http" => {
-            return Err(ApiError::field_code(
+            return Err(Error::field_code(
                 crate::error::ErrorCode::InvalidUrl,
                 "url",
                 "url must use https (HOOKRELAY_REQUIRE_HTTPS is on)",
             ))
         }
         other => {
-            return Err(ApiError::field_code(
+            return Err(Error::field_code(
                 crate::error::ErrorCode::InvalidUrl,
                 "url",
                 format!("url scheme must be http or https, not '{other}'"),
@@ -260,7 +260,7 @@ pub fn check_url(raw: &str, require_https: bool, policy: &TargetPolicy) -> ApiRe
         }
     }
     if url.host_str().is_none_or(str::is_empty) {
-        return Err(ApiError::field_code(
+        return Err(Error::field_code(
             crate::error::ErrorCode::InvalidUrl,
             "url",
             "url must name a host",
@@ -268,16 +268,16 @@ pub fn check_url(raw: &str, require_https: bool, policy: &TargetPolicy) -> ApiRe
     }
     // Hostnames are checked after resolution at every attempt; a literal
     // internal IP can be refused right away.
-    policy.check_literal(&url).map_err(|why| {
-        ApiError::field_code(crate::error::ErrorCode::ForbiddenTarget, "url", why)
-    })?;
+    policy
+        .check_literal(&url)
+        .map_err(|why| Error::field_code(crate::error::ErrorCode::ForbiddenTarget, "url", why))?;
     Ok(url.to_string())
 }
 
 /// 0 to 20 delays (none: no retries) such as `"30s"` or `"2h"`; stored as a JSON array.
-pub fn check_retry_schedule(list: &[String]) -> ApiResult<String> {
+pub fn check_retry_schedule(list: &[String]) -> Result<String> {
     if list.len() > 20 {
-        return Err(ApiError::field(
+        return Err(Error::field(
             "retry_schedule",
             "retry_schedule holds at most 20 delays",
         ));
@@ -286,7 +286,7 @@ pub fn check_retry_schedule(list: &[String]) -> ApiResult<String> {
         match humantime::parse_duration(d) {
             Ok(dur) if dur <= std::time::Duration::from_secs(7 * 24 * 3600) => {}
             _ => {
-                return Err(ApiError::field(
+                return Err(Error::field(
                     format!("retry_schedule[{i}]"),
                     format!(
                         "'{d}' is not a delay of at most 7 days such as \"30s\", \"5m\" or \"2h\""
@@ -300,9 +300,9 @@ pub fn check_retry_schedule(list: &[String]) -> ApiResult<String> {
 
 /// `adaptive` or `fixed`.
 /// A lane mode by name.
-pub fn check_concurrency(mode: &str) -> ApiResult<Concurrency> {
+pub fn check_concurrency(mode: &str) -> Result<Concurrency> {
     mode.parse().map_err(|_| {
-        ApiError::field(
+        Error::field(
             "concurrency",
             format!("concurrency must be adaptive or fixed, not '{mode}'"),
         )
@@ -328,22 +328,22 @@ pub fn lane_view(s: &crate::delivery::lanes::LaneStatus) -> Value {
     })
 }
 
-pub fn check_in_flight(n: i32) -> ApiResult<i32> {
+pub fn check_in_flight(n: i32) -> Result<i32> {
     if (1..=1000).contains(&n) {
         Ok(n)
     } else {
-        Err(ApiError::field(
+        Err(Error::field(
             "max_in_flight",
             "max_in_flight must be 1 to 1000",
         ))
     }
 }
 
-pub fn check_rate(n: i32) -> ApiResult<i32> {
+pub fn check_rate(n: i32) -> Result<i32> {
     if (1..=100_000).contains(&n) {
         Ok(n)
     } else {
-        Err(ApiError::field(
+        Err(Error::field(
             "rate_limit_per_sec",
             "rate_limit_per_sec must be 1 to 100000, or null for no limit",
         ))
@@ -351,9 +351,9 @@ pub fn check_rate(n: i32) -> ApiResult<i32> {
 }
 
 /// A body format by name.
-pub fn check_format(format: &str) -> ApiResult<Format> {
+pub fn check_format(format: &str) -> Result<Format> {
     format.parse().map_err(|_| {
-        ApiError::field(
+        Error::field(
             "format",
             format!("format must be form or json, not '{format}'"),
         )
@@ -361,15 +361,15 @@ pub fn check_format(format: &str) -> ApiResult<Format> {
 }
 
 /// Events per request: 1 to the maximum, several only in JSON.
-pub fn check_batch(max: i32, format: Format) -> ApiResult<i32> {
+pub fn check_batch(max: i32, format: Format) -> Result<i32> {
     if !(1..=MAX_EVENTS_PER_REQUEST).contains(&max) {
-        return Err(ApiError::field(
+        return Err(Error::field(
             "max_events_per_request",
             format!("max_events_per_request must be 1 to {MAX_EVENTS_PER_REQUEST}"),
         ));
     }
     if max > 1 && format != Format::Json {
-        return Err(ApiError::field(
+        return Err(Error::field(
             "max_events_per_request",
             "several events per request need format json",
         ));
@@ -378,9 +378,9 @@ pub fn check_batch(max: i32, format: Format) -> ApiResult<i32> {
 }
 
 /// Names must exist; `*` and `prefix.*` patterns are accepted as written.
-pub async fn check_event_types(state: &AppState, list: &[String]) -> ApiResult<String> {
+pub async fn check_event_types(state: &AppState, list: &[String]) -> Result<String> {
     if list.is_empty() {
-        return Err(ApiError::field(
+        return Err(Error::field(
             "event_types",
             "event_types must list at least one name or pattern (e.g. \"profile.*\" or \"*\")",
         ));
@@ -398,7 +398,7 @@ pub async fn check_event_types(state: &AppState, list: &[String]) -> ApiResult<S
                             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
                 });
             if !ok {
-                return Err(ApiError::field(
+                return Err(Error::field(
                     field,
                     format!("'{name}' is not a valid pattern; use `entity.*` such as `profile.*`"),
                 ));
@@ -406,7 +406,7 @@ pub async fn check_event_types(state: &AppState, list: &[String]) -> ApiResult<S
             continue;
         }
         if state.types.entity_of(&state.db, name).await?.is_none() {
-            return Err(ApiError::field_code(
+            return Err(Error::field_code(
                 crate::error::ErrorCode::UnknownEventType,
                 field,
                 format!("event type '{name}' does not exist; GET /v1/event-types lists them"),

@@ -14,7 +14,7 @@ use super::webhook_input::{
 use crate::db::webhooks::{Format, Scheme, Webhook, WebhookChanges, WebhookQuery, WebhookSort};
 use crate::delivery::manual;
 use crate::delivery::webhooks::{NewWebhook, Webhooks};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::state::AppState;
 
 /// The webhook service over the shared state.
@@ -48,7 +48,7 @@ pub async fn list(
     state: web::Data<AppState>,
     need: Need<WebhooksRead>,
     q: web::Query<ListQuery>,
-) -> ApiResult<HttpResponse> {
+) -> Result<HttpResponse> {
     let q = q.into_inner();
     let sort = q
         .sort
@@ -57,7 +57,7 @@ pub async fn list(
         .parse::<WebhookSort>()
         .map_err(|_| {
             let other = q.sort.as_deref().unwrap_or_default();
-            ApiError::field(
+            Error::field(
                 "sort",
                 format!("unknown sort key '{other}'; use {}", WebhookSort::choices()),
             )
@@ -86,7 +86,7 @@ pub async fn create(
     state: web::Data<AppState>,
     _: Need<WebhooksWrite>,
     body: web::Json<CreateWebhook>,
-) -> ApiResult<HttpResponse> {
+) -> Result<HttpResponse> {
     let b = body.into_inner();
     let format = match &b.format {
         Some(f) => input::check_format(f)?,
@@ -132,7 +132,7 @@ pub async fn get(
     state: web::Data<AppState>,
     need: Need<WebhooksRead>,
     id: web::Path<String>,
-) -> ApiResult<HttpResponse> {
+) -> Result<HttpResponse> {
     let w = service(&state).find(id.into_inner()).await?;
     let lane = state.lanes.status(&w.id);
     let mut view = WebhookView::for_caller(w, &need.caller);
@@ -149,7 +149,7 @@ pub async fn update(
     _: Need<WebhooksWrite>,
     id: web::Path<String>,
     body: web::Json<UpdateWebhook>,
-) -> ApiResult<HttpResponse> {
+) -> Result<HttpResponse> {
     let webhooks = service(&state);
     let current = webhooks.find(id.into_inner()).await?;
     let b = body.into_inner();
@@ -216,7 +216,7 @@ pub async fn recover(
     _: Need<WebhooksWrite>,
     id: web::Path<String>,
     body: web::Json<Recover>,
-) -> ApiResult<HttpResponse> {
+) -> Result<HttpResponse> {
     let since = super::events::parse_time("since", Some(&body.since))?.unwrap_or_default();
     let n = service(&state).recover(id.into_inner(), since).await?;
     Ok(HttpResponse::Accepted().json(serde_json::json!({ "requeued": n })))
@@ -226,7 +226,7 @@ pub async fn delete(
     state: web::Data<AppState>,
     _: Need<WebhooksWrite>,
     id: web::Path<String>,
-) -> ApiResult<HttpResponse> {
+) -> Result<HttpResponse> {
     super::delete_one(&state, "webhook", id.into_inner(), Webhook::delete).await
 }
 
@@ -237,7 +237,7 @@ pub async fn rotate_secret(
     id: web::Path<String>,
     req: HttpRequest,
     body: web::Payload,
-) -> ApiResult<HttpResponse> {
+) -> Result<HttpResponse> {
     let b: RotateSecret = super::optional_json(&req, body, state.config.max_body_bytes).await?;
     let grace = input::check_grace(b.grace_period.as_deref())?;
     let (w, secret) = service(&state)
@@ -252,7 +252,7 @@ pub async fn secret(
     state: web::Data<AppState>,
     _: Need<WebhooksWrite>,
     id: web::Path<String>,
-) -> ApiResult<HttpResponse> {
+) -> Result<HttpResponse> {
     let (w, secret) = service(&state).reveal_secret(id.into_inner()).await?;
     let view = WebhookView::new(w);
     Ok(HttpResponse::Ok().json(serde_json::json!({
@@ -267,7 +267,7 @@ pub async fn test(
     _: Need<WebhooksWrite>,
     id: web::Path<String>,
     body: web::Json<TestSend>,
-) -> ApiResult<HttpResponse> {
+) -> Result<HttpResponse> {
     let deps = super::history::manual_deps(&state);
     let row = manual::test_send(&deps, id.into_inner(), body.into_inner().event_type).await?;
     Ok(HttpResponse::Created().json(HistoryView::new(row)))

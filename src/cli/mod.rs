@@ -152,9 +152,11 @@ pub fn run() -> ExitCode {
         }
         Command::Migrate(config) => {
             init_logging(&config.log_format);
-            crate::db::Db::connect(&config.database_url, 1, config.sqlite_synchronous.pragma()).map(|_| {
-                eprintln!("hookrelay: migrations applied");
-            })
+            crate::db::Db::connect(&config.database_url, 1, config.sqlite_synchronous.pragma()).map(
+                |_| {
+                    eprintln!("hookrelay: migrations applied");
+                },
+            )
         }
         Command::Token { action, config } => tokens::main(action, &config),
         Command::Verify(args) => return verify::main(args),

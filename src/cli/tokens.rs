@@ -8,7 +8,7 @@ use crate::config::Config;
 pub fn main(action: TokenAction, config: &Config) -> Result<(), String> {
     use crate::db::tokens::ApiToken;
     let db = crate::db::Db::connect(&config.database_url, 1, config.sqlite_synchronous.pragma())?;
-    let fail = |e: crate::error::ApiError| e.to_string();
+    let fail = |e: crate::error::Error| e.to_string();
     match action {
         TokenAction::Create { name, scopes } => {
             let (row, token) = db

@@ -13,7 +13,7 @@ use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use super::DbConn;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -198,41 +198,41 @@ impl Db {
     }
 
     /// Runs a read-only closure on the blocking pool.
-    pub async fn read<T, F>(&self, f: F) -> ApiResult<T>
+    pub async fn read<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&mut DbConn) -> ApiResult<T> + Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
     {
         run(self.read.clone(), f).await
     }
 
     /// Runs a writing closure on the blocking pool (the single writer on SQLite).
-    pub async fn write<T, F>(&self, f: F) -> ApiResult<T>
+    pub async fn write<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&mut DbConn) -> ApiResult<T> + Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
     {
         run(self.write.clone(), f).await
     }
 
     /// Synchronous write access, for the CLI and start-up.
-    pub fn write_blocking<T>(&self, f: impl FnOnce(&mut DbConn) -> ApiResult<T>) -> ApiResult<T> {
+    pub fn write_blocking<T>(&self, f: impl FnOnce(&mut DbConn) -> Result<T>) -> Result<T> {
         let mut conn = self.write.get()?;
         f(&mut conn)
     }
 }
 
-async fn run<T, F>(pool: ConnPool, f: F) -> ApiResult<T>
+async fn run<T, F>(pool: ConnPool, f: F) -> Result<T>
 where
     T: Send + 'static,
-    F: FnOnce(&mut DbConn) -> ApiResult<T> + Send + 'static,
+    F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
 {
     tokio::task::spawn_blocking(move || {
         let mut conn = pool.get()?;
         f(&mut conn)
     })
     .await
-    .map_err(ApiError::internal)?
+    .map_err(Error::internal)?
 }
 
 /// Process-wide SQLite settings, applied once before the first connection

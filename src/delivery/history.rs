@@ -3,22 +3,22 @@
 use crate::db::deliveries::{Delivery, DeliveryQuery};
 use crate::db::history::{HistoryQuery, HistoryRow};
 use crate::db::Db;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 
 /// One attempt, or 404.
-pub async fn find(db: &Db, id: String) -> ApiResult<HistoryRow> {
+pub async fn find(db: &Db, id: String) -> Result<HistoryRow> {
     db.read(move |c| {
-        HistoryRow::find(c, &id)?.ok_or_else(|| ApiError::not_found("history entry", &id))
+        HistoryRow::find(c, &id)?.ok_or_else(|| Error::not_found("history entry", &id))
     })
     .await
 }
 
 /// One page of attempts (`limit + 1` rows).
-pub async fn list(db: &Db, query: HistoryQuery) -> ApiResult<Vec<HistoryRow>> {
+pub async fn list(db: &Db, query: HistoryQuery) -> Result<Vec<HistoryRow>> {
     db.read(move |c| Ok(HistoryRow::list(c, &query)?)).await
 }
 
 /// One page of deliveries, newest first (`limit + 1` rows).
-pub async fn deliveries(db: &Db, query: DeliveryQuery) -> ApiResult<Vec<Delivery>> {
+pub async fn deliveries(db: &Db, query: DeliveryQuery) -> Result<Vec<Delivery>> {
     db.read(move |c| Ok(Delivery::list(c, &query)?)).await
 }

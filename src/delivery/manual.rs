@@ -16,7 +16,7 @@ use crate::db::events::Event;
 use crate::db::history::{AttemptRecord, HistoryRow, Trigger};
 use crate::db::webhooks::Webhook;
 use crate::db::{time, Db};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::metrics::Metrics;
 use crate::outbound::HttpClients;
 use crate::vault::Vault;
@@ -35,14 +35,14 @@ pub struct Manual {
 
 /// Sends the event(s) of history row `id` again, to the webhook's current
 /// URL, format and secret.
-pub async fn resend(deps: &Manual, id: String) -> ApiResult<HistoryRow> {
+pub async fn resend(deps: &Manual, id: String) -> Result<HistoryRow> {
     let db = &deps.db;
     let (row, webhook, events) = db
         .read(move |c| {
-            let row = HistoryRow::find(c, &id)?
-                .ok_or_else(|| ApiError::not_found("history entry", &id))?;
+            let row =
+                HistoryRow::find(c, &id)?.ok_or_else(|| Error::not_found("history entry", &id))?;
             let webhook = Webhook::find(c, &row.webhook_id)?.ok_or_else(|| {
-                ApiError::conflict(
+                Error::conflict(
                     crate::error::ErrorCode::WebhookDeleted,
                     format!(
                         "webhook '{}' of this attempt has been deleted; nothing to re-send to",
@@ -50,8 +50,7 @@ pub async fn resend(deps: &Manual, id: String) -> ApiResult<HistoryRow> {
                     ),
                 )
             })?;
-            let ids: Vec<String> =
-                serde_json::from_str(&row.event_ids).map_err(ApiError::internal)?;
+            let ids: Vec<String> = serde_json::from_str(&row.event_ids).map_err(Error::internal)?;
             let found = Event::find_many(c, &ids)?;
             // Keep the original order of the request.
             let events = ids
@@ -67,12 +66,12 @@ pub async fn resend(deps: &Manual, id: String) -> ApiResult<HistoryRow> {
     } else {
         events
             .iter()
-            .map(|e| EventDoc::from_payload(&e.payload).map_err(ApiError::internal))
-            .collect::<ApiResult<_>>()?
+            .map(|e| EventDoc::from_payload(&e.payload).map_err(Error::internal))
+            .collect::<Result<_>>()?
     };
     let event_ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
     let delivery_ids: Vec<String> =
-        serde_json::from_str(&row.delivery_ids).map_err(ApiError::internal)?;
+        serde_json::from_str(&row.delivery_ids).map_err(Error::internal)?;
     let trigger = if row.triggered_by == Trigger::Test {
         Trigger::Test
     } else {
@@ -91,12 +90,12 @@ pub async fn resend(deps: &Manual, id: String) -> ApiResult<HistoryRow> {
 }
 
 /// Sends `event_type`'s example payload to webhook `id` now.
-pub async fn test_send(deps: &Manual, id: String, event_type: String) -> ApiResult<HistoryRow> {
+pub async fn test_send(deps: &Manual, id: String, event_type: String) -> Result<HistoryRow> {
     let db = &deps.db;
     let webhook = db
         .read({
             let id = id.clone();
-            move |c| Webhook::find(c, &id)?.ok_or_else(|| ApiError::not_found("webhook", &id))
+            move |c| Webhook::find(c, &id)?.ok_or_else(|| Error::not_found("webhook", &id))
         })
         .await?;
     let doc = example_doc(db, event_type.clone()).await?;
@@ -112,7 +111,7 @@ pub async fn test_send(deps: &Manual, id: String, event_type: String) -> ApiResu
     .await
 }
 
-async fn example_doc(db: &Db, event_type: String) -> ApiResult<EventDoc> {
+async fn example_doc(db: &Db, event_type: String) -> Result<EventDoc> {
     let t = db
         .read({
             let name = event_type.clone();
@@ -120,17 +119,16 @@ async fn example_doc(db: &Db, event_type: String) -> ApiResult<EventDoc> {
         })
         .await?
         .ok_or_else(|| {
-            ApiError::field_code(
+            Error::field_code(
                 crate::error::ErrorCode::UnknownEventType,
                 "event_type",
                 format!("event type '{event_type}' does not exist; GET /v1/event-types lists them"),
             )
         })?;
-    let example: Value = serde_json::from_str(&t.example).map_err(ApiError::internal)?;
-    EventDoc::from_payload(&example.to_string()).map_err(ApiError::internal)
+    let example: Value = serde_json::from_str(&t.example).map_err(Error::internal)?;
+    EventDoc::from_payload(&example.to_string()).map_err(Error::internal)
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn attempt(
     deps: &Manual,
     webhook: Webhook,
@@ -139,14 +137,14 @@ async fn attempt(
     event_ids: Vec<String>,
     delivery_ids: Vec<String>,
     trigger: Trigger,
-) -> ApiResult<HistoryRow> {
+) -> Result<HistoryRow> {
     let (db, clients, disable_after) = (&deps.db, &deps.clients, deps.disable_after);
     let format = webhook.format;
     // A batched attempt is re-sent as a batch even if the webhook has since
     // gone back to one event per request: dropping events is never right.
     let batched = webhook.max_events_per_request > 1 || docs.len() > 1;
     if batched && format == Format::Form {
-        return Err(ApiError::conflict(crate::error::ErrorCode::CannotResendBatchAsForm, format!(
+        return Err(Error::conflict(crate::error::ErrorCode::CannotResendBatchAsForm, format!(
                 "this attempt carried {} events and webhook '{}' now uses the form format, which holds one; switch it to json to re-send",
                 docs.len(),
                 webhook.id
@@ -155,7 +153,7 @@ async fn attempt(
     let refs: Vec<&EventDoc> = docs.iter().collect();
     let rendered = render(format, batched, &refs);
     // Re-sends are signed anew: current secret, current time.
-    let signer = signer_for(&webhook, &deps.vault, time::now()).map_err(ApiError::internal)?;
+    let signer = signer_for(&webhook, &deps.vault, time::now()).map_err(Error::internal)?;
     let msg_id = if event_ids.is_empty() {
         crate::db::new_id("test")
     } else {
@@ -196,7 +194,7 @@ async fn attempt(
             batch_event_ids: event_ids,
             settlements: Vec::new(),
         };
-        c.transaction::<_, ApiError, _>(|c| {
+        c.transaction::<_, Error, _>(|c| {
             recorder::store(c, &record.into(), &[], disable_after)?;
             if ok && !delivery_ids.is_empty() {
                 Delivery::mark_resent_ok(c, &delivery_ids, code, now)?;

@@ -125,7 +125,6 @@ pub fn signer_for(
     Ok(Some(Signer::new(scheme, open(&w.secret)?, previous)))
 }
 
-
 /// The `Webhook-Id` of a request: the event id, or for a batch a digest of
 /// its event ids, so a retried or re-sent request keeps its id.
 pub fn message_id(event_ids: &[String]) -> String {

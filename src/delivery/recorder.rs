@@ -18,7 +18,7 @@ use super::send::Exchange;
 use crate::db::deliveries::{Candidate, Claimed, Delivery, Settlement};
 use crate::db::history::{AttemptBatch, AttemptRecord, HistoryRow, Trigger};
 use crate::db::{new_id_at, time, Db, DbConn};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::publish::{self, ValidEvent};
 
 /// How long a small batch waits for company before it is written.
@@ -111,7 +111,7 @@ pub struct ClaimSpec {
 /// A claim for the dispatcher and where its answer goes.
 pub struct ClaimRequest {
     pub spec: ClaimSpec,
-    pub reply: oneshot::Sender<ApiResult<Vec<Claimed>>>,
+    pub reply: oneshot::Sender<Result<Vec<Claimed>>>,
 }
 
 /// Handle used by workers.
@@ -130,7 +130,7 @@ pub fn store(
     attempts: &AttemptBatch,
     settles: &[Settlement],
     disable_after: chrono::Duration,
-) -> ApiResult<()> {
+) -> Result<()> {
     let disabled = HistoryRow::record(conn, attempts, settles, time::now(), disable_after)?;
     for w in disabled {
         let reason = w.disabled_reason.clone().unwrap_or_default();
@@ -179,7 +179,7 @@ impl Recorder {
         lease: Duration,
         exclude: Vec<String>,
         admit: Admit,
-    ) -> ApiResult<Vec<Claimed>> {
+    ) -> Result<Vec<Claimed>> {
         let (reply, answer) = oneshot::channel();
         self.submit(Record::Claim(ClaimRequest {
             spec: ClaimSpec {
@@ -193,7 +193,7 @@ impl Recorder {
         }));
         answer
             .await
-            .map_err(|_| ApiError::Unavailable("history recorder stopped".into()))?
+            .map_err(|_| Error::Unavailable("history recorder stopped".into()))?
     }
 
     /// Queues a record; never blocks.
@@ -239,7 +239,7 @@ async fn run(db: Db, mut rx: mpsc::UnboundedReceiver<Record>, disable_after: chr
         let (specs, replies): (Vec<ClaimSpec>, Vec<_>) = claims.into_iter().unzip();
         let joint = db
             .write(move |c| {
-                c.transaction::<_, ApiError, _>(|c| {
+                c.transaction::<_, Error, _>(|c| {
                     store(c, &b.0, &b.1, disable_after)?;
                     let now = time::now();
                     let mut out = Vec::new();
@@ -268,7 +268,7 @@ async fn run(db: Db, mut rx: mpsc::UnboundedReceiver<Record>, disable_after: chr
             }
             Err(e) => {
                 for reply in replies {
-                    let _ = reply.send(Err(ApiError::Unavailable(e.to_string())));
+                    let _ = reply.send(Err(Error::Unavailable(e.to_string())));
                 }
                 let (attempts, settles) = Arc::try_unwrap(batch)
                     .unwrap_or_else(|_| unreachable!("the write closure has ended"));
@@ -294,14 +294,14 @@ async fn write_with_retry(
     loop {
         let b = batch.clone();
         let write = move |c: &mut DbConn| {
-            c.transaction::<_, ApiError, _>(|c| store(c, &b.0, &b.1, disable_after))
+            c.transaction::<_, Error, _>(|c| store(c, &b.0, &b.1, disable_after))
         };
         let err = match db.write(write).await {
             Ok(()) => return,
             Err(e) => e,
         };
         failures += 1;
-        let unavailable = matches!(err, ApiError::Unavailable(_));
+        let unavailable = matches!(err, Error::Unavailable(_));
         if !unavailable && failures >= 3 {
             let Ok((attempts, settles)) = Arc::try_unwrap(batch) else {
                 return;

@@ -7,11 +7,11 @@ use std::sync::Arc;
 use diesel::Connection;
 use tokio::sync::Notify;
 
-use crate::vault::webhook_secret_label;
 use crate::db::deliveries::Delivery;
 use crate::db::webhooks::{Scheme, Webhook, WebhookChanges, WebhookQuery, WebhookState};
 use crate::db::{new_id, time, Db};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
+use crate::vault::webhook_secret_label;
 use crate::vault::Vault;
 
 /// What the webhook service needs.
@@ -34,22 +34,20 @@ pub struct NewWebhook {
 
 impl Webhooks {
     /// One webhook, or 404.
-    pub async fn find(&self, id: String) -> ApiResult<Webhook> {
+    pub async fn find(&self, id: String) -> Result<Webhook> {
         self.db
-            .read(move |c| {
-                Webhook::find(c, &id)?.ok_or_else(|| ApiError::not_found("webhook", &id))
-            })
+            .read(move |c| Webhook::find(c, &id)?.ok_or_else(|| Error::not_found("webhook", &id)))
             .await
     }
 
     /// One page of webhooks (`limit + 1` rows).
-    pub async fn list(&self, query: WebhookQuery) -> ApiResult<Vec<Webhook>> {
+    pub async fn list(&self, query: WebhookQuery) -> Result<Vec<Webhook>> {
         self.db.read(move |c| Ok(Webhook::list(c, &query)?)).await
     }
 
     /// Stores a new webhook; returns it with its secret in clear (shown once).
     /// A webhook created inactive starts disabled, with the reason recorded.
-    pub async fn create(&self, new: NewWebhook) -> ApiResult<(Webhook, String)> {
+    pub async fn create(&self, new: NewWebhook) -> Result<(Webhook, String)> {
         let mut w = new.fields;
         let secret = match &new.secret {
             Some(s) => check_secret(s, w.signature_scheme)?,
@@ -84,7 +82,7 @@ impl Webhooks {
         current: Webhook,
         mut changes: WebhookChanges,
         active: Option<bool>,
-    ) -> ApiResult<Webhook> {
+    ) -> Result<Webhook> {
         if let Some(scheme) = changes.signature_scheme {
             self.check_scheme_fits(&current, scheme)?;
         }
@@ -92,7 +90,7 @@ impl Webhooks {
         let (id, was_active) = (current.id, current.active);
         self.db
             .write(move |c| {
-                c.transaction::<_, ApiError, _>(|c| {
+                c.transaction::<_, Error, _>(|c| {
                     Webhook::update(c, &id, &changes)?;
                     let now = time::now();
                     match active {
@@ -104,7 +102,7 @@ impl Webhooks {
                         }
                         _ => {}
                     }
-                    Webhook::find(c, &id)?.ok_or_else(|| ApiError::not_found("webhook", &id))
+                    Webhook::find(c, &id)?.ok_or_else(|| Error::not_found("webhook", &id))
                 })
             })
             .await
@@ -112,13 +110,9 @@ impl Webhooks {
 
     /// Refuses a scheme the webhook's secrets (current, and previous while it
     /// still signs) cannot serve: an HrFlow-issued secret is `hrflow` only.
-    fn check_scheme_fits(&self, w: &Webhook, scheme: Scheme) -> ApiResult<()> {
+    fn check_scheme_fits(&self, w: &Webhook, scheme: Scheme) -> Result<()> {
         let context = webhook_secret_label(&w.id);
-        let open = |sealed: &str| {
-            self.vault
-                .open(sealed, &context)
-                .map_err(ApiError::internal)
-        };
+        let open = |sealed: &str| self.vault.open(sealed, &context).map_err(Error::internal);
         let mut secrets = vec![open(&w.secret)?];
         let signing_previous = w
             .previous_secret_expires_at
@@ -132,14 +126,14 @@ impl Webhooks {
 
     /// Puts the webhook's failed and dead deliveries created since `since`
     /// back in the queue; an inactive webhook must be enabled first.
-    pub async fn recover(&self, id: String, since: chrono::NaiveDateTime) -> ApiResult<usize> {
+    pub async fn recover(&self, id: String, since: chrono::NaiveDateTime) -> Result<usize> {
         let n = self
             .db
             .write(move |c| {
                 let w =
-                    Webhook::find(c, &id)?.ok_or_else(|| ApiError::not_found("webhook", &id))?;
+                    Webhook::find(c, &id)?.ok_or_else(|| Error::not_found("webhook", &id))?;
                 if !w.active {
-                    return Err(ApiError::conflict(crate::error::ErrorCode::WebhookDisabled, format!("webhook '{id}' is disabled; enable it (PATCH active=true) before recovering")));
+                    return Err(Error::conflict(crate::error::ErrorCode::WebhookDisabled, format!("webhook '{id}' is disabled; enable it (PATCH active=true) before recovering")));
                 }
                 Ok(Delivery::requeue(c, &id, since, time::now())?)
             })
@@ -157,13 +151,13 @@ impl Webhooks {
         id: String,
         secret: Option<String>,
         grace: chrono::Duration,
-    ) -> ApiResult<(Webhook, String)> {
+    ) -> Result<(Webhook, String)> {
         let vault = self.vault.clone();
         self.db
             .write(move |c| {
-                c.transaction::<_, ApiError, _>(|c| {
-                    let current = Webhook::find(c, &id)?
-                        .ok_or_else(|| ApiError::not_found("webhook", &id))?;
+                c.transaction::<_, Error, _>(|c| {
+                    let current =
+                        Webhook::find(c, &id)?.ok_or_else(|| Error::not_found("webhook", &id))?;
                     // Which secrets are accepted depends on the webhook's scheme.
                     let secret = match &secret {
                         Some(s) => check_secret(s, current.signature_scheme)?,
@@ -180,8 +174,8 @@ impl Webhooks {
                         ..Default::default()
                     };
                     Webhook::update(c, &id, &changes)?;
-                    let w = Webhook::find(c, &id)?
-                        .ok_or_else(|| ApiError::not_found("webhook", &id))?;
+                    let w =
+                        Webhook::find(c, &id)?.ok_or_else(|| Error::not_found("webhook", &id))?;
                     Ok((w, secret))
                 })
             })
@@ -189,12 +183,12 @@ impl Webhooks {
     }
 
     /// The webhook and its signing secret in clear.
-    pub async fn reveal_secret(&self, id: String) -> ApiResult<(Webhook, String)> {
+    pub async fn reveal_secret(&self, id: String) -> Result<(Webhook, String)> {
         let w = self.find(id).await?;
         let secret = self
             .vault
             .open(&w.secret, &webhook_secret_label(&w.id))
-            .map_err(ApiError::internal)?;
+            .map_err(Error::internal)?;
         Ok((w, secret))
     }
 }
@@ -232,7 +226,7 @@ fn is_hrflow_secret(secret: &str) -> bool {
 /// Standard Webhooks libraries can use it as well as HrFlow receivers); for
 /// an `hrflow`-scheme webhook also a secret HrFlow issued, so receivers
 /// migrating from HrFlow keep theirs.
-pub fn check_secret(secret: &str, scheme: Scheme) -> ApiResult<String> {
+pub fn check_secret(secret: &str, scheme: Scheme) -> Result<String> {
     let hrflow_only = scheme == Scheme::Hrflow;
     if is_whsec(secret) || (hrflow_only && is_hrflow_secret(secret)) {
         return Ok(secret.to_string());
@@ -242,16 +236,16 @@ pub fn check_secret(secret: &str, scheme: Scheme) -> ApiResult<String> {
     } else {
         "secret must be `whsec_` followed by 24 to 64 random bytes in base64 (leave it out to have one generated); a secret HrFlow.ai issued is accepted only with signature_scheme `hrflow`"
     };
-    Err(ApiError::field("secret", message))
+    Err(Error::field("secret", message))
 }
 
 /// A webhook whose secret is not in `whsec_` form (one HrFlow issued) must
 /// keep the `hrflow` scheme: Standard Webhooks signatures need `whsec_`.
-pub fn check_scheme_fits_secret(scheme: Scheme, secrets: &[&str]) -> ApiResult<()> {
+pub fn check_scheme_fits_secret(scheme: Scheme, secrets: &[&str]) -> Result<()> {
     if scheme == Scheme::Hrflow || secrets.iter().all(|s| is_whsec(s)) {
         return Ok(());
     }
-    Err(ApiError::field(
+    Err(Error::field(
         "signature_scheme",
         format!("this webhook signs with a secret HrFlow.ai issued, which only the `hrflow` scheme uses; rotate to a `whsec_` secret (POST /v1/webhooks/{{id}}/rotate-secret) before choosing '{scheme}'"),
     ))

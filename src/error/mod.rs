@@ -13,11 +13,6 @@ pub use code::ErrorCode;
 /// `Result` with this module's error by default.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Older names, kept while call sites move to [`Error`] and [`Result`].
-pub type ApiError = Error;
-/// See [`ApiError`].
-pub type ApiResult<T> = Result<T>;
-
 /// One problem of an invalid manifest, with its JSON path.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Problem {

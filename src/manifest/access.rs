@@ -10,15 +10,15 @@ use super::run::Access;
 use crate::db::integrations::Integration;
 use crate::db::runs::{Run, RunKind, TriggeredBy};
 use crate::db::users::User;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 
 impl Integrations {
     /// Every `exists` check for user `user_id` (404 if none).
-    pub async fn user_access(&self, user_id: String) -> ApiResult<Vec<(Integration, Access, Run)>> {
+    pub async fn user_access(&self, user_id: String) -> Result<Vec<(Integration, Access, Run)>> {
         let user = self
             .db
             .read(move |c| {
-                User::find(c, &user_id)?.ok_or_else(|| ApiError::not_found("user", &user_id))
+                User::find(c, &user_id)?.ok_or_else(|| Error::not_found("user", &user_id))
             })
             .await?;
         self.access_report(&user).await
@@ -31,19 +31,22 @@ impl Integrations {
         user_id: String,
         integration_id: String,
         wait: bool,
-    ) -> ApiResult<Inline> {
+    ) -> Result<Inline> {
         let (user, integration) = self
             .db
             .read(move |c| {
-                let u = User::find(c, &user_id)?
-                    .ok_or_else(|| ApiError::not_found("user", &user_id))?;
+                let u =
+                    User::find(c, &user_id)?.ok_or_else(|| Error::not_found("user", &user_id))?;
                 let i = Integration::find(c, &integration_id)?
-                    .ok_or_else(|| ApiError::not_found("integration", &integration_id))?;
+                    .ok_or_else(|| Error::not_found("integration", &integration_id))?;
                 Ok((u, i))
             })
             .await?;
         if !can_revoke(&integration) {
-            return Err(ApiError::conflict(crate::error::ErrorCode::CannotRevoke, format!("integration '{}' has no revoke items", integration.id)));
+            return Err(Error::conflict(
+                crate::error::ErrorCode::CannotRevoke,
+                format!("integration '{}' has no revoke items", integration.id),
+            ));
         }
         let run = Run::queued(
             &integration.id,
@@ -60,7 +63,7 @@ impl Integrations {
         &self,
         integration: &Integration,
         user: &User,
-    ) -> ApiResult<(Access, Run)> {
+    ) -> Result<(Access, Run)> {
         let run = Run::queued(
             &integration.id,
             Some(user.id.clone()),
@@ -81,7 +84,7 @@ impl Integrations {
     }
 
     /// Every `exists` check for a user: integration, answer, recorded run.
-    pub async fn access_report(&self, user: &User) -> ApiResult<Vec<(Integration, Access, Run)>> {
+    pub async fn access_report(&self, user: &User) -> Result<Vec<(Integration, Access, Run)>> {
         let all = self.db.read(|c| Ok(Integration::all(c)?)).await?;
         // All at once: the slowest service sets the wait, not their sum.
         let checks = all
@@ -89,7 +92,7 @@ impl Integrations {
             .filter(Integration::has_exists)
             .map(|i| async move {
                 let (access, run) = self.check_access(&i, user).await?;
-                Ok::<_, ApiError>((i, access, run))
+                Ok::<_, Error>((i, access, run))
             });
         futures_util::future::try_join_all(checks).await
     }

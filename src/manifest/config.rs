@@ -8,7 +8,7 @@ use super::queue::Integrations;
 use super::render::plain_text;
 use crate::db::integrations::ConfigValue;
 use crate::db::{time, DbConn};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::vault::integration_config_label;
 
 /// The ids an admin fills in (`generate` items are made per run).
@@ -24,7 +24,7 @@ pub fn config_ids(manifest: &Value) -> Vec<String> {
 }
 
 /// The ids of the integration's set values.
-pub(super) fn set_ids(c: &mut DbConn, id: &str) -> ApiResult<Vec<String>> {
+pub(super) fn set_ids(c: &mut DbConn, id: &str) -> Result<Vec<String>> {
     Ok(ConfigValue::for_integration(c, id)?
         .into_iter()
         .map(|v| v.key)
@@ -39,13 +39,13 @@ impl Integrations {
         &self,
         id: String,
         values: Map<String, Value>,
-    ) -> ApiResult<(Vec<String>, Vec<String>)> {
+    ) -> Result<(Vec<String>, Vec<String>)> {
         let i = self.find_integration(id).await?;
         let allowed = config_ids(&i.manifest_value());
         let mut updates: Vec<(String, Option<String>)> = Vec::new();
         for (k, v) in values {
             if !allowed.contains(&k) {
-                return Err(ApiError::field(
+                return Err(Error::field(
                     format!("values.{k}"),
                     format!(
                         "'{k}' is not an initial_data_form id of this manifest; it asks for: {}",
@@ -58,7 +58,7 @@ impl Integrations {
                 Value::String(s) => Some(s),
                 Value::Number(n) => Some(n.to_string()),
                 Value::Bool(b) => Some(b.to_string()),
-                _ => return Err(ApiError::field(format!("values.{k}"), "values are strings")),
+                _ => return Err(Error::field(format!("values.{k}"), "values are strings")),
             };
             updates.push((k, text));
         }
@@ -67,7 +67,7 @@ impl Integrations {
         let set = self
             .db
             .write(move |c| {
-                c.transaction::<_, ApiError, _>(|c| {
+                c.transaction::<_, Error, _>(|c| {
                     let now = time::now();
                     let mut values: Vec<ConfigValue> = ConfigValue::for_integration(c, &iid)?;
                     for (k, v) in updates {

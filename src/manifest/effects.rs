@@ -10,7 +10,7 @@ use crate::db::integrations::{Integration, IntegrationChanges};
 use crate::db::runs::RunStep;
 use crate::db::users::User;
 use crate::db::{new_id_at, time};
-use crate::error::ApiResult;
+use crate::error::Result;
 use crate::vault::{integration_oauth_label, Vault};
 
 /// Database writes a run causes besides its own row.
@@ -29,7 +29,7 @@ impl Effects {
         integration_id: &str,
         user_id: Option<&str>,
         now: NaiveDateTime,
-    ) -> ApiResult<Vec<(String, Value)>> {
+    ) -> Result<Vec<(String, Value)>> {
         let mut events = Vec::new();
         if let Some(token) = self.oauth {
             let changes = IntegrationChanges {

@@ -9,7 +9,7 @@ use super::queue::Integrations;
 use super::run::{RunInput, UserContext};
 use crate::db::integrations::{ConfigValue, Integration};
 use crate::db::users::User;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::vault::{integration_config_label, integration_oauth_label};
 
 impl Integrations {
@@ -25,7 +25,7 @@ impl Integrations {
         integration: &Integration,
         user: Option<&User>,
         form: Map<String, Value>,
-    ) -> ApiResult<RunInput> {
+    ) -> Result<RunInput> {
         let id = integration.id.clone();
         let manager_ids: Vec<String> = user
             .map(|u| {
@@ -53,7 +53,7 @@ impl Integrations {
             let clear = self
                 .vault
                 .open(&v.value, &integration_config_label(&integration.id, &v.key))
-                .map_err(ApiError::internal)?;
+                .map_err(Error::internal)?;
             config.insert(v.key, Value::String(clear));
         }
         let oauth = match &integration.oauth_token {
@@ -62,9 +62,9 @@ impl Integrations {
                     &self
                         .vault
                         .open(sealed, &integration_oauth_label(&integration.id))
-                        .map_err(ApiError::internal)?,
+                        .map_err(Error::internal)?,
                 )
-                .map_err(ApiError::internal)?,
+                .map_err(Error::internal)?,
             ),
             None => None,
         };

@@ -14,7 +14,7 @@ use super::worker::next_sync;
 use super::Kind;
 use crate::db::integrations::{ConfigValue, Integration, IntegrationChanges};
 use crate::db::{new_id, time};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::publish::EventTypeCache;
 
 /// Runs the integration for the user an event names.
@@ -41,13 +41,13 @@ pub struct IntegrationUpdate {
     pub triggers: Option<Vec<Trigger>>,
 }
 
-fn check_manifest(manifest: &Value, kind: Kind) -> ApiResult<Report> {
+fn check_manifest(manifest: &Value, kind: Kind) -> Result<Report> {
     let report = validate(manifest, kind);
     if report.is_ok() {
         return Ok(report);
     }
     let listed: Vec<String> = report.errors.iter().map(|p| p.to_string()).collect();
-    Err(ApiError::InvalidManifest {
+    Err(Error::InvalidManifest {
         message: format!(
             "the manifest has {} problem(s): {}",
             listed.len(),
@@ -63,9 +63,9 @@ async fn check_triggers(
     kind: Kind,
     manifest: &Value,
     triggers: &[Trigger],
-) -> ApiResult<String> {
+) -> Result<String> {
     if kind == Kind::SyncUsers && !triggers.is_empty() {
-        return Err(ApiError::field(
+        return Err(Error::field(
             "triggers",
             "triggers run an integration for one user; sync_users integrations run on their schedule or through POST /v1/integrations/{id}/runs",
         ));
@@ -77,7 +77,8 @@ async fn check_triggers(
             .await?
             .is_none()
         {
-            return Err(ApiError::field_code(crate::error::ErrorCode::UnknownEventType,
+            return Err(Error::field_code(
+                crate::error::ErrorCode::UnknownEventType,
                 format!("triggers[{i}].event_type"),
                 format!(
                     "event type '{}' does not exist; GET /v1/event-types lists them",
@@ -98,7 +99,7 @@ impl Integrations {
         &self,
         types: &EventTypeCache,
         new: NewIntegration,
-    ) -> ApiResult<Integration> {
+    ) -> Result<Integration> {
         let kind = new.kind;
         check_manifest(&new.manifest, kind)?;
         let triggers = check_triggers(
@@ -132,7 +133,7 @@ impl Integrations {
         &self,
         after: Option<String>,
         limit: i64,
-    ) -> ApiResult<Vec<(Integration, Vec<String>)>> {
+    ) -> Result<Vec<(Integration, Vec<String>)>> {
         self.db
             .read(move |c| {
                 let rows = Integration::page(c, after.as_deref(), limit + 1)?;
@@ -153,23 +154,20 @@ impl Integrations {
     }
 
     /// An integration (404 if none).
-    pub async fn find_integration(&self, id: String) -> ApiResult<Integration> {
+    pub async fn find_integration(&self, id: String) -> Result<Integration> {
         self.db
             .read(move |c| {
-                Integration::find(c, &id)?.ok_or_else(|| ApiError::not_found("integration", &id))
+                Integration::find(c, &id)?.ok_or_else(|| Error::not_found("integration", &id))
             })
             .await
     }
 
     /// An integration with the ids of its set config values.
-    pub async fn integration_with_config(
-        &self,
-        id: String,
-    ) -> ApiResult<(Integration, Vec<String>)> {
+    pub async fn integration_with_config(&self, id: String) -> Result<(Integration, Vec<String>)> {
         self.db
             .read(move |c| {
                 let i = Integration::find(c, &id)?
-                    .ok_or_else(|| ApiError::not_found("integration", &id))?;
+                    .ok_or_else(|| Error::not_found("integration", &id))?;
                 let set = set_ids(c, &id)?;
                 Ok((i, set))
             })
@@ -183,7 +181,7 @@ impl Integrations {
         types: &EventTypeCache,
         id: String,
         update: IntegrationUpdate,
-    ) -> ApiResult<(Integration, Vec<String>)> {
+    ) -> Result<(Integration, Vec<String>)> {
         let current = self.find_integration(id).await?;
         if let Some(m) = &update.manifest {
             check_manifest(m, current.kind())?;
@@ -210,7 +208,7 @@ impl Integrations {
         let updated = self
             .db
             .write(move |c| {
-                c.transaction::<_, ApiError, _>(|c| {
+                c.transaction::<_, Error, _>(|c| {
                     Integration::update(c, &id, &changes)?;
                     if let Some(keep) = keep {
                         let values: Vec<ConfigValue> = ConfigValue::for_integration(c, &id)?
@@ -220,7 +218,7 @@ impl Integrations {
                         ConfigValue::replace_all(c, &id, &values)?;
                     }
                     let i = Integration::find(c, &id)?
-                        .ok_or_else(|| ApiError::not_found("integration", &id))?;
+                        .ok_or_else(|| Error::not_found("integration", &id))?;
                     Ok((i, set_ids(c, &id)?))
                 })
             })
@@ -230,15 +228,15 @@ impl Integrations {
     }
 
     /// Deletes an integration (404 if none).
-    pub async fn delete_integration(&self, id: String) -> ApiResult<()> {
+    pub async fn delete_integration(&self, id: String) -> Result<()> {
         let key = id.clone();
         let n = self
             .db
-            .write(move |c| c.transaction::<_, ApiError, _>(|c| Ok(Integration::delete(c, &key)?)))
+            .write(move |c| c.transaction::<_, Error, _>(|c| Ok(Integration::delete(c, &key)?)))
             .await?;
         self.invalidate_triggers();
         if n == 0 {
-            return Err(ApiError::not_found("integration", &id));
+            return Err(Error::not_found("integration", &id));
         }
         Ok(())
     }

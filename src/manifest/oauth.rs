@@ -11,7 +11,7 @@ use super::run::Runner;
 use crate::db::integrations::{self as store, Integration, IntegrationChanges};
 use crate::db::runs::{Run, RunKind, RunStatus, TriggeredBy};
 use crate::db::time;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::vault::integration_oauth_label;
 
 /// How long an authorize `state` can be redeemed.
@@ -33,23 +33,26 @@ pub struct Connected {
 impl Integrations {
     /// The provider URL to send the admin to, with a `state` checked on
     /// return (stored now) and the PKCE challenge if enabled.
-    pub async fn authorize_url(&self, id: String) -> ApiResult<url::Url> {
+    pub async fn authorize_url(&self, id: String) -> Result<url::Url> {
         let i = self.find_integration(id).await?;
         let manifest = i.manifest_value();
         let Some(template) = manifest
             .pointer("/oauth/authenticate_url")
             .and_then(Value::as_str)
         else {
-            return Err(ApiError::conflict(crate::error::ErrorCode::NoOauth, format!("integration '{}' has no oauth.authenticate_url", i.id)));
+            return Err(Error::conflict(
+                crate::error::ErrorCode::NoOauth,
+                format!("integration '{}' has no oauth.authenticate_url", i.id),
+            ));
         };
         let input = self.input(&i, None, Map::new()).await?;
         let runner = Runner::new(&self.services, input);
         let rendered = runner
             .render(template)
             .await
-            .map_err(|e| ApiError::field("manifest.oauth.authenticate_url", runner.mask(&e)))?;
+            .map_err(|e| Error::field("manifest.oauth.authenticate_url", runner.mask(&e)))?;
         let mut url = url::Url::parse(&rendered).map_err(|e| {
-            ApiError::field(
+            Error::field(
                 "manifest.oauth.authenticate_url",
                 runner.mask(&format!(
                     "renders to '{rendered}', which is not a URL ({e})"
@@ -82,16 +85,13 @@ impl Integrations {
     /// exchanges the code (with the PKCE verifier), stores the token and
     /// records the exchange. A failed exchange is recorded too, and answers
     /// 409 naming its run.
-    pub async fn complete_oauth(&self, q: Callback) -> ApiResult<Connected> {
+    pub async fn complete_oauth(&self, q: Callback) -> Result<Connected> {
         if let Some(e) = q.error {
-            return Err(ApiError::field(
-                "error",
-                format!("the provider refused: {e}"),
-            ));
+            return Err(Error::field("error", format!("the provider refused: {e}")));
         }
         let s = q
             .state
-            .ok_or_else(|| ApiError::field("state", "the callback has no state"))?;
+            .ok_or_else(|| Error::field("state", "the callback has no state"))?;
         let code_given = q.code.is_some();
         let taken = s.clone();
         let iid = self.redeem_state(s, code_given).await?;
@@ -117,7 +117,10 @@ impl Integrations {
                 let run = self
                     .record(run, RunStatus::Failed, Some(e.clone()), &steps)
                     .await?;
-                Err(ApiError::conflict(crate::error::ErrorCode::OauthFailed, format!("could not get a token: {e} (run {})", run.id)))
+                Err(Error::conflict(
+                    crate::error::ErrorCode::OauthFailed,
+                    format!("could not get a token: {e} (run {})", run.id),
+                ))
             }
         }
     }
@@ -125,12 +128,12 @@ impl Integrations {
     /// Takes the state `s` (once), returning its integration. A callback
     /// without its code leaves the state usable, unless the manifest says
     /// `oauth.without_code`.
-    async fn redeem_state(&self, s: String, code_given: bool) -> ApiResult<String> {
+    async fn redeem_state(&self, s: String, code_given: bool) -> Result<String> {
         self.db
             .write(move |c| {
                 let now = time::now();
                 let unknown = || {
-                    ApiError::field(
+                    Error::field(
                         "state",
                         "unknown or expired state; start again from /oauth/authorize",
                     )
@@ -140,7 +143,7 @@ impl Integrations {
                 let without_code =
                     i.manifest_value().pointer("/oauth/without_code") == Some(&Value::Bool(true));
                 if !code_given && !without_code {
-                    return Err(ApiError::field("code", "the callback has no code"));
+                    return Err(Error::field("code", "the callback has no code"));
                 }
                 store::take_oauth_state(c, &s, now)?.ok_or_else(unknown)
             })
@@ -148,7 +151,7 @@ impl Integrations {
     }
 
     /// Stores an OAuth token (sealed).
-    pub async fn store_token(&self, integration_id: &str, token: &Value) -> ApiResult<()> {
+    pub async fn store_token(&self, integration_id: &str, token: &Value) -> Result<()> {
         let sealed = self
             .vault
             .seal(&token.to_string(), &integration_oauth_label(integration_id));

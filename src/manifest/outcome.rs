@@ -13,20 +13,20 @@ use crate::db::integrations::Integration;
 use crate::db::runs::{Finish, Run, RunKind, RunStatus};
 use crate::db::time;
 use crate::db::users::User;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 
 impl Integrations {
     /// Loads what the run needs and runs it.
-    pub(super) async fn execute(&self, run: &Run) -> ApiResult<(Finish, Vec<Step>, Effects)> {
+    pub(super) async fn execute(&self, run: &Run) -> Result<(Finish, Vec<Step>, Effects)> {
         let (integration_id, user_id) = (run.integration_id.clone(), run.user_id.clone());
         let (integration, user) = self
             .db
             .read(move |c| {
                 let i = Integration::find(c, &integration_id)?
-                    .ok_or_else(|| ApiError::not_found("integration", &integration_id))?;
+                    .ok_or_else(|| Error::not_found("integration", &integration_id))?;
                 let u = match &user_id {
                     Some(id) => {
-                        Some(User::find(c, id)?.ok_or_else(|| ApiError::not_found("user", id))?)
+                        Some(User::find(c, id)?.ok_or_else(|| Error::not_found("user", id))?)
                     }
                     None => None,
                 };

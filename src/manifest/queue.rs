@@ -13,9 +13,9 @@ use super::run::{Services, Step};
 use super::triggers::{self, TriggerCache, TriggerIndex};
 use crate::db::runs::{Finish, Run, RunStatus, RunStep};
 use crate::db::{time, Db};
-use crate::outbound::retry::RetryPolicy;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::metrics::Metrics;
+use crate::outbound::retry::RetryPolicy;
 use crate::vault::Vault;
 
 /// How long a claimed run is held before another process may take it over.
@@ -106,7 +106,7 @@ impl Integrations {
     }
 
     /// Queues a run for the worker.
-    pub async fn enqueue(&self, run: Run) -> ApiResult<Run> {
+    pub async fn enqueue(&self, run: Run) -> Result<Run> {
         let stored = run.clone();
         self.db.write(move |c| Ok(stored.insert(c)?)).await?;
         self.wake.notify_one();
@@ -117,7 +117,7 @@ impl Integrations {
     /// Should the caller go away mid-run, the run keeps its claim only until
     /// the lease ends (the heartbeat stops with it); the run worker then
     /// runs it again.
-    pub async fn run_now(&self, run: Run) -> ApiResult<Run> {
+    pub async fn run_now(&self, run: Run) -> Result<Run> {
         let run = self.start(run).await?;
         let id = run.id.clone();
         self.perform(run).await;
@@ -129,7 +129,7 @@ impl Integrations {
     /// run executes in its own task, so a client that disconnects or times
     /// out stops only the waiting: the run is never cut half-way through its
     /// calls, and it still ends `succeeded`, `failed`, …, not `running`.
-    pub async fn run_inline(self: &Arc<Self>, run: Run) -> ApiResult<Inline> {
+    pub async fn run_inline(self: &Arc<Self>, run: Run) -> Result<Inline> {
         let Ok(slot) = self.inline.clone().try_acquire_owned() else {
             return Ok(Inline::Queued(self.enqueue(run).await?));
         };
@@ -150,7 +150,7 @@ impl Integrations {
     }
 
     /// Stores `run` as running, claimed by this process.
-    async fn start(&self, mut run: Run) -> ApiResult<Run> {
+    async fn start(&self, mut run: Run) -> Result<Run> {
         let now = time::now();
         run.status = RunStatus::Running.into();
         run.claimed_by = Some(self.instance.clone());
@@ -161,9 +161,9 @@ impl Integrations {
         Ok(run)
     }
 
-    pub(super) async fn find_run(&self, id: String) -> ApiResult<Run> {
+    pub(super) async fn find_run(&self, id: String) -> Result<Run> {
         self.db
-            .read(move |c| Run::find(c, &id)?.ok_or_else(|| ApiError::not_found("run", &id)))
+            .read(move |c| Run::find(c, &id)?.ok_or_else(|| Error::not_found("run", &id)))
             .await
     }
 
@@ -211,7 +211,7 @@ impl Integrations {
             .db
             .write(move |c| {
                 use diesel::Connection;
-                c.transaction::<_, ApiError, _>(|c| {
+                c.transaction::<_, Error, _>(|c| {
                     let now = time::now();
                     if !Run::finish(c, &id, &instance, &finish, &rows, now)? {
                         return Ok(false);
@@ -255,7 +255,7 @@ impl Integrations {
     /// whose email the event's entity carries. Runs after the events are
     /// committed (changes hookrelay makes itself use
     /// [`triggers::queue_in`], inside their transaction).
-    pub async fn trigger_texts(&self, events: &[(&str, &str)]) -> ApiResult<usize> {
+    pub async fn trigger_texts(&self, events: &[(&str, &str)]) -> Result<usize> {
         let index = self.trigger_snapshot().await?;
         let n = triggers::queue_texts(&self.db, &index, events).await?;
         if n > 0 {
@@ -266,7 +266,7 @@ impl Integrations {
 
     /// The current trigger index (cached; other processes' changes show
     /// within 5 seconds).
-    pub async fn trigger_snapshot(&self) -> ApiResult<Arc<TriggerIndex>> {
+    pub async fn trigger_snapshot(&self) -> Result<Arc<TriggerIndex>> {
         self.triggers.snapshot(&self.db).await
     }
 
@@ -290,7 +290,7 @@ impl Integrations {
         status: RunStatus,
         error: Option<String>,
         steps: &[Step],
-    ) -> ApiResult<Run> {
+    ) -> Result<Run> {
         let now = time::now();
         run.status = status.into();
         run.error = error;
@@ -301,7 +301,7 @@ impl Integrations {
         self.db
             .write(move |c| {
                 use diesel::Connection;
-                c.transaction::<_, ApiError, _>(|c| {
+                c.transaction::<_, Error, _>(|c| {
                     stored.insert(c)?;
                     Ok(RunStep::insert_all(c, &rows)?)
                 })

@@ -10,7 +10,7 @@ use super::run::Runner;
 use super::Kind;
 use crate::db::runs::{Run, RunKind, RunStatus, TriggeredBy};
 use crate::db::users::User;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 
 /// The manifest's `form`, options resolved, and the run that recorded the
 /// option fetches (if any were made).
@@ -20,14 +20,14 @@ pub struct ResolvedForm {
 }
 
 /// A run's form, checked against the manifest's `form` (422 naming the key).
-pub fn check_form(manifest: &Value, form: &Map<String, Value>, path: &str) -> ApiResult<()> {
+pub fn check_form(manifest: &Value, form: &Map<String, Value>, path: &str) -> Result<()> {
     super::form::check(manifest, form)
-        .map_err(|p| ApiError::field(format!("{path}.{}", p.key), p.message))
+        .map_err(|p| Error::field(format!("{path}.{}", p.key), p.message))
 }
 
 impl Integrations {
     /// The user a request names, if it names one (422 if they do not exist).
-    async fn optional_user(&self, id: Option<String>) -> ApiResult<Option<User>> {
+    async fn optional_user(&self, id: Option<String>) -> Result<Option<User>> {
         let Some(id) = id else { return Ok(None) };
         let found = self
             .db
@@ -37,7 +37,8 @@ impl Integrations {
             })
             .await?;
         found.map(Some).ok_or_else(|| {
-            ApiError::field_code(crate::error::ErrorCode::UnknownUser,
+            Error::field_code(
+                crate::error::ErrorCode::UnknownUser,
                 "user_id",
                 format!("user '{id}' does not exist"),
             )
@@ -46,11 +47,7 @@ impl Integrations {
 
     /// The manifest's `form`, with options resolved (static or fetched);
     /// fetches are recorded as a `form` run.
-    pub async fn resolve_form(
-        &self,
-        id: String,
-        user_id: Option<String>,
-    ) -> ApiResult<ResolvedForm> {
+    pub async fn resolve_form(&self, id: String, user_id: Option<String>) -> Result<ResolvedForm> {
         let i = self.find_integration(id).await?;
         let user = self.optional_user(user_id).await?;
         let manifest = i.manifest_value();
@@ -111,7 +108,7 @@ impl Integrations {
         user_id: Option<String>,
         form: Map<String, Value>,
         wait: bool,
-    ) -> ApiResult<Inline> {
+    ) -> Result<Inline> {
         let i = self.find_integration(id).await?;
         check_form(&i.manifest_value(), &form, "form")?;
         let user = self.optional_user(user_id).await?;

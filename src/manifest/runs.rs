@@ -5,12 +5,12 @@ use std::sync::Arc;
 
 use super::queue::{Inline, Integrations};
 use crate::db::runs::{Run, RunQuery, RunStep};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 
 impl Integrations {
     /// Queues `run`, or with `wait` runs it here (see
     /// [`Integrations::run_inline`]).
-    pub async fn submit(self: &Arc<Self>, run: Run, wait: bool) -> ApiResult<Inline> {
+    pub async fn submit(self: &Arc<Self>, run: Run, wait: bool) -> Result<Inline> {
         if wait {
             self.run_inline(run).await
         } else {
@@ -19,15 +19,15 @@ impl Integrations {
     }
 
     /// Runs matching `query`, newest first.
-    pub async fn list_runs(&self, query: RunQuery) -> ApiResult<Vec<Run>> {
+    pub async fn list_runs(&self, query: RunQuery) -> Result<Vec<Run>> {
         self.db.read(move |c| Ok(Run::list(c, &query)?)).await
     }
 
     /// A run and its steps (404 if none).
-    pub async fn run_with_steps(&self, id: String) -> ApiResult<(Run, Vec<RunStep>)> {
+    pub async fn run_with_steps(&self, id: String) -> Result<(Run, Vec<RunStep>)> {
         self.db
             .read(move |c| {
-                let run = Run::find(c, &id)?.ok_or_else(|| ApiError::not_found("run", &id))?;
+                let run = Run::find(c, &id)?.ok_or_else(|| Error::not_found("run", &id))?;
                 let steps = Run::steps(c, &id)?;
                 Ok((run, steps))
             })
@@ -36,10 +36,13 @@ impl Integrations {
 
     /// Runs `id` again with the same integration, user and form (409 for
     /// kinds that cannot be re-run).
-    pub async fn rerun(self: &Arc<Self>, id: String, wait: bool) -> ApiResult<Inline> {
+    pub async fn rerun(self: &Arc<Self>, id: String, wait: bool) -> Result<Inline> {
         let old = self.find_run(id).await?;
         if !old.run_kind().can_rerun() {
-            return Err(ApiError::conflict(crate::error::ErrorCode::CannotRerun, format!("{} runs cannot be re-run; start a new one", old.kind)));
+            return Err(Error::conflict(
+                crate::error::ErrorCode::CannotRerun,
+                format!("{} runs cannot be re-run; start a new one", old.kind),
+            ));
         }
         self.submit(Run::rerun_of(old), wait).await
     }

@@ -25,7 +25,7 @@ use super::render::{lookup, plain_text};
 use super::run::{Outcome, RunResult, Runner};
 use crate::db::users::{User, UserChanges};
 use crate::db::{new_id, DbConn};
-use crate::error::ApiResult;
+use crate::error::Result;
 
 /// Pages fetched at most when the manifest does not say (the reference's default).
 const DEFAULT_PAGES: u64 = 5;
@@ -177,7 +177,7 @@ pub fn apply(
     action: &str,
     records: Vec<Map<String, Value>>,
     now: chrono::NaiveDateTime,
-) -> ApiResult<Vec<(String, Value)>> {
+) -> Result<Vec<(String, Value)>> {
     let mut changed = Vec::new();
     let email_of = |r: &Map<String, Value>| {
         let e = r.get("email").map(plain_text).unwrap_or_default();

@@ -12,7 +12,7 @@ use crate::db::integrations::Integration;
 use crate::db::runs::{Run, RunKind, TriggeredBy};
 use crate::db::users::User;
 use crate::db::Db;
-use crate::error::ApiResult;
+use crate::error::Result;
 
 /// Event type → integrations it triggers, with their form.
 pub type TriggerIndex = HashMap<String, Vec<(String, Value)>>;
@@ -38,7 +38,7 @@ impl TriggerCache {
 impl TriggerCache {
     /// The current trigger index (cached; other processes' changes show
     /// within 5 seconds).
-    pub async fn snapshot(&self, db: &Db) -> ApiResult<Arc<TriggerIndex>> {
+    pub async fn snapshot(&self, db: &Db) -> Result<Arc<TriggerIndex>> {
         if let Some(idx) = self.fresh() {
             return Ok(idx);
         }
@@ -72,7 +72,7 @@ pub fn queue_in(
     c: &mut crate::db::DbConn,
     index: &TriggerIndex,
     events: &[(String, Value)],
-) -> ApiResult<usize> {
+) -> Result<usize> {
     let raw: Vec<(&str, Option<&Value>, &str)> = events
         .iter()
         .map(|(t, p)| (t.as_str(), Some(p), ""))
@@ -83,11 +83,7 @@ pub fn queue_in(
 /// Queues the runs that published events (type, payload text) trigger, in
 /// their own transaction, after the events committed. Payloads are parsed
 /// only when their type triggers something. How many were queued.
-pub async fn queue_texts(
-    db: &Db,
-    index: &TriggerIndex,
-    events: &[(&str, &str)],
-) -> ApiResult<usize> {
+pub async fn queue_texts(db: &Db, index: &TriggerIndex, events: &[(&str, &str)]) -> Result<usize> {
     let raw: Vec<(&str, Option<&Value>, &str)> =
         events.iter().map(|(t, p)| (*t, None, *p)).collect();
     let wanted = wanted_runs(index, &raw);
@@ -134,10 +130,7 @@ fn wanted_runs(
 }
 
 /// Inserts the wanted runs for users that exist; how many.
-fn queue_wanted(
-    c: &mut crate::db::DbConn,
-    wanted: Vec<(String, Value, String)>,
-) -> ApiResult<usize> {
+fn queue_wanted(c: &mut crate::db::DbConn, wanted: Vec<(String, Value, String)>) -> Result<usize> {
     let mut n = 0;
     for (integration_id, form, email) in wanted {
         if let Some(u) = User::find_by_email(c, &email)? {

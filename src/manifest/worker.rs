@@ -13,7 +13,7 @@ use super::sync;
 use crate::db::integrations::Integration;
 use crate::db::runs::{Run, RunKind, TriggeredBy};
 use crate::db::time;
-use crate::error::ApiResult;
+use crate::error::Result;
 
 /// Runs claimed at once by one process.
 const CLAIM: i64 = 8;
@@ -70,7 +70,7 @@ impl Integrations {
     }
 
     /// Queues a sync run for every integration whose schedule is due.
-    async fn schedule_syncs(&self) -> ApiResult<()> {
+    async fn schedule_syncs(&self) -> Result<()> {
         let due = self
             .db
             .read(|c| Ok(Integration::due_syncs(c, time::now())?))

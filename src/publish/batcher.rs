@@ -18,7 +18,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{record_with, subscribers, Published, Rows, ValidEvent};
 use crate::db::Db;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 
 /// Publishes written per transaction at most.
 const MAX_GROUP: usize = 256;
@@ -26,7 +26,7 @@ const MAX_GROUP: usize = 256;
 struct Job {
     events: Vec<ValidEvent>,
     key: Option<String>,
-    reply: oneshot::Sender<ApiResult<Vec<Published>>>,
+    reply: oneshot::Sender<Result<Vec<Published>>>,
 }
 
 /// Handle to the group-commit thread.
@@ -51,15 +51,15 @@ impl Publisher {
         &self,
         events: Vec<ValidEvent>,
         key: Option<String>,
-    ) -> ApiResult<Vec<Published>> {
+    ) -> Result<Vec<Published>> {
         let (reply, answer) = oneshot::channel();
         self.tx
             .send(Job { events, key, reply })
             .await
-            .map_err(|_| ApiError::Unavailable("the gateway is shutting down".into()))?;
+            .map_err(|_| Error::Unavailable("the gateway is shutting down".into()))?;
         answer
             .await
-            .map_err(|_| ApiError::internal("publish thread ended without an answer"))?
+            .map_err(|_| Error::internal("publish thread ended without an answer"))?
     }
 }
 
@@ -79,7 +79,7 @@ fn run(db: Db, mut rx: mpsc::Receiver<Job>) {
             .unzip();
         let n = inputs.len();
         let outcome = db.write_blocking(move |c| {
-            c.transaction::<_, ApiError, _>(|c| {
+            c.transaction::<_, Error, _>(|c| {
                 let hooks = subscribers(c)?;
                 // Publishes without an idempotency key cannot be refused
                 // one by one: their rows go in together, with no
@@ -114,9 +114,9 @@ fn run(db: Db, mut rx: mpsc::Receiver<Job>) {
 }
 
 /// The same error for every publish of a failed group.
-fn clone_error(e: &ApiError) -> ApiError {
+fn clone_error(e: &Error) -> Error {
     match e {
-        ApiError::Unavailable(m) => ApiError::Unavailable(m.clone()),
-        other => ApiError::Internal(other.to_string()),
+        Error::Unavailable(m) => Error::Unavailable(m.clone()),
+        other => Error::Internal(other.to_string()),
     }
 }

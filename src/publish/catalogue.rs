@@ -7,7 +7,7 @@ use crate::db::deliveries::Delivery;
 use crate::db::event_types::{EventType, Volume};
 use crate::db::events::{Event, EventQuery};
 use crate::db::{time, Db};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 
 /// Body of `POST /v1/event-types`.
 #[derive(Deserialize)]
@@ -21,25 +21,28 @@ pub struct NewEventType {
 }
 
 /// Every event type.
-pub async fn list_types(db: &Db) -> ApiResult<Vec<EventType>> {
+pub async fn list_types(db: &Db) -> Result<Vec<EventType>> {
     db.read(|c| Ok(EventType::list(c)?)).await
 }
 
 /// One event type, or 404.
-pub async fn find_type(db: &Db, name: String) -> ApiResult<EventType> {
+pub async fn find_type(db: &Db, name: String) -> Result<EventType> {
     db.read(move |c| {
-        EventType::find(c, &name)?.ok_or_else(|| ApiError::not_found("event type", &name))
+        EventType::find(c, &name)?.ok_or_else(|| Error::not_found("event type", &name))
     })
     .await
 }
 
 /// Adds an event type; 409 when the name is taken.
-pub async fn create_type(db: &Db, body: NewEventType) -> ApiResult<EventType> {
+pub async fn create_type(db: &Db, body: NewEventType) -> Result<EventType> {
     let t = validate(body)?;
     let stored = t.clone();
     db.write(move |c| {
         if EventType::find(c, &stored.name)?.is_some() {
-            return Err(ApiError::conflict(crate::error::ErrorCode::EventTypeExists, format!("event type '{}' already exists", stored.name)));
+            return Err(Error::conflict(
+                crate::error::ErrorCode::EventTypeExists,
+                format!("event type '{}' already exists", stored.name),
+            ));
         }
         Ok(stored.insert(c)?)
     })
@@ -48,14 +51,14 @@ pub async fn create_type(db: &Db, body: NewEventType) -> ApiResult<EventType> {
 }
 
 /// One page of events (`limit + 1` rows).
-pub async fn list_events(db: &Db, query: EventQuery) -> ApiResult<Vec<Event>> {
+pub async fn list_events(db: &Db, query: EventQuery) -> Result<Vec<Event>> {
     db.read(move |c| Ok(Event::list(c, &query)?)).await
 }
 
 /// One event with its deliveries, or 404.
-pub async fn find_event(db: &Db, id: String) -> ApiResult<(Event, Vec<Delivery>)> {
+pub async fn find_event(db: &Db, id: String) -> Result<(Event, Vec<Delivery>)> {
     db.read(move |c| {
-        let e = Event::find(c, &id)?.ok_or_else(|| ApiError::not_found("event", &id))?;
+        let e = Event::find(c, &id)?.ok_or_else(|| Error::not_found("event", &id))?;
         let d = Delivery::for_event(c, &id)?;
         Ok((e, d))
     })
@@ -74,16 +77,16 @@ fn valid_name(name: &str) -> bool {
 }
 
 /// Checks a new type and builds its row (its entity is the name's first segment).
-fn validate(body: NewEventType) -> ApiResult<EventType> {
+fn validate(body: NewEventType) -> Result<EventType> {
     if !valid_name(&body.name) || body.name.len() > 128 {
-        return Err(ApiError::field(
+        return Err(Error::field(
             "name",
             "name must be lowercase dot notation `entity.words` (e.g. `candidate.hired`), letters, digits and _ only",
         ));
     }
     let entity = body.name.split('.').next().unwrap_or_default().to_string();
     if matches!(entity.as_str(), "type" | "origin" | "message") {
-        return Err(ApiError::field(
+        return Err(Error::field(
             "name",
             format!("the first segment names the entity field, and `{entity}` is already a field of every event; choose another"),
         ));
@@ -92,18 +95,18 @@ fn validate(body: NewEventType) -> ApiResult<EventType> {
         None => Volume::Low,
         Some(v) => v
             .parse()
-            .map_err(|_| ApiError::field("volume", "volume must be low, medium or high"))?,
+            .map_err(|_| Error::field("volume", "volume must be low, medium or high"))?,
     };
     let example = match body.example {
         Some(ex) => {
             if ex.get("type").and_then(Value::as_str) != Some(body.name.as_str()) {
-                return Err(ApiError::field(
+                return Err(Error::field(
                     "example.type",
                     format!("the example's `type` must be '{}'", body.name),
                 ));
             }
             if !ex.get(&entity).is_some_and(Value::is_object) {
-                return Err(ApiError::field(
+                return Err(Error::field(
                     format!("example.{entity}"),
                     format!("the example must carry the `{entity}` object"),
                 ));

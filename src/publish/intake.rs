@@ -8,7 +8,7 @@ use tokio::sync::Notify;
 use super::{validate, EventTypeCache, Published, Publisher, ValidEvent, MAX_BATCH};
 use crate::db::Db;
 use crate::delivery::cache::EventCache;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::metrics::Metrics;
 
 /// What a publish needs. `trigger` queues integration runs for
@@ -31,25 +31,21 @@ impl Intake<'_> {
         body: Value,
         key: Option<String>,
         trigger: Option<T>,
-    ) -> ApiResult<Published>
+    ) -> Result<Published>
     where
-        T: AsyncFn(&[(&str, &str)]) -> ApiResult<usize>,
+        T: AsyncFn(&[(&str, &str)]) -> Result<usize>,
     {
         let ev = validate(body, "", self.types, self.db).await?;
         Ok(self.record(vec![ev], key, trigger).await?.remove(0))
     }
 
     /// Publishes `{"events": [...]}`: 1 to [`MAX_BATCH`] events, all or none.
-    pub async fn publish_batch<T>(
-        &self,
-        body: Value,
-        trigger: Option<T>,
-    ) -> ApiResult<Vec<Published>>
+    pub async fn publish_batch<T>(&self, body: Value, trigger: Option<T>) -> Result<Vec<Published>>
     where
-        T: AsyncFn(&[(&str, &str)]) -> ApiResult<usize>,
+        T: AsyncFn(&[(&str, &str)]) -> Result<usize>,
     {
         let shape = || {
-            ApiError::field(
+            Error::field(
                 "events",
                 "the body must be {\"events\": [ ... ]} and nothing else",
             )
@@ -62,7 +58,7 @@ impl Intake<'_> {
             _ => return Err(shape()),
         };
         if list.is_empty() || list.len() > MAX_BATCH {
-            return Err(ApiError::field(
+            return Err(Error::field(
                 "events",
                 format!("a batch holds 1 to {MAX_BATCH} events, not {}", list.len()),
             ));
@@ -81,15 +77,15 @@ impl Intake<'_> {
         events: Vec<ValidEvent>,
         key: Option<String>,
         trigger: Option<T>,
-    ) -> ApiResult<Vec<Published>>
+    ) -> Result<Vec<Published>>
     where
-        T: AsyncFn(&[(&str, &str)]) -> ApiResult<usize>,
+        T: AsyncFn(&[(&str, &str)]) -> Result<usize>,
     {
         let mut res = self.publisher.publish(events.clone(), key.clone()).await;
         if key.is_some()
             && matches!(
                 res,
-                Err(ApiError::Conflict {
+                Err(Error::Conflict {
                     code: crate::error::ErrorCode::Conflict,
                     ..
                 })

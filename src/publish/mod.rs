@@ -19,7 +19,7 @@ use crate::db::event_types::EventType;
 use crate::db::events::Event;
 use crate::db::webhooks::Webhook;
 use crate::db::{new_id, new_id_at, time, Db, DbConn};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 
 /// Operational types only hookrelay publishes (subscribers must be able to
 /// trust them).
@@ -40,7 +40,7 @@ pub struct EventTypeCache {
 
 impl EventTypeCache {
     /// The entity field of `name`, or `None` if no such type exists.
-    pub async fn entity_of(&self, db: &Db, name: &str) -> ApiResult<Option<String>> {
+    pub async fn entity_of(&self, db: &Db, name: &str) -> Result<Option<String>> {
         if let Some(e) = self.entities.read().expect("lock").get(name) {
             return Ok(Some(e.clone()));
         }
@@ -79,14 +79,14 @@ pub async fn validate(
     at: &str,
     types: &EventTypeCache,
     db: &Db,
-) -> ApiResult<ValidEvent> {
+) -> Result<ValidEvent> {
     let Value::Object(obj) = value else {
         let field = if at.is_empty() {
             "body"
         } else {
             at.trim_end_matches('.')
         };
-        return Err(ApiError::field_code(
+        return Err(Error::field_code(
             crate::error::ErrorCode::InvalidEvent,
             field,
             "an event must be a JSON object",
@@ -95,26 +95,26 @@ pub async fn validate(
     let event_type = match obj.get("type") {
         Some(Value::String(t)) if !t.is_empty() => t.clone(),
         Some(_) => {
-            return Err(ApiError::field(
+            return Err(Error::field(
                 format!("{at}type"),
                 "`type` must be a non-empty string",
             ))
         }
         None => {
-            return Err(ApiError::field(
+            return Err(Error::field(
                 format!("{at}type"),
                 "`type` is required (e.g. \"profile.parsing.success\")",
             ))
         }
     };
     if RESERVED_TYPES.contains(&event_type.as_str()) {
-        return Err(ApiError::field_code(crate::error::ErrorCode::ReservedEventType,
+        return Err(Error::field_code(crate::error::ErrorCode::ReservedEventType,
             format!("{at}type"),
             format!("'{event_type}' events are published by hookrelay itself and cannot be published through the API"),
         ));
     }
     let entity = types.entity_of(db, &event_type).await?.ok_or_else(|| {
-        ApiError::field_code(crate::error::ErrorCode::UnknownEventType,
+        Error::field_code(crate::error::ErrorCode::UnknownEventType,
             format!("{at}type"),
             format!("event type '{event_type}' does not exist; GET /v1/event-types lists them, POST /v1/event-types adds one"),
         )
@@ -123,7 +123,7 @@ pub async fn validate(
         match obj.get(key) {
             None | Some(Value::String(_)) => {}
             Some(_) => {
-                return Err(ApiError::field(
+                return Err(Error::field(
                     format!("{at}{key}"),
                     format!("`{key}` must be a string"),
                 ))
@@ -136,7 +136,7 @@ pub async fn validate(
         .and_then(Value::as_str)
         .is_some_and(|o| o.trim().eq_ignore_ascii_case(RESERVED_ORIGIN))
     {
-        return Err(ApiError::field_code(crate::error::ErrorCode::ReservedOrigin,
+        return Err(Error::field_code(crate::error::ErrorCode::ReservedOrigin,
             format!("{at}origin"),
             format!("`\"origin\": \"{RESERVED_ORIGIN}\"` marks events hookrelay publishes itself; use another origin (e.g. \"api\")"),
         ));
@@ -144,21 +144,21 @@ pub async fn validate(
     match obj.get(&entity) {
         Some(Value::Object(_)) => {}
         Some(_) => {
-            return Err(ApiError::field_code(
+            return Err(Error::field_code(
                 crate::error::ErrorCode::InvalidEntity,
                 format!("{at}{entity}"),
                 format!("`{entity}` must be a JSON object"),
             ))
         }
         None => {
-            return Err(ApiError::field_code(
+            return Err(Error::field_code(
                 crate::error::ErrorCode::MissingEntity,
                 format!("{at}{entity}"),
                 format!("events of type '{event_type}' carry the `{entity}` object; it is missing"),
             ))
         }
     }
-    let payload = serde_json::to_string(&obj).map_err(ApiError::internal)?;
+    let payload = serde_json::to_string(&obj).map_err(Error::internal)?;
     Ok(ValidEvent {
         event_type,
         payload,
@@ -183,7 +183,7 @@ pub fn subscribes(patterns: &[String], event_type: &str) -> bool {
 pub type Subscribers = Vec<(Webhook, Vec<String>)>;
 
 /// Loads the fan-out candidates.
-pub fn subscribers(conn: &mut DbConn) -> ApiResult<Subscribers> {
+pub fn subscribers(conn: &mut DbConn) -> Result<Subscribers> {
     Ok(Webhook::active(conn)?
         .into_iter()
         .map(|w| {
@@ -199,7 +199,7 @@ pub fn record(
     conn: &mut DbConn,
     events: Vec<ValidEvent>,
     idempotency_key: Option<String>,
-) -> ApiResult<Vec<Published>> {
+) -> Result<Vec<Published>> {
     let hooks = subscribers(conn)?;
     record_with(conn, events, idempotency_key, &hooks)
 }
@@ -212,12 +212,12 @@ pub fn record_with(
     events: Vec<ValidEvent>,
     idempotency_key: Option<String>,
     hooks: &Subscribers,
-) -> ApiResult<Vec<Published>> {
-    conn.transaction::<_, ApiError, _>(|conn| {
+) -> Result<Vec<Published>> {
+    conn.transaction::<_, Error, _>(|conn| {
         if let Some(key) = &idempotency_key {
             if let Some(prev) = Event::find_by_idempotency_key(conn, key)? {
                 if events.len() != 1 || prev.payload != events[0].payload {
-                    return Err(ApiError::conflict(crate::error::ErrorCode::IdempotencyKeyReused, format!(
+                    return Err(Error::conflict(crate::error::ErrorCode::IdempotencyKeyReused, format!(
                             "Idempotency-Key '{key}' was already used for a different event ({}); use a new key",
                             prev.id
                         )));
@@ -303,7 +303,7 @@ impl Rows {
 pub fn record_builtin(
     conn: &mut DbConn,
     events: Vec<(String, Value)>,
-) -> ApiResult<Vec<(String, Value)>> {
+) -> Result<Vec<(String, Value)>> {
     if events.is_empty() {
         return Ok(events);
     }
@@ -322,7 +322,7 @@ pub fn record_builtin(
 pub fn record_user_updated(
     conn: &mut DbConn,
     u: &crate::db::users::User,
-) -> ApiResult<(String, Value)> {
+) -> Result<(String, Value)> {
     Ok(record_builtin(conn, vec![user_updated(u)])?.remove(0))
 }
 
@@ -347,7 +347,7 @@ pub fn user_updated(u: &crate::db::users::User) -> (String, Value) {
 }
 
 /// `organization.updated` after a rename.
-pub fn record_organization_updated(conn: &mut DbConn, name: &str) -> ApiResult<(String, Value)> {
+pub fn record_organization_updated(conn: &mut DbConn, name: &str) -> Result<(String, Value)> {
     let payload = serde_json::json!({
         "type": "organization.updated",
         "origin": "hookrelay",

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::api::auth::{IntegrationsRun, IntegrationsWrite, Need};
-use crate::error::ApiResult;
+use crate::error::Result;
 use crate::manifest::render::plain_text;
 use crate::state::AppState;
 
@@ -24,7 +24,7 @@ pub async fn put_config(
     _: Need<IntegrationsWrite>,
     id: web::Path<String>,
     body: web::Json<PutConfig>,
-) -> ApiResult<HttpResponse> {
+) -> Result<HttpResponse> {
     let (allowed, set) = state
         .integrations
         .put_config(id.into_inner(), body.into_inner().values)
@@ -37,7 +37,7 @@ pub async fn get_config(
     state: web::Data<AppState>,
     _: Need<IntegrationsRun>,
     id: web::Path<String>,
-) -> ApiResult<HttpResponse> {
+) -> Result<HttpResponse> {
     let (i, set) = state
         .integrations
         .integration_with_config(id.into_inner())

@@ -9,7 +9,7 @@ use crate::api::page::{self, Cursor, Page};
 use crate::api::{check_name, no_content};
 use crate::db::integrations::Integration;
 use crate::db::time;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::manifest::config::config_ids;
 use crate::manifest::integrations::{IntegrationUpdate, NewIntegration, Trigger};
 use crate::manifest::validate::validate;
@@ -90,10 +90,10 @@ pub async fn create(
     state: web::Data<AppState>,
     _: Need<IntegrationsWrite>,
     body: web::Json<CreateIntegration>,
-) -> ApiResult<HttpResponse> {
+) -> Result<HttpResponse> {
     let b = body.into_inner();
     let kind = Kind::parse(&b.kind).ok_or_else(|| {
-        ApiError::field(
+        Error::field(
             "kind",
             format!("kind must be webhook or sync_users, not '{}'", b.kind),
         )
@@ -115,7 +115,7 @@ pub async fn list(
     state: web::Data<AppState>,
     _: Need<IntegrationsRun>,
     q: web::Query<ListQuery>,
-) -> ApiResult<HttpResponse> {
+) -> Result<HttpResponse> {
     let limit = page::limit(q.limit)?;
     let after = Cursor::decode(q.cursor.as_deref())?.after;
     let rows = state.integrations.integrations_page(after, limit).await?;
@@ -131,7 +131,7 @@ pub async fn get(
     state: web::Data<AppState>,
     _: Need<IntegrationsRun>,
     id: web::Path<String>,
-) -> ApiResult<HttpResponse> {
+) -> Result<HttpResponse> {
     let (i, set) = state
         .integrations
         .integration_with_config(id.into_inner())
@@ -144,7 +144,7 @@ pub async fn update(
     _: Need<IntegrationsWrite>,
     id: web::Path<String>,
     body: web::Json<UpdateIntegration>,
-) -> ApiResult<HttpResponse> {
+) -> Result<HttpResponse> {
     let b = body.into_inner();
     let update = IntegrationUpdate {
         name: b.name.as_deref().map(check_name).transpose()?,
@@ -162,7 +162,7 @@ pub async fn delete(
     state: web::Data<AppState>,
     _: Need<IntegrationsWrite>,
     id: web::Path<String>,
-) -> ApiResult<HttpResponse> {
+) -> Result<HttpResponse> {
     state
         .integrations
         .delete_integration(id.into_inner())

@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 use crate::api::auth::{IntegrationsRun, Need};
 use crate::api::optional_json;
 use crate::api::runs::{respond, WaitQuery};
-use crate::error::ApiResult;
+use crate::error::Result;
 use crate::state::AppState;
 
 /// Body of `POST /v1/integrations/{id}/runs`.
@@ -33,7 +33,7 @@ pub async fn form(
     _: Need<IntegrationsRun>,
     id: web::Path<String>,
     q: web::Query<FormQuery>,
-) -> ApiResult<HttpResponse> {
+) -> Result<HttpResponse> {
     let resolved = state
         .integrations
         .resolve_form(id.into_inner(), q.into_inner().user_id)
@@ -49,7 +49,7 @@ pub async fn start_run(
     q: web::Query<WaitQuery>,
     req: HttpRequest,
     body: web::Payload,
-) -> ApiResult<HttpResponse> {
+) -> Result<HttpResponse> {
     let b: StartRun = optional_json(&req, body, state.config.max_body_bytes).await?;
     let submitted = state
         .integrations

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::api::auth::{IntegrationsWrite, Need};
-use crate::error::ApiResult;
+use crate::error::Result;
 use crate::manifest::oauth::Callback;
 use crate::state::AppState;
 
@@ -14,7 +14,7 @@ pub async fn authorize(
     state: web::Data<AppState>,
     _: Need<IntegrationsWrite>,
     id: web::Path<String>,
-) -> ApiResult<HttpResponse> {
+) -> Result<HttpResponse> {
     let url = state.integrations.authorize_url(id.into_inner()).await?;
     Ok(HttpResponse::Found()
         .insert_header(("Location", url.to_string()))
@@ -33,7 +33,7 @@ pub struct CallbackQuery {
 pub async fn oauth_callback(
     state: web::Data<AppState>,
     q: web::Query<CallbackQuery>,
-) -> ApiResult<HttpResponse> {
+) -> Result<HttpResponse> {
     let q = q.into_inner();
     let callback = Callback {
         code: q.code,

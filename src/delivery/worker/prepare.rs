@@ -26,7 +26,7 @@ pub(super) async fn prepare(
     cache: &EventCache,
     vault: &Vault,
     max_batch_bytes: usize,
-) -> crate::error::ApiResult<Vec<Job>> {
+) -> crate::error::Result<Vec<Job>> {
     let mut docs: HashMap<String, CachedEvent> = HashMap::with_capacity(claimed.len());
     let mut event_ids: Vec<String> = Vec::new();
     for c in &claimed {

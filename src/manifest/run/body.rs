@@ -6,8 +6,8 @@ use base64::Engine as _;
 use serde_json::Value;
 
 use super::{Runner, Step};
-use crate::outbound::redirects::Body;
 use crate::manifest::render::plain_text;
+use crate::outbound::redirects::Body;
 
 impl Runner<'_> {
     /// The item's body (`data` rendered as a tree, `files`), logged in

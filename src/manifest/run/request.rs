@@ -7,9 +7,9 @@ use std::time::Instant;
 use serde_json::Value;
 
 use super::{cap, Response, Runner, Step, Target, LOG_CAP};
+use crate::manifest::render::plain_text;
 use crate::outbound::read::read_limited;
 use crate::outbound::redirects::{self, Body, Outgoing};
-use crate::manifest::render::plain_text;
 
 impl Runner<'_> {
     /// One request, retried once after an OAuth refresh if it got a 401.
