@@ -16,6 +16,7 @@ mod runs;
 mod tokens;
 mod users;
 mod webhook_input;
+mod webhook_view;
 mod webhooks;
 
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};

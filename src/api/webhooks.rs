@@ -8,9 +8,8 @@ use serde::Deserialize;
 use super::auth::{Need, WebhooksRead, WebhooksWrite};
 use super::history::HistoryView;
 use super::page::{self, Cursor, Page};
-use super::webhook_input::{
-    self as input, CreateWebhook, RotateSecret, UpdateWebhook, WebhookView,
-};
+use super::webhook_input::{self as input, CreateWebhook, RotateSecret, UpdateWebhook};
+use super::webhook_view::{lane_view, WebhookView};
 use crate::db::webhooks::{Format, Scheme, Webhook, WebhookChanges, WebhookQuery, WebhookSort};
 use crate::delivery::manual;
 use crate::delivery::webhooks::{NewWebhook, Webhooks};
@@ -138,7 +137,7 @@ pub async fn get(
     let mut view = WebhookView::for_caller(w, &need.caller);
     view.lane = Some(
         lane.as_ref()
-            .map(input::lane_view)
+            .map(lane_view)
             .unwrap_or(serde_json::Value::Null),
     );
     Ok(HttpResponse::Ok().json(view))

@@ -8,6 +8,7 @@
 //! on PostgreSQL with one and two gateway processes. It prints a table and
 //! writes `target/bench/report.json`. Timings are reported, never asserted.
 
+mod backlog;
 mod gateway;
 mod latency;
 mod receiver;

@@ -4,7 +4,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use diesel::{Connection, PgConnection, RunQueryDsl};
 use futures_util::StreamExt;
 use serde_json::{json, Value};
 
@@ -72,16 +71,16 @@ pub async fn all(args: Args) -> Value {
         let empty_rate = sqlite["end_to_end"]["deliveries_per_sec"]
             .as_f64()
             .unwrap_or(0.0);
-        Some(backlog(&b, &url, empty_rate).await)
+        Some(crate::backlog::backlog(&b, &url, empty_rate).await)
     } else {
         None
     };
 
     let mut postgres = Value::Null;
     if let Some(admin) = &args.pg_url {
-        let one_db = PgDb::create(admin);
+        let one_db = crate::backlog::PgDb::create(admin);
         let one = gateway_runs(&b, &one_db.url, 1, ceiling, false).await;
-        let two_db = PgDb::create(admin);
+        let two_db = crate::backlog::PgDb::create(admin);
         let two = gateway_runs(&b, &two_db.url, 2, ceiling, false).await;
         let r1 = one["end_to_end"]["deliveries_per_sec"]
             .as_f64()
@@ -139,7 +138,7 @@ async fn ceiling(b: &Bench, concurrency: usize) -> f64 {
     n as f64 / started.elapsed().as_secs_f64()
 }
 
-fn gateway_env(b: &Bench, extra: &[(&str, String)]) -> Vec<(&'static str, String)> {
+pub fn gateway_env(b: &Bench, extra: &[(&str, String)]) -> Vec<(&'static str, String)> {
     let mut env = vec![
         ("HOOKRELAY_WORKERS", b.args.concurrency.to_string()),
         ("HOOKRELAY_MAX_BODY_BYTES", (64 * 1024 * 1024).to_string()),
@@ -151,7 +150,7 @@ fn gateway_env(b: &Bench, extra: &[(&str, String)]) -> Vec<(&'static str, String
     env
 }
 
-async fn create_webhooks(b: &Bench, g: &Gateway) {
+pub async fn create_webhooks(b: &Bench, g: &Gateway) {
     for i in 0..b.args.webhooks {
         let mut hook = json!({"name": format!("bench-{i}"), "url": format!("{}/hook/{i}", b.rx_url), "event_types": ["*"], "format": b.args.format});
         if let Some(n) = b.args.in_flight {
@@ -173,7 +172,7 @@ pub fn event(b: &Bench, i: usize) -> Value {
 
 /// Publishes `n` events in batches, spread over `gateways` in turn; returns
 /// event id → publish time (ns since epoch).
-async fn publish(
+pub async fn publish(
     b: &Bench,
     gateways: &[&Gateway],
     n: usize,
@@ -204,7 +203,7 @@ async fn publish(
 /// history rows reads the whole table, so it only starts once the requests
 /// are in: polled all along, it loaded the very database being measured
 /// (on PostgreSQL a backend was busy counting most of the time).
-async fn wait_history(
+pub async fn wait_history(
     b: &Bench,
     counter: &mut Counter,
     target: i64,
@@ -426,84 +425,4 @@ async fn steady(b: &Bench, gateways: &[&Gateway], counter: &mut Counter, before:
         "flat = small",
     );
     json!({"events_per_sec": rate, "seconds": b.args.steady_secs, "latency_ms": {"p50": p50, "p99": p99}, "queue_depth_per_sec": depth})
-}
-
-/// Queues `backlog` deliveries through an API-only gateway, then measures
-/// how fast a full gateway drains them.
-async fn backlog(b: &Bench, url: &str, empty_rate: f64) -> Value {
-    let n = b.args.backlog;
-    let api = Gateway::spawn(url, &gateway_env(b, &[("HOOKRELAY_ROLE", "api".into())])).await;
-    create_webhooks(b, &api).await;
-    let events = n / b.args.webhooks;
-    let filled = Instant::now();
-    publish(b, &[&api], events, 1000, 3_000_000).await;
-    let fill_secs = filled.elapsed().as_secs_f64();
-    api.stop();
-    b.tally.reset(false);
-    let mut counter = Counter::open(url);
-    let total = (events * b.args.webhooks) as i64;
-    let g = Gateway::spawn(url, &gateway_env(b, &[])).await;
-    let t0 = Instant::now();
-    wait_history(
-        b,
-        &mut counter,
-        total,
-        total as u64,
-        Duration::from_millis(200),
-    )
-    .await;
-    let secs = t0.elapsed().as_secs_f64();
-    let rate = total as f64 / secs;
-    let rss = g.peak_rss_mib();
-    g.stop();
-    row(
-        &format!("backlog: {total} queued, drained/s"),
-        format!("{rate:.0}"),
-        "",
-    );
-    row(
-        "backlog: drain ÷ empty-queue rate",
-        format!("{:.2}", rate / empty_rate),
-        "target ≥ 0.9",
-    );
-    json!({"deliveries": total, "enqueue_seconds": fill_secs, "drain_seconds": secs, "drain_per_sec": rate,
-        "ratio_to_empty_queue": rate / empty_rate, "peak_rss_mib": rss})
-}
-
-/// A PostgreSQL database for one run, dropped afterwards.
-struct PgDb {
-    admin: String,
-    name: String,
-    url: String,
-}
-
-impl PgDb {
-    fn create(admin: &str) -> PgDb {
-        let name = format!(
-            "hookrelay_bench_{}",
-            std::process::id() as u64 * 1000 + rand::random::<u16>() as u64
-        );
-        let mut c = PgConnection::establish(admin).expect("BENCH_PG_URL must reach PostgreSQL");
-        diesel::sql_query(format!("CREATE DATABASE {name}"))
-            .execute(&mut c)
-            .unwrap();
-        let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(admin);
-        PgDb {
-            admin: admin.to_string(),
-            url: format!("{base}/{name}"),
-            name,
-        }
-    }
-}
-
-impl Drop for PgDb {
-    fn drop(&mut self) {
-        if let Ok(mut c) = PgConnection::establish(&self.admin) {
-            let _ = diesel::sql_query(format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ))
-            .execute(&mut c);
-        }
-    }
 }

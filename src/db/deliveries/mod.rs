@@ -9,6 +9,10 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+mod stats;
+
+pub use stats::QueueStats;
+
 use super::schema::deliveries;
 use super::DbConn;
 use crate::text_enum::text_enum;
@@ -441,56 +445,5 @@ impl Delivery {
             .order(deliveries::id.asc())
             .select(Delivery::as_select())
             .load(conn)
-    }
-}
-
-/// The delivery queue at a glance (for metrics).
-#[derive(Debug, Default, Clone)]
-pub struct QueueStats {
-    pub pending: i64,
-    /// Failed at least once, waiting for their next attempt.
-    pub retrying: i64,
-    pub delivering: i64,
-    /// How long the longest-waiting due delivery has been due.
-    pub oldest_due_secs: f64,
-}
-
-impl QueueStats {
-    /// Counts the unfinished deliveries (the partial indexes `deliveries_due`
-    /// and `deliveries_leased` hold exactly those) and finds the oldest one
-    /// that is due.
-    pub fn read(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<QueueStats> {
-        // Each count through its partial index. Grouping by status still
-        // reads the table row of every waiting delivery (the index does not
-        // hold status); the claimed ones are counted from the index alone.
-        let mut counts: Vec<(DeliveryStatus, i64)> = deliveries::table
-            .filter(waiting())
-            .group_by(deliveries::status)
-            .select((deliveries::status, diesel::dsl::count_star()))
-            .load(conn)?;
-        let delivering: i64 = deliveries::table
-            .filter(leased())
-            .select(diesel::dsl::count_star())
-            .get_result(conn)?;
-        counts.push((DeliveryStatus::Delivering, delivering));
-        let oldest: Option<NaiveDateTime> = deliveries::table
-            .filter(waiting())
-            .filter(deliveries::next_attempt_at.le(now))
-            .select(diesel::dsl::min(deliveries::next_attempt_at))
-            .get_result(conn)?;
-        let mut stats = QueueStats {
-            oldest_due_secs: oldest
-                .map(|t| (now - t).num_milliseconds().max(0) as f64 / 1000.0)
-                .unwrap_or(0.0),
-            ..Default::default()
-        };
-        for (status, n) in counts {
-            match status {
-                DeliveryStatus::Pending => stats.pending = n,
-                DeliveryStatus::Failed => stats.retrying = n,
-                _ => stats.delivering = n,
-            }
-        }
-        Ok(stats)
     }
 }
