@@ -17,8 +17,6 @@ use prometheus_client::registry::Registry;
 
 use crate::db::deliveries::{DeliveryStatus, QueueStats};
 use crate::db::history::Trigger;
-use crate::delivery::concurrency::{Change, Reason};
-use crate::delivery::lanes::LaneStatus;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct EventTypeLabel {
@@ -81,6 +79,19 @@ pub const BUSIEST_LANES: usize = 10;
 const LATENCY_BUCKETS: [f64; 12] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 ];
+
+/// One webhook lane as `/metrics` shows it (the engine builds these, so
+/// metrics need not know the engine).
+#[derive(Debug, Clone)]
+pub struct LaneSample {
+    pub webhook_id: String,
+    /// `slow_start`, `steady` or `paused`.
+    pub phase: &'static str,
+    pub limit: usize,
+    pub in_flight: usize,
+    pub held: usize,
+    pub rtt: Option<Duration>,
+}
 
 /// This process's metrics.
 pub struct Metrics {
@@ -207,19 +218,10 @@ impl Metrics {
         Metrics { registry, ..m }
     }
 
-    /// Counts a change of an adaptive limit.
-    pub fn lane_changed(&self, change: &Change) {
-        let reason = match change.reason {
-            Reason::SlowStart => "slow_start",
-            Reason::Increase => "increase",
-            Reason::BackPressure => "back_pressure",
-            Reason::RttRising => "rtt_rising",
-        };
-        let direction = if change.to > change.from {
-            "up"
-        } else {
-            "down"
-        };
+    /// Counts a change of an adaptive limit: `up` or not, and why
+    /// (`slow_start`, `increase`, `back_pressure`, `rtt_rising`).
+    pub fn lane_changed(&self, up: bool, reason: &'static str) {
+        let direction = if up { "up" } else { "down" };
         self.lane_changes
             .get_or_create(&ChangeLabels {
                 direction: direction.into(),
@@ -229,15 +231,12 @@ impl Metrics {
     }
 
     /// Sets the lane gauges from this process's lanes.
-    fn set_lanes(&self, lanes: &[(String, LaneStatus)]) {
+    fn set_lanes(&self, lanes: &[LaneSample]) {
         let mut phases = [("slow_start", 0), ("steady", 0), ("paused", 0)];
-        for (_, l) in lanes {
-            let i = match (l.paused_for.is_some(), l.slow_start) {
-                (true, _) => 2,
-                (false, true) => 0,
-                (false, false) => 1,
-            };
-            phases[i].1 += 1;
+        for l in lanes {
+            if let Some(p) = phases.iter_mut().find(|(name, _)| *name == l.phase) {
+                p.1 += 1;
+            }
         }
         for (phase, n) in phases {
             self.lanes
@@ -252,20 +251,20 @@ impl Metrics {
             .chain(["+Inf".to_string()])
         {
             let bound = le.parse::<usize>().unwrap_or(usize::MAX);
-            let n = lanes.iter().filter(|(_, l)| l.limit <= bound).count();
+            let n = lanes.iter().filter(|l| l.limit <= bound).count();
             self.lanes_by_limit
                 .get_or_create(&LimitBucket { le })
                 .set(n as i64);
         }
-        let mut busiest: Vec<&(String, LaneStatus)> = lanes.iter().collect();
-        busiest.sort_by_key(|(_, l)| std::cmp::Reverse((l.held, l.in_flight)));
+        let mut busiest: Vec<&LaneSample> = lanes.iter().collect();
+        busiest.sort_by_key(|l| std::cmp::Reverse((l.held, l.in_flight)));
         busiest.truncate(BUSIEST_LANES);
         self.lane_limit.clear();
         self.lane_in_flight.clear();
         self.lane_rtt_seconds.clear();
-        for (id, l) in busiest {
+        for l in busiest {
             let label = WebhookLabel {
-                webhook_id: id.clone(),
+                webhook_id: l.webhook_id.clone(),
             };
             self.lane_limit.get_or_create(&label).set(l.limit as i64);
             self.lane_in_flight
@@ -325,7 +324,7 @@ impl Metrics {
 
     /// Renders every metric in the Prometheus/OpenMetrics text format,
     /// after setting the queue gauges from `queue`.
-    pub fn render(&self, queue: &QueueStats, lanes: &[(String, LaneStatus)]) -> String {
+    pub fn render(&self, queue: &QueueStats, lanes: &[LaneSample]) -> String {
         self.set_lanes(lanes);
         for (state, n) in [
             (DeliveryStatus::Pending.as_str(), queue.pending),

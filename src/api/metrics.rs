@@ -33,5 +33,5 @@ pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> Result<Htt
         .await?;
     Ok(HttpResponse::Ok()
         .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
-        .body(state.metrics.render(&queue, &state.lanes.all())))
+        .body(state.metrics.render(&queue, &state.lanes.samples())))
 }

@@ -104,13 +104,7 @@ impl WebhookView {
 
 /// What this process's lane for a webhook looks like, for the API.
 pub fn lane_view(s: &crate::delivery::lanes::LaneStatus) -> Value {
-    let phase = if s.paused_for.is_some() {
-        "paused"
-    } else if s.slow_start {
-        "slow_start"
-    } else {
-        "steady"
-    };
+    let phase = s.phase();
     serde_json::json!({
         "limit": s.limit,
         "in_flight": s.in_flight,

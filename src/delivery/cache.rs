@@ -46,14 +46,16 @@ impl Default for EventCache {
     }
 }
 
-impl EventCache {
+impl crate::publish::Handoff for EventCache {
     /// Remembers a just-recorded event.
-    pub fn put(&self, id: String, event_type: String, payload: &str) {
+    fn put(&self, id: String, event_type: String, payload: &str) {
         if let Ok(doc) = EventDoc::from_payload(payload) {
             self.inner.insert(id, (Arc::new(doc), event_type));
         }
     }
+}
 
+impl EventCache {
     /// A remembered event, if still held.
     pub fn get(&self, id: &str) -> Option<CachedEvent> {
         self.inner.get(id)

@@ -57,6 +57,18 @@ pub enum Reason {
     RttRising,
 }
 
+impl Reason {
+    /// As metrics label it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::SlowStart => "slow_start",
+            Reason::Increase => "increase",
+            Reason::BackPressure => "back_pressure",
+            Reason::RttRising => "rtt_rising",
+        }
+    }
+}
+
 /// A change of the limit.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Change {

@@ -45,6 +45,19 @@ pub struct LaneStatus {
     pub slow_start: bool,
 }
 
+impl LaneStatus {
+    /// `paused` (by a Retry-After), `slow_start` or `steady`.
+    pub fn phase(&self) -> &'static str {
+        if self.paused_for.is_some() {
+            "paused"
+        } else if self.slow_start {
+            "slow_start"
+        } else {
+            "steady"
+        }
+    }
+}
+
 /// The mutable part of a lane.
 struct GateState {
     mode: Mode,
@@ -327,11 +340,21 @@ impl Lanes {
         map.get(id).map(|l| l.gate.status(l.held))
     }
 
-    /// Every lane's status (metrics).
-    pub fn all(&self) -> Vec<(String, LaneStatus)> {
+    /// Every lane, as `/metrics` shows it.
+    pub fn samples(&self) -> Vec<crate::metrics::LaneSample> {
         let map = self.map();
         map.iter()
-            .map(|(id, l)| (id.clone(), l.gate.status(l.held)))
+            .map(|(id, l)| {
+                let s = l.gate.status(l.held);
+                crate::metrics::LaneSample {
+                    webhook_id: id.clone(),
+                    phase: s.phase(),
+                    limit: s.limit,
+                    in_flight: s.in_flight,
+                    held: s.held,
+                    rtt: s.rtt,
+                }
+            })
             .collect()
     }
 }

@@ -6,8 +6,14 @@ use serde_json::Value;
 use tokio::sync::Notify;
 
 use super::{validate, EventTypeCache, Published, Publisher, ValidEvent, MAX_BATCH};
+
+/// Takes events as soon as they are recorded, so the delivery engine need
+/// not read them back. Implemented by the engine's cache; a trait, so that
+/// publishing does not depend on delivery (delivery depends on publishing).
+pub trait Handoff: Send + Sync {
+    fn put(&self, id: String, event_type: String, payload: &str);
+}
 use crate::db::Db;
-use crate::delivery::cache::EventCache;
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
 
@@ -18,8 +24,8 @@ pub struct Intake<'a> {
     pub types: &'a EventTypeCache,
     pub publisher: &'a Publisher,
     pub metrics: &'a Metrics,
-    /// Events just published, parsed, for the engine.
-    pub events: &'a EventCache,
+    /// Where just-published events go (the engine's cache).
+    pub events: &'a dyn Handoff,
     /// Wakes the dispatcher.
     pub notify: &'a Notify,
 }

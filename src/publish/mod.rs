@@ -6,7 +6,7 @@ pub mod catalogue;
 mod intake;
 
 pub use batcher::Publisher;
-pub use intake::Intake;
+pub use intake::{Handoff, Intake};
 
 use std::collections::HashMap;
 use std::sync::RwLock;

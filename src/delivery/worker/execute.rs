@@ -99,7 +99,8 @@ pub(super) async fn execute(job: Job, lane: LanePermits, ctx: TaskContext) {
     drop(busy);
     // The lane learns from the answer before its place is given back.
     if let Some(change) = lane_permit.answered(ex.signal(), ex.retry_after) {
-        ctx.metrics.lane_changed(&change);
+        ctx.metrics
+            .lane_changed(change.to > change.from, change.reason.as_str());
     }
     drop(lane_permit);
     let attempt = job
