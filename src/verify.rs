@@ -125,7 +125,10 @@ pub fn standard(
     for candidate in headers.signature.split_whitespace() {
         if candidate.starts_with("v1,") {
             seen_v1 = true;
-            if constant_time_eq(candidate.as_bytes(), expected) {
+            if bool::from(subtle::ConstantTimeEq::ct_eq(
+                candidate.as_bytes(),
+                expected,
+            )) {
                 return Ok(());
             }
         }
@@ -137,10 +140,6 @@ pub fn standard(
             "webhook-signature holds no `v1,<base64>` signature".into(),
         ))
     }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]

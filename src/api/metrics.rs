@@ -18,8 +18,10 @@ pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> Result<Htt
             .and_then(|v| v.strip_prefix("Bearer "));
         let ok = presented.is_some_and(|p| {
             use sha2::{Digest, Sha256};
-            // Compare digests: equal length, no early exit on the secret.
-            Sha256::digest(p.trim().as_bytes()) == Sha256::digest(expected.as_bytes())
+            use subtle::ConstantTimeEq;
+            // Digests first: equal lengths, so nothing leaks the token's length.
+            let (p, e) = (Sha256::digest(p.trim()), Sha256::digest(expected));
+            bool::from(p.as_slice().ct_eq(e.as_slice()))
         });
         if !ok {
             return Err(Error::Unauthorized(
