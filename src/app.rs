@@ -241,7 +241,7 @@ fn ensure_token(db: &Db, bootstrap: Option<&str>) -> Result<(), String> {
             None => {
                 let t = crate::tokens::generate_token();
                 // stderr, once: the only time this token is ever shown.
-                eprintln!("hookrelay: created the first operator token (admin). Store it now; it is not shown again:\n  {t}");
+                eprintln!("hookrelay: created the first operator token (admin, platform). Store it now; it is not shown again:\n  {t}");
                 t
             }
         };
@@ -249,9 +249,11 @@ fn ensure_token(db: &Db, bootstrap: Option<&str>) -> Result<(), String> {
             id: new_id("tok"),
             name: if bootstrap.is_some() { "bootstrap".into() } else { "first operator".into() },
             token_hash: hash_token(&token),
-            scopes: "admin".into(),
+            // A platform token: it manages organizations and acts in any.
+            scopes: "admin platform".into(),
             created_at: time::now(),
             last_used_at: None,
+            organization_id: crate::db::organizations::DEFAULT_ORG.into(),
         }
         .insert(c)?;
         Ok(())

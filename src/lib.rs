@@ -13,6 +13,7 @@ pub mod delivery;
 pub mod error;
 pub mod manifest;
 pub mod metrics;
+pub mod organizations;
 pub mod outbound;
 pub mod publish;
 pub mod sealed;

@@ -156,7 +156,10 @@ impl TokenCache {
 
 crate::text_enum::text_enum! {
     /// A permission a token can hold (the one list of them: `api::auth`
-    /// guards routes with these). `Admin` implies all others.
+    /// guards routes with these). `Admin` implies all others within the
+    /// token's organization; `Platform` implies every scope in every
+    /// organization (named with the `Hookrelay-Organization` header) and
+    /// manages organizations.
     Scope {
         EventsWrite = "events:write",
         WebhooksRead = "webhooks:read",
@@ -166,6 +169,7 @@ crate::text_enum::text_enum! {
         IntegrationsRun = "integrations:run",
         IntegrationsWrite = "integrations:write",
         Admin = "admin",
+        Platform = "platform",
     }
 }
 
@@ -207,9 +211,15 @@ pub fn check_scopes(scopes: &[String]) -> Result<String> {
     Ok(list.join(" "))
 }
 
-/// Creates a token after validating its name and scopes; returns the row
-/// and the token itself (the only time it exists in clear).
-pub fn create(conn: &mut DbConn, name: &str, scopes: &[String]) -> Result<(ApiToken, String)> {
+/// Creates a token in organization `org` after validating its name and
+/// scopes; returns the row and the token itself (the only time it exists in
+/// clear). The caller decides who may grant `platform`.
+pub fn create(
+    conn: &mut DbConn,
+    org: &str,
+    name: &str,
+    scopes: &[String],
+) -> Result<(ApiToken, String)> {
     let row_name = crate::text::check_name(name)?;
     let scopes = check_scopes(scopes)?;
     let token = generate_token();
@@ -220,22 +230,39 @@ pub fn create(conn: &mut DbConn, name: &str, scopes: &[String]) -> Result<(ApiTo
         scopes,
         created_at: time::now(),
         last_used_at: None,
+        organization_id: org.to_string(),
     };
     row.insert(conn)?;
     Ok((row, token))
 }
 
-/// Token administration (`/v1/tokens`, the `admin` scope): the database
-/// and this process's [`TokenCache`], kept in step.
+/// Token administration (`/v1/tokens`, the `admin` scope) within one
+/// organization: the database and this process's [`TokenCache`], kept in
+/// step. Another organization's tokens are not found (404).
 pub struct Tokens<'a> {
     pub db: &'a Db,
     pub cache: &'a TokenCache,
+    /// The organization acted in.
+    pub org: &'a str,
+    /// Whether the caller is a platform token: only it may grant `platform`.
+    pub platform: bool,
 }
 
 impl Tokens<'_> {
     /// Creates a token; returns its row and the token in clear (shown once).
     pub async fn create(&self, name: String, scopes: Vec<String>) -> Result<(ApiToken, String)> {
-        let (row, token) = self.db.write(move |c| create(c, &name, &scopes)).await?;
+        if !self.platform {
+            if let Some(i) = scopes.iter().position(|s| s == Scope::Platform.as_str()) {
+                return Err(Error::Forbidden(format!(
+                    "scopes[{i}]: only a platform token may create platform tokens"
+                )));
+            }
+        }
+        let org = self.org.to_string();
+        let (row, token) = self
+            .db
+            .write(move |c| create(c, &org, &name, &scopes))
+            .await?;
         // A bad-token flood may have cached this hash as unknown.
         self.cache.created(&row.token_hash);
         Ok((row, token))
@@ -243,27 +270,32 @@ impl Tokens<'_> {
 
     /// One page of tokens after id `after` (`limit + 1` rows).
     pub async fn list(&self, after: Option<String>, limit: i64) -> Result<Vec<ApiToken>> {
+        let org = self.org.to_string();
         self.db
-            .read(move |c| Ok(ApiToken::list(c, after.as_deref(), limit + 1)?))
+            .read(move |c| Ok(ApiToken::list(c, Some(&org), after.as_deref(), limit + 1)?))
             .await
     }
 
     /// One token, or 404.
     pub async fn find(&self, id: String) -> Result<ApiToken> {
+        let org = self.org.to_string();
         self.db
-            .read(move |c| ApiToken::find(c, &id)?.ok_or_else(|| Error::not_found("token", &id)))
+            .read(move |c| {
+                ApiToken::find(c, &org, &id)?.ok_or_else(|| Error::not_found("token", &id))
+            })
             .await
     }
 
     /// Renames a token; returns it.
     pub async fn rename(&self, id: String, name: &str) -> Result<ApiToken> {
         let name = crate::text::check_name(name)?;
+        let org = self.org.to_string();
         self.db
             .write(move |c| {
-                if ApiToken::rename(c, &id, &name)? == 0 {
+                if ApiToken::rename(c, &org, &id, &name)? == 0 {
                     return Err(Error::not_found("token", &id));
                 }
-                ApiToken::find(c, &id)?.ok_or_else(|| Error::not_found("token", &id))
+                ApiToken::find(c, &org, &id)?.ok_or_else(|| Error::not_found("token", &id))
             })
             .await
     }
@@ -273,9 +305,10 @@ impl Tokens<'_> {
     pub async fn revoke(&self, id: String) -> Result<()> {
         use diesel::Connection;
         let key = id.clone();
+        let org = self.org.to_string();
         let n = self
             .db
-            .write(move |c| c.transaction::<_, Error, _>(|c| Ok(ApiToken::delete(c, &key)?)))
+            .write(move |c| c.transaction::<_, Error, _>(|c| Ok(ApiToken::delete(c, &org, &key)?)))
             .await?;
         if n == 0 {
             return Err(Error::not_found("token", &id));
@@ -310,6 +343,7 @@ mod tests {
             scopes: "admin".into(),
             created_at: time::now(),
             last_used_at: None,
+            organization_id: "org_1".into(),
         }
     }
 

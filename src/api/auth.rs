@@ -13,6 +13,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 
+use crate::db::organizations::{Organization, DEFAULT_ORG};
 use crate::db::time;
 use crate::db::tokens::ApiToken;
 use crate::error::Error;
@@ -46,20 +47,36 @@ scopes! {
     IntegrationsRun,
     IntegrationsWrite,
     Admin,
+    Platform,
 }
+
+/// The header a platform token names the organization it acts in with.
+pub const ORGANIZATION_HEADER: &str = "Hookrelay-Organization";
 
 /// The caller a `/v1` request was authenticated as.
 pub struct Caller {
     pub token_id: String,
     scopes: Vec<tokens::Scope>,
+    /// The organization the request acts in: the token's own, or for a
+    /// platform token the one its `Hookrelay-Organization` header names
+    /// (the default organization without it). Resolved once, here.
+    pub organization: String,
 }
 
 impl Caller {
-    /// Whether the caller holds `scope` (`admin` holds every scope).
+    /// Whether the caller holds `scope`: `admin` holds every scope but
+    /// `platform`, `platform` holds every scope.
     pub fn holds(&self, scope: tokens::Scope) -> bool {
-        self.scopes
-            .iter()
-            .any(|s| *s == scope || *s == tokens::Scope::Admin)
+        self.scopes.iter().any(|s| {
+            *s == scope
+                || *s == tokens::Scope::Platform
+                || (*s == tokens::Scope::Admin && scope != tokens::Scope::Platform)
+        })
+    }
+
+    /// Whether the caller is a platform token.
+    pub fn is_platform(&self) -> bool {
+        self.holds(tokens::Scope::Platform)
     }
 
     /// Whether webhook URLs are shown with their credentials (userinfo,
@@ -120,14 +137,56 @@ pub async fn authenticate(
         .ok_or_else(|| Error::Unauthorized("unknown or revoked token".into()))?;
     touch(&state, &found);
     // Stored scopes were checked when the token was made.
-    let scopes = found
+    let scopes: Vec<tokens::Scope> = found
         .scope_list()
         .into_iter()
         .filter_map(|s| s.parse().ok())
         .collect();
+    let named = match req.headers().get(ORGANIZATION_HEADER) {
+        None => None,
+        Some(v) => Some(
+            v.to_str()
+                .ok()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| {
+                    Error::field(
+                        ORGANIZATION_HEADER,
+                        "the Hookrelay-Organization header must name an organization (org_…)",
+                    )
+                })?
+                .to_string(),
+        ),
+    };
+    let organization = if scopes.contains(&tokens::Scope::Platform) {
+        match named {
+            None => DEFAULT_ORG.to_string(),
+            Some(id) => {
+                let key = id.clone();
+                let exists = state
+                    .db
+                    .read(move |c| Ok(Organization::find(c, &key)?.is_some()))
+                    .await?;
+                if !exists {
+                    return Err(Error::not_found("organization", &id).into());
+                }
+                id
+            }
+        }
+    } else {
+        // An organization token acts in its own organization only; naming
+        // another is answered as if it did not exist.
+        match named {
+            Some(id) if id != found.organization_id => {
+                return Err(Error::not_found("organization", &id).into())
+            }
+            _ => found.organization_id.clone(),
+        }
+    };
     req.extensions_mut().insert(Rc::new(Caller {
         token_id: found.id.clone(),
         scopes,
+        organization,
     }));
     next.call(req).await
 }

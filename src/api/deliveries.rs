@@ -57,7 +57,7 @@ impl DeliveryView {
 
 pub async fn list(
     state: web::Data<AppState>,
-    _: Need<HistoryRead>,
+    need: Need<HistoryRead>,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse> {
     let q = q.into_inner();
@@ -78,6 +78,7 @@ pub async fn list(
         .transpose()?;
     let limit = page::limit(q.limit)?;
     let query = DeliveryQuery {
+        organization: need.caller.organization.clone(),
         status,
         webhook_id: q.webhook_id,
         event_id: q.event_id,

@@ -31,7 +31,8 @@ pub fn status(code: ErrorCode) -> StatusCode {
         | CannotRevoke
         | CannotRerun
         | NoOauth
-        | OauthFailed => StatusCode::CONFLICT,
+        | OauthFailed
+        | OrganizationNotEmpty => StatusCode::CONFLICT,
         Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -155,6 +156,7 @@ mod tests {
             ("cannot_rerun", 409),
             ("no_oauth", 409),
             ("oauth_failed", 409),
+            ("organization_not_empty", 409),
             ("unavailable", 503),
             ("internal", 500),
         ];

@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 use super::auth::{Caller, EventsWrite, HistoryRead, IntegrationsRun, Need, Scope};
 use super::page::{self, Cursor, Page};
 use crate::db::events::{Event, EventQuery};
+use crate::db::organizations::DEFAULT_ORG;
 use crate::db::time;
 use crate::error::{Error, Result};
 use crate::publish::{catalogue, Intake};
@@ -62,8 +63,9 @@ fn idempotency_key(req: &HttpRequest) -> Result<Option<String>> {
 }
 
 /// The publish service over the shared state.
-fn intake(state: &AppState) -> Intake<'_> {
+fn intake<'a>(state: &'a AppState, caller: &'a Caller) -> Intake<'a> {
     Intake {
+        organization: &caller.organization,
         db: &state.db,
         types: &state.types,
         publisher: &state.publisher,
@@ -76,8 +78,10 @@ fn intake(state: &AppState) -> Intake<'_> {
 /// Events published through the API queue integration runs only for a
 /// token that could start those runs itself: a publish-only token must not
 /// reach into integrations (e.g. provision any user with `user.updated`).
+/// Integrations live in the default organization for now: events of other
+/// organizations trigger none.
 fn may_trigger(caller: &Caller) -> bool {
-    caller.holds(IntegrationsRun::SCOPE)
+    caller.holds(IntegrationsRun::SCOPE) && caller.organization == DEFAULT_ORG
 }
 
 pub async fn publish(
@@ -89,7 +93,7 @@ pub async fn publish(
     let key = idempotency_key(&req)?;
     let trigger = may_trigger(&need.caller)
         .then_some(async |texts: &[(&str, &str)]| state.integrations.trigger_texts(texts).await);
-    let published = intake(&state)
+    let published = intake(&state, &need.caller)
         .publish_one(body.into_inner(), key, trigger)
         .await?;
     let body = json!({"id": published.id, "deliveries": published.deliveries});
@@ -107,7 +111,7 @@ pub async fn publish_batch(
 ) -> Result<HttpResponse> {
     let trigger = may_trigger(&need.caller)
         .then_some(async |texts: &[(&str, &str)]| state.integrations.trigger_texts(texts).await);
-    let published = intake(&state)
+    let published = intake(&state, &need.caller)
         .publish_batch(body.into_inner(), trigger)
         .await?;
     let total: usize = published.iter().map(|p| p.deliveries).sum();
@@ -120,12 +124,13 @@ pub async fn publish_batch(
 
 pub async fn list(
     state: web::Data<AppState>,
-    _: Need<HistoryRead>,
+    need: Need<HistoryRead>,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse> {
     let q = q.into_inner();
     let limit = page::limit(q.limit)?;
     let query = EventQuery {
+        organization: need.caller.organization.clone(),
         event_type: q.event_type,
         since: parse_time("since", q.since.as_deref())?,
         until: parse_time("until", q.until.as_deref())?,
@@ -139,10 +144,11 @@ pub async fn list(
 
 pub async fn get(
     state: web::Data<AppState>,
-    _: Need<HistoryRead>,
+    need: Need<HistoryRead>,
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
-    let (event, deliveries) = catalogue::find_event(&state.db, id.into_inner()).await?;
+    let (event, deliveries) =
+        catalogue::find_event(&state.db, need.caller.organization.clone(), id.into_inner()).await?;
     let mut view = serde_json::to_value(EventView::new(event)).map_err(Error::internal)?;
     view["deliveries"] = serde_json::to_value(
         deliveries

@@ -140,6 +140,7 @@ pub async fn list(
     let cursor = Cursor::decode(q.cursor.as_deref())?;
     let offset = cursor.offset.unwrap_or(0).max(0);
     let query = HistoryQuery {
+        organization: need.caller.organization.clone(),
         webhook_id: q.webhook_id,
         event_id: q.event_id,
         status,
@@ -176,7 +177,7 @@ pub async fn get(
     need: Need<HistoryRead>,
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
-    let row = history::find(&state.db, id.into_inner()).await?;
+    let row = history::find(&state.db, need.caller.organization.clone(), id.into_inner()).await?;
     Ok(HttpResponse::Ok().json(HistoryView::for_caller(row, &need.caller)))
 }
 
@@ -185,7 +186,12 @@ pub async fn resend(
     need: Need<HistoryResend>,
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
-    let row = manual::resend(&manual_deps(&state), id.into_inner()).await?;
+    let row = manual::resend(
+        &manual_deps(&state),
+        need.caller.organization.clone(),
+        id.into_inner(),
+    )
+    .await?;
     Ok(HttpResponse::Created().json(HistoryView::for_caller(row, &need.caller)))
 }
 

@@ -11,6 +11,7 @@ mod health;
 mod history;
 mod integrations;
 mod metrics;
+mod organizations;
 mod page;
 mod runs;
 mod tokens;
@@ -79,6 +80,17 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
                 .route("/history", web::get().to(history::list))
                 .route("/history/{id}", web::get().to(history::get))
                 .route("/history/{id}/resend", web::post().to(history::resend))
+                .route("/organizations", web::get().to(organizations::list))
+                .route("/organizations", web::post().to(organizations::create))
+                .route("/organizations/{id}", web::get().to(organizations::get))
+                .route(
+                    "/organizations/{id}",
+                    web::patch().to(organizations::rename),
+                )
+                .route(
+                    "/organizations/{id}",
+                    web::delete().to(organizations::delete),
+                )
                 .route("/organization", web::get().to(users::get_organization))
                 .route("/organization", web::put().to(users::put_organization))
                 .route("/users", web::get().to(users::list))
@@ -211,25 +223,6 @@ pub(crate) async fn optional_json<T: serde::de::DeserializeOwned + Default>(
         };
         Error::invalid(code, format!("the request body is not valid: {e}"))
     })
-}
-
-/// Deletes one row in a transaction: 204, or 404 naming `what`.
-pub(crate) async fn delete_one(
-    state: &AppState,
-    what: &'static str,
-    id: String,
-    delete: fn(&mut crate::db::DbConn, &str) -> diesel::QueryResult<usize>,
-) -> Result<HttpResponse, Error> {
-    use diesel::Connection;
-    let key = id.clone();
-    let n = state
-        .db
-        .write(move |c| c.transaction::<_, Error, _>(|c| Ok(delete(c, &key)?)))
-        .await?;
-    if n == 0 {
-        return Err(Error::not_found(what, &id));
-    }
-    Ok(no_content())
 }
 
 pub(crate) use crate::text::{check_name, check_text};

@@ -4,7 +4,7 @@
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use super::auth::{Admin, Need};
+use super::auth::{Admin, Caller, Need};
 use super::page::{self, Cursor, Page};
 use crate::db::time;
 use crate::db::tokens::ApiToken;
@@ -62,10 +62,12 @@ impl TokenView {
 }
 
 /// The token service over the shared state.
-fn service(state: &AppState) -> Tokens<'_> {
+fn service<'a>(state: &'a AppState, caller: &'a Caller) -> Tokens<'a> {
     Tokens {
         db: &state.db,
         cache: &state.tokens,
+        org: &caller.organization,
+        platform: caller.is_platform(),
     }
 }
 
@@ -75,7 +77,9 @@ pub async fn create(
     body: web::Json<CreateToken>,
 ) -> Result<HttpResponse> {
     let b = body.into_inner();
-    let (row, token) = service(&state).create(b.name, b.scopes).await?;
+    let (row, token) = service(&state, &admin.caller)
+        .create(b.name, b.scopes)
+        .await?;
     tracing::info!(token_id = %row.id, scopes = %row.scopes, by = %admin.caller.token_id, "API token created");
     Ok(HttpResponse::Created().json(TokenView {
         token: Some(token),
@@ -85,32 +89,34 @@ pub async fn create(
 
 pub async fn list(
     state: web::Data<AppState>,
-    _: Need<Admin>,
+    admin: Need<Admin>,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse> {
     let limit = page::limit(q.limit)?;
     let after = Cursor::decode(q.cursor.as_deref())?.after;
-    let rows = service(&state).list(after, limit).await?;
+    let rows = service(&state, &admin.caller).list(after, limit).await?;
     let page = Page::from_rows(rows, limit, TokenView::new, |t| Cursor::after(&t.id));
     Ok(HttpResponse::Ok().json(page))
 }
 
 pub async fn get(
     state: web::Data<AppState>,
-    _: Need<Admin>,
+    admin: Need<Admin>,
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
-    let t = service(&state).find(id.into_inner()).await?;
+    let t = service(&state, &admin.caller).find(id.into_inner()).await?;
     Ok(HttpResponse::Ok().json(TokenView::new(t)))
 }
 
 pub async fn rename(
     state: web::Data<AppState>,
-    _: Need<Admin>,
+    admin: Need<Admin>,
     id: web::Path<String>,
     body: web::Json<RenameToken>,
 ) -> Result<HttpResponse> {
-    let t = service(&state).rename(id.into_inner(), &body.name).await?;
+    let t = service(&state, &admin.caller)
+        .rename(id.into_inner(), &body.name)
+        .await?;
     Ok(HttpResponse::Ok().json(TokenView::new(t)))
 }
 
@@ -121,7 +127,7 @@ pub async fn revoke(
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
     let id = id.into_inner();
-    service(&state).revoke(id.clone()).await?;
+    service(&state, &admin.caller).revoke(id.clone()).await?;
     tracing::info!(token_id = %id, by = %admin.caller.token_id, "API token revoked");
     Ok(HttpResponse::NoContent().finish())
 }

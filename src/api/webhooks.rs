@@ -5,7 +5,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use super::auth::{Need, WebhooksRead, WebhooksWrite};
+use super::auth::{Caller, Need, WebhooksRead, WebhooksWrite};
 use super::history::HistoryView;
 use super::page::{self, Cursor, Page};
 use super::webhook_input::{self as input, CreateWebhook, RotateSecret, UpdateWebhook};
@@ -17,11 +17,12 @@ use crate::error::{Error, Result};
 use crate::state::AppState;
 
 /// The webhook service over the shared state.
-fn service(state: &AppState) -> Webhooks {
+fn service(state: &AppState, caller: &Caller) -> Webhooks {
     Webhooks {
         db: state.db.clone(),
         vault: state.vault.clone(),
         notify: state.notify.clone(),
+        org: caller.organization.clone(),
     }
 }
 
@@ -67,6 +68,7 @@ pub async fn list(
         .unwrap_or(0)
         .max(0);
     let query = WebhookQuery {
+        organization: need.caller.organization.clone(),
         q: q.q,
         search_urls: need.caller.sees_url_credentials(),
         sort,
@@ -74,7 +76,7 @@ pub async fn list(
         offset,
         limit,
     };
-    let rows = service(&state).list(query).await?;
+    let rows = service(&state, &need.caller).list(query).await?;
     let kept = rows.len().min(limit as usize) as i64;
     let view = |w| WebhookView::for_caller(w, &need.caller);
     let page = Page::from_rows(rows, limit, view, |_| Cursor::offset(offset + kept));
@@ -83,7 +85,7 @@ pub async fn list(
 
 pub async fn create(
     state: web::Data<AppState>,
-    _: Need<WebhooksWrite>,
+    need: Need<WebhooksWrite>,
     body: web::Json<CreateWebhook>,
 ) -> Result<HttpResponse> {
     let b = body.into_inner();
@@ -123,7 +125,7 @@ pub async fn create(
         fields,
         secret: b.secret,
     };
-    let (webhook, secret) = service(&state).create(new).await?;
+    let (webhook, secret) = service(&state, &need.caller).create(new).await?;
     Ok(HttpResponse::Created().json(WebhookView::with_secret(webhook, secret)))
 }
 
@@ -132,7 +134,7 @@ pub async fn get(
     need: Need<WebhooksRead>,
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
-    let w = service(&state).find(id.into_inner()).await?;
+    let w = service(&state, &need.caller).find(id.into_inner()).await?;
     let lane = state.lanes.status(&w.id);
     let mut view = WebhookView::for_caller(w, &need.caller);
     view.lane = Some(
@@ -145,11 +147,11 @@ pub async fn get(
 
 pub async fn update(
     state: web::Data<AppState>,
-    _: Need<WebhooksWrite>,
+    need: Need<WebhooksWrite>,
     id: web::Path<String>,
     body: web::Json<UpdateWebhook>,
 ) -> Result<HttpResponse> {
-    let webhooks = service(&state);
+    let webhooks = service(&state, &need.caller);
     let current = webhooks.find(id.into_inner()).await?;
     let b = body.into_inner();
     let format = match &b.format {
@@ -212,34 +214,39 @@ pub struct Recover {
 
 pub async fn recover(
     state: web::Data<AppState>,
-    _: Need<WebhooksWrite>,
+    need: Need<WebhooksWrite>,
     id: web::Path<String>,
     body: web::Json<Recover>,
 ) -> Result<HttpResponse> {
     let since = super::events::parse_time("since", Some(&body.since))?.unwrap_or_default();
-    let n = service(&state).recover(id.into_inner(), since).await?;
+    let n = service(&state, &need.caller)
+        .recover(id.into_inner(), since)
+        .await?;
     Ok(HttpResponse::Accepted().json(serde_json::json!({ "requeued": n })))
 }
 
 pub async fn delete(
     state: web::Data<AppState>,
-    _: Need<WebhooksWrite>,
+    need: Need<WebhooksWrite>,
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
-    super::delete_one(&state, "webhook", id.into_inner(), Webhook::delete).await
+    service(&state, &need.caller)
+        .delete(id.into_inner())
+        .await?;
+    Ok(super::no_content())
 }
 
 /// New secret; the old one keeps signing (alongside) for the grace period.
 pub async fn rotate_secret(
     state: web::Data<AppState>,
-    _: Need<WebhooksWrite>,
+    need: Need<WebhooksWrite>,
     id: web::Path<String>,
     req: HttpRequest,
     body: web::Payload,
 ) -> Result<HttpResponse> {
     let b: RotateSecret = super::optional_json(&req, body, state.config.max_body_bytes).await?;
     let grace = input::check_grace(b.grace_period.as_deref())?;
-    let (w, secret) = service(&state)
+    let (w, secret) = service(&state, &need.caller)
         .rotate_secret(id.into_inner(), b.secret, grace)
         .await?;
     Ok(HttpResponse::Ok().json(WebhookView::with_secret(w, secret)))
@@ -249,10 +256,12 @@ pub async fn rotate_secret(
 /// is not enough to forge its signatures).
 pub async fn secret(
     state: web::Data<AppState>,
-    _: Need<WebhooksWrite>,
+    need: Need<WebhooksWrite>,
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
-    let (w, secret) = service(&state).reveal_secret(id.into_inner()).await?;
+    let (w, secret) = service(&state, &need.caller)
+        .reveal_secret(id.into_inner())
+        .await?;
     let view = WebhookView::new(w);
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "secret": secret,
@@ -263,11 +272,17 @@ pub async fn secret(
 
 pub async fn test(
     state: web::Data<AppState>,
-    _: Need<WebhooksWrite>,
+    need: Need<WebhooksWrite>,
     id: web::Path<String>,
     body: web::Json<TestSend>,
 ) -> Result<HttpResponse> {
     let deps = super::history::manual_deps(&state);
-    let row = manual::test_send(&deps, id.into_inner(), body.into_inner().event_type).await?;
+    let row = manual::test_send(
+        &deps,
+        need.caller.organization.clone(),
+        id.into_inner(),
+        body.into_inner().event_type,
+    )
+    .await?;
     Ok(HttpResponse::Created().json(HistoryView::new(row)))
 }

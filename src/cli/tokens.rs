@@ -12,7 +12,9 @@ pub fn main(action: TokenAction, config: &Config) -> Result<(), String> {
     match action {
         TokenAction::Create { name, scopes } => {
             let (row, token) = db
-                .write_blocking(|c| crate::tokens::create(c, &name, &scopes))
+                .write_blocking(|c| {
+                    crate::tokens::create(c, crate::db::organizations::DEFAULT_ORG, &name, &scopes)
+                })
                 .map_err(fail)?;
             eprintln!(
                 "created token {} ({}) with scopes: {}. It is shown once:",
@@ -22,7 +24,7 @@ pub fn main(action: TokenAction, config: &Config) -> Result<(), String> {
         }
         TokenAction::List => {
             let rows = db
-                .write_blocking(|c| Ok(ApiToken::list(c, None, i64::MAX)?))
+                .write_blocking(|c| Ok(ApiToken::list(c, None, None, i64::MAX)?))
                 .map_err(fail)?;
             println!("{:<34} {:<24} {:<20} SCOPES", "ID", "NAME", "LAST USED");
             for t in rows {
@@ -35,7 +37,7 @@ pub fn main(action: TokenAction, config: &Config) -> Result<(), String> {
         }
         TokenAction::Revoke { id } => {
             let n = db
-                .write_blocking(|c| Ok(ApiToken::delete(c, &id)?))
+                .write_blocking(|c| Ok(ApiToken::delete_any(c, &id)?))
                 .map_err(fail)?;
             if n == 0 {
                 return Err(format!(

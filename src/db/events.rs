@@ -20,10 +20,14 @@ pub struct Event {
     pub payload: String,
     pub idempotency_key: Option<String>,
     pub created_at: NaiveDateTime,
+    /// The organization it belongs to.
+    pub organization_id: String,
 }
 
 /// Filters for listing events (newest first).
 pub struct EventQuery {
+    /// Only this organization's events.
+    pub organization: String,
     pub event_type: Option<String>,
     pub since: Option<NaiveDateTime>,
     pub until: Option<NaiveDateTime>,
@@ -53,6 +57,15 @@ impl Event {
             .load_one(conn)
     }
 
+    /// One event of organization `org` by id.
+    pub fn find_in(conn: &mut DbConn, org: &str, id: &str) -> QueryResult<Option<Event>> {
+        events::table
+            .find(id)
+            .filter(events::organization_id.eq(org))
+            .select(Event::as_select())
+            .load_one(conn)
+    }
+
     /// Events by id (any order).
     pub fn find_many(conn: &mut DbConn, ids: &[String]) -> QueryResult<Vec<Event>> {
         events::table
@@ -62,8 +75,13 @@ impl Event {
     }
 
     /// The event first published with this idempotency key, if any.
-    pub fn find_by_idempotency_key(conn: &mut DbConn, key: &str) -> QueryResult<Option<Event>> {
+    pub fn find_by_idempotency_key(
+        conn: &mut DbConn,
+        org: &str,
+        key: &str,
+    ) -> QueryResult<Option<Event>> {
         events::table
+            .filter(events::organization_id.eq(org))
             .filter(events::idempotency_key.eq(key))
             .select(Event::as_select())
             .load_one(conn)
@@ -73,6 +91,7 @@ impl Event {
     pub fn list(conn: &mut DbConn, query: &EventQuery) -> QueryResult<Vec<Event>> {
         let mut q = events::table
             .select(Event::as_select())
+            .filter(events::organization_id.eq(query.organization.clone()))
             .into_boxed::<Backend>();
         if let Some(t) = &query.event_type {
             q = q.filter(events::event_type.eq(t.clone()));

@@ -55,6 +55,8 @@ pub struct HistoryRow {
     /// Size in bytes of the body sent; `None` on rows stored before sizes
     /// were (those bodies were kept whole).
     pub request_size: Option<i64>,
+    /// The organization it belongs to.
+    pub organization_id: String,
 }
 
 /// An attempt to store with the delivery updates it causes.
@@ -133,6 +135,8 @@ text_enum! {
 
 /// History list parameters.
 pub struct HistoryQuery {
+    /// Only this organization's attempts.
+    pub organization: String,
     pub webhook_id: Option<String>,
     pub event_id: Option<String>,
     pub status: Option<StatusClass>,
@@ -215,9 +219,11 @@ impl HistoryRow {
     }
 
     /// One attempt by id.
-    pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<HistoryRow>> {
+    /// One attempt of organization `org` by id.
+    pub fn find(conn: &mut DbConn, org: &str, id: &str) -> QueryResult<Option<HistoryRow>> {
         history::table
             .find(id)
+            .filter(history::organization_id.eq(org))
             .select(HistoryRow::as_select())
             .load_one(conn)
     }
@@ -226,6 +232,7 @@ impl HistoryRow {
     pub fn list(conn: &mut DbConn, query: &HistoryQuery) -> QueryResult<Vec<HistoryRow>> {
         let mut q = history::table
             .select(HistoryRow::as_select())
+            .filter(history::organization_id.eq(query.organization.clone()))
             .into_boxed::<Backend>();
         if let Some(w) = &query.webhook_id {
             q = q.filter(history::webhook_id.eq(w.clone()));

@@ -10,6 +10,7 @@ pub mod event_types;
 pub mod events;
 pub mod history;
 pub mod integrations;
+pub mod organizations;
 mod pool;
 pub mod runs;
 pub mod schema;

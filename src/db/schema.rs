@@ -8,6 +8,7 @@ diesel::table! {
         scopes -> Text,
         created_at -> Timestamp,
         last_used_at -> Nullable<Timestamp>,
+        organization_id -> Text,
     }
 }
 
@@ -20,6 +21,7 @@ diesel::table! {
         example -> Text,
         builtin -> Bool,
         created_at -> Timestamp,
+        organization_id -> Nullable<Text>,
     }
 }
 
@@ -49,6 +51,7 @@ diesel::table! {
         previous_secret -> Nullable<Text>,
         previous_secret_expires_at -> Nullable<Timestamp>,
         concurrency -> Text,
+        organization_id -> Text,
     }
 }
 
@@ -59,6 +62,7 @@ diesel::table! {
         payload -> Text,
         idempotency_key -> Nullable<Text>,
         created_at -> Timestamp,
+        organization_id -> Text,
     }
 }
 
@@ -76,6 +80,7 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        organization_id -> Text,
     }
 }
 
@@ -101,6 +106,7 @@ diesel::table! {
         sent_at -> Timestamp,
         request_truncated -> Bool,
         request_size -> Nullable<BigInt>,
+        organization_id -> Text,
     }
 }
 
@@ -115,6 +121,15 @@ diesel::table! {
     organization (id) {
         id -> Integer,
         name -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    organizations (id) {
+        id -> Text,
+        name -> Text,
+        created_at -> Timestamp,
         updated_at -> Timestamp,
     }
 }
@@ -135,6 +150,7 @@ diesel::table! {
         extra_fields -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        organization_id -> Text,
     }
 }
 
@@ -149,6 +165,7 @@ diesel::table! {
         next_sync_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        organization_id -> Text,
     }
 }
 
@@ -158,6 +175,7 @@ diesel::table! {
         key -> Text,
         value -> Text,
         updated_at -> Timestamp,
+        organization_id -> Text,
     }
 }
 
@@ -166,6 +184,7 @@ diesel::table! {
         state -> Text,
         integration_id -> Text,
         expires_at -> Timestamp,
+        organization_id -> Text,
     }
 }
 
@@ -188,6 +207,7 @@ diesel::table! {
         started_at -> Nullable<Timestamp>,
         finished_at -> Nullable<Timestamp>,
         updated_at -> Timestamp,
+        organization_id -> Text,
     }
 }
 
@@ -222,6 +242,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     history,
     history_events,
     organization,
+    organizations,
     users,
     integrations,
     integration_config,

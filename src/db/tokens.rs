@@ -17,6 +17,8 @@ pub struct ApiToken {
     pub scopes: String,
     pub created_at: NaiveDateTime,
     pub last_used_at: Option<NaiveDateTime>,
+    /// The organization it belongs to.
+    pub organization_id: String,
 }
 
 impl ApiToken {
@@ -46,21 +48,31 @@ impl ApiToken {
             .map(|_| ())
     }
 
-    /// One token by id.
-    pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<ApiToken>> {
+    /// One token of organization `org` by id.
+    pub fn find(conn: &mut DbConn, org: &str, id: &str) -> QueryResult<Option<ApiToken>> {
         api_tokens::table
             .find(id)
+            .filter(api_tokens::organization_id.eq(org))
             .select(ApiToken::as_select())
             .load_one(conn)
     }
 
     /// Tokens in creation order (ids are time-ordered), after `after`.
-    pub fn list(conn: &mut DbConn, after: Option<&str>, limit: i64) -> QueryResult<Vec<ApiToken>> {
+    /// Of organization `org`, or of all (`None`, the CLI).
+    pub fn list(
+        conn: &mut DbConn,
+        org: Option<&str>,
+        after: Option<&str>,
+        limit: i64,
+    ) -> QueryResult<Vec<ApiToken>> {
         let mut q = api_tokens::table
             .select(ApiToken::as_select())
             .order(api_tokens::id.asc())
             .limit(limit)
             .into_boxed();
+        if let Some(org) = org {
+            q = q.filter(api_tokens::organization_id.eq(org.to_string()));
+        }
         if let Some(after) = after {
             q = q.filter(api_tokens::id.gt(after.to_string()));
         }
@@ -68,14 +80,28 @@ impl ApiToken {
     }
 
     /// Renames a token; the number of rows changed.
-    pub fn rename(conn: &mut DbConn, id: &str, name: &str) -> QueryResult<usize> {
-        diesel::update(api_tokens::table.find(id))
-            .set(api_tokens::name.eq(name))
-            .execute(conn)
+    pub fn rename(conn: &mut DbConn, org: &str, id: &str, name: &str) -> QueryResult<usize> {
+        diesel::update(
+            api_tokens::table
+                .find(id)
+                .filter(api_tokens::organization_id.eq(org)),
+        )
+        .set(api_tokens::name.eq(name))
+        .execute(conn)
     }
 
     /// Revokes (deletes) a token; the number of rows removed.
-    pub fn delete(conn: &mut DbConn, id: &str) -> QueryResult<usize> {
+    pub fn delete(conn: &mut DbConn, org: &str, id: &str) -> QueryResult<usize> {
+        diesel::delete(
+            api_tokens::table
+                .find(id)
+                .filter(api_tokens::organization_id.eq(org)),
+        )
+        .execute(conn)
+    }
+
+    /// Revokes a token of any organization (the CLI).
+    pub fn delete_any(conn: &mut DbConn, id: &str) -> QueryResult<usize> {
         diesel::delete(api_tokens::table.find(id)).execute(conn)
     }
 

@@ -51,6 +51,8 @@ pub struct Webhook {
     /// `adaptive` (the limit follows the receiver, up to `max_in_flight`)
     /// or `fixed` (always `max_in_flight`).
     pub concurrency: Concurrency,
+    /// The organization it belongs to.
+    pub organization_id: String,
 }
 
 /// How an attempt ended, for the webhook's state.
@@ -91,6 +93,8 @@ pub struct WebhookChanges {
 
 /// List parameters.
 pub struct WebhookQuery {
+    /// Only this organization's webhooks.
+    pub organization: String,
     pub q: Option<String>,
     /// Whether `q` also searches URLs: only for callers who see them whole,
     /// or a search would tell credentials apart one guess at a time.
@@ -138,6 +142,7 @@ impl Webhook {
             previous_secret: None,
             previous_secret_expires_at: None,
             concurrency: Concurrency::Adaptive,
+            organization_id: String::new(),
         }
     }
 
@@ -178,6 +183,15 @@ impl Webhook {
     pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<Webhook>> {
         webhooks::table
             .find(id)
+            .select(Webhook::as_select())
+            .load_one(conn)
+    }
+
+    /// One webhook of organization `org` by id.
+    pub fn find_in(conn: &mut DbConn, org: &str, id: &str) -> QueryResult<Option<Webhook>> {
+        webhooks::table
+            .find(id)
+            .filter(webhooks::organization_id.eq(org))
             .select(Webhook::as_select())
             .load_one(conn)
     }
@@ -343,6 +357,7 @@ impl Webhook {
     pub fn list(conn: &mut DbConn, query: &WebhookQuery) -> QueryResult<Vec<Webhook>> {
         let mut q = webhooks::table
             .select(Webhook::as_select())
+            .filter(webhooks::organization_id.eq(query.organization.clone()))
             .into_boxed::<Backend>();
         if let Some(text) = query.q.as_deref().filter(|s| !s.is_empty()) {
             // The pattern goes through the same lower() as the column: SQLite folds

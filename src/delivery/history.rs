@@ -6,9 +6,10 @@ use crate::db::Db;
 use crate::error::{Error, Result};
 
 /// One attempt, or 404.
-pub async fn find(db: &Db, id: String) -> Result<HistoryRow> {
+/// One attempt of organization `org`, or 404.
+pub async fn find(db: &Db, org: String, id: String) -> Result<HistoryRow> {
     db.read(move |c| {
-        HistoryRow::find(c, &id)?.ok_or_else(|| Error::not_found("history entry", &id))
+        HistoryRow::find(c, &org, &id)?.ok_or_else(|| Error::not_found("history entry", &id))
     })
     .await
 }

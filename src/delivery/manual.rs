@@ -35,21 +35,23 @@ pub struct Manual {
 
 /// Sends the event(s) of history row `id` again, to the webhook's current
 /// URL, format and secret.
-pub async fn resend(deps: &Manual, id: String) -> Result<HistoryRow> {
+/// Only an attempt of organization `org` (404 otherwise).
+pub async fn resend(deps: &Manual, org: String, id: String) -> Result<HistoryRow> {
     let db = &deps.db;
     let (row, webhook, events) = db
         .read(move |c| {
-            let row =
-                HistoryRow::find(c, &id)?.ok_or_else(|| Error::not_found("history entry", &id))?;
-            let webhook = Webhook::find(c, &row.webhook_id)?.ok_or_else(|| {
-                Error::conflict(
-                    crate::error::ErrorCode::WebhookDeleted,
-                    format!(
-                        "webhook '{}' of this attempt has been deleted; nothing to re-send to",
-                        row.webhook_id
-                    ),
-                )
-            })?;
+            let row = HistoryRow::find(c, &org, &id)?
+                .ok_or_else(|| Error::not_found("history entry", &id))?;
+            let webhook =
+                Webhook::find_in(c, &row.organization_id, &row.webhook_id)?.ok_or_else(|| {
+                    Error::conflict(
+                        crate::error::ErrorCode::WebhookDeleted,
+                        format!(
+                            "webhook '{}' of this attempt has been deleted; nothing to re-send to",
+                            row.webhook_id
+                        ),
+                    )
+                })?;
             let ids: Vec<String> = serde_json::from_str(&row.event_ids).map_err(Error::internal)?;
             let found = Event::find_many(c, &ids)?;
             // Keep the original order of the request.
@@ -90,12 +92,18 @@ pub async fn resend(deps: &Manual, id: String) -> Result<HistoryRow> {
 }
 
 /// Sends `event_type`'s example payload to webhook `id` now.
-pub async fn test_send(deps: &Manual, id: String, event_type: String) -> Result<HistoryRow> {
+/// Only a webhook of organization `org` (404 otherwise).
+pub async fn test_send(
+    deps: &Manual,
+    org: String,
+    id: String,
+    event_type: String,
+) -> Result<HistoryRow> {
     let db = &deps.db;
     let webhook = db
         .read({
             let id = id.clone();
-            move |c| Webhook::find(c, &id)?.ok_or_else(|| Error::not_found("webhook", &id))
+            move |c| Webhook::find_in(c, &org, &id)?.ok_or_else(|| Error::not_found("webhook", &id))
         })
         .await?;
     let doc = example_doc(db, event_type.clone()).await?;
@@ -169,6 +177,7 @@ async fn attempt(
     )
     .await;
     let ctx = AttemptContext {
+        organization_id: &webhook.organization_id,
         webhook_id: &webhook.id,
         url: &webhook.url,
         event_type: &event_type,

@@ -29,6 +29,7 @@ const MAX_BATCH: usize = 1024;
 
 /// What the attempt was about.
 pub struct AttemptContext<'a> {
+    pub organization_id: &'a str,
     pub webhook_id: &'a str,
     pub url: &'a str,
     pub event_type: &'a str,
@@ -81,6 +82,7 @@ pub fn history_row(ctx: &AttemptContext<'_>, rendered: &Rendered, ex: &Exchange)
         attempt: ctx.attempt,
         triggered_by: ctx.trigger,
         sent_at: ex.sent_at,
+        organization_id: ctx.organization_id.to_string(),
     }
 }
 
@@ -150,6 +152,7 @@ pub fn store(
         let payload = event.to_string();
         publish::record(
             conn,
+            &w.organization_id,
             vec![ValidEvent {
                 event_type: "webhook.disabled".into(),
                 payload,

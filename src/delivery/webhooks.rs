@@ -22,6 +22,8 @@ pub struct Webhooks {
     pub vault: Arc<Vault>,
     /// Wakes the dispatcher when deliveries are requeued.
     pub notify: Arc<Notify>,
+    /// The organization acted in: another's webhooks are not found (404).
+    pub org: String,
 }
 
 /// A webhook to create, its fields validated (`api::webhook_input`);
@@ -35,8 +37,11 @@ pub struct NewWebhook {
 impl Webhooks {
     /// One webhook, or 404.
     pub async fn find(&self, id: String) -> Result<Webhook> {
+        let org = self.org.clone();
         self.db
-            .read(move |c| Webhook::find(c, &id)?.ok_or_else(|| Error::not_found("webhook", &id)))
+            .read(move |c| {
+                Webhook::find_in(c, &org, &id)?.ok_or_else(|| Error::not_found("webhook", &id))
+            })
             .await
     }
 
@@ -55,6 +60,7 @@ impl Webhooks {
         };
         let now = time::now();
         w.id = new_id("wh");
+        w.organization_id = self.org.clone();
         w.secret = self.vault.seal(&secret, &webhook_secret_label(&w.id));
         w.previous_secret = None;
         w.previous_secret_expires_at = None;
@@ -127,11 +133,11 @@ impl Webhooks {
     /// Puts the webhook's failed and dead deliveries created since `since`
     /// back in the queue; an inactive webhook must be enabled first.
     pub async fn recover(&self, id: String, since: chrono::NaiveDateTime) -> Result<usize> {
+        let org = self.org.clone();
         let n = self
             .db
             .write(move |c| {
-                let w =
-                    Webhook::find(c, &id)?.ok_or_else(|| Error::not_found("webhook", &id))?;
+                let w = Webhook::find_in(c, &org, &id)?.ok_or_else(|| Error::not_found("webhook", &id))?;
                 if !w.active {
                     return Err(Error::conflict(crate::error::ErrorCode::WebhookDisabled, format!("webhook '{id}' is disabled; enable it (PATCH active=true) before recovering")));
                 }
@@ -153,11 +159,12 @@ impl Webhooks {
         grace: chrono::Duration,
     ) -> Result<(Webhook, String)> {
         let vault = self.vault.clone();
+        let org = self.org.clone();
         self.db
             .write(move |c| {
                 c.transaction::<_, Error, _>(|c| {
-                    let current =
-                        Webhook::find(c, &id)?.ok_or_else(|| Error::not_found("webhook", &id))?;
+                    let current = Webhook::find_in(c, &org, &id)?
+                        .ok_or_else(|| Error::not_found("webhook", &id))?;
                     // Which secrets are accepted depends on the webhook's scheme.
                     let secret = match &secret {
                         Some(s) => check_secret(s, current.signature_scheme)?,
@@ -177,6 +184,22 @@ impl Webhooks {
                     let w =
                         Webhook::find(c, &id)?.ok_or_else(|| Error::not_found("webhook", &id))?;
                     Ok((w, secret))
+                })
+            })
+            .await
+    }
+
+    /// Deletes a webhook of this organization (404 for another's).
+    pub async fn delete(&self, id: String) -> Result<()> {
+        let org = self.org.clone();
+        self.db
+            .write(move |c| {
+                c.transaction::<_, Error, _>(|c| {
+                    if Webhook::find_in(c, &org, &id)?.is_none() {
+                        return Err(Error::not_found("webhook", &id));
+                    }
+                    Webhook::delete(c, &id)?;
+                    Ok(())
                 })
             })
             .await

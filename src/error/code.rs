@@ -64,6 +64,7 @@ codes! {
     CannotRerun => "cannot_rerun",
     NoOauth => "no_oauth",
     OauthFailed => "oauth_failed",
+    OrganizationNotEmpty => "organization_not_empty",
     // The gateway itself.
     Unavailable => "unavailable",
     Internal => "internal",

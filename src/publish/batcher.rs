@@ -24,6 +24,7 @@ use crate::error::{Error, Result};
 const MAX_GROUP: usize = 256;
 
 struct Job {
+    org: String,
     events: Vec<ValidEvent>,
     key: Option<String>,
     reply: oneshot::Sender<Result<Vec<Published>>>,
@@ -49,12 +50,18 @@ impl Publisher {
     /// Records `events` (one publish request) durably; see [`super::record`].
     pub async fn publish(
         &self,
+        org: String,
         events: Vec<ValidEvent>,
         key: Option<String>,
     ) -> Result<Vec<Published>> {
         let (reply, answer) = oneshot::channel();
         self.tx
-            .send(Job { events, key, reply })
+            .send(Job {
+                org,
+                events,
+                key,
+                reply,
+            })
             .await
             .map_err(|_| Error::Unavailable("the gateway is shutting down".into()))?;
         answer
@@ -75,7 +82,7 @@ fn run(db: Db, mut rx: mpsc::Receiver<Job>) {
         }
         let (inputs, replies): (Vec<_>, Vec<_>) = jobs
             .into_iter()
-            .map(|j| ((j.events, j.key), j.reply))
+            .map(|j| ((j.org, j.events, j.key), j.reply))
             .unzip();
         let n = inputs.len();
         let outcome = db.write_blocking(move |c| {
@@ -87,9 +94,9 @@ fn run(db: Db, mut rx: mpsc::Receiver<Job>) {
                 let mut plain = Rows::default();
                 let results: Vec<_> = inputs
                     .into_iter()
-                    .map(|(events, key)| match key {
-                        None => Ok(plain.add(events, None, &hooks)),
-                        Some(key) => record_with(c, events, Some(key), &hooks),
+                    .map(|(org, events, key)| match key {
+                        None => Ok(plain.add(&org, events, None, &hooks)),
+                        Some(key) => record_with(c, &org, events, Some(key), &hooks),
                     })
                     .collect();
                 plain.insert(c)?;

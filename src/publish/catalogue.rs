@@ -56,9 +56,9 @@ pub async fn list_events(db: &Db, query: EventQuery) -> Result<Vec<Event>> {
 }
 
 /// One event with its deliveries, or 404.
-pub async fn find_event(db: &Db, id: String) -> Result<(Event, Vec<Delivery>)> {
+pub async fn find_event(db: &Db, org: String, id: String) -> Result<(Event, Vec<Delivery>)> {
     db.read(move |c| {
-        let e = Event::find(c, &id)?.ok_or_else(|| Error::not_found("event", &id))?;
+        let e = Event::find_in(c, &org, &id)?.ok_or_else(|| Error::not_found("event", &id))?;
         let d = Delivery::for_event(c, &id)?;
         Ok((e, d))
     })

@@ -20,6 +20,8 @@ use crate::metrics::Metrics;
 /// What a publish needs. `trigger` queues integration runs for
 /// `(type, payload)` pairs; `None` when the caller may not trigger them.
 pub struct Intake<'a> {
+    /// The organization publishing: only its webhooks receive the events.
+    pub organization: &'a str,
     pub db: &'a Db,
     pub types: &'a EventTypeCache,
     pub publisher: &'a Publisher,
@@ -87,7 +89,10 @@ impl Intake<'_> {
     where
         T: AsyncFn(&[(&str, &str)]) -> Result<usize>,
     {
-        let mut res = self.publisher.publish(events.clone(), key.clone()).await;
+        let mut res = self
+            .publisher
+            .publish(self.organization.to_string(), events.clone(), key.clone())
+            .await;
         if key.is_some()
             && matches!(
                 res,
@@ -97,7 +102,10 @@ impl Intake<'_> {
                 })
             )
         {
-            res = self.publisher.publish(events.clone(), key).await;
+            res = self
+                .publisher
+                .publish(self.organization.to_string(), events.clone(), key)
+                .await;
         }
         let published = res?;
         // Hand the parsed events to the engine before waking it.

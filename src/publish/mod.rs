@@ -195,13 +195,15 @@ pub fn subscribers(conn: &mut DbConn) -> Result<Subscribers> {
 
 /// Records `events` and one delivery per matching active webhook, in one
 /// transaction. With an idempotency key, a repeat returns the first event.
+/// Only `org`'s webhooks are candidates; idempotency keys are per organization.
 pub fn record(
     conn: &mut DbConn,
+    org: &str,
     events: Vec<ValidEvent>,
     idempotency_key: Option<String>,
 ) -> Result<Vec<Published>> {
     let hooks = subscribers(conn)?;
-    record_with(conn, events, idempotency_key, &hooks)
+    record_with(conn, org, events, idempotency_key, &hooks)
 }
 
 /// [`record`] with the subscribers already loaded (several publishes in
@@ -209,13 +211,14 @@ pub fn record(
 /// one is open, so a refused publish leaves the others intact.
 pub fn record_with(
     conn: &mut DbConn,
+    org: &str,
     events: Vec<ValidEvent>,
     idempotency_key: Option<String>,
     hooks: &Subscribers,
 ) -> Result<Vec<Published>> {
     conn.transaction::<_, Error, _>(|conn| {
         if let Some(key) = &idempotency_key {
-            if let Some(prev) = Event::find_by_idempotency_key(conn, key)? {
+            if let Some(prev) = Event::find_by_idempotency_key(conn, org, key)? {
                 if events.len() != 1 || prev.payload != events[0].payload {
                     return Err(Error::conflict(crate::error::ErrorCode::IdempotencyKeyReused, format!(
                             "Idempotency-Key '{key}' was already used for a different event ({}); use a new key",
@@ -227,7 +230,7 @@ pub fn record_with(
             }
         }
         let mut rows = Rows::default();
-        let published = rows.add(events, idempotency_key, hooks);
+        let published = rows.add(org, events, idempotency_key, hooks);
         rows.insert(conn)?;
         Ok(published)
     })
@@ -244,8 +247,10 @@ impl Rows {
     /// Adds one publish: its events and one delivery per subscribed webhook
     /// and event. Returns what the publish will have recorded once
     /// [`Rows::insert`] has run (ids are chosen here).
+    /// Only `org`'s webhooks receive them.
     pub fn add(
         &mut self,
+        org: &str,
         events: Vec<ValidEvent>,
         idempotency_key: Option<String>,
         hooks: &Subscribers,
@@ -257,7 +262,7 @@ impl Rows {
             let id = new_id_at("evt", now);
             let mut n = 0;
             for (w, pats) in hooks {
-                if subscribes(pats, &ev.event_type) {
+                if w.organization_id == org && subscribes(pats, &ev.event_type) {
                     n += 1;
                     self.deliveries.push(Delivery {
                         id: new_id("dlv"),
@@ -272,6 +277,7 @@ impl Rows {
                         last_error: None,
                         created_at: now,
                         updated_at: now,
+                        organization_id: w.organization_id.clone(),
                     });
                 }
             }
@@ -281,6 +287,7 @@ impl Rows {
                 payload: ev.payload,
                 idempotency_key: idempotency_key.clone(),
                 created_at: now,
+                organization_id: org.to_string(),
             });
             out.push(Published {
                 id,
@@ -304,6 +311,16 @@ pub fn record_builtin(
     conn: &mut DbConn,
     events: Vec<(String, Value)>,
 ) -> Result<Vec<(String, Value)>> {
+    // People and integrations live in the default organization for now.
+    record_builtin_in(conn, crate::db::organizations::DEFAULT_ORG, events)
+}
+
+/// [`record_builtin`] in organization `org`.
+pub fn record_builtin_in(
+    conn: &mut DbConn,
+    org: &str,
+    events: Vec<(String, Value)>,
+) -> Result<Vec<(String, Value)>> {
     if events.is_empty() {
         return Ok(events);
     }
@@ -314,7 +331,7 @@ pub fn record_builtin(
             payload: payload.to_string(),
         })
         .collect();
-    record(conn, valid, None)?;
+    record(conn, org, valid, None)?;
     Ok(events)
 }
 

@@ -53,6 +53,8 @@ pub struct Delivery {
     pub last_error: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The organization it belongs to.
+    pub organization_id: String,
 }
 
 /// What a claim returns for each delivery it took.
@@ -93,6 +95,8 @@ pub struct Candidate {
 
 /// Filters for listing deliveries (newest first).
 pub struct DeliveryQuery {
+    /// Only this organization's deliveries.
+    pub organization: String,
     pub status: Option<DeliveryStatus>,
     pub webhook_id: Option<String>,
     pub event_id: Option<String>,
@@ -278,6 +282,7 @@ impl Delivery {
     pub fn list(conn: &mut DbConn, query: &DeliveryQuery) -> QueryResult<Vec<Delivery>> {
         let mut q = deliveries::table
             .select(Delivery::as_select())
+            .filter(deliveries::organization_id.eq(query.organization.clone()))
             .into_boxed::<<DbConn as Connection>::Backend>();
         if let Some(s) = &query.status {
             q = q.filter(deliveries::status.eq(*s));

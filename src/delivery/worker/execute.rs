@@ -137,6 +137,7 @@ pub(super) async fn execute(job: Job, lane: LanePermits, ctx: TaskContext) {
         })
         .collect();
     let actx = AttemptContext {
+        organization_id: &w.organization_id,
         webhook_id: &w.id,
         url: &w.url,
         event_type: &job.event_type,

@@ -1,0 +1,107 @@
+//! `/v1/organizations`: the tenants (the `platform` scope). Every other
+//! path acts in the request's organization (see `auth`).
+
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+
+use super::auth::{Need, Platform};
+use super::page::{self, Cursor, Page};
+use crate::db::organizations::Organization;
+use crate::db::time;
+use crate::error::Result;
+use crate::organizations::Organizations;
+use crate::state::AppState;
+
+/// Body of `POST /v1/organizations` and `PATCH /v1/organizations/{id}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrganizationBody {
+    name: String,
+}
+
+/// Query of `GET /v1/organizations`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+/// An organization as the API shows it.
+#[derive(Serialize)]
+pub struct OrganizationView {
+    id: String,
+    name: String,
+    created_at: String,
+    updated_at: String,
+}
+
+impl OrganizationView {
+    fn new(o: Organization) -> Self {
+        OrganizationView {
+            created_at: time::rfc3339(&o.created_at),
+            updated_at: time::rfc3339(&o.updated_at),
+            id: o.id,
+            name: o.name,
+        }
+    }
+}
+
+fn service(state: &AppState) -> Organizations<'_> {
+    Organizations {
+        db: &state.db,
+        notify: &state.notify,
+    }
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    need: Need<Platform>,
+    body: web::Json<OrganizationBody>,
+) -> Result<HttpResponse> {
+    let o = service(&state).create(&body.name).await?;
+    tracing::info!(organization_id = %o.id, by = %need.caller.token_id, "organization created");
+    Ok(HttpResponse::Created().json(OrganizationView::new(o)))
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    _: Need<Platform>,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse> {
+    let limit = page::limit(q.limit)?;
+    let after = Cursor::decode(q.cursor.as_deref())?.after;
+    let rows = service(&state).list(after, limit).await?;
+    let page = Page::from_rows(rows, limit, OrganizationView::new, |o| Cursor::after(&o.id));
+    Ok(HttpResponse::Ok().json(page))
+}
+
+pub async fn get(
+    state: web::Data<AppState>,
+    _: Need<Platform>,
+    id: web::Path<String>,
+) -> Result<HttpResponse> {
+    let o = service(&state).find(id.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(OrganizationView::new(o)))
+}
+
+pub async fn rename(
+    state: web::Data<AppState>,
+    _: Need<Platform>,
+    id: web::Path<String>,
+    body: web::Json<OrganizationBody>,
+) -> Result<HttpResponse> {
+    let o = service(&state).rename(id.into_inner(), &body.name).await?;
+    Ok(HttpResponse::Ok().json(OrganizationView::new(o)))
+}
+
+pub async fn delete(
+    state: web::Data<AppState>,
+    need: Need<Platform>,
+    id: web::Path<String>,
+) -> Result<HttpResponse> {
+    let id = id.into_inner();
+    service(&state).delete(id.clone()).await?;
+    tracing::info!(organization_id = %id, by = %need.caller.token_id, "organization deleted");
+    Ok(super::no_content())
+}

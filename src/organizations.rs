@@ -1,0 +1,106 @@
+//! Organizations as a service (`/v1/organizations`, platform tokens):
+//! create, list, rename (publishing `organization.updated` to that
+//! organization's webhooks), delete when empty.
+
+use diesel::Connection;
+use tokio::sync::Notify;
+
+use crate::db::organizations::{Organization, DEFAULT_ORG};
+use crate::db::{new_id, time, Db};
+use crate::error::{Error, ErrorCode, Result};
+
+/// What the organization service needs.
+pub struct Organizations<'a> {
+    pub db: &'a Db,
+    /// Wakes the dispatcher after `organization.updated` is recorded.
+    pub notify: &'a Notify,
+}
+
+impl Organizations<'_> {
+    pub async fn create(&self, name: &str) -> Result<Organization> {
+        let name = crate::text::check_name(name)?;
+        let now = time::now();
+        let o = Organization {
+            id: new_id("org"),
+            name,
+            created_at: now,
+            updated_at: now,
+        };
+        let row = o.clone();
+        self.db.write(move |c| Ok(row.insert(c)?)).await?;
+        Ok(o)
+    }
+
+    /// One page after id `after` (`limit + 1` rows).
+    pub async fn list(&self, after: Option<String>, limit: i64) -> Result<Vec<Organization>> {
+        self.db
+            .read(move |c| Ok(Organization::list(c, after.as_deref(), limit + 1)?))
+            .await
+    }
+
+    pub async fn find(&self, id: String) -> Result<Organization> {
+        self.db
+            .read(move |c| {
+                Organization::find(c, &id)?.ok_or_else(|| Error::not_found("organization", &id))
+            })
+            .await
+    }
+
+    /// Renames it and publishes `organization.updated` to its webhooks, in
+    /// one transaction.
+    pub async fn rename(&self, id: String, name: &str) -> Result<Organization> {
+        let name = crate::text::check_name(name)?;
+        let o = self
+            .db
+            .write(move |c| {
+                c.transaction::<_, Error, _>(|c| {
+                    if Organization::rename(c, &id, &name, time::now())? == 0 {
+                        return Err(Error::not_found("organization", &id));
+                    }
+                    let payload = serde_json::json!({
+                        "type": "organization.updated",
+                        "origin": "hookrelay",
+                        "message": "organization updated",
+                        "organization": {"id": id, "name": name}
+                    });
+                    crate::publish::record_builtin_in(
+                        c,
+                        &id,
+                        vec![("organization.updated".to_string(), payload)],
+                    )?;
+                    Organization::find(c, &id)?.ok_or_else(|| Error::not_found("organization", &id))
+                })
+            })
+            .await?;
+        self.notify.notify_one();
+        Ok(o)
+    }
+
+    /// Deletes an empty organization: 409 while it holds webhooks, events
+    /// or tokens, and for the default organization.
+    pub async fn delete(&self, id: String) -> Result<()> {
+        if id == DEFAULT_ORG {
+            return Err(Error::conflict(
+                ErrorCode::OrganizationNotEmpty,
+                "the default organization cannot be deleted",
+            ));
+        }
+        self.db
+            .write(move |c| {
+                c.transaction::<_, Error, _>(|c| {
+                    if Organization::find(c, &id)?.is_none() {
+                        return Err(Error::not_found("organization", &id));
+                    }
+                    if Organization::has_contents(c, &id)? {
+                        return Err(Error::conflict(
+                            ErrorCode::OrganizationNotEmpty,
+                            format!("organization '{id}' still holds webhooks, events or tokens; delete them first"),
+                        ));
+                    }
+                    Organization::delete(c, &id)?;
+                    Ok(())
+                })
+            })
+            .await
+    }
+}
