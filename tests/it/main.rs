@@ -16,6 +16,7 @@ mod history;
 mod integrations;
 mod observability;
 mod openapi;
+mod organizations;
 mod process;
 mod reliability;
 mod security;
