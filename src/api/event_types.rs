@@ -54,9 +54,14 @@ pub async fn get(
 
 pub async fn create(
     state: web::Data<AppState>,
-    _: Need<WebhooksWrite>,
+    need: Need<WebhooksWrite>,
     body: web::Json<NewEventType>,
 ) -> Result<HttpResponse> {
-    let t = catalogue::create_type(&state.db, body.into_inner()).await?;
+    let t = catalogue::create_type(
+        &state.db,
+        need.caller.organization.clone(),
+        body.into_inner(),
+    )
+    .await?;
     Ok(HttpResponse::Created().json(EventTypeView::from(t)))
 }

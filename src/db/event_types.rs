@@ -45,10 +45,10 @@ impl EventType {
             .load_one(conn)
     }
 
-    /// Adds a custom type.
-    pub fn insert(&self, conn: &mut DbConn) -> QueryResult<()> {
+    /// Adds a custom type of organization `org`.
+    pub fn insert(&self, conn: &mut DbConn, org: &str) -> QueryResult<()> {
         diesel::insert_into(event_types::table)
-            .values(self)
+            .values((self, event_types::organization_id.eq(org)))
             .execute(conn)
             .map(|_| ())
     }

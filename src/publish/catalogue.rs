@@ -33,8 +33,9 @@ pub async fn find_type(db: &Db, name: String) -> Result<EventType> {
     .await
 }
 
-/// Adds an event type; 409 when the name is taken.
-pub async fn create_type(db: &Db, body: NewEventType) -> Result<EventType> {
+/// Adds an event type, recorded as organization `org`'s (names are still
+/// one catalogue shared by all); 409 when the name is taken.
+pub async fn create_type(db: &Db, org: String, body: NewEventType) -> Result<EventType> {
     let t = validate(body)?;
     let stored = t.clone();
     db.write(move |c| {
@@ -44,7 +45,7 @@ pub async fn create_type(db: &Db, body: NewEventType) -> Result<EventType> {
                 format!("event type '{}' already exists", stored.name),
             ));
         }
-        Ok(stored.insert(c)?)
+        Ok(stored.insert(c, &org)?)
     })
     .await?;
     Ok(t)

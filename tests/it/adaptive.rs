@@ -295,8 +295,11 @@ fn limits(app: &TestApp) -> Vec<(String, i32, String)> {
         .collect()
 }
 
-/// Reverts the newest migration (`down`) or runs the pending ones (`up`).
+/// Reverts migrations down to and including the adaptive-concurrency one
+/// (`down`; later ones go first, which runs their down migrations too), or
+/// runs the pending ones (`up`).
 fn migrate(app: &TestApp, down: bool) {
+    const ADAPTIVE: &str = "000802";
     use diesel::Connection;
     use diesel_migrations::{FileBasedMigrations, MigrationHarness};
     let dir = |b: &str| format!("{}/migrations/{b}", env!("CARGO_MANIFEST_DIR"));
@@ -305,7 +308,12 @@ fn migrate(app: &TestApp, down: bool) {
             let mut c = diesel::SqliteConnection::establish(path).unwrap();
             let m = FileBasedMigrations::from_path(dir("sqlite")).unwrap();
             if down {
-                c.revert_last_migration(m).unwrap();
+                while !c
+                    .revert_last_migration(m.clone())
+                    .unwrap()
+                    .to_string()
+                    .contains(ADAPTIVE)
+                {}
             } else {
                 c.run_pending_migrations(m).unwrap();
             }
@@ -314,7 +322,12 @@ fn migrate(app: &TestApp, down: bool) {
             let mut c = diesel::PgConnection::establish(&app.database_url).unwrap();
             let m = FileBasedMigrations::from_path(dir("postgres")).unwrap();
             if down {
-                c.revert_last_migration(m).unwrap();
+                while !c
+                    .revert_last_migration(m.clone())
+                    .unwrap()
+                    .to_string()
+                    .contains(ADAPTIVE)
+                {}
             } else {
                 c.run_pending_migrations(m).unwrap();
             }

@@ -264,6 +264,20 @@ async fn two_organizations_are_isolated(backend: Backend) {
     let (_, v) = call(&app, &tok_a, None, Method::GET, "/v1/events", None).await;
     assert_eq!(ids(&v), vec![ev_a.clone()]);
 
+    // People, integrations and runs are the default organization's for
+    // now: hidden from every other.
+    for path in [
+        "/v1/users",
+        "/v1/integrations",
+        "/v1/runs",
+        "/v1/organization",
+    ] {
+        let (s, v) = call(&app, &tok_b, None, Method::GET, path, None).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{path}: {v}");
+        let (s, v) = call(&app, TOKEN, Some(&a), Method::GET, path, None).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{path}: {v}");
+    }
+
     // An organization token cannot step into another organization, manage
     // organizations, or mint platform tokens.
     let (s, _) = call(&app, &tok_b, Some(&a), Method::GET, "/v1/webhooks", None).await;
