@@ -268,20 +268,32 @@ impl Tokens<'_> {
         Ok((row, token))
     }
 
-    /// One page of tokens after id `after` (`limit + 1` rows).
+    /// One page of tokens after id `after` (`limit + 1` rows). Platform
+    /// tokens are listed only to platform callers.
     pub async fn list(&self, after: Option<String>, limit: i64) -> Result<Vec<ApiToken>> {
-        let org = self.org.to_string();
+        let (org, platform) = (self.org.to_string(), self.platform);
         self.db
-            .read(move |c| Ok(ApiToken::list(c, Some(&org), after.as_deref(), limit + 1)?))
+            .read(move |c| {
+                Ok(ApiToken::list(
+                    c,
+                    Some(&org),
+                    after.as_deref(),
+                    limit + 1,
+                    platform,
+                )?)
+            })
             .await
     }
 
-    /// One token, or 404.
+    /// One token, or 404. A platform token is not found by other callers:
+    /// an organization's admin cannot rename or revoke the platform's token.
     pub async fn find(&self, id: String) -> Result<ApiToken> {
-        let org = self.org.to_string();
+        let (org, platform) = (self.org.to_string(), self.platform);
         self.db
             .read(move |c| {
-                ApiToken::find(c, &org, &id)?.ok_or_else(|| Error::not_found("token", &id))
+                ApiToken::find(c, &org, &id)?
+                    .filter(|t| platform || !t.scope_list().contains(&Scope::Platform.as_str()))
+                    .ok_or_else(|| Error::not_found("token", &id))
             })
             .await
     }
@@ -289,6 +301,7 @@ impl Tokens<'_> {
     /// Renames a token; returns it.
     pub async fn rename(&self, id: String, name: &str) -> Result<ApiToken> {
         let name = crate::text::check_name(name)?;
+        self.find(id.clone()).await?;
         let org = self.org.to_string();
         self.db
             .write(move |c| {
@@ -304,6 +317,7 @@ impl Tokens<'_> {
     /// request with this token gets 401), within [`TRUSTED_FOR`] in others.
     pub async fn revoke(&self, id: String) -> Result<()> {
         use diesel::Connection;
+        self.find(id.clone()).await?;
         let key = id.clone();
         let org = self.org.to_string();
         let n = self

@@ -24,7 +24,7 @@ pub fn main(action: TokenAction, config: &Config) -> Result<(), String> {
         }
         TokenAction::List => {
             let rows = db
-                .write_blocking(|c| Ok(ApiToken::list(c, None, None, i64::MAX)?))
+                .write_blocking(|c| Ok(ApiToken::list(c, None, None, i64::MAX, true)?))
                 .map_err(fail)?;
             println!("{:<34} {:<24} {:<20} SCOPES", "ID", "NAME", "LAST USED");
             for t in rows {

@@ -64,6 +64,7 @@ impl ApiToken {
         org: Option<&str>,
         after: Option<&str>,
         limit: i64,
+        platform: bool,
     ) -> QueryResult<Vec<ApiToken>> {
         let mut q = api_tokens::table
             .select(ApiToken::as_select())
@@ -75,6 +76,10 @@ impl ApiToken {
         }
         if let Some(after) = after {
             q = q.filter(api_tokens::id.gt(after.to_string()));
+        }
+        if !platform {
+            // No other scope's name contains it (scopes are whole words).
+            q = q.filter(api_tokens::scopes.not_like("%platform%"));
         }
         q.load(conn)
     }

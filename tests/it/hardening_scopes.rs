@@ -27,7 +27,6 @@ async fn revoked_bootstrap_token_stays_revoked(backend: Backend) {
     let Some(app) = TestApp::start(backend).await else {
         return;
     };
-    let (_, ops) = create_token(&app, "ops", &["admin"]).await;
     let (_, list) = app.get("/v1/tokens").await;
     let bootstrap = list["data"]
         .as_array()
@@ -38,6 +37,24 @@ async fn revoked_bootstrap_token_stays_revoked(backend: Backend) {
         .as_str()
         .unwrap()
         .to_string();
+    // The bootstrap token is a platform token: an organization's admin
+    // does not see it and cannot revoke it (404); a platform token can.
+    let (_, org_admin) = create_token(&app, "org admin", &["admin"]).await;
+    let (_, seen) = app
+        .call_as(&org_admin, Method::GET, "/v1/tokens", None)
+        .await;
+    let listed = seen["data"].as_array().unwrap();
+    assert!(
+        !listed.iter().any(|t| t["id"] == bootstrap.as_str()),
+        "an admin token lists the platform token: {seen}"
+    );
+    for method in [Method::GET, Method::DELETE] {
+        let (status, v) = app
+            .call_as(&org_admin, method, &format!("/v1/tokens/{bootstrap}"), None)
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{v}");
+    }
+    let (_, ops) = create_token(&app, "ops", &["admin", "platform"]).await;
     let (status, v) = app
         .call_as(
             &ops,
