@@ -127,7 +127,7 @@ pub async fn list(
             s.parse::<RunStatus>().map_err(|_| {
                 Error::field(
                     "status",
-                    format!("unknown status '{s}'; use one of {}", RunStatus::listed()),
+                    format!("unknown status '{s}'; use one of {}", RunStatus::choices()),
                 )
             })
         })
@@ -139,7 +139,7 @@ pub async fn list(
             k.parse::<RunKind>().map_err(|_| {
                 Error::field(
                     "kind",
-                    format!("unknown kind '{k}'; use one of {}", RunKind::listed()),
+                    format!("unknown kind '{k}'; use one of {}", RunKind::choices()),
                 )
             })
         })

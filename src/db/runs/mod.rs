@@ -8,7 +8,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::{Map, Value};
 
-pub use values::{RunKind, RunStatus, TriggeredBy, UnknownValue};
+pub use values::{RunKind, RunStatus, TriggeredBy};
 
 use super::schema::{run_steps, runs};
 use super::{insert_rows, new_id, time, DbConn, LoadOne};

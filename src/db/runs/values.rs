@@ -2,65 +2,7 @@
 //! started it. Stored as the same snake_case text as before (no migration);
 //! code compares these enums, never the strings.
 
-use std::fmt;
-use std::str::FromStr;
-
-/// Defines a fieldless enum stored as text, with `ALL`, `as_str`, `FromStr`
-/// and `Display` agreeing on one spelling per variant.
-macro_rules! text_enum {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal,)+ }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $name {
-            $($(#[$vmeta])* $variant,)+
-        }
-
-        impl $name {
-            /// Every value, in the order the API documents them.
-            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
-
-            /// The stored (and shown) text.
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $($name::$variant => $text,)+
-                }
-            }
-
-            /// `a, b, c`: for error messages listing the accepted values.
-            pub fn listed() -> String {
-                Self::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", ")
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = UnknownValue;
-
-            fn from_str(s: &str) -> Result<Self, UnknownValue> {
-                match s {
-                    $($text => Ok($name::$variant),)+
-                    _ => Err(UnknownValue(s.to_string())),
-                }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl From<$name> for String {
-            fn from(v: $name) -> String {
-                v.as_str().to_string()
-            }
-        }
-    };
-}
-
-/// A text that names no value of the enum.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown value '{0}'")]
-pub struct UnknownValue(pub String);
+use crate::text_enum::text_enum;
 
 text_enum! {
     /// Where a run is in its life.
@@ -165,6 +107,6 @@ mod tests {
         for s in RunStatus::ALL {
             assert_eq!(s.as_str().parse::<RunStatus>(), Ok(*s));
         }
-        assert_eq!("done".parse::<RunKind>(), Err(UnknownValue("done".into())));
+        assert!("done".parse::<RunKind>().is_err());
     }
 }
