@@ -14,6 +14,7 @@ mod latency;
 mod receiver;
 mod runs;
 mod stats;
+mod steady;
 
 use std::path::PathBuf;
 
