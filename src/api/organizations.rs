@@ -19,14 +19,6 @@ pub struct OrganizationBody {
     name: String,
 }
 
-/// Query of `GET /v1/organizations`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ListQuery {
-    limit: Option<i64>,
-    cursor: Option<String>,
-}
-
 /// An organization as the API shows it.
 #[derive(Serialize)]
 pub struct OrganizationView {
@@ -67,10 +59,9 @@ pub async fn create(
 pub async fn list(
     state: web::Data<AppState>,
     _: Need<Platform>,
-    q: web::Query<ListQuery>,
+    q: web::Query<page::KeysetQuery>,
 ) -> Result<HttpResponse> {
-    let limit = page::limit(q.limit)?;
-    let after = Cursor::decode(q.cursor.as_deref())?.after;
+    let (limit, after) = q.keyset()?;
     let rows = service(&state).list(after, limit).await?;
     let page = Page::from_rows(rows, limit, OrganizationView::new, |o| Cursor::after(&o.id));
     Ok(HttpResponse::Ok().json(page))

@@ -59,6 +59,24 @@ impl Cursor {
     }
 }
 
+/// `?limit=&cursor=` of a list that pages by id and takes nothing else.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeysetQuery {
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+impl KeysetQuery {
+    /// The checked page size, and the id to continue after.
+    pub fn keyset(&self) -> Result<(i64, Option<String>), Error> {
+        Ok((
+            limit(self.limit)?,
+            Cursor::decode(self.cursor.as_deref())?.after,
+        ))
+    }
+}
+
 /// Checks `limit`.
 pub fn limit(raw: Option<i64>) -> Result<i64, Error> {
     match raw {

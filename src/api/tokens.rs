@@ -27,14 +27,6 @@ pub struct RenameToken {
     name: String,
 }
 
-/// Query of `GET /v1/tokens`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ListQuery {
-    limit: Option<i64>,
-    cursor: Option<String>,
-}
-
 /// A token as the API shows it: never the token or its hash.
 #[derive(Serialize)]
 pub struct TokenView {
@@ -90,10 +82,9 @@ pub async fn create(
 pub async fn list(
     state: web::Data<AppState>,
     admin: Need<Admin>,
-    q: web::Query<ListQuery>,
+    q: web::Query<page::KeysetQuery>,
 ) -> Result<HttpResponse> {
-    let limit = page::limit(q.limit)?;
-    let after = Cursor::decode(q.cursor.as_deref())?.after;
+    let (limit, after) = q.keyset()?;
     let rows = service(&state, &admin.caller).list(after, limit).await?;
     let page = Page::from_rows(rows, limit, TokenView::new, |t| Cursor::after(&t.id));
     Ok(HttpResponse::Ok().json(page))

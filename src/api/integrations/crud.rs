@@ -35,14 +35,6 @@ pub struct UpdateIntegration {
     triggers: Option<Vec<Trigger>>,
 }
 
-/// Query of `GET /v1/integrations`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ListQuery {
-    limit: Option<i64>,
-    cursor: Option<String>,
-}
-
 /// An integration as the API shows it (never its secrets).
 #[derive(Serialize)]
 pub struct IntegrationView {
@@ -114,10 +106,9 @@ pub async fn create(
 pub async fn list(
     state: web::Data<AppState>,
     _: Need<IntegrationsRun>,
-    q: web::Query<ListQuery>,
+    q: web::Query<page::KeysetQuery>,
 ) -> Result<HttpResponse> {
-    let limit = page::limit(q.limit)?;
-    let after = Cursor::decode(q.cursor.as_deref())?.after;
+    let (limit, after) = q.keyset()?;
     let rows = state.integrations.integrations_page(after, limit).await?;
     Ok(HttpResponse::Ok().json(Page::from_rows(
         rows,
