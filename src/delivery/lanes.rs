@@ -27,13 +27,12 @@ pub const MAX_PAUSE: Duration = Duration::from_secs(300);
 /// A lane unused this long is forgotten (with what it learned).
 const IDLE_FORGET: Duration = Duration::from_secs(600);
 
-/// How a lane's limit is set (a webhook's `concurrency`).
-pub use crate::db::webhooks::Concurrency as Mode;
+use crate::db::webhooks::Concurrency;
 
 /// What the API and metrics show of a lane, in this process.
 #[derive(Debug, Clone)]
 pub struct LaneStatus {
-    pub mode: Mode,
+    pub mode: Concurrency,
     pub limit: usize,
     pub ceiling: usize,
     pub in_flight: usize,
@@ -60,7 +59,7 @@ impl LaneStatus {
 
 /// The mutable part of a lane.
 struct GateState {
-    mode: Mode,
+    mode: Concurrency,
     ceiling: usize,
     controller: Controller,
     in_flight: usize,
@@ -70,8 +69,8 @@ struct GateState {
 impl GateState {
     fn limit(&self) -> usize {
         match self.mode {
-            Mode::Adaptive => self.controller.limit(),
-            Mode::Fixed => self.ceiling,
+            Concurrency::Adaptive => self.controller.limit(),
+            Concurrency::Fixed => self.ceiling,
         }
     }
 
@@ -94,7 +93,7 @@ pub struct Gate {
 }
 
 impl Gate {
-    fn new(mode: Mode, ceiling: usize) -> Gate {
+    fn new(mode: Concurrency, ceiling: usize) -> Gate {
         Gate {
             state: Mutex::new(GateState {
                 mode,
@@ -161,11 +160,11 @@ impl Gate {
             held,
             rtt: s.controller.rtt(),
             paused_for,
-            slow_start: s.mode == Mode::Adaptive && s.controller.in_slow_start(),
+            slow_start: s.mode == Concurrency::Adaptive && s.controller.in_slow_start(),
         }
     }
 
-    fn configure(&self, mode: Mode, ceiling: usize) {
+    fn configure(&self, mode: Concurrency, ceiling: usize) {
         let mut s = self.lock();
         let grew = ceiling > s.ceiling || (mode != s.mode);
         s.mode = mode;
@@ -197,8 +196,8 @@ impl GatePermit {
             }
         }
         let change = match s.mode {
-            Mode::Adaptive => s.controller.observe(now - self.started, signal, now),
-            Mode::Fixed => None,
+            Concurrency::Adaptive => s.controller.observe(now - self.started, signal, now),
+            Concurrency::Fixed => None,
         };
         drop(s);
         if change.is_some_and(|c| c.to > c.from) {
@@ -365,7 +364,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_gate_admits_up_to_its_limit_and_a_pause_stops_it() {
-        let gate = Arc::new(Gate::new(Mode::Fixed, 2));
+        let gate = Arc::new(Gate::new(Concurrency::Fixed, 2));
         let a = gate.acquire().await;
         let _b = gate.acquire().await;
         let third = tokio::time::timeout(Duration::from_millis(50), gate.acquire()).await;
