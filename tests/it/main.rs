@@ -9,6 +9,7 @@ mod bench_smoke;
 mod delivery;
 mod event_types;
 mod events;
+mod fairness;
 mod hardening_runner;
 mod hardening_scopes;
 mod hardening_storage;
