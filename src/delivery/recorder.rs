@@ -209,6 +209,9 @@ impl Recorder {
 
 async fn run(db: Db, mut rx: mpsc::UnboundedReceiver<Record>, disable_after: chrono::Duration) {
     let mut buf = Vec::with_capacity(MAX_BATCH);
+    // The round-robin position among organizations (see `Delivery::claim`),
+    // kept across claims; only this task claims, one write at a time.
+    let cursor = Arc::new(std::sync::Mutex::new(String::new()));
     while rx.recv_many(&mut buf, MAX_BATCH).await > 0 {
         // Linger a moment when the batch is small and nobody waits on a
         // claim: one commit for many attempts is what keeps SQLite fast.
@@ -240,11 +243,13 @@ async fn run(db: Db, mut rx: mpsc::UnboundedReceiver<Record>, disable_after: chr
         let batch = Arc::new((attempts, settles));
         let b = batch.clone();
         let (specs, replies): (Vec<ClaimSpec>, Vec<_>) = claims.into_iter().unzip();
+        let turn = cursor.clone();
         let joint = db
             .write(move |c| {
                 c.transaction::<_, Error, _>(|c| {
                     store(c, &b.0, &b.1, disable_after)?;
                     let now = time::now();
+                    let mut cursor = turn.lock().unwrap_or_else(|e| e.into_inner());
                     let mut out = Vec::new();
                     for spec in specs {
                         let until =
@@ -257,6 +262,7 @@ async fn run(db: Db, mut rx: mpsc::UnboundedReceiver<Record>, disable_after: chr
                             spec.limit,
                             &spec.exclude,
                             spec.admit,
+                            &mut cursor,
                         )?);
                     }
                     Ok(out)

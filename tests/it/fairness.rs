@@ -120,6 +120,9 @@ async fn a_backlog_in_one_organization_does_not_delay_another(backend: Backend) 
         !rx.received_on("/b").is_empty(),
         "B's event never arrived within 5 s ({a_sent} of A's backlog sent meanwhile)"
     );
+    crate::common::notice(&format!(
+        "fairness ({backend:?}): B's event arrived in {took:?}, {a_sent} of A's backlog sent"
+    ));
     assert!(
         took < Duration::from_secs(1),
         "B's event took {took:?} behind A's backlog"

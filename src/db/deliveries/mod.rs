@@ -9,6 +9,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+mod fair;
 mod handback;
 mod stats;
 
@@ -109,7 +110,7 @@ pub struct DeliveryQuery {
 // partial index only when the query's condition provably implies the
 // index's, which it cannot see through bound parameters.
 
-/// Waiting for an attempt (the `deliveries_due` index): the SQL twin of
+/// Waiting for an attempt (the `deliveries_org_due` index): the SQL twin of
 /// [`DeliveryStatus::is_waiting`].
 fn waiting() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
     diesel::dsl::sql::<diesel::sql_types::Bool>("status IN ('pending', 'failed')")
@@ -122,14 +123,18 @@ fn leased() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
 
 impl Delivery {
     /// Claims due deliveries for `instance` until `lease_until`: selects up
-    /// to `limit` due rows (oldest first, then by event, skipping `exclude`
-    /// webhooks), lets `keep` pick among them, and marks the kept rows as
-    /// this instance's. On PostgreSQL the select takes row locks with
-    /// `SKIP LOCKED`, so concurrent instances never claim the same row.
+    /// to `limit` due rows (expired leases first, then each organization's
+    /// oldest, shared fairly among the organizations with due work: see
+    /// `fair`; skipping `exclude` webhooks), lets `keep` pick among them, and
+    /// marks the kept rows as this instance's. On PostgreSQL the selects
+    /// take row locks with `SKIP LOCKED`, so concurrent instances never claim
+    /// the same row. `cursor` is the round-robin position among
+    /// organizations: the caller keeps it from one claim to the next.
     ///
     /// Call inside a transaction (the recorder's): the locks must last until
     /// the rows are marked. It opens no savepoint of its own, which on SQLite
     /// would copy every page it touches to a statement journal.
+    #[expect(clippy::too_many_arguments, reason = "one claim's inputs, all needed")]
     pub fn claim(
         conn: &mut DbConn,
         instance: &str,
@@ -138,56 +143,42 @@ impl Delivery {
         limit: i64,
         exclude: &[String],
         keep: impl FnMut(&Candidate) -> bool,
+        cursor: &mut String,
     ) -> QueryResult<Vec<Claimed>> {
-        // Candidates locked on PostgreSQL; `SKIP LOCKED` passes over rows
-        // another instance is claiming instead of waiting for them.
-        macro_rules! load_candidates {
-            ($q:expr) => {
-                match &mut *conn {
-                    DbConn::Pg(pg) => $q.for_update().skip_locked().load::<Candidate>(pg),
-                    DbConn::Sqlite(lite) => $q.load::<Candidate>(lite),
-                }
-            };
-        }
         if let DbConn::Pg(pg) = &mut *conn {
-            // Only an ordered scan of the partial index keeps a claim cheap.
+            // Only ordered scans of the partial indexes keep a claim cheap.
             // When the statistics lag behind a burst of new deliveries (every
             // bulk publish), PostgreSQL expects a few due rows and picks a
             // bitmap scan plus a sort of *every* due row instead, a full sort
             // since the row locks sit between it and the LIMIT: 57 ms per
-            // claim at 74,000 queued, against well under 1 ms. For the two
+            // claim at 74,000 queued, against well under 1 ms. For the
             // candidate queries only: reset below.
             diesel::sql_query("SET LOCAL enable_sort = off").execute(pg)?;
         }
-        let columns = (
-            deliveries::id,
-            deliveries::event_id,
-            deliveries::webhook_id,
-            deliveries::attempts,
-        );
         // Leases that ran out first (their process died mid-attempt): they
         // have waited longest. Usually there are none.
-        let mut found = load_candidates!(deliveries::table
-            .select(columns)
+        let q = deliveries::table
+            .select((
+                deliveries::id,
+                deliveries::event_id,
+                deliveries::webhook_id,
+                deliveries::attempts,
+            ))
             .filter(leased())
             .filter(deliveries::lease_until.le(now))
             .filter(deliveries::webhook_id.ne_all(exclude))
             .order(deliveries::lease_until.asc())
-            .limit(limit))?;
+            .limit(limit);
+        // `SKIP LOCKED` passes over rows another instance is claiming
+        // instead of waiting for them.
+        let mut found = match &mut *conn {
+            DbConn::Pg(pg) => q.for_update().skip_locked().load::<Candidate>(pg),
+            DbConn::Sqlite(lite) => q.load::<Candidate>(lite),
+        }?;
         let room = limit - found.len() as i64;
         if room > 0 {
-            found.extend(load_candidates!(deliveries::table
-                .select(columns)
-                .filter(waiting())
-                .filter(deliveries::next_attempt_at.le(now))
-                .filter(deliveries::webhook_id.ne_all(exclude))
-                // The `deliveries_due` index order, which is also storage
-                // order: a claim (and later its settlement) touches few pages.
-                .order((
-                    deliveries::next_attempt_at.asc(),
-                    deliveries::event_id.asc(),
-                ))
-                .limit(room))?);
+            let due = fair::Due { now, exclude };
+            found.extend(fair::candidates(conn, &due, room, cursor)?);
         }
         if let DbConn::Pg(pg) = &mut *conn {
             diesel::sql_query("RESET enable_sort").execute(pg)?;

@@ -19,7 +19,7 @@ pub struct QueueStats {
 }
 
 impl QueueStats {
-    /// Counts the unfinished deliveries (the partial indexes `deliveries_due`
+    /// Counts the unfinished deliveries (the partial indexes `deliveries_org_due`
     /// and `deliveries_leased` hold exactly those) and finds the oldest one
     /// that is due.
     pub fn read(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<QueueStats> {
