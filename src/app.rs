@@ -24,6 +24,7 @@ use crate::metrics::Metrics;
 use crate::outbound::guard::TargetPolicy;
 use crate::outbound::retry::RetryPolicy;
 use crate::outbound::HttpClients;
+use crate::publish::rate::PublishRate;
 use crate::publish::{EventTypeCache, Publisher};
 use crate::sealed::open_vault;
 use crate::state::AppState;
@@ -125,7 +126,10 @@ pub async fn start(config: Config) -> Result<Running, String> {
         notify,
         types: EventTypeCache::default(),
         disable_after,
-        publisher: Publisher::spawn(deps.db.clone()),
+        publisher: Publisher::spawn(deps.db.clone()).with_rate(PublishRate::new(
+            config.limits.publish_rate_per_org,
+            config.limits.publish_burst_per_org,
+        )),
         events: deps.events,
         vault,
         metrics: deps.metrics,

@@ -246,6 +246,8 @@ pub struct Tokens<'a> {
     pub org: &'a str,
     /// Whether the caller is a platform token: only it may grant `platform`.
     pub platform: bool,
+    /// Most tokens the organization may have (`None`: no limit).
+    pub max_tokens: Option<i64>,
 }
 
 impl Tokens<'_> {
@@ -259,9 +261,23 @@ impl Tokens<'_> {
             }
         }
         let org = self.org.to_string();
+        let max = self.max_tokens;
         let (row, token) = self
             .db
-            .write(move |c| create(c, &org, &name, &scopes))
+            .write(move |c| {
+                diesel::Connection::transaction(c, |c| {
+                    if let Some(max) = max {
+                        if ApiToken::count_in(c, &org)? >= max {
+                            return Err(Error::limit_reached(
+                                "tokens",
+                                max,
+                                "HOOKRELAY_MAX_TOKENS_PER_ORG",
+                            ));
+                        }
+                    }
+                    create(c, &org, &name, &scopes)
+                })
+            })
             .await?;
         // A bad-token flood may have cached this hash as unknown.
         self.cache.created(&row.token_hash);

@@ -32,7 +32,9 @@ pub fn status(code: ErrorCode) -> StatusCode {
         | CannotRerun
         | NoOauth
         | OauthFailed
-        | OrganizationNotEmpty => StatusCode::CONFLICT,
+        | OrganizationNotEmpty
+        | LimitReached => StatusCode::CONFLICT,
+        RateLimited => StatusCode::TOO_MANY_REQUESTS,
         Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -82,6 +84,12 @@ impl ResponseError for Error {
         let mut resp = HttpResponse::build(self.status_code());
         if matches!(self, Error::Unauthorized(_)) {
             resp.insert_header(("WWW-Authenticate", "Bearer"));
+        }
+        if let Error::RateLimited {
+            retry_after_secs, ..
+        } = self
+        {
+            resp.insert_header(("Retry-After", retry_after_secs.to_string()));
         }
         resp.json(Body {
             error: Detail {
@@ -157,6 +165,8 @@ mod tests {
             ("no_oauth", 409),
             ("oauth_failed", 409),
             ("organization_not_empty", 409),
+            ("limit_reached", 409),
+            ("rate_limited", 429),
             ("unavailable", 503),
             ("internal", 500),
         ];

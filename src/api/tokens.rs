@@ -60,6 +60,7 @@ fn service<'a>(state: &'a AppState, caller: &'a Caller) -> Tokens<'a> {
         cache: &state.tokens,
         org: &caller.organization,
         platform: caller.is_platform(),
+        max_tokens: state.config.limits.tokens(),
     }
 }
 

@@ -23,6 +23,7 @@ fn service(state: &AppState, caller: &Caller) -> Webhooks {
         vault: state.vault.clone(),
         notify: state.notify.clone(),
         org: caller.organization.clone(),
+        max_webhooks: state.config.limits.webhooks(),
     }
 }
 

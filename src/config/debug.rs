@@ -73,6 +73,8 @@ impl std::fmt::Debug for Config {
             )
             .field("log_format", &self.log_format)
             .field("shutdown_grace_secs", &self.shutdown_grace_secs)
+            .field("limits", &self.limits)
+            .field("retention_days", &self.retention_days)
             .finish()
     }
 }

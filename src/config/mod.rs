@@ -9,7 +9,10 @@ use std::time::Duration;
 use clap::{ArgAction, Args};
 
 mod debug;
+mod limits;
 mod values;
+
+pub use limits::OrgLimits;
 
 use values::{parse_cidrs, parse_duration, parse_schedule};
 pub use values::{Cidrs, LogFormat, Role, Schedule, Synchronous};
@@ -182,6 +185,15 @@ pub struct Config {
     /// answers 202 and the run finishes in the background.
     #[arg(long, env = "HOOKRELAY_INLINE_RUN_WAIT_SECS", default_value_t = 60)]
     pub inline_run_wait_secs: u64,
+
+    /// Per-organization limits: web hooks, tokens, publish rate.
+    #[command(flatten)]
+    pub limits: OrgLimits,
+
+    /// Days of delivery history kept; older attempts, succeeded deliveries
+    /// and events left without deliveries are deleted (`0`: keep everything).
+    #[arg(long, env = "HOOKRELAY_RETENTION_DAYS", default_value_t = 30)]
+    pub retention_days: u32,
 }
 
 impl Config {
@@ -210,7 +222,7 @@ impl Config {
         if !(1..=1000).contains(&self.max_in_flight_per_webhook) {
             return Err("HOOKRELAY_MAX_IN_FLIGHT_PER_WEBHOOK must be 1 to 1000".into());
         }
-        Ok(())
+        self.limits.validate()
     }
 
     /// A bootstrap token is an `admin` credential: refuse guessable ones.

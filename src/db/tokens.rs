@@ -110,6 +110,14 @@ impl ApiToken {
         diesel::delete(api_tokens::table.find(id)).execute(conn)
     }
 
+    /// How many tokens organization `org` has (its limit, issue #18).
+    pub fn count_in(conn: &mut DbConn, org: &str) -> QueryResult<i64> {
+        api_tokens::table
+            .filter(api_tokens::organization_id.eq(org))
+            .count()
+            .get_result(conn)
+    }
+
     /// How many tokens exist.
     pub fn count(conn: &mut DbConn) -> QueryResult<i64> {
         api_tokens::table.count().get_result(conn)

@@ -179,6 +179,14 @@ impl Webhook {
             .map(|_| ())
     }
 
+    /// How many webhooks organization `org` has (its limit, issue #18).
+    pub fn count_in(conn: &mut DbConn, org: &str) -> QueryResult<i64> {
+        webhooks::table
+            .filter(webhooks::organization_id.eq(org))
+            .count()
+            .get_result(conn)
+    }
+
     /// One webhook by id.
     pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<Webhook>> {
         webhooks::table

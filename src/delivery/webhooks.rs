@@ -24,7 +24,10 @@ pub struct Webhooks {
     pub notify: Arc<Notify>,
     /// The organization acted in: another's webhooks are not found (404).
     pub org: String,
+    /// Most webhooks the organization may have (`None`: no limit).
+    pub max_webhooks: Option<i64>,
 }
+
 
 /// A webhook to create, its fields validated (`api::webhook_input`);
 /// `id`, `secret`, `state` and the times are set here.
@@ -76,7 +79,26 @@ impl Webhooks {
         w.created_at = now;
         w.updated_at = now;
         let stored = w.clone();
-        self.db.write(move |c| Ok(stored.insert(c)?)).await?;
+        let max = self.max_webhooks;
+        self.db
+            .write(move |c| {
+                // Counted in the insert's transaction: on SQLite (one writer)
+                // the limit is exact; on PostgreSQL concurrent creates may
+                // pass it by their number, which is fine for a quota.
+                c.transaction(|c| {
+                    if let Some(max) = max {
+                        if Webhook::count_in(c, &stored.organization_id)? >= max {
+                            return Err(Error::limit_reached(
+                                "web hooks",
+                                max,
+                                "HOOKRELAY_MAX_WEBHOOKS_PER_ORG",
+                            ));
+                        }
+                    }
+                    Ok(stored.insert(c)?)
+                })
+            })
+            .await?;
         Ok((w, secret))
     }
 

@@ -65,6 +65,9 @@ codes! {
     NoOauth => "no_oauth",
     OauthFailed => "oauth_failed",
     OrganizationNotEmpty => "organization_not_empty",
+    // Per-organization limits (issue #18).
+    LimitReached => "limit_reached",
+    RateLimited => "rate_limited",
     // The gateway itself.
     Unavailable => "unavailable",
     Internal => "internal",

@@ -54,6 +54,12 @@ pub enum Error {
     /// The request conflicts with stored state.
     #[error("{message}")]
     Conflict { code: ErrorCode, message: String },
+    /// Over a rate limit: try again after `retry_after_secs`.
+    #[error("{message}")]
+    RateLimited {
+        message: String,
+        retry_after_secs: u64,
+    },
     /// The database (or another dependency) is unreachable right now;
     /// nothing was written.
     #[error("{0}")]
@@ -99,6 +105,15 @@ impl Error {
         }
     }
 
+    /// `limit_reached`: the organization has `max` of `what` already, the
+    /// most `variable` allows.
+    pub fn limit_reached(what: &str, max: i64, variable: &str) -> Self {
+        Error::conflict(
+            ErrorCode::LimitReached,
+            format!("this organization already has {max} {what}, the most allowed ({variable}); delete one first"),
+        )
+    }
+
     /// `what` with `id` does not exist.
     pub fn not_found(what: &str, id: &str) -> Self {
         Error::NotFound(format!("{what} '{id}' does not exist"))
@@ -117,6 +132,7 @@ impl Error {
             Error::Unauthorized(_) => ErrorCode::Unauthorized,
             Error::Forbidden(_) => ErrorCode::Forbidden,
             Error::NotFound(_) => ErrorCode::NotFound,
+            Error::RateLimited { .. } => ErrorCode::RateLimited,
             Error::Unavailable(_) => ErrorCode::Unavailable,
             Error::Internal(_) => ErrorCode::Internal,
         }

@@ -34,6 +34,8 @@ struct Job {
 #[derive(Clone)]
 pub struct Publisher {
     tx: mpsc::Sender<Job>,
+    /// Each organization's publish rate (see `rate`).
+    pub rate: super::rate::PublishRate,
 }
 
 impl Publisher {
@@ -44,7 +46,16 @@ impl Publisher {
             .name("publish-writer".into())
             .spawn(move || run(db, rx))
             .expect("spawn the publish thread");
-        Publisher { tx }
+        Publisher {
+            tx,
+            rate: Default::default(),
+        }
+    }
+
+    /// Holds each organization to a publish rate.
+    pub fn with_rate(mut self, rate: super::rate::PublishRate) -> Publisher {
+        self.rate = rate;
+        self
     }
 
     /// Records `events` (one publish request) durably; see [`super::record`].

@@ -89,6 +89,8 @@ impl Intake<'_> {
     where
         T: AsyncFn(&[(&str, &str)]) -> Result<usize>,
     {
+        // Before anything is written: a rate-limited publish leaves nothing.
+        self.publisher.rate.admit(self.organization, events.len())?;
         let mut res = self
             .publisher
             .publish(self.organization.to_string(), events.clone(), key.clone())

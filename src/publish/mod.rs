@@ -4,6 +4,7 @@
 mod batcher;
 pub mod catalogue;
 mod intake;
+pub mod rate;
 
 pub use batcher::Publisher;
 pub use intake::{Handoff, Intake};

@@ -14,6 +14,7 @@ mod hardening_runner;
 mod hardening_scopes;
 mod hardening_storage;
 mod history;
+mod limits;
 mod integrations;
 mod observability;
 mod openapi;
