@@ -114,7 +114,8 @@ impl Intake<'_> {
         let mut fresh = false;
         for (p, e) in published.iter().zip(&events) {
             if !p.replayed {
-                self.metrics.event_accepted(&e.event_type, 1);
+                self.metrics
+                    .event_accepted(self.types.metric_label(&e.event_type), 1);
             }
             if p.deliveries > 0 && !p.replayed {
                 self.events

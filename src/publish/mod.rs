@@ -36,13 +36,14 @@ pub const MAX_BATCH: usize = 1000;
 /// Event-type name → entity field, cached (types are never deleted).
 #[derive(Default)]
 pub struct EventTypeCache {
-    entities: RwLock<HashMap<String, String>>,
+    /// Name → (entity, built-in).
+    entities: RwLock<HashMap<String, (String, bool)>>,
 }
 
 impl EventTypeCache {
     /// The entity field of `name`, or `None` if no such type exists.
     pub async fn entity_of(&self, db: &Db, name: &str) -> Result<Option<String>> {
-        if let Some(e) = self.entities.read().expect("lock").get(name) {
+        if let Some((e, _)) = self.entities.read().expect("lock").get(name) {
             return Ok(Some(e.clone()));
         }
         let owned = name.to_string();
@@ -51,9 +52,19 @@ impl EventTypeCache {
             self.entities
                 .write()
                 .expect("lock")
-                .insert(t.name.clone(), t.entity.clone());
+                .insert(t.name.clone(), (t.entity.clone(), t.builtin));
             t.entity
         }))
+    }
+
+    /// The `event_type` label of `name` in metrics: built-in types by name,
+    /// every custom one as `custom`, so organizations' own types cannot grow
+    /// the number of series (issue #18). Known once [`Self::entity_of`] saw it.
+    pub fn metric_label<'a>(&self, name: &'a str) -> &'a str {
+        match self.entities.read().expect("lock").get(name) {
+            Some((_, true)) => name,
+            _ => "custom",
+        }
     }
 }
 

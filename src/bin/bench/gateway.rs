@@ -34,6 +34,8 @@ impl Gateway {
             .env("DATABASE_URL", database_url)
             .env("HOOKRELAY_BOOTSTRAP_TOKEN", TOKEN)
             .env("HOOKRELAY_ALLOW_PRIVATE_TARGETS", "true")
+            // The bench measures the gateway, not the per-organization quota.
+            .env("HOOKRELAY_PUBLISH_RATE_PER_ORG", "0")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit());
