@@ -9,6 +9,19 @@ use crate::db::organizations::{Organization, DEFAULT_ORG};
 use crate::db::{new_id, time, Db};
 use crate::error::{Error, ErrorCode, Result};
 
+/// The `organization.updated` event of organization `id`, now named
+/// `name`: published (to that organization only) by a rename here and by
+/// `PUT /v1/organization`.
+pub fn updated_event(id: &str, name: &str) -> (String, serde_json::Value) {
+    let payload = serde_json::json!({
+        "type": "organization.updated",
+        "origin": "hookrelay",
+        "message": "organization updated",
+        "organization": {"id": id, "name": name}
+    });
+    ("organization.updated".to_string(), payload)
+}
+
 /// What the organization service needs.
 pub struct Organizations<'a> {
     pub db: &'a Db,
@@ -57,17 +70,7 @@ impl Organizations<'_> {
                     if Organization::rename(c, &id, &name, time::now())? == 0 {
                         return Err(Error::not_found("organization", &id));
                     }
-                    let payload = serde_json::json!({
-                        "type": "organization.updated",
-                        "origin": "hookrelay",
-                        "message": "organization updated",
-                        "organization": {"id": id, "name": name}
-                    });
-                    crate::publish::record_builtin_in(
-                        c,
-                        &id,
-                        vec![("organization.updated".to_string(), payload)],
-                    )?;
+                    crate::publish::record_builtin_in(c, &id, vec![updated_event(&id, &name)])?;
                     Organization::find(c, &id)?.ok_or_else(|| Error::not_found("organization", &id))
                 })
             })
@@ -76,8 +79,8 @@ impl Organizations<'_> {
         Ok(o)
     }
 
-    /// Deletes an empty organization: 409 while it holds webhooks, events
-    /// or tokens, and for the default organization.
+    /// Deletes an empty organization: 409 while it holds webhooks, events,
+    /// tokens, people or integrations, and for the default organization.
     pub async fn delete(&self, id: String) -> Result<()> {
         if id == DEFAULT_ORG {
             return Err(Error::conflict(
@@ -94,7 +97,7 @@ impl Organizations<'_> {
                     if Organization::has_contents(c, &id)? {
                         return Err(Error::conflict(
                             ErrorCode::OrganizationNotEmpty,
-                            format!("organization '{id}' still holds webhooks, events or tokens; delete them first"),
+                            format!("organization '{id}' still holds webhooks, events, tokens, users or integrations; delete them first"),
                         ));
                     }
                     Organization::delete(c, &id)?;

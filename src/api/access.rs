@@ -13,10 +13,13 @@ use crate::state::AppState;
 /// Runs every integration's `exists` for the user (each a recorded run).
 pub async fn access(
     state: web::Data<AppState>,
-    _: Need<IntegrationsRun>,
+    need: Need<IntegrationsRun>,
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
-    let report = state.integrations.user_access(id.into_inner()).await?;
+    let report = state
+        .integrations
+        .user_access(need.caller.organization.clone(), id.into_inner())
+        .await?;
     let data: Vec<Value> = report
         .iter()
         .map(|(i, access, run)| {
@@ -39,14 +42,19 @@ pub async fn access(
 /// Queues (or with `?wait=true` runs) the integration's `revoke` items for the user.
 pub async fn revoke(
     state: web::Data<AppState>,
-    _: Need<IntegrationsRun>,
+    need: Need<IntegrationsRun>,
     path: web::Path<(String, String)>,
     q: web::Query<WaitQuery>,
 ) -> Result<HttpResponse> {
     let (uid, iid) = path.into_inner();
     let submitted = state
         .integrations
-        .revoke_access(uid, iid, q.wait.unwrap_or(false))
+        .revoke_access(
+            need.caller.organization.clone(),
+            uid,
+            iid,
+            q.wait.unwrap_or(false),
+        )
         .await?;
     Ok(respond(submitted))
 }

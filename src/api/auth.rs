@@ -183,36 +183,12 @@ pub async fn authenticate(
             _ => found.organization_id.clone(),
         }
     };
-    if organization != DEFAULT_ORG && default_only(req.path()) {
-        return Err(Error::NotFound(format!(
-            "{} is not available outside the default organization yet (people, integrations and runs belong to {DEFAULT_ORG})",
-            req.path()
-        ))
-        .into());
-    }
     req.extensions_mut().insert(Rc::new(Caller {
         token_id: found.id.clone(),
         scopes,
         organization,
     }));
     next.call(req).await
-}
-
-/// Paths whose resources (people, integrations, runs, the organization
-/// profile) are not yet per organization: they belong to the default one,
-/// and are hidden (404) from every other.
-fn default_only(path: &str) -> bool {
-    [
-        "/v1/users",
-        "/v1/integrations",
-        "/v1/runs",
-        "/v1/organization",
-    ]
-    .iter()
-    .any(|p| {
-        path.strip_prefix(p)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-    })
 }
 
 fn bearer(header: Option<String>) -> Result<String, Error> {

@@ -7,7 +7,6 @@ use serde_json::{json, Value};
 use super::auth::{Caller, EventsWrite, HistoryRead, IntegrationsRun, Need, Scope};
 use super::page::{self, Cursor, Page};
 use crate::db::events::{Event, EventQuery};
-use crate::db::organizations::DEFAULT_ORG;
 use crate::db::time;
 use crate::error::{Error, Result};
 use crate::publish::{catalogue, Intake};
@@ -78,10 +77,10 @@ fn intake<'a>(state: &'a AppState, caller: &'a Caller) -> Intake<'a> {
 /// Events published through the API queue integration runs only for a
 /// token that could start those runs itself: a publish-only token must not
 /// reach into integrations (e.g. provision any user with `user.updated`).
-/// Integrations live in the default organization for now: events of other
-/// organizations trigger none.
+/// An event triggers only its own organization's integrations, for its own
+/// organization's people.
 fn may_trigger(caller: &Caller) -> bool {
-    caller.holds(IntegrationsRun::SCOPE) && caller.organization == DEFAULT_ORG
+    caller.holds(IntegrationsRun::SCOPE)
 }
 
 pub async fn publish(
@@ -91,8 +90,10 @@ pub async fn publish(
     body: web::Json<Value>,
 ) -> Result<HttpResponse> {
     let key = idempotency_key(&req)?;
-    let trigger = may_trigger(&need.caller)
-        .then_some(async |texts: &[(&str, &str)]| state.integrations.trigger_texts(texts).await);
+    let org = need.caller.organization.as_str();
+    let trigger = may_trigger(&need.caller).then_some(async |texts: &[(&str, &str)]| {
+        state.integrations.trigger_texts(org, texts).await
+    });
     let published = intake(&state, &need.caller)
         .publish_one(body.into_inner(), key, trigger)
         .await?;
@@ -109,8 +110,10 @@ pub async fn publish_batch(
     need: Need<EventsWrite>,
     body: web::Json<Value>,
 ) -> Result<HttpResponse> {
-    let trigger = may_trigger(&need.caller)
-        .then_some(async |texts: &[(&str, &str)]| state.integrations.trigger_texts(texts).await);
+    let org = need.caller.organization.as_str();
+    let trigger = may_trigger(&need.caller).then_some(async |texts: &[(&str, &str)]| {
+        state.integrations.trigger_texts(org, texts).await
+    });
     let published = intake(&state, &need.caller)
         .publish_batch(body.into_inner(), trigger)
         .await?;

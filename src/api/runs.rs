@@ -116,7 +116,7 @@ impl StepView {
 
 pub async fn list(
     state: web::Data<AppState>,
-    _: Need<IntegrationsRun>,
+    need: Need<IntegrationsRun>,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse> {
     let q = q.into_inner();
@@ -146,6 +146,7 @@ pub async fn list(
         .transpose()?;
     let limit = page::limit(q.limit)?;
     let query = RunQuery {
+        organization: need.caller.organization.clone(),
         integration_id: q.integration_id,
         user_id: q.user_id,
         status,
@@ -164,23 +165,30 @@ pub async fn list(
 
 pub async fn get(
     state: web::Data<AppState>,
-    _: Need<IntegrationsRun>,
+    need: Need<IntegrationsRun>,
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
-    let (run, steps) = state.integrations.run_with_steps(id.into_inner()).await?;
+    let (run, steps) = state
+        .integrations
+        .run_with_steps(need.caller.organization.clone(), id.into_inner())
+        .await?;
     Ok(HttpResponse::Ok().json(RunView::new(run, Some(steps))))
 }
 
 /// Runs again with the same integration, user and form.
 pub async fn rerun(
     state: web::Data<AppState>,
-    _: Need<IntegrationsRun>,
+    need: Need<IntegrationsRun>,
     id: web::Path<String>,
     q: web::Query<WaitQuery>,
 ) -> Result<HttpResponse> {
     let submitted = state
         .integrations
-        .rerun(id.into_inner(), q.wait.unwrap_or(false))
+        .rerun(
+            need.caller.organization.clone(),
+            id.into_inner(),
+            q.wait.unwrap_or(false),
+        )
         .await?;
     Ok(respond(submitted))
 }

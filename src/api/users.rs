@@ -1,4 +1,5 @@
-//! `/v1/users` and `/v1/organization`: the people integrations run for.
+//! `/v1/users` and `/v1/organization`: the people integrations run for, and
+//! the organization's profile, in the request's organization.
 //! Handlers check the fields; `manifest::people` checks references and
 //! publishes `user.updated` (or `organization.updated`) with each change.
 
@@ -130,7 +131,7 @@ fn check_date(v: &str) -> Result<NaiveDate> {
 
 pub async fn create(
     state: web::Data<AppState>,
-    _: Need<IntegrationsWrite>,
+    need: Need<IntegrationsWrite>,
     body: web::Json<CreateUser>,
 ) -> Result<HttpResponse> {
     let b = body.into_inner();
@@ -151,6 +152,7 @@ pub async fn create(
         extra_fields: Value::Object(b.extra_fields.unwrap_or_default()).to_string(),
         created_at: now,
         updated_at: now,
+        organization_id: need.caller.organization.clone(),
     };
     let user = state.integrations.create_user(user).await?;
     Ok(HttpResponse::Created().json(UserView::new(user)))
@@ -158,7 +160,7 @@ pub async fn create(
 
 pub async fn list(
     state: web::Data<AppState>,
-    _: Need<IntegrationsRun>,
+    need: Need<IntegrationsRun>,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse> {
     let q = q.into_inner();
@@ -187,7 +189,10 @@ pub async fn list(
         offset,
         limit,
     };
-    let rows = state.integrations.list_users(query).await?;
+    let rows = state
+        .integrations
+        .list_users(need.caller.organization.clone(), query)
+        .await?;
     let kept = rows.len().min(limit as usize) as i64;
     Ok(
         HttpResponse::Ok().json(Page::from_rows(rows, limit, UserView::new, |_| {
@@ -198,16 +203,19 @@ pub async fn list(
 
 pub async fn get(
     state: web::Data<AppState>,
-    _: Need<IntegrationsRun>,
+    need: Need<IntegrationsRun>,
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
-    let u = state.integrations.find_user(id.into_inner()).await?;
+    let u = state
+        .integrations
+        .find_user(need.caller.organization.clone(), id.into_inner())
+        .await?;
     Ok(HttpResponse::Ok().json(UserView::new(u)))
 }
 
 pub async fn update(
     state: web::Data<AppState>,
-    _: Need<IntegrationsWrite>,
+    need: Need<IntegrationsWrite>,
     id: web::Path<String>,
     body: web::Json<UpdateUser>,
 ) -> Result<HttpResponse> {
@@ -253,17 +261,20 @@ pub async fn update(
     };
     let user = state
         .integrations
-        .update_user(id.into_inner(), changes)
+        .update_user(need.caller.organization.clone(), id.into_inner(), changes)
         .await?;
     Ok(HttpResponse::Ok().json(UserView::new(user)))
 }
 
 pub async fn delete(
     state: web::Data<AppState>,
-    _: Need<IntegrationsWrite>,
+    need: Need<IntegrationsWrite>,
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
-    state.integrations.delete_user(id.into_inner()).await?;
+    state
+        .integrations
+        .delete_user(need.caller.organization.clone(), id.into_inner())
+        .await?;
     Ok(super::no_content())
 }
 
@@ -274,23 +285,33 @@ pub struct PutOrganization {
     name: String,
 }
 
+/// The request's organization: its id, name and last change.
 pub async fn get_organization(
     state: web::Data<AppState>,
-    _: Need<IntegrationsRun>,
+    need: Need<IntegrationsRun>,
 ) -> Result<HttpResponse> {
-    let org = state.integrations.organization().await?;
-    Ok(HttpResponse::Ok().json(match org {
-        Some(o) => json!({"name": o.name, "updated_at": time::rfc3339(&o.updated_at)}),
-        None => json!({"name": null, "updated_at": null}),
-    }))
+    let o = state
+        .integrations
+        .organization(need.caller.organization.clone())
+        .await?;
+    Ok(HttpResponse::Ok().json(organization_view(&o)))
 }
 
+/// Renames the request's organization, publishing `organization.updated`
+/// to it.
 pub async fn put_organization(
     state: web::Data<AppState>,
-    _: Need<IntegrationsWrite>,
+    need: Need<IntegrationsWrite>,
     body: web::Json<PutOrganization>,
 ) -> Result<HttpResponse> {
     let name = check_text("name", &body.name, true)?;
-    let now = state.integrations.put_organization(name.clone()).await?;
-    Ok(HttpResponse::Ok().json(json!({"name": name, "updated_at": time::rfc3339(&now)})))
+    let o = state
+        .integrations
+        .put_organization(need.caller.organization.clone(), name)
+        .await?;
+    Ok(HttpResponse::Ok().json(organization_view(&o)))
+}
+
+fn organization_view(o: &crate::db::organizations::Organization) -> Value {
+    json!({"id": o.id, "name": o.name, "updated_at": time::rfc3339(&o.updated_at)})
 }

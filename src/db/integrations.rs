@@ -1,4 +1,6 @@
-//! Integrations, their sealed configuration and OAuth state.
+//! Integrations, their sealed configuration and OAuth state. Each belongs
+//! to one organization; lookups by id take it, so another organization's
+//! id is not found. The run worker's and the re-sealer's reads span all.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -24,6 +26,7 @@ pub struct Integration {
     pub next_sync_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub organization_id: String,
 }
 
 /// Fields a PATCH may change.
@@ -46,14 +49,17 @@ impl Integration {
             .map(|_| ())
     }
 
-    pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<Integration>> {
+    /// Integration `id` of organization `org`.
+    pub fn find(conn: &mut DbConn, org: &str, id: &str) -> QueryResult<Option<Integration>> {
         integrations::table
             .find(id)
+            .filter(integrations::organization_id.eq(org))
             .select(Integration::as_select())
             .load_one(conn)
     }
 
-    /// Every integration, oldest first (there are few).
+    /// Every integration of every organization, oldest first (the trigger
+    /// index, which keeps each one's organization).
     pub fn all(conn: &mut DbConn) -> QueryResult<Vec<Integration>> {
         integrations::table
             .order(integrations::id.asc())
@@ -61,13 +67,24 @@ impl Integration {
             .load(conn)
     }
 
-    /// Integrations after `after` in id order.
+    /// Every integration of `org`, oldest first (there are few).
+    pub fn all_in(conn: &mut DbConn, org: &str) -> QueryResult<Vec<Integration>> {
+        integrations::table
+            .filter(integrations::organization_id.eq(org))
+            .order(integrations::id.asc())
+            .select(Integration::as_select())
+            .load(conn)
+    }
+
+    /// `org`'s integrations after `after` in id order.
     pub fn page(
         conn: &mut DbConn,
+        org: &str,
         after: Option<&str>,
         limit: i64,
     ) -> QueryResult<Vec<Integration>> {
         let mut q = integrations::table
+            .filter(integrations::organization_id.eq(org.to_string()))
             .order(integrations::id.asc())
             .select(Integration::as_select())
             .limit(limit)
@@ -78,13 +95,26 @@ impl Integration {
         q.load(conn)
     }
 
-    pub fn update(conn: &mut DbConn, id: &str, changes: &IntegrationChanges) -> QueryResult<usize> {
-        diesel::update(integrations::table.find(id))
-            .set(changes)
-            .execute(conn)
+    pub fn update(
+        conn: &mut DbConn,
+        org: &str,
+        id: &str,
+        changes: &IntegrationChanges,
+    ) -> QueryResult<usize> {
+        diesel::update(
+            integrations::table
+                .find(id)
+                .filter(integrations::organization_id.eq(org)),
+        )
+        .set(changes)
+        .execute(conn)
     }
 
-    pub fn delete(conn: &mut DbConn, id: &str) -> QueryResult<usize> {
+    /// Deletes integration `id` of `org` with its config and OAuth states.
+    pub fn delete(conn: &mut DbConn, org: &str, id: &str) -> QueryResult<usize> {
+        if Integration::find(conn, org, id)?.is_none() {
+            return Ok(0);
+        }
         diesel::delete(integration_config::table.filter(integration_config::integration_id.eq(id)))
             .execute(conn)?;
         diesel::delete(oauth_states::table.filter(oauth_states::integration_id.eq(id)))
@@ -146,6 +176,8 @@ pub struct ConfigValue {
     /// Sealed.
     pub value: String,
     pub updated_at: NaiveDateTime,
+    /// The integration's organization.
+    pub organization_id: String,
 }
 
 impl ConfigValue {
@@ -198,10 +230,12 @@ impl ConfigValue {
     }
 }
 
-/// Remembers an OAuth `state` handed to the provider.
+/// Remembers an OAuth `state` handed to the provider, with the
+/// organization of its integration (the callback carries no token).
 pub fn store_oauth_state(
     conn: &mut DbConn,
     state: &str,
+    org: &str,
     integration_id: &str,
     expires_at: NaiveDateTime,
 ) -> QueryResult<()> {
@@ -210,39 +244,49 @@ pub fn store_oauth_state(
             oauth_states::state.eq(state),
             oauth_states::integration_id.eq(integration_id),
             oauth_states::expires_at.eq(expires_at),
+            oauth_states::organization_id.eq(org),
         ))
         .execute(conn)
         .map(|_| ())
 }
 
-/// The integration a fresh `state` belongs to, without using it up.
+/// What a `state` was issued for: (organization, integration).
+pub type OauthTarget = (String, String);
+
+/// The organization and integration a fresh `state` belongs to, without
+/// using it up.
 pub fn peek_oauth_state(
     conn: &mut DbConn,
     state: &str,
     now: NaiveDateTime,
-) -> QueryResult<Option<String>> {
+) -> QueryResult<Option<OauthTarget>> {
     oauth_states::table
         .find(state)
         .filter(oauth_states::expires_at.gt(now))
-        .select(oauth_states::integration_id)
+        .select((oauth_states::organization_id, oauth_states::integration_id))
         .load_one(conn)
 }
 
-/// Takes a `state` back (once): its integration, if it is known and fresh.
+/// Takes a `state` back (once): its organization and integration, if it is
+/// known and fresh.
 pub fn take_oauth_state(
     conn: &mut DbConn,
     state: &str,
     now: NaiveDateTime,
-) -> QueryResult<Option<String>> {
-    let found: Option<(String, NaiveDateTime)> = oauth_states::table
+) -> QueryResult<Option<OauthTarget>> {
+    let found: Option<(String, String, NaiveDateTime)> = oauth_states::table
         .find(state)
-        .select((oauth_states::integration_id, oauth_states::expires_at))
+        .select((
+            oauth_states::organization_id,
+            oauth_states::integration_id,
+            oauth_states::expires_at,
+        ))
         .load_one(conn)?;
     // Only the callback whose delete removed the row redeems it: two
     // concurrent callbacks (PostgreSQL, read committed) both read it above.
     let taken = diesel::delete(oauth_states::table.find(state)).execute(conn)? == 1;
     diesel::delete(oauth_states::table.filter(oauth_states::expires_at.lt(now))).execute(conn)?;
     Ok(found
-        .filter(|(_, exp)| taken && *exp > now)
-        .map(|(id, _)| id))
+        .filter(|(_, _, exp)| taken && *exp > now)
+        .map(|(org, id, _)| (org, id)))
 }

@@ -4,7 +4,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{api_tokens, events, organizations, webhooks};
+use super::schema::{api_tokens, events, integrations, organizations, users, webhooks};
 use super::{DbConn, LoadOne};
 
 /// The default organization: where every row stored before organizations
@@ -69,7 +69,8 @@ impl Organization {
     }
 
     /// Whether anything still belongs to the organization (web hooks,
-    /// events, tokens; history and deliveries follow events and web hooks).
+    /// events, tokens, people, integrations; history and deliveries follow
+    /// events and web hooks, runs and config follow integrations).
     pub fn has_contents(conn: &mut DbConn, id: &str) -> QueryResult<bool> {
         let hooks: i64 = webhooks::table
             .filter(webhooks::organization_id.eq(id))
@@ -83,7 +84,15 @@ impl Organization {
             .filter(api_tokens::organization_id.eq(id))
             .count()
             .get_result(conn)?;
-        Ok(hooks + evs + toks > 0)
+        let people: i64 = users::table
+            .filter(users::organization_id.eq(id))
+            .count()
+            .get_result(conn)?;
+        let ints: i64 = integrations::table
+            .filter(integrations::organization_id.eq(id))
+            .count()
+            .get_result(conn)?;
+        Ok(hooks + evs + toks + people + ints > 0)
     }
 
     pub fn delete(conn: &mut DbConn, id: &str) -> QueryResult<usize> {

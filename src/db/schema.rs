@@ -118,14 +118,6 @@ diesel::table! {
 }
 
 diesel::table! {
-    organization (id) {
-        id -> Integer,
-        name -> Text,
-        updated_at -> Timestamp,
-    }
-}
-
-diesel::table! {
     organizations (id) {
         id -> Text,
         name -> Text,
@@ -241,7 +233,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     deliveries,
     history,
     history_events,
-    organization,
     organizations,
     users,
     integrations,

@@ -1,10 +1,12 @@
-//! The people integrations run for, and the organization they belong to.
+//! The people integrations run for. Each belongs to one organization;
+//! every read and write here takes it, so an id or email from another
+//! organization is not found.
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use diesel::IntoSql;
 
-use super::schema::{organization, users};
+use super::schema::users;
 use super::{like_pattern, lower, DbConn, LoadOne};
 
 type Backend = <DbConn as diesel::Connection>::Backend;
@@ -29,6 +31,7 @@ pub struct User {
     pub extra_fields: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub organization_id: String,
 }
 
 /// Fields a PATCH may change.
@@ -76,48 +79,69 @@ impl User {
             .map(|_| ())
     }
 
-    pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<User>> {
+    /// User `id` of organization `org`.
+    pub fn find(conn: &mut DbConn, org: &str, id: &str) -> QueryResult<Option<User>> {
         users::table
             .find(id)
+            .filter(users::organization_id.eq(org))
             .select(User::as_select())
             .load_one(conn)
     }
 
-    /// By email, whatever its case.
-    pub fn find_by_email(conn: &mut DbConn, email: &str) -> QueryResult<Option<User>> {
+    /// By email within `org`, whatever its case.
+    pub fn find_by_email(conn: &mut DbConn, org: &str, email: &str) -> QueryResult<Option<User>> {
         users::table
             .filter(users::email_key.eq(email.trim().to_lowercase()))
+            .filter(users::organization_id.eq(org))
             .select(User::as_select())
             .load_one(conn)
     }
 
-    /// Users by lower-cased email, for sync runs.
-    pub fn find_by_email_keys(conn: &mut DbConn, keys: &[String]) -> QueryResult<Vec<User>> {
+    /// Users of `org` by lower-cased email, for sync runs.
+    pub fn find_by_email_keys(
+        conn: &mut DbConn,
+        org: &str,
+        keys: &[String],
+    ) -> QueryResult<Vec<User>> {
         users::table
             .filter(users::email_key.eq_any(keys))
+            .filter(users::organization_id.eq(org))
             .select(User::as_select())
             .load(conn)
     }
 
-    pub fn update(conn: &mut DbConn, id: &str, changes: &UserChanges) -> QueryResult<usize> {
-        diesel::update(users::table.find(id))
+    pub fn update(
+        conn: &mut DbConn,
+        org: &str,
+        id: &str,
+        changes: &UserChanges,
+    ) -> QueryResult<usize> {
+        diesel::update(users::table.find(id).filter(users::organization_id.eq(org)))
             .set(changes)
             .execute(conn)
     }
 
-    /// Deletes a user; managers and buddies pointing at them are cleared.
-    pub fn delete(conn: &mut DbConn, id: &str) -> QueryResult<usize> {
+    /// Deletes a user of `org`; managers and buddies pointing at them are
+    /// cleared.
+    pub fn delete(conn: &mut DbConn, org: &str, id: &str) -> QueryResult<usize> {
+        let n = diesel::delete(users::table.find(id).filter(users::organization_id.eq(org)))
+            .execute(conn)?;
+        if n == 0 {
+            return Ok(0);
+        }
         diesel::update(users::table.filter(users::manager_id.eq(id)))
             .set(users::manager_id.eq(None::<String>))
             .execute(conn)?;
         diesel::update(users::table.filter(users::buddy_id.eq(id)))
             .set(users::buddy_id.eq(None::<String>))
             .execute(conn)?;
-        diesel::delete(users::table.find(id)).execute(conn)
+        Ok(n)
     }
 
-    pub fn list(conn: &mut DbConn, query: &UserQuery) -> QueryResult<Vec<User>> {
+    /// A page of `org`'s users.
+    pub fn list(conn: &mut DbConn, org: &str, query: &UserQuery) -> QueryResult<Vec<User>> {
         let mut q = users::table
+            .filter(users::organization_id.eq(org.to_string()))
             .select(User::as_select())
             .into_boxed::<Backend>();
         if let Some(text) = query.q.as_deref().filter(|s| !s.is_empty()) {
@@ -166,42 +190,4 @@ pub fn is_email(e: &str) -> bool {
                 && !domain.ends_with('.')
                 && !domain.contains('@')
         })
-}
-
-/// The organization (one row).
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = organization)]
-pub struct Organization {
-    pub id: i32,
-    pub name: String,
-    pub updated_at: NaiveDateTime,
-}
-
-impl Organization {
-    pub fn get(conn: &mut DbConn) -> QueryResult<Option<Organization>> {
-        organization::table
-            .find(1)
-            .select(Organization::as_select())
-            .load_one(conn)
-    }
-
-    /// Sets the name (creating the row on first use).
-    pub fn put(conn: &mut DbConn, name: &str, now: NaiveDateTime) -> QueryResult<()> {
-        let n = diesel::update(organization::table.find(1))
-            .set((
-                organization::name.eq(name),
-                organization::updated_at.eq(now),
-            ))
-            .execute(conn)?;
-        if n == 0 {
-            diesel::insert_into(organization::table)
-                .values((
-                    organization::id.eq(1),
-                    organization::name.eq(name),
-                    organization::updated_at.eq(now),
-                ))
-                .execute(conn)?;
-        }
-        Ok(())
-    }
 }

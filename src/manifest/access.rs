@@ -13,21 +13,27 @@ use crate::db::users::User;
 use crate::error::{Error, Result};
 
 impl Integrations {
-    /// Every `exists` check for user `user_id` (404 if none).
-    pub async fn user_access(&self, user_id: String) -> Result<Vec<(Integration, Access, Run)>> {
+    /// Every `exists` check for user `user_id` of organization `org` (404
+    /// if none).
+    pub async fn user_access(
+        &self,
+        org: String,
+        user_id: String,
+    ) -> Result<Vec<(Integration, Access, Run)>> {
         let user = self
             .db
             .read(move |c| {
-                User::find(c, &user_id)?.ok_or_else(|| Error::not_found("user", &user_id))
+                User::find(c, &org, &user_id)?.ok_or_else(|| Error::not_found("user", &user_id))
             })
             .await?;
         self.access_report(&user).await
     }
 
     /// Queues (or with `wait` runs) the integration's `revoke` items for
-    /// the user; 409 if it has none.
+    /// the user; 409 if it has none. Both are `org`'s (404 otherwise).
     pub async fn revoke_access(
         self: &Arc<Self>,
+        org: String,
         user_id: String,
         integration_id: String,
         wait: bool,
@@ -35,9 +41,9 @@ impl Integrations {
         let (user, integration) = self
             .db
             .read(move |c| {
-                let u =
-                    User::find(c, &user_id)?.ok_or_else(|| Error::not_found("user", &user_id))?;
-                let i = Integration::find(c, &integration_id)?
+                let u = User::find(c, &org, &user_id)?
+                    .ok_or_else(|| Error::not_found("user", &user_id))?;
+                let i = Integration::find(c, &org, &integration_id)?
                     .ok_or_else(|| Error::not_found("integration", &integration_id))?;
                 Ok((u, i))
             })
@@ -49,6 +55,7 @@ impl Integrations {
             ));
         }
         let run = Run::queued(
+            &integration.organization_id,
             &integration.id,
             Some(user.id),
             RunKind::Revoke,
@@ -65,6 +72,7 @@ impl Integrations {
         user: &User,
     ) -> Result<(Access, Run)> {
         let run = Run::queued(
+            &integration.organization_id,
             &integration.id,
             Some(user.id.clone()),
             RunKind::Exists,
@@ -83,9 +91,14 @@ impl Integrations {
         Ok((access, done))
     }
 
-    /// Every `exists` check for a user: integration, answer, recorded run.
+    /// Every `exists` check for a user, by the integrations of the user's
+    /// organization: integration, answer, recorded run.
     pub async fn access_report(&self, user: &User) -> Result<Vec<(Integration, Access, Run)>> {
-        let all = self.db.read(|c| Ok(Integration::all(c)?)).await?;
+        let org = user.organization_id.clone();
+        let all = self
+            .db
+            .read(move |c| Ok(Integration::all_in(c, &org)?))
+            .await?;
         // All at once: the slowest service sets the wait, not their sum.
         let checks = all
             .into_iter()

@@ -37,10 +37,11 @@ impl Integrations {
     /// those now set.
     pub async fn put_config(
         &self,
+        org: String,
         id: String,
         values: Map<String, Value>,
     ) -> Result<(Vec<String>, Vec<String>)> {
-        let i = self.find_integration(id).await?;
+        let i = self.find_integration(org, id).await?;
         let allowed = config_ids(&i.manifest_value());
         let mut updates: Vec<(String, Option<String>)> = Vec::new();
         for (k, v) in values {
@@ -63,7 +64,7 @@ impl Integrations {
             updates.push((k, text));
         }
         let vault = self.vault.clone();
-        let iid = i.id.clone();
+        let (iid, org) = (i.id.clone(), i.organization_id.clone());
         let set = self
             .db
             .write(move |c| {
@@ -78,6 +79,7 @@ impl Integrations {
                                 integration_id: iid.clone(),
                                 key: k,
                                 updated_at: now,
+                                organization_id: org.clone(),
                             });
                         }
                     }

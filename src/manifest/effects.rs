@@ -13,7 +13,8 @@ use crate::db::{new_id_at, time};
 use crate::error::Result;
 use crate::vault::{integration_oauth_label, Vault};
 
-/// Database writes a run causes besides its own row.
+/// Database writes a run causes besides its own row, all in the run's
+/// organization.
 #[derive(Default)]
 pub(super) struct Effects {
     pub(super) oauth: Option<Value>,
@@ -26,6 +27,7 @@ impl Effects {
         self,
         c: &mut crate::db::DbConn,
         vault: &Vault,
+        org: &str,
         integration_id: &str,
         user_id: Option<&str>,
         now: NaiveDateTime,
@@ -39,10 +41,10 @@ impl Effects {
                 updated_at: Some(now),
                 ..Default::default()
             };
-            Integration::update(c, integration_id, &changes)?;
+            Integration::update(c, org, integration_id, &changes)?;
         }
         if let (Some(stored), Some(uid)) = (self.stored, user_id) {
-            if let Some(u) = User::find(c, uid)? {
+            if let Some(u) = User::find(c, org, uid)? {
                 let mut extra: Map<String, Value> =
                     serde_json::from_str(&u.extra_fields).unwrap_or_default();
                 extra.extend(stored);
@@ -51,11 +53,11 @@ impl Effects {
                     updated_at: Some(now),
                     ..Default::default()
                 };
-                User::update(c, uid, &changes)?;
+                User::update(c, org, uid, &changes)?;
             }
         }
         if let Some((action, records)) = self.sync {
-            events.extend(sync::apply(c, &action, records, now)?);
+            events.extend(sync::apply(c, org, &action, records, now)?);
         }
         Ok(events)
     }

@@ -27,6 +27,8 @@ impl Integrations {
         form: Map<String, Value>,
     ) -> Result<RunInput> {
         let id = integration.id.clone();
+        // Managers and buddies are people of the integration's organization.
+        let org = integration.organization_id.clone();
         let manager_ids: Vec<String> = user
             .map(|u| {
                 [u.manager_id.clone(), u.buddy_id.clone()]
@@ -41,7 +43,7 @@ impl Integrations {
                 let values = ConfigValue::for_integration(c, &id)?;
                 let mut people = HashMap::new();
                 for pid in manager_ids {
-                    if let Some(p) = User::find(c, &pid)? {
+                    if let Some(p) = User::find(c, &org, &pid)? {
                         people.insert(pid, p);
                     }
                 }

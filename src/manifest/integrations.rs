@@ -98,6 +98,7 @@ impl Integrations {
     pub async fn create_integration(
         &self,
         types: &EventTypeCache,
+        org: String,
         new: NewIntegration,
     ) -> Result<Integration> {
         let kind = new.kind;
@@ -121,6 +122,7 @@ impl Integrations {
             oauth_token: None,
             created_at: now,
             updated_at: now,
+            organization_id: org,
         };
         let stored = integration.clone();
         self.db.write(move |c| Ok(stored.insert(c)?)).await?;
@@ -128,15 +130,17 @@ impl Integrations {
         Ok(integration)
     }
 
-    /// A page of integrations (keyset on id), each with its set config ids.
+    /// A page of `org`'s integrations (keyset on id), each with its set
+    /// config ids.
     pub async fn integrations_page(
         &self,
+        org: String,
         after: Option<String>,
         limit: i64,
     ) -> Result<Vec<(Integration, Vec<String>)>> {
         self.db
             .read(move |c| {
-                let rows = Integration::page(c, after.as_deref(), limit + 1)?;
+                let rows = Integration::page(c, &org, after.as_deref(), limit + 1)?;
                 let ids: Vec<String> = rows.iter().map(|i| i.id.clone()).collect();
                 let mut set: HashMap<String, Vec<String>> = HashMap::new();
                 for (id, key) in ConfigValue::keys_for(c, &ids)? {
@@ -153,20 +157,24 @@ impl Integrations {
             .await
     }
 
-    /// An integration (404 if none).
-    pub async fn find_integration(&self, id: String) -> Result<Integration> {
+    /// Integration `id` of organization `org` (404 if none, or another's).
+    pub async fn find_integration(&self, org: String, id: String) -> Result<Integration> {
         self.db
             .read(move |c| {
-                Integration::find(c, &id)?.ok_or_else(|| Error::not_found("integration", &id))
+                Integration::find(c, &org, &id)?.ok_or_else(|| Error::not_found("integration", &id))
             })
             .await
     }
 
-    /// An integration with the ids of its set config values.
-    pub async fn integration_with_config(&self, id: String) -> Result<(Integration, Vec<String>)> {
+    /// An integration of `org` with the ids of its set config values.
+    pub async fn integration_with_config(
+        &self,
+        org: String,
+        id: String,
+    ) -> Result<(Integration, Vec<String>)> {
         self.db
             .read(move |c| {
-                let i = Integration::find(c, &id)?
+                let i = Integration::find(c, &org, &id)?
                     .ok_or_else(|| Error::not_found("integration", &id))?;
                 let set = set_ids(c, &id)?;
                 Ok((i, set))
@@ -179,10 +187,11 @@ impl Integrations {
     pub async fn update_integration(
         &self,
         types: &EventTypeCache,
+        org: String,
         id: String,
         update: IntegrationUpdate,
     ) -> Result<(Integration, Vec<String>)> {
-        let current = self.find_integration(id).await?;
+        let current = self.find_integration(org.clone(), id).await?;
         if let Some(m) = &update.manifest {
             check_manifest(m, current.kind())?;
         }
@@ -209,7 +218,7 @@ impl Integrations {
             .db
             .write(move |c| {
                 c.transaction::<_, Error, _>(|c| {
-                    Integration::update(c, &id, &changes)?;
+                    Integration::update(c, &org, &id, &changes)?;
                     if let Some(keep) = keep {
                         let values: Vec<ConfigValue> = ConfigValue::for_integration(c, &id)?
                             .into_iter()
@@ -217,7 +226,7 @@ impl Integrations {
                             .collect();
                         ConfigValue::replace_all(c, &id, &values)?;
                     }
-                    let i = Integration::find(c, &id)?
+                    let i = Integration::find(c, &org, &id)?
                         .ok_or_else(|| Error::not_found("integration", &id))?;
                     Ok((i, set_ids(c, &id)?))
                 })
@@ -227,12 +236,14 @@ impl Integrations {
         Ok(updated)
     }
 
-    /// Deletes an integration (404 if none).
-    pub async fn delete_integration(&self, id: String) -> Result<()> {
+    /// Deletes integration `id` of `org` (404 if none).
+    pub async fn delete_integration(&self, org: String, id: String) -> Result<()> {
         let key = id.clone();
         let n = self
             .db
-            .write(move |c| c.transaction::<_, Error, _>(|c| Ok(Integration::delete(c, &key)?)))
+            .write(move |c| {
+                c.transaction::<_, Error, _>(|c| Ok(Integration::delete(c, &org, &key)?))
+            })
             .await?;
         self.invalidate_triggers();
         if n == 0 {

@@ -33,8 +33,8 @@ pub struct Connected {
 impl Integrations {
     /// The provider URL to send the admin to, with a `state` checked on
     /// return (stored now) and the PKCE challenge if enabled.
-    pub async fn authorize_url(&self, id: String) -> Result<url::Url> {
-        let i = self.find_integration(id).await?;
+    pub async fn authorize_url(&self, org: String, id: String) -> Result<url::Url> {
+        let i = self.find_integration(org, id).await?;
         let manifest = i.manifest_value();
         let Some(template) = manifest
             .pointer("/oauth/authenticate_url")
@@ -67,12 +67,13 @@ impl Integrations {
                 .append_pair("code_challenge", &pkce::challenge(&verifier))
                 .append_pair("code_challenge_method", "S256");
         }
-        let (sid, iid) = (oauth_state, i.id.clone());
+        let (sid, org, iid) = (oauth_state, i.organization_id.clone(), i.id.clone());
         self.db
             .write(move |c| {
                 Ok(store::store_oauth_state(
                     c,
                     &sid,
+                    &org,
                     &iid,
                     time::now() + STATE_TTL,
                 )?)
@@ -84,7 +85,8 @@ impl Integrations {
     /// Completes the OAuth flow the callback reports: redeems the state,
     /// exchanges the code (with the PKCE verifier), stores the token and
     /// records the exchange. A failed exchange is recorded too, and answers
-    /// 409 naming its run.
+    /// 409 naming its run. The callback is unauthenticated: the state alone
+    /// names the organization and integration written to.
     pub async fn complete_oauth(&self, q: Callback) -> Result<Connected> {
         if let Some(e) = q.error {
             return Err(Error::field("error", format!("the provider refused: {e}")));
@@ -94,8 +96,8 @@ impl Integrations {
             .ok_or_else(|| Error::field("state", "the callback has no state"))?;
         let code_given = q.code.is_some();
         let taken = s.clone();
-        let iid = self.redeem_state(s, code_given).await?;
-        let i = self.find_integration(iid).await?;
+        let (org, iid) = self.redeem_state(s, code_given).await?;
+        let i = self.find_integration(org, iid).await?;
         let input = self.input(&i, None, Map::new()).await?;
         let runner = Runner::new(&self.services, input);
         let verifier =
@@ -103,10 +105,17 @@ impl Integrations {
         let (result, steps) = runner
             .oauth_access(q.code.as_deref(), verifier.as_deref())
             .await;
-        let run = Run::queued(&i.id, None, RunKind::Oauth, &Map::new(), TriggeredBy::Oauth);
+        let run = Run::queued(
+            &i.organization_id,
+            &i.id,
+            None,
+            RunKind::Oauth,
+            &Map::new(),
+            TriggeredBy::Oauth,
+        );
         match result {
             Ok(token) => {
-                self.store_token(&i.id, &token).await?;
+                self.store_token(&i.organization_id, &i.id, &token).await?;
                 let run = self.record(run, RunStatus::Succeeded, None, &steps).await?;
                 Ok(Connected {
                     integration_id: i.id,
@@ -125,10 +134,11 @@ impl Integrations {
         }
     }
 
-    /// Takes the state `s` (once), returning its integration. A callback
+    /// Takes the state `s` (once), returning its organization and
+    /// integration. A callback
     /// without its code leaves the state usable, unless the manifest says
     /// `oauth.without_code`.
-    async fn redeem_state(&self, s: String, code_given: bool) -> Result<String> {
+    async fn redeem_state(&self, s: String, code_given: bool) -> Result<store::OauthTarget> {
         self.db
             .write(move |c| {
                 let now = time::now();
@@ -138,8 +148,8 @@ impl Integrations {
                         "unknown or expired state; start again from /oauth/authorize",
                     )
                 };
-                let iid = store::peek_oauth_state(c, &s, now)?.ok_or_else(unknown)?;
-                let i = Integration::find(c, &iid)?.ok_or_else(unknown)?;
+                let (org, iid) = store::peek_oauth_state(c, &s, now)?.ok_or_else(unknown)?;
+                let i = Integration::find(c, &org, &iid)?.ok_or_else(unknown)?;
                 let without_code =
                     i.manifest_value().pointer("/oauth/without_code") == Some(&Value::Bool(true));
                 if !code_given && !without_code {
@@ -150,12 +160,12 @@ impl Integrations {
             .await
     }
 
-    /// Stores an OAuth token (sealed).
-    pub async fn store_token(&self, integration_id: &str, token: &Value) -> Result<()> {
+    /// Stores an OAuth token (sealed) on integration `integration_id` of `org`.
+    pub async fn store_token(&self, org: &str, integration_id: &str, token: &Value) -> Result<()> {
         let sealed = self
             .vault
             .seal(&token.to_string(), &integration_oauth_label(integration_id));
-        let id = integration_id.to_string();
+        let (org, id) = (org.to_string(), integration_id.to_string());
         self.db
             .write(move |c| {
                 let changes = IntegrationChanges {
@@ -163,7 +173,7 @@ impl Integrations {
                     updated_at: Some(time::now()),
                     ..Default::default()
                 };
-                Ok(Integration::update(c, &id, &changes)?)
+                Ok(Integration::update(c, &org, &id, &changes)?)
             })
             .await?;
         Ok(())

@@ -19,14 +19,16 @@ impl Integrations {
     /// Loads what the run needs and runs it.
     pub(super) async fn execute(&self, run: &Run) -> Result<(Finish, Vec<Step>, Effects)> {
         let (integration_id, user_id) = (run.integration_id.clone(), run.user_id.clone());
+        // The run's own organization: its integration, user and people.
+        let org = run.organization_id.clone();
         let (integration, user) = self
             .db
             .read(move |c| {
-                let i = Integration::find(c, &integration_id)?
+                let i = Integration::find(c, &org, &integration_id)?
                     .ok_or_else(|| Error::not_found("integration", &integration_id))?;
                 let u = match &user_id {
                     Some(id) => {
-                        Some(User::find(c, id)?.ok_or_else(|| Error::not_found("user", id))?)
+                        Some(User::find(c, &org, id)?.ok_or_else(|| Error::not_found("user", id))?)
                     }
                     None => None,
                 };

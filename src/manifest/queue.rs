@@ -119,9 +119,9 @@ impl Integrations {
     /// runs it again.
     pub async fn run_now(&self, run: Run) -> Result<Run> {
         let run = self.start(run).await?;
-        let id = run.id.clone();
+        let (org, id) = (run.organization_id.clone(), run.id.clone());
         self.perform(run).await;
-        self.find_run(id).await
+        self.find_run(org, id).await
     }
 
     /// The API's `?wait=true`: runs `run` in this process if an inline slot
@@ -134,7 +134,7 @@ impl Integrations {
             return Ok(Inline::Queued(self.enqueue(run).await?));
         };
         let run = self.start(run).await?;
-        let id = run.id.clone();
+        let (org, id) = (run.organization_id.clone(), run.id.clone());
         let me = self.clone();
         let task = tokio::spawn(async move {
             me.perform(run).await;
@@ -142,10 +142,10 @@ impl Integrations {
         });
         let finished = tokio::time::timeout(self.inline_wait, task).await.is_ok();
         Ok(if finished {
-            let (run, steps) = self.run_with_steps(id).await?;
+            let (run, steps) = self.run_with_steps(org, id).await?;
             Inline::Finished(run, steps)
         } else {
-            Inline::Running(self.find_run(id).await?)
+            Inline::Running(self.find_run(org, id).await?)
         })
     }
 
@@ -161,9 +161,10 @@ impl Integrations {
         Ok(run)
     }
 
-    pub(super) async fn find_run(&self, id: String) -> Result<Run> {
+    /// Run `id` of organization `org` (404 if none).
+    pub(super) async fn find_run(&self, org: String, id: String) -> Result<Run> {
         self.db
-            .read(move |c| Run::find(c, &id)?.ok_or_else(|| Error::not_found("run", &id)))
+            .read(move |c| Run::find(c, &org, &id)?.ok_or_else(|| Error::not_found("run", &id)))
             .await
     }
 
@@ -203,6 +204,8 @@ impl Integrations {
         let vault = self.vault.clone();
         let integration_id = run.integration_id.clone();
         let user_id = run.user_id.clone();
+        // Everything a run writes stays in its organization.
+        let org = run.organization_id.clone();
         let index = match self.trigger_snapshot().await {
             Ok(i) => i,
             Err(_) => Arc::new(TriggerIndex::new()),
@@ -217,8 +220,8 @@ impl Integrations {
                         return Ok(false);
                     }
                     let events =
-                        effects.apply(c, &vault, &integration_id, user_id.as_deref(), now)?;
-                    triggers::queue_in(c, &index, &events)?;
+                        effects.apply(c, &vault, &org, &integration_id, user_id.as_deref(), now)?;
+                    triggers::queue_in(c, &index, &org, &events)?;
                     Ok(!events.is_empty())
                 })
             })
@@ -250,14 +253,15 @@ impl Integrations {
         }))
     }
 
-    /// Queues the runs that events published through the API trigger: an
-    /// integration listing an event type in `triggers` runs for the user
-    /// whose email the event's entity carries. Runs after the events are
-    /// committed (changes hookrelay makes itself use
-    /// [`triggers::queue_in`], inside their transaction).
-    pub async fn trigger_texts(&self, events: &[(&str, &str)]) -> Result<usize> {
+    /// Queues the runs that events published through the API in
+    /// organization `org` trigger: an integration of `org` listing an event
+    /// type in `triggers` runs for the user of `org` whose email the event's
+    /// entity carries. Runs after the events are committed (changes
+    /// hookrelay makes itself use [`triggers::queue_in`], inside their
+    /// transaction).
+    pub async fn trigger_texts(&self, org: &str, events: &[(&str, &str)]) -> Result<usize> {
         let index = self.trigger_snapshot().await?;
-        let n = triggers::queue_texts(&self.db, &index, events).await?;
+        let n = triggers::queue_texts(&self.db, &index, org, events).await?;
         if n > 0 {
             self.wake.notify_one();
         }

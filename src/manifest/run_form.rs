@@ -26,14 +26,15 @@ pub fn check_form(manifest: &Value, form: &Map<String, Value>, path: &str) -> Re
 }
 
 impl Integrations {
-    /// The user a request names, if it names one (422 if they do not exist).
-    async fn optional_user(&self, id: Option<String>) -> Result<Option<User>> {
+    /// The user a request names, if it names one (422 if they do not exist
+    /// in organization `org`).
+    async fn optional_user(&self, org: &str, id: Option<String>) -> Result<Option<User>> {
         let Some(id) = id else { return Ok(None) };
         let found = self
             .db
             .read({
-                let id = id.clone();
-                move |c| Ok(User::find(c, &id)?)
+                let (org, id) = (org.to_string(), id.clone());
+                move |c| Ok(User::find(c, &org, &id)?)
             })
             .await?;
         found.map(Some).ok_or_else(|| {
@@ -47,9 +48,14 @@ impl Integrations {
 
     /// The manifest's `form`, with options resolved (static or fetched);
     /// fetches are recorded as a `form` run.
-    pub async fn resolve_form(&self, id: String, user_id: Option<String>) -> Result<ResolvedForm> {
-        let i = self.find_integration(id).await?;
-        let user = self.optional_user(user_id).await?;
+    pub async fn resolve_form(
+        &self,
+        org: String,
+        id: String,
+        user_id: Option<String>,
+    ) -> Result<ResolvedForm> {
+        let i = self.find_integration(org.clone(), id).await?;
+        let user = self.optional_user(&org, user_id).await?;
         let manifest = i.manifest_value();
         let input = self.input(&i, user.as_ref(), Map::new()).await?;
         let mut runner = Runner::new(&self.services, input);
@@ -83,6 +89,7 @@ impl Integrations {
         let mut run_id = None;
         if !steps.is_empty() {
             let run = Run::queued(
+                &org,
                 &i.id,
                 user.map(|u| u.id),
                 RunKind::Form,
@@ -104,19 +111,27 @@ impl Integrations {
     /// queued or with `wait` run here.
     pub async fn start_run(
         self: &Arc<Self>,
+        org: String,
         id: String,
         user_id: Option<String>,
         form: Map<String, Value>,
         wait: bool,
     ) -> Result<Inline> {
-        let i = self.find_integration(id).await?;
+        let i = self.find_integration(org.clone(), id).await?;
         check_form(&i.manifest_value(), &form, "form")?;
-        let user = self.optional_user(user_id).await?;
+        let user = self.optional_user(&org, user_id).await?;
         let kind = match i.kind() {
             Kind::Webhook => RunKind::Execute,
             Kind::SyncUsers => RunKind::Sync,
         };
-        let run = Run::queued(&i.id, user.map(|u| u.id), kind, &form, TriggeredBy::Api);
+        let run = Run::queued(
+            &org,
+            &i.id,
+            user.map(|u| u.id),
+            kind,
+            &form,
+            TriggeredBy::Api,
+        );
         self.submit(run, wait).await
     }
 }

@@ -23,21 +23,21 @@ impl Integrations {
         self.db.read(move |c| Ok(Run::list(c, &query)?)).await
     }
 
-    /// A run and its steps (404 if none).
-    pub async fn run_with_steps(&self, id: String) -> Result<(Run, Vec<RunStep>)> {
+    /// A run of organization `org` and its steps (404 if none).
+    pub async fn run_with_steps(&self, org: String, id: String) -> Result<(Run, Vec<RunStep>)> {
         self.db
             .read(move |c| {
-                let run = Run::find(c, &id)?.ok_or_else(|| Error::not_found("run", &id))?;
+                let run = Run::find(c, &org, &id)?.ok_or_else(|| Error::not_found("run", &id))?;
                 let steps = Run::steps(c, &id)?;
                 Ok((run, steps))
             })
             .await
     }
 
-    /// Runs `id` again with the same integration, user and form (409 for
-    /// kinds that cannot be re-run).
-    pub async fn rerun(self: &Arc<Self>, id: String, wait: bool) -> Result<Inline> {
-        let old = self.find_run(id).await?;
+    /// Runs `id` (of organization `org`) again with the same integration,
+    /// user and form (409 for kinds that cannot be re-run).
+    pub async fn rerun(self: &Arc<Self>, org: String, id: String, wait: bool) -> Result<Inline> {
+        let old = self.find_run(org, id).await?;
         if !old.run_kind().can_rerun() {
             return Err(Error::conflict(
                 crate::error::ErrorCode::CannotRerun,

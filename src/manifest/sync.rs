@@ -174,6 +174,7 @@ fn record(raw: &Value, manifest: &Value) -> Map<String, Value> {
 /// the events published.
 pub fn apply(
     c: &mut DbConn,
+    org: &str,
     action: &str,
     records: Vec<Map<String, Value>>,
     now: chrono::NaiveDateTime,
@@ -185,10 +186,11 @@ pub fn apply(
     };
     // The users these records name, in one query.
     let keys: Vec<String> = records.iter().map(|r| email_of(r).to_lowercase()).collect();
-    let mut known: std::collections::HashMap<String, User> = User::find_by_email_keys(c, &keys)?
-        .into_iter()
-        .map(|u| (u.email_key.clone(), u))
-        .collect();
+    let mut known: std::collections::HashMap<String, User> =
+        User::find_by_email_keys(c, org, &keys)?
+            .into_iter()
+            .map(|u| (u.email_key.clone(), u))
+            .collect();
     let mut seen: HashSet<String> = HashSet::new();
     for r in records {
         let email = email_of(&r);
@@ -220,7 +222,7 @@ pub fn apply(
                     updated_at: Some(now),
                     ..Default::default()
                 };
-                User::update(c, &u.id, &changes)?;
+                User::update(c, org, &u.id, &changes)?;
                 changed.push(u);
             }
             ("create", None) => {
@@ -250,6 +252,7 @@ pub fn apply(
                     extra_fields: "{}".into(),
                     created_at: now,
                     updated_at: now,
+                    organization_id: org.to_string(),
                 };
                 u.insert(c)?;
                 changed.push(u);
@@ -259,7 +262,7 @@ pub fn apply(
     }
     // One publish for all of them (the event carries no extra fields).
     let events = changed.iter().map(crate::publish::user_updated).collect();
-    crate::publish::record_builtin(c, events)
+    crate::publish::record_builtin_in(c, org, events)
 }
 
 #[cfg(test)]

@@ -1,5 +1,7 @@
 //! Event triggers: an integration listing an event type in `triggers` runs
-//! for the user whose email the event's entity carries. A leaf below the
+//! for the user whose email the event's entity carries, when the event is
+//! published in the integration's own organization (and the user is one of
+//! its people). A leaf below the
 //! run queue: it writes queued run rows and knows nothing of how they run.
 
 use std::collections::HashMap;
@@ -14,8 +16,17 @@ use crate::db::users::User;
 use crate::db::Db;
 use crate::error::Result;
 
-/// Event type → integrations it triggers, with their form.
-pub type TriggerIndex = HashMap<String, Vec<(String, Value)>>;
+/// One integration a trigger runs: its organization, its id, the form.
+#[derive(Debug, Clone)]
+pub struct TriggerTarget {
+    pub organization: String,
+    pub integration_id: String,
+    pub form: Value,
+}
+
+/// Event type → integrations it triggers (of every organization; matching
+/// keeps the event's own).
+pub type TriggerIndex = HashMap<String, Vec<TriggerTarget>>;
 
 /// The trigger index, cached for a few seconds: other processes change
 /// integrations too, so it is reloaded now and then.
@@ -49,9 +60,11 @@ impl TriggerCache {
             for t in list {
                 if let Some(et) = t.get("event_type").and_then(Value::as_str) {
                     let form = t.get("form").cloned().unwrap_or(json!({}));
-                    idx.entry(et.to_string())
-                        .or_default()
-                        .push((i.id.clone(), form));
+                    idx.entry(et.to_string()).or_default().push(TriggerTarget {
+                        organization: i.organization_id.clone(),
+                        integration_id: i.id.clone(),
+                        form,
+                    });
                 }
             }
         }
@@ -66,36 +79,47 @@ impl TriggerCache {
     }
 }
 
-/// Queues, in the caller's transaction, the runs `events` trigger: a
-/// change and the runs it causes commit together.
+/// Queues, in the caller's transaction, the runs `events` (published in
+/// organization `org`) trigger: a change and the runs it causes commit
+/// together.
 pub fn queue_in(
     c: &mut crate::db::DbConn,
     index: &TriggerIndex,
+    org: &str,
     events: &[(String, Value)],
 ) -> Result<usize> {
     let raw: Vec<(&str, Option<&Value>, &str)> = events
         .iter()
         .map(|(t, p)| (t.as_str(), Some(p), ""))
         .collect();
-    queue_wanted(c, wanted_runs(index, &raw))
+    queue_wanted(c, org, wanted_runs(index, org, &raw))
 }
 
-/// Queues the runs that published events (type, payload text) trigger, in
-/// their own transaction, after the events committed. Payloads are parsed
-/// only when their type triggers something. How many were queued.
-pub async fn queue_texts(db: &Db, index: &TriggerIndex, events: &[(&str, &str)]) -> Result<usize> {
+/// Queues the runs that events published in `org` (type, payload text)
+/// trigger, in their own transaction, after the events committed. Payloads
+/// are parsed only when their type triggers something. How many were
+/// queued.
+pub async fn queue_texts(
+    db: &Db,
+    index: &TriggerIndex,
+    org: &str,
+    events: &[(&str, &str)],
+) -> Result<usize> {
     let raw: Vec<(&str, Option<&Value>, &str)> =
         events.iter().map(|(t, p)| (*t, None, *p)).collect();
-    let wanted = wanted_runs(index, &raw);
+    let wanted = wanted_runs(index, org, &raw);
     if wanted.is_empty() {
         return Ok(0);
     }
-    db.write(move |c| queue_wanted(c, wanted)).await
+    let org = org.to_string();
+    db.write(move |c| queue_wanted(c, &org, wanted)).await
 }
 
-/// The runs `events` ask for: (integration, form, the entity's email).
+/// The runs `events` of organization `org` ask for: (integration, form,
+/// the entity's email). Only `org`'s integrations are candidates.
 fn wanted_runs(
     index: &TriggerIndex,
+    org: &str,
     events: &[(&str, Option<&Value>, &str)],
 ) -> Vec<(String, Value, String)> {
     let mut wanted = Vec::new();
@@ -106,6 +130,9 @@ fn wanted_runs(
         let Some(targets) = index.get(*event_type) else {
             continue;
         };
+        if !targets.iter().any(|t| t.organization == org) {
+            continue;
+        }
         let owned;
         let payload = match parsed {
             Some(p) => *p,
@@ -122,20 +149,25 @@ fn wanted_runs(
         else {
             continue;
         };
-        for (integration_id, form) in targets {
-            wanted.push((integration_id.clone(), form.clone(), email.to_string()));
+        for t in targets.iter().filter(|t| t.organization == org) {
+            wanted.push((t.integration_id.clone(), t.form.clone(), email.to_string()));
         }
     }
     wanted
 }
 
-/// Inserts the wanted runs for users that exist; how many.
-fn queue_wanted(c: &mut crate::db::DbConn, wanted: Vec<(String, Value, String)>) -> Result<usize> {
+/// Inserts the wanted runs for users of `org` that exist; how many.
+fn queue_wanted(
+    c: &mut crate::db::DbConn,
+    org: &str,
+    wanted: Vec<(String, Value, String)>,
+) -> Result<usize> {
     let mut n = 0;
     for (integration_id, form, email) in wanted {
-        if let Some(u) = User::find_by_email(c, &email)? {
+        if let Some(u) = User::find_by_email(c, org, &email)? {
             let form = form.as_object().cloned().unwrap_or_default();
             Run::queued(
+                org,
                 &integration_id,
                 Some(u.id),
                 RunKind::Execute,

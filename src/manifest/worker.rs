@@ -78,14 +78,22 @@ impl Integrations {
         for i in due {
             let was = i.next_sync_at.expect("due syncs have a time");
             let next = next_sync(&i.manifest_value(), time::now());
-            let id = i.id.clone();
+            let (id, org) = (i.id.clone(), i.organization_id.clone());
             let won = self
                 .db
                 .write(move |c| {
                     let won = Integration::advance_sync(c, &id, was, next)?;
                     if won {
-                        Run::queued(&id, None, RunKind::Sync, &Map::new(), TriggeredBy::Schedule)
-                            .insert(c)?;
+                        // The sync imports into the integration's organization.
+                        Run::queued(
+                            &org,
+                            &id,
+                            None,
+                            RunKind::Sync,
+                            &Map::new(),
+                            TriggeredBy::Schedule,
+                        )
+                        .insert(c)?;
                     }
                     Ok(won)
                 })

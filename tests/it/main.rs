@@ -19,6 +19,7 @@ mod integrations;
 mod observability;
 mod openapi;
 mod organizations;
+mod organizations_people;
 mod process;
 mod reliability;
 mod security;

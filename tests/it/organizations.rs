@@ -16,7 +16,7 @@ both_backends!(
 );
 
 /// A request with a bearer token and, optionally, the organization header.
-async fn call(
+pub(crate) async fn call(
     app: &TestApp,
     token: &str,
     org: Option<&str>,
@@ -38,7 +38,7 @@ async fn call(
 }
 
 /// Creates an organization with the platform token; its id.
-async fn new_org(app: &TestApp, name: &str) -> String {
+pub(crate) async fn new_org(app: &TestApp, name: &str) -> String {
     let (s, v) = call(
         app,
         TOKEN,
@@ -55,7 +55,7 @@ async fn new_org(app: &TestApp, name: &str) -> String {
 
 /// An `admin` token of `org`, made by the platform token with the header:
 /// (id, token).
-async fn org_token(app: &TestApp, org: &str) -> (String, String) {
+pub(crate) async fn org_token(app: &TestApp, org: &str) -> (String, String) {
     let (s, v) = call(
         app,
         TOKEN,
@@ -264,19 +264,16 @@ async fn two_organizations_are_isolated(backend: Backend) {
     let (_, v) = call(&app, &tok_a, None, Method::GET, "/v1/events", None).await;
     assert_eq!(ids(&v), vec![ev_a.clone()]);
 
-    // People, integrations and runs are the default organization's for
-    // now: hidden from every other.
-    for path in [
-        "/v1/users",
-        "/v1/integrations",
-        "/v1/runs",
-        "/v1/organization",
-    ] {
+    // People, integrations and runs are per organization too (see
+    // organizations_people.rs): B's lists are its own, empty ones.
+    for path in ["/v1/users", "/v1/integrations", "/v1/runs"] {
         let (s, v) = call(&app, &tok_b, None, Method::GET, path, None).await;
-        assert_eq!(s, StatusCode::NOT_FOUND, "{path}: {v}");
-        let (s, v) = call(&app, TOKEN, Some(&a), Method::GET, path, None).await;
-        assert_eq!(s, StatusCode::NOT_FOUND, "{path}: {v}");
+        assert_eq!(s, StatusCode::OK, "{path}: {v}");
+        assert_eq!(v["data"], json!([]), "{path}: {v}");
     }
+    let (s, v) = call(&app, TOKEN, Some(&a), Method::GET, "/v1/organization", None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["id"], a.as_str(), "{v}");
 
     // An organization token cannot step into another organization, manage
     // organizations, or mint platform tokens.

@@ -21,13 +21,17 @@ pub struct PutConfig {
 /// `null` removes one.
 pub async fn put_config(
     state: web::Data<AppState>,
-    _: Need<IntegrationsWrite>,
+    need: Need<IntegrationsWrite>,
     id: web::Path<String>,
     body: web::Json<PutConfig>,
 ) -> Result<HttpResponse> {
     let (allowed, set) = state
         .integrations
-        .put_config(id.into_inner(), body.into_inner().values)
+        .put_config(
+            need.caller.organization.clone(),
+            id.into_inner(),
+            body.into_inner().values,
+        )
         .await?;
     let missing: Vec<&String> = allowed.iter().filter(|a| !set.contains(a)).collect();
     Ok(HttpResponse::Ok().json(json!({"set": set, "missing": missing})))
@@ -35,12 +39,12 @@ pub async fn put_config(
 
 pub async fn get_config(
     state: web::Data<AppState>,
-    _: Need<IntegrationsRun>,
+    need: Need<IntegrationsRun>,
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
     let (i, set) = state
         .integrations
-        .integration_with_config(id.into_inner())
+        .integration_with_config(need.caller.organization.clone(), id.into_inner())
         .await?;
     let items: Vec<Value> = i
         .manifest_value()

@@ -80,7 +80,7 @@ impl IntegrationView {
 
 pub async fn create(
     state: web::Data<AppState>,
-    _: Need<IntegrationsWrite>,
+    need: Need<IntegrationsWrite>,
     body: web::Json<CreateIntegration>,
 ) -> Result<HttpResponse> {
     let b = body.into_inner();
@@ -98,18 +98,21 @@ pub async fn create(
     };
     let i = state
         .integrations
-        .create_integration(&state.types, new)
+        .create_integration(&state.types, need.caller.organization.clone(), new)
         .await?;
     Ok(HttpResponse::Created().json(IntegrationView::new(i, &[])))
 }
 
 pub async fn list(
     state: web::Data<AppState>,
-    _: Need<IntegrationsRun>,
+    need: Need<IntegrationsRun>,
     q: web::Query<page::KeysetQuery>,
 ) -> Result<HttpResponse> {
     let (limit, after) = q.keyset()?;
-    let rows = state.integrations.integrations_page(after, limit).await?;
+    let rows = state
+        .integrations
+        .integrations_page(need.caller.organization.clone(), after, limit)
+        .await?;
     Ok(HttpResponse::Ok().json(Page::from_rows(
         rows,
         limit,
@@ -120,19 +123,19 @@ pub async fn list(
 
 pub async fn get(
     state: web::Data<AppState>,
-    _: Need<IntegrationsRun>,
+    need: Need<IntegrationsRun>,
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
     let (i, set) = state
         .integrations
-        .integration_with_config(id.into_inner())
+        .integration_with_config(need.caller.organization.clone(), id.into_inner())
         .await?;
     Ok(HttpResponse::Ok().json(IntegrationView::new(i, &set)))
 }
 
 pub async fn update(
     state: web::Data<AppState>,
-    _: Need<IntegrationsWrite>,
+    need: Need<IntegrationsWrite>,
     id: web::Path<String>,
     body: web::Json<UpdateIntegration>,
 ) -> Result<HttpResponse> {
@@ -144,19 +147,24 @@ pub async fn update(
     };
     let (i, set) = state
         .integrations
-        .update_integration(&state.types, id.into_inner(), update)
+        .update_integration(
+            &state.types,
+            need.caller.organization.clone(),
+            id.into_inner(),
+            update,
+        )
         .await?;
     Ok(HttpResponse::Ok().json(IntegrationView::new(i, &set)))
 }
 
 pub async fn delete(
     state: web::Data<AppState>,
-    _: Need<IntegrationsWrite>,
+    need: Need<IntegrationsWrite>,
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
     state
         .integrations
-        .delete_integration(id.into_inner())
+        .delete_integration(need.caller.organization.clone(), id.into_inner())
         .await?;
     Ok(no_content())
 }

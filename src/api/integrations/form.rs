@@ -30,13 +30,17 @@ pub struct FormQuery {
 /// The manifest's `form`, with options resolved (static or fetched).
 pub async fn form(
     state: web::Data<AppState>,
-    _: Need<IntegrationsRun>,
+    need: Need<IntegrationsRun>,
     id: web::Path<String>,
     q: web::Query<FormQuery>,
 ) -> Result<HttpResponse> {
     let resolved = state
         .integrations
-        .resolve_form(id.into_inner(), q.into_inner().user_id)
+        .resolve_form(
+            need.caller.organization.clone(),
+            id.into_inner(),
+            q.into_inner().user_id,
+        )
         .await?;
     Ok(HttpResponse::Ok().json(json!({"items": resolved.items, "run_id": resolved.run_id})))
 }
@@ -44,7 +48,7 @@ pub async fn form(
 /// Queues a run (202), or with `?wait=true` runs it and answers with it.
 pub async fn start_run(
     state: web::Data<AppState>,
-    _: Need<IntegrationsRun>,
+    need: Need<IntegrationsRun>,
     id: web::Path<String>,
     q: web::Query<WaitQuery>,
     req: HttpRequest,
@@ -53,7 +57,13 @@ pub async fn start_run(
     let b: StartRun = optional_json(&req, body, state.config.max_body_bytes).await?;
     let submitted = state
         .integrations
-        .start_run(id.into_inner(), b.user_id, b.form, q.wait.unwrap_or(false))
+        .start_run(
+            need.caller.organization.clone(),
+            id.into_inner(),
+            b.user_id,
+            b.form,
+            q.wait.unwrap_or(false),
+        )
         .await?;
     Ok(respond(submitted))
 }

@@ -12,10 +12,13 @@ use crate::state::AppState;
 /// Redirects the admin to the provider, with a `state` checked on return.
 pub async fn authorize(
     state: web::Data<AppState>,
-    _: Need<IntegrationsWrite>,
+    need: Need<IntegrationsWrite>,
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
-    let url = state.integrations.authorize_url(id.into_inner()).await?;
+    let url = state
+        .integrations
+        .authorize_url(need.caller.organization.clone(), id.into_inner())
+        .await?;
     Ok(HttpResponse::Found()
         .insert_header(("Location", url.to_string()))
         .json(json!({"location": url.to_string()})))

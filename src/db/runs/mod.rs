@@ -1,6 +1,7 @@
 //! Integration runs and their step logs. Runs are queued in SQL and claimed
 //! like deliveries (`FOR UPDATE SKIP LOCKED` on PostgreSQL), so any process
-//! can run them and a crash loses none.
+//! can run them and a crash loses none. A run belongs to its integration's
+//! organization; the API's reads take it, the worker's claims span all.
 
 mod values;
 
@@ -42,6 +43,8 @@ pub struct Run {
     pub started_at: Option<NaiveDateTime>,
     pub finished_at: Option<NaiveDateTime>,
     pub updated_at: NaiveDateTime,
+    /// The integration's organization: what the run reads and writes.
+    pub organization_id: String,
 }
 
 /// One logged exchange of a run.
@@ -87,6 +90,8 @@ pub struct Finish {
 /// List filters.
 #[derive(Default)]
 pub struct RunQuery {
+    /// The organization whose runs are listed.
+    pub organization: String,
     pub integration_id: Option<String>,
     pub user_id: Option<String>,
     pub status: Option<RunStatus>,
@@ -96,8 +101,10 @@ pub struct RunQuery {
 }
 
 impl Run {
-    /// A run of `kind`, queued now (`attempt` 1, due at once).
+    /// A run of `kind` in organization `org`, queued now (`attempt` 1, due
+    /// at once).
     pub fn queued(
+        org: &str,
         integration_id: &str,
         user_id: Option<String>,
         kind: RunKind,
@@ -123,12 +130,14 @@ impl Run {
             started_at: None,
             finished_at: None,
             updated_at: now,
+            organization_id: org.to_string(),
         }
     }
 
     /// The same integration, user, kind and form, queued again now.
     pub fn rerun_of(old: Run) -> Run {
         let mut run = Run::queued(
+            &old.organization_id,
             &old.integration_id,
             old.user_id.clone(),
             old.run_kind(),
@@ -160,13 +169,19 @@ impl Run {
             .map(|_| ())
     }
 
-    pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<Run>> {
-        runs::table.find(id).select(Run::as_select()).load_one(conn)
+    /// Run `id` of organization `org`.
+    pub fn find(conn: &mut DbConn, org: &str, id: &str) -> QueryResult<Option<Run>> {
+        runs::table
+            .find(id)
+            .filter(runs::organization_id.eq(org))
+            .select(Run::as_select())
+            .load_one(conn)
     }
 
-    /// Newest first, keyset on id.
+    /// The organization's runs, newest first, keyset on id.
     pub fn list(conn: &mut DbConn, q: &RunQuery) -> QueryResult<Vec<Run>> {
         let mut query = runs::table
+            .filter(runs::organization_id.eq(q.organization.clone()))
             .select(Run::as_select())
             .order(runs::id.desc())
             .limit(q.limit + 1)
@@ -304,7 +319,7 @@ impl Run {
         .execute(conn)
     }
 
-    /// The steps of a run, in order.
+    /// The steps of a run, in order (find the run in its organization first).
     pub fn steps(conn: &mut DbConn, id: &str) -> QueryResult<Vec<RunStep>> {
         run_steps::table
             .filter(run_steps::run_id.eq(id))
