@@ -5,6 +5,7 @@
 use diesel::Connection;
 use tokio::sync::Notify;
 
+use crate::db::event_types::EventType;
 use crate::db::organizations::{Organization, DEFAULT_ORG};
 use crate::db::{new_id, time, Db};
 use crate::error::{Error, ErrorCode, Result};
@@ -100,6 +101,9 @@ impl Organizations<'_> {
                             format!("organization '{id}' still holds webhooks, events, tokens, users or integrations; delete them first"),
                         ));
                     }
+                    // Its custom event types are part of its set-up, not
+                    // contents to empty first: they go with it.
+                    EventType::delete_custom(c, &id)?;
                     Organization::delete(c, &id)?;
                     Ok(())
                 })

@@ -37,18 +37,19 @@ impl From<EventType> for EventTypeView {
     }
 }
 
-pub async fn list(state: web::Data<AppState>, _: Need<WebhooksRead>) -> Result<HttpResponse> {
-    let all = catalogue::list_types(&state.db).await?;
+pub async fn list(state: web::Data<AppState>, need: Need<WebhooksRead>) -> Result<HttpResponse> {
+    let all = catalogue::list_types(&state.db, need.caller.organization.clone()).await?;
     let data: Vec<EventTypeView> = all.into_iter().map(Into::into).collect();
     Ok(HttpResponse::Ok().json(json!({"data": data, "next_cursor": null})))
 }
 
 pub async fn get(
     state: web::Data<AppState>,
-    _: Need<WebhooksRead>,
+    need: Need<WebhooksRead>,
     name: web::Path<String>,
 ) -> Result<HttpResponse> {
-    let t = catalogue::find_type(&state.db, name.into_inner()).await?;
+    let org = need.caller.organization.clone();
+    let t = catalogue::find_type(&state.db, org, name.into_inner()).await?;
     Ok(HttpResponse::Ok().json(EventTypeView::from(t)))
 }
 

@@ -230,8 +230,9 @@ pub fn check_batch(max: i32, format: Format) -> Result<i32> {
     Ok(max)
 }
 
-/// Names must exist; `*` and `prefix.*` patterns are accepted as written.
-pub async fn check_event_types(state: &AppState, list: &[String]) -> Result<String> {
+/// Names must be types organization `org` has (built-in or its own); `*`
+/// and `prefix.*` patterns are accepted as written.
+pub async fn check_event_types(state: &AppState, org: &str, list: &[String]) -> Result<String> {
     if list.is_empty() {
         return Err(Error::field(
             "event_types",
@@ -258,7 +259,7 @@ pub async fn check_event_types(state: &AppState, list: &[String]) -> Result<Stri
             }
             continue;
         }
-        if state.types.entity_of(&state.db, name).await?.is_none() {
+        if state.types.entity_of(&state.db, org, name).await?.is_none() {
             return Err(Error::field_code(
                 crate::error::ErrorCode::UnknownEventType,
                 field,

@@ -101,7 +101,8 @@ pub async fn create(
     let fields = Webhook {
         name: super::check_name(&b.name)?,
         url: input::check_url(&b.url, state.config.require_https, state.clients.policy())?,
-        event_types: input::check_event_types(&state, &b.event_types).await?,
+        event_types: input::check_event_types(&state, &need.caller.organization, &b.event_types)
+            .await?,
         max_events_per_request: input::check_batch(b.max_events_per_request.unwrap_or(1), format)?,
         format,
         active: b.active.unwrap_or(true),
@@ -172,7 +173,9 @@ pub async fn update(
             .map(|u| input::check_url(u, state.config.require_https, state.clients.policy()))
             .transpose()?,
         event_types: match &b.event_types {
-            Some(list) => Some(input::check_event_types(&state, list).await?),
+            Some(list) => {
+                Some(input::check_event_types(&state, &need.caller.organization, list).await?)
+            }
             None => None,
         },
         format: b.format.is_some().then_some(format),

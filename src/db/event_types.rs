@@ -1,4 +1,5 @@
-//! The event-type catalogue (built-in types are seeded by the first migration).
+//! The event-type catalogue: built-in types (seeded by the first migration)
+//! shared by every organization, and each organization's custom types.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -15,10 +16,15 @@ crate::text_enum::text_enum! {
     }
 }
 
+/// The `organization_id` of the built-in types: every organization sees them.
+pub const SHARED: &str = "";
+
 /// One event type.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = event_types)]
 pub struct EventType {
+    /// [`SHARED`] for a built-in type, else the organization that made it.
+    pub organization_id: String,
     pub name: String,
     pub entity: String,
     pub description: String,
@@ -29,27 +35,37 @@ pub struct EventType {
 }
 
 impl EventType {
-    /// All types, by name.
-    pub fn list(conn: &mut DbConn) -> QueryResult<Vec<EventType>> {
+    /// The types organization `org` can use (the built-in ones and its
+    /// own), by name.
+    pub fn list(conn: &mut DbConn, org: &str) -> QueryResult<Vec<EventType>> {
         event_types::table
+            .filter(event_types::organization_id.eq_any([SHARED, org]))
             .order(event_types::name.asc())
             .select(EventType::as_select())
             .load(conn)
     }
 
-    /// One type by name.
-    pub fn find(conn: &mut DbConn, name: &str) -> QueryResult<Option<EventType>> {
+    /// One type by name, as organization `org` sees it: a built-in one or
+    /// its own (a custom type never takes a built-in name).
+    pub fn find(conn: &mut DbConn, org: &str, name: &str) -> QueryResult<Option<EventType>> {
         event_types::table
-            .find(name)
+            .filter(event_types::organization_id.eq_any([SHARED, org]))
+            .filter(event_types::name.eq(name))
             .select(EventType::as_select())
             .load_one(conn)
     }
 
-    /// Adds a custom type of organization `org`.
-    pub fn insert(&self, conn: &mut DbConn, org: &str) -> QueryResult<()> {
+    /// Adds a custom type (its `organization_id` says whose).
+    pub fn insert(&self, conn: &mut DbConn) -> QueryResult<()> {
         diesel::insert_into(event_types::table)
-            .values((self, event_types::organization_id.eq(org)))
+            .values(self)
             .execute(conn)
             .map(|_| ())
+    }
+
+    /// Deletes organization `org`'s custom types (with the organization).
+    pub fn delete_custom(conn: &mut DbConn, org: &str) -> QueryResult<usize> {
+        diesel::delete(event_types::table.filter(event_types::organization_id.eq(org)))
+            .execute(conn)
     }
 }

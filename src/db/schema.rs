@@ -13,7 +13,8 @@ diesel::table! {
 }
 
 diesel::table! {
-    event_types (name) {
+    event_types (organization_id, name) {
+        organization_id -> Text,
         name -> Text,
         entity -> Text,
         description -> Text,
@@ -21,7 +22,6 @@ diesel::table! {
         example -> Text,
         builtin -> Bool,
         created_at -> Timestamp,
-        organization_id -> Nullable<Text>,
     }
 }
 

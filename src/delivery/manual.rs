@@ -64,7 +64,7 @@ pub async fn resend(deps: &Manual, org: String, id: String) -> Result<HistoryRow
         .await?;
     let docs: Vec<EventDoc> = if row.triggered_by == Trigger::Test || events.is_empty() {
         let t = row.event_type.clone();
-        vec![example_doc(db, t).await?]
+        vec![example_doc(db, &webhook.organization_id, t).await?]
     } else {
         events
             .iter()
@@ -106,7 +106,7 @@ pub async fn test_send(
             move |c| Webhook::find_in(c, &org, &id)?.ok_or_else(|| Error::not_found("webhook", &id))
         })
         .await?;
-    let doc = example_doc(db, event_type.clone()).await?;
+    let doc = example_doc(db, &webhook.organization_id, event_type.clone()).await?;
     attempt(
         deps,
         webhook,
@@ -119,11 +119,12 @@ pub async fn test_send(
     .await
 }
 
-async fn example_doc(db: &Db, event_type: String) -> Result<EventDoc> {
+/// The example payload of `event_type` as organization `org` sees it.
+async fn example_doc(db: &Db, org: &str, event_type: String) -> Result<EventDoc> {
     let t = db
         .read({
-            let name = event_type.clone();
-            move |c| Ok(EventType::find(c, &name)?)
+            let (org, name) = (org.to_string(), event_type.clone());
+            move |c| Ok(EventType::find(c, &org, &name)?)
         })
         .await?
         .ok_or_else(|| {

@@ -59,6 +59,7 @@ fn check_manifest(manifest: &Value, kind: Kind) -> Result<Report> {
 
 async fn check_triggers(
     integrations: &Integrations,
+    org: &str,
     types: &EventTypeCache,
     kind: Kind,
     manifest: &Value,
@@ -73,7 +74,7 @@ async fn check_triggers(
     for (i, t) in triggers.iter().enumerate() {
         check_form(manifest, &t.form, &format!("triggers[{i}].form"))?;
         if types
-            .entity_of(&integrations.db, &t.event_type)
+            .entity_of(&integrations.db, org, &t.event_type)
             .await?
             .is_none()
         {
@@ -105,6 +106,7 @@ impl Integrations {
         check_manifest(&new.manifest, kind)?;
         let triggers = check_triggers(
             self,
+            &org,
             types,
             kind,
             &new.manifest,
@@ -200,7 +202,7 @@ impl Integrations {
             .clone()
             .unwrap_or_else(|| current.manifest_value());
         let triggers = match &update.triggers {
-            Some(t) => Some(check_triggers(self, types, current.kind(), &manifest, t).await?),
+            Some(t) => Some(check_triggers(self, &org, types, current.kind(), &manifest, t).await?),
             None => None,
         };
         let now = time::now();

@@ -20,32 +20,34 @@ pub struct NewEventType {
     pub example: Option<Map<String, Value>>,
 }
 
-/// Every event type.
-pub async fn list_types(db: &Db) -> Result<Vec<EventType>> {
-    db.read(|c| Ok(EventType::list(c)?)).await
+/// The event types organization `org` sees: the built-in ones and its own.
+pub async fn list_types(db: &Db, org: String) -> Result<Vec<EventType>> {
+    db.read(move |c| Ok(EventType::list(c, &org)?)).await
 }
 
-/// One event type, or 404.
-pub async fn find_type(db: &Db, name: String) -> Result<EventType> {
+/// One event type as organization `org` sees it, or 404.
+pub async fn find_type(db: &Db, org: String, name: String) -> Result<EventType> {
     db.read(move |c| {
-        EventType::find(c, &name)?.ok_or_else(|| Error::not_found("event type", &name))
+        EventType::find(c, &org, &name)?.ok_or_else(|| Error::not_found("event type", &name))
     })
     .await
 }
 
-/// Adds an event type, recorded as organization `org`'s (names are still
-/// one catalogue shared by all); 409 when the name is taken.
+/// Adds a custom event type to organization `org`; 409 when the name is
+/// built in or already one of the organization's. Other organizations may
+/// use the same name for types of their own.
 pub async fn create_type(db: &Db, org: String, body: NewEventType) -> Result<EventType> {
-    let t = validate(body)?;
+    let mut t = validate(body)?;
+    t.organization_id = org;
     let stored = t.clone();
     db.write(move |c| {
-        if EventType::find(c, &stored.name)?.is_some() {
+        if EventType::find(c, &stored.organization_id, &stored.name)?.is_some() {
             return Err(Error::conflict(
                 crate::error::ErrorCode::EventTypeExists,
                 format!("event type '{}' already exists", stored.name),
             ));
         }
-        Ok(stored.insert(c, &org)?)
+        Ok(stored.insert(c)?)
     })
     .await?;
     Ok(t)
@@ -117,6 +119,7 @@ fn validate(body: NewEventType) -> Result<EventType> {
         None => json!({"type": body.name, "origin": "api", "message": "", entity.clone(): {}}),
     };
     Ok(EventType {
+        organization_id: String::new(),
         name: body.name,
         entity,
         description: body.description,

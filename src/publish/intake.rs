@@ -43,7 +43,7 @@ impl Intake<'_> {
     where
         T: AsyncFn(&[(&str, &str)]) -> Result<usize>,
     {
-        let ev = validate(body, "", self.types, self.db).await?;
+        let ev = validate(body, "", self.organization, self.types, self.db).await?;
         Ok(self.record(vec![ev], key, trigger).await?.remove(0))
     }
 
@@ -73,7 +73,16 @@ impl Intake<'_> {
         }
         let mut valid = Vec::with_capacity(list.len());
         for (i, v) in list.into_iter().enumerate() {
-            valid.push(validate(v, &format!("events[{i}]."), self.types, self.db).await?);
+            valid.push(
+                validate(
+                    v,
+                    &format!("events[{i}]."),
+                    self.organization,
+                    self.types,
+                    self.db,
+                )
+                .await?,
+            );
         }
         self.record(valid, None, trigger).await
     }

@@ -16,7 +16,7 @@ use diesel::Connection;
 use serde_json::Value;
 
 use crate::db::deliveries::{Delivery, DeliveryStatus};
-use crate::db::event_types::EventType;
+use crate::db::event_types::{EventType, SHARED};
 use crate::db::events::Event;
 use crate::db::webhooks::Webhook;
 use crate::db::{new_id, new_id_at, time, Db, DbConn};
@@ -33,26 +33,36 @@ pub const RESERVED_ORIGIN: &str = "hookrelay";
 /// Most events in one batch publish.
 pub const MAX_BATCH: usize = 1000;
 
-/// Event-type name → entity field, cached (types are never deleted).
+/// Event-type name → entity field, cached. Built-in types are cached under
+/// [`SHARED`], custom ones under their organization. Types are never
+/// deleted, except with their organization, whose id is never reused.
 #[derive(Default)]
 pub struct EventTypeCache {
-    /// Name → (entity, built-in).
-    entities: RwLock<HashMap<String, (String, bool)>>,
+    /// (organization or [`SHARED`], name) → entity.
+    entities: RwLock<HashMap<(String, String), String>>,
 }
 
 impl EventTypeCache {
-    /// The entity field of `name`, or `None` if no such type exists.
-    pub async fn entity_of(&self, db: &Db, name: &str) -> Result<Option<String>> {
-        if let Some((e, _)) = self.entities.read().expect("lock").get(name) {
-            return Ok(Some(e.clone()));
+    fn cached(&self, org: &str, name: &str) -> Option<String> {
+        let map = self.entities.read().expect("lock");
+        map.get(&(SHARED.to_string(), name.to_string()))
+            .or_else(|| map.get(&(org.to_string(), name.to_string())))
+            .cloned()
+    }
+
+    /// The entity field of `name` as organization `org` sees it (a
+    /// built-in type or one of its own), or `None` if it has no such type.
+    pub async fn entity_of(&self, db: &Db, org: &str, name: &str) -> Result<Option<String>> {
+        if let Some(e) = self.cached(org, name) {
+            return Ok(Some(e));
         }
-        let owned = name.to_string();
-        let found = db.read(move |c| Ok(EventType::find(c, &owned)?)).await?;
+        let (o, n) = (org.to_string(), name.to_string());
+        let found = db.read(move |c| Ok(EventType::find(c, &o, &n)?)).await?;
         Ok(found.map(|t| {
             self.entities
                 .write()
                 .expect("lock")
-                .insert(t.name.clone(), (t.entity.clone(), t.builtin));
+                .insert((t.organization_id, t.name), t.entity.clone());
             t.entity
         }))
     }
@@ -61,9 +71,11 @@ impl EventTypeCache {
     /// every custom one as `custom`, so organizations' own types cannot grow
     /// the number of series (issue #18). Known once [`Self::entity_of`] saw it.
     pub fn metric_label<'a>(&self, name: &'a str) -> &'a str {
-        match self.entities.read().expect("lock").get(name) {
-            Some((_, true)) => name,
-            _ => "custom",
+        let key = (SHARED.to_string(), name.to_string());
+        if self.entities.read().expect("lock").contains_key(&key) {
+            name
+        } else {
+            "custom"
         }
     }
 }
@@ -85,10 +97,12 @@ pub struct Published {
     pub replayed: bool,
 }
 
-/// Checks one event; `at` prefixes field names (`events[3].`) in errors.
+/// Checks one event of organization `org`; `at` prefixes field names
+/// (`events[3].`) in errors.
 pub async fn validate(
     value: Value,
     at: &str,
+    org: &str,
     types: &EventTypeCache,
     db: &Db,
 ) -> Result<ValidEvent> {
@@ -125,7 +139,7 @@ pub async fn validate(
             format!("'{event_type}' events are published by hookrelay itself and cannot be published through the API"),
         ));
     }
-    let entity = types.entity_of(db, &event_type).await?.ok_or_else(|| {
+    let entity = types.entity_of(db, org, &event_type).await?.ok_or_else(|| {
         Error::field_code(crate::error::ErrorCode::UnknownEventType,
             format!("{at}type"),
             format!("event type '{event_type}' does not exist; GET /v1/event-types lists them, POST /v1/event-types adds one"),
