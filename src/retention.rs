@@ -97,6 +97,8 @@ pub async fn sweep(
         Ok(())
     })
     .await?;
+    // Outside the deletes' transactions: a pragma of its own.
+    db.write(|c| Ok(retention::give_back_space(c)?)).await?;
     if deleted != Deleted::default() {
         tracing::info!(?deleted, days, "retention deleted old delivery history");
     }

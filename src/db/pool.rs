@@ -51,9 +51,11 @@ struct SqlitePragmas {
 impl CustomizeConnection<DbConn, diesel::r2d2::Error> for SqlitePragmas {
     fn on_acquire(&self, conn: &mut DbConn) -> Result<(), diesel::r2d2::Error> {
         // busy_timeout first: switching to WAL itself needs the lock. The page
-        // size only takes on a new, empty file (before WAL is switched on).
+        // size only takes on a new, empty file (before WAL is switched on);
+        // so does auto_vacuum, which lets retention give pages back
+        // (`db::retention::give_back_space`; docs/operations.md).
         let sql = format!(
-            "PRAGMA busy_timeout = 10000; PRAGMA page_size = 8192; PRAGMA journal_mode = WAL; PRAGMA synchronous = {}; \
+            "PRAGMA busy_timeout = 10000; PRAGMA page_size = 8192; PRAGMA auto_vacuum = INCREMENTAL; PRAGMA journal_mode = WAL; PRAGMA synchronous = {}; \
              PRAGMA foreign_keys = ON; PRAGMA cache_size = -{}; PRAGMA temp_store = MEMORY; \
              PRAGMA wal_autocheckpoint = {};",
             self.synchronous, self.cache_kib, self.autocheckpoint

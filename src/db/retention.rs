@@ -186,3 +186,42 @@ pub fn last_run(conn: &mut DbConn) -> QueryResult<Option<NaiveDateTime>> {
         .first(conn)
         .optional()
 }
+
+/// Free pages SQLite keeps for new rows before giving any back.
+const FREE_PAGES_KEPT: i64 = 1024;
+
+/// Most pages one call gives back (8 KiB each: 32 MiB).
+const FREE_PAGES_STEP: i64 = 4096;
+
+/// On SQLite, gives free pages beyond a reserve back to the file system
+/// (`incremental_vacuum`; only with `auto_vacuum = INCREMENTAL`, which a
+/// file created before it needs a VACUUM to take). Under steady load the
+/// pages retention frees are reused by new rows, so the file stops
+/// growing either way; this shrinks it after a one-off drop. Returns the
+/// pages given back. PostgreSQL's autovacuum does the same for its tables.
+pub fn give_back_space(conn: &mut DbConn) -> QueryResult<i64> {
+    #[derive(QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let DbConn::Sqlite(c) = conn else {
+        return Ok(0);
+    };
+    let mode = diesel::sql_query("SELECT auto_vacuum AS n FROM pragma_auto_vacuum")
+        .get_result::<N>(c)?
+        .n;
+    // 2 is INCREMENTAL.
+    if mode != 2 {
+        return Ok(0);
+    }
+    let free = diesel::sql_query("SELECT freelist_count AS n FROM pragma_freelist_count")
+        .get_result::<N>(c)?
+        .n;
+    let give = (free - FREE_PAGES_KEPT).min(FREE_PAGES_STEP);
+    if give <= 0 {
+        return Ok(0);
+    }
+    diesel::sql_query(format!("PRAGMA incremental_vacuum({give})")).execute(c)?;
+    Ok(give)
+}

@@ -22,4 +22,5 @@ mod organizations;
 mod process;
 mod reliability;
 mod security;
+mod stats;
 mod webhooks;
