@@ -21,6 +21,7 @@ mod openapi;
 mod organizations;
 mod process;
 mod reliability;
+mod retention;
 mod security;
 mod stats;
 mod webhooks;
