@@ -33,6 +33,9 @@ pub const EVERY: Duration = Duration::from_secs(5 * 60);
 /// Per-minute statistics are kept this long (the overview shows 24 h).
 const MINUTES_KEPT: chrono::Duration = chrono::Duration::days(2);
 
+/// One batch of one table's deletes (`db::retention`).
+type BatchFn = fn(&mut DbConn, &str, i64) -> diesel::QueryResult<Tally>;
+
 /// Rows one run deleted, per table.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Deleted {
@@ -54,9 +57,14 @@ pub async fn sweep(
     }
     let cutoff = now - chrono::Duration::days(i64::from(days));
     let mut deleted = Deleted::default();
-    let steps: [(Swept, &str, &str, fn(&mut DbConn, &str, i64) -> diesel::QueryResult<Tally>); 3] = [
+    let steps: [(Swept, &str, &str, BatchFn); 3] = [
         (Swept::History, "history", "att", retention::history_batch),
-        (Swept::Deliveries, "deliveries", "dlv", retention::deliveries_batch),
+        (
+            Swept::Deliveries,
+            "deliveries",
+            "dlv",
+            retention::deliveries_batch,
+        ),
         (Swept::Events, "events", "evt", retention::events_batch),
     ];
     for (table, name, prefix, batch) in steps {

@@ -37,8 +37,8 @@ fn view(o: Overview, sees_credentials: bool) -> Value {
         .collect();
     let attempts = ok + failed;
     // Four decimals: a ratio for a chart, not an accounting figure.
-    let success_rate = (attempts > 0)
-        .then(|| (ok as f64 / attempts as f64 * 10_000.0).round() / 10_000.0);
+    let success_rate =
+        (attempts > 0).then(|| (ok as f64 / attempts as f64 * 10_000.0).round() / 10_000.0);
     let brief = |w: &crate::db::stats::WebhookBrief| {
         // Credentials in the URL only for those who could change the
         // webhook, as in the webhook view.

@@ -23,7 +23,11 @@ pub struct OrgLimits {
 
     /// Events one organization may publish at once above its rate (the
     /// bucket's size); at least a full batch (1,000 events).
-    #[arg(long, env = "HOOKRELAY_PUBLISH_BURST_PER_ORG", default_value_t = 10_000)]
+    #[arg(
+        long,
+        env = "HOOKRELAY_PUBLISH_BURST_PER_ORG",
+        default_value_t = 10_000
+    )]
     pub publish_burst_per_org: u32,
 }
 
@@ -31,7 +35,10 @@ impl OrgLimits {
     /// Checks values that clap cannot.
     pub fn validate(&self) -> Result<(), String> {
         if self.max_webhooks_per_org < 0 || self.max_tokens_per_org < 0 {
-            return Err("HOOKRELAY_MAX_WEBHOOKS_PER_ORG and HOOKRELAY_MAX_TOKENS_PER_ORG must be 0 or more".into());
+            return Err(
+                "HOOKRELAY_MAX_WEBHOOKS_PER_ORG and HOOKRELAY_MAX_TOKENS_PER_ORG must be 0 or more"
+                    .into(),
+            );
         }
         if self.publish_rate_per_org > 0
             && (self.publish_burst_per_org as usize) < crate::publish::MAX_BATCH

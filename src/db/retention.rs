@@ -19,7 +19,7 @@ pub type Tally = BTreeMap<String, i64>;
 const LAST_RUN: &str = "*";
 
 /// Advisory lock key of the retention job on PostgreSQL ("hr-retn").
-const LOCK_KEY: i64 = 0x6872_2d72_6574_6e;
+const LOCK_KEY: i64 = 0x0068_722d_7265_746e;
 
 /// Whether this transaction may sweep: on PostgreSQL, one instance at a
 /// time (a transaction-level advisory lock, released at commit); SQLite
@@ -31,10 +31,12 @@ pub fn try_lock(conn: &mut DbConn) -> QueryResult<bool> {
         locked: bool,
     }
     match conn {
-        DbConn::Pg(c) => Ok(diesel::sql_query("SELECT pg_try_advisory_xact_lock($1) AS locked")
-            .bind::<diesel::sql_types::BigInt, _>(LOCK_KEY)
-            .get_result::<Got>(c)?
-            .locked),
+        DbConn::Pg(c) => Ok(
+            diesel::sql_query("SELECT pg_try_advisory_xact_lock($1) AS locked")
+                .bind::<diesel::sql_types::BigInt, _>(LOCK_KEY)
+                .get_result::<Got>(c)?
+                .locked,
+        ),
         DbConn::Sqlite(_) => Ok(true),
     }
 }
@@ -132,7 +134,12 @@ pub fn mark_run(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<()> {
     upsert(conn, LAST_RUN, (0, 0, 0), now)
 }
 
-fn upsert(conn: &mut DbConn, org: &str, add: (i64, i64, i64), now: NaiveDateTime) -> QueryResult<()> {
+fn upsert(
+    conn: &mut DbConn,
+    org: &str,
+    add: (i64, i64, i64),
+    now: NaiveDateTime,
+) -> QueryResult<()> {
     use retention_totals as t;
     let row = (
         t::organization_id.eq(org),

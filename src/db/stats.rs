@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use diesel::upsert::excluded;
 
 use super::history::HistoryRow;
-use super::schema::{delivery_minutes, deliveries, events, history, webhooks};
+use super::schema::{deliveries, delivery_minutes, events, history, webhooks};
 use super::webhooks::WebhookState;
 use super::DbConn;
 

@@ -28,7 +28,6 @@ pub struct Webhooks {
     pub max_webhooks: Option<i64>,
 }
 
-
 /// A webhook to create, its fields validated (`api::webhook_input`);
 /// `id`, `secret`, `state` and the times are set here.
 pub struct NewWebhook {

@@ -72,7 +72,13 @@ mod tests {
         let rate = PublishRate::new(1, 5);
         assert!(rate.admit("org_a", 5).is_ok());
         let err = rate.admit("org_a", 1).unwrap_err();
-        assert!(matches!(err, crate::error::Error::RateLimited { retry_after_secs: 1, .. }));
+        assert!(matches!(
+            err,
+            crate::error::Error::RateLimited {
+                retry_after_secs: 1,
+                ..
+            }
+        ));
         assert!(rate.admit("org_b", 5).is_ok());
     }
 

@@ -16,8 +16,7 @@ both_backends!(
 );
 
 async fn webhooks_per_organization_are_limited(backend: Backend) {
-    let Some(app) =
-        TestApp::start_with(backend, |c| c.limits.max_webhooks_per_org = 2).await
+    let Some(app) = TestApp::start_with(backend, |c| c.limits.max_webhooks_per_org = 2).await
     else {
         return;
     };
@@ -47,7 +46,14 @@ async fn webhooks_per_organization_are_limited(backend: Backend) {
     }
     // Deleting one makes room again.
     let id = list["data"][0]["id"].as_str().unwrap();
-    let (s, _) = call_in(&app, &a, Method::DELETE, &format!("/v1/webhooks/{id}"), None).await;
+    let (s, _) = call_in(
+        &app,
+        &a,
+        Method::DELETE,
+        &format!("/v1/webhooks/{id}"),
+        None,
+    )
+    .await;
     assert!(s.is_success(), "{s}");
     let (s, v) = call_in(&app, &a, Method::POST, "/v1/webhooks", Some(&hook)).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
@@ -55,8 +61,7 @@ async fn webhooks_per_organization_are_limited(backend: Backend) {
 }
 
 async fn tokens_per_organization_are_limited(backend: Backend) {
-    let Some(app) = TestApp::start_with(backend, |c| c.limits.max_tokens_per_org = 2).await
-    else {
+    let Some(app) = TestApp::start_with(backend, |c| c.limits.max_tokens_per_org = 2).await else {
         return;
     };
     let (a, b) = (new_org(&app, "A").await, new_org(&app, "B").await);
@@ -120,7 +125,11 @@ async fn publish_rate_is_per_organization(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
-    let retry: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=2).contains(&retry), "Retry-After {retry}");
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["error"]["code"], "rate_limited", "{v}");

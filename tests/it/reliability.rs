@@ -450,7 +450,16 @@ async fn claims_are_handed_back_only_under_their_own_lease(backend: Backend) {
         app.db().write(move |c| {
             let now = time::now();
             let until = now + chrono::Duration::seconds(lease_secs);
-            Ok(Delivery::claim(c, instance, now, until, 10, &[], |_| true, &mut String::new())?)
+            Ok(Delivery::claim(
+                c,
+                instance,
+                now,
+                until,
+                10,
+                &[],
+                |_| true,
+                &mut String::new(),
+            )?)
         })
     };
     let hand_back = |ids: Vec<String>, lease| {

@@ -136,10 +136,12 @@ async fn retention_deletes_only_old_finished_rows(backend: Backend) {
         .unwrap();
     assert_eq!(again, hookrelay::retention::Deleted::default());
     // 0 days keeps everything.
-    assert!(hookrelay::retention::sweep(app.db(), &metrics, 0, now + chrono::Duration::days(999))
-        .await
-        .unwrap()
-        .is_none());
+    assert!(
+        hookrelay::retention::sweep(app.db(), &metrics, 0, now + chrono::Duration::days(999))
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert_eq!(history_ids(&app, &a).await.len(), 2);
     rx.stop().await;
     app.stop().await;

@@ -58,7 +58,8 @@ pub async fn settled(app: &TestApp, org: &str, event: &str) -> Vec<(String, Stri
 
 /// Creates a webhook in `org`; its id.
 pub async fn hook_in(app: &TestApp, org: &str, name: &str, url: String) -> String {
-    let body = json!({"name": name, "url": url, "event_types": ["profile.*"], "retry_schedule": ["1h"]});
+    let body =
+        json!({"name": name, "url": url, "event_types": ["profile.*"], "retry_schedule": ["1h"]});
     let (s, v) = call_in(app, org, Method::POST, "/v1/webhooks", Some(&body)).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     v["id"].as_str().unwrap().to_string()
@@ -148,7 +149,11 @@ async fn stats_are_exact_and_per_organization(backend: Backend) {
 
     // B sees only its own.
     let s = stats_of(&app, &b).await;
-    assert_eq!(s["last_24h"], json!({"succeeded": 1, "failed": 0, "success_rate": 1.0}), "{s}");
+    assert_eq!(
+        s["last_24h"],
+        json!({"succeeded": 1, "failed": 0, "success_rate": 1.0}),
+        "{s}"
+    );
     assert_eq!(
         s["queue"],
         json!({"pending": 0, "delivering": 0, "failed": 0, "dead": 0, "succeeded": 1}),
