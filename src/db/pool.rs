@@ -295,21 +295,12 @@ mod tests {
         c.batch_execute("PRAGMA foreign_keys = ON;").unwrap();
         let all =
             MigrationSource::<diesel::sqlite::Sqlite>::migrations(&SQLITE_MIGRATIONS).unwrap();
-<<<<<<< HEAD
         // Everything before the organizations migration.
         let at = all
             .iter()
             .position(|m| m.name().to_string().contains("000900_organizations"))
             .unwrap();
         for _ in 0..at {
-=======
-        // Everything before the organizations migration (later ones exist).
-        let before = all
-            .iter()
-            .filter(|m| m.name().to_string().as_str() < "2026-11-27-000900")
-            .count();
-        for _ in 0..before {
->>>>>>> org-delivery
             c.run_next_migration(SQLITE_MIGRATIONS).unwrap();
         }
         c.batch_execute(
@@ -325,8 +316,9 @@ mod tests {
                  '2026-11-23 00:00:00', '2026-11-23 00:00:00', '2026-11-23 00:00:00');",
         )
         .unwrap();
-        // The organizations migration alone: its down is reverted below.
-        c.run_next_migration(SQLITE_MIGRATIONS).unwrap();
+        // The organizations migration and every later one: their downs are
+        // reverted below, down to (and including) the organizations one.
+        c.run_pending_migrations(SQLITE_MIGRATIONS).unwrap();
         let org = |c: &mut SqliteConnection, table: &str| {
             diesel::sql_query(format!("SELECT organization_id FROM {table}"))
                 .load::<Org>(c)
