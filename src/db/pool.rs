@@ -295,21 +295,12 @@ mod tests {
         c.batch_execute("PRAGMA foreign_keys = ON;").unwrap();
         let all =
             MigrationSource::<diesel::sqlite::Sqlite>::migrations(&SQLITE_MIGRATIONS).unwrap();
-<<<<<<< HEAD
-        // Everything before the organizations migration.
-        let at = all
-            .iter()
-            .position(|m| m.name().to_string().contains("000900_organizations"))
-            .unwrap();
-        for _ in 0..at {
-=======
         // Everything before the organizations migration (later ones exist).
         let before = all
             .iter()
             .filter(|m| m.name().to_string().as_str() < "2026-11-27-000900")
             .count();
         for _ in 0..before {
->>>>>>> org-delivery
             c.run_next_migration(SQLITE_MIGRATIONS).unwrap();
         }
         c.batch_execute(
@@ -351,10 +342,7 @@ mod tests {
              DELETE FROM events WHERE id = 'evt_2';",
         )
         .unwrap();
-        // Down to (and including) the organizations migration.
-        for _ in at..all.len() {
-            c.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
-        }
+        c.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
         let n: Vec<Count> = diesel::sql_query("SELECT COUNT(*) AS n FROM deliveries")
             .load(&mut c)
             .unwrap();
