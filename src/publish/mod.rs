@@ -330,18 +330,9 @@ impl Rows {
     }
 }
 
-/// Records built-in events produced by hookrelay itself (in the caller's
-/// transaction, so a change and its events commit together); returns them
-/// for triggers.
-pub fn record_builtin(
-    conn: &mut DbConn,
-    events: Vec<(String, Value)>,
-) -> Result<Vec<(String, Value)>> {
-    // People and integrations live in the default organization for now.
-    record_builtin_in(conn, crate::db::organizations::DEFAULT_ORG, events)
-}
-
-/// [`record_builtin`] in organization `org`.
+/// Records built-in events produced by hookrelay itself in organization
+/// `org` (in the caller's transaction, so a change and its events commit
+/// together); returns them for triggers.
 pub fn record_builtin_in(
     conn: &mut DbConn,
     org: &str,
@@ -359,14 +350,6 @@ pub fn record_builtin_in(
         .collect();
     record(conn, org, valid, None)?;
     Ok(events)
-}
-
-/// `user.updated` for a user created or changed, recorded.
-pub fn record_user_updated(
-    conn: &mut DbConn,
-    u: &crate::db::users::User,
-) -> Result<(String, Value)> {
-    Ok(record_builtin(conn, vec![user_updated(u)])?.remove(0))
 }
 
 /// The `user.updated` event of a user.
@@ -387,17 +370,6 @@ pub fn user_updated(u: &crate::db::users::User) -> (String, Value) {
         }
     });
     ("user.updated".to_string(), payload)
-}
-
-/// `organization.updated` after a rename.
-pub fn record_organization_updated(conn: &mut DbConn, name: &str) -> Result<(String, Value)> {
-    let payload = serde_json::json!({
-        "type": "organization.updated",
-        "origin": "hookrelay",
-        "message": "organization updated",
-        "organization": {"id": "org_1", "name": name}
-    });
-    Ok(record_builtin(conn, vec![("organization.updated".to_string(), payload)])?.remove(0))
 }
 
 #[cfg(test)]
