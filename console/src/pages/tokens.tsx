@@ -102,7 +102,7 @@ function CreateToken({ onClose }: { onClose: (changed: boolean) => void }) {
     );
   return (
     <Dialog title="Create a token" onClose={() => onClose(false)}>
-      <form onSubmit={save}>
+      <form onSubmit={save} noValidate>
         <Field label="Name" id="tok-name" error={fieldError(error, "name")} hint="Who or what uses it, e.g. ATS publisher.">
           <input id="tok-name" required value={name} onInput={(e) => setName(val(e))} />
         </Field>
@@ -147,7 +147,7 @@ function RenameToken({ token, onClose }: { token: Token; onClose: (changed: bool
   };
   return (
     <Dialog title={`Rename ${token.name}`} onClose={() => onClose(false)}>
-      <form onSubmit={save}>
+      <form onSubmit={save} noValidate>
         <Field label="Name" id="rename-name" error={fieldError(error, "name")}>
           <input id="rename-name" required value={name} onInput={(e) => setName(val(e))} />
         </Field>

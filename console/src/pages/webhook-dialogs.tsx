@@ -39,7 +39,7 @@ export function WebhookForm(p: { hook?: Webhook; onClose: (changed: boolean) => 
   const fields = ["name", "url", "event_types"];
   return (
     <Dialog title={editing ? `Edit ${p.hook!.name}` : "Add a web hook"} onClose={() => p.onClose(false)} wide={!editing}>
-      <form onSubmit={save} id="webhook-form">
+      <form onSubmit={save} id="webhook-form" noValidate>
         <Field label="Name" id="wh-name" error={fieldError(error, "name")}>
           <input id="wh-name" required value={name} onInput={(e) => setName(val(e))} />
         </Field>

@@ -61,7 +61,7 @@ export function Options({ hook, onSaved, write }: { hook: Webhook; onSaved: () =
   const dis = !write;
   return (
     <section class="card panel" aria-labelledby="options-title">
-      <form onSubmit={save}>
+      <form onSubmit={save} noValidate>
         <div class="panel-head">
           <h2 id="options-title">Options</h2>
           {write && (
