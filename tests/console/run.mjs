@@ -4,7 +4,7 @@
 // signatures. Screenshots of every page go to target/console-screenshots/.
 //
 //   node tests/console/run.mjs [path/to/hookrelay]
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -17,6 +17,7 @@ const { chromium } = createRequire(join(root, "console/package.json"))("playwrig
 const bin = process.argv[2] ?? join(root, "target/debug/hookrelay");
 const shots = join(root, "target/console-screenshots");
 mkdirSync(shots, { recursive: true });
+for (const f of readdirSync(shots)) if (f.startsWith("FAILED-")) rmSync(join(shots, f));
 
 let passed = 0;
 let failed = 0;
@@ -24,6 +25,17 @@ const results = [];
 const expect = (ok, what) => {
   if (!ok) throw new Error(`expected: ${what}`);
 };
+/** Polls `check` (lists reload asynchronously after a click) for up to 10 s. */
+async function until(check, what) {
+  const end = Date.now() + 10000;
+  let last;
+  while (Date.now() < end) {
+    last = await check().catch((e) => e);
+    if (last === true) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`expected: ${typeof what === "function" ? await what() : what}`);
+}
 
 const gw = await startGateway(bin, join(shots, "hookrelay.log"));
 const receiver = await startReceiver();
@@ -183,9 +195,8 @@ try {
   await step("history sorts and searches on the server", async () => {
     await page.getByRole("button", { name: /^Duration/ }).click();
     await page.locator('th[aria-sort="ascending"]', { hasText: "Duration" }).waitFor();
-    const ms = await rows("History").locator("td.num").allTextContents();
-    const nums = ms.map((t) => parseInt(t, 10));
-    expect(nums.every((n, i) => i === 0 || nums[i - 1] <= n), `durations ascending: ${nums}`);
+    const durations = async () => (await rows("History").locator("td.num").allTextContents()).map((t) => parseInt(t, 10));
+    await until(async () => (await durations()).every((n, i, a) => i === 0 || a[i - 1] <= n), async () => `durations ascending: ${await durations()}`);
     await page.getByLabel("Search").fill("user.updated");
     await page.getByRole("button", { name: "Search" }).click();
     await page.getByText("No requests match.").waitFor();
@@ -202,14 +213,13 @@ try {
     await nav("Web hooks").click();
     await rows("Web hooks").nth(1).waitFor();
     const names = async () => (await rows("Web hooks").locator("td:first-child").allTextContents()).join(",");
-    expect((await names()) === "Analytics,Payroll receiver", `sorted by name: ${await names()}`);
+    await until(async () => (await names()) === "Analytics,Payroll receiver", async () => `sorted by name: ${await names()}`);
     await page.getByRole("button", { name: /^Name/ }).click();
     await page.locator('th[aria-sort="descending"]', { hasText: "Name" }).waitFor();
-    expect((await names()) === "Payroll receiver,Analytics", `name descending: ${await names()}`);
+    await until(async () => (await names()) === "Payroll receiver,Analytics", async () => `name descending: ${await names()}`);
     await page.getByLabel("Search web hooks").fill("analy");
     await page.getByRole("button", { name: "Search" }).click();
-    await page.waitForFunction(() => document.querySelectorAll("table tbody tr").length === 1);
-    expect((await names()) === "Analytics", "search finds one");
+    await until(async () => (await names()) === "Analytics", async () => `search finds one: ${await names()}`);
     await page.getByRole("button", { name: "Clear" }).click();
     await rows("Web hooks").nth(1).waitFor();
     await shot("10-web-hooks");
@@ -287,6 +297,23 @@ try {
     await shot("15-organization-picker");
   });
 
+
+  await step("the overview draws /v1/stats: chart, queue, web hooks needing attention", async () => {
+    // While this build has no /v1/stats, the test answers it with a sample
+    // of its documented shape, so the page is checked against the contract.
+    const real = (await gw.api("GET", "/v1/stats")).status === 200;
+    if (!real) await page.route("**/v1/stats", (route) => route.fulfill({ status: 200, contentType: "application/json", body: JSON.stringify(sampleStats()) }));
+    await nav("Overview").click();
+    await page.getByText("Success rate, 24 h").waitFor();
+    await page.locator(".chart canvas").waitFor();
+    if (!real) {
+      await page.getByRole("link", { name: "Billing" }).waitFor();
+      await page.locator(".stat-value", { hasText: "%" }).waitFor();
+    }
+    await shot("16-overview-stats");
+    await page.unroute("**/v1/stats");
+  });
+
   await step("no Content-Security-Policy violation or page error", async () => {
     expect(cspErrors.length === 0, cspErrors.join("; "));
   });
@@ -299,3 +326,38 @@ try {
 }
 console.log(`console: ${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);
+
+/** A `GET /v1/stats` answer of the documented shape: 24 h of minutes. */
+function sampleStats() {
+  const now = Date.now() - (Date.now() % 60000);
+  const per_minute = [];
+  for (let i = 1439; i >= 0; i--) {
+    const t = now - i * 60000;
+    const wave = Math.round(40 + 30 * Math.sin(i / 90) + 4 * Math.sin(i / 7));
+    per_minute.push({ minute: new Date(t).toISOString(), succeeded: wave, failed: i % 97 < 6 ? 12 : i % 13 === 0 ? 2 : 0 });
+  }
+  const ok = per_minute.reduce((a, p) => a + p.succeeded, 0);
+  const bad = per_minute.reduce((a, p) => a + p.failed, 0);
+  const ago = (m) => new Date(now - m * 60000).toISOString();
+  return {
+    organization_id: "org_1",
+    generated_at: new Date(now).toISOString(),
+    window: { from: ago(1440), to: ago(0) },
+    per_minute,
+    last_24h: { succeeded: ok, failed: bad, success_rate: Math.round((ok / (ok + bad)) * 1000) / 1000 },
+    queue: { pending: 14, delivering: 3, failed: 5, dead: 2, succeeded: ok },
+    oldest_pending_at: ago(2),
+    webhooks: {
+      total: 4,
+      active: 2,
+      failing: [{ id: "wh_sample_billing", name: "Billing", url: "https://billing.example.com/hooks", state: "failing" }],
+      disabled: [{ id: "wh_sample_legacy", name: "Legacy CRM", url: "https://crm.example.com/in", state: "disabled" }],
+    },
+    tables: [
+      { name: "events", rows: 48211, oldest_at: ago(43000) },
+      { name: "deliveries", rows: 61877, oldest_at: ago(43000) },
+      { name: "history", rows: 70342, oldest_at: ago(43000) },
+    ],
+    retention: { days: 30, last_run_at: ago(20), deleted: { history: 1520, deliveries: 1288, events: 1102 } },
+  };
+}
