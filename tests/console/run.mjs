@@ -106,15 +106,15 @@ try {
   await step("Add a web hook with event types picked", async () => {
     await page.getByRole("button", { name: "Add a web hook" }).click();
     const d = dialog();
-    await d.getByLabel("Name").fill("Payroll receiver");
-    await d.getByLabel("URL").fill("not a url");
+    await d.getByLabel("Name", { exact: true }).fill("Payroll receiver");
+    await d.getByLabel("URL", { exact: true }).fill("not a url");
     await d.locator("#group-profile").check();
     await d.locator('[id="type-user.updated"]').check();
     await shot("03-add-web-hook");
     await d.getByRole("button", { name: "Save" }).click();
     // The API's error appears next to the URL field.
     await d.locator(".field.invalid #wh-url").waitFor();
-    await d.getByLabel("URL").fill(receiver.url);
+    await d.getByLabel("URL", { exact: true }).fill(receiver.url);
     await d.getByRole("button", { name: "Save" }).click();
     await page.getByRole("heading", { name: /Payroll receiver/ }).waitFor();
     hookId = page.url().split("#/webhooks/")[1];
@@ -230,7 +230,7 @@ try {
     await nav("Access tokens").click();
     await page.getByRole("button", { name: "Create a token" }).click();
     const d = dialog();
-    await d.getByLabel("Name").fill("History reader");
+    await d.getByLabel("Name", { exact: true }).fill("History reader");
     await d.locator('[id="scope-history:read"]').check();
     await d.getByRole("button", { name: "Save" }).click();
     await d.getByText("this is the only time you will see it").waitFor();
@@ -244,7 +244,7 @@ try {
 
   await step("Rename a token", async () => {
     await page.getByRole("button", { name: "Rename History reader" }).click();
-    await dialog().getByLabel("Name").fill("Auditor");
+    await dialog().getByLabel("Name", { exact: true }).fill("Auditor");
     await dialog().getByRole("button", { name: "Rename" }).click();
     await rows("Access tokens").filter({ hasText: "Auditor" }).waitFor();
   });
