@@ -125,7 +125,10 @@ mod tests {
 
     #[test]
     fn only_known_file_types_are_served() {
-        assert_eq!(content_type("assets/app.js"), Some("text/javascript; charset=utf-8"));
+        assert_eq!(
+            content_type("assets/app.js"),
+            Some("text/javascript; charset=utf-8")
+        );
         assert_eq!(content_type("index.html"), Some("text/html; charset=utf-8"));
         assert_eq!(content_type("Cargo.toml"), None);
         assert_eq!(content_type("noext"), None);
@@ -133,7 +136,10 @@ mod tests {
 
     #[test]
     fn the_built_console_is_embedded() {
-        assert!(Assets::get("index.html").is_some(), "run npm run build in console/");
+        assert!(
+            Assets::get("index.html").is_some(),
+            "run npm run build in console/"
+        );
         assert!(Assets::get("assets/app.js").is_some());
         assert!(Assets::get("assets/app.css").is_some());
     }

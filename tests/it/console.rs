@@ -101,7 +101,11 @@ async fn the_console_is_served_with_strict_headers() {
         .build()
         .unwrap();
     for path in ["/", "/console"] {
-        let r = http.get(format!("{}{path}", app.base)).send().await.unwrap();
+        let r = http
+            .get(format!("{}{path}", app.base))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::PERMANENT_REDIRECT, "{path}");
         assert_eq!(r.headers()["location"], "/console/", "{path}");
     }
@@ -136,7 +140,10 @@ async fn the_console_is_served_with_strict_headers() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    assert_eq!(r.headers()["content-type"], "text/javascript; charset=utf-8");
+    assert_eq!(
+        r.headers()["content-type"],
+        "text/javascript; charset=utf-8"
+    );
     let etag = r.headers()["etag"].clone();
     let r = http
         .get(format!("{}/console/assets/app.js", app.base))
@@ -154,8 +161,18 @@ async fn the_console_is_served_with_strict_headers() {
     assert_eq!(r.headers()["content-type"], "text/css; charset=utf-8");
 
     // Anything else under /console/ is a 404, not the app.
-    for path in ["/console/x", "/console/assets/nope.js", "/console/../Cargo.toml"] {
-        let (s, _) = read(http.get(format!("{}{path}", app.base)).send().await.unwrap()).await;
+    for path in [
+        "/console/x",
+        "/console/assets/nope.js",
+        "/console/../Cargo.toml",
+    ] {
+        let (s, _) = read(
+            http.get(format!("{}{path}", app.base))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
         assert_eq!(s, StatusCode::NOT_FOUND, "{path}");
     }
     app.stop().await;
