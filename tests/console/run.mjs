@@ -314,6 +314,17 @@ try {
     await page.unroute("**/v1/stats");
   });
 
+
+  await step("dark mode renders", async () => {
+    await page.emulateMedia({ colorScheme: "dark" });
+    await nav("Web hooks").click();
+    await rows("Web hooks").first().waitFor();
+    const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    expect(bg !== "rgb(245, 247, 250)", `a dark background, got ${bg}`);
+    await shot("17-web-hooks-dark");
+    await page.emulateMedia({ colorScheme: "light" });
+  });
+
   await step("no Content-Security-Policy violation or page error", async () => {
     expect(cspErrors.length === 0, cspErrors.join("; "));
   });
