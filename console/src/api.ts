@@ -46,7 +46,8 @@ export async function api<T = unknown>(
 ): Promise<T> {
   const headers: Record<string, string> = { Accept: "application/json" };
   if (token) headers.Authorization = `Bearer ${token}`;
-  if (session.platform && session.organization) headers["Hookrelay-Organization"] = session.organization;
+  // Only a platform token picks an organization (session.ts stores one for it alone).
+  if (session.organization) headers["Hookrelay-Organization"] = session.organization;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   let res: Response;
   try {

@@ -294,6 +294,12 @@ try {
     await nav("Web hooks").click();
     await rows("Web hooks").first().getByText("Acme CRM").waitFor();
     expect((await rows("Web hooks").count()) === 1, "only Acme's web hook");
+    // A reload keeps the session (sessionStorage) and the organization.
+    await page.reload();
+    await rows("Web hooks").first().getByText("Acme CRM").waitFor();
+    expect((await page.getByLabel("Organization").inputValue()) === org.id, "still Acme after a reload");
+    await nav("Overview").click();
+    await page.locator(".page-head", { hasText: "Acme" }).waitFor();
     await shot("15-organization-picker");
   });
 
