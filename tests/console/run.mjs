@@ -309,6 +309,7 @@ try {
     // of its documented shape, so the page is checked against the contract.
     const real = (await gw.api("GET", "/v1/stats")).status === 200;
     if (!real) await page.route("**/v1/stats", (route) => route.fulfill({ status: 200, contentType: "application/json", body: JSON.stringify(sampleStats()) }));
+    await nav("Web hooks").click();
     await nav("Overview").click();
     await page.getByText("Success rate, 24 h").waitFor();
     await page.locator(".chart canvas").waitFor();
