@@ -109,6 +109,7 @@ try {
     await d.getByLabel("Name", { exact: true }).fill("Payroll receiver");
     await d.getByLabel("URL", { exact: true }).fill("not a url");
     await d.locator("#group-profile").check();
+    await d.getByRole("button", { name: "Show User types" }).click();
     await d.locator('[id="type-user.updated"]').check();
     await shot("03-add-web-hook");
     await d.getByRole("button", { name: "Save" }).click();

@@ -33,6 +33,15 @@ export function EventTypePicker(p: {
 }) {
   const [example, setExample] = useState<EventType | null>(null);
   const sel = p.selected;
+  // Groups start folded, except those with types picked one by one.
+  const [open, setOpen] = useState<Set<string>>(
+    () => new Set(groups(p.types).filter(([, list]) => list.some((t) => sel.includes(t.name))).map(([g]) => g)),
+  );
+  const fold = (g: string) => {
+    const next = new Set(open);
+    next.has(g) ? next.delete(g) : next.add(g);
+    setOpen(next);
+  };
   const all = sel.includes("*");
   const set = (next: string[]) => p.onChange([...new Set(next)]);
   const toggleType = (name: string, on: boolean) =>
@@ -73,7 +82,17 @@ export function EventTypePicker(p: {
                 <span>Custom</span>
               )}
             </legend>
-            <ul>
+            <button
+              type="button"
+              class="link fold"
+              aria-expanded={open.has(entity)}
+              aria-controls={`types-${entity}`}
+              aria-label={`${open.has(entity) ? "Hide" : "Show"} ${cap(entity)} types`}
+              onClick={() => fold(entity)}
+            >
+              {open.has(entity) ? "Hide types ▴" : `Show ${list.length} ${list.length === 1 ? "type" : "types"} ▾`}
+            </button>
+            <ul id={`types-${entity}`} hidden={!open.has(entity)}>
               {list.map((t) => {
                 const id = `type-${t.name}`;
                 return (
