@@ -20,7 +20,9 @@ export function signedInput(body, contentType) {
 }
 
 export function startReceiver() {
-  const r = { secret: null, received: [], url: null, server: null };
+  // `gone`: requests to a path ending in /gone are answered 410 Gone
+  // (hookrelay then disables that web hook).
+  const r = { secret: null, received: [], url: null, server: null, gone: false };
   r.server = createServer((req, res) => {
     const chunks = [];
     req.on("data", (c) => chunks.push(c));
@@ -32,8 +34,15 @@ export function startReceiver() {
         const want = createHmac("sha256", Buffer.from(r.secret, "utf8")).update(signedInput(body, req.headers["content-type"])).digest("hex");
         verified = want.length === sig.length && timingSafeEqual(Buffer.from(want), Buffer.from(sig));
       }
-      r.received.push({ headers: req.headers, body, verified });
-      res.writeHead(verified ? 200 : 401, { "Content-Type": "application/json", "X-Receiver": "console-test" });
+      const gone = r.gone && req.url.endsWith("/gone");
+      const status = gone ? 410 : verified ? 200 : 401;
+      r.received.push({ path: req.url, headers: req.headers, body, verified, status });
+      if (gone) {
+        res.writeHead(410);
+        res.end();
+        return;
+      }
+      res.writeHead(status, { "Content-Type": "application/json", "X-Receiver": "console-test" });
       res.end(JSON.stringify({ verified, received: r.received.length }));
     });
   });

@@ -227,6 +227,28 @@ try {
     await shot("10-web-hooks");
   });
 
+
+  await step("enabling a web hook hookrelay disabled offers to recover what failed", async () => {
+    receiver.gone = true;
+    const gone = (await gw.api("POST", "/v1/webhooks", { name: "Gone away", url: receiver.url.replace(/hooks$/, "gone"), event_types: ["user.updated"], secret: receiver.secret })).body;
+    const example = (await gw.api("GET", "/v1/event-types/user.updated")).body.example;
+    expect((await gw.api("POST", "/v1/events", example)).status === 202, "published");
+    await until(async () => (await gw.api("GET", `/v1/webhooks/${gone.id}`)).body.state === "disabled", "disabled by the 410");
+    receiver.gone = false;
+    await nav("Events").click();
+    await nav("Web hooks").click();
+    await page.getByRole("button", { name: "Enable Gone away" }).click();
+    const d = dialog();
+    await d.getByText("receiver answered 410 Gone").waitFor();
+    expect(await d.getByLabel(/Recover what failed since it was disabled/).isChecked(), "recovery offered and ticked");
+    await shot("10b-enable-and-recover");
+    await d.getByRole("button", { name: "Enable" }).click();
+    await d.getByText("1 failed delivery was queued again").waitFor();
+    await d.getByRole("button", { name: "Done" }).click();
+    await until(() => Promise.resolve(receiver.received.some((r) => r.path.endsWith("/gone") && r.status === 200)), "the recovered delivery arrives");
+    await rows("Web hooks").filter({ hasText: "Gone away" }).getByText("active").waitFor();
+  });
+
   let reader;
   await step("Create a token: shown once, with Done", async () => {
     await nav("Access tokens").click();

@@ -105,26 +105,35 @@ export function DeleteWebhook(p: { hook: Webhook; onClose: (changed: boolean) =>
   );
 }
 
+/** A `datetime-local` value (the browser's zone, to the second). */
+export const toLocal = (d: Date) => new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 19);
+
 /** Whether hookrelay disabled it (410, failing too long), not an operator. */
 export const autoDisabled = (h: Webhook) => !h.active && !!h.disabled_reason && !/by an operator/.test(h.disabled_reason);
 
 export function EnableWebhook(p: { hook: Webhook; onClose: (changed: boolean) => void }) {
   const h = p.hook;
   const auto = autoDisabled(h);
-  // What failed since it was disabled: the deliveries of its last run of
-  // failures, from when it started failing (or was disabled).
-  const since = h.failing_since ?? h.disabled_at;
-  const [recover, setRecover] = useState(auto && !!since);
+  // What failed since it was disabled: deliveries of events published from
+  // a minute before its run of failures began (the first failed delivery
+  // was created just before its attempt set `failing_since`). Editable.
+  const start = h.failing_since ?? h.disabled_at;
+  const [since, setSince] = useState(start ? toLocal(new Date(new Date(start).getTime() - 60000)) : "");
+  const [recover, setRecover] = useState(auto && !!start);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [done, setDone] = useState<string | null>(null);
   const run = async () => {
+    if (!h.active && recover && !since) {
+      setError("Pick the time to recover from.");
+      return;
+    }
     setBusy(true);
     setError(null);
     try {
       await patch(`/v1/webhooks/${seg(h.id)}`, { active: !h.active });
       if (!h.active && recover && since) {
-        const r = await post<{ requeued: number }>(`/v1/webhooks/${seg(h.id)}/recover`, { since });
+        const r = await post<{ requeued: number }>(`/v1/webhooks/${seg(h.id)}/recover`, { since: new Date(since).toISOString() });
         setDone(`Enabled. ${r.requeued} failed ${r.requeued === 1 ? "delivery was" : "deliveries were"} queued again.`);
         setBusy(false);
         return;
@@ -163,14 +172,19 @@ export function EnableWebhook(p: { hook: Webhook; onClose: (changed: boolean) =>
           <p>
             Disabled {h.disabled_at ? `on ${fmtDate(new Date(h.disabled_at))}` : ""}: {h.disabled_reason ?? "by an operator"}.
           </p>
-          {since && (
+          {start && (
             <Check
               id="recover"
               checked={recover}
               onChange={setRecover}
               label="Recover what failed since it was disabled"
-              hint={`re-send the deliveries that failed since ${fmtDate(new Date(since))}`}
+              hint="send its failed and dead deliveries again"
             />
+          )}
+          {start && recover && (
+            <Field label="Of events published since" id="recover-since" hint={`It started failing at ${fmtDate(new Date(start))}.`}>
+              <input id="recover-since" type="datetime-local" step={1} value={since} onInput={(e) => setSince(val(e))} />
+            </Field>
           )}
         </>
       )}
