@@ -164,6 +164,10 @@ try {
     await page.getByRole("button", { name: "Refresh" }).click();
     await rows("Events").first().getByText("succeeded").waitFor();
     await shot("07-events");
+    await rows("Events").first().locator("td").first().click();
+    await dialog().locator(".badge", { hasText: "succeeded" }).waitFor();
+    await dialog().getByText('"origin": "api"').waitFor();
+    await dialog().getByRole("button", { name: "Close" }).click();
   });
 
   await step("the history shows the delivery; a row opens request and response", async () => {

@@ -2,7 +2,7 @@
 // in the browser: the API filters by type and time only), and publishing
 // a test event of any type from its example payload.
 import { useState } from "preact/hooks";
-import { ApiError, get, Page, post } from "../api";
+import { ApiError, get, Page, post, seg } from "../api";
 import { can } from "../session";
 import { Delivery, Event, EventType } from "../types";
 import { Badge, Empty, ErrorNote, Loading, When } from "../ui/bits";
@@ -12,7 +12,8 @@ import { asApiError, useLoad } from "../ui/load";
 import { Sort, sortRows, Table } from "../ui/table";
 
 interface Row extends Event {
-  deliveries: Delivery[];
+  /** Its deliveries among the latest 500; null when it is older than those. */
+  deliveries: Delivery[] | null;
 }
 
 export function Events() {
@@ -26,13 +27,17 @@ export function Events() {
       get<Page<Event>>("/v1/events", { limit: 100 }),
       get<Page<Delivery>>("/v1/deliveries", { limit: 500 }),
     ]);
-    return ev.data.map((e) => ({ ...e, deliveries: dl.data.filter((d) => d.event_id === e.id) }));
+    // Deliveries are created with their event: an event older than the
+    // oldest delivery loaded may have more that this page did not fetch.
+    const oldest = dl.data[dl.data.length - 1]?.created_at ?? "";
+    const complete = (e: Event) => !dl.next_cursor || e.created_at >= oldest;
+    return ev.data.map((e) => ({ ...e, deliveries: complete(e) ? dl.data.filter((d) => d.event_id === e.id) : null }));
   }, []);
   const term = q.trim().toLowerCase();
   const rows = sortRows(
     (list.data ?? []).filter((r) => !term || r.type.toLowerCase().includes(term) || r.id.toLowerCase().includes(term)),
     sort,
-    (r, k) => (k === "type" ? r.type : k === "deliveries" ? r.deliveries.length : r.created_at),
+    (r, k) => (k === "type" ? r.type : k === "deliveries" ? (r.deliveries?.length ?? -1) : r.created_at),
   );
   return (
     <section>
@@ -69,32 +74,42 @@ export function Events() {
             { title: "Published at", sort: "created_at", render: (r) => <When at={r.created_at} /> },
             { title: "Type", sort: "type", render: (r) => <code>{r.type}</code> },
             { title: "Id", className: "mono", render: (r) => r.id },
-            { title: "Deliveries", sort: "deliveries", render: (r) => <States list={r.deliveries} /> },
+            { title: "Deliveries", sort: "deliveries", render: (r) => (r.deliveries ? <States list={r.deliveries} /> : <span class="muted">open to see</span>) },
           ]}
         />
       )}
-      {open && (
-        <Dialog title={`${open.type} (${open.id})`} onClose={() => setOpen(null)} wide>
-          <h3>Deliveries</h3>
-          {open.deliveries.length === 0 ? (
-            <p class="muted">No web hook subscribed to this event.</p>
-          ) : (
-            <ul class="plain">
-              {open.deliveries.map((d) => (
-                <li>
-                  <Badge value={d.status} /> <a href={`#/webhooks/${d.webhook_id}`}>{d.webhook_id}</a>, {d.attempts} attempt(s)
-                  {d.last_error && <span class="muted"> — {d.last_error}</span>}{" "}
-                  <a href={`#/history?webhook_id=${encodeURIComponent(d.webhook_id)}`}>history</a>
-                </li>
-              ))}
-            </ul>
-          )}
-          <h3>Payload</h3>
-          <pre class="code">{JSON.stringify(open.payload, null, 2)}</pre>
-        </Dialog>
-      )}
+      {open && <EventDetail event={open} onClose={() => setOpen(null)} />}
       {publishing && <Publish onClose={(sent) => { setPublishing(false); if (sent) list.reload(); }} />}
     </section>
+  );
+}
+
+/** One event: `GET /v1/events/{id}`, with every delivery and the payload. */
+function EventDetail({ event, onClose }: { event: Event; onClose: () => void }) {
+  const detail = useLoad(() => get<Event & { deliveries: Delivery[] }>(`/v1/events/${seg(event.id)}`), [event.id]);
+  const d = detail.data;
+  return (
+    <Dialog title={`${event.type} (${event.id})`} onClose={onClose} wide>
+      <h3>Deliveries</h3>
+      <ErrorNote error={detail.error} />
+      {!d ? (
+        <Loading />
+      ) : d.deliveries.length === 0 ? (
+        <p class="muted">No web hook subscribed to this event.</p>
+      ) : (
+        <ul class="plain">
+          {d.deliveries.map((d) => (
+            <li>
+              <Badge value={d.status} /> <a href={`#/webhooks/${d.webhook_id}`}>{d.webhook_id}</a>, {d.attempts} attempt(s)
+              {d.last_error && <span class="muted"> — {d.last_error}</span>}{" "}
+              <a href={`#/history?webhook_id=${encodeURIComponent(d.webhook_id)}`}>history</a>
+            </li>
+          ))}
+        </ul>
+      )}
+      <h3>Payload</h3>
+      <pre class="code">{JSON.stringify(event.payload, null, 2)}</pre>
+    </Dialog>
   );
 }
 
