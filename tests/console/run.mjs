@@ -270,6 +270,15 @@ try {
     expect(!(await page.content()).includes(reader), "the token is not shown again");
   });
 
+  await step("a dialog takes the focus, and Escape closes it", async () => {
+    await page.getByRole("button", { name: "Create a token" }).click();
+    await dialog().waitFor();
+    expect((await page.evaluate(() => document.activeElement?.id)) === "tok-name", "focus in the Name field");
+    await page.keyboard.press("Escape");
+    await page.waitForFunction(() => !document.querySelector("dialog[open]"));
+    expect((await page.evaluate(() => document.activeElement?.textContent)) === "Create a token", "focus back on the button");
+  });
+
   await step("Rename a token", async () => {
     await page.getByRole("button", { name: "Rename History reader" }).click();
     await dialog().getByLabel("Name", { exact: true }).fill("Auditor");

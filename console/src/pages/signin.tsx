@@ -45,6 +45,7 @@ export function SignIn() {
           <input
             id="token"
             type="password"
+            autoFocus
             autoComplete="off"
             spellcheck={false}
             required

@@ -104,7 +104,7 @@ function CreateToken({ onClose }: { onClose: (changed: boolean) => void }) {
     <Dialog title="Create a token" onClose={() => onClose(false)}>
       <form onSubmit={save} noValidate>
         <Field label="Name" id="tok-name" error={fieldError(error, "name")} hint="Who or what uses it, e.g. ATS publisher.">
-          <input id="tok-name" required value={name} onInput={(e) => setName(val(e))} />
+          <input id="tok-name" required autoFocus value={name} onInput={(e) => setName(val(e))} />
         </Field>
         <fieldset>
           <legend>Scopes</legend>
@@ -149,7 +149,7 @@ function RenameToken({ token, onClose }: { token: Token; onClose: (changed: bool
     <Dialog title={`Rename ${token.name}`} onClose={() => onClose(false)}>
       <form onSubmit={save} noValidate>
         <Field label="Name" id="rename-name" error={fieldError(error, "name")}>
-          <input id="rename-name" required value={name} onInput={(e) => setName(val(e))} />
+          <input id="rename-name" required autoFocus value={name} onInput={(e) => setName(val(e))} />
         </Field>
         {formError(error, ["name"]) && <p class="error" role="alert">{formError(error, ["name"])}</p>}
         <div class="dialog-actions inline">

@@ -41,7 +41,7 @@ export function WebhookForm(p: { hook?: Webhook; onClose: (changed: boolean) => 
     <Dialog title={editing ? `Edit ${p.hook!.name}` : "Add a web hook"} onClose={() => p.onClose(false)} wide={!editing}>
       <form onSubmit={save} id="webhook-form" noValidate>
         <Field label="Name" id="wh-name" error={fieldError(error, "name")}>
-          <input id="wh-name" required value={name} onInput={(e) => setName(val(e))} />
+          <input id="wh-name" required autoFocus value={name} onInput={(e) => setName(val(e))} />
         </Field>
         <Field label="URL" id="wh-url" error={fieldError(error, "url")} hint="The https URL the requests are sent to.">
           <input id="wh-url" type="url" required placeholder="https://" value={url} onInput={(e) => setUrl(val(e))} />

@@ -188,7 +188,7 @@ function Rotate({ hook, onClose }: { hook: Webhook; onClose: (secret: string | n
     >
       <p>A new secret signs every request from now on. During the grace period the old one signs too, so receivers can switch without dropping requests.</p>
       <Field label="Grace period" id="grace" error={fieldError(error, "grace_period")} hint="e.g. 24h, 7d; 0s drops the old secret at once.">
-        <input id="grace" value={grace} onInput={(e) => setGrace(val(e))} />
+        <input id="grace" autoFocus value={grace} onInput={(e) => setGrace(val(e))} />
       </Field>
       {formError(error, ["grace_period"]) && <p class="error" role="alert">{formError(error, ["grace_period"])}</p>}
     </Dialog>

@@ -14,11 +14,16 @@ interface Props {
 
 export function Dialog({ title, onClose, children, actions, wide }: Props) {
   const ref = useRef<HTMLDialogElement>(null);
+  // Taken at the first render, before anything in the dialog takes focus.
+  const opener = useRef(document.activeElement as HTMLElement | null);
   useEffect(() => {
     const d = ref.current!;
-    const before = document.activeElement as HTMLElement | null;
     if (!d.open) d.showModal();
-    return () => before?.focus?.();
+    return () => {
+      // Close first: nothing outside an open modal dialog can take focus.
+      if (d.open) d.close();
+      opener.current?.focus?.();
+    };
   }, []);
   return (
     <dialog
