@@ -43,7 +43,7 @@ function Dashboard({ s }: { s: Stats }) {
     <>
       <div class="cards">
         <Card label="Success rate, 24 h" value={rate === null ? "—" : `${(rate * 100).toFixed(rate >= 0.999 || rate === 0 ? 0 : 1)} %`} tone={rate === null ? "" : rate >= 0.99 ? "ok" : rate >= 0.9 ? "warn" : "bad"} />
-        <Card label="Delivered, 24 h" value={fmt(s.last_24h.succeeded)} sub={`${fmt(s.last_24h.failed)} failed attempts`} />
+        <Card label="Delivered, 24 h" value={fmt(s.last_24h.succeeded)} sub={`${fmt(s.last_24h.failed)} failed ${s.last_24h.failed === 1 ? "attempt" : "attempts"}`} />
         <Card label="Waiting" value={fmt(q.pending + q.failed)} sub={`${fmt(q.pending)} pending, ${fmt(q.failed)} to retry, ${fmt(q.delivering)} sending`} />
         <Card label="Oldest pending" value={s.oldest_pending_at ? ago(s.oldest_pending_at) : "none"} tone={s.oldest_pending_at && Date.now() - new Date(s.oldest_pending_at).getTime() > 600000 ? "warn" : ""} />
         <Card label="Dead" value={fmt(q.dead)} sub="gave up; recover from History" tone={q.dead > 0 ? "warn" : ""} />
