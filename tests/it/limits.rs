@@ -128,7 +128,11 @@ async fn publish_rate_is_per_organization(backend: Backend) {
         let before = app.count_rows("events");
         let r = publish_a("over").await.unwrap();
         if r.status() == StatusCode::TOO_MANY_REQUESTS {
-            assert_eq!(app.count_rows("events"), before, "a refused publish wrote nothing");
+            assert_eq!(
+                app.count_rows("events"),
+                before,
+                "a refused publish wrote nothing"
+            );
             refused = Some(r);
             break;
         }
