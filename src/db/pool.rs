@@ -51,11 +51,28 @@ struct SqlitePragmas {
 impl CustomizeConnection<DbConn, diesel::r2d2::Error> for SqlitePragmas {
     fn on_acquire(&self, conn: &mut DbConn) -> Result<(), diesel::r2d2::Error> {
         // busy_timeout first: switching to WAL itself needs the lock. The page
-        // size only takes on a new, empty file (before WAL is switched on);
-        // so does auto_vacuum, which lets retention give pages back
-        // (`db::retention::give_back_space`; docs/operations.md).
+        // size only takes on a new, empty file (before WAL is switched on).
+        conn.batch_execute("PRAGMA busy_timeout = 10000;")
+            .map_err(diesel::r2d2::Error::QueryError)?;
+        // auto_vacuum, which lets retention give pages back
+        // (`db::retention::give_back_space`; docs/operations.md), only takes
+        // before the first table is created: set it on a new file only. On
+        // an existing one the pragma would write the header, from every
+        // connection acquired, and contend with the writer.
+        #[derive(diesel::QueryableByName)]
+        struct Tables {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let tables = diesel::sql_query("SELECT COUNT(*) AS n FROM sqlite_master")
+            .get_result::<Tables>(conn)
+            .map_err(diesel::r2d2::Error::QueryError)?;
+        if tables.n == 0 {
+            conn.batch_execute("PRAGMA auto_vacuum = INCREMENTAL;")
+                .map_err(diesel::r2d2::Error::QueryError)?;
+        }
         let sql = format!(
-            "PRAGMA busy_timeout = 10000; PRAGMA page_size = 8192; PRAGMA auto_vacuum = INCREMENTAL; PRAGMA journal_mode = WAL; PRAGMA synchronous = {}; \
+            "PRAGMA page_size = 8192; PRAGMA journal_mode = WAL; PRAGMA synchronous = {}; \
              PRAGMA foreign_keys = ON; PRAGMA cache_size = -{}; PRAGMA temp_store = MEMORY; \
              PRAGMA wal_autocheckpoint = {};",
             self.synchronous, self.cache_kib, self.autocheckpoint

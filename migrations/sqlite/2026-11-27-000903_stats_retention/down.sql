@@ -1,3 +1,4 @@
-DROP INDEX deliveries_org_status;
+DROP INDEX deliveries_org_done;
+DROP INDEX deliveries_org_open;
 DROP TABLE retention_totals;
 DROP TABLE delivery_minutes;
