@@ -41,6 +41,10 @@ pub fn orgs_in_turn(conn: &mut DbConn, cursor: &str, max: usize) -> QueryResult<
     // Starting from the beginning, the first pass sees every organization.
     let mut wrapped = cursor.is_empty();
     while out.len() < max {
+        // Wrapped around to the cursor: the first pass saw what lies after.
+        if wrapped && !cursor.is_empty() && at.as_str() >= cursor {
+            break;
+        }
         match next_org(conn, &at)? {
             // Back past the cursor: every organization has had its turn.
             Some(o) if wrapped && !cursor.is_empty() && o.as_str() > cursor => break,
