@@ -56,6 +56,8 @@ pub const ORGANIZATION_HEADER: &str = "Hookrelay-Organization";
 /// The caller a `/v1` request was authenticated as.
 pub struct Caller {
     pub token_id: String,
+    /// The token's name (for `GET /v1/me`).
+    pub token_name: String,
     scopes: Vec<tokens::Scope>,
     /// The organization the request acts in: the token's own, or for a
     /// platform token the one its `Hookrelay-Organization` header names
@@ -72,6 +74,11 @@ impl Caller {
                 || *s == tokens::Scope::Platform
                 || (*s == tokens::Scope::Admin && scope != tokens::Scope::Platform)
         })
+    }
+
+    /// The scopes the token was granted, as stored.
+    pub fn scopes(&self) -> &[tokens::Scope] {
+        &self.scopes
     }
 
     /// Whether the caller is a platform token.
@@ -185,6 +192,7 @@ pub async fn authenticate(
     };
     req.extensions_mut().insert(Rc::new(Caller {
         token_id: found.id.clone(),
+        token_name: found.name.clone(),
         scopes,
         organization,
     }));

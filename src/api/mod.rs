@@ -3,6 +3,7 @@
 mod access;
 pub mod access_log;
 mod auth;
+mod console;
 mod deliveries;
 pub mod error;
 mod event_types;
@@ -10,6 +11,7 @@ mod events;
 mod health;
 mod history;
 mod integrations;
+mod me;
 mod metrics;
 mod organizations;
 mod page;
@@ -41,6 +43,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
         .app_data(web::PayloadConfig::default().limit(max_body))
         .app_data(web::QueryConfig::default().error_handler(query_error))
         .app_data(web::PathConfig::default().error_handler(path_error))
+        // The operator console (HTML, not part of the API contract).
+        .configure(console::routes)
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .route("/openapi.yaml", web::get().to(health::openapi))
@@ -52,6 +56,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
         .service(
             web::scope("/v1")
                 .wrap(actix_web::middleware::from_fn(auth::authenticate))
+                .route("/me", web::get().to(me::me))
                 .route("/tokens", web::get().to(tokens::list))
                 .route("/tokens", web::post().to(tokens::create))
                 .route("/tokens/{id}", web::get().to(tokens::get))

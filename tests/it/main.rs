@@ -6,6 +6,7 @@ mod common;
 mod adaptive;
 mod bad_input;
 mod bench_smoke;
+mod console;
 mod delivery;
 mod event_types;
 mod events;

@@ -1,0 +1,66 @@
+// Check: sends an event type's example payload to the web hook now and
+// shows the request and the receiver's response.
+import { useState } from "preact/hooks";
+import { get, Page, post, seg } from "../api";
+import { EventType, HistoryEntry, Webhook } from "../types";
+import { ErrorNote } from "../ui/bits";
+import { Dialog } from "../ui/dialog";
+import { Field, val } from "../ui/form";
+import { asApiError, useLoad } from "../ui/load";
+import { covered } from "./event-types";
+import { Exchange } from "./history-detail";
+
+export function CheckDialog({ hook, onClose }: { hook: Webhook; onClose: () => void }) {
+  const types = useLoad(() => get<Page<EventType>>("/v1/event-types"), []);
+  const [type, setType] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [result, setResult] = useState<HistoryEntry | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const list = types.data?.data.filter((t) => t.example) ?? [];
+  const first = list.find((t) => covered(hook.event_types, t.name))?.name ?? list[0]?.name ?? "";
+  const chosen = type || first;
+  const send = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      setResult(await post<HistoryEntry>(`/v1/webhooks/${seg(hook.id)}/test`, { event_type: chosen }));
+    } catch (e) {
+      setError(asApiError(e).shown);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Dialog
+      title={`Check ${hook.name}`}
+      onClose={onClose}
+      wide
+      actions={
+        <>
+          <button type="button" onClick={onClose}>
+            Close
+          </button>
+          <button type="button" class="primary" disabled={busy || !chosen} onClick={send}>
+            {busy ? "Sending…" : "Check"}
+          </button>
+        </>
+      }
+    >
+      <p>Sends the example payload of an event type to {hook.url} now, signed as usual, and shows what came back.</p>
+      <ErrorNote error={types.error} />
+      <Field label="Event type" id="check-type">
+        <select id="check-type" value={chosen} onChange={(e) => setType(val(e))}>
+          {list.map((t) => (
+            <option value={t.name}>{t.name}</option>
+          ))}
+        </select>
+      </Field>
+      {error && <p class="error" role="alert">{error}</p>}
+      {result && (
+        <div class="check-result" aria-live="polite">
+          <Exchange entry={result} />
+        </div>
+      )}
+    </Dialog>
+  );
+}

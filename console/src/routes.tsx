@@ -1,0 +1,31 @@
+// The console's pages: one entry each. To add a page, write it under
+// pages/ and add it here; `nav` puts it in the side bar, `scope` hides it
+// from tokens that cannot read what it shows.
+import type { FunctionComponent } from "preact";
+import { Overview } from "./pages/overview";
+import { Webhooks } from "./pages/webhooks";
+import { WebhookDetail } from "./pages/webhook";
+import { History } from "./pages/history";
+import { Events } from "./pages/events";
+import { Tokens } from "./pages/tokens";
+
+export interface Route {
+  /** Hash path pattern, `:name` for a parameter. */
+  path: string;
+  /** The page's `<h1>` and the document title. */
+  title: string;
+  /** Label in the side bar (absent: not in it). */
+  nav?: string;
+  /** The scope needed to see the page at all. */
+  scope?: string;
+  component: FunctionComponent<{ params: Record<string, string>; query: URLSearchParams }>;
+}
+
+export const routes: Route[] = [
+  { path: "/", title: "Overview", nav: "Overview", component: Overview },
+  { path: "/webhooks", title: "Web hooks", nav: "Web hooks", scope: "webhooks:read", component: Webhooks },
+  { path: "/webhooks/:id", title: "Web hook", scope: "webhooks:read", component: WebhookDetail },
+  { path: "/history", title: "History", nav: "History", scope: "history:read", component: History },
+  { path: "/events", title: "Events", nav: "Events", scope: "history:read", component: Events },
+  { path: "/tokens", title: "Access tokens", nav: "Access tokens", scope: "admin", component: Tokens },
+];
