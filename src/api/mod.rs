@@ -130,6 +130,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
                     "/integrations/{id}/oauth/authorize",
                     web::get().to(integrations::authorize),
                 )
+                .route(
+                    "/integrations/{id}/oauth/start",
+                    web::post().to(integrations::oauth_start),
+                )
                 .route("/runs", web::get().to(runs::list))
                 .route("/runs/{id}", web::get().to(runs::get))
                 .route("/runs/{id}/rerun", web::post().to(runs::rerun)),

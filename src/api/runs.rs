@@ -48,6 +48,10 @@ pub struct RunView {
     created_at: String,
     started_at: Option<String>,
     finished_at: Option<String>,
+    /// A sync that answered its candidates (in `result`) and wrote no user.
+    dry_run: bool,
+    /// The only emails a sync imports.
+    only: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     steps: Option<Vec<StepView>>,
 }
@@ -83,6 +87,11 @@ impl RunView {
             started_at: time::rfc3339_opt(&r.started_at),
             finished_at: time::rfc3339_opt(&r.finished_at),
             steps: steps.map(|s| s.into_iter().map(StepView::new).collect()),
+            dry_run: r.dry_run,
+            only: r
+                .only_emails
+                .as_deref()
+                .and_then(|s| serde_json::from_str(s).ok()),
             id: r.id,
             integration_id: r.integration_id,
             user_id: r.user_id,

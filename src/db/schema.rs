@@ -200,6 +200,8 @@ diesel::table! {
         finished_at -> Nullable<Timestamp>,
         updated_at -> Timestamp,
         organization_id -> Text,
+        dry_run -> Bool,
+        only_emails -> Nullable<Text>,
     }
 }
 

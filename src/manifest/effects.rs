@@ -1,6 +1,8 @@
 //! What a finished run writes besides its own row: a refreshed OAuth token,
 //! `store_data` values on the user, synced users; and its step rows.
 
+use std::collections::HashSet;
+
 use chrono::NaiveDateTime;
 use serde_json::{Map, Value};
 
@@ -13,13 +15,18 @@ use crate::db::{new_id_at, time};
 use crate::error::Result;
 use crate::vault::{integration_oauth_label, Vault};
 
+/// What a (not dry) sync run writes: its action, the records it fetched,
+/// and the only emails to import (`None`: every record).
+pub(super) type SyncWrite = (String, Vec<Map<String, Value>>, Option<HashSet<String>>);
+
 /// Database writes a run causes besides its own row, all in the run's
 /// organization.
 #[derive(Default)]
 pub(super) struct Effects {
     pub(super) oauth: Option<Value>,
     pub(super) stored: Option<Map<String, Value>>,
-    pub(super) sync: Option<(String, Vec<Map<String, Value>>)>,
+    /// A sync's action, its records and the only emails it imports.
+    pub(super) sync: Option<SyncWrite>,
 }
 
 impl Effects {
@@ -56,8 +63,8 @@ impl Effects {
                 User::update(c, org, uid, &changes)?;
             }
         }
-        if let Some((action, records)) = self.sync {
-            events.extend(sync::apply(c, org, &action, records, now)?);
+        if let Some((action, records, only)) = self.sync {
+            events.extend(sync::apply(c, org, &action, records, only.as_ref(), now)?);
         }
         Ok(events)
     }

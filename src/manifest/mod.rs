@@ -13,6 +13,7 @@ pub mod access;
 pub mod config;
 mod effects;
 pub mod form;
+pub mod import;
 pub mod inputs;
 pub mod integrations;
 pub mod mask;

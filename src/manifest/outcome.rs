@@ -6,6 +6,7 @@ use serde_json::{json, Map, Value};
 
 use super::access::overview;
 use super::effects::Effects;
+use super::import::counts;
 use super::queue::Integrations;
 use super::run::{Outcome, RunResult, Runner, Step};
 use super::sync;
@@ -47,6 +48,7 @@ impl Integrations {
             }
         }
         let mut effects = Effects::default();
+        let mut preview = None;
         let runner = Runner::new(&self.services, input);
         if kind == RunKind::Exists {
             let (access, result) = runner.exists().await;
@@ -62,8 +64,24 @@ impl Integrations {
         let result: RunResult = match kind {
             RunKind::Revoke => runner.revoke().await,
             RunKind::Sync => {
-                let (result, records) = sync::fetch(runner, &integration.manifest_value()).await;
-                effects.sync = records.map(|r| (sync::action(&integration.manifest_value()), r));
+                let manifest = integration.manifest_value();
+                let action = sync::action(&manifest);
+                let (result, records) = sync::fetch(runner, &manifest).await;
+                let only = only_emails(run);
+                match records {
+                    // A dry run answers what the import would do, and writes
+                    // no user.
+                    Some(records) if run.dry_run => {
+                        let org = run.organization_id.clone();
+                        let plan = self
+                            .db
+                            .read(move |c| sync::plan_in(c, &org, &action, records, only.as_ref()))
+                            .await?;
+                        preview = Some((counts(&plan), plan));
+                    }
+                    Some(records) => effects.sync = Some((action, records, only)),
+                    None => {}
+                }
                 result
             }
             _ => runner.execute().await,
@@ -75,6 +93,10 @@ impl Integrations {
         let mut summary = Map::new();
         if !result.stored.is_empty() {
             summary.insert("stored".into(), Value::Object(result.stored.clone()));
+        }
+        if let Some((counts, plan)) = preview {
+            summary.insert("counts".into(), counts);
+            summary.insert("candidates".into(), json!(plan));
         }
         let finish = match &result.outcome {
             Outcome::Succeeded => Finish {
@@ -117,4 +139,10 @@ impl Integrations {
         };
         Ok((finish, result.steps, effects))
     }
+}
+
+/// The emails a sync run imports (lower-cased), if it lists them.
+fn only_emails(run: &Run) -> Option<std::collections::HashSet<String>> {
+    let list: Vec<String> = serde_json::from_str(run.only_emails.as_deref()?).ok()?;
+    Some(list.iter().map(|e| e.trim().to_lowercase()).collect())
 }

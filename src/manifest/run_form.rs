@@ -1,11 +1,14 @@
 //! The form a run takes: its options resolved (static or fetched, the
-//! fetches recorded as a `form` run), and starting a run with it.
+//! fetches recorded as a `form` run), and starting a run with it: values
+//! checked against the options (fetched ones for the run's person too),
+//! and a sync's dry run and `only` list.
 
 use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
 use super::queue::{Inline, Integrations};
+use super::render::plain_text;
 use super::run::Runner;
 use super::Kind;
 use crate::db::runs::{Run, RunKind, RunStatus, TriggeredBy};
@@ -17,6 +20,17 @@ use crate::error::{Error, Result};
 pub struct ResolvedForm {
     pub items: Vec<Value>,
     pub run_id: Option<String>,
+}
+
+/// How a run is started besides its form.
+#[derive(Default)]
+pub struct StartOptions {
+    /// Run it here and wait for it (bounded).
+    pub wait: bool,
+    /// A sync that answers its candidates and writes no user (run here).
+    pub dry_run: bool,
+    /// The only emails a sync imports.
+    pub only: Option<Vec<String>>,
 }
 
 /// A run's form, checked against the manifest's `form` (422 naming the key).
@@ -115,7 +129,7 @@ impl Integrations {
         id: String,
         user_id: Option<String>,
         form: Map<String, Value>,
-        wait: bool,
+        options: StartOptions,
     ) -> Result<Inline> {
         let i = self.find_integration(org.clone(), id).await?;
         check_form(&i.manifest_value(), &form, "form")?;
@@ -124,7 +138,9 @@ impl Integrations {
             Kind::Webhook => RunKind::Execute,
             Kind::SyncUsers => RunKind::Sync,
         };
-        let run = Run::queued(
+        let only = check_sync_options(kind, &options)?;
+        self.check_fetched_options(&i, user.as_ref(), &form).await?;
+        let mut run = Run::queued(
             &org,
             &i.id,
             user.map(|u| u.id),
@@ -132,6 +148,94 @@ impl Integrations {
             &form,
             TriggeredBy::Api,
         );
-        self.submit(run, wait).await
+        run.dry_run = options.dry_run;
+        run.only_emails = only.map(|l| Value::from(l).to_string());
+        // A dry run is a question: it is answered, not queued.
+        self.submit(run, options.wait || options.dry_run).await
     }
+
+    /// Checks each form value whose options come from a `url` against the
+    /// options fetched now, for the run's person (422 `form.<id>`).
+    async fn check_fetched_options(
+        &self,
+        i: &crate::db::integrations::Integration,
+        user: Option<&User>,
+        form: &Map<String, Value>,
+    ) -> Result<()> {
+        let manifest = i.manifest_value();
+        let fetched: Vec<&Value> = manifest
+            .get("form")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|item| item.get("url").is_some() && item.get("items").is_none())
+            .filter(|item| {
+                let kind = item.get("type").and_then(Value::as_str);
+                matches!(kind, Some("choice") | Some("multiple_choice"))
+            })
+            .filter(|item| {
+                item.get("id")
+                    .map(plain_text)
+                    .is_some_and(|id| form.contains_key(&id))
+            })
+            .collect();
+        if fetched.is_empty() {
+            return Ok(());
+        }
+        let input = self.input(i, user, Map::new()).await?;
+        let mut runner = Runner::new(&self.services, input);
+        for item in fetched {
+            let id = item.get("id").map(plain_text).unwrap_or_default();
+            let field = format!("form.{id}");
+            let options = runner.form_options(item).await.map_err(|e| {
+                Error::field(
+                    &field,
+                    format!("could not fetch the options of '{id}' to check the value: {e}"),
+                )
+            })?;
+            let allowed: Vec<String> = options.iter().map(|o| plain_text(&o["value"])).collect();
+            let given: Vec<&Value> = match &form[&id] {
+                Value::Array(list) => list.iter().collect(),
+                v => vec![v],
+            };
+            if let Some(bad) = given.iter().find(|v| !allowed.contains(&plain_text(v))) {
+                return Err(Error::field(
+                    &field,
+                    format!(
+                        "{bad} is not an option of '{id}' for this person; the options are: {}",
+                        allowed.join(", ")
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `dry_run` and `only` are for syncs; `only` lists emails. The list.
+fn check_sync_options(kind: RunKind, o: &StartOptions) -> Result<Option<Vec<String>>> {
+    if kind != RunKind::Sync {
+        for (set, field) in [(o.dry_run, "dry_run"), (o.only.is_some(), "only")] {
+            if set {
+                return Err(Error::field(
+                    field,
+                    format!("{field} is for sync_users integrations (an import preview or a partial import)"),
+                ));
+            }
+        }
+        return Ok(None);
+    }
+    let Some(only) = &o.only else { return Ok(None) };
+    if only.is_empty() {
+        return Err(Error::field("only", "only lists at least one email"));
+    }
+    for (n, e) in only.iter().enumerate() {
+        if !crate::db::users::is_email(e.trim()) {
+            return Err(Error::field(
+                format!("only[{n}]"),
+                format!("'{e}' is not an email address"),
+            ));
+        }
+    }
+    Ok(Some(only.iter().map(|e| e.trim().to_string()).collect()))
 }

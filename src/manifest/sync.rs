@@ -17,9 +17,11 @@ pub fn parse_schedule(expr: &str) -> Result<Cron, String> {
         .map_err(|e| format!("is not a cron expression such as \"0 * * * *\" ({e})"))
 }
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value};
+
+use super::import::{email_of, plan, text, Candidate, Mark};
 
 use super::render::{lookup, plain_text};
 use super::run::{Outcome, RunResult, Runner};
@@ -170,52 +172,34 @@ fn record(raw: &Value, manifest: &Value) -> Map<String, Value> {
 }
 
 /// Creates new users (`create`) or merges records into matching users'
-/// `extra_fields` (`update`), publishing `user.updated` for each; returns
-/// the events published.
+/// `extra_fields` (`update`), in organization `org`, as
+/// [`import::plan`](super::import::plan) marks them (with `only`, just those
+/// emails); publishes `user.updated` for each there and returns the events.
 pub fn apply(
     c: &mut DbConn,
     org: &str,
     action: &str,
     records: Vec<Map<String, Value>>,
+    only: Option<&HashSet<String>>,
     now: chrono::NaiveDateTime,
 ) -> Result<Vec<(String, Value)>> {
+    let plan = plan_in(c, org, action, records, only)?;
     let mut changed = Vec::new();
-    let email_of = |r: &Map<String, Value>| {
-        let e = r.get("email").map(plain_text).unwrap_or_default();
-        e.trim().to_string()
-    };
-    // The users these records name, in one query.
-    let keys: Vec<String> = records.iter().map(|r| email_of(r).to_lowercase()).collect();
-    let mut known: std::collections::HashMap<String, User> =
-        User::find_by_email_keys(c, org, &keys)?
-            .into_iter()
-            .map(|u| (u.email_key.clone(), u))
-            .collect();
-    let mut seen: HashSet<String> = HashSet::new();
-    for r in records {
-        let email = email_of(&r);
-        let email = email.as_str();
-        if !crate::db::users::is_email(email) {
-            continue;
-        }
-        // Each email once: a record repeating one is skipped.
-        if !seen.insert(email.to_lowercase()) {
-            continue;
-        }
-        let existing = known.remove(&email.to_lowercase());
-        match (action, existing) {
-            ("update", Some(u)) => {
+    for cand in plan {
+        match cand.mark {
+            Mark::Update => {
+                let Some(id) = cand.user_id.as_deref() else {
+                    continue;
+                };
+                let Some(u) = User::find(c, org, id)? else {
+                    continue;
+                };
                 let mut extra: Map<String, Value> =
                     serde_json::from_str(&u.extra_fields).unwrap_or_default();
-                let before = extra.clone();
-                for (k, v) in &r {
+                for (k, v) in cand.record {
                     if k != "email" {
-                        extra.insert(k.clone(), v.clone());
+                        extra.insert(k, v);
                     }
-                }
-                if extra == before {
-                    // Nothing new: no write, and no `user.updated` to trigger runs.
-                    continue;
                 }
                 let changes = UserChanges {
                     extra_fields: Some(Value::Object(extra).to_string()),
@@ -225,28 +209,18 @@ pub fn apply(
                 User::update(c, org, &u.id, &changes)?;
                 changed.push(u);
             }
-            ("create", None) => {
-                let text = |k: &str| {
-                    r.get(k)
-                        .map(plain_text)
-                        .unwrap_or_default()
-                        .trim()
-                        .to_string()
-                };
-                let (first, last) = (text("first_name"), text("last_name"));
-                if first.is_empty() || last.is_empty() {
-                    continue;
-                }
+            Mark::New => {
+                let r = &cand.record;
                 let u = User {
                     id: new_id("usr"),
-                    email: email.to_string(),
-                    email_key: email.to_lowercase(),
-                    first_name: first,
-                    last_name: last,
-                    position: text("position"),
-                    department: text("department"),
+                    email: cand.email.clone(),
+                    email_key: cand.email.to_lowercase(),
+                    first_name: text(r, "first_name"),
+                    last_name: text(r, "last_name"),
+                    position: text(r, "position"),
+                    department: text(r, "department"),
                     start_date: None,
-                    phone: text("phone"),
+                    phone: text(r, "phone"),
                     manager_id: None,
                     buddy_id: None,
                     extra_fields: "{}".into(),
@@ -257,12 +231,28 @@ pub fn apply(
                 u.insert(c)?;
                 changed.push(u);
             }
-            _ => {}
+            Mark::Skipped => {}
         }
     }
     // One publish for all of them (the event carries no extra fields).
     let events = changed.iter().map(crate::publish::user_updated).collect();
     crate::publish::record_builtin_in(c, org, events)
+}
+
+/// The import plan of `records` against `org`'s people (read in one query).
+pub fn plan_in(
+    c: &mut DbConn,
+    org: &str,
+    action: &str,
+    records: Vec<Map<String, Value>>,
+    only: Option<&HashSet<String>>,
+) -> Result<Vec<Candidate>> {
+    let keys: Vec<String> = records.iter().map(|r| email_of(r).to_lowercase()).collect();
+    let known: HashMap<String, User> = User::find_by_email_keys(c, org, &keys)?
+        .into_iter()
+        .map(|u| (u.email_key.clone(), u))
+        .collect();
+    Ok(plan(action, records, &known, only))
 }
 
 #[cfg(test)]

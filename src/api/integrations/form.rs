@@ -7,8 +7,9 @@ use serde_json::{json, Map, Value};
 
 use crate::api::auth::{IntegrationsRun, Need};
 use crate::api::optional_json;
-use crate::api::runs::{respond, WaitQuery};
+use crate::api::runs::respond;
 use crate::error::Result;
+use crate::manifest::run_form::StartOptions;
 use crate::state::AppState;
 
 /// Body of `POST /v1/integrations/{id}/runs`.
@@ -18,6 +19,19 @@ pub struct StartRun {
     user_id: Option<String>,
     #[serde(default)]
     form: Map<String, Value>,
+    /// sync_users: answer the candidates, write no user.
+    #[serde(default)]
+    dry_run: bool,
+    /// sync_users: import only these emails.
+    only: Option<Vec<String>>,
+}
+
+/// Query of `POST /v1/integrations/{id}/runs`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StartQuery {
+    wait: Option<bool>,
+    dry_run: Option<bool>,
 }
 
 /// Query of `GET /v1/integrations/{id}/form`.
@@ -45,12 +59,13 @@ pub async fn form(
     Ok(HttpResponse::Ok().json(json!({"items": resolved.items, "run_id": resolved.run_id})))
 }
 
-/// Queues a run (202), or with `?wait=true` runs it and answers with it.
+/// Queues a run (202), or with `?wait=true` runs it and answers with it;
+/// a sync's dry run is run here too, and answers its candidates.
 pub async fn start_run(
     state: web::Data<AppState>,
     need: Need<IntegrationsRun>,
     id: web::Path<String>,
-    q: web::Query<WaitQuery>,
+    q: web::Query<StartQuery>,
     req: HttpRequest,
     body: web::Payload,
 ) -> Result<HttpResponse> {
@@ -62,7 +77,11 @@ pub async fn start_run(
             id.into_inner(),
             b.user_id,
             b.form,
-            q.wait.unwrap_or(false),
+            StartOptions {
+                wait: q.wait.unwrap_or(false),
+                dry_run: b.dry_run || q.dry_run.unwrap_or(false),
+                only: b.only,
+            },
         )
         .await?;
     Ok(respond(submitted))

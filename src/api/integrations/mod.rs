@@ -10,4 +10,4 @@ mod oauth;
 pub use config::{get_config, put_config};
 pub use crud::{create, delete, get, list, update};
 pub use form::{form, start_run};
-pub use oauth::{authorize, oauth_callback};
+pub use oauth::{authorize, oauth_callback, oauth_start};

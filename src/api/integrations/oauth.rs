@@ -1,6 +1,10 @@
-//! `/v1/integrations/{id}/oauth/authorize` and the public `/oauth/callback`.
+//! `/v1/integrations/{id}/oauth/authorize` (scripts: a 302 to the provider),
+//! `/v1/integrations/{id}/oauth/start` (a browser: the provider URL as
+//! JSON, asked for with the bearer token) and the public `/oauth/callback`,
+//! which answers a small HTML page to a browser and JSON to a script.
 
-use actix_web::{web, HttpResponse};
+use actix_web::http::header::{self, Accept, Header, Quality};
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -24,6 +28,20 @@ pub async fn authorize(
         .json(json!({"location": url.to_string()})))
 }
 
+/// The provider URL the console navigates to: a browser cannot send the
+/// bearer token on a navigation, so it asks for the URL first.
+pub async fn oauth_start(
+    state: web::Data<AppState>,
+    need: Need<IntegrationsWrite>,
+    id: web::Path<String>,
+) -> Result<HttpResponse> {
+    let url = state
+        .integrations
+        .authorize_url(need.caller.organization.clone(), id.into_inner())
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({"authorize_url": url.to_string()})))
+}
+
 /// Query of the OAuth callback.
 #[derive(Deserialize)]
 pub struct CallbackQuery {
@@ -35,6 +53,7 @@ pub struct CallbackQuery {
 /// Public: the provider sends the admin back here with `code` and `state`.
 pub async fn oauth_callback(
     state: web::Data<AppState>,
+    req: HttpRequest,
     q: web::Query<CallbackQuery>,
 ) -> Result<HttpResponse> {
     let q = q.into_inner();
@@ -43,8 +62,115 @@ pub async fn oauth_callback(
         state: q.state,
         error: q.error,
     };
-    let done = state.integrations.complete_oauth(callback).await?;
-    Ok(HttpResponse::Ok().json(
-        json!({"connected": true, "integration_id": done.integration_id, "run_id": done.run_id}),
-    ))
+    let done = state.integrations.complete_oauth(callback).await;
+    if !wants_html(&req) {
+        let done = done?;
+        return Ok(HttpResponse::Ok().json(
+            json!({"connected": true, "integration_id": done.integration_id, "run_id": done.run_id}),
+        ));
+    }
+    Ok(match done {
+        Ok(done) => {
+            let back = format!("/console/#/integrations/{}", done.integration_id);
+            page(
+                HttpResponse::Ok(),
+                "Connected",
+                "The integration is connected.",
+                &back,
+            )
+        }
+        // The error's message is what the JSON answer carries: secrets in
+        // it were masked by the runner.
+        Err(e) => page(
+            HttpResponse::build(e.status_code()),
+            "Not connected",
+            &e.to_string(),
+            "/console/#/integrations",
+        ),
+    })
+}
+
+/// Whether the request prefers HTML (a browser navigating) to JSON.
+fn wants_html(req: &HttpRequest) -> bool {
+    let Ok(accept) = Accept::parse(req) else {
+        return false;
+    };
+    let html = quality(&accept, "text", "html");
+    html > Quality::ZERO && html > quality(&accept, "application", "json")
+}
+
+/// The quality the Accept header gives `kind/sub` (its most specific match).
+fn quality(accept: &Accept, kind: &str, sub: &str) -> Quality {
+    let mut best: Option<(u8, Quality)> = None;
+    for item in accept.iter() {
+        let (t, s) = (item.item.type_().as_str(), item.item.subtype().as_str());
+        let specificity = match (t == kind, s == sub, t == "*", s == "*") {
+            (true, true, _, _) => 3,
+            (true, false, _, true) => 2,
+            (false, _, true, true) => 1,
+            _ => continue,
+        };
+        if best.is_none_or(|(sp, _)| specificity > sp) {
+            best = Some((specificity, item.quality));
+        }
+    }
+    best.map_or(Quality::ZERO, |(_, q)| q)
+}
+
+/// A self-contained page (no scripts, styles or images from elsewhere),
+/// every text escaped.
+fn page(
+    mut builder: actix_web::HttpResponseBuilder,
+    title: &str,
+    text: &str,
+    back: &str,
+) -> HttpResponse {
+    let body = format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width\">\
+         <title>{title} · hookrelay</title>\
+         <style>body{{font:16px system-ui,sans-serif;margin:4em auto;max-width:36em;padding:0 1em}}</style>\
+         </head><body><h1>{title}</h1><p>{text}</p>\
+         <p><a href=\"{back}\">Back to the integration in the console</a></p></body></html>\n",
+        title = escape(title),
+        text = escape(text),
+        back = escape(back),
+    );
+    builder
+        .content_type("text/html; charset=utf-8")
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'",
+        ))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .body(body)
+}
+
+/// HTML-escapes text for an element or a quoted attribute.
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+
+    #[test]
+    fn escapes_markup() {
+        assert_eq!(
+            escape(r#"<script>alert("x") & 'y'</script>"#),
+            "&lt;script&gt;alert(&quot;x&quot;) &amp; &#39;y&#39;&lt;/script&gt;"
+        );
+    }
 }

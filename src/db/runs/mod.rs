@@ -45,6 +45,10 @@ pub struct Run {
     pub updated_at: NaiveDateTime,
     /// The integration's organization: what the run reads and writes.
     pub organization_id: String,
+    /// A sync that answers its candidates and writes no user.
+    pub dry_run: bool,
+    /// JSON array: the only emails a sync imports (`None`: every record).
+    pub only_emails: Option<String>,
 }
 
 /// One logged exchange of a run.
@@ -131,6 +135,8 @@ impl Run {
             finished_at: None,
             updated_at: now,
             organization_id: org.to_string(),
+            dry_run: false,
+            only_emails: None,
         }
     }
 
@@ -144,8 +150,10 @@ impl Run {
             &Map::new(),
             TriggeredBy::Rerun,
         );
-        // The form as stored, not re-serialized.
+        // The form and sync options as stored, not re-serialized.
         run.form = old.form;
+        run.dry_run = old.dry_run;
+        run.only_emails = old.only_emails;
         run.rerun_of = Some(old.id);
         run
     }

@@ -6,6 +6,7 @@
 mod cli;
 mod failures;
 mod oauth;
+mod preview;
 mod runs;
 mod sync;
 
