@@ -121,7 +121,7 @@ export interface Integration {
   name: string;
   kind: "webhook" | "sync_users";
   manifest: Record<string, any>;
-  triggers: { event_type?: string; schedule?: string }[];
+  triggers: { event_type: string; form: Record<string, unknown> }[];
   config: { set: string[]; missing: string[] };
   oauth: { configured: boolean; connected: boolean };
   next_sync_at: string | null;

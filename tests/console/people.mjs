@@ -246,8 +246,8 @@ try {
         data_from: "users",
         next_page_from: "next",
         data_structure: { email: "mail", first_name: "first", last_name: "last" },
+        schedule: "0 3 * * *",
       },
-      triggers: [{ schedule: "0 3 * * *" }],
     });
     expect(hr.status === 201, JSON.stringify(hr.body));
     await nav("Integrations").click();
