@@ -237,7 +237,7 @@ try {
   await step("import: preview 3 pages, pick 2, import them; People and History show exactly those", async () => {
     const hook = await gw.api("POST", "/v1/webhooks", { name: "People feed", url: receiver.url, event_types: ["user.updated"], format: "json" });
     expect(hook.status === 201, JSON.stringify(hook.body));
-    receiver.secret = hook.body.secret;
+    receiver.secret = (await gw.api("GET", `/v1/webhooks/${hook.body.id}/secret`)).body.secret;
     const hr = await gw.api("POST", "/v1/integrations", {
       name: "HR system",
       kind: "sync_users",
