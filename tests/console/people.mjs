@@ -289,8 +289,9 @@ try {
   });
 
   await step("a token that can only run sees no writes; one without the scope is told so", async () => {
-    const runner = gw.cliToken("Runner", "integrations:run");
-    const reader = gw.cliToken("Reader", "webhooks:read");
+    const token = async (name, scope) => (await gw.api("POST", "/v1/tokens", { name, scopes: [scope] })).body.token;
+    const runner = await token("Runner", "integrations:run");
+    const reader = await token("Reader", "webhooks:read");
     await page.getByRole("button", { name: "Sign out" }).click();
     await signIn(runner);
     await nav("Integrations").click();
