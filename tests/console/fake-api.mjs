@@ -16,7 +16,11 @@ export const HR_PAGES = [
     { mail: "cy@example.com", first: "Cy", last: "Clarke" },
     { mail: "dee@example.com", first: "Dee", last: "Diaz" },
   ],
-  [{ mail: "eve@example.com", first: "Eve", last: "Evans" }],
+  [
+    { mail: "eve@example.com", first: "Eve", last: "Evans" },
+    // Already a person (added in the test): skipped, with the reason.
+    { mail: "grace@example.com", first: "Grace", last: "Hopper" },
+  ],
 ];
 
 export function startFakeApi() {

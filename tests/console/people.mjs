@@ -257,7 +257,9 @@ try {
     await page.getByText("No sync has run yet.").waitFor();
     const before = fake.requests.filter((r) => r.path === "/people").length;
     await page.getByRole("button", { name: "Preview" }).click();
-    await until(async () => (await rows("Candidates").count()) === 5, "5 candidates from 3 pages");
+    await until(async () => (await rows("Candidates").count()) === 6, "6 candidates from 3 pages");
+    await rows("Candidates").filter({ hasText: "grace@example.com" }).locator(".badge", { hasText: "skipped" }).waitFor();
+    await page.getByText("5 new, 0 to update, 1 skipped").waitFor();
     expect(fake.requests.filter((r) => r.path === "/people").length - before === 3, "3 pages fetched");
     const people = await gw.api("GET", "/v1/users?limit=500");
     expect(people.body.data.length === 1, "the preview wrote no user");
