@@ -307,6 +307,24 @@ try {
     expect((await gw.api("GET", "/v1/me", null, temp)).status === 401, "revoked token gets 401");
   });
 
+  await step("the overview draws /v1/stats: chart, queue, web hooks needing attention", async () => {
+    // While this build has no /v1/stats, the test answers it with a sample
+    // of its documented shape, so the page is checked against the contract.
+    const real = (await gw.api("GET", "/v1/stats")).status === 200;
+    if (!real) await page.route("**/v1/stats", (route) => route.fulfill({ status: 200, contentType: "application/json", body: JSON.stringify(sampleStats()) }));
+    await nav("Web hooks").click();
+    await nav("Overview").click();
+    await page.getByText("Success rate, 24 h").waitFor();
+    await page.locator(".chart canvas").waitFor();
+    if (!real) {
+      await page.getByRole("link", { name: "Billing" }).waitFor();
+      await page.locator(".stat-value", { hasText: "%" }).waitFor();
+    }
+    await shot("16-overview-stats");
+    await page.unroute("**/v1/stats");
+  });
+
+
   await step("a history:read token sees history but cannot add web hooks or re-send", async () => {
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.getByLabel("Access token").waitFor();
@@ -338,24 +356,6 @@ try {
     await nav("Overview").click();
     await page.locator(".page-head", { hasText: "Acme" }).waitFor();
     await shot("15-organization-picker");
-  });
-
-
-  await step("the overview draws /v1/stats: chart, queue, web hooks needing attention", async () => {
-    // While this build has no /v1/stats, the test answers it with a sample
-    // of its documented shape, so the page is checked against the contract.
-    const real = (await gw.api("GET", "/v1/stats")).status === 200;
-    if (!real) await page.route("**/v1/stats", (route) => route.fulfill({ status: 200, contentType: "application/json", body: JSON.stringify(sampleStats()) }));
-    await nav("Web hooks").click();
-    await nav("Overview").click();
-    await page.getByText("Success rate, 24 h").waitFor();
-    await page.locator(".chart canvas").waitFor();
-    if (!real) {
-      await page.getByRole("link", { name: "Billing" }).waitFor();
-      await page.locator(".stat-value", { hasText: "%" }).waitFor();
-    }
-    await shot("16-overview-stats");
-    await page.unroute("**/v1/stats");
   });
 
 

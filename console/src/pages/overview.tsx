@@ -43,7 +43,7 @@ function Dashboard({ s }: { s: Stats }) {
     <>
       <div class="cards">
         <Card label="Success rate, 24 h" value={rate === null ? "—" : `${(rate * 100).toFixed(rate >= 0.999 || rate === 0 ? 0 : 1)} %`} tone={rate === null ? "" : rate >= 0.99 ? "ok" : rate >= 0.9 ? "warn" : "bad"} />
-        <Card label="Delivered, 24 h" value={fmt(s.last_24h.succeeded)} sub={`${fmt(s.last_24h.failed)} failed attempts`} />
+        <Card label="Delivered, 24 h" value={fmt(s.last_24h.succeeded)} sub={`${fmt(s.last_24h.failed)} failed ${s.last_24h.failed === 1 ? "attempt" : "attempts"}`} />
         <Card label="Waiting" value={fmt(q.pending + q.failed)} sub={`${fmt(q.pending)} pending, ${fmt(q.failed)} to retry, ${fmt(q.delivering)} sending`} />
         <Card label="Oldest pending" value={s.oldest_pending_at ? ago(s.oldest_pending_at) : "none"} tone={s.oldest_pending_at && Date.now() - new Date(s.oldest_pending_at).getTime() > 600000 ? "warn" : ""} />
         <Card label="Dead" value={fmt(q.dead)} sub="gave up; recover from History" tone={q.dead > 0 ? "warn" : ""} />
@@ -77,7 +77,7 @@ function Dashboard({ s }: { s: Stats }) {
             <thead>
               <tr>
                 <th scope="col">Table</th>
-                <th scope="col" class="num">Rows</th>
+                <th scope="col" class="num">Rows (est.)</th>
                 <th scope="col">Oldest row</th>
               </tr>
             </thead>
@@ -125,7 +125,9 @@ function Chart({ s }: { s: Stats }) {
   useEffect(() => {
     const el = ref.current;
     if (!el) return;
-    const xs = s.per_minute.map((p) => new Date(p.minute).getTime() / 1000);
+    // The API lists only minutes with attempts: fill the others with
+    // zeros, so a quiet hour shows as quiet instead of a line across it.
+    const [xs, ok, bad] = dense(s);
     const dark = matchMedia("(prefers-color-scheme: dark)").matches;
     const axis = { stroke: dark ? "#9aa4b2" : "#5b6675", grid: { stroke: dark ? "#2a3140" : "#e8ebf0" }, ticks: { stroke: dark ? "#2a3140" : "#e8ebf0" } };
     const plot = new uPlot(
@@ -141,7 +143,7 @@ function Chart({ s }: { s: Stats }) {
           { label: "Failed", stroke: "#d64545", fill: "rgba(214,69,69,0.15)", width: 1.5 },
         ],
       },
-      [xs, s.per_minute.map((p) => p.succeeded), s.per_minute.map((p) => p.failed)],
+      [xs, ok, bad],
       el,
     );
     const resize = () => plot.setSize({ width: el.clientWidth, height: 220 });
@@ -153,4 +155,21 @@ function Chart({ s }: { s: Stats }) {
   }, [s]);
   if (s.per_minute.length === 0) return <p class="muted">No attempts in the last 24 hours.</p>;
   return <div ref={ref} class="chart" role="img" aria-label="Attempts per minute: succeeded and failed" />;
+}
+
+/** Every minute of the window (seconds), with its succeeded and failed counts. */
+function dense(s: Stats): [number[], number[], number[]] {
+  const at = new Map(s.per_minute.map((p) => [Math.floor(new Date(p.minute).getTime() / 60000), p]));
+  const from = Math.floor(new Date(s.window.from).getTime() / 60000);
+  const to = Math.floor(new Date(s.window.to).getTime() / 60000);
+  const xs: number[] = [];
+  const ok: number[] = [];
+  const bad: number[] = [];
+  for (let m = from; m <= to; m++) {
+    const p = at.get(m);
+    xs.push(m * 60);
+    ok.push(p?.succeeded ?? 0);
+    bad.push(p?.failed ?? 0);
+  }
+  return [xs, ok, bad];
 }

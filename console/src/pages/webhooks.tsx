@@ -90,11 +90,10 @@ export function Webhooks() {
               { title: "URL", sort: "url", className: "url", render: (h) => <code>{h.url}</code> },
               { title: "Last triggered", sort: "last_triggered_at", render: (h) => <When at={h.last_triggered_at} /> },
               { title: "State", sort: "state", render: (h) => <Badge value={h.state} /> },
-              {
+              ...(write ? [{
                 title: "Actions",
                 className: "actions",
-                render: (h) =>
-                  write ? (
+                render: (h: Webhook) => (
                     <div class="row-actions">
                       <button type="button" onClick={() => setOpen({ kind: "edit", hook: h })} aria-label={`Edit ${h.name}`}>
                         Edit
@@ -106,8 +105,8 @@ export function Webhooks() {
                         Delete
                       </button>
                     </div>
-                  ) : null,
-              },
+                ),
+              }] : []),
             ]}
           />
           {list.data.next_cursor && (
