@@ -40,6 +40,9 @@ pub struct Running {
     server_task: tokio::task::JoinHandle<std::io::Result<()>>,
     engine: Option<Engine>,
     runs: Option<(CancellationToken, tokio::task::JoinHandle<()>)>,
+    /// Its metrics (tests run the retention job against them).
+    pub metrics: Arc<Metrics>,
+    retention: Option<crate::retention::Job>,
 }
 
 /// Opens the database (migrating it), ensures an operator token, binds the
@@ -119,6 +122,9 @@ pub async fn start(config: Config) -> Result<Running, String> {
         ));
         (cancel, task)
     });
+    // History retention: one job per process (see `retention`).
+    let retention =
+        crate::retention::Job::spawn(db.clone(), deps.metrics.clone(), config.retention_days);
     let state = web::Data::new(AppState {
         db,
         config: config.clone(),
@@ -141,6 +147,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
         .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let db = state.db.clone();
+    let metrics = state.metrics.clone();
     let server = HttpServer::new(move || {
         App::new()
             // One span per request (method, route, status, request id).
@@ -164,6 +171,8 @@ pub async fn start(config: Config) -> Result<Running, String> {
         server_task,
         engine,
         runs,
+        metrics,
+        retention,
     })
 }
 
@@ -175,6 +184,9 @@ impl Running {
         if let Some((cancel, task)) = self.runs {
             cancel.cancel();
             let _ = task.await;
+        }
+        if let Some(job) = self.retention {
+            job.stop().await;
         }
         if let Some(engine) = self.engine {
             engine.shutdown().await;

@@ -40,6 +40,12 @@ struct RunLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TableLabel {
+    /// `history`, `deliveries` or `events`.
+    table: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StateLabel {
     state: String,
 }
@@ -111,6 +117,7 @@ pub struct Metrics {
     lane_in_flight: Family<WebhookLabel, Gauge>,
     lane_rtt_seconds: Family<WebhookLabel, Gauge<f64, AtomicU64>>,
     lane_changes: Family<ChangeLabels, Counter>,
+    retention_deleted: Family<TableLabel, Counter>,
 }
 
 impl Default for Metrics {
@@ -138,6 +145,7 @@ impl Metrics {
             lane_in_flight: Family::default(),
             lane_rtt_seconds: Family::default(),
             lane_changes: Family::default(),
+            retention_deleted: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -179,6 +187,11 @@ impl Metrics {
             "worker_busy_seconds",
             "Total time worker slots spent sending; rate() over workers is utilisation",
             m.worker_busy_seconds.clone(),
+        );
+        registry.register(
+            "retention_deleted_rows",
+            "Rows the retention job of this process deleted, by table",
+            m.retention_deleted.clone(),
         );
         registry.register(
             "integration_runs",
@@ -276,6 +289,15 @@ impl Metrics {
                     .set(rtt.as_secs_f64());
             }
         }
+    }
+
+    /// Counts rows the retention job deleted from `table`.
+    pub fn retention_deleted(&self, table: &str, n: u64) {
+        self.retention_deleted
+            .get_or_create(&TableLabel {
+                table: table.to_string(),
+            })
+            .inc_by(n);
     }
 
     /// Counts accepted events.

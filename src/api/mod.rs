@@ -16,6 +16,7 @@ mod metrics;
 mod organizations;
 mod page;
 mod runs;
+mod stats;
 mod tokens;
 mod users;
 mod webhook_input;
@@ -85,6 +86,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
                 .route("/history", web::get().to(history::list))
                 .route("/history/{id}", web::get().to(history::get))
                 .route("/history/{id}/resend", web::post().to(history::resend))
+                .route("/stats", web::get().to(stats::get))
                 .route("/organizations", web::get().to(organizations::list))
                 .route("/organizations", web::post().to(organizations::create))
                 .route("/organizations/{id}", web::get().to(organizations::get))

@@ -224,6 +224,26 @@ diesel::table! {
     }
 }
 
+// Overview statistics and retention (issue #16).
+diesel::table! {
+    delivery_minutes (organization_id, minute) {
+        organization_id -> Text,
+        minute -> Timestamp,
+        succeeded -> BigInt,
+        failed -> BigInt,
+    }
+}
+
+diesel::table! {
+    retention_totals (organization_id) {
+        organization_id -> Text,
+        history -> BigInt,
+        deliveries -> BigInt,
+        events -> BigInt,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(deliveries -> events (event_id));
 diesel::joinable!(deliveries -> webhooks (webhook_id));
 
@@ -242,4 +262,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     oauth_states,
     runs,
     run_steps,
+    delivery_minutes,
+    retention_totals,
 );

@@ -134,6 +134,8 @@ pub fn store(
     disable_after: chrono::Duration,
 ) -> Result<()> {
     let disabled = HistoryRow::record(conn, attempts, settles, time::now(), disable_after)?;
+    // The overview's per-minute outcomes, in the same transaction.
+    crate::db::stats::add_attempts(conn, &attempts.rows)?;
     for w in disabled {
         let reason = w.disabled_reason.clone().unwrap_or_default();
         tracing::warn!(webhook_id = %w.id, %reason, "webhook disabled");

@@ -24,5 +24,7 @@ mod organizations_people;
 mod organizations_types;
 mod process;
 mod reliability;
+mod retention;
 mod security;
+mod stats;
 mod webhooks;

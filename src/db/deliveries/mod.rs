@@ -13,7 +13,7 @@ mod fair;
 mod handback;
 mod stats;
 
-pub use stats::QueueStats;
+pub use stats::{oldest_due_in, org_counts, QueueStats};
 
 use super::schema::deliveries;
 use super::DbConn;

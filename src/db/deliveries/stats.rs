@@ -57,3 +57,30 @@ impl QueueStats {
         Ok(stats)
     }
 }
+
+/// One organization's deliveries by state, exactly, counted from the
+/// `deliveries_org_status` index alone.
+pub fn org_counts(conn: &mut DbConn, org: &str) -> QueryResult<Vec<(DeliveryStatus, i64)>> {
+    deliveries::table
+        .filter(deliveries::organization_id.eq(org))
+        .group_by(deliveries::status)
+        .select((deliveries::status, diesel::dsl::count_star()))
+        .load(conn)
+}
+
+/// When `org`'s longest-waiting due delivery (new, or with its retry time
+/// passed) became due: the first entry of its range of `deliveries_org_due`.
+pub fn oldest_due_in(
+    conn: &mut DbConn,
+    org: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Option<NaiveDateTime>> {
+    deliveries::table
+        .filter(waiting())
+        .filter(deliveries::organization_id.eq(org))
+        .filter(deliveries::next_attempt_at.le(now))
+        .order(deliveries::next_attempt_at.asc())
+        .select(deliveries::next_attempt_at)
+        .first(conn)
+        .optional()
+}

@@ -168,6 +168,15 @@ impl TestApp {
         &self.running.as_ref().expect("the gateway is running").db
     }
 
+    /// The gateway's metrics.
+    pub fn metrics(&self) -> std::sync::Arc<hookrelay::metrics::Metrics> {
+        self.running
+            .as_ref()
+            .expect("the gateway is running")
+            .metrics
+            .clone()
+    }
+
     /// Stops the gateway gracefully.
     pub async fn stop(mut self) {
         if let Some(r) = self.running.take() {
