@@ -1,6 +1,7 @@
 // The runs of an integration or a person: status, trigger, duration; a
 // row expands to the step log (request and response, as stored: masked
 // by the server); Re-run.
+import { Fragment } from "preact";
 import { useState } from "preact/hooks";
 import { get, Page, post, seg } from "../api";
 import { can } from "../session";
@@ -51,8 +52,8 @@ export function Runs(p: { filter: Record<string, string>; reloadKey?: unknown; n
         </thead>
         <tbody>
           {rows.map((r) => (
-            <>
-              <tr key={r.id}>
+            <Fragment key={r.id}>
+              <tr>
                 <td>
                   <When at={r.started_at ?? r.created_at} />
                 </td>
@@ -87,7 +88,7 @@ export function Runs(p: { filter: Record<string, string>; reloadKey?: unknown; n
                   </td>
                 </tr>
               )}
-            </>
+            </Fragment>
           ))}
         </tbody>
       </table>
