@@ -110,7 +110,12 @@ try {
     await d.getByRole("button", { name: "Save" }).click();
     const problem = d.locator(".problem", { has: page.locator(".problem-path", { hasText: "execute[1].polling.interval" }) });
     await problem.waitFor();
-    expect(/line \d+/.test(await problem.textContent()), "the problem names its line in the editor");
+    const text = JSON.stringify(accountsManifest(0), null, 2);
+    const line = text.split("\n").findIndex((l) => l.includes('"interval"')) + 1;
+    expect((await problem.textContent()).includes(`line ${line}`), `the problem names line ${line} of the editor`);
+    await problem.getByRole("button", { name: `line ${line}` }).click();
+    const selected = await d.getByLabel("Manifest (JSON)").evaluate((t) => t.value.slice(t.selectionStart, t.selectionEnd));
+    expect(selected.includes('"interval": 0'), `the line is selected in the editor, got ${selected}`);
     await shot("02-manifest-problem");
     await d.getByLabel("Manifest (JSON)").fill(JSON.stringify(accountsManifest(0.2), null, 2));
     await d.getByRole("button", { name: "Save" }).click();

@@ -1,27 +1,15 @@
 // The manifest editor: paste or upload JSON; the API's validation problems
 // are listed next to the editor at their path (`execute[1].polling.interval`),
-// and the editor's line for that path is named when it can be found.
+// and the editor's line for that path is named, and a click selects it.
 import { useState } from "preact/hooks";
 import { ApiError, patch, post, seg } from "../api";
 import { Integration } from "../types";
 import { Dialog } from "../ui/dialog";
 import { Field, fieldError, val } from "../ui/form";
 import { asApiError } from "../ui/load";
+import { lineOf, lineRange } from "../ui/json-lines";
 
 type Problem = { path: string; message: string };
-
-/** The 1-based line of `path`'s last key in the JSON text, if found. */
-export function lineOf(text: string, path: string): number | null {
-  let from = 0;
-  for (const part of path.split(".")) {
-    const key = part.replace(/\[\d+\]$/, "");
-    if (!key) continue;
-    const i = text.indexOf(`"${key}"`, from);
-    if (i < 0) return null;
-    from = i;
-  }
-  return text.slice(0, from).split("\n").length;
-}
 
 /** The text's problems: a JSON syntax error, or what the API answered. */
 function problemsOf(err: ApiError | null, syntax: string | null): Problem[] {
@@ -32,6 +20,15 @@ function problemsOf(err: ApiError | null, syntax: string | null): Problem[] {
 }
 
 export function ManifestEditor(p: { text: string; onText: (t: string) => void; problems: Problem[] }) {
+  // Selects the line in the editor and scrolls it into view.
+  const showLine = (line: number) => {
+    const ta = document.getElementById("manifest") as HTMLTextAreaElement;
+    const [a, b] = lineRange(p.text, line);
+    ta.focus();
+    ta.setSelectionRange(a, b);
+    const h = parseFloat(getComputedStyle(ta).lineHeight) || 18;
+    ta.scrollTop = Math.max(0, (line - 4) * h);
+  };
   return (
     <div class="manifest-edit">
       <div class="field">
@@ -68,7 +65,15 @@ export function ManifestEditor(p: { text: string; onText: (t: string) => void; p
                 return (
                   <li class="problem" role="alert">
                     <code class="problem-path">{x.path}</code>
-                    {line && <span class="muted"> (line {line})</span>}: {x.message}
+                    {line && (
+                      <>
+                        {" "}
+                        <button type="button" class="link" onClick={() => showLine(line)}>
+                          line {line}
+                        </button>
+                      </>
+                    )}
+                    : {x.message}
                   </li>
                 );
               })}
