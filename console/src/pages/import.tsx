@@ -79,7 +79,7 @@ export function Import({ params }: { params: Record<string, string> }) {
         <p class="notice warn">This integration is not a sync_users integration: it imports nobody.</p>
       ) : (
         <p class="lede">
-          Preview fetches every page as an import would and writes nothing. Pick the people to import, or import all.
+          Preview fetches every page as an import would and writes nothing. Pick the people to import (skipped rows cannot be picked), or import all.
         </p>
       )}
       <div class="notice">

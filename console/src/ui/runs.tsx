@@ -33,7 +33,7 @@ export function Runs(p: { filter: Record<string, string>; reloadKey?: unknown; n
   if (list.loading && !list.data) return <Loading />;
   if (list.error) return <ErrorNote error={list.error} />;
   const rows = list.data?.data ?? [];
-  if (rows.length === 0) return <Empty title="No runs yet.">Use Run for… to start one.</Empty>;
+  if (rows.length === 0) return <Empty title="No runs yet.">Run an integration for a person, or preview an import.</Empty>;
   return (
     <>
       <ErrorNote error={error} />
