@@ -9,6 +9,8 @@ export class ApiError extends Error {
     public code: string,
     message: string,
     public field?: string,
+    /** For an invalid manifest: every problem with its JSON path. */
+    public problems: { path: string; message: string }[] = [],
   ) {
     super(message);
   }
@@ -65,7 +67,7 @@ export async function api<T = unknown>(
   }
   if (!res.ok) {
     const e = json?.error;
-    const err = new ApiError(res.status, e?.code ?? "http", e?.message ?? `HTTP ${res.status}`, e?.field);
+    const err = new ApiError(res.status, e?.code ?? "http", e?.message ?? `HTTP ${res.status}`, e?.field, e?.problems ?? []);
     // A revoked or unknown token ends the session (the sign-in page says why).
     if (res.status === 401 && token === session.token && session.token) signOut(err.message);
     throw err;
@@ -77,6 +79,7 @@ export const get = <T>(path: string, q?: Query) => api<T>("GET", withQuery(path,
 export const post = <T>(path: string, body?: unknown) => api<T>("POST", path, body);
 export const patch = <T>(path: string, body: unknown) => api<T>("PATCH", path, body);
 export const del = (path: string) => api<null>("DELETE", path);
+export const put = <T>(path: string, body: unknown) => api<T>("PUT", path, body);
 
 /** `id` safe in a path segment. */
 export const seg = (id: string) => encodeURIComponent(id);

@@ -8,6 +8,12 @@ import { WebhookDetail } from "./pages/webhook";
 import { History } from "./pages/history";
 import { Events } from "./pages/events";
 import { Tokens } from "./pages/tokens";
+import { Integrations } from "./pages/integrations";
+import { IntegrationDetail } from "./pages/integration";
+import { Import } from "./pages/import";
+import { People } from "./pages/people";
+import { Person } from "./pages/person";
+import { OrganizationPage } from "./pages/organization";
 
 export interface Route {
   /** Hash path pattern, `:name` for a parameter. */
@@ -27,5 +33,11 @@ export const routes: Route[] = [
   { path: "/webhooks/:id", title: "Web hook", scope: "webhooks:read", component: WebhookDetail },
   { path: "/history", title: "History", nav: "History", scope: "history:read", component: History },
   { path: "/events", title: "Events", nav: "Events", scope: "history:read", component: Events },
+  { path: "/integrations", title: "Integrations", nav: "Integrations", scope: "integrations:run", component: Integrations },
+  { path: "/integrations/:id", title: "Integration", scope: "integrations:run", component: IntegrationDetail },
+  { path: "/integrations/:id/import", title: "Import people", scope: "integrations:run", component: Import },
+  { path: "/people", title: "People", nav: "People", scope: "integrations:run", component: People },
+  { path: "/people/:id", title: "Person", scope: "integrations:run", component: Person },
+  { path: "/organization", title: "Organization", nav: "Organization", scope: "integrations:run", component: OrganizationPage },
   { path: "/tokens", title: "Access tokens", nav: "Access tokens", scope: "admin", component: Tokens },
 ];

@@ -114,3 +114,109 @@ export const SCOPES: [string, string][] = [
   ["admin", "everything in this organization, tokens included"],
   ["platform", "everything in every organization"],
 ];
+
+/** An integration (`GET /v1/integrations/{id}`); never its secrets. */
+export interface Integration {
+  id: string;
+  name: string;
+  kind: "webhook" | "sync_users";
+  manifest: Record<string, any>;
+  triggers: { event_type: string; form: Record<string, unknown> }[];
+  config: { set: string[]; missing: string[] };
+  oauth: { configured: boolean; connected: boolean };
+  next_sync_at: string | null;
+  warnings: unknown[];
+  created_at: string;
+  updated_at: string;
+}
+
+/** `GET /v1/integrations/{id}/config`: which `initial_data_form` items are set. */
+export interface ConfigItem {
+  id: string;
+  name: string | null;
+  description: string | null;
+  generated: boolean;
+  set: boolean;
+}
+
+/** One item of `GET /v1/integrations/{id}/form`, options resolved. */
+export interface FormItem {
+  id: string;
+  name?: string;
+  type?: string;
+  description?: string;
+  options?: { value: unknown; name: string }[];
+  /** Why the options could not be fetched. */
+  error?: string;
+}
+
+export interface RunStep {
+  position: number;
+  label: string;
+  url: string;
+  method: string;
+  request_headers: Record<string, string> | null;
+  request_body: string;
+  status: number | null;
+  response_body: string;
+  response_truncated: boolean;
+  duration_ms: number;
+  error: string | null;
+}
+
+export interface Run {
+  id: string;
+  integration_id: string;
+  user_id: string | null;
+  kind: string;
+  status: string;
+  form: Record<string, unknown> | null;
+  triggered_by: string;
+  attempt: number;
+  next_run_at: string | null;
+  error: string | null;
+  result: any;
+  rerun_of: string | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  dry_run: boolean;
+  only: string[] | null;
+  steps?: RunStep[];
+}
+
+/** A person (`/v1/users`). */
+export interface User {
+  id: string;
+  email: string;
+  first_name: string;
+  last_name: string;
+  position: string;
+  department: string;
+  start_date: string | null;
+  phone: string;
+  manager_id: string | null;
+  buddy_id: string | null;
+  extra_fields: Record<string, unknown>;
+  created_at: string;
+  updated_at: string;
+}
+
+/** One row of `GET /v1/users/{id}/access`. */
+export interface Access {
+  integration_id: string;
+  name: string;
+  access: unknown;
+  can_revoke: boolean;
+  run_id: string;
+}
+
+/** One candidate of an import preview (a dry run's `result.candidates`). */
+export interface Candidate {
+  email: string;
+  mark: "new" | "update" | "skipped";
+  record: Record<string, unknown>;
+  user_id?: string;
+  changes?: Record<string, { old: unknown; new: unknown }>;
+  reason?: string;
+}

@@ -1,0 +1,59 @@
+// The organization's profile: its name (a change publishes
+// `organization.updated` to its web hooks).
+import { useEffect, useState } from "preact/hooks";
+import { ApiError, get, put } from "../api";
+import { can } from "../session";
+import { ErrorNote, Loading, When } from "../ui/bits";
+import { Field, fieldError, val } from "../ui/form";
+import { asApiError, useLoad } from "../ui/load";
+
+interface Org {
+  id: string;
+  name: string;
+  updated_at: string;
+}
+
+export function OrganizationPage() {
+  const org = useLoad(() => get<Org>("/v1/organization"), []);
+  const [name, setName] = useState("");
+  const [error, setError] = useState<ApiError | null>(null);
+  const [saved, setSaved] = useState(false);
+  useEffect(() => setName(org.data?.name ?? ""), [org.data]);
+  if (org.loading && !org.data) return <Loading />;
+  const save = async (e: Event) => {
+    e.preventDefault();
+    setError(null);
+    setSaved(false);
+    try {
+      await put("/v1/organization", { name });
+      setSaved(true);
+      org.reload();
+    } catch (err) {
+      setError(asApiError(err));
+    }
+  };
+  return (
+    <section>
+      <h1>Organization</h1>
+      <p class="lede">Saving publishes <code>organization.updated</code> to this organization's web hooks.</p>
+      <ErrorNote error={org.error} />
+      {org.data && (
+        <form onSubmit={save} noValidate class="narrow">
+          <Field label="Name" id="org-name" error={fieldError(error, "name")}>
+            <input id="org-name" required value={name} disabled={!can("integrations:write")} onInput={(e) => setName(val(e))} />
+          </Field>
+          <p class="muted">
+            <code>{org.data.id}</code> · updated <When at={org.data.updated_at} />
+          </p>
+          {error && !fieldError(error, "name") && <ErrorNote error={error} />}
+          {saved && <p class="notice" role="status">Saved.</p>}
+          {can("integrations:write") && (
+            <button type="submit" class="primary" disabled={!name.trim() || name === org.data.name}>
+              Save
+            </button>
+          )}
+        </form>
+      )}
+    </section>
+  );
+}
