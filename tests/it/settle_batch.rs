@@ -59,7 +59,7 @@ async fn a_flush_settles_each_row_under_its_lease(backend: Backend) {
         lease,
     };
     use DeliveryStatus::*;
-    let flush = vec![
+    let flush = [
         s(0, Succeeded, Some(200), None, Some(lease)),
         s(1, Failed, Some(503), Some("busy"), Some(lease)),
         s(2, Dead, None, Some("timed out"), Some(lease)),
