@@ -46,6 +46,10 @@ impl Event {
     ) -> QueryResult<()> {
         insert_many!(conn, events::table, evs)?;
         insert_many!(conn, deliveries::table, dels)?;
+        if !dels.is_empty() {
+            // Other processes on the database wake at commit.
+            crate::db::deliveries::notify_due(conn)?;
+        }
         Ok(())
     }
 

@@ -9,6 +9,7 @@ pub mod manual;
 pub mod payload;
 pub mod recorder;
 pub mod send;
+pub mod wake;
 pub mod webhooks;
 pub mod worker;
 
@@ -29,6 +30,8 @@ pub struct Engine {
     cancel: CancellationToken,
     dispatcher: tokio::task::JoinHandle<()>,
     recorder: tokio::task::JoinHandle<()>,
+    /// The `LISTEN` thread on PostgreSQL.
+    listener: Option<std::thread::JoinHandle<()>>,
     db: Db,
     instance: String,
 }
@@ -44,11 +47,13 @@ impl Engine {
         let (rec, recorder) = Recorder::spawn(deps.db.clone(), disable_after);
         let instance = settings.instance.clone();
         let db = deps.db.clone();
+        let listener = wake::spawn(db.clone(), deps.notify.clone(), cancel.clone());
         let dispatcher = tokio::spawn(worker::run(deps, rec, settings, cancel.clone()));
         Engine {
             cancel,
             dispatcher,
             recorder,
+            listener,
             db,
             instance,
         }
@@ -57,8 +62,12 @@ impl Engine {
     /// Graceful stop: no new claims, requests in flight get the grace
     /// period, their results are written, and whatever is still claimed by
     /// this process goes back to the queue at once.
-    pub async fn shutdown(self) {
+    pub async fn shutdown(mut self) {
         self.cancel.cancel();
+        if let Some(l) = self.listener.take() {
+            // It notices the cancellation within a few milliseconds.
+            let _ = tokio::task::spawn_blocking(move || l.join()).await;
+        }
         let _ = self.dispatcher.await;
         // The dispatcher and its tasks held the only recorder handles: the
         // recorder now drains its queue and ends.

@@ -274,6 +274,7 @@ async fn gateway_runs(
     let total = (events * k) as i64;
 
     // End to end.
+    let upd0 = counter.delivery_updates();
     b.tally.reset(true);
     let cpu0: Duration = gateways.iter().map(Gateway::cpu).sum();
     let t0 = Instant::now();
@@ -317,7 +318,31 @@ async fn gateway_runs(
         ),
         "",
     );
+    let mut hot = Value::Null;
+    if let Some((u0, h0)) = upd0 {
+        // Backends report their statistics when idle, up to ~10 s late on
+        // PostgreSQL 15: wait for a claim and a settlement per delivery.
+        let mut last = None;
+        for _ in 0..60 {
+            last = counter.delivery_updates();
+            if last.is_some_and(|(u1, _)| u1 - u0 >= 2 * total) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        if let Some((u1, h1)) = last {
+            let (u, h) = (u1 - u0, h1 - h0);
+            let ratio = h as f64 / (u as f64).max(1.0);
+            row(
+                &format!("{label}: deliveries updates, HOT share"),
+                format!("{u}, {:.1} %", ratio * 100.0),
+                "",
+            );
+            hot = json!({"updates": u, "hot_updates": h, "hot_ratio": ratio});
+        }
+    }
     let mut out = json!({
+        "deliveries_updates": hot,
         "end_to_end": {"deliveries": total, "seconds": secs, "deliveries_per_sec": rate, "ratio_to_ceiling": rate / ceiling,
             "gateway_cpu_us_per_delivery": cpu_us, "latency_ms": {"p50": percentile_ms(&lat, 50.0), "p95": percentile_ms(&lat, 95.0), "p99": percentile_ms(&lat, 99.0)}},
     });

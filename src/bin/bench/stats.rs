@@ -54,6 +54,21 @@ impl Counter {
         self.count("SELECT COUNT(*) AS n FROM history")
     }
 
+    /// PostgreSQL only: `deliveries` row updates so far and how many of them
+    /// were HOT (heap-only: no index touched), from `pg_stat_user_tables`.
+    /// The statistics reach that view up to a second late, so callers wait
+    /// before reading. `None` on SQLite.
+    pub fn delivery_updates(&mut self) -> Option<(i64, i64)> {
+        let Counter::Pg(c) = self else { return None };
+        let _ = diesel::sql_query("SELECT pg_stat_clear_snapshot()").execute(c);
+        let upd = self
+            .count("SELECT n_tup_upd AS n FROM pg_stat_user_tables WHERE relname = 'deliveries'");
+        let hot = self.count(
+            "SELECT n_tup_hot_upd AS n FROM pg_stat_user_tables WHERE relname = 'deliveries'",
+        );
+        Some((upd, hot))
+    }
+
     /// Deliveries still queued (pending, failed or delivering).
     pub fn queued(&mut self) -> i64 {
         // One count per partial index (waiting, leased): neither reads the table.

@@ -21,16 +21,23 @@ use crate::db::DbConn;
 /// organizations have work; the cursor reaches the rest in later claims.
 pub const MAX_ORGS: usize = 32;
 
+/// The query of [`next_org`] (which takes its first row), shared with
+/// `explain`.
+macro_rules! next_org_query {
+    ($after:expr) => {
+        deliveries::table
+            .select(deliveries::organization_id)
+            .filter(waiting())
+            .filter(deliveries::organization_id.gt($after))
+            .order(deliveries::organization_id.asc())
+    };
+}
+pub(super) use next_org_query;
+
 /// The first organization after `after` (in id order) with waiting
 /// deliveries, due or not.
 fn next_org(conn: &mut DbConn, after: &str) -> QueryResult<Option<String>> {
-    deliveries::table
-        .select(deliveries::organization_id)
-        .filter(waiting())
-        .filter(deliveries::organization_id.gt(after))
-        .order(deliveries::organization_id.asc())
-        .first(conn)
-        .optional()
+    next_org_query!(after).first(conn).optional()
 }
 
 /// Up to `max` organizations with waiting deliveries, in id order starting
@@ -69,6 +76,35 @@ pub struct Due<'a> {
     pub exclude: &'a [String],
 }
 
+/// The query of [`due_in`] (without its row locks), shared with `explain`.
+/// Its order is exactly that of the `deliveries_org_due` index after the
+/// organization, so PostgreSQL reads the index in order and stops at the
+/// limit: no sort, whatever the statistics say.
+macro_rules! due_query {
+    ($org:expr, $due:expr, $skip:expr, $n:expr) => {
+        deliveries::table
+            .select((
+                deliveries::id,
+                deliveries::event_id,
+                deliveries::webhook_id,
+                deliveries::attempts,
+            ))
+            .filter(waiting())
+            .filter(deliveries::organization_id.eq($org))
+            .filter(deliveries::next_attempt_at.le($due.now))
+            .filter(deliveries::webhook_id.ne_all($due.exclude))
+            .filter(deliveries::id.ne_all($skip))
+            // The index order, which is also (per organization) storage
+            // order: a claim and its settlement touch few pages.
+            .order((
+                deliveries::next_attempt_at.asc(),
+                deliveries::event_id.asc(),
+            ))
+            .limit($n)
+    };
+}
+pub(super) use due_query;
+
 /// Up to `n` of `org`'s due deliveries, oldest first, leaving out `skip`
 /// (those an earlier pass of this claim took). Locked on PostgreSQL with
 /// `SKIP LOCKED`.
@@ -79,25 +115,7 @@ fn due_in(
     skip: &[String],
     n: i64,
 ) -> QueryResult<Vec<Candidate>> {
-    let q = deliveries::table
-        .select((
-            deliveries::id,
-            deliveries::event_id,
-            deliveries::webhook_id,
-            deliveries::attempts,
-        ))
-        .filter(waiting())
-        .filter(deliveries::organization_id.eq(org))
-        .filter(deliveries::next_attempt_at.le(due.now))
-        .filter(deliveries::webhook_id.ne_all(due.exclude))
-        .filter(deliveries::id.ne_all(skip))
-        // The index order, which is also (per organization) storage order:
-        // a claim and its settlement touch few pages.
-        .order((
-            deliveries::next_attempt_at.asc(),
-            deliveries::event_id.asc(),
-        ))
-        .limit(n);
+    let q = due_query!(org, due, skip, n);
     match conn {
         DbConn::Pg(pg) => q.for_update().skip_locked().load(pg),
         DbConn::Sqlite(lite) => q.load(lite),

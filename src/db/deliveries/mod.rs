@@ -9,10 +9,13 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+mod explain;
 mod fair;
 mod handback;
+mod settle_pg;
 mod stats;
 
+pub use explain::explain_claim;
 pub use stats::{oldest_due_in, org_counts, QueueStats};
 
 use super::schema::deliveries;
@@ -121,6 +124,56 @@ fn leased() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
     diesel::dsl::sql::<diesel::sql_types::Bool>("status = 'delivering'")
 }
 
+/// Expired leases, oldest first: the first query of a claim. Its order is
+/// that of the `deliveries_leased` index. (Macros, so that `explain` runs
+/// exactly the claim's statements.)
+macro_rules! expired_query {
+    ($now:expr, $exclude:expr, $limit:expr) => {
+        deliveries::table
+            .select((
+                deliveries::id,
+                deliveries::event_id,
+                deliveries::webhook_id,
+                deliveries::attempts,
+            ))
+            .filter(leased())
+            .filter(deliveries::lease_until.le($now))
+            .filter(deliveries::webhook_id.ne_all($exclude))
+            .order(deliveries::lease_until.asc())
+            .limit($limit)
+    };
+}
+use expired_query;
+
+/// Marks claimed rows: the last statement of a claim.
+macro_rules! mark_query {
+    ($ids:expr, $instance:expr, $now:expr, $lease_until:expr) => {
+        diesel::update(deliveries::table.filter(deliveries::id.eq_any($ids))).set((
+            deliveries::status.eq(DeliveryStatus::Delivering),
+            deliveries::claimed_by.eq($instance),
+            deliveries::lease_until.eq($lease_until),
+            deliveries::next_attempt_at.eq($lease_until),
+            deliveries::attempts.eq(deliveries::attempts + 1),
+            deliveries::updated_at.eq($now),
+        ))
+    };
+}
+use mark_query;
+
+/// The PostgreSQL channel on which publishes announce new deliveries to the
+/// other processes on the database (`delivery::wake` listens).
+pub const DUE_CHANNEL: &str = "hookrelay_due";
+
+/// Tells the processes listening on [`DUE_CHANNEL`] that deliveries were
+/// queued. Call inside the transaction that wrote them: PostgreSQL sends
+/// the notification at commit, and only then. Nothing on SQLite.
+pub fn notify_due(conn: &mut DbConn) -> QueryResult<()> {
+    if let DbConn::Pg(pg) = conn {
+        diesel::sql_query(format!("NOTIFY {DUE_CHANNEL}")).execute(pg)?;
+    }
+    Ok(())
+}
+
 impl Delivery {
     /// Claims due deliveries for `instance` until `lease_until`: selects up
     /// to `limit` due rows (expired leases first, then each organization's
@@ -145,30 +198,9 @@ impl Delivery {
         keep: impl FnMut(&Candidate) -> bool,
         cursor: &mut String,
     ) -> QueryResult<Vec<Claimed>> {
-        if let DbConn::Pg(pg) = &mut *conn {
-            // Only ordered scans of the partial indexes keep a claim cheap.
-            // When the statistics lag behind a burst of new deliveries (every
-            // bulk publish), PostgreSQL expects a few due rows and picks a
-            // bitmap scan plus a sort of *every* due row instead, a full sort
-            // since the row locks sit between it and the LIMIT: 57 ms per
-            // claim at 74,000 queued, against well under 1 ms. For the
-            // candidate queries only: reset below.
-            diesel::sql_query("SET LOCAL enable_sort = off").execute(pg)?;
-        }
         // Leases that ran out first (their process died mid-attempt): they
         // have waited longest. Usually there are none.
-        let q = deliveries::table
-            .select((
-                deliveries::id,
-                deliveries::event_id,
-                deliveries::webhook_id,
-                deliveries::attempts,
-            ))
-            .filter(leased())
-            .filter(deliveries::lease_until.le(now))
-            .filter(deliveries::webhook_id.ne_all(exclude))
-            .order(deliveries::lease_until.asc())
-            .limit(limit);
+        let q = expired_query!(now, exclude, limit);
         // `SKIP LOCKED` passes over rows another instance is claiming
         // instead of waiting for them.
         let mut found = match &mut *conn {
@@ -180,24 +212,12 @@ impl Delivery {
             let due = fair::Due { now, exclude };
             found.extend(fair::candidates(conn, &due, room, cursor)?);
         }
-        if let DbConn::Pg(pg) = &mut *conn {
-            diesel::sql_query("RESET enable_sort").execute(pg)?;
-        }
         let kept: Vec<Candidate> = found.into_iter().filter(keep).collect();
         if kept.is_empty() {
             return Ok(Vec::new());
         }
         let ids: Vec<&str> = kept.iter().map(|c| c.id.as_str()).collect();
-        diesel::update(deliveries::table.filter(deliveries::id.eq_any(&ids)))
-            .set((
-                deliveries::status.eq(DeliveryStatus::Delivering),
-                deliveries::claimed_by.eq(instance),
-                deliveries::lease_until.eq(lease_until),
-                deliveries::next_attempt_at.eq(lease_until),
-                deliveries::attempts.eq(deliveries::attempts + 1),
-                deliveries::updated_at.eq(now),
-            ))
-            .execute(conn)?;
+        mark_query!(&ids, instance, now, lease_until).execute(conn)?;
         Ok(kept
             .into_iter()
             .map(|c| Claimed {
@@ -278,14 +298,20 @@ impl Delivery {
             .load(conn)
     }
 
-    /// Stores attempt results (call inside the history transaction).
-    /// Successes, the common case, are written with one statement per
-    /// status code and chunk; failures one by one (each has its own retry time).
+    /// Stores attempt results (call inside the history transaction). On
+    /// PostgreSQL all of them in one statement (see `settle_pg`); on SQLite
+    /// successes, the common case, with one statement per status code and
+    /// chunk, failures one by one (each has its own retry time).
     pub fn settle_all<'a>(
         conn: &mut DbConn,
         all: impl Iterator<Item = &'a Settlement>,
         now: NaiveDateTime,
     ) -> QueryResult<()> {
+        if let DbConn::Pg(pg) = conn {
+            // One round trip for the whole flush.
+            let all: Vec<&Settlement> = all.collect();
+            return settle_pg::settle_all(pg, &all, now);
+        }
         type Key = (Option<i32>, Option<NaiveDateTime>);
         let mut ok: std::collections::BTreeMap<Key, Vec<&str>> = Default::default();
         for s in all {
