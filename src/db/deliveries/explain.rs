@@ -10,8 +10,9 @@ use diesel::prelude::*;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::Text;
 
+use super::claim::{expired_query, mark_query};
 use super::fair::{due_query, next_org_query, Due};
-use super::{expired_query, leased, mark_query, waiting, DeliveryStatus};
+use super::{leased, waiting, DeliveryStatus};
 use crate::db::schema::deliveries;
 use crate::db::DbConn;
 

@@ -1,0 +1,117 @@
+//! Claiming due deliveries: expired leases first, then each organization's
+//! share (`fair`), marked as this instance's in one statement; and the
+//! PostgreSQL notification that wakes other processes when work is queued.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::{fair, leased, Candidate, Claimed, Delivery, DeliveryStatus};
+use crate::db::schema::deliveries;
+use crate::db::DbConn;
+
+/// Expired leases, oldest first: the first query of a claim. Its order is
+/// that of the `deliveries_leased` index. (Macros, so that `explain` runs
+/// exactly the claim's statements.)
+macro_rules! expired_query {
+    ($now:expr, $exclude:expr, $limit:expr) => {
+        deliveries::table
+            .select((
+                deliveries::id,
+                deliveries::event_id,
+                deliveries::webhook_id,
+                deliveries::attempts,
+            ))
+            .filter(leased())
+            .filter(deliveries::lease_until.le($now))
+            .filter(deliveries::webhook_id.ne_all($exclude))
+            .order(deliveries::lease_until.asc())
+            .limit($limit)
+    };
+}
+pub(super) use expired_query;
+
+/// Marks claimed rows: the last statement of a claim.
+macro_rules! mark_query {
+    ($ids:expr, $instance:expr, $now:expr, $lease_until:expr) => {
+        diesel::update(deliveries::table.filter(deliveries::id.eq_any($ids))).set((
+            deliveries::status.eq(DeliveryStatus::Delivering),
+            deliveries::claimed_by.eq($instance),
+            deliveries::lease_until.eq($lease_until),
+            deliveries::next_attempt_at.eq($lease_until),
+            deliveries::attempts.eq(deliveries::attempts + 1),
+            deliveries::updated_at.eq($now),
+        ))
+    };
+}
+pub(super) use mark_query;
+
+/// The PostgreSQL channel on which publishes announce new deliveries to the
+/// other processes on the database (`delivery::wake` listens).
+pub const DUE_CHANNEL: &str = "hookrelay_due";
+
+/// Tells the processes listening on [`DUE_CHANNEL`] that deliveries were
+/// queued. Call inside the transaction that wrote them: PostgreSQL sends
+/// the notification at commit, and only then. Nothing on SQLite.
+pub fn notify_due(conn: &mut DbConn) -> QueryResult<()> {
+    if let DbConn::Pg(pg) = conn {
+        diesel::sql_query(format!("NOTIFY {DUE_CHANNEL}")).execute(pg)?;
+    }
+    Ok(())
+}
+
+impl Delivery {
+    /// Claims due deliveries for `instance` until `lease_until`: selects up
+    /// to `limit` due rows (expired leases first, then each organization's
+    /// oldest, shared fairly among the organizations with due work: see
+    /// `fair`; skipping `exclude` webhooks), lets `keep` pick among them, and
+    /// marks the kept rows as this instance's. On PostgreSQL the selects
+    /// take row locks with `SKIP LOCKED`, so concurrent instances never claim
+    /// the same row. `cursor` is the round-robin position among
+    /// organizations: the caller keeps it from one claim to the next.
+    ///
+    /// Call inside a transaction (the recorder's): the locks must last until
+    /// the rows are marked. It opens no savepoint of its own, which on SQLite
+    /// would copy every page it touches to a statement journal.
+    #[expect(clippy::too_many_arguments, reason = "one claim's inputs, all needed")]
+    pub fn claim(
+        conn: &mut DbConn,
+        instance: &str,
+        now: NaiveDateTime,
+        lease_until: NaiveDateTime,
+        limit: i64,
+        exclude: &[String],
+        keep: impl FnMut(&Candidate) -> bool,
+        cursor: &mut String,
+    ) -> QueryResult<Vec<Claimed>> {
+        // Leases that ran out first (their process died mid-attempt): they
+        // have waited longest. Usually there are none.
+        let q = expired_query!(now, exclude, limit);
+        // `SKIP LOCKED` passes over rows another instance is claiming
+        // instead of waiting for them.
+        let mut found = match &mut *conn {
+            DbConn::Pg(pg) => q.for_update().skip_locked().load::<Candidate>(pg),
+            DbConn::Sqlite(lite) => q.load::<Candidate>(lite),
+        }?;
+        let room = limit - found.len() as i64;
+        if room > 0 {
+            let due = fair::Due { now, exclude };
+            found.extend(fair::candidates(conn, &due, room, cursor)?);
+        }
+        let kept: Vec<Candidate> = found.into_iter().filter(keep).collect();
+        if kept.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<&str> = kept.iter().map(|c| c.id.as_str()).collect();
+        mark_query!(&ids, instance, now, lease_until).execute(conn)?;
+        Ok(kept
+            .into_iter()
+            .map(|c| Claimed {
+                id: c.id,
+                event_id: c.event_id,
+                webhook_id: c.webhook_id,
+                attempts: c.attempts + 1,
+                lease: lease_until,
+            })
+            .collect())
+    }
+}
