@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::deliveries::Delivery;
-use super::schema::{deliveries, events};
+use super::schema::events;
 use super::{id_floor, insert_many, DbConn, LoadOne};
 
 type Backend = <DbConn as diesel::Connection>::Backend;
@@ -45,7 +45,7 @@ impl Event {
         dels: &[Delivery],
     ) -> QueryResult<()> {
         insert_many!(conn, events::table, evs)?;
-        insert_many!(conn, deliveries::table, dels)?;
+        Delivery::insert_all(conn, dels)?;
         if !dels.is_empty() {
             // Other processes on the database wake at commit.
             crate::db::deliveries::notify_due(conn)?;

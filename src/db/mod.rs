@@ -13,6 +13,8 @@ pub mod history;
 pub mod integrations;
 pub mod organizations;
 mod pool;
+#[cfg(test)]
+mod queue_migration_tests;
 pub mod retention;
 pub mod runs;
 pub mod schema;

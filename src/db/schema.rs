@@ -73,14 +73,24 @@ diesel::table! {
         webhook_id -> Text,
         status -> Text,
         attempts -> Integer,
-        next_attempt_at -> Timestamp,
-        claimed_by -> Nullable<Text>,
-        lease_until -> Nullable<Timestamp>,
         last_status_code -> Nullable<Integer>,
         last_error -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
         organization_id -> Text,
+    }
+}
+
+diesel::table! {
+    delivery_queue (delivery_id) {
+        delivery_id -> Text,
+        organization_id -> Text,
+        webhook_id -> Text,
+        event_id -> Text,
+        next_attempt_at -> Timestamp,
+        attempts -> Integer,
+        claimed_by -> Nullable<Text>,
+        lease_until -> Nullable<Timestamp>,
     }
 }
 
@@ -246,6 +256,7 @@ diesel::table! {
 
 diesel::joinable!(deliveries -> events (event_id));
 diesel::joinable!(deliveries -> webhooks (webhook_id));
+diesel::joinable!(delivery_queue -> deliveries (delivery_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
@@ -253,6 +264,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhooks,
     events,
     deliveries,
+    delivery_queue,
     history,
     history_events,
     organizations,

@@ -71,10 +71,16 @@ fn seed_backlog(app: &TestApp, backend: Backend, org: &str, webhook: &str, n: us
          FROM {numbers}"
     ));
     app.execute_sql(&format!(
-        "INSERT INTO deliveries (id, event_id, webhook_id, status, attempts, next_attempt_at, \
-         claimed_by, lease_until, last_status_code, last_error, created_at, updated_at, organization_id) \
-         SELECT 'dlv_0seed' || {pad}, 'evt_0seed' || {pad}, '{webhook}', 'pending', 0, {ts}, \
-         NULL, NULL, NULL, NULL, {ts}, {ts}, '{org}' FROM {numbers}"
+        "INSERT INTO deliveries (id, event_id, webhook_id, status, attempts, \
+         last_status_code, last_error, created_at, updated_at, organization_id) \
+         SELECT 'dlv_0seed' || {pad}, 'evt_0seed' || {pad}, '{webhook}', 'pending', 0, \
+         NULL, NULL, {ts}, {ts}, '{org}' FROM {numbers}"
+    ));
+    app.execute_sql(&format!(
+        "INSERT INTO delivery_queue (delivery_id, organization_id, webhook_id, event_id, \
+         next_attempt_at, attempts, claimed_by, lease_until) \
+         SELECT 'dlv_0seed' || {pad}, '{org}', '{webhook}', 'evt_0seed' || {pad}, {ts}, 0, \
+         NULL, NULL FROM {numbers}"
     ));
 }
 

@@ -5,42 +5,42 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::{fair, leased, Candidate, Claimed, Delivery, DeliveryStatus};
-use crate::db::schema::deliveries;
+use super::{fair, leased, Candidate, Claimed, Delivery};
+use crate::db::schema::delivery_queue;
 use crate::db::DbConn;
 
 /// Expired leases, oldest first: the first query of a claim. Its order is
-/// that of the `deliveries_leased` index. (Macros, so that `explain` runs
+/// that of the `delivery_queue_leased` index. (Macros, so that `explain` runs
 /// exactly the claim's statements.)
 macro_rules! expired_query {
     ($now:expr, $exclude:expr, $limit:expr) => {
-        deliveries::table
+        delivery_queue::table
             .select((
-                deliveries::id,
-                deliveries::event_id,
-                deliveries::webhook_id,
-                deliveries::attempts,
+                delivery_queue::delivery_id,
+                delivery_queue::event_id,
+                delivery_queue::webhook_id,
+                delivery_queue::attempts,
             ))
             .filter(leased())
-            .filter(deliveries::lease_until.le($now))
-            .filter(deliveries::webhook_id.ne_all($exclude))
-            .order(deliveries::lease_until.asc())
+            .filter(delivery_queue::lease_until.le($now))
+            .filter(delivery_queue::webhook_id.ne_all($exclude))
+            .order(delivery_queue::lease_until.asc())
             .limit($limit)
     };
 }
 pub(super) use expired_query;
 
-/// Marks claimed rows: the last statement of a claim.
+/// Marks claimed rows: the last statement of a claim. Only the narrow
+/// queue rows change; the records learn of the attempt when it settles.
 macro_rules! mark_query {
-    ($ids:expr, $instance:expr, $now:expr, $lease_until:expr) => {
-        diesel::update(deliveries::table.filter(deliveries::id.eq_any($ids))).set((
-            deliveries::status.eq(DeliveryStatus::Delivering),
-            deliveries::claimed_by.eq($instance),
-            deliveries::lease_until.eq($lease_until),
-            deliveries::next_attempt_at.eq($lease_until),
-            deliveries::attempts.eq(deliveries::attempts + 1),
-            deliveries::updated_at.eq($now),
-        ))
+    ($ids:expr, $instance:expr, $lease_until:expr) => {
+        diesel::update(delivery_queue::table.filter(delivery_queue::delivery_id.eq_any($ids))).set(
+            (
+                delivery_queue::claimed_by.eq($instance),
+                delivery_queue::lease_until.eq($lease_until),
+                delivery_queue::attempts.eq(delivery_queue::attempts + 1),
+            ),
+        )
     };
 }
 pub(super) use mark_query;
@@ -102,7 +102,7 @@ impl Delivery {
             return Ok(Vec::new());
         }
         let ids: Vec<&str> = kept.iter().map(|c| c.id.as_str()).collect();
-        mark_query!(&ids, instance, now, lease_until).execute(conn)?;
+        mark_query!(&ids, instance, lease_until).execute(conn)?;
         Ok(kept
             .into_iter()
             .map(|c| Claimed {

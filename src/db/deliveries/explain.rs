@@ -12,8 +12,8 @@ use diesel::sql_types::Text;
 
 use super::claim::{expired_query, mark_query};
 use super::fair::{due_query, next_org_query, Due};
-use super::{leased, waiting, DeliveryStatus};
-use crate::db::schema::deliveries;
+use super::{leased, waiting};
+use crate::db::schema::delivery_queue;
 use crate::db::DbConn;
 
 /// `EXPLAIN` in front of a built statement, with its bound parameters.
@@ -97,7 +97,7 @@ pub fn explain_claim(
         ),
         (
             "mark claimed",
-            plan(Explain(mark_query!(&ids[..], "inst", now, now)).load(pg)?),
+            plan(Explain(mark_query!(&ids[..], "inst", now)).load(pg)?),
         ),
     ])
 }

@@ -3,7 +3,7 @@
 //! another's (issue #18).
 //!
 //! The waiting deliveries are indexed by organization first
-//! (`deliveries_org_due`), so finding the next organization with waiting
+//! (`delivery_queue_due`), so finding the next organization with waiting
 //! rows is one index seek and an organization's due rows are one range of
 //! the index, oldest first. A claim visits up to [`MAX_ORGS`] organizations
 //! in id order, starting after the last one the previous claim visited (a
@@ -14,7 +14,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::{waiting, Candidate};
-use crate::db::schema::deliveries;
+use crate::db::schema::delivery_queue;
 use crate::db::DbConn;
 
 /// Most organizations one claim visits: bounds its cost when thousands of
@@ -25,11 +25,11 @@ pub const MAX_ORGS: usize = 32;
 /// `explain`.
 macro_rules! next_org_query {
     ($after:expr) => {
-        deliveries::table
-            .select(deliveries::organization_id)
+        delivery_queue::table
+            .select(delivery_queue::organization_id)
             .filter(waiting())
-            .filter(deliveries::organization_id.gt($after))
-            .order(deliveries::organization_id.asc())
+            .filter(delivery_queue::organization_id.gt($after))
+            .order(delivery_queue::organization_id.asc())
     };
 }
 pub(super) use next_org_query;
@@ -77,28 +77,28 @@ pub struct Due<'a> {
 }
 
 /// The query of [`due_in`] (without its row locks), shared with `explain`.
-/// Its order is exactly that of the `deliveries_org_due` index after the
+/// Its order is exactly that of the `delivery_queue_due` index after the
 /// organization, so PostgreSQL reads the index in order and stops at the
 /// limit: no sort, whatever the statistics say.
 macro_rules! due_query {
     ($org:expr, $due:expr, $skip:expr, $n:expr) => {
-        deliveries::table
+        delivery_queue::table
             .select((
-                deliveries::id,
-                deliveries::event_id,
-                deliveries::webhook_id,
-                deliveries::attempts,
+                delivery_queue::delivery_id,
+                delivery_queue::event_id,
+                delivery_queue::webhook_id,
+                delivery_queue::attempts,
             ))
             .filter(waiting())
-            .filter(deliveries::organization_id.eq($org))
-            .filter(deliveries::next_attempt_at.le($due.now))
-            .filter(deliveries::webhook_id.ne_all($due.exclude))
-            .filter(deliveries::id.ne_all($skip))
+            .filter(delivery_queue::organization_id.eq($org))
+            .filter(delivery_queue::next_attempt_at.le($due.now))
+            .filter(delivery_queue::webhook_id.ne_all($due.exclude))
+            .filter(delivery_queue::delivery_id.ne_all($skip))
             // The index order, which is also (per organization) storage
             // order: a claim and its settlement touch few pages.
             .order((
-                deliveries::next_attempt_at.asc(),
-                deliveries::event_id.asc(),
+                delivery_queue::next_attempt_at.asc(),
+                delivery_queue::event_id.asc(),
             ))
             .limit($n)
     };

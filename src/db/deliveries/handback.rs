@@ -1,25 +1,24 @@
 //! Claims handed back to the queue unsent, their attempt not counted: at
 //! shutdown or start-up, when a secret cannot be opened here, and when a
-//! claim waited too long in this process.
+//! claim waited too long in this process. Only queue rows change (and, for
+//! `unclaim`, the record's last error).
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::{Delivery, DeliveryStatus};
-use crate::db::schema::deliveries;
+use super::{leased, Delivery};
+use crate::db::schema::{deliveries, delivery_queue};
 use crate::db::DbConn;
 
 /// The columns of a claim handed back to the queue, due at `$at`, its
 /// attempt not counted.
 macro_rules! back_in_queue {
-    ($at:expr, $now:expr) => {
+    ($at:expr) => {
         (
-            deliveries::status.eq(DeliveryStatus::Pending),
-            deliveries::next_attempt_at.eq($at),
-            deliveries::attempts.eq(deliveries::attempts - 1),
-            deliveries::claimed_by.eq(None::<String>),
-            deliveries::lease_until.eq(None::<NaiveDateTime>),
-            deliveries::updated_at.eq($now),
+            delivery_queue::next_attempt_at.eq($at),
+            delivery_queue::attempts.eq(delivery_queue::attempts - 1),
+            delivery_queue::claimed_by.eq(None::<String>),
+            delivery_queue::lease_until.eq(None::<NaiveDateTime>),
         )
     };
 }
@@ -33,13 +32,13 @@ impl Delivery {
         instance: Option<&str>,
         now: NaiveDateTime,
     ) -> QueryResult<usize> {
-        let mut q = diesel::update(deliveries::table)
-            .filter(deliveries::status.eq(DeliveryStatus::Delivering))
+        let mut q = diesel::update(delivery_queue::table)
+            .filter(leased())
             .into_boxed();
         if let Some(i) = instance {
-            q = q.filter(deliveries::claimed_by.eq(i));
+            q = q.filter(delivery_queue::claimed_by.eq(i));
         }
-        q.set(back_in_queue!(now, now)).execute(conn)
+        q.set(back_in_queue!(now)).execute(conn)
     }
 
     /// Hands specific claims back without counting the attempt, to be tried
@@ -52,13 +51,20 @@ impl Delivery {
         why: &str,
         now: NaiveDateTime,
     ) -> QueryResult<usize> {
-        diesel::update(
-            deliveries::table
-                .filter(deliveries::id.eq_any(ids))
-                .filter(deliveries::status.eq(DeliveryStatus::Delivering)),
+        let n = diesel::update(
+            delivery_queue::table
+                .filter(delivery_queue::delivery_id.eq_any(ids))
+                .filter(leased()),
         )
-        .set((back_in_queue!(at, now), deliveries::last_error.eq(why)))
-        .execute(conn)
+        .set(back_in_queue!(at))
+        .execute(conn)?;
+        diesel::update(deliveries::table.filter(deliveries::id.eq_any(ids)))
+            .set((
+                deliveries::last_error.eq(why),
+                deliveries::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        Ok(n)
     }
 
     /// Hands back claims that waited too long to be sent, unless their lease
@@ -70,12 +76,12 @@ impl Delivery {
         now: NaiveDateTime,
     ) -> QueryResult<usize> {
         diesel::update(
-            deliveries::table
-                .filter(deliveries::id.eq_any(ids))
-                .filter(deliveries::status.eq(DeliveryStatus::Delivering))
-                .filter(deliveries::lease_until.eq(lease)),
+            delivery_queue::table
+                .filter(delivery_queue::delivery_id.eq_any(ids))
+                .filter(leased())
+                .filter(delivery_queue::lease_until.eq(lease)),
         )
-        .set(back_in_queue!(now, now))
+        .set(back_in_queue!(now))
         .execute(conn)
     }
 }
