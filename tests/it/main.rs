@@ -24,6 +24,7 @@ mod organizations;
 mod organizations_people;
 mod organizations_types;
 mod process;
+mod queue_hot;
 mod reliability;
 mod retention;
 mod security;
