@@ -13,6 +13,7 @@ pub mod history;
 pub mod integrations;
 pub mod organizations;
 mod pool;
+pub mod partitions;
 pub mod retention;
 pub mod runs;
 pub mod schema;

@@ -26,6 +26,7 @@ mod organizations_types;
 mod process;
 mod reliability;
 mod retention;
+mod retention_partitions;
 mod security;
 mod settle_batch;
 mod stats;
