@@ -181,17 +181,24 @@ async fn attempts_without_a_partition_land_in_the_default_one() {
 fn partitions_migration_carries_history_rows_both_ways() {
     use diesel::migration::MigrationSource;
     use diesel_migrations::{FileBasedMigrations, MigrationHarness};
-    const PARTITIONS: &str = "000907_history_partitions";
+    // In the migration's name and its version ("20261127000907").
+    const PARTITIONS: &str = "000907";
     let Some(db) = fresh_database(Backend::Postgres) else {
         return;
     };
     let mut c = PgConnection::establish(&db.url).unwrap();
     let dir = format!("{}/migrations/postgres", env!("CARGO_MANIFEST_DIR"));
     let m = FileBasedMigrations::from_path(dir).unwrap();
-    let all = MigrationSource::<diesel::pg::Pg>::migrations(&m).unwrap();
+    // In version order (the directory's order is not guaranteed).
+    let mut all: Vec<String> = MigrationSource::<diesel::pg::Pg>::migrations(&m)
+        .unwrap()
+        .iter()
+        .map(|m| m.name().to_string())
+        .collect();
+    all.sort();
     let at = all
         .iter()
-        .position(|m| m.name().to_string().contains(PARTITIONS))
+        .position(|name| name.contains(PARTITIONS))
         .expect("the partitions migration");
     for _ in 0..at {
         c.run_next_migration(m.clone()).unwrap();
