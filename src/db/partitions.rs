@@ -136,7 +136,10 @@ fn create(c: &mut PgConnection, day: NaiveDate) -> QueryResult<()> {
     .bind::<Timestamp, _>(from)
     .bind::<Timestamp, _>(to)
     .execute(c)?;
-    diesel::sql_query(format!("ALTER TABLE history ATTACH PARTITION {name} {bounds}")).execute(c)?;
+    diesel::sql_query(format!(
+        "ALTER TABLE history ATTACH PARTITION {name} {bounds}"
+    ))
+    .execute(c)?;
     tracing::info!(partition = %name, rows = stray, "history partition created from the default partition's rows");
     Ok(())
 }

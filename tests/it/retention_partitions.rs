@@ -75,10 +75,12 @@ async fn retention_drops_whole_old_partitions() {
 
     // Forty days on: that day's partitions, and one attempt of A's in them.
     let later = today + chrono::Duration::days(40);
-    let created = hookrelay::retention::create_partitions(app.db(), later)
-        .await
-        .unwrap();
-    assert_eq!(created, 4);
+    // Two processes at once: each creates only what the other has not.
+    let (x, y) = tokio::join!(
+        hookrelay::retention::create_partitions(app.db(), later),
+        hookrelay::retention::create_partitions(app.db(), later)
+    );
+    assert_eq!(x.unwrap() + y.unwrap(), 4);
     let sent = later.and_hms_opt(12, 0, 0).unwrap();
     let kept = hookrelay::db::new_id_at("att", sent);
     app.execute_sql(&format!(
@@ -163,7 +165,14 @@ async fn attempts_without_a_partition_land_in_the_default_one() {
     assert_eq!(app.count_rows("history_default"), 0);
     assert_eq!(app.count_rows(&day), 1);
     // Found by id alone (every partition's index is probed).
-    let (s, v) = call_in(&app, &a, Method::GET, &format!("/v1/history/{}", ids[0]), None).await;
+    let (s, v) = call_in(
+        &app,
+        &a,
+        Method::GET,
+        &format!("/v1/history/{}", ids[0]),
+        None,
+    )
+    .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     // The next attempt goes to the day's partition.
     let e = publish_in(&app, &a, "e2").await;
@@ -203,8 +212,9 @@ fn partitions_migration_carries_history_rows_both_ways() {
     for _ in 0..at {
         c.run_next_migration(m.clone()).unwrap();
     }
-    let row = |id: &str, sent: &str, org: &str| {
-        format!(
+    let row =
+        |id: &str, sent: &str, org: &str| {
+            format!(
             "INSERT INTO history (id, webhook_id, event_id, event_type, event_ids, delivery_ids, \
              url, request_headers, request_body, response_status, response_headers, \
              response_body, response_truncated, duration_ms, attempt, triggered_by, sent_at{}) \
@@ -217,10 +227,16 @@ fn partitions_migration_carries_history_rows_both_ways() {
                 format!(", '{org}'")
             }
         )
-    };
-    diesel::sql_query(row("att_1", "2026-10-01 08:00:00", "")).execute(&mut c).unwrap();
-    diesel::sql_query(row("att_2", "2026-10-01 23:59:59.999999", "org_2")).execute(&mut c).unwrap();
-    diesel::sql_query(row("att_3", "2026-11-20 00:00:00", "org_2")).execute(&mut c).unwrap();
+        };
+    diesel::sql_query(row("att_1", "2026-10-01 08:00:00", ""))
+        .execute(&mut c)
+        .unwrap();
+    diesel::sql_query(row("att_2", "2026-10-01 23:59:59.999999", "org_2"))
+        .execute(&mut c)
+        .unwrap();
+    diesel::sql_query(row("att_3", "2026-11-20 00:00:00", "org_2"))
+        .execute(&mut c)
+        .unwrap();
     let placed = |c: &mut PgConnection| {
         texts(
             c,
@@ -239,8 +255,14 @@ fn partitions_migration_carries_history_rows_both_ways() {
     c.run_pending_migrations(m.clone()).unwrap();
     let (kind, parts) = shape(&db.url);
     assert_eq!(kind, "p");
-    assert!(parts.contains(&"history_p20261001".to_string()), "{parts:?}");
-    assert!(parts.contains(&"history_p20261120".to_string()), "{parts:?}");
+    assert!(
+        parts.contains(&"history_p20261001".to_string()),
+        "{parts:?}"
+    );
+    assert!(
+        parts.contains(&"history_p20261120".to_string()),
+        "{parts:?}"
+    );
     assert!(parts.contains(&"history_default".to_string()), "{parts:?}");
     assert_eq!(
         placed(&mut c),
