@@ -8,6 +8,12 @@
 //! never deleted, nor their events. On PostgreSQL each batch takes an
 //! advisory lock: while one instance sweeps, the others skip their run; the
 //! deletes are idempotent anyway, and tallies count only rows really deleted.
+//!
+//! On PostgreSQL `history` is partitioned by day (`db::partitions`): a run
+//! first drops the days wholly before the cutoff, counting their rows per
+//! organization, then deletes row by row what is left before the cutoff
+//! (the cutoff's own day, the default partition). The job also keeps the
+//! coming days' partitions created, even with retention off.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,7 +23,7 @@ use diesel::Connection;
 use tokio_util::sync::CancellationToken;
 
 use crate::db::retention::{self, Swept, Tally};
-use crate::db::{id_floor, time, Db, DbConn};
+use crate::db::{id_floor, partitions, time, Backend, Db, DbConn};
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
 
@@ -57,6 +63,10 @@ pub async fn sweep(
     }
     let cutoff = now - chrono::Duration::days(i64::from(days));
     let mut deleted = Deleted::default();
+    match drop_partitions(db, metrics, cutoff).await {
+        Some(n) => deleted.history += n,
+        None => return Ok(None),
+    }
     let steps: [(Swept, &str, &str, BatchFn); 3] = [
         (Swept::History, "history", "att", retention::history_batch),
         (
@@ -113,6 +123,54 @@ pub async fn sweep(
     Ok(Some(deleted))
 }
 
+/// PostgreSQL: drops the history partitions wholly before `cutoff`, one
+/// per transaction; returns the rows they held, or `None` when another
+/// instance is sweeping. A failure (say, `history` stayed locked past the
+/// lock timeout) is logged and ends the drops: the rows path that follows
+/// deletes those rows instead.
+async fn drop_partitions(db: &Db, metrics: &Metrics, cutoff: NaiveDateTime) -> Option<i64> {
+    let mut dropped = 0;
+    if db.backend() != Backend::Postgres {
+        return Some(dropped);
+    }
+    loop {
+        let got = db
+            .write(move |c| {
+                c.transaction::<_, Error, _>(|c| {
+                    if !retention::try_lock(c)? {
+                        return Ok(None);
+                    }
+                    let tally = partitions::drop_oldest(c, cutoff)?;
+                    if let Some(t) = &tally {
+                        retention::add_totals(c, Swept::History, t, time::now())?;
+                    }
+                    Ok(Some(tally))
+                })
+            })
+            .await;
+        match got {
+            Ok(None) => return None,
+            Ok(Some(None)) => return Some(dropped),
+            Ok(Some(Some(tally))) => {
+                let n: i64 = tally.values().sum();
+                metrics.retention_deleted("history", n as u64);
+                dropped += n;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "dropping old history partitions failed; deleting their rows instead");
+                return Some(dropped);
+            }
+        }
+    }
+}
+
+/// PostgreSQL: creates history's partitions for `today` and the next days
+/// (`db::partitions::create_ahead`); returns how many were missing.
+pub async fn create_partitions(db: &Db, today: chrono::NaiveDate) -> Result<usize> {
+    db.write(move |c| Ok(partitions::create_ahead(c, today)?))
+        .await
+}
+
 /// The running job; [`Job::stop`] ends it.
 pub struct Job {
     cancel: CancellationToken,
@@ -120,15 +178,23 @@ pub struct Job {
 }
 
 impl Job {
-    /// Runs [`sweep`] now and every [`EVERY`]; `None` when `days` is 0.
+    /// Runs [`sweep`] now and every [`EVERY`], after [`create_partitions`]
+    /// on PostgreSQL; `None` when there is nothing to do: `days` is 0 on
+    /// SQLite.
     pub fn spawn(db: Db, metrics: Arc<Metrics>, days: u32) -> Option<Job> {
-        if days == 0 {
+        if days == 0 && db.backend() != Backend::Postgres {
             return None;
         }
         let cancel = CancellationToken::new();
         let stop = cancel.clone();
         let task = tokio::spawn(async move {
             loop {
+                if db.backend() == Backend::Postgres {
+                    let today = time::now().date();
+                    if let Err(e) = create_partitions(&db, today).await {
+                        tracing::warn!(error = %e, "creating history partitions failed; attempts go to the default partition meanwhile");
+                    }
+                }
                 if let Err(e) = sweep(&db, &metrics, days, time::now()).await {
                     tracing::warn!(error = %e, "retention run failed; next run as scheduled");
                 }

@@ -12,6 +12,7 @@ pub mod events;
 pub mod history;
 pub mod integrations;
 pub mod organizations;
+pub mod partitions;
 mod pool;
 #[cfg(test)]
 mod queue_migration_tests;

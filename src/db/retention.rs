@@ -61,7 +61,11 @@ macro_rules! delete_grouped {
     }};
 }
 
-/// Up to `n` attempts sent before `floor` (an attempt id floor).
+/// Up to `n` attempts sent before `floor` (an attempt id floor). On
+/// PostgreSQL the days wholly before it are dropped first
+/// (`partitions::drop_oldest`): this deletes what is left, the cutoff's own
+/// day and the default partition's rows. It filters on the id, not on
+/// `sent_at`, so each partition's primary-key index is probed (no pruning).
 pub fn history_batch(conn: &mut DbConn, floor: &str, n: i64) -> QueryResult<Tally> {
     let rows: Vec<(String, String)> = history::table
         .filter(history::id.lt(floor))

@@ -27,6 +27,7 @@ mod process;
 mod queue_hot;
 mod reliability;
 mod retention;
+mod retention_partitions;
 mod security;
 mod settle_batch;
 mod stats;

@@ -17,7 +17,7 @@ use crate::stats::{hook_in, publish_in, settled, stats_of};
 both_backends!(retention_deletes_only_old_finished_rows);
 
 /// Ids of `org`'s history rows.
-async fn history_ids(app: &TestApp, org: &str) -> Vec<String> {
+pub async fn history_ids(app: &TestApp, org: &str) -> Vec<String> {
     let (s, v) = call_in(app, org, Method::GET, "/v1/history?limit=100", None).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let mut ids: Vec<String> = v["data"]
