@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use crate::gateway::Gateway;
 use crate::receiver::{self, Tally};
-use crate::stats::{percentile_ms, row, Counter};
+use crate::stats::{row, Counter};
 use crate::Args;
 
 /// Everything a run needs.
