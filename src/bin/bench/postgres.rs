@@ -56,7 +56,8 @@ fn print_summary(by_count: &Map<String, Value>, one: Option<f64>) {
     for (n, v) in by_count {
         let e2e = &v["end_to_end"];
         let rate = e2e["deliveries_per_sec"].as_f64().unwrap_or(f64::NAN);
-        let ratio = one.map_or(f64::NAN, |r1| rate / r1);
+        // "-" without a one-process run to compare with.
+        let ratio = one.map_or("-".to_string(), |r1| format!("{:.2}", rate / r1));
         let single = v["single_publish"]["events_per_sec"]
             .as_f64()
             .unwrap_or(f64::NAN);
@@ -79,7 +80,7 @@ fn print_summary(by_count: &Map<String, Value>, one: Option<f64>) {
             .unwrap_or_default();
         let f = |k: &str| cpu[k].as_f64().unwrap_or(f64::NAN);
         println!(
-            "  {n:>5} {rate:>12.0} {ratio:>5.2} {single:>11.0} {:>22} {kept_up:>7}   {gateways:<16} {:>8.2} {:>6.2} {:>9}",
+            "  {n:>5} {rate:>12.0} {ratio:>5} {single:>11.0} {:>22} {kept_up:>7}   {gateways:<16} {:>8.2} {:>6.2} {:>9}",
             format!("{:.1}/{:.1}/{:.1}", ms("p50"), ms("p99"), ms("max")),
             f("postgres_all"),
             f("bench"),
@@ -91,9 +92,10 @@ fn print_summary(by_count: &Map<String, Value>, one: Option<f64>) {
 
 /// What the queue tables did during an end-to-end run of `total`
 /// deliveries (`before`: their counters when it started). Backends report
-/// their statistics when idle, up to ~10 s late on PostgreSQL 15, so this
-/// waits until the updates and deletes reach two per delivery (a claim and
-/// a settlement on `deliveries` today), at most 12 s.
+/// their statistics when idle, up to ~10 s late on PostgreSQL 15 (each
+/// backend on its own), so this waits until a table shows a row inserted
+/// per delivery and the updates and deletes reach two per delivery (a
+/// claim and a settlement on `deliveries` today), at most 12 s.
 pub async fn table_activity(
     counter: &mut Counter,
     before: &[TableActivity],
@@ -118,7 +120,8 @@ pub async fn table_activity(
             })
             .collect();
         let changes: i64 = deltas.iter().map(|t| t.n_tup_upd + t.n_tup_del).sum();
-        if changes >= 2 * total {
+        let inserted = deltas.iter().map(|t| t.n_tup_ins).max().unwrap_or(0);
+        if changes >= 2 * total && inserted >= total {
             break;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
