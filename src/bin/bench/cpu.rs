@@ -173,11 +173,19 @@ impl CpuSplit {
             parts.push(format!("postgres {all:.2} (this db's backends {db:.2})"));
         }
         parts.push(format!("bench {:.2}", self.bench));
+        parts.push(format!("other processes {:.2}", self.other()));
         parts.push(format!(
             "machine {:.2} of {} cores busy",
             self.machine_busy, self.cores
         ));
         println!("  {label} CPU-s/s: {}", parts.join(", "));
+    }
+
+    /// The rest of the machine: other builds, tests, the kernel's threads.
+    pub fn other(&self) -> f64 {
+        let measured =
+            self.gateways.iter().sum::<f64>() + self.postgres.map_or(0.0, |p| p.0) + self.bench;
+        (self.machine_busy - measured).max(0.0)
     }
 
     pub fn json(&self) -> Value {
@@ -188,6 +196,7 @@ impl CpuSplit {
             "postgres_all": self.postgres.map(|p| p.0),
             "postgres_run_database": self.postgres.map(|p| p.1),
             "bench": self.bench,
+            "other_processes": self.other(),
             "machine_busy": self.machine_busy,
             "machine_cores": self.cores,
         })

@@ -41,7 +41,7 @@ pub async fn runs(b: &Bench, admin: &str, ceiling: f64) -> Value {
 fn print_summary(by_count: &Map<String, Value>, one: Option<f64>) {
     println!("\n  PostgreSQL by gateway processes (CPU-s/s over the end-to-end run)");
     println!(
-        "  {:>5} {:>12} {:>5} {:>11} {:>22} {:>7}   {:<16} {:>8} {:>6} {:>9}",
+        "  {:>5} {:>12} {:>5} {:>11} {:>22} {:>7}   {:<16} {:>8} {:>6} {:>6} {:>9}",
         "procs",
         "deliveries/s",
         "÷ 1",
@@ -51,6 +51,7 @@ fn print_summary(by_count: &Map<String, Value>, one: Option<f64>) {
         "gateways",
         "postgres",
         "bench",
+        "other",
         "machine"
     );
     for (n, v) in by_count {
@@ -80,10 +81,11 @@ fn print_summary(by_count: &Map<String, Value>, one: Option<f64>) {
             .unwrap_or_default();
         let f = |k: &str| cpu[k].as_f64().unwrap_or(f64::NAN);
         println!(
-            "  {n:>5} {rate:>12.0} {ratio:>5} {single:>11.0} {:>22} {kept_up:>7}   {gateways:<16} {:>8.2} {:>6.2} {:>9}",
+            "  {n:>5} {rate:>12.0} {ratio:>5} {single:>11.0} {:>22} {kept_up:>7}   {gateways:<16} {:>8.2} {:>6.2} {:>6.2} {:>9}",
             format!("{:.1}/{:.1}/{:.1}", ms("p50"), ms("p99"), ms("max")),
             f("postgres_all"),
             f("bench"),
+            f("other_processes"),
             format!("{:.2}/{}", f("machine_busy"), cpu["machine_cores"]),
         );
     }

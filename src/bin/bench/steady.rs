@@ -94,7 +94,7 @@ pub async fn steady(b: &Bench, gateways: &[&Gateway], counter: &mut Counter, bef
         "target p99 < 25",
     );
     row(
-        "steady: kept up (events/s sent, s to last delivery)",
+        "steady: kept up (events/s sent, s last publish→delivery)",
         format!(
             "{} ({achieved:.0}, {:.2})",
             if kept_up { "yes" } else { "no" },
