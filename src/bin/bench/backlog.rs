@@ -54,7 +54,7 @@ pub async fn backlog(b: &Bench, url: &str, empty_rate: f64) -> Value {
 /// A PostgreSQL database for one run, dropped afterwards.
 pub struct PgDb {
     admin: String,
-    name: String,
+    pub name: String,
     pub url: String,
 }
 

@@ -40,7 +40,7 @@ impl Gateway {
             .stdout(Stdio::null())
             .stderr(Stdio::inherit());
         // Every gateway process of a run shares one master key (PostgreSQL
-        // runs start two on one database).
+        // runs start several on one database).
         cmd.env("HOOKRELAY_MASTER_KEY", BENCH_MASTER_KEY);
         for (k, v) in env {
             cmd.env(k, v);
@@ -105,15 +105,12 @@ impl Gateway {
 
     /// User + system CPU time so far.
     pub fn cpu(&self) -> Duration {
-        let stat =
-            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
-        // Fields after the command name (which may hold spaces) start after ')'.
-        let rest = stat.rsplit(')').next().unwrap_or("");
-        let f: Vec<&str> = rest.split_whitespace().collect();
-        // utime and stime are fields 14 and 15 of the line: 11 and 12 after the state (field 3).
-        let field = |i: usize| f.get(i).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0);
-        let ticks = field(11) + field(12);
-        Duration::from_millis(ticks * 1000 / clock_ticks())
+        let ticks = crate::cpu::process_ticks(self.pid()).unwrap_or(0);
+        Duration::from_secs_f64(ticks as f64 / crate::cpu::CLOCK_TICKS)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Peak resident memory (VmHWM), in MiB.
@@ -143,9 +140,4 @@ impl Drop for Gateway {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn clock_ticks() -> u64 {
-    // USER_HZ is 100 on every Linux this runs on.
-    100
 }

@@ -5,12 +5,17 @@
 //! client against the same loopback receiver), hookrelay end to end (publish
 //! through the API → signed delivery → history row), single-event publish
 //! throughput, a steady-rate run, a backlog drain, and optionally the same
-//! on PostgreSQL with one and two gateway processes. It prints a table and
-//! writes `target/bench/report.json`. Timings are reported, never asserted.
+//! on PostgreSQL with one, two (`--instances`) … gateway processes, each
+//! run with its CPU split (gateways, PostgreSQL, the bench, the machine).
+//! It prints a table and writes `target/bench/report.json`. Timings are
+//! reported, never asserted.
 
 mod backlog;
+mod cpu;
 mod gateway;
+mod gateway_runs;
 mod latency;
+mod postgres;
 mod receiver;
 mod runs;
 mod stats;
@@ -18,7 +23,7 @@ mod steady;
 
 use std::path::PathBuf;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 /// Benchmark flags.
 #[derive(Parser, Clone, Debug)]
@@ -69,6 +74,10 @@ pub struct Args {
     /// PostgreSQL server for the PostgreSQL runs (a database is created per run).
     #[arg(long, env = "BENCH_PG_URL")]
     pub pg_url: Option<String>,
+    /// Gateway process counts of the PostgreSQL runs, one fresh database
+    /// each: e.g. `1,2,3`.
+    #[arg(long, value_delimiter = ',', default_value = "1,2")]
+    pub instances: Vec<usize>,
     /// Tiny numbers, to check the harness works (used by the test suite).
     #[arg(long)]
     pub smoke: bool,
@@ -79,6 +88,14 @@ pub struct Args {
 
 fn main() {
     let mut args = Args::parse();
+    if args.instances.contains(&0) {
+        Args::command()
+            .error(
+                clap::error::ErrorKind::ValueValidation,
+                "--instances: process counts start at 1",
+            )
+            .exit();
+    }
     if args.smoke {
         args.deliveries = 200;
         args.webhooks = 2;

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use crate::gateway::Gateway;
 use crate::receiver::{self, Tally};
-use crate::stats::{percentile_ms, row, Counter};
+use crate::stats::{row, Counter};
 use crate::Args;
 
 /// Everything a run needs.
@@ -59,7 +59,7 @@ pub async fn all(args: Args) -> Value {
 
     let dir = tempfile::tempdir().unwrap();
     let sqlite_url = format!("sqlite://{}", dir.path().join("bench.db").display());
-    let sqlite = gateway_runs(&b, &sqlite_url, 1, ceiling, true).await;
+    let sqlite = crate::gateway_runs::gateway_runs(&b, &sqlite_url, 1, ceiling, None).await;
     let latency = if args.skip_latency {
         Value::Null
     } else {
@@ -76,25 +76,10 @@ pub async fn all(args: Args) -> Value {
         None
     };
 
-    let mut postgres = Value::Null;
-    if let Some(admin) = &args.pg_url {
-        let one_db = crate::backlog::PgDb::create(admin);
-        let one = gateway_runs(&b, &one_db.url, 1, ceiling, false).await;
-        let two_db = crate::backlog::PgDb::create(admin);
-        let two = gateway_runs(&b, &two_db.url, 2, ceiling, false).await;
-        let r1 = one["end_to_end"]["deliveries_per_sec"]
-            .as_f64()
-            .unwrap_or(0.0);
-        let r2 = two["end_to_end"]["deliveries_per_sec"]
-            .as_f64()
-            .unwrap_or(0.0);
-        row(
-            "postgres: 2 processes ÷ 1 process",
-            format!("{:.2}", r2 / r1),
-            "target ≥ 1.6",
-        );
-        postgres = json!({"one_process": one, "two_processes": two, "scaling": r2 / r1});
-    }
+    let postgres = match &args.pg_url {
+        Some(admin) => crate::postgres::runs(&b, admin, ceiling).await,
+        None => Value::Null,
+    };
 
     json!({
         "machine": {"cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0), "os": std::env::consts::OS},
@@ -240,142 +225,4 @@ pub fn latencies(b: &Bench, sent: &HashMap<String, u64>) -> Vec<u64> {
         .collect();
     lat.sort_unstable();
     lat
-}
-
-/// End to end, single publish, steady rate, on one database with
-/// `processes` gateways.
-async fn gateway_runs(
-    b: &Bench,
-    url: &str,
-    processes: usize,
-    ceiling: f64,
-    all_runs: bool,
-) -> Value {
-    let label = if url.starts_with("sqlite") {
-        "sqlite".to_string()
-    } else {
-        format!("postgres×{processes}")
-    };
-    let mut gateways = Vec::new();
-    for p in 0..processes {
-        gateways.push(
-            Gateway::spawn(
-                url,
-                &gateway_env(b, &[("HOOKRELAY_INSTANCE_ID", format!("bench-{p}"))]),
-            )
-            .await,
-        );
-    }
-    let g = &gateways[0];
-    create_webhooks(b, g).await;
-    let mut counter = Counter::open(url);
-    let k = b.args.webhooks;
-    let events = b.args.deliveries / k;
-    let total = (events * k) as i64;
-
-    // End to end.
-    let upd0 = counter.delivery_updates();
-    b.tally.reset(true);
-    let cpu0: Duration = gateways.iter().map(Gateway::cpu).sum();
-    let t0 = Instant::now();
-    let all: Vec<&Gateway> = gateways.iter().collect();
-    let sent = publish(b, &all, events, b.args.batch, 0).await;
-    let done = wait_history(
-        b,
-        &mut counter,
-        total,
-        total as u64,
-        Duration::from_millis(5),
-    )
-    .await;
-    let secs = (done - t0).as_secs_f64();
-    let cpu = gateways.iter().map(Gateway::cpu).sum::<Duration>() - cpu0;
-    let lat = latencies(b, &sent);
-    let rate = total as f64 / secs;
-    let cpu_us = cpu.as_secs_f64() * 1e6 / total as f64;
-    row(
-        &format!("{label}: end-to-end deliveries/s"),
-        format!("{rate:.0}"),
-        "target ≥ 22000",
-    );
-    row(
-        &format!("{label}: ratio to ceiling"),
-        format!("{:.2}", rate / ceiling),
-        "target ≥ 0.6",
-    );
-    row(
-        &format!("{label}: gateway CPU µs per delivery"),
-        format!("{cpu_us:.1}"),
-        "target ≤ 60",
-    );
-    row(
-        &format!("{label}: publish→receive p50/p95/p99 ms"),
-        format!(
-            "{:.1}/{:.1}/{:.1}",
-            percentile_ms(&lat, 50.0),
-            percentile_ms(&lat, 95.0),
-            percentile_ms(&lat, 99.0)
-        ),
-        "",
-    );
-    let mut hot = Value::Null;
-    if let Some((u0, h0)) = upd0 {
-        // Backends report their statistics when idle, up to ~10 s late on
-        // PostgreSQL 15: wait for a claim and a settlement per delivery.
-        let mut last = None;
-        for _ in 0..60 {
-            last = counter.delivery_updates();
-            if last.is_some_and(|(u1, _)| u1 - u0 >= 2 * total) {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        if let Some((u1, h1)) = last {
-            let (u, h) = (u1 - u0, h1 - h0);
-            let ratio = h as f64 / (u as f64).max(1.0);
-            row(
-                &format!("{label}: deliveries updates, HOT share"),
-                format!("{u}, {:.1} %", ratio * 100.0),
-                "",
-            );
-            hot = json!({"updates": u, "hot_updates": h, "hot_ratio": ratio});
-        }
-    }
-    let mut out = json!({
-        "deliveries_updates": hot,
-        "end_to_end": {"deliveries": total, "seconds": secs, "deliveries_per_sec": rate, "ratio_to_ceiling": rate / ceiling,
-            "gateway_cpu_us_per_delivery": cpu_us, "latency_ms": {"p50": percentile_ms(&lat, 50.0), "p95": percentile_ms(&lat, 95.0), "p99": percentile_ms(&lat, 99.0)}},
-    });
-
-    // Every delivery gets exactly one history row here (the receiver
-    // always answers 200), so the expected count is known exactly.
-    let mut expected = total;
-    if all_runs {
-        out["single_publish"] = crate::steady::single_publish(b, g).await;
-        expected += (b.args.single_events * k) as i64;
-        // The tally has counted since the end-to-end run, on a fresh database.
-        wait_history(
-            b,
-            &mut counter,
-            expected,
-            expected as u64,
-            Duration::from_millis(20),
-        )
-        .await;
-    }
-    out["steady"] = crate::steady::steady(b, &all, &mut counter, expected).await;
-    let rss = gateways
-        .iter()
-        .map(Gateway::peak_rss_mib)
-        .fold(0.0, f64::max);
-    row(
-        &format!("{label}: gateway peak RSS MiB"),
-        format!("{rss:.1}"),
-        "target < 150",
-    );
-    out["peak_rss_mib"] = json!(rss);
-    for g in gateways {
-        g.stop();
-    }
-    out
 }

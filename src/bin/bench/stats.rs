@@ -1,7 +1,7 @@
 //! Small helpers: percentiles, queue counters, the report table.
 
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
+use diesel::sql_types::{BigInt, Text};
 use diesel::{PgConnection, SqliteConnection};
 
 /// p-th percentile (0..=100) of sorted nanoseconds, in milliseconds.
@@ -17,6 +17,26 @@ pub fn percentile_ms(sorted: &[u64], p: f64) -> f64 {
 pub enum Counter {
     Sqlite(SqliteConnection),
     Pg(PgConnection),
+}
+
+/// The tables whose row activity PostgreSQL runs report, those that exist:
+/// the deliveries, and the narrow queue of issue #19 once there is one.
+pub const QUEUE_TABLES: &[&str] = &["deliveries", "delivery_queue"];
+
+/// Rows inserted, updated (of which HOT: heap-only, no index touched) and
+/// deleted in one table.
+#[derive(QueryableByName, Clone, Debug)]
+pub struct TableActivity {
+    #[diesel(sql_type = Text)]
+    pub relname: String,
+    #[diesel(sql_type = BigInt)]
+    pub n_tup_ins: i64,
+    #[diesel(sql_type = BigInt)]
+    pub n_tup_upd: i64,
+    #[diesel(sql_type = BigInt)]
+    pub n_tup_hot_upd: i64,
+    #[diesel(sql_type = BigInt)]
+    pub n_tup_del: i64,
 }
 
 #[derive(QueryableByName)]
@@ -54,19 +74,31 @@ impl Counter {
         self.count("SELECT COUNT(*) AS n FROM history")
     }
 
-    /// PostgreSQL only: `deliveries` row updates so far and how many of them
-    /// were HOT (heap-only: no index touched), from `pg_stat_user_tables`.
-    /// The statistics reach that view up to a second late, so callers wait
-    /// before reading. `None` on SQLite.
-    pub fn delivery_updates(&mut self) -> Option<(i64, i64)> {
+    /// PostgreSQL only: row activity so far of each of `QUEUE_TABLES` that
+    /// exists, from `pg_stat_user_tables`. The statistics reach that view
+    /// late (backends report them when idle), so callers wait before
+    /// reading. `None` on SQLite.
+    pub fn table_activity(&mut self) -> Option<Vec<TableActivity>> {
         let Counter::Pg(c) = self else { return None };
         let _ = diesel::sql_query("SELECT pg_stat_clear_snapshot()").execute(c);
-        let upd = self
-            .count("SELECT n_tup_upd AS n FROM pg_stat_user_tables WHERE relname = 'deliveries'");
-        let hot = self.count(
-            "SELECT n_tup_hot_upd AS n FROM pg_stat_user_tables WHERE relname = 'deliveries'",
-        );
-        Some((upd, hot))
+        let names = QUEUE_TABLES
+            .iter()
+            .map(|t| format!("'{t}'"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let rows = diesel::sql_query(format!(
+            "SELECT relname::text AS relname, n_tup_ins, n_tup_upd, n_tup_hot_upd, n_tup_del \
+             FROM pg_stat_user_tables WHERE schemaname = current_schema() AND relname IN ({names})"
+        ))
+        .load::<TableActivity>(c)
+        .unwrap_or_default();
+        // In the order of QUEUE_TABLES.
+        Some(
+            QUEUE_TABLES
+                .iter()
+                .filter_map(|t| rows.iter().find(|r| r.relname == *t).cloned())
+                .collect(),
+        )
     }
 
     /// Deliveries still queued (pending, failed or delivering).
