@@ -14,6 +14,8 @@ pub mod integrations;
 pub mod organizations;
 pub mod partitions;
 mod pool;
+mod prepared;
+pub(crate) use prepared::pg_statement;
 #[cfg(test)]
 mod queue_migration_tests;
 pub mod retention;

@@ -7,7 +7,7 @@ use diesel::sql_types::{Array, Text, Timestamp};
 
 use super::{Delivery, DeliveryQuery, DeliveryStatus};
 use crate::db::schema::{deliveries, delivery_queue};
-use crate::db::{insert_many, DbConn};
+use crate::db::{insert_many, pg_statement, DbConn};
 
 /// The record of a delivery: a row of `deliveries`.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -180,34 +180,40 @@ fn queue_row_of(d: &Delivery) -> QueueRow {
     }
 }
 
-/// Both tables in one statement: the rows travel as arrays, a CTE inserts
-/// the records and the outer `INSERT` their queue rows (the foreign key is
-/// checked at the end of the statement, when the records are there). New
-/// deliveries have no result yet, and every one is queued.
-fn insert_pg(conn: &mut PgConnection, all: &[Delivery]) -> QueryResult<()> {
-    let col = |f: fn(&Delivery) -> &str| all.iter().map(f).collect::<Vec<&str>>();
-    let ids = col(|d| &d.id);
-    let events = col(|d| &d.event_id);
-    let hooks = col(|d| &d.webhook_id);
-    let orgs = col(|d| &d.organization_id);
-    let at: Vec<NaiveDateTime> = all.iter().map(|d| d.next_attempt_at).collect();
-    let created: Vec<NaiveDateTime> = all.iter().map(|d| d.created_at).collect();
-    diesel::sql_query(
-        "WITH v AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], \
-         $5::timestamp[], $6::timestamp[]) AS v(id, event_id, webhook_id, org, at, created)), \
+pg_statement! {
+    /// New deliveries into both tables (see [`insert_pg`]).
+    InsertNew<'a> {
+        ids: Vec<&'a str> => Array<Text>,
+        events: Vec<&'a str> => Array<Text>,
+        hooks: Vec<&'a str> => Array<Text>,
+        orgs: Vec<&'a str> => Array<Text>,
+        due: Vec<NaiveDateTime> => Array<Timestamp>,
+        created: Vec<NaiveDateTime> => Array<Timestamp>,
+    } = "WITH v AS (SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], \
+         ?::timestamp[], ?::timestamp[]) AS v(id, event_id, webhook_id, org, due, created)), \
          r AS (INSERT INTO deliveries (id, event_id, webhook_id, status, attempts, \
          last_status_code, last_error, created_at, updated_at, organization_id) \
          SELECT id, event_id, webhook_id, 'pending', 0, NULL, NULL, created, created, org FROM v) \
          INSERT INTO delivery_queue (delivery_id, organization_id, webhook_id, event_id, \
          next_attempt_at, attempts, claimed_by, lease_until) \
-         SELECT id, org, webhook_id, event_id, at, 0, NULL, NULL FROM v",
-    )
-    .bind::<Array<Text>, _>(&ids)
-    .bind::<Array<Text>, _>(&events)
-    .bind::<Array<Text>, _>(&hooks)
-    .bind::<Array<Text>, _>(&orgs)
-    .bind::<Array<Timestamp>, _>(&at)
-    .bind::<Array<Timestamp>, _>(&created)
+         SELECT id, org, webhook_id, event_id, due, 0, NULL, NULL FROM v"
+}
+
+/// Both tables in one statement: the rows travel as arrays, a CTE inserts
+/// the records and the outer `INSERT` their queue rows (the foreign key is
+/// checked at the end of the statement, when the records are there). New
+/// deliveries have no result yet, and every one is queued.
+fn insert_pg(conn: &mut PgConnection, all: &[Delivery]) -> QueryResult<()> {
+    debug_assert!(all.iter().all(|d| d.status == DeliveryStatus::Pending));
+    let col = |f: fn(&Delivery) -> &str| all.iter().map(f).collect::<Vec<&str>>();
+    InsertNew {
+        ids: col(|d| &d.id),
+        events: col(|d| &d.event_id),
+        hooks: col(|d| &d.webhook_id),
+        orgs: col(|d| &d.organization_id),
+        due: all.iter().map(|d| d.next_attempt_at).collect(),
+        created: all.iter().map(|d| d.created_at).collect(),
+    }
     .execute(conn)?;
     Ok(())
 }

@@ -55,7 +55,10 @@ macro_rules! queued_attempts {
 }
 
 /// Stores the same result for `ids` held under `lease`; how many landed.
-#[expect(clippy::too_many_arguments, reason = "one result for many rows: all needed")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one result for many rows: all needed"
+)]
 fn store(
     conn: &mut DbConn,
     ids: &[&str],

@@ -10,9 +10,37 @@ use diesel::prelude::*;
 use diesel::sql_types::{Array, Integer, Nullable, Text, Timestamp};
 
 use super::Settlement;
+use crate::db::pg_statement;
 
 /// Rows per statement: bounds the parameter arrays of one flush.
 const CHUNK: usize = 2_000;
+
+pg_statement! {
+    /// One flush's settlements (see the module comment).
+    SettleFlush<'a> {
+        ids: Vec<&'a str> => Array<Text>,
+        status: Vec<&'a str> => Array<Text>,
+        next: Vec<NaiveDateTime> => Array<Timestamp>,
+        codes: Vec<Option<i32>> => Array<Nullable<Integer>>,
+        errors: Vec<Option<&'a str>> => Array<Nullable<Text>>,
+        leases: Vec<Option<NaiveDateTime>> => Array<Nullable<Timestamp>>,
+        now: NaiveDateTime => Timestamp,
+    } = "WITH v AS (SELECT * FROM unnest(?::text[], ?::text[], ?::timestamp[], \
+         ?::integer[], ?::text[], ?::timestamp[]) \
+         AS v(id, status, next_attempt_at, code, error, lease)), \
+         h AS (SELECT q.delivery_id, q.attempts, v.status, v.next_attempt_at, v.code, v.error \
+         FROM delivery_queue AS q JOIN v ON q.delivery_id = v.id \
+         WHERE q.claimed_by IS NOT NULL AND (v.lease IS NULL OR q.lease_until = v.lease) \
+         FOR UPDATE OF q), \
+         gone AS (DELETE FROM delivery_queue AS q USING h \
+         WHERE q.delivery_id = h.delivery_id AND h.status <> 'failed'), \
+         again AS (UPDATE delivery_queue AS q SET claimed_by = NULL, lease_until = NULL, \
+         next_attempt_at = h.next_attempt_at FROM h \
+         WHERE q.delivery_id = h.delivery_id AND h.status = 'failed') \
+         UPDATE deliveries AS d SET status = h.status, attempts = h.attempts, \
+         last_status_code = h.code, last_error = h.error, updated_at = ? \
+         FROM h WHERE d.id = h.delivery_id"
+}
 
 /// Stores `all` with one statement per [`CHUNK`] rows. A result lands only
 /// while its claim still holds the queue row (claimed, same lease), as in
@@ -30,36 +58,15 @@ pub fn settle_all(
         .filter(|s| seen.insert(s.delivery_id.as_str()))
         .collect();
     for chunk in rows.chunks(CHUNK) {
-        let ids: Vec<&str> = chunk.iter().map(|s| s.delivery_id.as_str()).collect();
-        let status: Vec<&str> = chunk.iter().map(|s| s.status.as_str()).collect();
-        let next: Vec<NaiveDateTime> = chunk.iter().map(|s| s.next_attempt_at).collect();
-        let codes: Vec<Option<i32>> = chunk.iter().map(|s| s.status_code).collect();
-        let errors: Vec<Option<&str>> = chunk.iter().map(|s| s.error.as_deref()).collect();
-        let leases: Vec<Option<NaiveDateTime>> = chunk.iter().map(|s| s.lease).collect();
-        diesel::sql_query(
-            "WITH v AS (SELECT * FROM unnest($1::text[], $2::text[], $3::timestamp[], \
-             $4::integer[], $5::text[], $6::timestamp[]) \
-             AS v(id, status, next_attempt_at, code, error, lease)), \
-             h AS (SELECT q.delivery_id, q.attempts, v.status, v.next_attempt_at, v.code, v.error \
-             FROM delivery_queue AS q JOIN v ON q.delivery_id = v.id \
-             WHERE q.claimed_by IS NOT NULL AND (v.lease IS NULL OR q.lease_until = v.lease) \
-             FOR UPDATE OF q), \
-             gone AS (DELETE FROM delivery_queue AS q USING h \
-             WHERE q.delivery_id = h.delivery_id AND h.status <> 'failed'), \
-             again AS (UPDATE delivery_queue AS q SET claimed_by = NULL, lease_until = NULL, \
-             next_attempt_at = h.next_attempt_at FROM h \
-             WHERE q.delivery_id = h.delivery_id AND h.status = 'failed') \
-             UPDATE deliveries AS d SET status = h.status, attempts = h.attempts, \
-             last_status_code = h.code, last_error = h.error, updated_at = $7 \
-             FROM h WHERE d.id = h.delivery_id",
-        )
-        .bind::<Array<Text>, _>(&ids)
-        .bind::<Array<Text>, _>(&status)
-        .bind::<Array<Timestamp>, _>(&next)
-        .bind::<Array<Nullable<Integer>>, _>(&codes)
-        .bind::<Array<Nullable<Text>>, _>(&errors)
-        .bind::<Array<Nullable<Timestamp>>, _>(&leases)
-        .bind::<Timestamp, _>(now)
+        SettleFlush {
+            ids: chunk.iter().map(|s| s.delivery_id.as_str()).collect(),
+            status: chunk.iter().map(|s| s.status.as_str()).collect(),
+            next: chunk.iter().map(|s| s.next_attempt_at).collect(),
+            codes: chunk.iter().map(|s| s.status_code).collect(),
+            errors: chunk.iter().map(|s| s.error.as_deref()).collect(),
+            leases: chunk.iter().map(|s| s.lease).collect(),
+            now,
+        }
         .execute(conn)?;
     }
     Ok(())
