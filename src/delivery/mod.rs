@@ -7,6 +7,7 @@ pub mod history;
 pub mod lanes;
 pub mod manual;
 pub mod payload;
+pub mod queue_vacuum;
 pub mod recorder;
 pub mod send;
 pub mod wake;
@@ -32,6 +33,8 @@ pub struct Engine {
     recorder: tokio::task::JoinHandle<()>,
     /// The `LISTEN` thread on PostgreSQL.
     listener: Option<std::thread::JoinHandle<()>>,
+    /// The queue's vacuum on PostgreSQL.
+    vacuum: Option<tokio::task::JoinHandle<()>>,
     db: Db,
     instance: String,
 }
@@ -48,12 +51,14 @@ impl Engine {
         let instance = settings.instance.clone();
         let db = deps.db.clone();
         let listener = wake::spawn(db.clone(), deps.notify.clone(), cancel.clone());
+        let vacuum = queue_vacuum::spawn(db.clone(), cancel.clone());
         let dispatcher = tokio::spawn(worker::run(deps, rec, settings, cancel.clone()));
         Engine {
             cancel,
             dispatcher,
             recorder,
             listener,
+            vacuum,
             db,
             instance,
         }
@@ -69,6 +74,9 @@ impl Engine {
             let _ = tokio::task::spawn_blocking(move || l.join()).await;
         }
         let _ = self.dispatcher.await;
+        if let Some(v) = self.vacuum.take() {
+            let _ = v.await;
+        }
         // The dispatcher and its tasks held the only recorder handles: the
         // recorder now drains its queue and ends.
         if tokio::time::timeout(Duration::from_secs(30), self.recorder)

@@ -1,0 +1,69 @@
+//! Keeping the queue table small on PostgreSQL. Every delivery leaves dead
+//! row versions in `delivery_queue` (its claim rewrites the row, its
+//! settlement deletes it), and their index entries stay until a vacuum:
+//! a claim reads its index from the oldest due entry on, so it steps over
+//! every dead entry before it. Autovacuum looks at a database once a
+//! minute (`autovacuum_naptime`), long enough for a busy queue to pile up
+//! hundreds of thousands of them; hookrelay vacuums the table itself.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use diesel::prelude::*;
+use diesel::sql_types::BigInt;
+
+use crate::db::DbConn;
+
+/// Queue rows this process settled since its last vacuum: each left two
+/// dead row versions (the claim's and the settlement's). Counted here
+/// because PostgreSQL's own statistics lag by a second, in which a busy
+/// queue leaves tens of thousands.
+static SETTLED: AtomicU64 = AtomicU64::new(0);
+
+/// Counts `n` settled queue rows (see [`SETTLED`]).
+pub fn note_settled(n: usize) {
+    SETTLED.fetch_add(n as u64, Ordering::Relaxed);
+}
+
+/// The queue rows settled since the last call, and starts counting anew.
+pub fn take_settled() -> u64 {
+    SETTLED.swap(0, Ordering::Relaxed)
+}
+
+/// The queue's live and dead row versions, from PostgreSQL's statistics
+/// (which lag by about a second); `None` on SQLite.
+pub fn queue_rows(conn: &mut DbConn) -> QueryResult<Option<(i64, i64)>> {
+    #[derive(QueryableByName)]
+    struct Rows {
+        #[diesel(sql_type = BigInt)]
+        live: i64,
+        #[diesel(sql_type = BigInt)]
+        dead: i64,
+    }
+    let DbConn::Pg(pg) = conn else {
+        return Ok(None);
+    };
+    let r: Option<Rows> = diesel::sql_query(
+        "SELECT n_live_tup AS live, n_dead_tup AS dead FROM pg_stat_user_tables \
+         WHERE relid = 'delivery_queue'::regclass",
+    )
+    .get_result(pg)
+    .optional()?;
+    Ok(r.map(|r| (r.live, r.dead)))
+}
+
+/// Vacuums the queue table and its indexes. `SKIP_LOCKED`: when another
+/// process (or autovacuum) is at it already, this one does nothing. No
+/// parallel workers (starting them costs more than the small indexes take)
+/// and no truncation (it waits for a lock the claims keep taking; the
+/// freed pages are reused, and autovacuum truncates when the queue is
+/// quiet). Never inside a transaction (PostgreSQL refuses). Nothing on
+/// SQLite.
+pub fn vacuum_queue(conn: &mut DbConn) -> QueryResult<()> {
+    if let DbConn::Pg(pg) = conn {
+        diesel::sql_query(
+            "VACUUM (SKIP_LOCKED, INDEX_CLEANUP ON, PARALLEL 0, TRUNCATE false) delivery_queue",
+        )
+        .execute(pg)?;
+    }
+    Ok(())
+}
