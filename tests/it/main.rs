@@ -25,6 +25,7 @@ mod organizations_people;
 mod organizations_types;
 mod process;
 mod queue_hot;
+mod queue_vacuum;
 mod reliability;
 mod retention;
 mod retention_partitions;

@@ -1,0 +1,67 @@
+//! The queue table is vacuumed by hookrelay itself on PostgreSQL as it
+//! churns (issue #19): every delivery leaves dead row versions in
+//! `delivery_queue`, and claims would otherwise step over their index
+//! entries until autovacuum's next visit (up to a minute). After a few
+//! thousand settled deliveries the table has been vacuumed by hookrelay
+//! (`pg_stat_user_tables.vacuum_count` counts manual vacuums, not
+//! autovacuum's). PostgreSQL only.
+
+use std::time::{Duration, Instant};
+
+use diesel::prelude::*;
+use diesel::sql_types::BigInt;
+use serde_json::json;
+
+use crate::common::receiver::Receiver;
+use crate::common::{event, notice, Backend, TestApp};
+
+#[derive(QueryableByName, Debug)]
+struct Vacuums {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+#[actix_web::test]
+async fn a_churning_queue_is_vacuumed() {
+    let Some(app) = TestApp::start(Backend::Postgres).await else {
+        notice("SKIPPED: queue_vacuum: PostgreSQL only (TEST_DATABASE_URL is not set)");
+        return;
+    };
+    let rx = Receiver::start().await;
+    for name in ["a", "b"] {
+        app.create_webhook(json!({"name": name, "url": rx.url("/v"), "event_types": ["*"]}))
+            .await;
+    }
+    // 1,500 events × 2 web hooks: 3,000 settled queue rows.
+    for batch in 0..3 {
+        let events: Vec<_> = (0..500)
+            .map(|i| event("profile.parsing.success", &format!("vac{batch}-{i}")))
+            .collect();
+        let (s, body) = app
+            .post("/v1/events/batch", &json!({ "events": events }))
+            .await;
+        assert_eq!(s.as_u16(), 202, "{body}");
+    }
+    let mut c = PgConnection::establish(&app.database_url).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        diesel::sql_query("SELECT pg_stat_clear_snapshot()")
+            .execute(&mut c)
+            .unwrap();
+        let v: Vacuums = diesel::sql_query(
+            "SELECT vacuum_count AS n FROM pg_stat_user_tables WHERE relname = 'delivery_queue'",
+        )
+        .get_result(&mut c)
+        .unwrap();
+        if v.n > 0 && app.count_rows("delivery_queue") == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the queue was not vacuumed: {v:?}, {} queued",
+            app.count_rows("delivery_queue")
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    app.stop().await;
+}
