@@ -1,7 +1,9 @@
 //! Settlements on PostgreSQL in one statement per flush: every row's result
-//! travels as arrays that `unnest` turns back into rows; one statement locks
-//! the queue rows their claims still hold, deletes them (or reschedules the
-//! retries) and writes the records. The records' changed columns are in no
+//! travels as arrays that `unnest` turns back into rows; one statement
+//! deletes the queue rows their claims still hold (or reschedules the
+//! retries) and writes the records of exactly those. A row another process
+//! re-claimed meanwhile is checked again after its lock is released, as
+//! every `UPDATE`/`DELETE` does, and no longer matches the lease. The records' changed columns are in no
 //! index, so their updates can be HOT. SQLite keeps its per-group
 //! statements (one process, no round trips).
 
@@ -28,15 +30,16 @@ pg_statement! {
     } = "WITH v AS (SELECT * FROM unnest(?::text[], ?::text[], ?::timestamp[], \
          ?::integer[], ?::text[], ?::timestamp[]) \
          AS v(id, status, next_attempt_at, code, error, lease)), \
-         h AS (SELECT q.delivery_id, q.attempts, v.status, v.next_attempt_at, v.code, v.error \
-         FROM delivery_queue AS q JOIN v ON q.delivery_id = v.id \
-         WHERE q.claimed_by IS NOT NULL AND (v.lease IS NULL OR q.lease_until = v.lease) \
-         FOR UPDATE OF q), \
-         gone AS (DELETE FROM delivery_queue AS q USING h \
-         WHERE q.delivery_id = h.delivery_id AND h.status <> 'failed'), \
+         gone AS (DELETE FROM delivery_queue AS q USING v \
+         WHERE q.delivery_id = v.id AND v.status <> 'failed' AND q.claimed_by IS NOT NULL \
+         AND (v.lease IS NULL OR q.lease_until = v.lease) \
+         RETURNING q.delivery_id, q.attempts, v.status, v.code, v.error), \
          again AS (UPDATE delivery_queue AS q SET claimed_by = NULL, lease_until = NULL, \
-         next_attempt_at = h.next_attempt_at FROM h \
-         WHERE q.delivery_id = h.delivery_id AND h.status = 'failed') \
+         next_attempt_at = v.next_attempt_at FROM v \
+         WHERE q.delivery_id = v.id AND v.status = 'failed' AND q.claimed_by IS NOT NULL \
+         AND (v.lease IS NULL OR q.lease_until = v.lease) \
+         RETURNING q.delivery_id, q.attempts, v.status, v.code, v.error), \
+         h AS (SELECT * FROM gone UNION ALL SELECT * FROM again) \
          UPDATE deliveries AS d SET status = h.status, attempts = h.attempts, \
          last_status_code = h.code, last_error = h.error, updated_at = ? \
          FROM h WHERE d.id = h.delivery_id"
