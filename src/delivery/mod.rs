@@ -3,6 +3,7 @@
 
 pub mod cache;
 pub mod concurrency;
+mod direct_claim;
 pub mod history;
 pub mod lanes;
 pub mod manual;

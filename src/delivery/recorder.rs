@@ -120,6 +120,8 @@ pub struct ClaimRequest {
 #[derive(Clone)]
 pub struct Recorder {
     tx: mpsc::UnboundedSender<Record>,
+    /// On PostgreSQL, claims run apart from the history writes.
+    direct: Option<super::direct_claim::DirectClaims>,
 }
 
 /// Stores attempts and settlements and, for every webhook they disabled
@@ -173,10 +175,16 @@ impl Recorder {
         disable_after: chrono::Duration,
     ) -> (Recorder, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::unbounded_channel();
-        (Recorder { tx }, tokio::spawn(run(db, rx, disable_after)))
+        let direct = (db.backend() == crate::db::Backend::Postgres)
+            .then(|| super::direct_claim::DirectClaims::new(db.clone()));
+        (
+            Recorder { tx, direct },
+            tokio::spawn(run(db, rx, disable_after)),
+        )
     }
 
-    /// Claims due deliveries along with the next history write.
+    /// Claims due deliveries: on SQLite along with the next history write,
+    /// on PostgreSQL in a transaction of its own (see `direct_claim`).
     pub async fn claim(
         &self,
         instance: String,
@@ -185,17 +193,18 @@ impl Recorder {
         exclude: Vec<String>,
         admit: Admit,
     ) -> Result<Vec<Claimed>> {
+        let spec = ClaimSpec {
+            instance,
+            limit,
+            lease,
+            exclude,
+            admit,
+        };
+        if let Some(direct) = &self.direct {
+            return direct.claim(spec).await;
+        }
         let (reply, answer) = oneshot::channel();
-        self.submit(Record::Claim(ClaimRequest {
-            spec: ClaimSpec {
-                instance,
-                limit,
-                lease,
-                exclude,
-                admit,
-            },
-            reply,
-        }));
+        self.submit(Record::Claim(ClaimRequest { spec, reply }));
         answer
             .await
             .map_err(|_| Error::Unavailable("history recorder stopped".into()))?
