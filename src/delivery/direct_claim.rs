@@ -13,7 +13,7 @@ use diesel::Connection;
 
 use super::recorder::ClaimSpec;
 use crate::db::deliveries::{Claimed, Delivery};
-use crate::db::{time, Db};
+use crate::db::{time, Db, DbConn};
 use crate::error::{Error, Result};
 
 /// Claims straight on the database, keeping the round-robin cursor among
@@ -38,21 +38,26 @@ impl DirectClaims {
         self.db
             .write(move |c| {
                 c.transaction::<_, Error, _>(|c| {
-                    let now = time::now();
-                    let until = now + chrono::Duration::from_std(spec.lease).unwrap_or_default();
                     let mut cursor = cursor.lock().unwrap_or_else(|e| e.into_inner());
-                    Ok(Delivery::claim(
-                        c,
-                        &spec.instance,
-                        now,
-                        until,
-                        spec.limit,
-                        &spec.exclude,
-                        spec.admit,
-                        &mut cursor,
-                    )?)
+                    claim_now(c, spec, &mut cursor)
                 })
             })
             .await
     }
+}
+
+/// Runs one claim as of now, in the caller's transaction.
+pub fn claim_now(c: &mut DbConn, spec: ClaimSpec, cursor: &mut String) -> Result<Vec<Claimed>> {
+    let now = time::now();
+    let until = now + chrono::Duration::from_std(spec.lease).unwrap_or_default();
+    Ok(Delivery::claim(
+        c,
+        &spec.instance,
+        now,
+        until,
+        spec.limit,
+        &spec.exclude,
+        spec.admit,
+        cursor,
+    )?)
 }

@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::payload::Rendered;
 use super::send::Exchange;
-use crate::db::deliveries::{Candidate, Claimed, Delivery, Settlement};
+use crate::db::deliveries::{Candidate, Claimed, Settlement};
 use crate::db::history::{AttemptBatch, AttemptRecord, HistoryRow, Trigger};
 use crate::db::{new_id_at, time, Db, DbConn};
 use crate::error::{Error, Result};
@@ -259,22 +259,10 @@ async fn run(db: Db, mut rx: mpsc::UnboundedReceiver<Record>, disable_after: chr
             .write(move |c| {
                 c.transaction::<_, Error, _>(|c| {
                     store(c, &b.0, &b.1, disable_after)?;
-                    let now = time::now();
                     let mut cursor = turn.lock().unwrap_or_else(|e| e.into_inner());
                     let mut out = Vec::new();
                     for spec in specs {
-                        let until =
-                            now + chrono::Duration::from_std(spec.lease).unwrap_or_default();
-                        out.push(Delivery::claim(
-                            c,
-                            &spec.instance,
-                            now,
-                            until,
-                            spec.limit,
-                            &spec.exclude,
-                            spec.admit,
-                            &mut cursor,
-                        )?);
+                        out.push(super::direct_claim::claim_now(c, spec, &mut cursor)?);
                     }
                     Ok(out)
                 })

@@ -99,15 +99,7 @@ async fn healthy_slow_receiver_gets_what_it_can_take(backend: Backend) {
     let rtt = l["rtt_ms"].as_f64().unwrap();
     assert!((45.0..500.0).contains(&rtt), "{l}");
     // /metrics shows the lane (one of the busiest) and the distribution.
-    let metrics = app
-        .http
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics_text().await;
     let value = |prefix: &str| -> f64 {
         metrics
             .lines()

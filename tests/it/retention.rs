@@ -115,15 +115,7 @@ async fn retention_deletes_only_old_finished_rows(backend: Backend) {
         json!({"history": 1, "deliveries": 1, "events": 1}),
         "{s}"
     );
-    let text = app
-        .http
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics_text().await;
     assert!(
         text.contains(r#"hookrelay_retention_deleted_rows_total{table="history"} 4"#),
         "{text}"

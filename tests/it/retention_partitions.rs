@@ -114,15 +114,7 @@ async fn retention_drops_whole_old_partitions() {
         let s = stats_of(&app, org).await;
         assert_eq!(s["retention"]["deleted"]["history"], json!(n), "{s}");
     }
-    let text = app
-        .http
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics_text().await;
     assert!(
         text.contains(r#"hookrelay_retention_deleted_rows_total{table="history"} 3"#),
         "{text}"

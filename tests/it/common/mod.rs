@@ -312,6 +312,18 @@ impl TestApp {
 
     /// Counts rows of a table straight from the database (for "nothing was
     /// written" checks).
+    /// The text of `GET /metrics`.
+    pub async fn metrics_text(&self) -> String {
+        self.http
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .expect("GET /metrics")
+            .text()
+            .await
+            .expect("metrics text")
+    }
+
     pub fn count_rows(&self, table: &str) -> i64 {
         #[derive(diesel::QueryableByName)]
         struct N {

@@ -170,15 +170,7 @@ async fn polling_and_continue_if(backend: Backend) {
     fake.script("GET", "/job", vec![pending]);
     let run = run_wait(&app, &id, json!({})).await;
     assert_eq!(run["status"], "blocked", "{run}");
-    let metrics = app
-        .http
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics_text().await;
     for line in [
         r#"hookrelay_integration_runs_total{kind="execute",status="succeeded"} 1"#,
         r#"hookrelay_integration_runs_total{kind="execute",status="blocked"} 1"#,
