@@ -52,7 +52,7 @@ pub struct HistoryView {
 #[derive(Serialize)]
 struct Exchange {
     headers: Value,
-    /// At most 64 KiB of the body sent (see `recorder::REQUEST_BODY_CAP`).
+    /// At most 64 KiB of the body sent (see `attempt_row::REQUEST_BODY_CAP`).
     body: String,
     body_truncated: bool,
     /// Size in bytes of the whole body sent.

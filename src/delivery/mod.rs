@@ -1,6 +1,7 @@
 //! Delivery engine: claims due deliveries, sends them signed, records every
 //! attempt. Talks to the database through `db` only, never to `api`.
 
+mod attempt_row;
 pub mod cache;
 pub mod concurrency;
 mod direct_claim;
