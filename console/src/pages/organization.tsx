@@ -1,6 +1,6 @@
 // The organization's profile: its name (a change publishes
 // `organization.updated` to its web hooks).
-import { useEffect, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import { ApiError, get, put } from "../api";
 import { can } from "../session";
 import { ErrorNote, Loading, When } from "../ui/bits";
@@ -15,17 +15,20 @@ interface Org {
 
 export function OrganizationPage() {
   const org = useLoad(() => get<Org>("/v1/organization"), []);
-  const [name, setName] = useState("");
+  // What the user typed; `null` shows the stored name. Seeding the field
+  // from the loaded data in an effect would overwrite what someone typed
+  // between the first paint and the effect.
+  const [name, setName] = useState<string | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   const [saved, setSaved] = useState(false);
-  useEffect(() => setName(org.data?.name ?? ""), [org.data]);
   if (org.loading && !org.data) return <Loading />;
+  const shown = name ?? org.data?.name ?? "";
   const save = async (e: Event) => {
     e.preventDefault();
     setError(null);
     setSaved(false);
     try {
-      await put("/v1/organization", { name });
+      await put("/v1/organization", { name: shown });
       setSaved(true);
       org.reload();
     } catch (err) {
@@ -40,7 +43,7 @@ export function OrganizationPage() {
       {org.data && (
         <form onSubmit={save} noValidate class="narrow">
           <Field label="Name" id="org-name" error={fieldError(error, "name")}>
-            <input id="org-name" required value={name} disabled={!can("integrations:write")} onInput={(e) => setName(val(e))} />
+            <input id="org-name" required value={shown} disabled={!can("integrations:write")} onInput={(e) => setName(val(e))} />
           </Field>
           <p class="muted">
             <code>{org.data.id}</code> · updated <When at={org.data.updated_at} />
@@ -48,7 +51,7 @@ export function OrganizationPage() {
           {error && !fieldError(error, "name") && <ErrorNote error={error} />}
           {saved && <p class="notice" role="status">Saved.</p>}
           {can("integrations:write") && (
-            <button type="submit" class="primary" disabled={!name.trim() || name === org.data.name}>
+            <button type="submit" class="primary" disabled={!shown.trim() || shown === org.data.name}>
               Save
             </button>
           )}
