@@ -20,6 +20,9 @@ export function useLocation(): Location {
   useEffect(() => {
     const on = () => setLoc(current());
     addEventListener("hashchange", on);
+    // A change between the first render and this effect fired no event we
+    // heard (e.g. a link followed right after signing in): catch up.
+    on();
     return () => removeEventListener("hashchange", on);
   }, []);
   return loc;
