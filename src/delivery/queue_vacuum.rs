@@ -32,8 +32,9 @@ pub fn spawn(db: Db, cancel: CancellationToken) -> Option<tokio::task::JoinHandl
         return None;
     }
     Some(tokio::spawn(async move {
-        let mut settled = 0u64;
-        for tick in 1u32.. {
+        let (mut settled, mut tick) = (0u64, 0u32);
+        loop {
+            tick = tick.wrapping_add(1);
             tokio::select! {
                 _ = cancel.cancelled() => return,
                 _ = tokio::time::sleep(CHECK_EVERY) => {}

@@ -15,12 +15,7 @@ use crate::db::DbConn;
 macro_rules! expired_query {
     ($now:expr, $exclude:expr, $limit:expr) => {
         delivery_queue::table
-            .select((
-                delivery_queue::delivery_id,
-                delivery_queue::event_id,
-                delivery_queue::webhook_id,
-                delivery_queue::attempts,
-            ))
+            .select(Candidate::as_select())
             .filter(leased())
             .filter(delivery_queue::lease_until.le($now))
             .filter(delivery_queue::webhook_id.ne_all($exclude))
@@ -85,12 +80,15 @@ impl Delivery {
     ) -> QueryResult<Vec<Claimed>> {
         // Leases that ran out first (their process died mid-attempt): they
         // have waited longest. Usually there are none.
-        let q = expired_query!(now, exclude, limit);
         // `SKIP LOCKED` passes over rows another instance is claiming
-        // instead of waiting for them.
+        // instead of waiting for them. Built per backend: the selected
+        // struct's columns are typed by it.
         let mut found = match &mut *conn {
-            DbConn::Pg(pg) => q.for_update().skip_locked().load::<Candidate>(pg),
-            DbConn::Sqlite(lite) => q.load::<Candidate>(lite),
+            DbConn::Pg(pg) => expired_query!(now, exclude, limit)
+                .for_update()
+                .skip_locked()
+                .load(pg),
+            DbConn::Sqlite(lite) => expired_query!(now, exclude, limit).load(lite),
         }?;
         let room = limit - found.len() as i64;
         if room > 0 {

@@ -12,7 +12,7 @@ use diesel::sql_types::Text;
 
 use super::claim::{expired_query, mark_query};
 use super::fair::{due_query, next_org_query, Due};
-use super::{leased, waiting};
+use super::{leased, waiting, Candidate};
 use crate::db::schema::delivery_queue;
 use crate::db::DbConn;
 

@@ -83,12 +83,7 @@ pub struct Due<'a> {
 macro_rules! due_query {
     ($org:expr, $due:expr, $skip:expr, $n:expr) => {
         delivery_queue::table
-            .select((
-                delivery_queue::delivery_id,
-                delivery_queue::event_id,
-                delivery_queue::webhook_id,
-                delivery_queue::attempts,
-            ))
+            .select(Candidate::as_select())
             .filter(waiting())
             .filter(delivery_queue::organization_id.eq($org))
             .filter(delivery_queue::next_attempt_at.le($due.now))
@@ -115,10 +110,13 @@ fn due_in(
     skip: &[String],
     n: i64,
 ) -> QueryResult<Vec<Candidate>> {
-    let q = due_query!(org, due, skip, n);
+    // Built per backend: the selected struct's columns are typed by it.
     match conn {
-        DbConn::Pg(pg) => q.for_update().skip_locked().load(pg),
-        DbConn::Sqlite(lite) => q.load(lite),
+        DbConn::Pg(pg) => due_query!(org, due, skip, n)
+            .for_update()
+            .skip_locked()
+            .load(pg),
+        DbConn::Sqlite(lite) => due_query!(org, due, skip, n).load(lite),
     }
 }
 

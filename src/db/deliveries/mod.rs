@@ -16,7 +16,7 @@
 //! or `failed` exactly when it has a queue row.
 
 use chrono::NaiveDateTime;
-use diesel::Queryable;
+use diesel::{Queryable, Selectable};
 
 mod by_webhook;
 mod claim;
@@ -105,9 +105,11 @@ pub struct Settlement {
     pub lease: Option<NaiveDateTime>,
 }
 
-/// A due delivery a claim may take.
-#[derive(Debug, Clone, Queryable)]
+/// A due delivery a claim may take: the queue row's columns a claim reads.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = crate::db::schema::delivery_queue)]
 pub struct Candidate {
+    #[diesel(column_name = delivery_id)]
     pub id: String,
     pub event_id: String,
     pub webhook_id: String,
