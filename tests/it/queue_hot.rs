@@ -8,20 +8,10 @@
 
 use std::time::{Duration, Instant};
 
-use diesel::prelude::*;
-use diesel::sql_types::BigInt;
 use serde_json::json;
 
 use crate::common::receiver::Receiver;
 use crate::common::{event, notice, Backend, TestApp};
-
-#[derive(QueryableByName, Debug)]
-struct Updates {
-    #[diesel(sql_type = BigInt)]
-    upd: i64,
-    #[diesel(sql_type = BigInt)]
-    hot: i64,
-}
 
 const EVENTS: usize = 150;
 
@@ -47,29 +37,20 @@ async fn settlements_update_records_in_place() {
     }
     // The statistics reach the shared view when each backend flushes them
     // (at most a second or so after its transactions).
-    let mut c = PgConnection::establish(&app.database_url).unwrap();
     let want = (2 * EVENTS) as i64;
-    let mut seen = Updates { upd: 0, hot: 0 };
+    let mut seen = app.pg_table_stats("deliveries");
     let deadline = Instant::now() + Duration::from_secs(15);
-    while Instant::now() < deadline {
-        diesel::sql_query("SELECT pg_stat_clear_snapshot()")
-            .execute(&mut c)
-            .unwrap();
-        seen = diesel::sql_query(
-            "SELECT n_tup_upd AS upd, n_tup_hot_upd AS hot FROM pg_stat_user_tables \
-             WHERE relname = 'deliveries'",
-        )
-        .get_result(&mut c)
-        .unwrap();
-        if seen.upd >= want {
-            break;
-        }
+    while seen.n_tup_upd < want && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(200)).await;
+        seen = app.pg_table_stats("deliveries");
     }
     eprintln!("deliveries updates: {seen:?}");
-    assert!(seen.upd >= want, "one update per settlement: {seen:?}");
     assert!(
-        seen.hot * 10 >= seen.upd * 9,
+        seen.n_tup_upd >= want,
+        "one update per settlement: {seen:?}"
+    );
+    assert!(
+        seen.n_tup_hot_upd * 10 >= seen.n_tup_upd * 9,
         "settlements are HOT updates (at least 90 %): {seen:?}"
     );
     app.stop().await;

@@ -8,18 +8,10 @@
 
 use std::time::{Duration, Instant};
 
-use diesel::prelude::*;
-use diesel::sql_types::BigInt;
 use serde_json::json;
 
 use crate::common::receiver::Receiver;
 use crate::common::{event, notice, Backend, TestApp};
-
-#[derive(QueryableByName, Debug)]
-struct Vacuums {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
 
 #[actix_web::test]
 async fn a_churning_queue_is_vacuumed() {
@@ -42,18 +34,10 @@ async fn a_churning_queue_is_vacuumed() {
             .await;
         assert_eq!(s.as_u16(), 202, "{body}");
     }
-    let mut c = PgConnection::establish(&app.database_url).unwrap();
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
-        diesel::sql_query("SELECT pg_stat_clear_snapshot()")
-            .execute(&mut c)
-            .unwrap();
-        let v: Vacuums = diesel::sql_query(
-            "SELECT vacuum_count AS n FROM pg_stat_user_tables WHERE relname = 'delivery_queue'",
-        )
-        .get_result(&mut c)
-        .unwrap();
-        if v.n > 0 && app.count_rows("delivery_queue") == 0 {
+        let v = app.pg_table_stats("delivery_queue");
+        if v.vacuum_count > 0 && app.count_rows("delivery_queue") == 0 {
             break;
         }
         assert!(

@@ -312,6 +312,19 @@ impl TestApp {
 
     /// Counts rows of a table straight from the database (for "nothing was
     /// written" checks).
+    /// PostgreSQL's activity counters of `table`, read afresh (the shared
+    /// statistics lag the transactions by up to a second or so).
+    pub fn pg_table_stats(&self, table: &str) -> PgTableStats {
+        let mut c = PgConnection::establish(&self.database_url).expect("connect to PostgreSQL");
+        diesel::sql_query(
+            "SELECT n_tup_upd, n_tup_hot_upd, vacuum_count FROM pg_stat_user_tables \
+             WHERE relname = $1",
+        )
+        .bind::<diesel::sql_types::Text, _>(table)
+        .get_result(&mut c)
+        .expect("read pg_stat_user_tables")
+    }
+
     /// The text of `GET /metrics`.
     pub async fn metrics_text(&self) -> String {
         self.http
@@ -468,4 +481,17 @@ pub fn event(event_type: &str, key: &str) -> Value {
         "message": format!("{event_type} for {key}"),
         entity: {"key": key, "source": {"key": "src-1"}, "name": "Zoë Ørsted"},
     })
+}
+
+/// A table's counters from `pg_stat_user_tables` (see `TestApp::pg_table_stats`).
+#[derive(diesel::QueryableByName, Debug, Clone, Copy)]
+pub struct PgTableStats {
+    /// Rows updated, and of those, HOT (heap-only) updates.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub n_tup_upd: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub n_tup_hot_upd: i64,
+    /// Manual vacuums (autovacuum's are counted apart).
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub vacuum_count: i64,
 }
