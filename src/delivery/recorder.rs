@@ -77,6 +77,9 @@ pub fn store(
     disable_after: chrono::Duration,
 ) -> Result<()> {
     let disabled = HistoryRow::record(conn, attempts, settles, time::now(), disable_after)?;
+    // Each settled delivery left dead rows in the queue table.
+    let settled = attempts.links.iter().map(|(_, s)| s.len()).sum::<usize>() + settles.len();
+    super::queue_vacuum::note_settled(settled);
     // The overview's per-minute outcomes, in the same transaction.
     crate::db::stats::add_attempts(conn, &attempts.rows)?;
     for w in disabled {

@@ -33,7 +33,7 @@ pub use claim::{notify_due, DUE_CHANNEL};
 
 pub use explain::explain_claim;
 pub use stats::{oldest_due_in, org_counts, QueueStats};
-pub use vacuum::{queue_rows, take_settled, vacuum_queue};
+pub use vacuum::{queue_rows, vacuum_queue};
 
 use crate::text_enum::text_enum;
 

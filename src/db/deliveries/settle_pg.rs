@@ -60,7 +60,6 @@ pub fn settle_all(
         .copied()
         .filter(|s| seen.insert(s.delivery_id.as_str()))
         .collect();
-    super::vacuum::note_settled(rows.len());
     for chunk in rows.chunks(CHUNK) {
         SettleFlush {
             ids: chunk.iter().map(|s| s.delivery_id.as_str()).collect(),

@@ -6,28 +6,10 @@
 //! minute (`autovacuum_naptime`), long enough for a busy queue to pile up
 //! hundreds of thousands of them; hookrelay vacuums the table itself.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 
 use crate::db::DbConn;
-
-/// Queue rows this process settled since its last vacuum: each left two
-/// dead row versions (the claim's and the settlement's). Counted here
-/// because PostgreSQL's own statistics lag by a second, in which a busy
-/// queue leaves tens of thousands.
-static SETTLED: AtomicU64 = AtomicU64::new(0);
-
-/// Counts `n` settled queue rows (see [`SETTLED`]).
-pub fn note_settled(n: usize) {
-    SETTLED.fetch_add(n as u64, Ordering::Relaxed);
-}
-
-/// The queue rows settled since the last call, and starts counting anew.
-pub fn take_settled() -> u64 {
-    SETTLED.swap(0, Ordering::Relaxed)
-}
 
 /// The queue's live and dead row versions, from PostgreSQL's statistics
 /// (which lag by about a second); `None` on SQLite.
