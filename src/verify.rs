@@ -13,6 +13,8 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+pub use crate::signing::signed_request::Form as SignedRequestForm;
+use crate::signing::signed_request::{self, Refused};
 use crate::signing::{self, ascii_json};
 
 /// How the HrFlow signature input is derived from the body.
@@ -68,6 +70,41 @@ pub fn hrflow(
     } else {
         Err(VerifyError::Mismatch)
     }
+}
+
+/// Checks a signed-request `HTTP-HRFLOW-SIGNATURE` (schemes `hrflow_sdk`
+/// and `signed_request`) and returns the payload it carries: the event as
+/// JSON bytes, which a receiver may use instead of the body.
+pub fn signed_request(
+    secret: &str,
+    value: &str,
+    form: SignedRequestForm,
+) -> Result<Vec<u8>, VerifyError> {
+    match signed_request::open(form, secret, value) {
+        Ok(payload) => Ok(payload),
+        Err(Refused::Mismatch) => Err(VerifyError::Mismatch),
+        Err(Refused::Malformed(why)) => Err(VerifyError::Malformed(why)),
+    }
+}
+
+/// Whether a received body carries the event a signed request's payload
+/// holds: a JSON body is those bytes; a form body has the fields hookrelay
+/// renders from that event.
+pub fn payload_matches_body(payload: &[u8], body: &[u8]) -> bool {
+    if payload == body {
+        return true;
+    }
+    let Ok(Value::Object(event)) = serde_json::from_slice::<Value>(payload) else {
+        return false;
+    };
+    let entity = event
+        .get("type")
+        .and_then(Value::as_str)
+        .and_then(|t| t.split('.').next())
+        .unwrap_or_default()
+        .to_string();
+    let expected = signing::form_body(&signing::form_fields(&event, &entity));
+    expected.as_bytes() == body
 }
 
 /// What an HrFlow form receiver signs: `json.dumps({k: v[0] for k, v in
@@ -166,6 +203,26 @@ mod tests {
             hrflow(SECRET, json, "nothex", BodyFormat::Json),
             Err(VerifyError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn signed_requests_open_and_match_their_body() {
+        let event = br#"{"type":"profile.parsing.success","origin":"api","message":"ok","profile":{"key":"k"}}"#;
+        for form in [SignedRequestForm::Sdk, SignedRequestForm::Php] {
+            let value = signed_request::sign(form, SECRET, event);
+            let payload = signed_request(SECRET, &value, form).unwrap();
+            assert!(payload_matches_body(&payload, event));
+            let form_body = b"type=profile.parsing.success&origin=api&message=ok&profile=%7B%22key%22%3A%22k%22%7D";
+            assert!(payload_matches_body(&payload, form_body));
+            assert!(!payload_matches_body(
+                &payload,
+                b"type=profile.parsing.success"
+            ));
+            assert_eq!(
+                signed_request("other", &value, form),
+                Err(VerifyError::Mismatch)
+            );
+        }
     }
 
     #[test]

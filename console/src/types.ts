@@ -20,7 +20,7 @@ export interface Webhook {
   rate_limit_per_sec: number | null;
   failing_since: string | null;
   disabled_at: string | null;
-  signature_scheme: "hrflow" | "standard" | "both";
+  signature_scheme: "hrflow" | "standard" | "both" | "hrflow_sdk" | "signed_request";
   previous_secret_expires_at: string | null;
   secret?: string;
 }

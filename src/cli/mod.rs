@@ -40,7 +40,7 @@ pub enum Command {
     },
     /// Check a received webhook's signature; the body is read from stdin.
     /// Exits 0 when it verifies, 1 (saying why) when it does not.
-    Verify(VerifyArgs),
+    Verify(verify::VerifyArgs),
     /// Print a new random master key (for HOOKRELAY_MASTER_KEY).
     Keygen,
     /// Tools for manifest authors: validate, or run once without storing.
@@ -95,31 +95,6 @@ pub enum TokenAction {
     List,
     /// Revoke a token by id.
     Revoke { id: String },
-}
-
-/// `hookrelay verify` arguments.
-#[derive(clap::Args)]
-pub struct VerifyArgs {
-    /// The webhook's signing secret (`whsec_…`).
-    #[arg(long, env = "HOOKRELAY_VERIFY_SECRET", hide_env_values = true)]
-    secret: String,
-    /// `HTTP-HRFLOW-SIGNATURE`, or `webhook-signature` for `--scheme standard`.
-    #[arg(long)]
-    signature: String,
-    #[arg(long, value_parser = ["hrflow", "standard"], default_value = "hrflow")]
-    scheme: String,
-    /// HrFlow only: how the body was sent (`auto` looks at it).
-    #[arg(long, value_parser = ["form", "json", "auto"], default_value = "auto")]
-    format: String,
-    /// Standard only: the `webhook-id` header.
-    #[arg(long)]
-    webhook_id: Option<String>,
-    /// Standard only: the `webhook-timestamp` header.
-    #[arg(long)]
-    timestamp: Option<String>,
-    /// Standard only: how far the timestamp may be from now.
-    #[arg(long, default_value = "5m")]
-    tolerance: humantime::Duration,
 }
 
 fn init_logging(format: &crate::config::LogFormat) {

@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 
 pub use crate::db::webhooks::Format;
 use crate::db::webhooks::Webhook;
-use crate::signing::{self, Signer};
+use crate::signing::{self, Signer, SigningInput};
 use crate::vault::{webhook_secret_label, Vault};
 
 /// One event ready to render: its JSON object and its entity field name.
@@ -51,12 +51,19 @@ pub struct Rendered {
     /// What the HrFlow signature covers when it is not the body: a form's
     /// fields re-encoded as the receiver recomputes them.
     pub hrflow_input: Option<String>,
+    /// For a form, the same event rendered as a JSON webhook's body: what a
+    /// signed request (`hrflow_sdk`, `signed_request`) carries.
+    pub json: Option<Arc<Rendered>>,
 }
 
 impl Rendered {
-    /// The bytes `HTTP-HRFLOW-SIGNATURE` signs.
-    pub fn hrflow_input(&self) -> &str {
-        self.hrflow_input.as_deref().unwrap_or(&self.body)
+    /// What each signature of this request covers.
+    pub fn signing_input(&self) -> SigningInput<'_> {
+        SigningInput {
+            body: &self.body,
+            hrflow: self.hrflow_input.as_deref().unwrap_or(&self.body),
+            json: self.json.as_ref().map_or(&self.body, |j| &j.body),
+        }
     }
 }
 
@@ -85,12 +92,19 @@ pub fn render(format: Format, batched: bool, events: &[&EventDoc]) -> Arc<Render
     }
 }
 
+/// A form body, with the event's JSON rendering beside it (shared with the
+/// event's JSON webhooks) for signed requests.
 fn render_form(doc: &EventDoc) -> Rendered {
     let fields = signing::form_fields(&doc.object, &doc.entity);
     Rendered {
         content_type: "application/x-www-form-urlencoded",
         body: signing::form_body(&fields),
         hrflow_input: Some(signing::form_signing_input(&fields)),
+        json: Some(
+            doc.json
+                .get_or_init(|| Arc::new(render_json(&doc.object)))
+                .clone(),
+        ),
     }
 }
 
@@ -99,6 +113,7 @@ fn render_json(object: &Map<String, Value>) -> Rendered {
         content_type: "application/json",
         body: signing::ascii_json(object),
         hrflow_input: None,
+        json: None,
     }
 }
 
@@ -170,7 +185,7 @@ mod tests {
             let r = render(format, batched, &refs);
             assert_eq!(r.body, v["body"].as_str().unwrap(), "vector {i}: body");
             let signer = Signer::new(Scheme::Hrflow, secret.to_string(), None);
-            let headers = signer.headers("evt_1", 0, &r.body, r.hrflow_input());
+            let headers = signer.headers("evt_1", 0, r.signing_input()).unwrap();
             assert_eq!(
                 headers,
                 vec![(
@@ -180,6 +195,84 @@ mod tests {
                 "vector {i}: signature"
             );
         }
+    }
+
+    /// Both signed-request forms, from the events through `render` and the
+    /// signer, as the fixture's independent Python computed them.
+    #[test]
+    fn reproduces_every_signed_request_vector() {
+        let raw = include_str!("../../tests/fixtures/hrflow-signed-requests.json");
+        let fixture: Value = serde_json::from_str(raw).unwrap();
+        let vectors = fixture["vectors"].as_array().unwrap();
+        assert!(vectors.len() >= 9);
+        for (i, v) in vectors.iter().enumerate() {
+            let secret = v["secret"].as_str().unwrap();
+            let (format, batched, docs) = match v["format"].as_str().unwrap() {
+                "form" => (Format::Form, false, vec![doc(&v["event"])]),
+                "json" => (Format::Json, false, vec![doc(&v["event"])]),
+                "json-batch" => (
+                    Format::Json,
+                    true,
+                    v["event"]["events"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(doc)
+                        .collect(),
+                ),
+                other => panic!("unknown vector format {other}"),
+            };
+            let refs: Vec<&EventDoc> = docs.iter().collect();
+            let r = render(format, batched, &refs);
+            assert_eq!(
+                r.signing_input().json,
+                v["payload"].as_str().unwrap(),
+                "vector {i}: payload"
+            );
+            for (scheme, key) in [
+                (Scheme::HrflowSdk, "hrflow_sdk"),
+                (Scheme::SignedRequest, "signed_request"),
+            ] {
+                let signer = Signer::new(scheme, secret.to_string(), None);
+                let headers = signer.headers("evt_1", 0, r.signing_input()).unwrap();
+                assert_eq!(
+                    headers,
+                    vec![(signing::HRFLOW_HEADER, v[key].as_str().unwrap().to_string())],
+                    "vector {i}: {key}"
+                );
+            }
+        }
+    }
+
+    /// A signed request whose header would pass 8 KiB is refused before it
+    /// is built; one just under the limit is sent.
+    #[test]
+    fn signed_requests_stop_at_8_kib() {
+        let limit = signing::MAX_HEADER_LINE;
+        let event = |len: usize| {
+            doc(&serde_json::json!({"type": "profile.parsing.success", "message": "m".repeat(len)}))
+        };
+        let signer = Signer::new(Scheme::HrflowSdk, "k".into(), None);
+        let fits = |d: &EventDoc| {
+            let r = render(Format::Json, false, &[d]);
+            signer.headers("evt_1", 0, r.signing_input())
+        };
+        // The largest message that fits (binary search), then one byte more.
+        let (mut len, mut over) = (0, limit);
+        while over - len > 1 {
+            let mid = (len + over) / 2;
+            if fits(&event(mid)).is_ok() {
+                len = mid;
+            } else {
+                over = mid;
+            }
+        }
+        let ok = fits(&event(len)).unwrap();
+        let line = signing::HRFLOW_HEADER.len() + 2 + ok[0].1.len();
+        assert!(line <= limit && line > limit - 4, "{line}");
+        let err = fits(&event(len + 1)).unwrap_err();
+        assert!(err.bytes > limit && err.bytes <= limit + 4, "{err:?}");
+        assert!(err.to_string().starts_with("header_too_large: "), "{err}");
     }
 
     fn doc(event: &Value) -> EventDoc {

@@ -29,6 +29,9 @@ pub struct Exchange {
     /// No answer because the receiver did not keep up: a timeout, or a
     /// connection refused, reset or closed early.
     pub overloaded: bool,
+    /// Not sent, for a reason a retry cannot change (a signature header
+    /// too large to send): the delivery is not retried.
+    pub final_failure: bool,
 }
 
 impl Exchange {
@@ -67,9 +70,17 @@ pub async fn send(
         ("User-Agent", USER_AGENT.to_string()),
         (STANDARD_ID_HEADER, msg_id.to_string()),
     ];
+    let mut too_large = None;
     if let Some(signer) = signer {
         let timestamp = chrono::Utc::now().timestamp();
-        wire.extend(signer.headers(msg_id, timestamp, &rendered.body, rendered.hrflow_input()));
+        match signer.headers(msg_id, timestamp, rendered.signing_input()) {
+            Ok(signatures) => wire.extend(signatures),
+            Err(e) => {
+                // History shows what was not sent, not a megabyte of base64.
+                wire.push((e.name, format!("[not sent: {} bytes]", e.bytes)));
+                too_large = Some(e);
+            }
+        }
     }
     let mut headers = Map::new();
     for (name, value) in &wire {
@@ -95,7 +106,13 @@ pub async fn send(
         error: None,
         retry_after: None,
         overloaded: false,
+        final_failure: false,
     };
+    if let Some(e) = too_large {
+        exchange.error = Some(e.to_string());
+        exchange.final_failure = true;
+        return exchange;
+    }
     // Parsed once, here: literal IPs never pass through the resolver, so
     // they are checked now, and reqwest takes the parsed URL as it is.
     let target = url::Url::parse(url)

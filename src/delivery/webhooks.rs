@@ -268,29 +268,31 @@ fn is_hrflow_secret(secret: &str) -> bool {
 
 /// A caller's own secret. `whsec_` + base64 of 24 to 64 bytes always (so
 /// Standard Webhooks libraries can use it as well as HrFlow receivers); for
-/// an `hrflow`-scheme webhook also a secret HrFlow issued, so receivers
-/// migrating from HrFlow keep theirs.
+/// a webhook signing only the HrFlow way (`hrflow`, `hrflow_sdk`,
+/// `signed_request`) also a secret HrFlow issued, so receivers migrating
+/// from HrFlow keep theirs.
 pub fn check_secret(secret: &str, scheme: Scheme) -> Result<String> {
-    let hrflow_only = scheme == Scheme::Hrflow;
+    let hrflow_only = scheme.hrflow_only();
     if is_whsec(secret) || (hrflow_only && is_hrflow_secret(secret)) {
         return Ok(secret.to_string());
     }
     let message = if hrflow_only {
         "secret must be `whsec_` followed by 24 to 64 random bytes in base64, or a secret HrFlow.ai issued: 16 to 256 visible ASCII characters (leave it out to have one generated)"
     } else {
-        "secret must be `whsec_` followed by 24 to 64 random bytes in base64 (leave it out to have one generated); a secret HrFlow.ai issued is accepted only with signature_scheme `hrflow`"
+        "secret must be `whsec_` followed by 24 to 64 random bytes in base64 (leave it out to have one generated); a secret HrFlow.ai issued is accepted only with signature_scheme `hrflow`, `hrflow_sdk` or `signed_request`"
     };
     Err(Error::field("secret", message))
 }
 
 /// A webhook whose secret is not in `whsec_` form (one HrFlow issued) must
-/// keep the `hrflow` scheme: Standard Webhooks signatures need `whsec_`.
+/// keep a scheme that signs only the HrFlow way: Standard Webhooks
+/// signatures need `whsec_`.
 pub fn check_scheme_fits_secret(scheme: Scheme, secrets: &[&str]) -> Result<()> {
-    if scheme == Scheme::Hrflow || secrets.iter().all(|s| is_whsec(s)) {
+    if scheme.hrflow_only() || secrets.iter().all(|s| is_whsec(s)) {
         return Ok(());
     }
     Err(Error::field(
         "signature_scheme",
-        format!("this webhook signs with a secret HrFlow.ai issued, which only the `hrflow` scheme uses; rotate to a `whsec_` secret (POST /v1/webhooks/{{id}}/rotate-secret) before choosing '{scheme}'"),
+        format!("this webhook signs with a secret HrFlow.ai issued, which only the `hrflow`, `hrflow_sdk` and `signed_request` schemes use; rotate to a `whsec_` secret (POST /v1/webhooks/{{id}}/rotate-secret) before choosing '{scheme}'"),
     ))
 }

@@ -30,7 +30,13 @@ export function startReceiver() {
       const body = Buffer.concat(chunks).toString("utf8");
       const sig = req.headers["http-hrflow-signature"] ?? "";
       let verified = false;
-      if (r.secret && sig) {
+      if (r.secret && sig.includes(".")) {
+        // Scheme hrflow_sdk: base64url(hex digest over the payload) "." base64url(payload).
+        const [encodedSig, encodedPayload] = sig.split(".");
+        const got = Buffer.from(encodedSig, "base64url");
+        const want = Buffer.from(createHmac("sha256", Buffer.from(r.secret, "utf8")).update(Buffer.from(encodedPayload, "base64url")).digest("hex"));
+        verified = got.length === want.length && timingSafeEqual(got, want);
+      } else if (r.secret && sig) {
         const want = createHmac("sha256", Buffer.from(r.secret, "utf8")).update(signedInput(body, req.headers["content-type"])).digest("hex");
         verified = want.length === sig.length && timingSafeEqual(Buffer.from(want), Buffer.from(sig));
       }

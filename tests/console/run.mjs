@@ -254,6 +254,32 @@ try {
   });
 
   let reader;
+  await step("the signature select offers the HrFlow SDK's signed request; Check then sends one", async () => {
+    await page.goto(`${gw.base}/console/#/webhooks/${hookId}`);
+    const scheme = page.locator("#opt-scheme");
+    const saveOptions = () => page.locator('section[aria-labelledby="options-title"]').getByRole("button", { name: "Save" }).click();
+    // Select and save until it holds: a reload of the web hook (after a
+    // save or a Check) resets the form under a selection made meanwhile.
+    const choose = (value) =>
+      until(async () => {
+        await scheme.selectOption(value);
+        await saveOptions();
+        return (await gw.api("GET", `/v1/webhooks/${hookId}`)).body.signature_scheme === value;
+      }, `scheme ${value} saved`);
+    await scheme.selectOption("hrflow_sdk");
+    await page.getByText("The header carries the event").waitFor();
+    await choose("hrflow_sdk");
+    await page.getByRole("button", { name: "Check", exact: true }).click();
+    const d = dialog();
+    await d.getByLabel("Event type").selectOption("profile.parsing.success");
+    await d.getByRole("button", { name: "Check", exact: true }).click();
+    await d.getByText('"verified": true').waitFor();
+    await d.getByRole("button", { name: "Close", exact: true }).first().click();
+    const last = receiver.received.at(-1);
+    expect(last.verified && last.headers["http-hrflow-signature"].includes("."), "the receiver verified a signed request");
+    await choose("both");
+  });
+
   await step("Create a token: shown once, with Done", async () => {
     await nav("Access tokens").click();
     await page.getByRole("button", { name: "Create a token" }).click();

@@ -26,6 +26,7 @@ mod organizations_types;
 mod process;
 mod queue_hot;
 mod queue_vacuum;
+mod receivers;
 mod reliability;
 mod retention;
 mod retention_partitions;

@@ -5,5 +5,6 @@ mod cli;
 mod secrets;
 mod signatures;
 mod tokens;
+mod verify_cli;
 
 pub(crate) use tokens::create_token;

@@ -74,11 +74,13 @@ export function Options({ hook, onSaved, write }: { hook: Webhook; onSaved: () =
         <Check id="opt-ssl" label="Verify SSL" hint="refuse invalid TLS certificates" checked={f.verify_ssl} onChange={set("verify_ssl")} disabled={dis} />
         <Check id="opt-signing" label="Signing" hint="sign every request with the secret" checked={f.signing} onChange={set("signing")} disabled={dis} />
         <div class="grid2">
-          <Field label="Signature headers" id="opt-scheme" error={fieldError(error, "signature_scheme")}>
+          <Field label="Signature headers" id="opt-scheme" error={fieldError(error, "signature_scheme")} hint={schemeHint(f.signature_scheme)}>
             <select id="opt-scheme" value={f.signature_scheme} disabled={dis || !f.signing} onChange={(e) => set("signature_scheme")(val(e))}>
               <option value="both">HrFlow and Standard Webhooks</option>
               <option value="hrflow">HrFlow (HTTP-HRFLOW-SIGNATURE)</option>
               <option value="standard">Standard Webhooks</option>
+              <option value="hrflow_sdk">HrFlow SDK (signed request)</option>
+              <option value="signed_request">HrFlow PHP sample (signed request)</option>
             </select>
           </Field>
           <Field label="Data format" id="opt-format" error={fieldError(error, "format")}>
@@ -193,4 +195,12 @@ function Rotate({ hook, onClose }: { hook: Webhook; onClose: (secret: string | n
       {formError(error, ["grace_period"]) && <p class="error" role="alert">{formError(error, ["grace_period"])}</p>}
     </Dialog>
   );
+}
+
+/** What a receiver of the scheme needs to know; signed requests carry the event in a header. */
+function schemeHint(scheme: string): string | undefined {
+  if (scheme === "hrflow_sdk" || scheme === "signed_request") {
+    return "The header carries the event: events over about 6 KB of JSON are not sent (8 KiB header limit).";
+  }
+  return undefined;
 }

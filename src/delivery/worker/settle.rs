@@ -42,6 +42,9 @@ pub fn settle(
         let why = format!("{error}; the webhook is disabled");
         return ended(DeliveryStatus::Dead, Some(why));
     }
+    if ex.final_failure {
+        return ended(DeliveryStatus::Dead, Some(format!("{error}; not retried")));
+    }
     let policy = webhook_policy(retry_schedule).unwrap_or_else(|| default.clone());
     let Some(mut delay) = policy.next_delay(attempt) else {
         return ended(
@@ -99,6 +102,7 @@ mod tests {
             error: None,
             retry_after: None,
             overloaded: false,
+            final_failure: false,
         }
     }
 
@@ -128,6 +132,17 @@ mod tests {
         assert_eq!(o.status, DeliveryStatus::Failed);
         assert_eq!(o.next_attempt_at, at(301));
         assert_eq!(o.error.as_deref(), Some("receiver answered HTTP 500"));
+    }
+
+    #[test]
+    fn a_request_that_cannot_be_sent_is_not_retried() {
+        let mut ex = answered(None);
+        ex.error = Some("header_too_large: …".into());
+        ex.final_failure = true;
+        let o = settle(None, &ex, 1, &policy(), at(1));
+        assert_eq!(o.status, DeliveryStatus::Dead);
+        assert_eq!(o.next_attempt_at, at(0));
+        assert_eq!(o.error.as_deref(), Some("header_too_large: …; not retried"));
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! Test harness: the real gateway over real HTTP on loopback, on a fresh
 //! SQLite file or a fresh PostgreSQL database, plus a recording receiver.
 
+pub mod external;
 pub mod fake_api;
 pub mod receiver;
 pub mod smtp;
+pub mod wait;
 
 use std::io::Write;
 use std::sync::Once;

@@ -7,7 +7,10 @@
 //! `ensure_ascii`). For form bodies `obj` is the parsed form (first value of
 //! each field, body order); for JSON bodies it is the raw body, which we
 //! write in that same encoding. `tests/fixtures/hrflow-signatures.json` pins
-//! both byte for byte.
+//! both byte for byte. The signed-request forms of the same header (the
+//! official SDK's and the PHP sample's) are in `signed_request`.
+
+pub mod signed_request;
 
 use hmac::{Hmac, Mac};
 use serde_json::{Map, Value};
@@ -69,22 +72,78 @@ pub fn standard_signature(key: &[u8], msg_id: &str, timestamp: i64, body: &[u8])
 crate::text_enum::text_enum! {
     /// Which signature headers a webhook's requests carry.
     Scheme {
-        /// `HTTP-HRFLOW-SIGNATURE` only.
+        /// `HTTP-HRFLOW-SIGNATURE` only, as a hex digest.
         Hrflow = "hrflow",
         /// `webhook-id`, `webhook-timestamp`, `webhook-signature` only.
         Standard = "standard",
         /// Both sets (the default).
         Both = "both",
+        /// `HTTP-HRFLOW-SIGNATURE` as the official HrFlow SDK reads it: a
+        /// signed request carrying the event.
+        HrflowSdk = "hrflow_sdk",
+        /// `HTTP-HRFLOW-SIGNATURE` as the HrFlow docs' PHP
+        /// `parse_signed_request` reads it: a signed request carrying the event.
+        SignedRequest = "signed_request",
     }
 }
 
 impl Scheme {
-    fn hrflow(self) -> bool {
-        matches!(self, Scheme::Hrflow | Scheme::Both)
+    /// Whether the Standard Webhooks headers are sent.
+    pub fn standard(self) -> bool {
+        matches!(self, Scheme::Standard | Scheme::Both)
     }
 
-    fn standard(self) -> bool {
-        matches!(self, Scheme::Standard | Scheme::Both)
+    /// Whether every signature is keyed with the secret's bytes as they are
+    /// (HrFlow's way): such schemes also take a secret HrFlow issued
+    /// (`wsk_…`), which Standard Webhooks cannot use.
+    pub fn hrflow_only(self) -> bool {
+        !self.standard()
+    }
+
+    /// The signed-request form its `HTTP-HRFLOW-SIGNATURE` takes, if any.
+    fn signed_request(self) -> Option<signed_request::Form> {
+        match self {
+            Scheme::HrflowSdk => Some(signed_request::Form::Sdk),
+            Scheme::SignedRequest => Some(signed_request::Form::Php),
+            _ => None,
+        }
+    }
+}
+
+/// What the signatures of one request cover.
+#[derive(Debug, Clone, Copy)]
+pub struct SigningInput<'a> {
+    /// The body as sent (Standard Webhooks).
+    pub body: &'a str,
+    /// What the hex `HTTP-HRFLOW-SIGNATURE` covers: the body, or for forms
+    /// the fields re-encoded as the receiver recomputes them.
+    pub hrflow: &'a str,
+    /// The event as compact, ASCII-escaped JSON (a JSON webhook's body):
+    /// what a signed request carries.
+    pub json: &'a str,
+}
+
+/// Most bytes of one header line (name, `: `, value) hookrelay sends.
+/// Common servers refuse more (nginx's and Apache's defaults are 8 KiB);
+/// only a signed request, which carries the event, can come near it.
+pub const MAX_HEADER_LINE: usize = 8 * 1024;
+
+/// A header too large to send: the attempt fails instead (not retried).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeaderTooLarge {
+    pub name: &'static str,
+    /// The whole line: name, `: ` and value.
+    pub bytes: usize,
+}
+
+impl std::fmt::Display for HeaderTooLarge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "header_too_large: the {} header would be {} bytes, over the {} bytes (8 KiB) that common servers accept in one header; \
+             a signed request carries the whole event in it: sign this webhook with `hrflow` (a 64-digit digest) or publish smaller events",
+            self.name, self.bytes, MAX_HEADER_LINE
+        )
     }
 }
 
@@ -106,42 +165,53 @@ impl Signer {
         }
     }
 
-    /// Signature headers for a request. `hrflow_input` is what the HrFlow
-    /// signature covers (the body, or for forms the re-encoded fields).
+    /// Signature headers for a request, or the header that would be too
+    /// large to send (checked before it is built).
     pub fn headers(
         &self,
         msg_id: &str,
         timestamp: i64,
-        body: &str,
-        hrflow_input: &str,
-    ) -> Vec<(&'static str, String)> {
+        input: SigningInput<'_>,
+    ) -> Result<Vec<(&'static str, String)>, HeaderTooLarge> {
         let mut out = Vec::with_capacity(3);
-        if self.scheme.hrflow() {
-            out.push((
+        match self.scheme.signed_request() {
+            Some(form) => {
+                let bytes =
+                    HRFLOW_HEADER.len() + 2 + signed_request::value_len(form, input.json.len());
+                if bytes > MAX_HEADER_LINE {
+                    return Err(HeaderTooLarge {
+                        name: HRFLOW_HEADER,
+                        bytes,
+                    });
+                }
+                out.push((
+                    HRFLOW_HEADER,
+                    signed_request::sign(form, &self.current, input.json.as_bytes()),
+                ));
+            }
+            None if self.scheme != Scheme::Standard => out.push((
                 HRFLOW_HEADER,
-                hrflow_signature(&self.current, hrflow_input.as_bytes()),
-            ));
+                hrflow_signature(&self.current, input.hrflow.as_bytes()),
+            )),
+            None => {}
         }
         if self.scheme.standard() {
-            let mut sigs = standard_signature(
-                &standard_key(&self.current),
-                msg_id,
-                timestamp,
-                body.as_bytes(),
-            );
+            let body = input.body.as_bytes();
+            let mut sigs =
+                standard_signature(&standard_key(&self.current), msg_id, timestamp, body);
             if let Some(prev) = &self.previous {
                 sigs.push(' ');
                 sigs.push_str(&standard_signature(
                     &standard_key(prev),
                     msg_id,
                     timestamp,
-                    body.as_bytes(),
+                    body,
                 ));
             }
             out.push((STANDARD_TIMESTAMP_HEADER, timestamp.to_string()));
             out.push((STANDARD_SIGNATURE_HEADER, sigs));
         }
-        out
+        Ok(out)
     }
 }
 
