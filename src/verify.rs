@@ -97,12 +97,7 @@ pub fn payload_matches_body(payload: &[u8], body: &[u8]) -> bool {
     let Ok(Value::Object(event)) = serde_json::from_slice::<Value>(payload) else {
         return false;
     };
-    let entity = event
-        .get("type")
-        .and_then(Value::as_str)
-        .and_then(|t| t.split('.').next())
-        .unwrap_or_default()
-        .to_string();
+    let entity = signing::entity_field(&event);
     let expected = signing::form_body(&signing::form_fields(&event, &entity));
     expected.as_bytes() == body
 }

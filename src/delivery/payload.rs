@@ -27,12 +27,7 @@ impl EventDoc {
     pub fn from_payload(payload: &str) -> Result<EventDoc, String> {
         let object: Map<String, Value> = serde_json::from_str(payload)
             .map_err(|e| format!("stored event is not a JSON object: {e}"))?;
-        let entity = object
-            .get("type")
-            .and_then(Value::as_str)
-            .and_then(|t| t.split('.').next())
-            .unwrap_or_default()
-            .to_string();
+        let entity = signing::entity_field(&object);
         Ok(EventDoc {
             object,
             entity,
@@ -166,21 +161,7 @@ mod tests {
         assert!(vectors.len() >= 11);
         for (i, v) in vectors.iter().enumerate() {
             let secret = v["secret"].as_str().unwrap();
-            let (format, batched, docs) = match v["format"].as_str().unwrap() {
-                "form" => (Format::Form, false, vec![doc(&v["event"])]),
-                "json" => (Format::Json, false, vec![doc(&v["event"])]),
-                "json-batch" => (
-                    Format::Json,
-                    true,
-                    v["event"]["events"]
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .map(doc)
-                        .collect(),
-                ),
-                other => panic!("unknown vector format {other}"),
-            };
+            let (format, batched, docs) = vector_events(v);
             let refs: Vec<&EventDoc> = docs.iter().collect();
             let r = render(format, batched, &refs);
             assert_eq!(r.body, v["body"].as_str().unwrap(), "vector {i}: body");
@@ -207,21 +188,7 @@ mod tests {
         assert!(vectors.len() >= 9);
         for (i, v) in vectors.iter().enumerate() {
             let secret = v["secret"].as_str().unwrap();
-            let (format, batched, docs) = match v["format"].as_str().unwrap() {
-                "form" => (Format::Form, false, vec![doc(&v["event"])]),
-                "json" => (Format::Json, false, vec![doc(&v["event"])]),
-                "json-batch" => (
-                    Format::Json,
-                    true,
-                    v["event"]["events"]
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .map(doc)
-                        .collect(),
-                ),
-                other => panic!("unknown vector format {other}"),
-            };
+            let (format, batched, docs) = vector_events(v);
             let refs: Vec<&EventDoc> = docs.iter().collect();
             let r = render(format, batched, &refs);
             assert_eq!(
@@ -273,6 +240,19 @@ mod tests {
         let err = fits(&event(len + 1)).unwrap_err();
         assert!(err.bytes > limit && err.bytes <= limit + 4, "{err:?}");
         assert!(err.to_string().starts_with("header_too_large: "), "{err}");
+    }
+
+    /// A fixture vector's format, whether it is a batch, and its events.
+    fn vector_events(v: &Value) -> (Format, bool, Vec<EventDoc>) {
+        match v["format"].as_str().unwrap() {
+            "form" => (Format::Form, false, vec![doc(&v["event"])]),
+            "json" => (Format::Json, false, vec![doc(&v["event"])]),
+            "json-batch" => {
+                let events = v["event"]["events"].as_array().unwrap();
+                (Format::Json, true, events.iter().map(doc).collect())
+            }
+            other => panic!("unknown vector format {other}"),
+        }
     }
 
     fn doc(event: &Value) -> EventDoc {

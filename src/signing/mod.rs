@@ -233,6 +233,17 @@ pub fn ascii_json<T: serde::Serialize + ?Sized>(value: &T) -> String {
     String::from_utf8(out).expect("ASCII output")
 }
 
+/// The entity field of an event: its type's first segment (`profile` for
+/// `profile.parsing.success`), empty when it has no type.
+pub fn entity_field(event: &Map<String, Value>) -> String {
+    event
+        .get("type")
+        .and_then(Value::as_str)
+        .and_then(|t| t.split('.').next())
+        .unwrap_or_default()
+        .to_string()
+}
+
 /// The form fields of an HrFlow event in wire order: `type`, `origin`,
 /// `message`, then the entity field as compact (UTF-8) JSON text. Empty
 /// fields are left out, as a receiver's `parse_qs` would drop them anyway.

@@ -458,8 +458,13 @@ fn fresh_pg_database(admin_url: &str) -> (String, PgDrop) {
 
 /// Runs a Python `script` with `input` as JSON on stdin; its output.
 pub fn run_python(python: &str, script: &str, input: &Value) -> std::process::Output {
-    let mut child = std::process::Command::new(python)
-        .args(["-c", script])
+    run_with_stdin(python, &["-c", script], input)
+}
+
+/// Runs `program` with `args`, `input` as JSON on its stdin; its output.
+pub fn run_with_stdin(program: &str, args: &[&str], input: &Value) -> std::process::Output {
+    let mut child = std::process::Command::new(program)
+        .args(args)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

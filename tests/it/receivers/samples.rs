@@ -2,11 +2,11 @@
 //! there, still verify `hrflow` deliveries: Python over form bodies (its
 //! `parse_qs` re-encoding), Ruby over JSON bodies (the raw bytes).
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::tool;
 use crate::common::receiver::Receiver;
-use crate::common::{event, run_python, Backend, TestApp};
+use crate::common::{event, run_python, run_with_stdin, Backend, TestApp};
 
 const SECRET: &str = "wsk_8f1c2e0d4b7a49c3a1e6f5d2c9b8a7e6";
 
@@ -43,7 +43,7 @@ async fn seed_python_and_ruby_samples_verify_hrflow() {
         );
     }
     if let Some(ruby) = ruby {
-        let out = run_stdin(&ruby, &["-e", RUBY_SAMPLE], &json_case);
+        let out = run_with_stdin(&ruby, &["-e", RUBY_SAMPLE], &json_case);
         assert_eq!(
             String::from_utf8_lossy(&out.stdout).trim(),
             "true false",
@@ -52,24 +52,6 @@ async fn seed_python_and_ruby_samples_verify_hrflow() {
     }
     rx.stop().await;
     app.stop().await;
-}
-
-fn run_stdin(program: &str, args: &[&str], input: &Value) -> std::process::Output {
-    use std::io::Write;
-    let mut child = std::process::Command::new(program)
-        .args(args)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("starts");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.to_string().as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
 }
 
 /// `check_signature` as the HrFlow docs write it (with `urllib.parse`
