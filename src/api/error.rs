@@ -8,6 +8,10 @@ use serde::Serialize;
 
 use crate::error::{Error, ErrorCode, Problem};
 
+/// `Retry-After` of a write refused for lack of space: freeing space takes
+/// an operator, so clients should not hammer a full database.
+pub const STORAGE_FULL_RETRY_SECS: u64 = 30;
+
 /// The HTTP status of each code.
 pub fn status(code: ErrorCode) -> StatusCode {
     use ErrorCode::*;
@@ -35,7 +39,7 @@ pub fn status(code: ErrorCode) -> StatusCode {
         | OrganizationNotEmpty
         | LimitReached => StatusCode::CONFLICT,
         RateLimited => StatusCode::TOO_MANY_REQUESTS,
-        Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        Unavailable | StorageFull => StatusCode::SERVICE_UNAVAILABLE,
         Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -71,6 +75,10 @@ impl ResponseError for Error {
                 tracing::warn!(error = %detail, "dependency unavailable");
                 "the database is unavailable; retry shortly (nothing was written)".to_string()
             }
+            Error::StorageFull(detail) => {
+                tracing::error!(error = %detail, "the database has no space left for writes");
+                format!("the database has no space left to write (nothing was written): the operator must free disk space; retry in {STORAGE_FULL_RETRY_SECS} s")
+            }
             other => other.to_string(),
         };
         let (field, problems) = match self {
@@ -85,11 +93,16 @@ impl ResponseError for Error {
         if matches!(self, Error::Unauthorized(_)) {
             resp.insert_header(("WWW-Authenticate", "Bearer"));
         }
-        if let Error::RateLimited {
-            retry_after_secs, ..
-        } = self
-        {
-            resp.insert_header(("Retry-After", retry_after_secs.to_string()));
+        match self {
+            Error::RateLimited {
+                retry_after_secs, ..
+            } => {
+                resp.insert_header(("Retry-After", retry_after_secs.to_string()));
+            }
+            Error::StorageFull(_) => {
+                resp.insert_header(("Retry-After", STORAGE_FULL_RETRY_SECS.to_string()));
+            }
+            _ => {}
         }
         resp.json(Body {
             error: Detail {
@@ -168,6 +181,7 @@ mod tests {
             ("limit_reached", 409),
             ("rate_limited", 429),
             ("unavailable", 503),
+            ("storage_full", 503),
             ("internal", 500),
         ];
         let got: Vec<(&str, u16)> = ErrorCode::ALL

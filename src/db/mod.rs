@@ -26,6 +26,7 @@ pub mod time;
 pub mod tokens;
 pub mod users;
 pub mod webhooks;
+mod write_health;
 
 use diesel::prelude::*;
 use diesel::{PgConnection, SqliteConnection};

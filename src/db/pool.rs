@@ -13,6 +13,7 @@ use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use super::checkpoint::Checkpointer;
+use super::write_health::WriteHealth;
 use super::DbConn;
 use crate::error::{Error, Result};
 
@@ -38,6 +39,8 @@ pub struct Db {
     _lock: Option<std::sync::Arc<std::fs::File>>,
     /// SQLite only: stops the background checkpointer when the last handle goes.
     _checkpointer: Option<std::sync::Arc<Checkpointer>>,
+    /// Whether writes are refused for lack of space.
+    health: std::sync::Arc<WriteHealth>,
 }
 
 #[derive(Debug)]
@@ -99,6 +102,7 @@ impl Db {
                     backend,
                     _lock: None,
                     _checkpointer: None,
+                    health: Default::default(),
                 }
             }
             Backend::Sqlite => {
@@ -127,6 +131,7 @@ impl Db {
                     backend,
                     _lock: Some(std::sync::Arc::new(lock)),
                     _checkpointer: Some(std::sync::Arc::new(Checkpointer::start(&target))),
+                    health: Default::default(),
                 }
             }
         };
@@ -167,13 +172,31 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
     {
-        run(self.write.clone(), f).await
+        let result = run(self.write.clone(), f).await;
+        self.health.observe(&result);
+        result
     }
 
     /// Synchronous write access, for the CLI and start-up.
     pub fn write_blocking<T>(&self, f: impl FnOnce(&mut DbConn) -> Result<T>) -> Result<T> {
         let mut conn = self.write.get()?;
-        f(&mut conn)
+        let result = f(&mut conn);
+        self.health.observe(&result);
+        result
+    }
+
+    /// Whether the database takes writes: false after a write was refused
+    /// for lack of space, until a probe (run here, at most once a second)
+    /// succeeds again.
+    pub async fn writable(&self) -> bool {
+        if !self.health.is_full() {
+            return true;
+        }
+        if self.health.probe_due() {
+            let result = run(self.write.clone(), super::write_health::probe).await;
+            self.health.probed(&result);
+        }
+        !self.health.is_full()
     }
 }
 

@@ -230,8 +230,9 @@ async fn run(db: Db, mut rx: mpsc::UnboundedReceiver<Record>, disable_after: chr
     }
 }
 
-/// Keeps trying while the database is unreachable: dropping a batch would
-/// lose history, and the deliveries stay leased (so not re-sent) meanwhile.
+/// Keeps trying while the database is unreachable or full: dropping a batch
+/// would lose history, and the deliveries stay leased (so not re-sent)
+/// meanwhile.
 /// A batch that keeps failing for another reason is split, so one bad record
 /// cannot hold the others back; a single record that still fails is logged.
 async fn write_with_retry(
@@ -253,7 +254,9 @@ async fn write_with_retry(
             Err(e) => e,
         };
         failures += 1;
-        let unavailable = matches!(err, Error::Unavailable(_));
+        // An outage or a full disk passes: keep the batch and wait (its
+        // deliveries stay leased meanwhile, and are settled once it lands).
+        let unavailable = matches!(err, Error::Unavailable(_) | Error::StorageFull(_));
         if !unavailable && failures >= 3 {
             let Ok((attempts, settles)) = Arc::try_unwrap(batch) else {
                 return;

@@ -70,6 +70,7 @@ codes! {
     RateLimited => "rate_limited",
     // The gateway itself.
     Unavailable => "unavailable",
+    StorageFull => "storage_full",
     Internal => "internal",
 }
 

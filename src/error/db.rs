@@ -20,6 +20,9 @@ impl From<diesel::result::Error> for Error {
             DbError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
                 Error::Unavailable("database connection closed".into())
             }
+            DbError::DatabaseError(_, ref info) if is_storage_full(info.message()) => {
+                Error::StorageFull(info.message().to_string())
+            }
             DbError::DatabaseError(_, ref info) if is_outage(info.message()) => {
                 Error::Unavailable(info.message().to_string())
             }
@@ -67,6 +70,19 @@ fn unique_message(constraint: Option<&str>, db_message: &str) -> String {
         // Every other unique key is a generated id.
         None => "`id` must be unique: a record with this id already exists; retry".into(),
     }
+}
+
+/// Messages of a write refused for lack of space: SQLite's SQLITE_FULL
+/// (a full disk, or `max_page_count` reached) and PostgreSQL's `disk_full`
+/// (53100) or a failed write of a data file.
+fn is_storage_full(message: &str) -> bool {
+    const SIGNS: &[&str] = &[
+        "database or disk is full",
+        "No space left on device",
+        "could not extend file",
+        "Disk quota exceeded",
+    ];
+    SIGNS.iter().any(|s| message.contains(s))
 }
 
 /// Messages of a database that is restarting, unreachable, busy or that
@@ -128,6 +144,23 @@ mod tests {
         )) {
             Error::Conflict { message, .. } => message,
             other => panic!("not a conflict: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_full_disk_is_its_own_error_on_both_backends() {
+        use diesel::result::{DatabaseErrorKind, Error as DbError};
+        for message in [
+            "database or disk is full",
+            "could not extend file \"base/16384/2619\": No space left on device",
+            "could not write to file \"pg_wal/xlogtemp.123\": No space left on device",
+        ] {
+            let e = Error::from(DbError::DatabaseError(
+                DatabaseErrorKind::Unknown,
+                Box::new(Info(message, None)),
+            ));
+            assert!(matches!(e, Error::StorageFull(_)), "{message}: {e:?}");
+            assert_eq!(e.code(), ErrorCode::StorageFull);
         }
     }
 

@@ -64,6 +64,10 @@ pub enum Error {
     /// nothing was written.
     #[error("{0}")]
     Unavailable(String),
+    /// The database refused a write for lack of space (a full disk or
+    /// volume); nothing was written. It recovers once space is freed.
+    #[error("{0}")]
+    StorageFull(String),
     /// A bug or an unexpected failure; the detail is logged, not returned.
     #[error("internal error: {0}")]
     Internal(String),
@@ -134,6 +138,7 @@ impl Error {
             Error::NotFound(_) => ErrorCode::NotFound,
             Error::RateLimited { .. } => ErrorCode::RateLimited,
             Error::Unavailable(_) => ErrorCode::Unavailable,
+            Error::StorageFull(_) => ErrorCode::StorageFull,
             Error::Internal(_) => ErrorCode::Internal,
         }
     }

@@ -135,6 +135,7 @@ fn run(db: Db, mut rx: mpsc::Receiver<Job>) {
 fn clone_error(e: &Error) -> Error {
     match e {
         Error::Unavailable(m) => Error::Unavailable(m.clone()),
+        Error::StorageFull(m) => Error::StorageFull(m.clone()),
         other => Error::Internal(other.to_string()),
     }
 }

@@ -1,7 +1,7 @@
 //! One flush's settlements, stored together (on PostgreSQL in one
 //! statement, issue #19): each result lands on its own row, a result whose
 //! claim lost its lease does not, and of two results for one delivery the
-//! first wins.
+//! first wins, in either order, on both backends.
 
 use chrono::NaiveDate;
 use hookrelay::db::deliveries::{Delivery, DeliveryStatus, Settlement};
@@ -23,7 +23,7 @@ async fn a_flush_settles_each_row_under_its_lease(backend: Backend) {
     app.create_webhook(json!({"name": "s", "url": rx.url("/s"), "event_types": ["*"]}))
         .await;
     let mut ids = Vec::new();
-    for i in 0..6 {
+    for i in 0..7 {
         let e = app
             .publish(event("profile.parsing.success", &format!("s{i}")))
             .await;
@@ -70,6 +70,9 @@ async fn a_flush_settles_each_row_under_its_lease(backend: Backend) {
         // Twice: the first result wins.
         s(5, Failed, Some(500), Some("first"), Some(lease)),
         s(5, Succeeded, Some(200), None, Some(lease)),
+        // Twice the other way round: the first still wins.
+        s(6, Succeeded, Some(200), None, Some(lease)),
+        s(6, Failed, Some(500), Some("second"), Some(lease)),
     ];
     app.db()
         .write_blocking(|c| Ok(Delivery::settle_all(c, flush.iter(), now)?))
@@ -82,6 +85,7 @@ async fn a_flush_settles_each_row_under_its_lease(backend: Backend) {
         (3, Delivering, None, None, 1),
         (4, Succeeded, Some(204), None, 1),
         (5, Failed, Some(500), Some("first"), 1),
+        (6, Succeeded, Some(200), None, 1),
     ];
     for (i, status, code, error, attempts) in expect {
         let id = ids[i].clone();

@@ -113,7 +113,11 @@ impl Delivery {
         }
         type Key = (Option<i32>, Option<NaiveDateTime>);
         let mut ok: std::collections::BTreeMap<Key, Vec<&str>> = Default::default();
-        for s in all {
+        // Later results for a delivery already seen are dropped here, as on
+        // PostgreSQL: failures are stored at once and successes in groups
+        // afterwards, so without this a failure would win whatever the order.
+        let mut seen = std::collections::HashSet::new();
+        for s in all.filter(|s| seen.insert(s.delivery_id.as_str())) {
             if s.status == DeliveryStatus::Succeeded {
                 ok.entry((s.status_code, s.lease))
                     .or_default()

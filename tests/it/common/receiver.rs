@@ -43,6 +43,8 @@ struct Shared {
     hang: Vec<String>,
     /// Paths that answer after a delay.
     delay: HashMap<String, Duration>,
+    /// Paths that answer only once released (see [`Receiver::hold`]).
+    held: HashMap<String, Arc<tokio::sync::Semaphore>>,
     /// Paths that answer 503 to requests beyond this many open at once.
     capacity: HashMap<String, usize>,
     /// Requests open now, and the most ever open, per path.
@@ -159,6 +161,23 @@ impl Receiver {
     }
 
     /// `path` accepts requests and never answers.
+    /// Requests to `path` wait (after being recorded) until [`Receiver::release`].
+    pub fn hold(&self, path: &str) {
+        let gate = Arc::new(tokio::sync::Semaphore::new(0));
+        self.shared
+            .lock()
+            .unwrap()
+            .held
+            .insert(path.to_string(), gate);
+    }
+
+    /// Lets the requests held on `path` (and every later one) be answered.
+    pub fn release(&self, path: &str) {
+        if let Some(gate) = self.shared.lock().unwrap().held.remove(path) {
+            gate.add_permits(tokio::sync::Semaphore::MAX_PERMITS / 2);
+        }
+    }
+
     pub fn hang(&self, path: &str) {
         self.shared.lock().unwrap().hang.push(path.to_string());
     }
@@ -217,7 +236,7 @@ async fn record(
     data: web::Data<Arc<Mutex<Shared>>>,
 ) -> HttpResponse {
     let path = req.path().to_string();
-    let (status, size, headers, hang, delay, over) = {
+    let (status, size, headers, hang, delay, over, held) = {
         let mut s = data.lock().unwrap();
         let open = {
             let n = s.open.entry(path.clone()).or_default();
@@ -252,6 +271,7 @@ async fn record(
             s.hang.contains(&path),
             s.delay.get(&path).copied(),
             over,
+            s.held.get(&path).cloned(),
         )
     };
     // Counts the request as open until this handler ends (or is dropped).
@@ -261,6 +281,9 @@ async fn record(
     }
     if let Some(d) = delay {
         tokio::time::sleep(d).await;
+    }
+    if let Some(gate) = held {
+        let _ = gate.acquire().await;
     }
     if hang {
         tokio::time::sleep(Duration::from_secs(3600)).await;
