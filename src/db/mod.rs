@@ -21,6 +21,8 @@ mod queue_migration_tests;
 pub mod retention;
 pub mod runs;
 pub mod schema;
+#[cfg(test)]
+mod schema_parity_tests;
 pub mod stats;
 pub mod time;
 pub mod tokens;
