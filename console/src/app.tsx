@@ -4,9 +4,9 @@ import { useEffect, useState } from "preact/hooks";
 import { api, get, Page } from "./api";
 import { match, useLocation } from "./router";
 import { routes } from "./routes";
-import { can, Me, onSession, session, setMe, setOrganization, signOut } from "./session";
+import { can, onSession, session, setMe, setOrganization, signOut } from "./session";
 import { SignIn } from "./pages/signin";
-import { Organization } from "./types";
+import { Me, OrganizationEntry } from "./types";
 import { ErrorNote, Loading } from "./ui/bits";
 import { asApiError } from "./ui/load";
 
@@ -99,10 +99,10 @@ function Shell() {
 
 /** A platform token picks the organization every call acts in. */
 function OrgPicker() {
-  const [orgs, setOrgs] = useState<Organization[] | null>(null);
+  const [orgs, setOrgs] = useState<OrganizationEntry[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
-    get<Page<Organization>>("/v1/organizations", { limit: 500 }).then(
+    get<Page<OrganizationEntry>>("/v1/organizations", { limit: 500 }).then(
       (p) => setOrgs(p.data),
       (e) => setError(asApiError(e).shown),
     );

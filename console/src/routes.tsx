@@ -14,6 +14,7 @@ import { Import } from "./pages/import";
 import { People } from "./pages/people";
 import { Person } from "./pages/person";
 import { OrganizationPage } from "./pages/organization";
+import type { Scope } from "./types";
 
 export interface Route {
   /** Hash path pattern, `:name` for a parameter. */
@@ -23,7 +24,7 @@ export interface Route {
   /** Label in the side bar (absent: not in it). */
   nav?: string;
   /** The scope needed to see the page at all. */
-  scope?: string;
+  scope?: Scope;
   component: FunctionComponent<{ params: Record<string, string>; query: URLSearchParams }>;
 }
 

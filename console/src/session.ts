@@ -1,12 +1,6 @@
 // The signed-in session. The token lives in sessionStorage only: it is
 // gone when the tab closes and is never written anywhere else.
-
-/** `GET /v1/me`. */
-export interface Me {
-  token: { id: string; name: string; scopes: string[] };
-  organization: { id: string; name: string };
-  platform: boolean;
-}
+import type { Me, Scope } from "./types";
 
 const TOKEN_KEY = "hookrelay.token";
 const ORG_KEY = "hookrelay.organization";
@@ -68,7 +62,7 @@ export function signOut(reason: string | null = null) {
 }
 
 /** Whether the token holds `scope`: `admin` holds all but `platform`, `platform` holds all. */
-export function can(scope: string): boolean {
+export function can(scope: Scope): boolean {
   const s = session.me?.token.scopes ?? [];
   return s.includes(scope) || s.includes("platform") || (s.includes("admin") && scope !== "platform");
 }

@@ -4,10 +4,13 @@
 import { useState } from "preact/hooks";
 import { get, Page, post, seg } from "../api";
 import { can } from "../session";
-import { Candidate, Integration, Run } from "../types";
+import { Candidate, Integration, Run, SyncResult } from "../types";
 import { Badge, Empty, ErrorNote, Loading, When } from "../ui/bits";
 import { asApiError, useLoad } from "../ui/load";
 import { Table } from "../ui/table";
+
+/** A sync run's result (see SyncResult). */
+const synced = (r: Run | null) => r?.result as SyncResult | null | undefined;
 
 const show = (v: unknown) => (v === null || v === undefined ? "—" : typeof v === "string" ? v : JSON.stringify(v));
 
@@ -54,8 +57,8 @@ export function Import({ params }: { params: Record<string, string> }) {
       setTick((t) => t + 1);
     }
   };
-  const candidates: Candidate[] = preview?.result?.candidates ?? [];
-  const counts = preview?.result?.counts;
+  const candidates: Candidate[] = synced(preview)?.candidates ?? [];
+  const counts = synced(preview)?.counts;
   const writable = can("integrations:run");
   return (
     <section>
@@ -93,7 +96,7 @@ export function Import({ params }: { params: Record<string, string> }) {
         {last.data ? (
           <>
             Last sync <When at={last.data.created_at} />: <Badge value={last.data.status} />{" "}
-            {last.data.result?.counts ? countsText(last.data.result.counts) : last.data.result?.records !== undefined ? `${last.data.result.records} records` : ""}
+            {syncText(synced(last.data))}
             {last.data.error && <span class="muted"> {last.data.error}</span>}
           </>
         ) : (
@@ -103,7 +106,7 @@ export function Import({ params }: { params: Record<string, string> }) {
       <ErrorNote error={error} />
       {done && (
         <p class="notice" role="status">
-          Import <Badge value={done.status} /> {done.result?.counts ? countsText(done.result.counts) : ""}
+          Import <Badge value={done.status} /> {countsText(synced(done)?.counts)}
           {done.only && <> — only {done.only.length} picked</>}. See <a href="#/people">People</a>.
         </p>
       )}
@@ -158,6 +161,11 @@ export function Import({ params }: { params: Record<string, string> }) {
   );
 }
 
-function countsText(c: { new: number; update: number; skipped: number }) {
-  return `${c.new} new, ${c.update} to update, ${c.skipped} skipped`;
+function countsText(c: SyncResult["counts"]) {
+  return c ? `${c.new} new, ${c.update} to update, ${c.skipped} skipped` : "";
+}
+
+/** A finished sync: its counts, or how many records it fetched. */
+function syncText(r: SyncResult | null | undefined) {
+  return r?.counts ? countsText(r.counts) : r?.records !== undefined ? `${r.records} records` : "";
 }

@@ -41,7 +41,7 @@ export function ConfigPanel({ integration, onSaved }: { integration: Integration
         <form onSubmit={save} noValidate>
           {items.map((it) => (
             <Field
-              label={it.name || it.id}
+              label={String(it.name || it.id)}
               id={`cfg-${it.id}`}
               error={fieldError(error, `values.${it.id}`) ?? fieldError(error, it.id)}
               hint={

@@ -71,32 +71,35 @@ export function RunFor({ integration, onRan }: { integration: Integration; onRan
           {user && form.loading && <Loading />}
           <ErrorNote error={form.error} />
           {user &&
-            items.map((f) => (
-              <Field label={f.name ?? f.id} id={`form-${f.id}`} error={f.error ?? fieldError(error, `form.${f.id}`)}>
-                {f.type === "choice" ? (
-                  <select id={`form-${f.id}`} value={String(values[f.id] ?? "")} onChange={(e) => setValues({ ...values, [f.id]: optionValue(f, val(e)) })}>
-                    <option value="">Choose…</option>
-                    {(f.options ?? []).map((o) => (
-                      <option value={String(o.value)}>{o.name}</option>
-                    ))}
-                  </select>
-                ) : f.type === "multiple_choice" ? (
-                  <select
-                    id={`form-${f.id}`}
-                    multiple
-                    onChange={(e) =>
-                      setValues({ ...values, [f.id]: [...(e.target as HTMLSelectElement).selectedOptions].map((o) => optionValue(f, o.value)) })
-                    }
-                  >
-                    {(f.options ?? []).map((o) => (
-                      <option value={String(o.value)}>{o.name}</option>
-                    ))}
-                  </select>
-                ) : (
-                  <input id={`form-${f.id}`} value={String(values[f.id] ?? "")} onInput={(e) => setValues({ ...values, [f.id]: val(e) })} />
-                )}
-              </Field>
-            ))}
+            items.map((f) => {
+              const id = String(f.id);
+              return (
+                <Field label={text(f.name ?? f.id)} id={`form-${id}`} error={f.error ?? fieldError(error, `form.${id}`)}>
+                  {f.type === "choice" ? (
+                    <select id={`form-${id}`} value={String(values[id] ?? "")} onChange={(e) => setValues({ ...values, [id]: optionValue(f, val(e)) })}>
+                      <option value="">Choose…</option>
+                      {(f.options ?? []).map((o) => (
+                        <option value={String(o.value)}>{text(o.name)}</option>
+                      ))}
+                    </select>
+                  ) : f.type === "multiple_choice" ? (
+                    <select
+                      id={`form-${id}`}
+                      multiple
+                      onChange={(e) =>
+                        setValues({ ...values, [id]: [...(e.target as HTMLSelectElement).selectedOptions].map((o) => optionValue(f, o.value)) })
+                      }
+                    >
+                      {(f.options ?? []).map((o) => (
+                        <option value={String(o.value)}>{text(o.name)}</option>
+                      ))}
+                    </select>
+                  ) : (
+                    <input id={`form-${id}`} value={String(values[id] ?? "")} onInput={(e) => setValues({ ...values, [id]: val(e) })} />
+                  )}
+                </Field>
+              );
+            })}
           {error && !error.field?.startsWith("form.") && error.field !== "user_id" && <ErrorNote error={error} />}
           <button type="submit" class="primary" disabled={!user || busy}>
             {busy ? "Running…" : "Run"}
@@ -111,6 +114,9 @@ export function RunFor({ integration, onRan }: { integration: Integration; onRan
     </div>
   );
 }
+
+/** A manifest's id or name as text: the API passes them on as the manifest has them (null when missing). */
+const text = (v: unknown) => (v === null || v === undefined ? "" : String(v));
 
 /** The option's value as the API gave it (a number stays a number). */
 function optionValue(f: FormItem, s: string): unknown {

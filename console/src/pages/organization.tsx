@@ -3,18 +3,13 @@
 import { useState } from "preact/hooks";
 import { ApiError, get, put } from "../api";
 import { can } from "../session";
+import { Organization } from "../types";
 import { ErrorNote, Loading, When } from "../ui/bits";
 import { Field, fieldError, val } from "../ui/form";
 import { asApiError, useLoad } from "../ui/load";
 
-interface Org {
-  id: string;
-  name: string;
-  updated_at: string;
-}
-
 export function OrganizationPage() {
-  const org = useLoad(() => get<Org>("/v1/organization"), []);
+  const org = useLoad(() => get<Organization>("/v1/organization"), []);
   // What the user typed; `null` shows the stored name. Seeding the field
   // from the loaded data in an effect would overwrite what someone typed
   // between the first paint and the effect.

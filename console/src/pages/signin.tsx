@@ -2,7 +2,8 @@
 // and kept in sessionStorage only.
 import { useState } from "preact/hooks";
 import { api, ApiError } from "../api";
-import { Me, session, signIn } from "../session";
+import { session, signIn } from "../session";
+import { Me } from "../types";
 import { Field, val } from "../ui/form";
 
 export function SignIn() {

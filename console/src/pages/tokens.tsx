@@ -4,7 +4,7 @@
 import { useState } from "preact/hooks";
 import { ApiError, del, get, Page, patch, post, seg } from "../api";
 import { session } from "../session";
-import { SCOPES, Token } from "../types";
+import { NewToken, Scope, SCOPES, Token } from "../types";
 import { Empty, ErrorNote, Loading, Secret, When } from "../ui/bits";
 import { Confirm, Dialog } from "../ui/dialog";
 import { Field, fieldError, formError, val } from "../ui/form";
@@ -78,15 +78,15 @@ export function Tokens() {
 
 function CreateToken({ onClose }: { onClose: (changed: boolean) => void }) {
   const [name, setName] = useState("");
-  const [scopes, setScopes] = useState<string[]>([]);
+  const [scopes, setScopes] = useState<Scope[]>([]);
   const [error, setError] = useState<ApiError | null>(null);
-  const [made, setMade] = useState<Token | null>(null);
+  const [made, setMade] = useState<NewToken | null>(null);
   const offered = SCOPES.filter(([s]) => s !== "platform" || session.platform);
   const save = async (e: Event) => {
     e.preventDefault();
     setError(null);
     try {
-      setMade(await post<Token>("/v1/tokens", { name, scopes }));
+      setMade(await post<NewToken>("/v1/tokens", { name, scopes }));
     } catch (err) {
       setError(asApiError(err));
     }
@@ -97,7 +97,7 @@ function CreateToken({ onClose }: { onClose: (changed: boolean) => void }) {
         <p>
           <strong>Save this token now: this is the only time you will see it.</strong>
         </p>
-        <Secret value={made.token!} label="The new token" />
+        <Secret value={made.token} label="The new token" />
       </Dialog>
     );
   return (

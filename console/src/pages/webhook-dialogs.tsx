@@ -2,7 +2,7 @@
 // enable / disable (re-enabling an auto-disabled one offers recovery).
 import { useState } from "preact/hooks";
 import { ApiError, del, get, Page, patch, post, seg } from "../api";
-import { EventType, Webhook } from "../types";
+import { EventType, Webhook, WebhookWithSecret } from "../types";
 import { fmtDate, Loading } from "../ui/bits";
 import { Check, Field, fieldError, formError, val } from "../ui/form";
 import { Confirm, Dialog } from "../ui/dialog";
@@ -26,7 +26,7 @@ export function WebhookForm(p: { hook?: Webhook; onClose: (changed: boolean) => 
         await patch(`/v1/webhooks/${seg(p.hook!.id)}`, { name, url });
         p.onClose(true);
       } else {
-        const h = await post<Webhook>("/v1/webhooks", { name, url, event_types: types });
+        const h = await post<WebhookWithSecret>("/v1/webhooks", { name, url, event_types: types });
         p.onClose(true);
         p.onCreated?.(h);
       }

@@ -3,7 +3,7 @@
 // flight) and the signing secret, revealed on demand, with Rotate.
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, api, post, seg, patch } from "../api";
-import { Webhook } from "../types";
+import { Webhook, WebhookSecret, WebhookWithSecret } from "../types";
 import { Secret, When } from "../ui/bits";
 import { Check, Field, fieldError, formError, val } from "../ui/form";
 import { Dialog } from "../ui/dialog";
@@ -112,7 +112,7 @@ function SecretBox({ hook, onRotated }: { hook: Webhook; onRotated: () => void }
   const [rotating, setRotating] = useState(false);
   const reveal = async () => {
     try {
-      const s = await api<{ secret: string }>("GET", `/v1/webhooks/${seg(hook.id)}/secret`);
+      const s = await api<WebhookSecret>("GET", `/v1/webhooks/${seg(hook.id)}/secret`);
       setSecret(s.secret);
     } catch (e) {
       setError(asApiError(e).shown);
@@ -167,7 +167,7 @@ function Rotate({ hook, onClose }: { hook: Webhook; onClose: (secret: string | n
   const [error, setError] = useState<ApiError | null>(null);
   const go = async () => {
     try {
-      const h = await post<Webhook>(`/v1/webhooks/${seg(hook.id)}/rotate-secret`, { grace_period: grace });
+      const h = await post<WebhookWithSecret>(`/v1/webhooks/${seg(hook.id)}/rotate-secret`, { grace_period: grace });
       onClose(h.secret ?? null);
     } catch (e) {
       setError(asApiError(e));
