@@ -78,6 +78,6 @@ export interface Candidate {
 export interface SyncResult {
   candidates?: Candidate[];
   counts?: { new: number; update: number; skipped: number };
-  /** Where the import page looks; the contract and the server put it at `stored.records`, so it is never there. */
-  records?: number;
+  /** What a sync run stored: `records`, how many the HR system answered. */
+  stored?: { records?: number };
 }

@@ -273,6 +273,8 @@ try {
     await shot("10-import-preview");
     await page.getByRole("button", { name: "Import selected (2)" }).click();
     await page.getByText("only 2 picked").waitFor();
+    // The last sync's line says how many records the HR system answered.
+    await until(async () => /Last sync[\s\S]*\d+ records/.test(await page.locator("main").textContent()), "the last sync's record count");
     await shot("11-import-done");
     await nav("People").click();
     await until(async () => (await rows("People").count()) === 3, "Grace and the 2 imported");

@@ -167,5 +167,6 @@ function countsText(c: SyncResult["counts"]) {
 
 /** A finished sync: its counts, or how many records it fetched. */
 function syncText(r: SyncResult | null | undefined) {
-  return r?.counts ? countsText(r.counts) : r?.records !== undefined ? `${r.records} records` : "";
+  const records = r?.stored?.records;
+  return r?.counts ? countsText(r.counts) : records !== undefined ? `${records} records` : "";
 }
