@@ -41,8 +41,7 @@ pub fn main(args: &BackupArgs) -> Result<(), String> {
 fn copy_key(from: &Path, to: &Path) -> Result<(), String> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let text =
-        std::fs::read(from).map_err(|e| format!("cannot read {}: {e}", from.display()))?;
+    let text = std::fs::read(from).map_err(|e| format!("cannot read {}: {e}", from.display()))?;
     let mut f = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)

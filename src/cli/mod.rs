@@ -31,7 +31,10 @@ pub struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
     /// Without a subcommand, hookrelay serves: these are `serve`'s options.
-    #[command(flatten, next_help_heading = "Server options (hookrelay alone is hookrelay serve)")]
+    #[command(
+        flatten,
+        next_help_heading = "Server options (hookrelay alone is hookrelay serve)"
+    )]
     serve: Config,
 }
 

@@ -35,8 +35,8 @@ pub fn sqlite_into(db_path: &str, dest: &Path) -> Result<(), String> {
     let dest_text = dest
         .to_str()
         .ok_or_else(|| format!("{} is not a UTF-8 path", dest.display()))?;
-    let mut conn = SqliteConnection::establish(db_path)
-        .map_err(|e| format!("cannot open {db_path}: {e}"))?;
+    let mut conn =
+        SqliteConnection::establish(db_path).map_err(|e| format!("cannot open {db_path}: {e}"))?;
     // The gateway's writer may hold the lock for a moment (a checkpoint).
     conn.batch_execute("PRAGMA busy_timeout = 10000;")
         .map_err(|e| format!("cannot open {db_path}: {e}"))?;
