@@ -81,7 +81,7 @@ export function Options({ hook, onSaved, write }: { hook: Webhook; onSaved: () =
               <option value="standard">Standard Webhooks</option>
             </select>
           </Field>
-          <Field label="Data format" id="opt-format" error={fieldError(error, "format")}>
+          <Field label="Data format" id="opt-format" error={fieldError(error, "format")} hint={formatHint(f.format, f.signing, f.signature_scheme)}>
             <select id="opt-format" value={f.format} disabled={dis} onChange={(e) => set("format")(val(e))}>
               <option value="form">Form (application/x-www-form-urlencoded)</option>
               <option value="json">JSON</option>
@@ -193,4 +193,12 @@ function Rotate({ hook, onClose }: { hook: Webhook; onClose: (secret: string | n
       {formError(error, ["grace_period"]) && <p class="error" role="alert">{formError(error, ["grace_period"])}</p>}
     </Dialog>
   );
+}
+
+/** Why the format matters to the receiver's library (docs/signatures.md):
+ * Standard Webhooks libraries verify a form body, then fail parsing it as JSON. */
+function formatHint(format: string, signing: boolean, scheme: string): string {
+  if (format !== "form") return "The event as JSON: what Standard Webhooks libraries (Svix, standardwebhooks) expect.";
+  if (!signing || scheme === "hrflow") return "Form fields, as HrFlow receivers expect.";
+  return "Form fields, as HrFlow receivers expect. Standard Webhooks libraries (Svix, standardwebhooks) verify the signature, then fail to parse a form body as JSON: choose JSON for them.";
 }

@@ -2,6 +2,7 @@
 //! SQLite file or a fresh PostgreSQL database, plus a recording receiver.
 
 pub mod fake_api;
+pub mod gateway;
 pub mod receiver;
 pub mod smtp;
 
