@@ -39,16 +39,6 @@ pub fn main(args: &BackupArgs) -> Result<(), String> {
 
 /// Copies the key, readable by its owner only, never over another file.
 fn copy_key(from: &Path, to: &Path) -> Result<(), String> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
     let text = std::fs::read(from).map_err(|e| format!("cannot read {}: {e}", from.display()))?;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(to)
-        .map_err(|e| format!("cannot create {}: {e}", to.display()))?;
-    f.write_all(&text)
-        .and_then(|_| f.sync_all())
-        .map_err(|e| format!("cannot write {}: {e}", to.display()))
+    crate::vault::write_key_file(to, &text)
 }

@@ -42,7 +42,7 @@ pub struct Cli {
 #[derive(Subcommand)]
 pub enum Command {
     /// Run the API and the delivery workers (the default).
-    Serve(Config),
+    Serve(Box<Config>),
     /// Apply database migrations and exit.
     Migrate {
         #[command(flatten)]
@@ -194,11 +194,13 @@ fn init_logging(format: &crate::config::LogFormat) {
 /// Parses the command line and runs the command.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
-    let command = cli.command.unwrap_or(Command::Serve(cli.serve));
+    let command = cli
+        .command
+        .unwrap_or_else(|| Command::Serve(Box::new(cli.serve)));
     let result = match command {
         Command::Serve(config) => {
             init_logging(&config.log_format);
-            serve(config)
+            serve(*config)
         }
         Command::Migrate { db, log_format } => {
             init_logging(&log_format);

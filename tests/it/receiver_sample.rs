@@ -142,12 +142,7 @@ async fn sample_receiver_saves_deliveries_and_drops_duplicates() {
     assert_eq!(resent["response"]["status"], 204, "{resent}");
     let dropped = format!("dropped duplicate Webhook-Id {evt}");
     until("the duplicate to be reported", || {
-        printed
-            .lock()
-            .unwrap()
-            .iter()
-            .any(|l| *l == dropped)
-            .then_some(())
+        printed.lock().unwrap().contains(&dropped).then_some(())
     })
     .await;
     let _ = child.kill();
