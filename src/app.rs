@@ -45,10 +45,14 @@ pub struct Running {
     retention: Option<crate::retention::Job>,
 }
 
-/// Opens the database (migrating it), ensures an operator token, binds the
-/// listener and starts serving and delivering.
+/// Binds the listener, opens the database (migrating it), ensures an
+/// operator token and starts serving and delivering.
 pub async fn start(config: Config) -> Result<Running, String> {
     config.validate()?;
+    // Listen first: a start that fails on a taken port has done nothing,
+    // and above all has not spent the first operator token.
+    let listener = listen(&config.bind)?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let db = {
         let (url, size, sync) = (
             config.database_url.clone(),
@@ -64,7 +68,6 @@ pub async fn start(config: Config) -> Result<Running, String> {
         let (db, config) = (db.clone(), config.clone());
         tokio::task::spawn_blocking(move || {
             let vault = open_vault(&db, &config)?;
-            ensure_token(&db, config.bootstrap_token.as_deref())?;
             release_stale_claims(&db, &config)?;
             Ok::<_, String>(Arc::new(vault))
         })
@@ -102,10 +105,6 @@ pub async fn start(config: Config) -> Result<Running, String> {
         metrics: Arc::new(Metrics::new()),
         lanes: Default::default(),
     };
-    // An API-only node records events; other processes deliver them.
-    let engine = config
-        .delivers()
-        .then(|| Engine::start(deps.clone(), settings, disable_after));
     let integrations = Arc::new(integrations(
         &config,
         &db,
@@ -114,6 +113,18 @@ pub async fn start(config: Config) -> Result<Running, String> {
         &notify,
         &deps.metrics,
     )?);
+    // The last fallible step before tasks start, so that the generated
+    // first token is printed only by a start that goes on to serve.
+    {
+        let (db, bootstrap) = (db.clone(), config.bootstrap_token.clone());
+        tokio::task::spawn_blocking(move || ensure_token(&db, bootstrap.as_deref()))
+            .await
+            .map_err(|e| e.to_string())??;
+    }
+    // An API-only node records events; other processes deliver them.
+    let engine = config
+        .delivers()
+        .then(|| Engine::start(deps.clone(), settings, disable_after));
     let runs = config.delivers().then(|| {
         let cancel = CancellationToken::new();
         let task = tokio::spawn(integrations.clone().work(
@@ -143,9 +154,6 @@ pub async fn start(config: Config) -> Result<Running, String> {
         tokens: Default::default(),
         lanes: deps.lanes.clone(),
     });
-    let listener = std::net::TcpListener::bind(&config.bind)
-        .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let db = state.db.clone();
     let metrics = state.metrics.clone();
     let server = HttpServer::new(move || {
@@ -192,6 +200,25 @@ impl Running {
             engine.shutdown().await;
         }
     }
+}
+
+/// Binds the API's address; when that fails, says how to choose another.
+fn listen(bind: &str) -> Result<std::net::TcpListener, String> {
+    std::net::TcpListener::bind(bind).map_err(|e| {
+        // Suggest the next port on the same host (8081 for a taken 8080).
+        let other = bind
+            .parse::<SocketAddr>()
+            .map(|mut a| {
+                a.set_port(a.port().wrapping_add(1).max(1));
+                a.to_string()
+            })
+            .unwrap_or_else(|_| "127.0.0.1:8081".into());
+        let why = match e.kind() {
+            std::io::ErrorKind::AddrInUse => "another process listens there; choose another address",
+            _ => "choose an address this machine can listen on",
+        };
+        format!("cannot listen on {bind}: {e}; {why} with HOOKRELAY_BIND={other} or `hookrelay serve --bind {other}`")
+    })
 }
 
 /// The integration runner's shared state.
@@ -257,7 +284,7 @@ fn ensure_token(db: &Db, bootstrap: Option<&str>) -> Result<(), String> {
             None => {
                 let t = crate::tokens::generate_token();
                 // stderr, once: the only time this token is ever shown.
-                eprintln!("hookrelay: created the first operator token (admin, platform). Store it now; it is not shown again:\n  {t}");
+                eprintln!("hookrelay: created the first operator token (admin, platform). Store it now; it is not shown again:\n  {t}\n(lost it? stop the gateway and run `hookrelay token create --name ops --scope admin,platform`)");
                 t
             }
         };

@@ -285,19 +285,26 @@ pub fn default_key_file(db: &Path) -> PathBuf {
 
 /// Writes a fresh key readable by its owner only; fails rather than replace.
 fn create_key_file(path: &Path) -> Result<[u8; 32], String> {
+    let text = generate_key();
+    write_key_file(path, format!("{text}\n").as_bytes())?;
+    parse_key(&text)
+}
+
+/// Writes a master key file (`contents`) readable by its owner only
+/// (mode 0600), synced to disk; fails rather than replace an existing file.
+/// `hookrelay backup` copies the key with it.
+pub fn write_key_file(path: &Path, contents: &[u8]) -> Result<(), String> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let text = generate_key();
     let mut f = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
         .open(path)
         .map_err(|e| format!("cannot create master key file {}: {e}", path.display()))?;
-    f.write_all(format!("{text}\n").as_bytes())
+    f.write_all(contents)
         .and_then(|_| f.sync_all())
-        .map_err(|e| format!("cannot write master key file {}: {e}", path.display()))?;
-    parse_key(&text)
+        .map_err(|e| format!("cannot write master key file {}: {e}", path.display()))
 }
 
 #[cfg(test)]

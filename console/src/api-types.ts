@@ -436,14 +436,20 @@ export interface paths {
          *     While the SSRF guard is on (`HOOKRELAY_ALLOW_PRIVATE_TARGETS` not
          *     `true`), a URL whose host is a literal loopback, private, link-local
          *     (e.g. `169.254.169.254`), unique-local or other internal IP outside
-         *     `HOOKRELAY_ALLOWED_CIDRS` is refused with 422 `forbidden_target`.
-         *     Host names are accepted here and checked after DNS resolution at every
-         *     attempt (e.g. `http://localhost:9000/` is stored, and its attempts fail
-         *     with an `error` naming the refused address).
+         *     `HOOKRELAY_ALLOWED_CIDRS` is refused with 422 `forbidden_target`. A
+         *     host name is resolved here and refused the same way when every address
+         *     it resolves to is refused (e.g. `http://localhost:9000/`); a name that
+         *     does not resolve (yet) is accepted. Every attempt resolves the name
+         *     again and checks its addresses, since they can change; a refused one
+         *     fails the attempt with an `error` naming the address.
          *
          *     `event_types` entries are exact names (they must exist), `*`, or
          *     `prefix.*` patterns such as `profile.*` or `profile.parsing.*` (a
-         *     pattern is accepted as written). `*` includes the operational
+         *     pattern must match at least one event type of the catalogue: the
+         *     built-in types and the organization's own). An unknown name or a
+         *     pattern that matches nothing answers 422 `unknown_event_type`, naming
+         *     the closest existing name or pattern when there is one ("did you mean
+         *     `profile.*`?"). `*` includes the operational
          *     `webhook.disabled` events. `max_events_per_request` above 1 requires
          *     `format: json`.
          *
@@ -451,7 +457,7 @@ export interface paths {
          *     `HOOKRELAY_RETRY_SCHEDULE` for this webhook (0 to 20 delays such as
          *     `"30s"`, `"5m"`, `"2h"`, each at most 7 days; `[]` means no retry).
          *     `max_in_flight` (1 to 1000, default `HOOKRELAY_MAX_IN_FLIGHT_PER_WEBHOOK`,
-         *     4) caps the requests open at once to this webhook per hookrelay
+         *     256) caps the requests open at once to this webhook per hookrelay
          *     process. `rate_limit_per_sec` (1 to 100000) caps requests per second
          *     per process; absent or null means no limit.
          *
@@ -1777,6 +1783,7 @@ export interface components {
             /** @description Existing names, `*`, or `prefix.*` patterns. */
             event_types: string[];
             /**
+             * @description Absent or null gives `form`, or `json` when `signature_scheme` is `standard` (Standard Webhooks libraries parse the body as JSON; see docs/signatures.md).
              * @default form
              * @enum {string|null}
              */
@@ -2726,10 +2733,13 @@ export interface components {
          *     longer than 2048 characters, or is http while `HOOKRELAY_REQUIRE_HTTPS`
          *     is on);
          *     `forbidden_target` (`url` names a literal loopback, private,
-         *     link-local, unique-local, metadata or other internal IP while the SSRF
-         *     guard is on; `HOOKRELAY_ALLOW_PRIVATE_TARGETS=true` or
-         *     `HOOKRELAY_ALLOWED_CIDRS` lift it);
-         *     `unknown_event_type` (an event type name that does not exist);
+         *     link-local, unique-local, metadata or other internal IP, or a host name
+         *     that resolves only to such addresses, while the SSRF guard is on;
+         *     `HOOKRELAY_ALLOW_PRIVATE_TARGETS=true` or `HOOKRELAY_ALLOWED_CIDRS`
+         *     lift it);
+         *     `unknown_event_type` (an event type name that does not exist, or a
+         *     web hook's `prefix.*` pattern that matches none; the message names
+         *     the closest one that exists);
          *     `reserved_event_type` (a published event's `type` is an operational
          *     type only hookrelay publishes, e.g. `webhook.disabled`; field `type`,
          *     or `events[i].type` in a batch);

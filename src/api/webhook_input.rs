@@ -5,8 +5,10 @@ use serde::Deserialize;
 use crate::db::webhooks::{Concurrency, Format};
 use crate::error::{Error, Result};
 use crate::outbound::TargetPolicy;
+use crate::publish::{catalogue, subscribes};
 use crate::signing::Scheme;
 use crate::state::AppState;
+use crate::text::closest;
 
 /// Largest batch a webhook may ask for.
 const MAX_EVENTS_PER_REQUEST: i32 = 1000;
@@ -97,8 +99,10 @@ pub fn check_grace(grace: Option<&str>) -> Result<chrono::Duration> {
     }
 }
 
-/// An absolute http(s) URL with a host; https only when so configured.
-pub fn check_url(raw: &str, require_https: bool, policy: &TargetPolicy) -> Result<String> {
+/// An absolute http(s) URL with a host; https only when so configured; not
+/// an address the SSRF guard refuses (a literal one, or a host name that
+/// resolves only to refused ones).
+pub async fn check_url(raw: &str, require_https: bool, policy: &TargetPolicy) -> Result<String> {
     if raw.len() > 2048 {
         return Err(Error::field_code(
             crate::error::ErrorCode::InvalidUrl,
@@ -138,10 +142,10 @@ pub fn check_url(raw: &str, require_https: bool, policy: &TargetPolicy) -> Resul
             "url must name a host",
         ));
     }
-    // Hostnames are checked after resolution at every attempt; a literal
-    // internal IP can be refused right away.
+    // Every attempt checks again: a name's addresses can change.
     policy
-        .check_literal(&url)
+        .check_host(&url)
+        .await
         .map_err(|why| Error::field_code(crate::error::ErrorCode::ForbiddenTarget, "url", why))?;
     Ok(url.to_string())
 }
@@ -203,6 +207,17 @@ pub fn check_rate(n: i32) -> Result<i32> {
     }
 }
 
+/// The format of a web hook created without one: `json` for the
+/// `standard` scheme, whose libraries (Svix, `standardwebhooks`) parse the
+/// body they verify as JSON; `form` otherwise, which HrFlow receivers expect
+/// (with a signed request the event is in the header either way).
+pub fn default_format(scheme: Scheme) -> Format {
+    match scheme {
+        Scheme::Standard => Format::Json,
+        Scheme::Hrflow | Scheme::Both | Scheme::HrflowSdk | Scheme::SignedRequest => Format::Form,
+    }
+}
+
 /// A body format by name.
 pub fn check_format(format: &str) -> Result<Format> {
     format.parse().map_err(|_| {
@@ -230,8 +245,9 @@ pub fn check_batch(max: i32, format: Format) -> Result<i32> {
     Ok(max)
 }
 
-/// Names must be types organization `org` has (built-in or its own); `*`
-/// and `prefix.*` patterns are accepted as written.
+/// Names must be types organization `org` has (built-in or its own), and
+/// `prefix.*` patterns must match at least one of them; `*` matches all. A
+/// likely typo is answered with the closest existing name or pattern.
 pub async fn check_event_types(state: &AppState, org: &str, list: &[String]) -> Result<String> {
     if list.is_empty() {
         return Err(Error::field(
@@ -239,12 +255,15 @@ pub async fn check_event_types(state: &AppState, org: &str, list: &[String]) -> 
             "event_types must list at least one name or pattern (e.g. \"profile.*\" or \"*\")",
         ));
     }
+    // The catalogue, read once and only when a pattern or an unknown name needs it.
+    let mut catalogue: Option<Vec<String>> = None;
     for (i, name) in list.iter().enumerate() {
         let field = format!("event_types[{i}]");
         if name == "*" {
             continue;
         }
-        if let Some(prefix) = name.strip_suffix(".*") {
+        let pattern = name.strip_suffix(".*");
+        if let Some(prefix) = pattern {
             let ok = !prefix.is_empty()
                 && prefix.split('.').all(|s| {
                     !s.is_empty()
@@ -257,15 +276,45 @@ pub async fn check_event_types(state: &AppState, org: &str, list: &[String]) -> 
                     format!("'{name}' is not a valid pattern; use `entity.*` such as `profile.*`"),
                 ));
             }
+        } else if state.types.entity_of(&state.db, org, name).await?.is_some() {
             continue;
         }
-        if state.types.entity_of(&state.db, org, name).await?.is_none() {
-            return Err(Error::field_code(
-                crate::error::ErrorCode::UnknownEventType,
-                field,
-                format!("event type '{name}' does not exist; GET /v1/event-types lists them"),
-            ));
+        let names = match &mut catalogue {
+            Some(names) => names,
+            None => catalogue.insert(catalogue::type_names(&state.db, org.to_string()).await?),
+        };
+        let matched = pattern.is_some()
+            && names
+                .iter()
+                .any(|n| subscribes(std::slice::from_ref(name), n));
+        if !matched {
+            return Err(unknown(field, name, pattern.is_some(), names));
         }
     }
     Ok(serde_json::to_string(list).expect("strings serialize"))
+}
+
+/// `unknown_event_type` for a name or pattern that nothing in the
+/// catalogue answers to, with the closest one that exists.
+fn unknown(field: String, name: &str, is_pattern: bool, names: &[String]) -> Error {
+    let (what, candidates) = if is_pattern {
+        (
+            format!("pattern '{name}' matches no event type"),
+            catalogue::patterns_of(names),
+        )
+    } else {
+        (
+            format!("event type '{name}' does not exist"),
+            names.to_vec(),
+        )
+    };
+    let hint = match closest(name, candidates.iter().map(String::as_str)) {
+        Some(close) => format!("did you mean `{close}`? "),
+        None => String::new(),
+    };
+    Error::field_code(
+        crate::error::ErrorCode::UnknownEventType,
+        field,
+        format!("{what}; {hint}GET /v1/event-types lists the event types (built-in and this organization's)"),
+    )
 }

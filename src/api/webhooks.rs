@@ -10,7 +10,7 @@ use super::history::HistoryView;
 use super::page::{self, Cursor, Page};
 use super::webhook_input::{self as input, CreateWebhook, RotateSecret, UpdateWebhook};
 use super::webhook_view::{lane_view, WebhookView};
-use crate::db::webhooks::{Format, Scheme, Webhook, WebhookChanges, WebhookQuery, WebhookSort};
+use crate::db::webhooks::{Scheme, Webhook, WebhookChanges, WebhookQuery, WebhookSort};
 use crate::delivery::manual;
 use crate::delivery::webhooks::{NewWebhook, Webhooks};
 use crate::error::{Error, Result};
@@ -90,17 +90,17 @@ pub async fn create(
     body: web::Json<CreateWebhook>,
 ) -> Result<HttpResponse> {
     let b = body.into_inner();
-    let format = match &b.format {
-        Some(f) => input::check_format(f)?,
-        None => Format::Form,
-    };
     let scheme = match &b.signature_scheme {
         Some(s) => input::check_scheme(s)?,
         None => Scheme::Both,
     };
+    let format = match &b.format {
+        Some(f) => input::check_format(f)?,
+        None => input::default_format(scheme),
+    };
     let fields = Webhook {
         name: super::check_name(&b.name)?,
-        url: input::check_url(&b.url, state.config.require_https, state.clients.policy())?,
+        url: input::check_url(&b.url, state.config.require_https, state.clients.policy()).await?,
         event_types: input::check_event_types(&state, &need.caller.organization, &b.event_types)
             .await?,
         max_events_per_request: input::check_batch(b.max_events_per_request.unwrap_or(1), format)?,
@@ -167,11 +167,12 @@ pub async fn update(
     )?;
     let changes = WebhookChanges {
         name: b.name.as_deref().map(super::check_name).transpose()?,
-        url: b
-            .url
-            .as_deref()
-            .map(|u| input::check_url(u, state.config.require_https, state.clients.policy()))
-            .transpose()?,
+        url: match &b.url {
+            Some(u) => {
+                Some(input::check_url(u, state.config.require_https, state.clients.policy()).await?)
+            }
+            None => None,
+        },
         event_types: match &b.event_types {
             Some(list) => {
                 Some(input::check_event_types(&state, &need.caller.organization, list).await?)

@@ -1,43 +1,66 @@
 //! The `hookrelay` command line: `serve` (default), `migrate`, `token`,
-//! `verify`, `keygen` and `manifest`. `main.rs` only installs the allocator
-//! and calls [`run`].
+//! `backup`, `verify`, `keygen` and `manifest`. `main.rs` only installs the
+//! allocator and calls [`run`].
+//!
+//! Each subcommand takes only the options it uses: the maintenance commands
+//! (`migrate`, `token`, `backup`) take the database ([`DbArgs`]), not the
+//! forty server options, so their `--help` fits them.
 
+mod backup;
 mod manifest;
 mod tokens;
 mod verify;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
-use crate::config::Config;
+use crate::config::{Config, LogFormat, Synchronous, DEFAULT_DATABASE_URL};
 
 /// The command line.
 #[derive(Parser)]
 #[command(
     name = "hookrelay",
     version,
-    about = "Outbound webhook delivery gateway"
+    about = "Outbound webhook delivery gateway",
+    // `hookrelay --bind …` is `hookrelay serve --bind …`; a subcommand
+    // after server options is refused rather than silently ignoring them.
+    args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// Without a subcommand, hookrelay serves: these are `serve`'s options.
+    #[command(
+        flatten,
+        next_help_heading = "Server options (hookrelay alone is hookrelay serve)"
+    )]
+    serve: Config,
 }
 
 /// What to do.
 #[derive(Subcommand)]
 pub enum Command {
     /// Run the API and the delivery workers (the default).
-    Serve(Config),
+    Serve(Box<Config>),
     /// Apply database migrations and exit.
-    Migrate(Config),
+    Migrate {
+        #[command(flatten)]
+        db: DbArgs,
+        /// `text` or `json` logs.
+        #[arg(long, env = "HOOKRELAY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+        log_format: LogFormat,
+    },
     /// Manage API tokens directly in the database (no server needed).
     Token {
         #[command(subcommand)]
         action: TokenAction,
         #[command(flatten)]
-        config: Config,
+        db: DbArgs,
     },
+    /// Copy a SQLite database into DEST, consistently, while the gateway
+    /// runs (SQLite's VACUUM INTO); the master key file is copied beside it.
+    Backup(BackupArgs),
     /// Check a received webhook's signature; the body is read from stdin.
     /// Exits 0 when it verifies, 1 (saying why) when it does not.
     Verify(verify::VerifyArgs),
@@ -97,6 +120,35 @@ pub enum TokenAction {
     Revoke { id: String },
 }
 
+/// The database a maintenance command works on: the server's own
+/// `DATABASE_URL` (and `HOOKRELAY_SQLITE_SYNCHRONOUS`, read but not listed).
+#[derive(Clone, Args)]
+pub struct DbArgs {
+    /// `sqlite://path` (default, embedded) or `postgres://…`.
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
+    pub database_url: String,
+    /// As for `serve`: hidden here, since it matters to the server's writes.
+    #[arg(long, env = "HOOKRELAY_SQLITE_SYNCHRONOUS", value_enum, ignore_case = true, default_value_t = Synchronous::Normal, hide = true)]
+    pub sqlite_synchronous: Synchronous,
+}
+
+impl DbArgs {
+    /// Opens (and migrates) the database with a single connection.
+    fn connect(&self) -> Result<crate::db::Db, String> {
+        crate::db::Db::connect(&self.database_url, 1, self.sqlite_synchronous.pragma())
+    }
+}
+
+/// `hookrelay backup` arguments.
+#[derive(Args)]
+pub struct BackupArgs {
+    /// The backup file to write; it must not exist yet. The master key file
+    /// (`<database>.key`), when there is one, is copied to `DEST.key`.
+    pub dest: std::path::PathBuf,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
 fn init_logging(format: &crate::config::LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| "info,actix_server=warn".into());
@@ -119,21 +171,20 @@ pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let command = cli
         .command
-        .unwrap_or_else(|| Command::Serve(Config::from_env()));
+        .unwrap_or_else(|| Command::Serve(Box::new(cli.serve)));
     let result = match command {
         Command::Serve(config) => {
             init_logging(&config.log_format);
-            serve(config)
+            serve(*config)
         }
-        Command::Migrate(config) => {
-            init_logging(&config.log_format);
-            crate::db::Db::connect(&config.database_url, 1, config.sqlite_synchronous.pragma()).map(
-                |_| {
-                    eprintln!("hookrelay: migrations applied");
-                },
-            )
+        Command::Migrate { db, log_format } => {
+            init_logging(&log_format);
+            db.connect().map(|_| {
+                eprintln!("hookrelay: migrations applied");
+            })
         }
-        Command::Token { action, config } => tokens::main(action, &config),
+        Command::Token { action, db } => tokens::main(action, &db),
+        Command::Backup(args) => backup::main(&args),
         Command::Verify(args) => return verify::main(args),
         Command::Keygen => {
             println!("{}", crate::vault::generate_key());

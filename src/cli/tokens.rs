@@ -1,13 +1,12 @@
 //! `hookrelay token create|list|revoke`: API tokens managed directly in
 //! the database (no server needed).
 
-use super::TokenAction;
-use crate::config::Config;
+use super::{DbArgs, TokenAction};
 
 /// Runs a token command.
-pub fn main(action: TokenAction, config: &Config) -> Result<(), String> {
+pub fn main(action: TokenAction, db: &DbArgs) -> Result<(), String> {
     use crate::db::tokens::ApiToken;
-    let db = crate::db::Db::connect(&config.database_url, 1, config.sqlite_synchronous.pragma())?;
+    let db = db.connect()?;
     let fail = |e: crate::error::Error| e.to_string();
     match action {
         TokenAction::Create { name, scopes } => {

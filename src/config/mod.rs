@@ -17,6 +17,9 @@ pub use limits::OrgLimits;
 use values::{parse_cidrs, parse_duration, parse_schedule};
 pub use values::{Cidrs, LogFormat, Role, Schedule, Synchronous};
 
+/// `DATABASE_URL` when unset: the SQLite file in the working directory.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://hookrelay.db";
+
 /// Shortest accepted `HOOKRELAY_BOOTSTRAP_TOKEN`, in characters.
 pub const MIN_BOOTSTRAP_TOKEN_CHARS: usize = 32;
 
@@ -29,7 +32,7 @@ pub struct Config {
     pub bind: String,
 
     /// `sqlite://path` (default, embedded) or `postgres://…` (scale-out).
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://hookrelay.db")]
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
     pub database_url: String,
 
     /// Operator token inserted at start-up while the database holds no token

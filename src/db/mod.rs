@@ -5,6 +5,7 @@
 //! through [`Db::read`] / [`Db::write`], which run the closure on the blocking
 //! thread pool so async tasks never wait on the database.
 
+pub mod backup;
 mod checkpoint;
 pub mod deliveries;
 pub mod event_types;

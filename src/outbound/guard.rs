@@ -5,11 +5,14 @@
 //! The check runs after DNS resolution, on every attempt (a hostname that
 //! was public yesterday may resolve to 10.0.0.5 today), through a reqwest
 //! resolver; literal IPs in URLs skip resolution, so they are checked before
-//! sending. Redirects are never followed automatically (`redirects` checks
+//! sending. A web hook's URL is also checked when it is set: a literal IP,
+//! or a host name whose every address is refused (`localhost`), is refused
+//! then with a message that says how to allow it. Redirects are never followed automatically (`redirects` checks
 //! each hop it follows), so a receiver cannot bounce a request inward either.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 
 use ipnet::IpNet;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
@@ -23,15 +26,28 @@ pub struct TargetPolicy {
     pub allowed: Vec<IpNet>,
 }
 
+/// How an operator lifts a refusal; part of every refusal's message.
+const ALLOW_HINT: &str =
+    "set HOOKRELAY_ALLOW_PRIVATE_TARGETS=true or HOOKRELAY_ALLOWED_CIDRS to allow it";
+
+/// How long a web hook's create or update waits for its host name to
+/// resolve before accepting it unchecked (the attempt checks it anyway).
+const RESOLVE_TIMEOUT: Duration = Duration::from_secs(5);
+
 impl TargetPolicy {
+    /// Why `ip` must not be contacted, or `None` when it may be.
+    fn refusal(&self, ip: IpAddr) -> Option<&'static str> {
+        if self.allow_private || self.allowed.iter().any(|n| n.contains(&ip)) {
+            return None;
+        }
+        forbidden_kind(ip)
+    }
+
     /// `Err(reason)` when `ip` must not be contacted.
     pub fn check(&self, ip: IpAddr) -> Result<(), String> {
-        if self.allow_private || self.allowed.iter().any(|n| n.contains(&ip)) {
-            return Ok(());
-        }
-        match forbidden_kind(ip) {
+        match self.refusal(ip) {
             Some(kind) => Err(format!(
-                "refused to deliver to {ip}: {kind} address (set HOOKRELAY_ALLOW_PRIVATE_TARGETS=true or HOOKRELAY_ALLOWED_CIDRS to allow it)"
+                "refused to deliver to {ip}: {kind} address ({ALLOW_HINT})"
             )),
             None => Ok(()),
         }
@@ -44,6 +60,47 @@ impl TargetPolicy {
             Some(url::Host::Ipv6(ip)) => self.check(IpAddr::V6(ip)),
             _ => Ok(()),
         }
+    }
+
+    /// Checks a URL's host as a web hook is created or changed: a literal
+    /// IP as [`Self::check_literal`] does, and a host name by resolving it
+    /// now, refused only when every address it resolves to is refused
+    /// (`localhost` would otherwise be accepted, and every delivery to it
+    /// fail). A name that does not resolve, or not within a few seconds, is
+    /// accepted: its DNS record may come later. Either way each attempt
+    /// checks the addresses again, since they can change.
+    pub async fn check_host(&self, url: &url::Url) -> Result<(), String> {
+        self.check_literal(url)?;
+        let Some(url::Host::Domain(host)) = url.host() else {
+            return Ok(());
+        };
+        if self.allow_private {
+            return Ok(());
+        }
+        let port = url.port_or_known_default().unwrap_or(443);
+        let lookup = tokio::time::timeout(RESOLVE_TIMEOUT, tokio::net::lookup_host((host, port)));
+        let Ok(Ok(addrs)) = lookup.await else {
+            return Ok(());
+        };
+        let mut refused: Vec<String> = Vec::new();
+        for addr in addrs {
+            match self.refusal(addr.ip()) {
+                None => return Ok(()),
+                Some(kind) => {
+                    let entry = format!("{} ({kind})", addr.ip());
+                    if !refused.contains(&entry) {
+                        refused.push(entry);
+                    }
+                }
+            }
+        }
+        if refused.is_empty() {
+            return Ok(());
+        }
+        Err(format!(
+            "refused to deliver to {host}: every address it resolves to is internal: {} ({ALLOW_HINT})",
+            refused.join(", ")
+        ))
     }
 }
 

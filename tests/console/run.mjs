@@ -138,6 +138,15 @@ try {
     await page.getByText(receiver.secret).waitFor();
   });
 
+  await step("beside a form format, the hint says Standard Webhooks libraries need JSON", async () => {
+    const hint = page.locator("#opt-format-hint");
+    await hint.getByText(/fail to parse a form body as JSON: choose JSON/).waitFor();
+    await page.locator("#opt-format").selectOption("json");
+    await hint.getByText(/what Standard Webhooks libraries/).waitFor();
+    await page.locator("#opt-format").selectOption("form");
+    await hint.getByText(/choose JSON/).waitFor();
+  });
+
   await step("Check sends a test and shows the receiver's verified answer", async () => {
     await page.getByRole("button", { name: "Check", exact: true }).click();
     const d = dialog();

@@ -1,132 +1,15 @@
 //! The real binary as a child process: kill -9 mid-delivery loses nothing,
 //! SIGTERM drains gracefully, and two processes share a PostgreSQL queue.
 
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+use crate::common::gateway::Gateway;
 use crate::common::receiver::Receiver;
-use crate::common::{event, fresh_database, notice, read, Backend, TOKEN};
-
-/// A `hookrelay serve` child process.
-struct Gateway {
-    child: Child,
-    base: String,
-    http: reqwest::Client,
-}
-
-impl Gateway {
-    async fn spawn(database_url: &str, extra: &[(&str, &str)]) -> Gateway {
-        Self::spawn_logging(database_url, extra, Stdio::inherit()).await
-    }
-
-    /// Same, with the child's stderr (its logs) sent to `stderr`.
-    async fn spawn_logging(database_url: &str, extra: &[(&str, &str)], stderr: Stdio) -> Gateway {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hookrelay"));
-        cmd.arg("serve")
-            .env("HOOKRELAY_BIND", format!("127.0.0.1:{port}"))
-            .env("DATABASE_URL", database_url)
-            .env("HOOKRELAY_BOOTSTRAP_TOKEN", TOKEN)
-            .env("HOOKRELAY_ALLOW_PRIVATE_TARGETS", "true")
-            .env("HOOKRELAY_POLL_INTERVAL_MS", "50")
-            .env("HOOKRELAY_SHUTDOWN_GRACE_SECS", "10")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(stderr);
-        if database_url.starts_with("postgres") {
-            // Processes sharing a PostgreSQL database share one master key.
-            cmd.env("HOOKRELAY_MASTER_KEY", crate::common::MASTER_KEY);
-        }
-        for (k, v) in extra {
-            cmd.env(k, v);
-        }
-        let child = cmd.spawn().expect("start hookrelay");
-        let g = Gateway {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            http: reqwest::Client::new(),
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while g
-            .http
-            .get(format!("{}/readyz", g.base))
-            .send()
-            .await
-            .map(|r| r.status() != 200)
-            .unwrap_or(true)
-        {
-            assert!(Instant::now() < deadline, "hookrelay did not become ready");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        g
-    }
-
-    async fn post(&self, path: &str, body: &Value) -> (StatusCode, Value) {
-        self.post_as(TOKEN, path, body).await
-    }
-
-    async fn post_as(&self, token: &str, path: &str, body: &Value) -> (StatusCode, Value) {
-        read(
-            self.http
-                .post(format!("{}{path}", self.base))
-                .bearer_auth(token)
-                .json(body)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await
-    }
-
-    async fn get(&self, path: &str) -> (StatusCode, Value) {
-        read(
-            self.http
-                .get(format!("{}{path}", self.base))
-                .bearer_auth(TOKEN)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await
-    }
-
-    fn kill9(&mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-
-    /// SIGTERM, then the exit status.
-    fn terminate(&mut self) -> std::process::ExitStatus {
-        let ok = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(ok.success());
-        self.child.wait().unwrap()
-    }
-
-    /// Queue size in `state`, read through the API (first page is enough to tell empty).
-    async fn count(&self, state: &str) -> usize {
-        let (_, v) = self
-            .get(&format!("/v1/deliveries?status={state}&limit=500"))
-            .await;
-        v["data"].as_array().map(Vec::len).unwrap_or(0)
-    }
-}
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use crate::common::{event, fresh_database, notice, Backend, TOKEN};
 
 async fn publish_many(g: &Gateway, n: usize, tag: &str) {
     for chunk in 0..n.div_ceil(1000) {

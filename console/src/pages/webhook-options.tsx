@@ -83,7 +83,7 @@ export function Options({ hook, onSaved, write }: { hook: Webhook; onSaved: () =
               <option value="signed_request">HrFlow PHP sample (signed request)</option>
             </select>
           </Field>
-          <Field label="Data format" id="opt-format" error={fieldError(error, "format")}>
+          <Field label="Data format" id="opt-format" error={fieldError(error, "format")} hint={formatHint(f.format, f.signing, f.signature_scheme)}>
             <select id="opt-format" value={f.format} disabled={dis} onChange={(e) => set("format")(val(e))}>
               <option value="form">Form (application/x-www-form-urlencoded)</option>
               <option value="json">JSON</option>
@@ -203,4 +203,12 @@ function schemeHint(scheme: string): string | undefined {
     return "The header carries the event: events over about 6 KB of JSON are not sent (8 KiB header limit).";
   }
   return undefined;
+}
+
+/** Why the format matters to the receiver's library (docs/signatures.md):
+ * Standard Webhooks libraries verify a form body, then fail parsing it as JSON. */
+function formatHint(format: string, signing: boolean, scheme: string): string {
+  if (format !== "form") return "The event as JSON: what Standard Webhooks libraries (Svix, standardwebhooks) expect.";
+  if (!signing || scheme === "hrflow" || scheme === "hrflow_sdk" || scheme === "signed_request") return "Form fields, as HrFlow receivers expect.";
+  return "Form fields, as HrFlow receivers expect. Standard Webhooks libraries (Svix, standardwebhooks) verify the signature, then fail to parse a form body as JSON: choose JSON for them.";
 }

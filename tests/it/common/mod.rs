@@ -3,6 +3,7 @@
 
 pub mod external;
 pub mod fake_api;
+pub mod gateway;
 pub mod receiver;
 pub mod smtp;
 pub mod wait;
