@@ -7,11 +7,11 @@ use serde_json::Value;
 use super::auth::{Caller, HistoryRead, HistoryResend, Need};
 use super::events::parse_time;
 use super::page::{self, Cursor, Page};
-use super::webhook_view::redact_url;
 use crate::db::history::{HistoryQuery, HistoryRow, HistorySort, StatusClass, Trigger};
 use crate::db::time;
 use crate::delivery::{history, manual};
 use crate::error::{Error, Result};
+use crate::redact::redact_url;
 use crate::state::AppState;
 
 /// Query of `GET /v1/history`.

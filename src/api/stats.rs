@@ -4,10 +4,10 @@ use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};
 
 use super::auth::{HistoryRead, Need};
-use super::webhook_view::redact_url;
 use crate::db::time;
 use crate::db::webhooks::WebhookState;
 use crate::error::Result;
+use crate::redact::redact_url;
 use crate::state::AppState;
 use crate::stats::{overview, Overview};
 

@@ -33,5 +33,6 @@ mod retention_partitions;
 mod security;
 mod settle_batch;
 mod stats;
+mod tenants;
 mod wake;
 mod webhooks;
