@@ -98,7 +98,8 @@ export interface Stats {
     failing: { id: string; name: string; url: string; state: string }[];
     disabled: { id: string; name: string; url: string; state: string }[];
   };
-  tables: { name: string; rows: number; oldest_at: string | null }[];
+  /** `rows`: the organization's own (capped); `database_rows`: every organization's, for a platform token only. */
+  tables: { name: string; rows: number; rows_capped: boolean; database_rows: number | null; oldest_at: string | null }[];
   retention: { days: number; last_run_at: string | null; deleted: { history: number; deliveries: number; events: number } };
 }
 

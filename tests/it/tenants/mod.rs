@@ -5,3 +5,4 @@
 
 mod leaks;
 mod no_store;
+mod stats;
