@@ -232,6 +232,7 @@ fn integrations(
             public_url: config.public_base(),
             inline_runs: config.inline_runs,
             inline_wait: Duration::from_secs(config.inline_run_wait_secs),
+            limits: config.limits.clone(),
         },
         deliveries.clone(),
         metrics.clone(),

@@ -37,6 +37,7 @@ impl Effects {
         org: &str,
         integration_id: &str,
         user_id: Option<&str>,
+        max_users: Option<crate::config::Limit>,
         now: NaiveDateTime,
     ) -> Result<Vec<(String, Value)>> {
         let mut events = Vec::new();
@@ -64,7 +65,15 @@ impl Effects {
             }
         }
         if let Some((action, records, only)) = self.sync {
-            events.extend(sync::apply(c, org, &action, records, only.as_ref(), now)?);
+            events.extend(sync::apply(
+                c,
+                org,
+                &action,
+                records,
+                only.as_ref(),
+                max_users,
+                now,
+            )?);
         }
         Ok(events)
     }

@@ -5,4 +5,6 @@
 
 mod leaks;
 mod no_store;
+mod quotas;
+mod sizes;
 mod stats;

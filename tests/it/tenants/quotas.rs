@@ -1,0 +1,268 @@
+//! Item 4, quotas: custom event types, people, integrations, waiting runs
+//! and pending OAuth states are limited per organization. At its limit an
+//! organization gets 409 `limit_reached` naming the setting (429 with
+//! `Retry-After` for runs, which drain by themselves), nothing is written,
+//! and another organization is not affected.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::both_backends;
+use crate::common::{read, Backend, TestApp, TOKEN};
+use crate::fairness::{call_in, new_org};
+
+both_backends!(
+    event_types_per_organization_are_limited,
+    users_per_organization_are_limited,
+    integrations_per_organization_are_limited,
+    waiting_runs_per_organization_are_limited,
+    oauth_states_per_organization_are_limited
+);
+
+/// Posts `body(i)` to `path` in `org` `n` times, each answered 201.
+async fn fill(app: &TestApp, org: &str, path: &str, n: usize, body: impl Fn(usize) -> Value) {
+    for i in 0..n {
+        let (s, v) = call_in(app, org, Method::POST, path, Some(&body(i))).await;
+        assert_eq!(s, StatusCode::CREATED, "{path} #{i}: {v}");
+    }
+}
+
+/// Asserts a 409 `limit_reached` naming `variable`.
+fn assert_limit(s: StatusCode, v: &Value, variable: &str) {
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    assert_eq!(v["error"]["code"], "limit_reached", "{v}");
+    let message = v["error"]["message"].as_str().unwrap();
+    assert!(message.contains(variable), "{v}");
+}
+
+/// Rows of `table` in organization `org`, straight from the database.
+fn rows_in(app: &TestApp, table: &str, org: &str) -> usize {
+    let text = app.table_text(table);
+    text.lines().filter(|l| l.contains(org)).count()
+}
+
+async fn event_types_per_organization_are_limited(backend: Backend) {
+    let Some(app) = TestApp::start_with(backend, |c| c.limits.max_event_types_per_org = 2).await
+    else {
+        return;
+    };
+    let (a, b) = (new_org(&app, "A").await, new_org(&app, "B").await);
+    let ty = |i: usize| json!({"name": format!("candidate.step{i}")});
+    fill(&app, &a, "/v1/event-types", 2, ty).await;
+    let (s, v) = call_in(&app, &a, Method::POST, "/v1/event-types", Some(&ty(2))).await;
+    assert_limit(s, &v, "HOOKRELAY_MAX_EVENT_TYPES_PER_ORG");
+    assert_eq!(rows_in(&app, "event_types", &a), 2);
+    // The built-in types do not count, and B has room of its own.
+    fill(&app, &b, "/v1/event-types", 2, ty).await;
+    app.stop().await;
+}
+
+async fn users_per_organization_are_limited(backend: Backend) {
+    let Some(app) = TestApp::start_with(backend, |c| c.limits.max_users_per_org = 2).await else {
+        return;
+    };
+    let (a, b) = (new_org(&app, "A").await, new_org(&app, "B").await);
+    let person = |i: usize| json!({"email": format!("p{i}@example.com"), "first_name": "P", "last_name": "Q"});
+    fill(&app, &a, "/v1/users", 2, person).await;
+    let (s, v) = call_in(&app, &a, Method::POST, "/v1/users", Some(&person(2))).await;
+    assert_limit(s, &v, "HOOKRELAY_MAX_USERS_PER_ORG");
+    assert_eq!(rows_in(&app, "users", &a), 2);
+    fill(&app, &b, "/v1/users", 2, person).await;
+    app.stop().await;
+}
+
+fn integration(i: usize) -> Value {
+    json!({"name": format!("i{i}"), "kind": "webhook",
+           "manifest": {"execute": [{"url": "http://127.0.0.1:9/x", "method": "GET"}]}})
+}
+
+async fn integrations_per_organization_are_limited(backend: Backend) {
+    let Some(app) = TestApp::start_with(backend, |c| c.limits.max_integrations_per_org = 2).await
+    else {
+        return;
+    };
+    let (a, b) = (new_org(&app, "A").await, new_org(&app, "B").await);
+    fill(&app, &a, "/v1/integrations", 2, integration).await;
+    let (s, v) = call_in(
+        &app,
+        &a,
+        Method::POST,
+        "/v1/integrations",
+        Some(&integration(2)),
+    )
+    .await;
+    assert_limit(s, &v, "HOOKRELAY_MAX_INTEGRATIONS_PER_ORG");
+    assert_eq!(rows_in(&app, "integrations", &a), 2);
+    fill(&app, &b, "/v1/integrations", 2, integration).await;
+    app.stop().await;
+}
+
+async fn waiting_runs_per_organization_are_limited(backend: Backend) {
+    // An API-only process: no run worker takes the queued runs away.
+    let Some(app) = TestApp::start_with(backend, |c| {
+        c.role = hookrelay::config::Role::Api;
+        c.limits.max_queued_runs_per_org = 2;
+    })
+    .await
+    else {
+        return;
+    };
+    let (a, b) = (new_org(&app, "A").await, new_org(&app, "B").await);
+    // Every new person of A triggers a run.
+    let mut with_trigger = integration(0);
+    with_trigger["triggers"] = json!([{"event_type": "user.updated"}]);
+    let (s, v) = call_in(
+        &app,
+        &a,
+        Method::POST,
+        "/v1/integrations",
+        Some(&with_trigger),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let ia = v["id"].as_str().unwrap().to_string();
+    let person = |i: usize| json!({"email": format!("p{i}@example.com"), "first_name": "P", "last_name": "Q"});
+    // Two people: two runs waiting, A's limit.
+    fill(&app, &a, "/v1/users", 2, person).await;
+    let runs_path = format!("/v1/integrations/{ia}/runs");
+    let (s, v) = call_in(
+        &app,
+        &a,
+        Method::GET,
+        &format!("/v1/runs?integration_id={ia}"),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let user = v["data"][0]["user_id"].as_str().unwrap().to_string();
+    assert_eq!(v["data"].as_array().unwrap().len(), 2, "{v}");
+    // A run asked for through the API: 429 with when to retry, nothing stored.
+    let r = app
+        .http
+        .post(format!("{}{runs_path}", app.base))
+        .bearer_auth(TOKEN)
+        .header("Hookrelay-Organization", &a)
+        .json(&json!({"user_id": user}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry >= 1, "{retry}");
+    let (_, v) = read(r).await;
+    assert_eq!(v["error"]["code"], "rate_limited", "{v}");
+    assert!(v["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("HOOKRELAY_MAX_QUEUED_RUNS_PER_ORG"));
+    // A third person is still created; the run it triggers is recorded
+    // failed with the reason, not queued.
+    let (s, v) = call_in(&app, &a, Method::POST, "/v1/users", Some(&person(2))).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (_, v) = call_in(
+        &app,
+        &a,
+        Method::GET,
+        &format!("/v1/runs?integration_id={ia}"),
+        None,
+    )
+    .await;
+    let runs = v["data"].as_array().unwrap();
+    assert_eq!(runs.len(), 3, "{v}");
+    let statuses: Vec<&str> = runs.iter().map(|r| r["status"].as_str().unwrap()).collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == "queued").count(),
+        2,
+        "{v}"
+    );
+    let skipped = runs
+        .iter()
+        .find(|r| r["status"] == "failed")
+        .expect("one failed");
+    assert!(
+        skipped["error"]
+            .as_str()
+            .unwrap()
+            .contains("HOOKRELAY_MAX_QUEUED_RUNS_PER_ORG"),
+        "{v}"
+    );
+    // B queues its own.
+    let (s, v) = call_in(
+        &app,
+        &b,
+        Method::POST,
+        "/v1/integrations",
+        Some(&integration(0)),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let ib = v["id"].as_str().unwrap().to_string();
+    let (s, v) = call_in(&app, &b, Method::POST, "/v1/users", Some(&person(0))).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let ub = v["id"].as_str().unwrap().to_string();
+    let (s, v) = call_in(
+        &app,
+        &b,
+        Method::POST,
+        &format!("/v1/integrations/{ib}/runs"),
+        Some(&json!({"user_id": ub})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    app.stop().await;
+}
+
+/// `GET …/oauth/authorize` in `org`, not following the redirect.
+async fn authorize_in(app: &TestApp, org: &str, id: &str) -> (StatusCode, Value) {
+    let no_redirect = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = no_redirect
+        .get(format!("{}/v1/integrations/{id}/oauth/authorize", app.base))
+        .bearer_auth(TOKEN)
+        .header("Hookrelay-Organization", org)
+        .send()
+        .await
+        .unwrap();
+    read(r).await
+}
+
+async fn oauth_states_per_organization_are_limited(backend: Backend) {
+    let Some(app) = TestApp::start_with(backend, |c| c.limits.max_oauth_states_per_org = 2).await
+    else {
+        return;
+    };
+    let (a, b) = (new_org(&app, "A").await, new_org(&app, "B").await);
+    let with_oauth = json!({"name": "o", "kind": "webhook", "manifest": {
+        "oauth": {"authenticate_url": "http://127.0.0.1:9/authorize?client_id=c",
+                  "access_token": {"url": "http://127.0.0.1:9/token", "method": "POST"}},
+        "execute": [{"url": "http://127.0.0.1:9/x", "method": "GET"}]}});
+    let mut ids = Vec::new();
+    for org in [&a, &b] {
+        let (s, v) = call_in(
+            &app,
+            org,
+            Method::POST,
+            "/v1/integrations",
+            Some(&with_oauth),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        ids.push(v["id"].as_str().unwrap().to_string());
+    }
+    for _ in 0..2 {
+        let (s, v) = authorize_in(&app, &a, &ids[0]).await;
+        assert_eq!(s, StatusCode::FOUND, "{v}");
+    }
+    let (s, v) = authorize_in(&app, &a, &ids[0]).await;
+    assert_limit(s, &v, "HOOKRELAY_MAX_OAUTH_STATES_PER_ORG");
+    assert_eq!(rows_in(&app, "oauth_states", &a), 2);
+    let (s, v) = authorize_in(&app, &b, &ids[1]).await;
+    assert_eq!(s, StatusCode::FOUND, "{v}");
+    app.stop().await;
+}
