@@ -203,6 +203,7 @@ pub(super) fn manual_deps(state: &AppState) -> manual::Manual {
         clients: state.clients.clone(),
         vault: state.vault.clone(),
         metrics: state.metrics.clone(),
+        lanes: state.lanes.clone(),
         disable_after: state.disable_after,
     }
 }

@@ -3,6 +3,7 @@
 //! too big to serialize, or read credentials in events and cached answers.
 //! One file per topic.
 
+mod lanes;
 mod leaks;
 mod no_store;
 mod quotas;
