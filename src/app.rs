@@ -24,7 +24,7 @@ use crate::metrics::Metrics;
 use crate::outbound::guard::TargetPolicy;
 use crate::outbound::retry::RetryPolicy;
 use crate::outbound::HttpClients;
-use crate::publish::rate::PublishRate;
+use crate::publish::rate::OrgRate;
 use crate::publish::{EventTypeCache, Publisher};
 use crate::sealed::open_vault;
 use crate::state::AppState;
@@ -132,7 +132,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
         notify,
         types: EventTypeCache::default(),
         disable_after,
-        publisher: Publisher::spawn(deps.db.clone()).with_rate(PublishRate::new(
+        publisher: Publisher::spawn(deps.db.clone()).with_rate(OrgRate::publish(
             config.limits.publish_rate_per_org,
             config.limits.publish_burst_per_org,
         )),
@@ -212,7 +212,10 @@ fn integrations(
             .timeout(Duration::from_secs(30))
             .build()
             .map_err(|e| e.to_string())?,
-    )?;
+    )?
+    .limited(OrgRate::notifications(
+        config.limits.notifications_per_minute_per_org,
+    ));
     let services = Services {
         http: clients.integrations().clone(),
         policy: TargetPolicy {

@@ -6,6 +6,7 @@
 mod lanes;
 mod leaks;
 mod no_store;
+mod notifications;
 mod quotas;
 mod sizes;
 mod stats;
