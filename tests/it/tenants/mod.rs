@@ -7,6 +7,7 @@ mod lanes;
 mod leaks;
 mod no_store;
 mod notifications;
+mod pages;
 mod quotas;
 mod sizes;
 mod stats;
