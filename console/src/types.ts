@@ -41,8 +41,9 @@ export interface HistoryEntry {
   event_type: string;
   event_ids: string[];
   url: string;
-  request: { headers: Record<string, string>; body: string; body_truncated: boolean; body_size: number };
-  response: { status: number | null; headers: Record<string, string>; body: string; body_truncated: boolean };
+  /** In a list, `body` is an excerpt (`body_excerpt`); `GET /v1/history/{id}` has it as kept. */
+  request: { headers: Record<string, string>; body: string; body_truncated: boolean; body_excerpt: boolean; body_size: number };
+  response: { status: number | null; headers: Record<string, string>; body: string; body_truncated: boolean; body_excerpt: boolean };
   duration_ms: number;
   error: string | null;
   attempt: number;
