@@ -27,6 +27,8 @@ pub(super) struct Effects {
     pub(super) stored: Option<Map<String, Value>>,
     /// A sync's action, its records and the only emails it imports.
     pub(super) sync: Option<SyncWrite>,
+    /// The organization's people quota, which a sync's new people respect.
+    pub(super) max_users: Option<crate::config::Limit>,
 }
 
 impl Effects {
@@ -37,7 +39,6 @@ impl Effects {
         org: &str,
         integration_id: &str,
         user_id: Option<&str>,
-        max_users: Option<crate::config::Limit>,
         now: NaiveDateTime,
     ) -> Result<Vec<(String, Value)>> {
         let mut events = Vec::new();
@@ -71,7 +72,7 @@ impl Effects {
                 &action,
                 records,
                 only.as_ref(),
-                max_users,
+                self.max_users,
                 now,
             )?);
         }

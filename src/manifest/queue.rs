@@ -226,7 +226,9 @@ impl Integrations {
             Ok(i) => i,
             Err(_) => Arc::new(TriggerIndex::new()),
         };
-        let (limit, max_users) = (self.limits.queued_runs(), self.limits.users());
+        let limit = self.limits.queued_runs();
+        let mut effects = effects;
+        effects.max_users = self.limits.users();
         let result = self
             .db
             .write(move |c| {
@@ -236,15 +238,8 @@ impl Integrations {
                     if !Run::finish(c, &id, &instance, &finish, &rows, now)? {
                         return Ok(false);
                     }
-                    let events = effects.apply(
-                        c,
-                        &vault,
-                        &org,
-                        &integration_id,
-                        user_id.as_deref(),
-                        max_users,
-                        now,
-                    )?;
+                    let events =
+                        effects.apply(c, &vault, &org, &integration_id, user_id.as_deref(), now)?;
                     triggers::queue_in(c, &index, limit, &org, &events)?;
                     Ok(!events.is_empty())
                 })
