@@ -8,12 +8,14 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::both_backends;
+use crate::common::fake_api::{Answer, FakeApi};
 use crate::common::{read, Backend, TestApp, TOKEN};
 use crate::fairness::{call_in, new_org};
 
 both_backends!(
     event_types_per_organization_are_limited,
     users_per_organization_are_limited,
+    user_sync_keeps_to_the_people_quota,
     integrations_per_organization_are_limited,
     waiting_runs_per_organization_are_limited,
     oauth_states_per_organization_are_limited
@@ -68,6 +70,48 @@ async fn users_per_organization_are_limited(backend: Backend) {
     assert_limit(s, &v, "HOOKRELAY_MAX_USERS_PER_ORG");
     assert_eq!(rows_in(&app, "users", &a), 2);
     fill(&app, &b, "/v1/users", 2, person).await;
+    app.stop().await;
+}
+
+async fn user_sync_keeps_to_the_people_quota(backend: Backend) {
+    let Some(app) = TestApp::start_with(backend, |c| c.limits.max_users_per_org = 2).await else {
+        return;
+    };
+    let fake = FakeApi::start().await;
+    let raw = include_str!(
+        "../../fixtures/manifests/reference-test-sync-paginated-token-nested-data-from.json"
+    )
+    .replace("http://localhost/test_api/users", "FAKE/users")
+    .replace("https://localhost/test_api/users", "FAKE/users");
+    let id = crate::integrations::create_integration(
+        &app,
+        "sync_users",
+        crate::integrations::point_at(&raw, &fake),
+    )
+    .await;
+    let employees: Vec<Value> = ["a", "b", "c"]
+        .iter()
+        .map(|e| json!({"detail": {"workEmail": format!("{e}@example.com"), "firstName": "F", "lastName": "L"}}))
+        .collect();
+    fake.script(
+        "GET",
+        "/users",
+        vec![Answer::json(
+            200,
+            json!({"directory": {"employees": employees}}),
+        )],
+    );
+    crate::integrations::create_user(&app, "u@example.com").await;
+    // The preview says which would be skipped, and why.
+    let preview = crate::integrations::run_wait(&app, &id, json!({"dry_run": true}))
+        .await
+        .to_string();
+    assert!(preview.contains("HOOKRELAY_MAX_USERS_PER_ORG"), "{preview}");
+    // The sync imports one (the organization then has 2) and skips the rest.
+    let run = crate::integrations::run_wait(&app, &id, json!({})).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(app.count_rows("users"), 2);
+    fake.stop().await;
     app.stop().await;
 }
 
