@@ -43,34 +43,64 @@ fn rows_in(app: &TestApp, table: &str, org: &str) -> usize {
     text.lines().filter(|l| l.contains(org)).count()
 }
 
-async fn event_types_per_organization_are_limited(backend: Backend) {
-    let Some(app) = TestApp::start_with(backend, |c| c.limits.max_event_types_per_org = 2).await
-    else {
+/// With `limit` set to 2 by `adjust`: A creates two at `path`, the third is
+/// refused naming `variable` and not stored in `table`; B still creates two.
+async fn two_then_refused(
+    backend: Backend,
+    adjust: impl FnOnce(&mut hookrelay::config::Config),
+    (path, table, variable): (&str, &str, &str),
+    body: impl Fn(usize) -> Value + Copy,
+) {
+    let Some(app) = TestApp::start_with(backend, adjust).await else {
         return;
     };
     let (a, b) = (new_org(&app, "A").await, new_org(&app, "B").await);
-    let ty = |i: usize| json!({"name": format!("candidate.step{i}")});
-    fill(&app, &a, "/v1/event-types", 2, ty).await;
-    let (s, v) = call_in(&app, &a, Method::POST, "/v1/event-types", Some(&ty(2))).await;
-    assert_limit(s, &v, "HOOKRELAY_MAX_EVENT_TYPES_PER_ORG");
-    assert_eq!(rows_in(&app, "event_types", &a), 2);
-    // The built-in types do not count, and B has room of its own.
-    fill(&app, &b, "/v1/event-types", 2, ty).await;
+    fill(&app, &a, path, 2, body).await;
+    let (s, v) = call_in(&app, &a, Method::POST, path, Some(&body(2))).await;
+    assert_limit(s, &v, variable);
+    assert_eq!(rows_in(&app, table, &a), 2);
+    fill(&app, &b, path, 2, body).await;
     app.stop().await;
 }
 
+async fn event_types_per_organization_are_limited(backend: Backend) {
+    // The built-in types do not count.
+    let what = (
+        "/v1/event-types",
+        "event_types",
+        "HOOKRELAY_MAX_EVENT_TYPES_PER_ORG",
+    );
+    let ty = |i: usize| json!({"name": format!("candidate.step{i}")});
+    two_then_refused(backend, |c| c.limits.max_event_types_per_org = 2, what, ty).await;
+}
+
 async fn users_per_organization_are_limited(backend: Backend) {
-    let Some(app) = TestApp::start_with(backend, |c| c.limits.max_users_per_org = 2).await else {
-        return;
-    };
-    let (a, b) = (new_org(&app, "A").await, new_org(&app, "B").await);
-    let person = |i: usize| json!({"email": format!("p{i}@example.com"), "first_name": "P", "last_name": "Q"});
-    fill(&app, &a, "/v1/users", 2, person).await;
-    let (s, v) = call_in(&app, &a, Method::POST, "/v1/users", Some(&person(2))).await;
-    assert_limit(s, &v, "HOOKRELAY_MAX_USERS_PER_ORG");
-    assert_eq!(rows_in(&app, "users", &a), 2);
-    fill(&app, &b, "/v1/users", 2, person).await;
-    app.stop().await;
+    let what = ("/v1/users", "users", "HOOKRELAY_MAX_USERS_PER_ORG");
+    two_then_refused(backend, |c| c.limits.max_users_per_org = 2, what, person).await;
+}
+
+fn person(i: usize) -> Value {
+    json!({"email": format!("p{i}@example.com"), "first_name": "P", "last_name": "Q"})
+}
+
+fn integration(i: usize) -> Value {
+    json!({"name": format!("i{i}"), "kind": "webhook",
+           "manifest": {"execute": [{"url": "http://127.0.0.1:9/x", "method": "GET"}]}})
+}
+
+async fn integrations_per_organization_are_limited(backend: Backend) {
+    let what = (
+        "/v1/integrations",
+        "integrations",
+        "HOOKRELAY_MAX_INTEGRATIONS_PER_ORG",
+    );
+    two_then_refused(
+        backend,
+        |c| c.limits.max_integrations_per_org = 2,
+        what,
+        integration,
+    )
+    .await;
 }
 
 async fn user_sync_keeps_to_the_people_quota(backend: Backend) {
@@ -78,15 +108,10 @@ async fn user_sync_keeps_to_the_people_quota(backend: Backend) {
         return;
     };
     let fake = FakeApi::start().await;
-    let raw = include_str!(
-        "../../fixtures/manifests/reference-test-sync-paginated-token-nested-data-from.json"
-    )
-    .replace("http://localhost/test_api/users", "FAKE/users")
-    .replace("https://localhost/test_api/users", "FAKE/users");
     let id = crate::integrations::create_integration(
         &app,
         "sync_users",
-        crate::integrations::point_at(&raw, &fake),
+        crate::integrations::sync_manifest(&fake),
     )
     .await;
     let employees: Vec<Value> = ["a", "b", "c"]
@@ -115,32 +140,6 @@ async fn user_sync_keeps_to_the_people_quota(backend: Backend) {
     app.stop().await;
 }
 
-fn integration(i: usize) -> Value {
-    json!({"name": format!("i{i}"), "kind": "webhook",
-           "manifest": {"execute": [{"url": "http://127.0.0.1:9/x", "method": "GET"}]}})
-}
-
-async fn integrations_per_organization_are_limited(backend: Backend) {
-    let Some(app) = TestApp::start_with(backend, |c| c.limits.max_integrations_per_org = 2).await
-    else {
-        return;
-    };
-    let (a, b) = (new_org(&app, "A").await, new_org(&app, "B").await);
-    fill(&app, &a, "/v1/integrations", 2, integration).await;
-    let (s, v) = call_in(
-        &app,
-        &a,
-        Method::POST,
-        "/v1/integrations",
-        Some(&integration(2)),
-    )
-    .await;
-    assert_limit(s, &v, "HOOKRELAY_MAX_INTEGRATIONS_PER_ORG");
-    assert_eq!(rows_in(&app, "integrations", &a), 2);
-    fill(&app, &b, "/v1/integrations", 2, integration).await;
-    app.stop().await;
-}
-
 async fn waiting_runs_per_organization_are_limited(backend: Backend) {
     // An API-only process: no run worker takes the queued runs away.
     let Some(app) = TestApp::start_with(backend, |c| {
@@ -165,7 +164,6 @@ async fn waiting_runs_per_organization_are_limited(backend: Backend) {
     .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let ia = v["id"].as_str().unwrap().to_string();
-    let person = |i: usize| json!({"email": format!("p{i}@example.com"), "first_name": "P", "last_name": "Q"});
     // Two people: two runs waiting, A's limit.
     fill(&app, &a, "/v1/users", 2, person).await;
     let runs_path = format!("/v1/integrations/{ia}/runs");
