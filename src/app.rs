@@ -24,7 +24,7 @@ use crate::metrics::Metrics;
 use crate::outbound::guard::TargetPolicy;
 use crate::outbound::retry::RetryPolicy;
 use crate::outbound::HttpClients;
-use crate::publish::rate::PublishRate;
+use crate::publish::rate::OrgRate;
 use crate::publish::{EventTypeCache, Publisher};
 use crate::sealed::open_vault;
 use crate::state::AppState;
@@ -143,7 +143,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
         notify,
         types: EventTypeCache::default(),
         disable_after,
-        publisher: Publisher::spawn(deps.db.clone()).with_rate(PublishRate::new(
+        publisher: Publisher::spawn(deps.db.clone()).with_rate(OrgRate::publish(
             config.limits.publish_rate_per_org,
             config.limits.publish_burst_per_org,
         )),
@@ -239,7 +239,10 @@ fn integrations(
             .timeout(Duration::from_secs(30))
             .build()
             .map_err(|e| e.to_string())?,
-    )?;
+    )?
+    .limited(OrgRate::notifications(
+        config.limits.notifications_per_minute_per_org,
+    ));
     let services = Services {
         http: clients.integrations().clone(),
         policy: TargetPolicy {
@@ -259,6 +262,7 @@ fn integrations(
             public_url: config.public_base(),
             inline_runs: config.inline_runs,
             inline_wait: Duration::from_secs(config.inline_run_wait_secs),
+            limits: config.limits.clone(),
         },
         deliveries.clone(),
         metrics.clone(),

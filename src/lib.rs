@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod organizations;
 pub mod outbound;
 pub mod publish;
+pub mod redact;
 pub mod retention;
 pub mod sealed;
 pub mod signing;

@@ -25,12 +25,18 @@ pub struct Queue {
     pub succeeded: i64,
 }
 
-/// One table's size (an estimate, for the whole database) and the
-/// organization's oldest row in it.
+/// One table: the organization's rows and oldest row in it, and (for a
+/// platform caller only) the whole database's size.
 #[derive(Debug, Clone)]
 pub struct TableStats {
     pub name: &'static str,
+    /// The organization's own rows, exact up to [`stats::COUNT_CAP`].
     pub rows: i64,
+    /// `rows` reached the cap: there are at least that many.
+    pub rows_capped: bool,
+    /// Every organization's rows, estimated; only for a platform caller
+    /// (one organization must not learn how busy the others are).
+    pub database_rows: Option<i64>,
     pub oldest_at: Option<NaiveDateTime>,
 }
 
@@ -52,8 +58,14 @@ pub struct Overview {
     pub retention_deleted: (i64, i64, i64),
 }
 
-/// Reads the overview of `org` as of now.
-pub async fn overview(db: &Db, org: String, retention_days: u32) -> Result<Overview> {
+/// Reads the overview of `org` as of now; `whole_database` adds the
+/// database's table sizes (platform callers).
+pub async fn overview(
+    db: &Db,
+    org: String,
+    retention_days: u32,
+    whole_database: bool,
+) -> Result<Overview> {
     db.read(move |c| {
         let now = time::now();
         // Whole minutes: the first one is the minute 24 h ago.
@@ -73,9 +85,16 @@ pub async fn overview(db: &Db, org: String, retention_days: u32) -> Result<Overv
         let webhooks = stats::webhooks(c, &org)?;
         let mut tables = Vec::new();
         for t in [Table::Events, Table::Deliveries, Table::History] {
+            let rows = stats::count_rows(c, &org, t)?;
             tables.push(TableStats {
                 name: t.name(),
-                rows: stats::estimate_rows(c, t)?,
+                rows,
+                rows_capped: rows >= stats::COUNT_CAP,
+                database_rows: if whole_database {
+                    Some(stats::estimate_rows(c, t)?)
+                } else {
+                    None
+                },
                 oldest_at: stats::oldest_at(c, &org, t)?,
             });
         }

@@ -342,8 +342,10 @@ export interface paths {
          *     26 HrFlow types, plus `webhook.disabled`, which only hookrelay
          *     publishes; shared by every organization) and the organization's own
          *     custom types (another organization's are never listed), sorted by
-         *     name. There is no pagination: `next_cursor` is always
-         *     `null`. The operation takes no query parameters.
+         *     name, a page at a time: pass `next_cursor` back as `cursor` for the
+         *     next page. The default page size is the largest, 500, so a client
+         *     reading one page sees every built-in type and, with the default
+         *     `HOOKRELAY_MAX_EVENT_TYPES_PER_ORG` (200), every custom one too.
          *
          *     Scope: `webhooks:read`.
          */
@@ -354,7 +356,11 @@ export interface paths {
          * @description Adds a custom event type to the request's organization (other
          *     organizations may make their own type of the same name; 409 when the
          *     name is built in or already one of the organization's; deleting the
-         *     organization deletes its types). `name` is lowercase dot notation `entity.words`
+         *     organization deletes its types; 409 `limit_reached` when it has
+         *     `HOOKRELAY_MAX_EVENT_TYPES_PER_ORG` (200) custom types already).
+         *     `description` holds at most 2,000 characters and `example` at most
+         *     16 KiB as compact JSON (422 `invalid_field` naming the field).
+         *     `name` is lowercase dot notation `entity.words`
          *     with at least two segments. The first segment names the entity field
          *     that events of this type must carry as a JSON object, so it cannot be
          *     `type`, `origin` or `message` (422 `invalid_field`, field `name`).
@@ -639,6 +645,11 @@ export interface paths {
          *     `HOOKRELAY_DISABLE_AFTER` of failing) disables an active webhook. The
          *     receiver's answer, even a failure or a target refused by the SSRF
          *     guard, is reported in the returned row, not as an error status.
+         *     It goes through the web hook's lane, as deliveries do: it waits for
+         *     a place under the web hook's concurrency limit (`max_in_flight`), its
+         *     `rate_limit_per_sec` and any `Retry-After` pause its receiver asked
+         *     for; after 30 s of waiting the answer is 429 `rate_limited` with
+         *     `Retry-After`, and nothing is sent.
          *
          *     Scope: `webhooks:write`.
          */
@@ -836,7 +847,10 @@ export interface paths {
          * List delivery attempts
          * @description Every attempt, automatic, re-send or test. With `sort=sent_at` (the
          *     default) pages are keyset-based; with other sort keys they are
-         *     offset-based. Either way the cursor is opaque.
+         *     offset-based. Either way the cursor is opaque. Each row carries an
+         *     excerpt of its request and response bodies, their first 1,024
+         *     characters (`body_excerpt: true` when cut), so a page of 500 rows
+         *     stays small; `GET /v1/history/{id}` has the bodies as kept.
          *
          *     Scope: `history:read`.
          */
@@ -898,6 +912,11 @@ export interface paths {
          *     failure or a target refused by the SSRF guard, is reported in the
          *     returned row, not as an error status; like any attempt, a 410 answer
          *     disables an active webhook. No request body.
+         *     It goes through the web hook's lane, as deliveries do: it waits for
+         *     a place under the web hook's concurrency limit (`max_in_flight`), its
+         *     `rate_limit_per_sec` and any `Retry-After` pause its receiver asked
+         *     for; after 30 s of waiting the answer is 429 `rate_limited` with
+         *     `Retry-After`, and nothing is sent.
          *
          *     Scope: `history:resend`.
          */
@@ -965,6 +984,8 @@ export interface paths {
          * Create a user
          * @description Creates a user and, in the same transaction, publishes a
          *     `user.updated` event for them (which may trigger integrations).
+         *     409 `limit_reached` when the organization has
+         *     `HOOKRELAY_MAX_USERS_PER_ORG` (100,000) people already.
          *
          *     `email` must look like an address (`local@domain.tld`, no whitespace,
          *     at most 254 characters; 422 `invalid_field`, field `email`); it is
@@ -1623,7 +1644,8 @@ export interface components {
         };
         EventTypeList: {
             data: components["schemas"]["EventType"][];
-            next_cursor: null;
+            /** @description Pass it back as `cursor` for the next page; null on the last page. */
+            next_cursor: string | null;
         };
         NewEventType: {
             /** @description Lowercase dot notation `entity.words`; letters, digits and `_`, each segment starting with a letter. The first segment (the entity field) may not be `type`, `origin` or `message`. */
@@ -1637,7 +1659,7 @@ export interface components {
             volume?: "low" | "medium" | "high" | null;
             /**
              * @description An example event. Its `type` must equal `name`, and it must carry
-             *     the entity object. When absent the example is
+             *     the entity object; at most 16 KiB as compact JSON. When absent the example is
              *     `{"type": name, "origin": "api", "message": "", <entity>: {}}`.
              */
             example?: Record<string, unknown> | null;
@@ -2072,10 +2094,12 @@ export interface components {
                 headers: {
                     [key: string]: string;
                 };
-                /** @description The body sent, at most its first 64 KiB (cut on a UTF-8 character boundary). A re-send rebuilds the whole body from the event, never from this copy. */
+                /** @description The body sent, at most its first 64 KiB (cut on a UTF-8 character boundary). In `GET /v1/history`, at most its first 1,024 characters (see `body_excerpt`). A re-send rebuilds the whole body from the event, never from this copy. */
                 body: string;
                 /** @description True when the body sent was longer than 64 KiB and only its start is kept here. */
                 body_truncated: boolean;
+                /** @description True in a list (`GET /v1/history`) when `body` is only the first 1,024 characters of what is kept; `GET /v1/history/{id}` has it all. Always false elsewhere. */
+                body_excerpt: boolean;
                 /** @description Size in bytes of the whole body sent. */
                 body_size: number;
             };
@@ -2086,10 +2110,12 @@ export interface components {
                 headers: {
                     [key: string]: string;
                 };
-                /** @description Response body (lossy UTF-8), at most 64 KiB. */
+                /** @description Response body (lossy UTF-8), at most 64 KiB; in `GET /v1/history`, at most its first 1,024 characters (see `body_excerpt`). */
                 body: string;
                 /** @description True when the response body was longer than 64 KiB and cut. */
                 body_truncated: boolean;
+                /** @description True in a list (`GET /v1/history`) when `body` is only the first 1,024 characters of what is kept; `GET /v1/history/{id}` has it all. Always false elsewhere. */
+                body_excerpt: boolean;
             };
             duration_ms: number;
             /** @description Why no response was received (e.g. `timeout`, `connection failed: …`, or `header_too_large: …` for a signed request over 8 KiB, which is not sent), or a failure reading the body. */
@@ -2153,8 +2179,12 @@ export interface components {
             tables: {
                 /** @enum {string} */
                 name: "events" | "deliveries" | "history";
-                /** @description Estimated rows in the whole table (every organization). */
+                /** @description The organization's own rows in the table, counted exactly up to 100,000. */
                 rows: number;
+                /** @description `rows` reached 100,000: the organization has at least that many. */
+                rows_capped: boolean;
+                /** @description Estimated rows in the whole table (every organization); only for a `platform` token, else null. */
+                database_rows: number | null;
                 /**
                  * Format: date-time
                  * @description The organization's oldest row (history: when it was sent).
@@ -2291,7 +2321,7 @@ export interface components {
             manager_id?: string | null;
             /** @description An existing user (422 `unknown_user` otherwise). */
             buddy_id?: string | null;
-            /** @description Free-form values for templates; absent or null means `{}`. */
+            /** @description Free-form values for templates; absent or null means `{}`. At most 16 KiB as compact JSON (422 `invalid_field`, field `extra_fields`). */
             extra_fields?: Record<string, unknown> | null;
         };
         /** @description Every field is optional. `null` leaves a field unchanged, except for `start_date`, `manager_id` and `buddy_id`, which it clears. */
@@ -2313,7 +2343,7 @@ export interface components {
             manager_id?: string | null;
             /** @description Another existing user, or `null` to clear it. */
             buddy_id?: string | null;
-            /** @description Replaces the whole object. */
+            /** @description Replaces the whole object; at most 16 KiB as compact JSON (422 `invalid_field`, field `extra_fields`). */
             extra_fields?: Record<string, unknown> | null;
         };
         Organization: {
@@ -2767,7 +2797,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description Another user already has this email (compared case-insensitively). Code `email_taken`, or `conflict` when a concurrent request took it first. */
+        /** @description Another user already has this email (compared case-insensitively). Code `email_taken`, or `conflict` when a concurrent request took it first; on create, `limit_reached` when the organization has `HOOKRELAY_MAX_USERS_PER_ORG` (100,000) people already. */
         EmailTaken: {
             headers: {
                 [name: string]: unknown;
@@ -2843,10 +2873,14 @@ export interface components {
             };
         };
         /**
-         * @description The organization already has as many web hooks (or tokens) as
-         *     `HOOKRELAY_MAX_WEBHOOKS_PER_ORG` (`HOOKRELAY_MAX_TOKENS_PER_ORG`)
-         *     allows. Code `limit_reached`; delete one first. Other organizations
-         *     are not affected.
+         * @description The organization already has as many web hooks, tokens, custom
+         *     event types, people, integrations or OAuth authorizations in
+         *     progress as its limit allows (`HOOKRELAY_MAX_WEBHOOKS_PER_ORG`,
+         *     `HOOKRELAY_MAX_TOKENS_PER_ORG`, `HOOKRELAY_MAX_EVENT_TYPES_PER_ORG`,
+         *     `HOOKRELAY_MAX_USERS_PER_ORG`, `HOOKRELAY_MAX_INTEGRATIONS_PER_ORG`,
+         *     `HOOKRELAY_MAX_OAUTH_STATES_PER_ORG`; the message names it). Code
+         *     `limit_reached`; nothing was written. Other organizations are not
+         *     affected.
          */
         LimitReached: {
             headers: {
@@ -2882,6 +2916,53 @@ export interface components {
                  *       "error": {
                  *         "code": "rate_limited",
                  *         "message": "this organization publishes more than 1000 events per second; retry in 1 s"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /**
+         * @description The organization already has `HOOKRELAY_MAX_QUEUED_RUNS_PER_ORG`
+         *     (1,000) runs waiting (queued or scheduled for a retry); nothing was
+         *     written. Code `rate_limited`; retry after `Retry-After` seconds, once
+         *     some have run. Other organizations are not affected.
+         */
+        RunsWaiting: {
+            headers: {
+                /** @description Seconds to wait before asking again. */
+                "Retry-After"?: number;
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "rate_limited",
+                 *         "message": "this organization already has 1000 runs waiting, the most allowed (HOOKRELAY_MAX_QUEUED_RUNS_PER_ORG); retry in 30 s"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /**
+         * @description The web hook's lane (its `max_in_flight`, `rate_limit_per_sec` or a
+         *     `Retry-After` pause) gave this attempt no place within 30 s; nothing
+         *     was sent. Code `rate_limited`; retry after `Retry-After` seconds.
+         */
+        LaneBusy: {
+            headers: {
+                /** @description Seconds to wait before asking again. */
+                "Retry-After"?: number;
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "rate_limited",
+                 *         "message": "web hook 'wh_…' is at its concurrency or rate limit, or paused by its receiver's Retry-After; retry in 30 s"
                  *       }
                  *     }
                  */
@@ -3554,7 +3635,12 @@ export interface operations {
     };
     listEventTypes: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Page size. A non-integer answers 400 `invalid_query`; an integer outside 1 to 500 answers 422 `invalid_field`. */
+                limit?: number;
+                /** @description The `next_cursor` of the previous page, unchanged. An undecodable cursor answers 422 `invalid_field`. */
+                cursor?: components["parameters"]["Cursor"];
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -3570,8 +3656,10 @@ export interface operations {
                     "application/json": components["schemas"]["EventTypeList"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            422: components["responses"]["UnprocessableEntity"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -3926,6 +4014,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["LaneBusy"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -4323,6 +4412,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            429: components["responses"]["LaneBusy"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -4634,6 +4724,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["RunsWaiting"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -4798,6 +4889,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            409: components["responses"]["LimitReached"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["IntegrationInvalid"];
@@ -5104,6 +5196,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["RunsWaiting"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -5328,6 +5421,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["RunsWaiting"];
             503: components["responses"]["Unavailable"];
         };
     };

@@ -1,10 +1,11 @@
 //! `/v1/event-types`: the catalogue of event names and their examples.
 
 use actix_web::{web, HttpResponse};
-use serde::Serialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use super::auth::{Need, WebhooksRead, WebhooksWrite};
+use super::page::{self, Cursor, Page};
 use crate::db::event_types::{EventType, Volume};
 use crate::db::time;
 use crate::error::Result;
@@ -37,10 +38,30 @@ impl From<EventType> for EventTypeView {
     }
 }
 
-pub async fn list(state: web::Data<AppState>, need: Need<WebhooksRead>) -> Result<HttpResponse> {
-    let all = catalogue::list_types(&state.db, need.caller.organization.clone()).await?;
-    let data: Vec<EventTypeView> = all.into_iter().map(Into::into).collect();
-    Ok(HttpResponse::Ok().json(json!({"data": data, "next_cursor": null})))
+/// `?limit=&cursor=`: pages by name. The default page is the largest, so
+/// that a client reading one page sees every built-in type and, with the
+/// default `HOOKRELAY_MAX_EVENT_TYPES_PER_ORG`, every custom one too.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    need: Need<WebhooksRead>,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse> {
+    let limit = page::limit(Some(q.limit.unwrap_or(page::MAX_LIMIT)))?;
+    let after = Cursor::decode(q.cursor.as_deref())?.after;
+    let rows =
+        catalogue::list_types(&state.db, need.caller.organization.clone(), after, limit).await?;
+    Ok(
+        HttpResponse::Ok().json(Page::from_rows(rows, limit, EventTypeView::from, |t| {
+            Cursor::after(&t.name)
+        })),
+    )
 }
 
 pub async fn get(
@@ -61,6 +82,7 @@ pub async fn create(
     let t = catalogue::create_type(
         &state.db,
         need.caller.organization.clone(),
+        state.config.limits.event_types(),
         body.into_inner(),
     )
     .await?;

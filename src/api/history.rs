@@ -7,11 +7,13 @@ use serde_json::Value;
 use super::auth::{Caller, HistoryRead, HistoryResend, Need};
 use super::events::parse_time;
 use super::page::{self, Cursor, Page};
-use super::webhook_view::redact_url;
-use crate::db::history::{HistoryQuery, HistoryRow, HistorySort, StatusClass, Trigger};
+use crate::db::history::{
+    HistoryQuery, HistoryRow, HistorySort, ListedRow, StatusClass, Trigger, EXCERPT_CHARS,
+};
 use crate::db::time;
 use crate::delivery::{history, manual};
 use crate::error::{Error, Result};
+use crate::redact::redact_url;
 use crate::state::AppState;
 
 /// Query of `GET /v1/history`.
@@ -52,9 +54,12 @@ pub struct HistoryView {
 #[derive(Serialize)]
 struct Exchange {
     headers: Value,
-    /// At most 64 KiB of the body sent (see `attempt_row::REQUEST_BODY_CAP`).
+    /// At most 64 KiB of the body sent (see `attempt_row::REQUEST_BODY_CAP`);
+    /// in a list, at most its first [`EXCERPT_CHARS`] characters.
     body: String,
     body_truncated: bool,
+    /// `body` is a list's excerpt: the detail view has more.
+    body_excerpt: bool,
     /// Size in bytes of the whole body sent.
     body_size: i64,
 }
@@ -65,6 +70,8 @@ struct Response {
     headers: Value,
     body: String,
     body_truncated: bool,
+    /// `body` is a list's excerpt: the detail view has more.
+    body_excerpt: bool,
 }
 
 impl HistoryView {
@@ -76,6 +83,7 @@ impl HistoryView {
             request: Exchange {
                 headers: json(&r.request_headers),
                 body_truncated: r.request_truncated,
+                body_excerpt: false,
                 // Rows from before sizes were stored kept their body whole.
                 body_size: r.request_size.unwrap_or(r.request_body.len() as i64),
                 body: r.request_body,
@@ -85,6 +93,7 @@ impl HistoryView {
                 headers: json(&r.response_headers),
                 body: r.response_body,
                 body_truncated: r.response_truncated,
+                body_excerpt: false,
             },
             sent_at: time::rfc3339(&r.sent_at),
             id: r.id,
@@ -97,6 +106,19 @@ impl HistoryView {
             attempt: r.attempt,
             trigger: r.triggered_by,
         }
+    }
+
+    /// A list's view of an attempt: its bodies cut to [`EXCERPT_CHARS`]
+    /// characters (by the query), marked when they were longer.
+    fn listed((r, request_chars, response_chars): ListedRow, caller: &Caller) -> Self {
+        let request_size = r.request_size;
+        let mut view = HistoryView::for_caller(r, caller);
+        view.request.body_excerpt = request_chars > EXCERPT_CHARS;
+        // The size of the body sent, not of the excerpt: rows from before
+        // sizes were stored are measured by their stored length.
+        view.request.body_size = request_size.unwrap_or(i64::from(request_chars));
+        view.response.body_excerpt = response_chars > EXCERPT_CHARS;
+        view
     }
 
     /// The view for `caller`: the URL's credentials only for `webhooks:write`.
@@ -164,8 +186,8 @@ pub async fn list(
     };
     let rows = history::list(&state.db, query).await?;
     let kept = rows.len().min(limit as usize) as i64;
-    let view = |r| HistoryView::for_caller(r, &need.caller);
-    let page = Page::from_rows(rows, limit, view, |r| match sort {
+    let view = |r| HistoryView::listed(r, &need.caller);
+    let page = Page::from_rows(rows, limit, view, |(r, _, _)| match sort {
         HistorySort::SentAt => Cursor::after(&r.id),
         _ => Cursor::offset(offset + kept),
     });
@@ -203,6 +225,7 @@ pub(super) fn manual_deps(state: &AppState) -> manual::Manual {
         clients: state.clients.clone(),
         vault: state.vault.clone(),
         metrics: state.metrics.clone(),
+        lanes: state.lanes.clone(),
         disable_after: state.disable_after,
     }
 }

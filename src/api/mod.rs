@@ -57,6 +57,13 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
         .service(
             web::scope("/v1")
                 .wrap(actix_web::middleware::from_fn(auth::authenticate))
+                // Every API answer is one organization's data, and some carry
+                // secrets (a new token, a web hook's signing secret, URLs with
+                // credentials): no cache, shared or private, may keep them.
+                .wrap(
+                    actix_web::middleware::DefaultHeaders::new()
+                        .add((actix_web::http::header::CACHE_CONTROL, "no-store")),
+                )
                 .route("/me", web::get().to(me::me))
                 .route("/tokens", web::get().to(tokens::list))
                 .route("/tokens", web::post().to(tokens::create))

@@ -4,10 +4,10 @@ use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};
 
 use super::auth::{HistoryRead, Need};
-use super::webhook_view::redact_url;
 use crate::db::time;
 use crate::db::webhooks::WebhookState;
 use crate::error::Result;
+use crate::redact::redact_url;
 use crate::state::AppState;
 use crate::stats::{overview, Overview};
 
@@ -17,6 +17,7 @@ pub async fn get(state: web::Data<AppState>, need: Need<HistoryRead>) -> Result<
         &state.db,
         caller.organization.clone(),
         state.config.retention_days,
+        caller.is_platform(),
     )
     .await?;
     let sees_credentials = caller.sees_url_credentials();
@@ -59,7 +60,15 @@ fn view(o: Overview, sees_credentials: bool) -> Value {
     let tables: Vec<Value> = o
         .tables
         .iter()
-        .map(|t| json!({"name": t.name, "rows": t.rows, "oldest_at": time::rfc3339_opt(&t.oldest_at)}))
+        .map(|t| {
+            json!({
+                "name": t.name,
+                "rows": t.rows,
+                "rows_capped": t.rows_capped,
+                "database_rows": t.database_rows,
+                "oldest_at": time::rfc3339_opt(&t.oldest_at),
+            })
+        })
         .collect();
     let q = &o.queue;
     json!({

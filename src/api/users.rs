@@ -108,6 +108,27 @@ impl UserView {
     }
 }
 
+/// Largest `extra_fields`, in bytes of compact JSON: they go into every
+/// run's template context and every `user.updated` reader's hands.
+const MAX_EXTRA_FIELDS_BYTES: usize = 16 * 1024;
+
+fn check_extra_fields(m: Option<Map<String, Value>>) -> Result<Option<String>> {
+    let Some(m) = m else {
+        return Ok(None);
+    };
+    let text = Value::Object(m).to_string();
+    if text.len() > MAX_EXTRA_FIELDS_BYTES {
+        return Err(Error::field(
+            "extra_fields",
+            format!(
+                "extra_fields is {} bytes as JSON; at most {MAX_EXTRA_FIELDS_BYTES}",
+                text.len()
+            ),
+        ));
+    }
+    Ok(Some(text))
+}
+
 fn check_email(email: &str) -> Result<String> {
     let e = email.trim();
     if crate::db::users::is_email(e) {
@@ -149,7 +170,8 @@ pub async fn create(
         phone: check_text("phone", b.phone.as_deref().unwrap_or(""), false)?,
         manager_id: b.manager_id,
         buddy_id: b.buddy_id,
-        extra_fields: Value::Object(b.extra_fields.unwrap_or_default()).to_string(),
+        extra_fields: check_extra_fields(Some(b.extra_fields.unwrap_or_default()))?
+            .unwrap_or_default(),
         created_at: now,
         updated_at: now,
         organization_id: need.caller.organization.clone(),
@@ -256,7 +278,7 @@ pub async fn update(
             .transpose()?,
         manager_id: b.manager_id.clone(),
         buddy_id: b.buddy_id.clone(),
-        extra_fields: b.extra_fields.map(|m| Value::Object(m).to_string()),
+        extra_fields: check_extra_fields(b.extra_fields)?,
         updated_at: Some(time::now()),
     };
     let user = state

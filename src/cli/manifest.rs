@@ -143,6 +143,8 @@ async fn run(
     crate::manifest::form::check(&manifest, &form)
         .map_err(|p| format!("--form {}: {}", p.key, p.message))?;
     let input = RunInput {
+        // One run, outside any organization: no allowance is shared.
+        organization: String::new(),
         manifest: manifest.clone(),
         user,
         config: pairs(&config, "config")?,

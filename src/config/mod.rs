@@ -12,7 +12,7 @@ mod debug;
 mod limits;
 mod values;
 
-pub use limits::OrgLimits;
+pub use limits::{Limit, OrgLimits};
 
 use values::{parse_cidrs, parse_duration, parse_schedule};
 pub use values::{Cidrs, LogFormat, Role, Schedule, Synchronous};

@@ -35,13 +35,35 @@ pub struct EventType {
 }
 
 impl EventType {
-    /// The types organization `org` can use (the built-in ones and its
-    /// own), by name.
-    pub fn list(conn: &mut DbConn, org: &str) -> QueryResult<Vec<EventType>> {
-        event_types::table
+    /// One page of the types organization `org` can use (the built-in ones
+    /// and its own), by name, after `after`: `limit + 1` rows, the extra one
+    /// telling that a next page exists. Names are unique across both (a
+    /// custom type never takes a built-in name), so the name is the keyset.
+    pub fn list(
+        conn: &mut DbConn,
+        org: &str,
+        after: Option<&str>,
+        limit: i64,
+    ) -> QueryResult<Vec<EventType>> {
+        let mut q = event_types::table
             .filter(event_types::organization_id.eq_any([SHARED, org]))
             .order(event_types::name.asc())
             .select(EventType::as_select())
+            .limit(limit + 1)
+            .into_boxed::<<DbConn as diesel::Connection>::Backend>();
+        if let Some(after) = after {
+            q = q.filter(event_types::name.gt(after.to_string()));
+        }
+        q.load(conn)
+    }
+
+    /// The names of every type organization `org` sees (built-in and its
+    /// own), without their examples.
+    pub fn names(conn: &mut DbConn, org: &str) -> QueryResult<Vec<String>> {
+        event_types::table
+            .filter(event_types::organization_id.eq_any([SHARED, org]))
+            .order(event_types::name.asc())
+            .select(event_types::name)
             .load(conn)
     }
 

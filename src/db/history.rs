@@ -59,6 +59,26 @@ pub struct HistoryRow {
     pub organization_id: String,
 }
 
+diesel::define_sql_function! {
+    /// SQL `substr(text, start, length)`, in characters on both backends.
+    fn substr(x: diesel::sql_types::Text, start: diesel::sql_types::Integer, len: diesel::sql_types::Integer) -> diesel::sql_types::Text;
+}
+
+diesel::define_sql_function! {
+    /// SQL `length(text)`, in characters on both backends.
+    fn length(x: diesel::sql_types::Text) -> diesel::sql_types::Integer;
+}
+
+/// Characters of each body a history list carries: 500 rows of 64 KiB
+/// bodies each way would make a page of hundreds of MB; the detail view
+/// (`GET /v1/history/{id}`) has them whole.
+pub const EXCERPT_CHARS: i32 = 1024;
+
+/// A listed attempt: its row with both bodies cut to [`EXCERPT_CHARS`]
+/// (in SQL, so the database sends no more), and each body's stored length
+/// in characters.
+pub type ListedRow = (HistoryRow, i32, i32);
+
 /// An attempt to store with the delivery updates it causes.
 pub struct AttemptRecord {
     pub row: HistoryRow,
@@ -229,9 +249,34 @@ impl HistoryRow {
     }
 
     /// One page; `limit + 1` rows so the caller knows if more follow.
-    pub fn list(conn: &mut DbConn, query: &HistoryQuery) -> QueryResult<Vec<HistoryRow>> {
+    pub fn list(conn: &mut DbConn, query: &HistoryQuery) -> QueryResult<Vec<ListedRow>> {
+        use history as h;
+        // `HistoryRow`'s columns in order, the bodies cut.
+        let row = (
+            h::id,
+            h::webhook_id,
+            h::event_id,
+            h::event_type,
+            h::event_ids,
+            h::delivery_ids,
+            h::url,
+            h::request_headers,
+            substr(h::request_body, 1, EXCERPT_CHARS),
+            h::response_status,
+            h::response_headers,
+            substr(h::response_body, 1, EXCERPT_CHARS),
+            h::response_truncated,
+            h::duration_ms,
+            h::error,
+            h::attempt,
+            h::triggered_by,
+            h::sent_at,
+            h::request_truncated,
+            h::request_size,
+            h::organization_id,
+        );
         let mut q = history::table
-            .select(HistoryRow::as_select())
+            .select((row, length(h::request_body), length(h::response_body)))
             .filter(history::organization_id.eq(query.organization.clone()))
             .into_boxed::<Backend>();
         if let Some(w) = &query.webhook_id {

@@ -16,6 +16,7 @@ pub mod organizations;
 pub mod partitions;
 mod pool;
 mod prepared;
+pub mod quotas;
 pub(crate) use prepared::pg_statement;
 #[cfg(test)]
 mod queue_migration_tests;

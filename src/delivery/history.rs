@@ -1,7 +1,7 @@
 //! Reading the attempt history (re-sending is `manual`) and the queue.
 
 use crate::db::deliveries::{Delivery, DeliveryQuery};
-use crate::db::history::{HistoryQuery, HistoryRow};
+use crate::db::history::{HistoryQuery, HistoryRow, ListedRow};
 use crate::db::Db;
 use crate::error::{Error, Result};
 
@@ -14,8 +14,8 @@ pub async fn find(db: &Db, org: String, id: String) -> Result<HistoryRow> {
     .await
 }
 
-/// One page of attempts (`limit + 1` rows).
-pub async fn list(db: &Db, query: HistoryQuery) -> Result<Vec<HistoryRow>> {
+/// One page of attempts (`limit + 1` rows), their bodies cut to excerpts.
+pub async fn list(db: &Db, query: HistoryQuery) -> Result<Vec<ListedRow>> {
     db.read(move |c| Ok(HistoryRow::list(c, &query)?)).await
 }
 

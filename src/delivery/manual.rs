@@ -1,15 +1,20 @@
 //! Attempts an operator asks for: re-sending a history row and the test
 //! ("Check") send of an event type's example. Both run synchronously and
-//! return the stored history row.
+//! return the stored history row. They go through the web hook's lane like
+//! any delivery (its concurrency, `rate_limit_per_sec` and `Retry-After`
+//! pauses): a button pressed in a loop must not hammer a receiver that
+//! asked to be spared.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use diesel::Connection;
 use serde_json::Value;
 
+use super::lanes::{GatePermit, Lanes};
 use super::payload::{message_id, render, signer_for, EventDoc, Format};
 use super::recorder::{self, history_row, AttemptContext};
-use super::send::send;
+use super::send::{send, Exchange};
 use crate::db::deliveries::{Delivery, DeliveryStatus};
 use crate::db::event_types::EventType;
 use crate::db::events::Event;
@@ -22,15 +27,83 @@ use crate::outbound::HttpClients;
 use crate::vault::Vault;
 
 /// What an operator-asked attempt needs: the database, the shared
-/// clients, the vault for the webhook's secret, metrics, and the
-/// deployment's `disable_after` (a failed attempt counts toward it).
+/// clients, the vault for the webhook's secret, metrics, this process's
+/// lanes, and the deployment's `disable_after` (a failed attempt counts
+/// toward it).
 #[derive(Clone)]
 pub struct Manual {
     pub db: Db,
     pub clients: HttpClients,
     pub vault: Arc<Vault>,
     pub metrics: Arc<Metrics>,
+    pub lanes: Lanes,
     pub disable_after: chrono::Duration,
+}
+
+/// Longest an operator's attempt waits for its place in the lane before
+/// it is answered 429: the request is synchronous, and a lane paused by a
+/// receiver's `Retry-After` may stay shut for minutes.
+const LANE_WAIT: Duration = Duration::from_secs(30);
+
+/// A manual attempt's place in its web hook's lane; the lane's hold is
+/// released however the attempt ends.
+struct LaneTurn<'a> {
+    lanes: &'a Lanes,
+    webhook_id: &'a str,
+    permit: Option<GatePermit>,
+}
+
+impl<'a> LaneTurn<'a> {
+    /// Waits, up to [`LANE_WAIT`], for the lane's limit, its rate and any
+    /// pause, as a delivery does; else 429 with `Retry-After`.
+    async fn take(lanes: &'a Lanes, w: &'a Webhook) -> Result<LaneTurn<'a>> {
+        let (gate, limiter) = lanes.hold(w);
+        let mut turn = LaneTurn {
+            lanes,
+            webhook_id: &w.id,
+            permit: None,
+        };
+        let wait = async {
+            let permit = gate.acquire().await;
+            if let Some(l) = limiter {
+                l.until_ready().await;
+            }
+            permit
+        };
+        match tokio::time::timeout(LANE_WAIT, wait).await {
+            Ok(permit) => {
+                turn.permit = Some(permit);
+                Ok(turn)
+            }
+            Err(_) => Err(Error::RateLimited {
+                message: format!(
+                    "web hook '{}' is at its concurrency or rate limit, or paused by its receiver's Retry-After; retry in {} s",
+                    w.id,
+                    LANE_WAIT.as_secs()
+                ),
+                retry_after_secs: LANE_WAIT.as_secs(),
+            }),
+        }
+    }
+
+    /// The lane learns from the answer, as it does from deliveries.
+    fn answered(&self, metrics: &Metrics, ex: &Exchange) {
+        if let Some(change) = self
+            .permit
+            .as_ref()
+            .and_then(|p| p.answered(ex.signal(), ex.retry_after))
+        {
+            metrics.lane_changed(change.to > change.from, change.reason.as_str());
+        }
+    }
+}
+
+impl Drop for LaneTurn<'_> {
+    fn drop(&mut self) {
+        // The place first, then the hold: as a delivery's task does.
+        self.permit.take();
+        self.lanes.release(self.webhook_id);
+    }
 }
 
 /// Sends the event(s) of history row `id` again, to the webhook's current
@@ -168,6 +241,7 @@ async fn attempt(
     } else {
         message_id(&event_ids)
     };
+    let turn = LaneTurn::take(&deps.lanes, &webhook).await?;
     let ex = send(
         clients,
         &webhook.url,
@@ -177,6 +251,8 @@ async fn attempt(
         signer.as_ref(),
     )
     .await;
+    turn.answered(&deps.metrics, &ex);
+    drop(turn);
     let ctx = AttemptContext {
         organization_id: &webhook.organization_id,
         webhook_id: &webhook.id,

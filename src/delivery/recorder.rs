@@ -92,7 +92,9 @@ pub fn store(
             "webhook": {
                 "id": w.id,
                 "name": w.name,
-                "url": w.url,
+                // The event reaches every subscriber and stays in history:
+                // never the URL's user, password or query values.
+                "url": crate::redact::redact_url(&w.url),
                 "disabled_reason": reason,
                 "disabled_at": w.disabled_at.as_ref().map(time::rfc3339),
             },

@@ -27,6 +27,8 @@ pub(super) struct Effects {
     pub(super) stored: Option<Map<String, Value>>,
     /// A sync's action, its records and the only emails it imports.
     pub(super) sync: Option<SyncWrite>,
+    /// The organization's people quota, which a sync's new people respect.
+    pub(super) max_users: Option<crate::config::Limit>,
 }
 
 impl Effects {
@@ -64,7 +66,15 @@ impl Effects {
             }
         }
         if let Some((action, records, only)) = self.sync {
-            events.extend(sync::apply(c, org, &action, records, only.as_ref(), now)?);
+            events.extend(sync::apply(
+                c,
+                org,
+                &action,
+                records,
+                only.as_ref(),
+                self.max_users,
+                now,
+            )?);
         }
         Ok(events)
     }

@@ -71,6 +71,7 @@ impl Integrations {
             None => None,
         };
         Ok(RunInput {
+            organization: integration.organization_id.clone(),
             manifest: integration.manifest_value(),
             user: user.map(|u| user_context(u, &people)),
             config,

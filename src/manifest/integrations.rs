@@ -127,7 +127,17 @@ impl Integrations {
             organization_id: org,
         };
         let stored = integration.clone();
-        self.db.write(move |c| Ok(stored.insert(c)?)).await?;
+        let limit = self.limits.integrations();
+        self.db
+            .write(move |c| {
+                c.transaction(|c| {
+                    if let Some(l) = limit {
+                        l.check(crate::db::quotas::integrations(c, &stored.organization_id)?)?;
+                    }
+                    Ok(stored.insert(c)?)
+                })
+            })
+            .await?;
         self.invalidate_triggers();
         Ok(integration)
     }

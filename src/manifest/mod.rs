@@ -23,6 +23,7 @@ mod outcome;
 pub mod people;
 pub mod pkce;
 pub mod queue;
+pub mod quota;
 pub mod render;
 pub mod run;
 pub mod run_form;

@@ -14,6 +14,10 @@ pub struct Notifier {
     sms_url: Option<String>,
     sms_token: Option<String>,
     http: Option<reqwest::Client>,
+    /// Emails and texts per organization and minute: a manifest looping
+    /// over people must not turn hookrelay into a spam relay, or spend one
+    /// tenant's share of the mail server on another's.
+    rate: crate::publish::rate::OrgRate,
 }
 
 impl Notifier {
@@ -42,7 +46,22 @@ impl Notifier {
             sms_url: sms_url.filter(|u| !u.is_empty()).map(String::from),
             sms_token: sms_token.filter(|t| !t.is_empty()).map(String::from),
             http: Some(http),
+            rate: Default::default(),
         })
+    }
+
+    /// The same, sending at most `rate` per organization.
+    pub fn limited(mut self, rate: crate::publish::rate::OrgRate) -> Notifier {
+        self.rate = rate;
+        self
+    }
+
+    /// Takes one message from organization `org`'s allowance, or says why
+    /// it is not sent.
+    pub fn admit(&self, org: &str) -> Result<(), String> {
+        self.rate
+            .admit(org, 1)
+            .map_err(|e| format!("not sent: {e}"))
     }
 
     /// Sends a plain-text email to one recipient.

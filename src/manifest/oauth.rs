@@ -68,15 +68,24 @@ impl Integrations {
                 .append_pair("code_challenge_method", "S256");
         }
         let (sid, org, iid) = (oauth_state, i.organization_id.clone(), i.id.clone());
+        let limit = self.limits.oauth_states();
         self.db
             .write(move |c| {
-                Ok(store::store_oauth_state(
-                    c,
-                    &sid,
-                    &org,
-                    &iid,
-                    time::now() + STATE_TTL,
-                )?)
+                use diesel::Connection;
+                c.transaction(|c| {
+                    // Pending states are rows: without a quota one
+                    // organization could fill the table for an hour.
+                    if let Some(l) = limit {
+                        l.check(crate::db::quotas::oauth_states(c, &org, time::now())?)?;
+                    }
+                    Ok(store::store_oauth_state(
+                        c,
+                        &sid,
+                        &org,
+                        &iid,
+                        time::now() + STATE_TTL,
+                    )?)
+                })
             })
             .await?;
         Ok(url)

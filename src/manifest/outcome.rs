@@ -73,9 +73,12 @@ impl Integrations {
                     // no user.
                     Some(records) if run.dry_run => {
                         let org = run.organization_id.clone();
+                        let max_users = self.limits.users();
                         let plan = self
                             .db
-                            .read(move |c| sync::plan_in(c, &org, &action, records, only.as_ref()))
+                            .read(move |c| {
+                                sync::plan_in(c, &org, &action, records, only.as_ref(), max_users)
+                            })
                             .await?;
                         preview = Some((counts(&plan), plan));
                     }

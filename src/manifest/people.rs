@@ -9,9 +9,10 @@ use diesel::Connection;
 
 use super::queue::Integrations;
 use super::triggers::{queue_in, TriggerIndex};
+use crate::config::Limit;
 use crate::db::organizations::Organization;
 use crate::db::users::{User, UserChanges, UserQuery};
-use crate::db::{time, DbConn};
+use crate::db::{quotas, time, DbConn};
 use crate::error::{Error, Result};
 use crate::publish;
 
@@ -45,11 +46,16 @@ fn email_taken(c: &mut DbConn, org: &str, email: &str, except: Option<&str>) -> 
 }
 
 /// Records `user.updated` for `u` in its organization and queues the runs
-/// it triggers there.
-fn publish_user(c: &mut DbConn, index: &TriggerIndex, u: &User) -> Result<usize> {
+/// it triggers there (up to the waiting-runs `limit`).
+fn publish_user(
+    c: &mut DbConn,
+    index: &TriggerIndex,
+    limit: Option<Limit>,
+    u: &User,
+) -> Result<usize> {
     let org = u.organization_id.as_str();
     let events = publish::record_builtin_in(c, org, vec![publish::user_updated(u)])?;
-    queue_in(c, index, org, &events)
+    queue_in(c, index, limit, org, &events)
 }
 
 impl Integrations {
@@ -58,10 +64,14 @@ impl Integrations {
     pub async fn create_user(&self, user: User) -> Result<User> {
         let stored = user.clone();
         let index = self.trigger_snapshot().await?;
+        let (max_users, runs) = (self.limits.users(), self.limits.queued_runs());
         self.db
             .write(move |c| {
                 c.transaction::<_, Error, _>(|c| {
                     let org = stored.organization_id.as_str();
+                    if let Some(l) = max_users {
+                        l.check(quotas::users(c, org)?)?;
+                    }
                     email_taken(c, org, &stored.email, None)?;
                     for (field, id) in [
                         ("manager_id", &stored.manager_id),
@@ -72,7 +82,7 @@ impl Integrations {
                         }
                     }
                     stored.insert(c)?;
-                    publish_user(c, &index, &stored)
+                    publish_user(c, &index, runs, &stored)
                 })
             })
             .await?;
@@ -106,6 +116,7 @@ impl Integrations {
             return self.find_user(org, id).await;
         }
         let index = self.trigger_snapshot().await?;
+        let runs = self.limits.queued_runs();
         let user = self
             .db
             .write(move |c| {
@@ -127,7 +138,7 @@ impl Integrations {
                     User::update(c, &org, &id, &changes)?;
                     let u =
                         User::find(c, &org, &id)?.ok_or_else(|| Error::not_found("user", &id))?;
-                    publish_user(c, &index, &u)?;
+                    publish_user(c, &index, runs, &u)?;
                     Ok(u)
                 })
             })
@@ -163,6 +174,7 @@ impl Integrations {
     /// `organization.updated`, carrying its id, to that organization only.
     pub async fn put_organization(&self, org: String, name: String) -> Result<Organization> {
         let index = self.trigger_snapshot().await?;
+        let runs = self.limits.queued_runs();
         let o = self
             .db
             .write(move |c| {
@@ -175,7 +187,7 @@ impl Integrations {
                         &org,
                         vec![crate::organizations::updated_event(&org, &name)],
                     )?;
-                    queue_in(c, &index, &org, &events)?;
+                    queue_in(c, &index, runs, &org, &events)?;
                     Organization::find(c, &org)?
                         .ok_or_else(|| Error::not_found("organization", &org))
                 })

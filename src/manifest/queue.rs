@@ -65,6 +65,9 @@ pub struct Integrations {
     pub(super) inline: Arc<tokio::sync::Semaphore>,
     /// Longest a `?wait=true` request waits for its run.
     pub(super) inline_wait: Duration,
+    /// Per-organization quotas: people, integrations, waiting runs, OAuth
+    /// states.
+    pub limits: crate::config::OrgLimits,
 }
 
 /// How this process runs integrations.
@@ -78,6 +81,8 @@ pub struct RunSettings {
     pub inline_runs: usize,
     /// Longest a `?wait=true` request waits for its run.
     pub inline_wait: Duration,
+    /// Per-organization quotas.
+    pub limits: crate::config::OrgLimits,
 }
 
 impl Integrations {
@@ -102,13 +107,24 @@ impl Integrations {
             triggers: TriggerCache::default(),
             inline: Arc::new(tokio::sync::Semaphore::new(settings.inline_runs)),
             inline_wait: settings.inline_wait,
+            limits: settings.limits,
         }
     }
 
-    /// Queues a run for the worker.
+    /// Queues a run for the worker; 429 while its organization has
+    /// `HOOKRELAY_MAX_QUEUED_RUNS_PER_ORG` runs waiting.
     pub async fn enqueue(&self, run: Run) -> Result<Run> {
         let stored = run.clone();
-        self.db.write(move |c| Ok(stored.insert(c)?)).await?;
+        let limit = self.limits.queued_runs();
+        self.db
+            .write(move |c| {
+                use diesel::Connection;
+                c.transaction(|c| {
+                    super::quota::room_for_run(c, limit, &stored.organization_id)?;
+                    Ok(stored.insert(c)?)
+                })
+            })
+            .await?;
         self.wake.notify_one();
         Ok(run)
     }
@@ -210,6 +226,9 @@ impl Integrations {
             Ok(i) => i,
             Err(_) => Arc::new(TriggerIndex::new()),
         };
+        let limit = self.limits.queued_runs();
+        let mut effects = effects;
+        effects.max_users = self.limits.users();
         let result = self
             .db
             .write(move |c| {
@@ -221,7 +240,7 @@ impl Integrations {
                     }
                     let events =
                         effects.apply(c, &vault, &org, &integration_id, user_id.as_deref(), now)?;
-                    triggers::queue_in(c, &index, &org, &events)?;
+                    triggers::queue_in(c, &index, limit, &org, &events)?;
                     Ok(!events.is_empty())
                 })
             })
@@ -261,7 +280,8 @@ impl Integrations {
     /// transaction).
     pub async fn trigger_texts(&self, org: &str, events: &[(&str, &str)]) -> Result<usize> {
         let index = self.trigger_snapshot().await?;
-        let n = triggers::queue_texts(&self.db, &index, org, events).await?;
+        let n =
+            triggers::queue_texts(&self.db, &index, self.limits.queued_runs(), org, events).await?;
         if n > 0 {
             self.wake.notify_one();
         }

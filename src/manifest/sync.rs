@@ -25,6 +25,7 @@ use super::import::{email_of, plan, text, Candidate, Mark};
 
 use super::render::{lookup, plain_text};
 use super::run::{Outcome, RunResult, Runner};
+use crate::config::Limit;
 use crate::db::users::{User, UserChanges};
 use crate::db::{new_id, DbConn};
 use crate::error::Result;
@@ -181,9 +182,10 @@ pub fn apply(
     action: &str,
     records: Vec<Map<String, Value>>,
     only: Option<&HashSet<String>>,
+    max_users: Option<Limit>,
     now: chrono::NaiveDateTime,
 ) -> Result<Vec<(String, Value)>> {
-    let plan = plan_in(c, org, action, records, only)?;
+    let plan = plan_in(c, org, action, records, only, max_users)?;
     let mut changed = Vec::new();
     for cand in plan {
         match cand.mark {
@@ -240,19 +242,39 @@ pub fn apply(
 }
 
 /// The import plan of `records` against `org`'s people (read in one query).
+/// New people past `max_users` (`HOOKRELAY_MAX_USERS_PER_ORG`) are skipped
+/// with the reason, so a sync cannot grow an organization past its quota
+/// and its run still records what it did.
 pub fn plan_in(
     c: &mut DbConn,
     org: &str,
     action: &str,
     records: Vec<Map<String, Value>>,
     only: Option<&HashSet<String>>,
+    max_users: Option<Limit>,
 ) -> Result<Vec<Candidate>> {
     let keys: Vec<String> = records.iter().map(|r| email_of(r).to_lowercase()).collect();
     let known: HashMap<String, User> = User::find_by_email_keys(c, org, &keys)?
         .into_iter()
         .map(|u| (u.email_key.clone(), u))
         .collect();
-    Ok(plan(action, records, &known, only))
+    let mut plan = plan(action, records, &known, only);
+    if let Some(l) = max_users {
+        let mut room = l.max - crate::db::quotas::users(c, org)?;
+        for cand in plan.iter_mut().filter(|c| c.mark == Mark::New) {
+            if room > 0 {
+                room -= 1;
+            } else {
+                cand.mark = Mark::Skipped;
+                cand.changes.clear();
+                cand.reason = Some(format!(
+                    "the organization has {} {}, the most allowed ({})",
+                    l.max, l.what, l.variable
+                ));
+            }
+        }
+    }
+    Ok(plan)
 }
 
 #[cfg(test)]

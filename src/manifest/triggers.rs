@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+use crate::config::Limit;
 use crate::db::integrations::Integration;
 use crate::db::runs::{Run, RunKind, TriggeredBy};
 use crate::db::users::User;
@@ -82,9 +83,12 @@ impl TriggerCache {
 /// Queues, in the caller's transaction, the runs `events` (published in
 /// organization `org`) trigger: a change and the runs it causes commit
 /// together.
+/// Runs beyond `limit` (`HOOKRELAY_MAX_QUEUED_RUNS_PER_ORG`) are recorded
+/// `failed` with the reason instead.
 pub fn queue_in(
     c: &mut crate::db::DbConn,
     index: &TriggerIndex,
+    limit: Option<Limit>,
     org: &str,
     events: &[(String, Value)],
 ) -> Result<usize> {
@@ -92,7 +96,7 @@ pub fn queue_in(
         .iter()
         .map(|(t, p)| (t.as_str(), Some(p), ""))
         .collect();
-    queue_wanted(c, org, wanted_runs(index, org, &raw))
+    queue_wanted(c, limit, org, wanted_runs(index, org, &raw))
 }
 
 /// Queues the runs that events published in `org` (type, payload text)
@@ -102,6 +106,7 @@ pub fn queue_in(
 pub async fn queue_texts(
     db: &Db,
     index: &TriggerIndex,
+    limit: Option<Limit>,
     org: &str,
     events: &[(&str, &str)],
 ) -> Result<usize> {
@@ -112,7 +117,8 @@ pub async fn queue_texts(
         return Ok(0);
     }
     let org = org.to_string();
-    db.write(move |c| queue_wanted(c, &org, wanted)).await
+    db.write(move |c| queue_wanted(c, limit, &org, wanted))
+        .await
 }
 
 /// The runs `events` of organization `org` ask for: (integration, form,
@@ -156,9 +162,11 @@ fn wanted_runs(
     wanted
 }
 
-/// Inserts the wanted runs for users of `org` that exist; how many.
+/// Inserts the wanted runs for users of `org` that exist; how many were
+/// queued (past `limit`, they are recorded `failed`).
 fn queue_wanted(
     c: &mut crate::db::DbConn,
+    limit: Option<Limit>,
     org: &str,
     wanted: Vec<(String, Value, String)>,
 ) -> Result<usize> {
@@ -166,16 +174,17 @@ fn queue_wanted(
     for (integration_id, form, email) in wanted {
         if let Some(u) = User::find_by_email(c, org, &email)? {
             let form = form.as_object().cloned().unwrap_or_default();
-            Run::queued(
+            let run = Run::queued(
                 org,
                 &integration_id,
                 Some(u.id),
                 RunKind::Execute,
                 &form,
                 TriggeredBy::Event,
-            )
-            .insert(c)?;
-            n += 1;
+            );
+            if super::quota::queue_or_skip(c, limit, run)? {
+                n += 1;
+            }
         }
     }
     Ok(n)

@@ -35,7 +35,7 @@ struct Job {
 pub struct Publisher {
     tx: mpsc::Sender<Job>,
     /// Each organization's publish rate (see `rate`).
-    pub rate: super::rate::PublishRate,
+    pub rate: super::rate::OrgRate,
 }
 
 impl Publisher {
@@ -53,7 +53,7 @@ impl Publisher {
     }
 
     /// Holds each organization to a publish rate.
-    pub fn with_rate(mut self, rate: super::rate::PublishRate) -> Publisher {
+    pub fn with_rate(mut self, rate: super::rate::OrgRate) -> Publisher {
         self.rate = rate;
         self
     }

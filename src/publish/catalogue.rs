@@ -1,8 +1,10 @@
 //! The event-type catalogue and published events, read and extended.
 
+use diesel::Connection;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use crate::config::Limit;
 use crate::db::deliveries::Delivery;
 use crate::db::event_types::{EventType, Volume};
 use crate::db::events::{Event, EventQuery};
@@ -20,19 +22,29 @@ pub struct NewEventType {
     pub example: Option<Map<String, Value>>,
 }
 
-/// The event types organization `org` sees: the built-in ones and its own.
-pub async fn list_types(db: &Db, org: String) -> Result<Vec<EventType>> {
-    db.read(move |c| Ok(EventType::list(c, &org)?)).await
+/// Longest event-type description, in characters.
+pub const MAX_DESCRIPTION_CHARS: usize = 2_000;
+
+/// Largest event-type example, in bytes of compact JSON: an example shows a
+/// subscriber the shape of an event, and every list of types carries it.
+pub const MAX_EXAMPLE_BYTES: usize = 16 * 1024;
+
+/// One page of the event types organization `org` sees (the built-in ones
+/// and its own), by name after `after` (`limit + 1` rows).
+pub async fn list_types(
+    db: &Db,
+    org: String,
+    after: Option<String>,
+    limit: i64,
+) -> Result<Vec<EventType>> {
+    db.read(move |c| Ok(EventType::list(c, &org, after.as_deref(), limit)?))
+        .await
 }
 
 /// The names of the event types organization `org` sees (built-in and
 /// its own), for checking subscriptions.
 pub async fn type_names(db: &Db, org: String) -> Result<Vec<String>> {
-    Ok(list_types(db, org)
-        .await?
-        .into_iter()
-        .map(|t| t.name)
-        .collect())
+    db.read(move |c| Ok(EventType::names(c, &org)?)).await
 }
 
 /// The `prefix.*` patterns that match something among `names`: each name's
@@ -63,20 +75,31 @@ pub async fn find_type(db: &Db, org: String, name: String) -> Result<EventType> 
 }
 
 /// Adds a custom event type to organization `org`; 409 when the name is
-/// built in or already one of the organization's. Other organizations may
-/// use the same name for types of their own.
-pub async fn create_type(db: &Db, org: String, body: NewEventType) -> Result<EventType> {
+/// built in or already one of the organization's, or when the organization
+/// has `limit` custom types already. Other organizations may use the same
+/// name for types of their own.
+pub async fn create_type(
+    db: &Db,
+    org: String,
+    limit: Option<Limit>,
+    body: NewEventType,
+) -> Result<EventType> {
     let mut t = validate(body)?;
     t.organization_id = org;
     let stored = t.clone();
     db.write(move |c| {
-        if EventType::find(c, &stored.organization_id, &stored.name)?.is_some() {
-            return Err(Error::conflict(
-                crate::error::ErrorCode::EventTypeExists,
-                format!("event type '{}' already exists", stored.name),
-            ));
-        }
-        Ok(stored.insert(c)?)
+        c.transaction(|c| {
+            if EventType::find(c, &stored.organization_id, &stored.name)?.is_some() {
+                return Err(Error::conflict(
+                    crate::error::ErrorCode::EventTypeExists,
+                    format!("event type '{}' already exists", stored.name),
+                ));
+            }
+            if let Some(l) = limit {
+                l.check(crate::db::quotas::event_types(c, &stored.organization_id)?)?;
+            }
+            Ok(stored.insert(c)?)
+        })
     })
     .await?;
     Ok(t)
@@ -123,6 +146,12 @@ fn validate(body: NewEventType) -> Result<EventType> {
             format!("the first segment names the entity field, and `{entity}` is already a field of every event; choose another"),
         ));
     }
+    if body.description.chars().count() > MAX_DESCRIPTION_CHARS {
+        return Err(Error::field(
+            "description",
+            format!("description must be at most {MAX_DESCRIPTION_CHARS} characters"),
+        ));
+    }
     let volume = match body.volume.as_deref() {
         None => Volume::Low,
         Some(v) => v
@@ -143,7 +172,15 @@ fn validate(body: NewEventType) -> Result<EventType> {
                     format!("the example must carry the `{entity}` object"),
                 ));
             }
-            Value::Object(ex)
+            let ex = Value::Object(ex);
+            let size = ex.to_string().len();
+            if size > MAX_EXAMPLE_BYTES {
+                return Err(Error::field(
+                    "example",
+                    format!("the example is {size} bytes as JSON; at most {MAX_EXAMPLE_BYTES}"),
+                ));
+            }
+            ex
         }
         None => json!({"type": body.name, "origin": "api", "message": "", entity.clone(): {}}),
     };

@@ -1,5 +1,6 @@
-//! The per-organization publish rate (issue #18): a token bucket per
-//! organization, in this process's memory. With N API processes the
+//! Per-organization rates (issues #18 and #25): a token bucket per
+//! organization, in this process's memory, for publishing events and for
+//! the emails and text messages manifests send. With N processes the
 //! effective rate is N times the configured one (documented in
 //! docs/operations.md); a shared bucket would cost a database write per
 //! publish, which is what group commit saves.
@@ -15,49 +16,81 @@ use crate::error::{Error, Result};
 /// Keys the limiter may hold before idle ones are dropped.
 const RETAIN_ABOVE: usize = 10_000;
 
-/// Events per second per organization, with a burst; `None` inside when off.
-#[derive(Clone, Default)]
-pub struct PublishRate {
-    limiter: Option<Arc<(DefaultKeyedRateLimiter<String>, u32)>>,
+struct Buckets {
+    limiter: DefaultKeyedRateLimiter<String>,
+    /// What going over means, with the setting: "publishes more than …".
+    over: String,
 }
 
-impl PublishRate {
-    /// `per_sec` events per second with `burst` at once; `0` turns it off.
-    pub fn new(per_sec: u32, burst: u32) -> PublishRate {
-        let limiter = NonZeroU32::new(per_sec).map(|rate| {
+/// A rate per organization; `None` inside when off.
+#[derive(Clone, Default)]
+pub struct OrgRate {
+    buckets: Option<Arc<Buckets>>,
+}
+
+impl OrgRate {
+    /// The publish rate: `per_sec` events per second with `burst` at once;
+    /// `0` turns it off.
+    pub fn publish(per_sec: u32, burst: u32) -> OrgRate {
+        let quota = NonZeroU32::new(per_sec).map(|rate| {
             let burst = NonZeroU32::new(burst.max(per_sec)).unwrap_or(rate);
-            let quota = Quota::per_second(rate).allow_burst(burst);
-            Arc::new((RateLimiter::keyed(quota), per_sec))
+            Quota::per_second(rate).allow_burst(burst)
         });
-        PublishRate { limiter }
+        OrgRate::new(
+            quota,
+            format!(
+                "publishes more than {per_sec} events per second (HOOKRELAY_PUBLISH_RATE_PER_ORG)"
+            ),
+        )
     }
 
-    /// Takes `n` events from `org`'s bucket, or says when to retry.
+    /// The notification rate: `per_min` emails and text messages a minute,
+    /// all of them at once at most; `0` turns it off.
+    pub fn notifications(per_min: u32) -> OrgRate {
+        OrgRate::new(
+            NonZeroU32::new(per_min).map(Quota::per_minute),
+            format!(
+                "sends more than {per_min} emails and text messages per minute (HOOKRELAY_NOTIFICATIONS_PER_MINUTE_PER_ORG)"
+            ),
+        )
+    }
+
+    fn new(quota: Option<Quota>, over: String) -> OrgRate {
+        OrgRate {
+            buckets: quota.map(|q| {
+                Arc::new(Buckets {
+                    limiter: RateLimiter::keyed(q),
+                    over,
+                })
+            }),
+        }
+    }
+
+    /// Takes `n` from `org`'s bucket, or says when to retry.
     pub fn admit(&self, org: &str, n: usize) -> Result<()> {
-        let Some(inner) = &self.limiter else {
+        let Some(b) = &self.buckets else {
             return Ok(());
         };
-        let (limiter, rate) = (&inner.0, inner.1);
-        if limiter.len() > RETAIN_ABOVE {
-            limiter.retain_recent();
+        if b.limiter.len() > RETAIN_ABOVE {
+            b.limiter.retain_recent();
         }
         let cells = NonZeroU32::new(n.max(1) as u32).expect("at least one");
         let over = |retry_after_secs: u64| Error::RateLimited {
             message: format!(
-                "this organization publishes more than {rate} events per second \
-                 (HOOKRELAY_PUBLISH_RATE_PER_ORG); retry in {retry_after_secs} s"
+                "this organization {}; retry in {retry_after_secs} s",
+                b.over
             ),
             retry_after_secs,
         };
-        match limiter.check_key_n(&org.to_string(), cells) {
+        match b.limiter.check_key_n(&org.to_string(), cells) {
             Ok(Ok(())) => Ok(()),
             Ok(Err(not_until)) => {
                 let wait = not_until.wait_time_from(DefaultClock::default().now());
                 // Whole seconds, rounded up: `Retry-After` has no fractions.
                 Err(over(wait.as_secs() + u64::from(wait.subsec_nanos() > 0)))
             }
-            // More events than the bucket holds: never admitted at once
-            // (the configuration keeps the burst at least one full batch).
+            // More than the bucket holds: never admitted at once (the
+            // configuration keeps the publish burst at least one full batch).
             Err(_) => Err(over(1)),
         }
     }
@@ -65,11 +98,11 @@ impl PublishRate {
 
 #[cfg(test)]
 mod tests {
-    use super::PublishRate;
+    use super::OrgRate;
 
     #[test]
     fn buckets_are_per_organization() {
-        let rate = PublishRate::new(1, 5);
+        let rate = OrgRate::publish(1, 5);
         assert!(rate.admit("org_a", 5).is_ok());
         let err = rate.admit("org_a", 1).unwrap_err();
         assert!(matches!(
@@ -84,7 +117,7 @@ mod tests {
 
     #[test]
     fn zero_is_off() {
-        let rate = PublishRate::new(0, 0);
+        let rate = OrgRate::publish(0, 0);
         assert!(rate.admit("org_a", 1_000_000).is_ok());
     }
 }

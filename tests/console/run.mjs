@@ -223,6 +223,26 @@ try {
     await page.getByLabel("Result").selectOption("");
   });
 
+  await step("an entry opened from the list shows the whole body, not the list's excerpt", async () => {
+    // History lists carry 1,024 characters of each body (issue 25); the
+    // entry fetches the attempt itself.
+    const example = (await gw.api("GET", "/v1/event-types/profile.parsing.success")).body.example;
+    example.profile.notes = "n".repeat(3000) + "END-OF-LONG-NOTE";
+    const published = await gw.api("POST", "/v1/events", example);
+    expect(published.status === 202, "published");
+    await until(() => Promise.resolve(receiver.received.some((r) => r.body.includes("END-OF-LONG-NOTE"))), "the long event arrives");
+    await page.getByLabel("Search").fill(published.body.id);
+    await page.getByRole("button", { name: "Search" }).click();
+    await rows("History").first().waitFor();
+    await until(async () => (await rows("History").count()) === 1, "one row for the event");
+    await rows("History").first().locator("td").nth(1).click();
+    await dialog().getByText(/END-OF-LONG-NOTE/).first().waitFor();
+    await shot("09b-history-entry-long-body");
+    await dialog().getByRole("button", { name: "Close", exact: true }).first().click();
+    await page.getByLabel("Search").fill("");
+    await page.getByRole("button", { name: "Search" }).click();
+  });
+
   await step("web hooks sort and search", async () => {
     await gw.api("POST", "/v1/webhooks", { name: "Analytics", url: "http://127.0.0.1:9/a", event_types: ["job.*"] });
     await nav("Web hooks").click();

@@ -27,9 +27,9 @@ export function sampleStats() {
       disabled: [{ id: "wh_sample_legacy", name: "Legacy CRM", url: "https://crm.example.com/in", state: "disabled" }],
     },
     tables: [
-      { name: "events", rows: 48211, oldest_at: ago(43000) },
-      { name: "deliveries", rows: 61877, oldest_at: ago(43000) },
-      { name: "history", rows: 70342, oldest_at: ago(43000) },
+      { name: "events", rows: 48211, rows_capped: false, database_rows: null, oldest_at: ago(43000) },
+      { name: "deliveries", rows: 61877, rows_capped: false, database_rows: null, oldest_at: ago(43000) },
+      { name: "history", rows: 100000, rows_capped: true, database_rows: null, oldest_at: ago(43000) },
     ],
     retention: { days: 30, last_run_at: ago(20), deleted: { history: 1520, deliveries: 1288, events: 1102 } },
   };

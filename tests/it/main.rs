@@ -39,6 +39,7 @@ mod retention_partitions;
 mod security;
 mod settle_batch;
 mod stats;
+mod tenants;
 mod wake;
 mod webhook_checks;
 mod webhooks;

@@ -1,12 +1,12 @@
 // One attempt: the request and the response, headers and bodies (JSON
 // pretty-printed, form bodies as fields), with Re-send.
 import { useState } from "preact/hooks";
-import { post, seg } from "../api";
+import { get, post, seg } from "../api";
 import { can } from "../session";
 import { HistoryEntry } from "../types";
-import { Body, Headers, Result, When } from "../ui/bits";
+import { Body, ErrorNote, Headers, Loading, Result, When } from "../ui/bits";
 import { Dialog } from "../ui/dialog";
-import { asApiError } from "../ui/load";
+import { asApiError, useLoad } from "../ui/load";
 
 /** The request and the response of an attempt, side by side. */
 export function Exchange({ entry }: { entry: HistoryEntry }) {
@@ -42,6 +42,9 @@ export function Exchange({ entry }: { entry: HistoryEntry }) {
 }
 
 export function HistoryDetail({ entry, onClose, onResent }: { entry: HistoryEntry; onClose: () => void; onResent: (e: HistoryEntry) => void }) {
+  // A list row carries only excerpts of the bodies: the attempt itself
+  // has them as kept.
+  const full = useLoad(() => get<HistoryEntry>(`/v1/history/${seg(entry.id)}`), [entry.id]);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const resend = async () => {
@@ -98,7 +101,8 @@ export function HistoryDetail({ entry, onClose, onResent }: { entry: HistoryEntr
           <dd>{entry.event_ids.length ? entry.event_ids.join(", ") : "test payload"}</dd>
         </div>
       </dl>
-      <Exchange entry={entry} />
+      <ErrorNote error={full.error} />
+      {full.data ? <Exchange entry={full.data} /> : !full.error && <Loading />}
     </Dialog>
   );
 }

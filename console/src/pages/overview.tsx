@@ -39,6 +39,8 @@ export function Overview() {
 function Dashboard({ s }: { s: Stats }) {
   const rate = s.last_24h.success_rate;
   const q = s.queue;
+  // Only a platform token is told the database's sizes.
+  const allOrgs = s.tables.some((t) => t.database_rows !== null);
   return (
     <>
       <div class="cards">
@@ -77,7 +79,8 @@ function Dashboard({ s }: { s: Stats }) {
             <thead>
               <tr>
                 <th scope="col">Table</th>
-                <th scope="col" class="num">Rows (est.)</th>
+                <th scope="col" class="num">Rows</th>
+                {allOrgs && <th scope="col" class="num">All organizations (est.)</th>}
                 <th scope="col">Oldest row</th>
               </tr>
             </thead>
@@ -85,7 +88,11 @@ function Dashboard({ s }: { s: Stats }) {
               {s.tables.map((t) => (
                 <tr>
                   <th scope="row">{t.name}</th>
-                  <td class="num">{fmt(t.rows)}</td>
+                  <td class="num">
+                    {fmt(t.rows)}
+                    {t.rows_capped && "+"}
+                  </td>
+                  {allOrgs && <td class="num">{t.database_rows === null ? "—" : fmt(t.database_rows)}</td>}
                   <td>
                     <When at={t.oldest_at} empty="—" />
                   </td>

@@ -57,6 +57,8 @@ pub struct UserContext {
 
 /// Inputs of one run.
 pub struct RunInput {
+    /// The organization the run is for (its notification allowance).
+    pub organization: String,
     pub manifest: Value,
     pub user: Option<UserContext>,
     /// `initial_data_form` values (secret).
@@ -70,6 +72,7 @@ pub struct RunInput {
 /// One run in progress.
 pub struct Runner<'a> {
     svc: &'a Services,
+    organization: String,
     manifest: Value,
     /// Shared with the blocking threads templates render on; changed
     /// copy-on-write between renders.
@@ -141,6 +144,7 @@ impl<'a> Runner<'a> {
         ctx.insert("responses".into(), Value::Array(Vec::new()));
         Runner {
             svc,
+            organization: input.organization,
             manifest: input.manifest,
             ctx: Arc::new(ctx),
             protected,

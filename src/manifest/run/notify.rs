@@ -21,20 +21,27 @@ impl Runner<'_> {
             let message = self.render_or_keep(field("message")).await;
             let kind = n.get("type").and_then(Value::as_str).unwrap_or("email");
             let started = Instant::now();
-            let (url, result) = if kind == "text" {
-                // The user's phone, as the reference does; `to` when they have none.
-                let phone = if self.phone.is_empty() {
-                    to.clone()
-                } else {
-                    self.phone.clone()
-                };
-                let r = self.svc.notifier.text(&phone, &message).await;
-                (format!("sms:{phone}"), r.map(|s| format!("HTTP {s}")))
+            // The user's phone, as the reference does; `to` when they have none.
+            let phone = if self.phone.is_empty() {
+                to.clone()
             } else {
-                (
-                    format!("mailto:{to}"),
-                    self.svc.notifier.email(&to, &subject, &message).await,
-                )
+                self.phone.clone()
+            };
+            let url = if kind == "text" {
+                format!("sms:{phone}")
+            } else {
+                format!("mailto:{to}")
+            };
+            // Within the organization's allowance, or logged as not sent.
+            let result = match self.svc.notifier.admit(&self.organization) {
+                Err(e) => Err(e),
+                Ok(()) if kind == "text" => self
+                    .svc
+                    .notifier
+                    .text(&phone, &message)
+                    .await
+                    .map(|s| format!("HTTP {s}")),
+                Ok(()) => self.svc.notifier.email(&to, &subject, &message).await,
             };
             let body = if kind == "text" {
                 message

@@ -23,6 +23,17 @@ pub(crate) fn point_at(manifest: &str, fake: &FakeApi) -> Value {
     serde_json::from_str(&manifest.replace("FAKE", &fake.base)).unwrap()
 }
 
+/// The reference paginated user-sync manifest, reading the fake API's
+/// `/users`.
+pub(crate) fn sync_manifest(fake: &FakeApi) -> Value {
+    let raw = include_str!(
+        "../../fixtures/manifests/reference-test-sync-paginated-token-nested-data-from.json"
+    )
+    .replace("http://localhost/test_api/users", "FAKE/users")
+    .replace("https://localhost/test_api/users", "FAKE/users");
+    point_at(&raw, fake)
+}
+
 pub(crate) async fn create_user(app: &TestApp, email: &str) -> String {
     let (status, u) = app
         .post(

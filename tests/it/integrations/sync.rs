@@ -135,12 +135,7 @@ async fn sync_users_create_and_update(backend: Backend) {
         return;
     };
     let fake = FakeApi::start().await;
-    let raw = include_str!(
-        "../../fixtures/manifests/reference-test-sync-paginated-token-nested-data-from.json"
-    )
-    .replace("http://localhost/test_api/users", "FAKE/users")
-    .replace("https://localhost/test_api/users", "FAKE/users");
-    let id = create_integration(&app, "sync_users", point_at(&raw, &fake)).await;
+    let id = create_integration(&app, "sync_users", sync_manifest(&fake)).await;
     let page = |emails: &[&str], token: Option<&str>| {
         let employees: Vec<Value> = emails
             .iter()

@@ -1,0 +1,2 @@
+DROP INDEX oauth_states_org;
+DROP INDEX runs_org_waiting;
