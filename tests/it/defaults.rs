@@ -43,9 +43,12 @@ fn config_defaults() -> BTreeMap<String, Option<String>> {
 /// other text, which states no default.
 fn stated_value(text: &str) -> Option<u64> {
     let text = text.trim().trim_end_matches(" by default");
-    let digits: String = text.chars().take_while(char::is_ascii_digit).collect();
-    let n: u64 = digits.parse().ok()?;
-    let factor = match text[digits.len()..].trim() {
+    let written: String = text
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == ',')
+        .collect();
+    let n: u64 = written.replace(',', "").parse().ok()?;
+    let factor = match text[written.len()..].trim() {
         "" | "s" | "seconds" => 1,
         "MiB" => 1024 * 1024,
         "days" => 86_400,
@@ -86,7 +89,14 @@ fn stated_defaults(text: &str) -> Vec<(String, String)> {
             continue;
         };
         let value = value.strip_prefix("by default ").unwrap_or(value);
-        let value = value.split([')', ',', ';']).next().unwrap_or("");
+        // A comma ends the value only when a space follows it: `100,000`
+        // is one number.
+        let end = [value.find(')'), value.find(';'), value.find(", ")]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(value.len());
+        let value = &value[..end];
         if value.starts_with(|c: char| c.is_ascii_digit()) {
             out.push((var.to_string(), value.to_string()));
         }
