@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use super::pkce;
 use super::queue::Integrations;
 use super::run::Runner;
+use super::validate::targets::url_refusal;
 use crate::db::integrations::{self as store, Integration, IntegrationChanges};
 use crate::db::runs::{Run, RunKind, RunStatus, TriggeredBy};
 use crate::db::time;
@@ -59,6 +60,14 @@ impl Integrations {
                 )),
             )
         })?;
+        // The admin's browser is sent there: `javascript:` and the like
+        // would run on whichever page follows the answer.
+        if let Some(why) = url_refusal(&url) {
+            return Err(Error::field(
+                "manifest.oauth.authenticate_url",
+                runner.mask(&format!("renders to a URL that is refused: {why}")),
+            ));
+        }
         let oauth_state = crate::tokens::generate_token().replacen("hr_", "st_", 1);
         url.query_pairs_mut().append_pair("state", &oauth_state);
         if pkce::enabled(&manifest) {

@@ -12,6 +12,7 @@ mod delivery;
 mod event_types;
 mod events;
 mod fairness;
+mod hardening_manifests;
 mod hardening_runner;
 mod hardening_scopes;
 mod hardening_storage;

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::{Runner, Step};
 use crate::manifest::render::plain_text;
+use crate::manifest::validate::targets::header_refusal;
 use crate::outbound::redirects::Body;
 
 impl Runner<'_> {
@@ -106,6 +107,10 @@ impl Runner<'_> {
         for (k, v) in &source {
             let raw = plain_text(v);
             let name = self.render(k).await?;
+            // A name may be a template: what it renders to is checked too.
+            if let Some(why) = header_refusal(&name) {
+                return Err(why);
+            }
             let value = match raw.strip_prefix("Basic ") {
                 Some(creds) if name == "Authorization" => {
                     let creds = self.render(creds).await?;

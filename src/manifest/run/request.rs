@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::{cap, Response, Runner, Step, Target, LOG_CAP};
 use crate::manifest::render::plain_text;
+use crate::manifest::validate::targets::url_refusal;
 use crate::outbound::read::read_limited;
 use crate::outbound::redirects::{self, Body, Outgoing};
 
@@ -118,10 +119,8 @@ impl Runner<'_> {
         step.url = url.clone();
         let parsed =
             url::Url::parse(url.trim()).map_err(|e| format!("the url is invalid ({e}): {url}"))?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(format!(
-                "the url is invalid (scheme must be http or https): {url}"
-            ));
+        if let Some(why) = url_refusal(&parsed) {
+            return Err(format!("the url is invalid ({why}): {url}"));
         }
         self.svc.policy.check_literal(&parsed)?;
         self.last_url = Some(parsed.clone());
