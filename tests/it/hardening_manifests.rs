@@ -8,10 +8,15 @@ use serde_json::{json, Value};
 
 use crate::both_backends;
 use crate::common::fake_api::{Answer, FakeApi};
-use crate::common::{Backend, TestApp};
-use crate::integrations::{create_integration, point_at, run_wait};
+use crate::common::{read, Backend, TestApp};
+use crate::integrations::{authorize, create_integration, point_at, run_wait};
 
-both_backends!(non_http_urls_are_refused, routing_headers_are_refused,);
+both_backends!(
+    non_http_urls_are_refused,
+    routing_headers_are_refused,
+    callback_errors_are_neutral_and_never_framed,
+    callback_answers_once_the_token_is_committed,
+);
 
 pub(crate) async fn set_config(app: &TestApp, id: &str, values: Value) {
     let path = format!("/v1/integrations/{id}/config");
@@ -152,6 +157,145 @@ async fn routing_headers_are_refused(backend: Backend) {
         "{error}"
     );
     assert!(fake.seen().is_empty(), "the request went out");
+    fake.stop().await;
+    app.stop().await;
+}
+
+/// GET of the public callback, as a browser (`html`) or a script.
+async fn callback(app: &TestApp, query: &str, html: bool) -> reqwest::Response {
+    let mut req = app.http.get(format!("{}/oauth/callback?{query}", app.base));
+    if html {
+        req = req.header("Accept", "text/html,application/xhtml+xml,*/*;q=0.8");
+    }
+    req.send().await.unwrap()
+}
+
+/// The headers every callback answer carries.
+fn assert_hardened(resp: &reqwest::Response) {
+    let h = |n: &str| {
+        resp.headers()
+            .get(n)
+            .map(|v| v.to_str().unwrap().to_string())
+    };
+    assert_eq!(h("cache-control").as_deref(), Some("no-store"));
+    assert_eq!(h("x-frame-options").as_deref(), Some("DENY"));
+    let csp = h("content-security-policy").unwrap_or_default();
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert_eq!(h("referrer-policy").as_deref(), Some("no-referrer"));
+}
+
+async fn callback_errors_are_neutral_and_never_framed(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else {
+        return;
+    };
+    let phish = "Your account is locked. Call +1 555 0100 now <b>urgent</b>\n";
+    let query = format!(
+        "state=st_x&error={}",
+        url::form_urlencoded::byte_serialize(phish.as_bytes()).collect::<String>()
+    );
+    let resp = callback(&app, &query, true).await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_hardened(&resp);
+    let page = resp.text().await.unwrap();
+    assert!(page.contains("Not connected"), "{page}");
+    // Reduced to a short code: no sentence, no markup, no line break.
+    for shown in [
+        "Your account",
+        "is locked",
+        "+1 555",
+        "<b>",
+        "&lt;b",
+        "urgent</",
+    ] {
+        assert!(!page.contains(shown), "{shown} shown: {page}");
+    }
+    assert!(
+        page.contains("(error code Youraccountislocked.Call15550100nowburge)"),
+        "{page}"
+    );
+    // A script gets JSON, with the same headers and message.
+    let resp = callback(&app, &query, false).await;
+    assert_hardened(&resp);
+    let (status, v) = read(resp).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(v["error"]["field"], "error");
+    assert!(!v.to_string().contains("is locked"), "{v}");
+    // Standard codes say what they mean; codes are capped.
+    let (_, v) = read(callback(&app, "error=access_denied", false).await).await;
+    let message = v["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("access was denied (error code access_denied)"),
+        "{message}"
+    );
+    let long = "e".repeat(5000);
+    let (_, v) = read(callback(&app, &format!("error={long}"), false).await).await;
+    assert!(!v.to_string().contains(&"e".repeat(41)), "{v}");
+    // Any other answer is hardened too: an unknown state, a bad query.
+    let resp = callback(&app, "code=c&state=st_unknown", true).await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_hardened(&resp);
+    assert_hardened(&callback(&app, "code=a&code=b", false).await);
+    app.stop().await;
+}
+
+async fn callback_answers_once_the_token_is_committed(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else {
+        return;
+    };
+    let fake = FakeApi::start().await;
+    let manifest = point_at(
+        r#"{"oauth": {"authenticate_url": "FAKE/authorize", "access_token": {"url": "FAKE/token"}},
+            "execute": [{"url": "FAKE/me", "method": "GET"}]}"#,
+        &fake,
+    );
+    fake.script(
+        "POST",
+        "/token",
+        vec![Answer::json(200, json!({"access_token": "at-committed-1"}))],
+    );
+    let id = create_integration(&app, "webhook", manifest.clone()).await;
+    let state = |u: &url::Url| {
+        u.query_pairs()
+            .find(|(k, _)| k == "state")
+            .unwrap()
+            .1
+            .to_string()
+    };
+    let location = authorize(&app, &id).await;
+    let resp = callback(&app, &format!("code=c&state={}", state(&location)), true).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_hardened(&resp);
+    assert!(resp.text().await.unwrap().contains("Connected"));
+    let (_, i) = app.get(&format!("/v1/integrations/{id}")).await;
+    assert_eq!(i["oauth"]["connected"], true, "{i}");
+
+    // Deleted while the provider answers: nothing is kept, and the answer
+    // says so instead of "Connected".
+    let gone = create_integration(&app, "webhook", manifest).await;
+    let location = authorize(&app, &gone).await;
+    fake.hold("POST", "/token");
+    let url = format!(
+        "{}/oauth/callback?code=c&state={}",
+        app.base,
+        state(&location)
+    );
+    let pending = tokio::spawn(async move { read(reqwest::get(url).await.unwrap()).await });
+    crate::common::wait::until(
+        "the token request",
+        std::time::Duration::from_secs(60),
+        || async { (fake.seen_on("POST", "/token").len() == 2).then_some(()) },
+    )
+    .await;
+    let (status, v) = app
+        .call(Method::DELETE, &format!("/v1/integrations/{gone}"), None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{v}");
+    fake.release("POST", "/token");
+    let (status, v) = pending.await.unwrap();
+    assert_eq!(status, StatusCode::NOT_FOUND, "{v}");
+    assert_eq!(v["error"]["code"], "not_found", "{v}");
+    // Only the first connection's run is recorded.
+    assert_eq!(app.count_rows("runs"), 1);
     fake.stop().await;
     app.stop().await;
 }
