@@ -16,6 +16,7 @@ both_backends!(
     routing_headers_are_refused,
     callback_errors_are_neutral_and_never_framed,
     callback_answers_once_the_token_is_committed,
+    masking_gaps_are_closed,
 );
 
 pub(crate) async fn set_config(app: &TestApp, id: &str, values: Value) {
@@ -296,6 +297,107 @@ async fn callback_answers_once_the_token_is_committed(backend: Backend) {
     assert_eq!(v["error"]["code"], "not_found", "{v}");
     // Only the first connection's run is recorded.
     assert_eq!(app.count_rows("runs"), 1);
+    fake.stop().await;
+    app.stop().await;
+}
+
+async fn masking_gaps_are_closed(backend: Backend) {
+    let Some(app) = TestApp::start_with(backend, |c| {
+        // The SMS endpoint's address carries a key, and nothing listens.
+        c.sms_url = Some("http://127.0.0.1:9/sms?key=sms-url-secret-42".into());
+    })
+    .await
+    else {
+        return;
+    };
+    let fake = FakeApi::start().await;
+    let manifest = point_at(
+        r#"{"initial_data_form": [{"id": "TOKEN", "name": "t"}],
+            "oauth": {"authenticate_url": "FAKE/authorize", "access_token": {"url": "FAKE/token"}},
+            "execute": [{"url": "FAKE/big", "method": "GET"},
+                        {"url": "FAKE/echo", "method": "GET", "headers": {"Authorization": "Bearer {{ oauth.access_token }}"}}],
+            "post_execute_notification": [{"type": "text", "to": "+3200000000", "message": "hi"}]}"#,
+        &fake,
+    );
+    let id = create_integration(&app, "webhook", manifest).await;
+    let secret = "zq-SECRET-7f3k9w";
+    set_config(&app, &id, json!({"TOKEN": secret})).await;
+    // A non-JSON token answer, with a short access token.
+    fake.script(
+        "POST",
+        "/token",
+        vec![Answer {
+            status: 200,
+            body: b"access_token=k7Q%21&scope=repo&token_type=bearer".to_vec(),
+            content_type: "application/x-www-form-urlencoded",
+            headers: Vec::new(),
+        }],
+    );
+    let location = authorize(&app, &id).await;
+    let state = location
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1;
+    let (status, v) =
+        read(callback(&app, &format!("code=c0de-7d1e9&state={state}"), false).await).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "a form-encoded token is a token: {v}"
+    );
+    // Every gap is looked for, then all that leaked are listed at once.
+    let mut leaks: Vec<String> = Vec::new();
+    let (_, oauth_run) = app
+        .get(&format!("/v1/runs/{}", v["run_id"].as_str().unwrap()))
+        .await;
+    let logged = oauth_run["steps"][0]["response_body"].as_str().unwrap();
+    if logged.contains("k7Q") || !logged.contains("***oauth.access_token***") {
+        leaks.push(format!(
+            "the form-encoded token answer is logged as {logged}"
+        ));
+    }
+
+    // The secret straddles the 64 KiB cut of the logged body.
+    let mut big = "x".repeat(64 * 1024 - 5).into_bytes();
+    big.extend_from_slice(format!("{secret} and after").as_bytes());
+    fake.script("GET", "/big", vec![Answer::bytes(&big)]);
+    fake.script(
+        "GET",
+        "/echo",
+        vec![Answer::json(200, json!({"auth": "Bearer k7Q!"}))],
+    );
+    let run = run_wait(&app, &id, json!({})).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    let steps = run["steps"].as_array().unwrap();
+    assert_eq!(steps[0]["response_truncated"], true);
+    let body = steps[0]["response_body"].as_str().unwrap();
+    if body.contains("zq-S") {
+        leaks.push(format!(
+            "part of a secret at the cut: …{}",
+            &body[body.len() - 20..]
+        ));
+    }
+    assert_eq!(
+        fake.seen_on("GET", "/echo")[0].header("authorization"),
+        Some("Bearer k7Q!")
+    );
+    let echo = steps[1].to_string();
+    if echo.contains("k7Q") {
+        leaks.push(format!("a short OAuth token in clear: {echo}"));
+    }
+    // The text message failed: its error does not name the endpoint.
+    let sms = steps[2]["error"].as_str().unwrap();
+    if sms.contains("sms-url-secret") || sms.contains("127.0.0.1:9") {
+        leaks.push(format!("the SMS error names HOOKRELAY_SMS_URL: {sms}"));
+    }
+    let text = app.table_text("run_steps");
+    for leak in ["k7Q", "sms-url-secret", "zq-S"] {
+        if text.contains(leak) {
+            leaks.push(format!("{leak} is stored in run_steps"));
+        }
+    }
+    assert!(leaks.is_empty(), "{leaks:#?}");
     fake.stop().await;
     app.stop().await;
 }

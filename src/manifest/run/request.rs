@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-use super::{cap, Response, Runner, Step, Target, LOG_CAP};
+use super::{Response, Runner, Step, Target, LOG_CAP};
 use crate::manifest::render::plain_text;
 use crate::manifest::validate::targets::url_refusal;
 use crate::outbound::read::read_limited;
@@ -96,7 +96,6 @@ impl Runner<'_> {
                 *s = self.masker.mask(s);
             }
         }
-        step.response_body = self.masker.mask(&step.response_body);
         self.steps.push(step);
         // Errors quote rendered URLs: masked here, where every request's
         // error is produced, so no caller can store or answer one in clear.
@@ -154,11 +153,13 @@ impl Runner<'_> {
         let bytes = read_limited(resp).await?;
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let json: Option<Value> = serde_json::from_slice(&bytes).ok();
-        step.response_truncated = bytes.len() > LOG_CAP;
         step.response_body = if item.get("save_as_file").is_some() {
             format!("({} bytes, saved as a file)", bytes.len())
         } else {
-            cap(&text, LOG_CAP)
+            // Masked before it is cut: a secret at the cut is masked whole.
+            let (logged, cut) = self.masker.mask_capped(&text, LOG_CAP);
+            step.response_truncated = cut;
+            logged
         };
         check_status(item, status)?;
         Ok(Response {
