@@ -14,6 +14,7 @@ mod events;
 mod fairness;
 mod hardening_manifests;
 mod hardening_runner;
+mod hardening_runs;
 mod hardening_scopes;
 mod hardening_storage;
 mod history;

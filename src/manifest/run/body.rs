@@ -32,7 +32,7 @@ impl Runner<'_> {
             Some(d) => Some(
                 self.svc
                     .renderer
-                    .tree_off_runtime(d.clone(), self.ctx.clone())
+                    .tree_off_runtime(d.clone(), self.scope.clone())
                     .await?,
             ),
             None => None,
@@ -135,13 +135,7 @@ impl Runner<'_> {
         url: &url::Url,
     ) -> Result<Vec<(String, String)>, String> {
         use hmac::{Hmac, Mac};
-        let value = |a: &str, b: &str| {
-            self.ctx
-                .get(a)
-                .or_else(|| self.ctx.get(b))
-                .map(plain_text)
-                .filter(|v| !v.is_empty())
-        };
+        let value = |a: &str, b: &str| self.scope.text(a).or_else(|| self.scope.text(b));
         let (Some(token), Some(secret)) = (
             value("API_TOKEN", "PRITUNL_API_TOKEN"),
             value("API_SECRET", "PRITUNL_API_SECRET"),

@@ -1,8 +1,6 @@
 //! OAuth: the `access_token` exchange after the callback, and refreshing a
 //! token that expires (or was refused with a 401).
 
-use std::sync::Arc;
-
 use serde_json::{Map, Value};
 
 use super::{Runner, Step, Target};
@@ -33,7 +31,7 @@ impl Runner<'_> {
             self.masker.add(value, &format!("oauth {name}"));
         }
         if let Some(v) = verifier {
-            Arc::make_mut(&mut self.ctx).insert("code_verifier".into(), Value::from(v));
+            self.scope.set("code_verifier", &Value::from(v));
         }
         let result = match self.request(&item, "oauth.access_token").await {
             Ok(r) => match self.token_answer(&r) {
@@ -70,7 +68,7 @@ impl Runner<'_> {
         }
         self.masker.add_tree("oauth", &token);
         if let Some(step) = self.steps.last_mut() {
-            step.response_body = self.masker.mask_capped(&r.text, super::LOG_CAP).0;
+            step.response_body = self.masker.mask_capped(&r.text_or_json(), super::LOG_CAP).0;
         }
         Some(token)
     }
@@ -114,7 +112,7 @@ impl Runner<'_> {
             t.extend(fresh);
         }
         let token = stamp_expiry(token, None);
-        Arc::make_mut(&mut self.ctx).insert("oauth".into(), token.clone());
+        self.scope.set("oauth", &token);
         self.oauth = Some(token);
         self.oauth_changed = true;
         Ok(())

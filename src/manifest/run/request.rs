@@ -96,6 +96,15 @@ impl Runner<'_> {
                 *s = self.masker.mask(s);
             }
         }
+        // The step log is kept until the run ends: it counts as kept.
+        let logged = step.url.len() + step.request_body.len() + step.response_body.len();
+        let result = match self.keep(logged, &format!("the step log of {label}")) {
+            Ok(()) => result,
+            Err(e) => {
+                step.error = Some(e.clone());
+                Err(e)
+            }
+        };
         self.steps.push(step);
         // Errors quote rendered URLs: masked here, where every request's
         // error is produced, so no caller can store or answer one in clear.
@@ -150,7 +159,9 @@ impl Runner<'_> {
         let resp = redirects::send(&self.svc.http, &self.svc.policy, out).await?;
         let status = resp.status().as_u16();
         step.status = Some(status);
-        let bytes = read_limited(resp).await?;
+        let bytes = read_limited(resp, self.svc.bounds.response_bytes)
+            .await
+            .map_err(|e| format!("{e} (HOOKRELAY_RUN_MAX_RESPONSE_BYTES)"))?;
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let json: Option<Value> = serde_json::from_slice(&bytes).ok();
         step.response_body = if item.get("save_as_file").is_some() {
@@ -162,11 +173,15 @@ impl Runner<'_> {
             logged
         };
         check_status(item, status)?;
+        let size = bytes.len();
+        // One copy of the body is kept, in the form it is used in.
+        let keep_bytes = item.get("save_as_file").is_some();
         Ok(Response {
             status,
+            text: if json.is_none() { text } else { String::new() },
             json,
-            text,
-            bytes,
+            bytes: if keep_bytes { bytes } else { Vec::new() },
+            size,
         })
     }
 }
