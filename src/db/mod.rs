@@ -24,6 +24,7 @@ pub mod schema;
 pub mod stats;
 pub mod time;
 pub mod tokens;
+pub mod turns;
 pub mod users;
 pub mod webhooks;
 

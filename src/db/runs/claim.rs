@@ -59,26 +59,7 @@ fn next_org(conn: &mut DbConn, after: &str, now: NaiveDateTime) -> QueryResult<O
 /// Up to [`MAX_ORGS`] organizations with due runs, in id order starting
 /// after `cursor` and wrapping around to it.
 fn orgs_in_turn(conn: &mut DbConn, cursor: &str, now: NaiveDateTime) -> QueryResult<Vec<String>> {
-    let mut out: Vec<String> = Vec::new();
-    let mut at = cursor.to_string();
-    let mut wrapped = cursor.is_empty();
-    while out.len() < MAX_ORGS {
-        match next_org(conn, &at, now)? {
-            // Back at or past the cursor: every organization had its turn.
-            Some(o) if wrapped && !cursor.is_empty() && o.as_str() > cursor => break,
-            Some(o) if out.contains(&o) => break,
-            Some(o) => {
-                at.clone_from(&o);
-                out.push(o);
-            }
-            None if !wrapped => {
-                wrapped = true;
-                at.clear();
-            }
-            None => break,
-        }
-    }
-    Ok(out)
+    crate::db::turns::orgs_in_turn(cursor, MAX_ORGS, |after| next_org(conn, after, now))
 }
 
 /// Up to `n` of `org`'s due runs, oldest first, leaving out `skip`;
