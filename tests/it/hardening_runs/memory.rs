@@ -3,6 +3,7 @@
 
 use serde_json::{json, Value};
 
+use super::one_get;
 use crate::both_backends;
 use crate::common::fake_api::{Answer, FakeApi};
 use crate::common::{Backend, TestApp};
@@ -72,15 +73,7 @@ async fn a_run_keeps_a_bounded_amount(backend: Backend) {
     assert!(fake.seen_on("GET", "/never").is_empty());
 
     // One answer past what a run reads fails its step, naming the setting.
-    let huge = create_integration(
-        &app,
-        "webhook",
-        point_at(
-            r#"{"execute": [{"url": "FAKE/huge", "method": "GET"}]}"#,
-            &fake,
-        ),
-    )
-    .await;
+    let huge = create_integration(&app, "webhook", one_get(&fake, "/huge")).await;
     let run = run_wait(&app, &huge, json!({})).await;
     assert_ne!(run["status"], "succeeded");
     let step_error = run["steps"][0]["error"].as_str().unwrap();

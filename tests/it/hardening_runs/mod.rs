@@ -13,6 +13,7 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
+use crate::common::fake_api::FakeApi;
 use crate::common::{TestApp, TOKEN};
 use crate::organizations::call;
 
@@ -84,4 +85,9 @@ pub(crate) async fn integration_in(
     .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     v["id"].as_str().unwrap().to_string()
+}
+
+/// A webhook manifest of one `GET` of `path` on the fake API.
+pub(crate) fn one_get(fake: &FakeApi, path: &str) -> Value {
+    json!({"execute": [{"url": format!("{}{path}", fake.base), "method": "GET"}]})
 }

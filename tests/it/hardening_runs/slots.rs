@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use super::{integration_in, queue, run_of, statuses, PATIENCE};
+use super::{integration_in, one_get, queue, run_of, statuses, PATIENCE};
 use crate::both_backends;
 use crate::common::fake_api::{Answer, FakeApi};
 use crate::common::wait::until;
@@ -28,17 +28,9 @@ async fn one_organization_cannot_hold_every_slot(backend: Backend) {
     fake.script("GET", "/slow", vec![Answer::json(200, json!({}))]);
     fake.script("GET", "/fast", vec![Answer::json(200, json!({}))]);
     let (a, b) = ("org_1".to_string(), new_org(&app, "B").await);
-    let slow = point_at(
-        r#"{"execute": [{"url": "FAKE/slow", "method": "GET"}]}"#,
-        &fake,
-    );
-    let fast = point_at(
-        r#"{"execute": [{"url": "FAKE/fast", "method": "GET"}]}"#,
-        &fake,
-    );
     let (slow, fast) = (
-        integration_in(&app, &b, "webhook", slow).await,
-        integration_in(&app, &a, "webhook", fast).await,
+        integration_in(&app, &b, "webhook", one_get(&fake, "/slow")).await,
+        integration_in(&app, &a, "webhook", one_get(&fake, "/fast")).await,
     );
     // B queues 16 runs against an API that does not answer.
     for _ in 0..16 {
@@ -114,15 +106,7 @@ async fn polling_runs_wait_without_a_slot(backend: Backend) {
     assert!(run["finished_at"].is_null(), "{run}");
     assert_eq!(run["steps"].as_array().unwrap().len(), 1, "{run}");
     // Their slots are free: another run is served at once.
-    let fast = create_integration(
-        &app,
-        "webhook",
-        point_at(
-            r#"{"execute": [{"url": "FAKE/fast", "method": "GET"}]}"#,
-            &fake,
-        ),
-    )
-    .await;
+    let fast = create_integration(&app, "webhook", one_get(&fake, "/fast")).await;
     let other = queue(&app, "org_1", &fast, json!({})).await;
     until("the other run", PATIENCE, || async {
         (run_of(&app, "org_1", &other).await["status"] == "succeeded").then_some(())
@@ -227,15 +211,7 @@ async fn shutdown_hands_unfinished_runs_back(backend: Backend) {
     let fake = FakeApi::start().await;
     fake.hold("GET", "/slow");
     fake.script("GET", "/slow", vec![Answer::json(200, json!({}))]);
-    let slow = create_integration(
-        &app,
-        "webhook",
-        point_at(
-            r#"{"execute": [{"url": "FAKE/slow", "method": "GET"}]}"#,
-            &fake,
-        ),
-    )
-    .await;
+    let slow = create_integration(&app, "webhook", one_get(&fake, "/slow")).await;
     let mut runs = Vec::new();
     for _ in 0..3 {
         runs.push(queue(&app, "org_1", &slow, json!({})).await);
