@@ -19,7 +19,7 @@ use crate::delivery::Engine;
 use crate::manifest::notify::Notifier;
 use crate::manifest::queue::{Integrations, RunSettings};
 use crate::manifest::render::Renderer;
-use crate::manifest::run::Services;
+use crate::manifest::run::{RunBounds, Services};
 use crate::metrics::Metrics;
 use crate::outbound::guard::TargetPolicy;
 use crate::outbound::retry::RetryPolicy;
@@ -40,6 +40,10 @@ pub struct Running {
     server_task: tokio::task::JoinHandle<std::io::Result<()>>,
     engine: Option<Engine>,
     runs: Option<(CancellationToken, tokio::task::JoinHandle<()>)>,
+    /// The integration runner (its runs are drained at shutdown).
+    integrations: Arc<Integrations>,
+    /// How long runs and deliveries in flight get at shutdown.
+    grace: Duration,
     /// Its metrics (tests run the retention job against them).
     pub metrics: Arc<Metrics>,
     retention: Option<crate::retention::Job>,
@@ -150,10 +154,11 @@ pub async fn start(config: Config) -> Result<Running, String> {
         events: deps.events,
         vault,
         metrics: deps.metrics,
-        integrations,
+        integrations: integrations.clone(),
         tokens: Default::default(),
         lanes: deps.lanes.clone(),
     });
+    let runner = integrations;
     let db = state.db.clone();
     let metrics = state.metrics.clone();
     let server = HttpServer::new(move || {
@@ -179,13 +184,17 @@ pub async fn start(config: Config) -> Result<Running, String> {
         server_task,
         engine,
         runs,
+        integrations: runner,
+        grace: Duration::from_secs(config.shutdown_grace_secs),
         metrics,
         retention,
     })
 }
 
 impl Running {
-    /// Graceful stop: refuse new connections, finish requests, then stop the engine.
+    /// Graceful stop: refuse new connections, finish requests, then give
+    /// the runs and deliveries in flight the grace period, together, and
+    /// hand back what is unfinished.
     pub async fn stop(self) {
         self.server.stop(true).await;
         let _ = self.server_task.await;
@@ -196,9 +205,12 @@ impl Running {
         if let Some(job) = self.retention {
             job.stop().await;
         }
-        if let Some(engine) = self.engine {
-            engine.shutdown().await;
-        }
+        let engine = async {
+            if let Some(engine) = self.engine {
+                engine.shutdown().await;
+            }
+        };
+        tokio::join!(self.integrations.drain(self.grace), engine);
     }
 }
 
@@ -251,6 +263,10 @@ fn integrations(
         },
         notifier,
         renderer: Renderer::new(),
+        bounds: RunBounds {
+            response_bytes: config.runs.run_max_response_bytes,
+            kept_bytes: config.runs.run_max_kept_bytes,
+        },
     };
     Ok(Integrations::new(
         db.clone(),
@@ -263,6 +279,8 @@ fn integrations(
             inline_runs: config.inline_runs,
             inline_wait: Duration::from_secs(config.inline_run_wait_secs),
             limits: config.limits.clone(),
+            slots: config.runs.run_slots,
+            per_org: config.runs.per_org(),
         },
         deliveries.clone(),
         metrics.clone(),

@@ -1,25 +1,28 @@
 //! Every sealed value in the database (webhook secrets, integration config
-//! values, OAuth tokens): the master key check at start-up, and re-sealing
-//! what is in clear or under a previous key.
+//! values, OAuth tokens, waiting runs' checkpoints): the master key check at
+//! start-up, and re-sealing what is in clear or under a previous key.
 
 use diesel::Connection;
 
 use crate::config::Config;
 use crate::db::integrations::{ConfigValue, Integration};
+use crate::db::runs::Run;
 use crate::db::webhooks::{StoredSecrets, Webhook};
 use crate::db::{parse_url, Backend, Db};
 use crate::error::Error;
-use crate::vault::webhook_secret_label;
 use crate::vault::{self, KeySettings, Vault};
 use crate::vault::{
     integration_config_label as config_context, integration_oauth_label as oauth_context,
 };
+use crate::vault::{run_resume_label, webhook_secret_label};
 
 /// Every sealed value in the database: (place, associated data, sealed).
 enum Sealed {
     Webhook(StoredSecrets),
     Config(ConfigValue),
     Token(String, String),
+    /// A waiting run's checkpoint: (run id, sealed).
+    Resume(String, String),
 }
 
 impl Sealed {
@@ -34,6 +37,7 @@ impl Sealed {
                 vec![(config_context(&v.integration_id, &v.key), v.value.as_str())]
             }
             Sealed::Token(id, t) => vec![(oauth_context(id), t.as_str())],
+            Sealed::Resume(id, r) => vec![(run_resume_label(id), r.as_str())],
         }
     }
 
@@ -64,6 +68,10 @@ impl Sealed {
                 let t = reseal(&oauth_context(&id), &t)?;
                 Sealed::Token(id, t)
             }
+            Sealed::Resume(id, r) => {
+                let r = reseal(&run_resume_label(&id), &r)?;
+                Sealed::Resume(id, r)
+            }
         })
     }
 
@@ -72,13 +80,14 @@ impl Sealed {
             Sealed::Webhook(r) => Webhook::reseal(c, r)?,
             Sealed::Config(v) => ConfigValue::set_value(c, v)?,
             Sealed::Token(id, t) => Integration::set_token(c, id, t)?,
+            Sealed::Resume(id, r) => Run::set_resume(c, id, r)?,
         };
         Ok(())
     }
 }
 
 /// Loads the master key and seals every stored secret (webhook secrets,
-/// integration config values, OAuth tokens) that is in clear (stored
+/// integration config values, OAuth tokens, run checkpoints) that is in clear (stored
 /// before encryption existed) or sealed under a previous key.
 pub fn open_vault(db: &Db, config: &Config) -> Result<Vault, String> {
     let rows: Vec<Sealed> = db
@@ -92,6 +101,11 @@ pub fn open_vault(db: &Db, config: &Config) -> Result<Vault, String> {
                 Integration::tokens(c)?
                     .into_iter()
                     .map(|(id, t)| Sealed::Token(id, t)),
+            );
+            rows.extend(
+                Run::checkpoints(c)?
+                    .into_iter()
+                    .map(|(id, r)| Sealed::Resume(id, r)),
             );
             Ok(rows)
         })

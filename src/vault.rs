@@ -163,6 +163,11 @@ pub fn integration_oauth_label(integration_id: &str) -> String {
     format!("integration-oauth:{integration_id}")
 }
 
+/// Associated data of a waiting run's checkpoint (`run-resume:{id}`).
+pub fn run_resume_label(run_id: &str) -> String {
+    format!("run-resume:{run_id}")
+}
+
 /// The key id a stored value names, if it is sealed.
 pub fn sealed_key_id(stored: &str) -> Option<&str> {
     stored
@@ -352,6 +357,7 @@ mod tests {
             "integration-config:int_1:API_KEY"
         );
         assert_eq!(integration_oauth_label("int_1"), "integration-oauth:int_1");
+        assert_eq!(run_resume_label("run_1"), "run-resume:run_1");
     }
 
     #[test]

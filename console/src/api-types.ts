@@ -127,8 +127,15 @@ export interface paths {
          *     (masked) message and a link to `/console/#/integrations`. Otherwise
          *     (scripts) it answers JSON, as below.
          *
+         *     Every answer (page or JSON, success or error) carries
+         *     `Cache-Control: no-store`, `Content-Security-Policy` with
+         *     `frame-ancestors 'none'`, `X-Frame-Options: DENY` and
+         *     `Referrer-Policy: no-referrer`.
+         *
          *     In order: an `error` parameter answers 422 `invalid_field` (field
-         *     `error`) and leaves `state` usable; a missing `state` answers 422
+         *     `error`) and leaves `state` usable; its message shows the provider's
+         *     code only, cut to `[A-Za-z0-9._-]` and 40 characters (with what the
+         *     RFC 6749 codes mean), never the provider's text; a missing `state` answers 422
          *     (field `state`); an unknown, already used or expired `state` (valid 15
          *     minutes, used once) answers 422 (field `state`). Unless the manifest sets
          *     `oauth.without_code: true`, a missing `code` answers 422 (field
@@ -136,11 +143,15 @@ export interface paths {
          *     used up (by exactly one callback, however many arrive at once). Then
          *     the manifest's `oauth.access_token` request is sent, with
          *     `code=<code>` (and, with `oauth.pkce: true`, `code_verifier=<…>`)
-         *     appended to its `url`; a 2xx JSON object answer is the token. The
+         *     appended to its `url`; a 2xx answer that is a JSON object, or
+         *     form-encoded text with an `access_token`, is the token. The
          *     error of a failed exchange is masked like the run's steps. The
          *     request is logged without its query string. The exchange is recorded as a
          *     run (`kind: oauth`, `triggered_by: oauth`). On success the token is
-         *     stored encrypted and the integration is connected; on failure the run
+         *     stored encrypted and the run recorded in one transaction, and the
+         *     answer comes after it commits: the integration reads `connected: true`
+         *     from then on (404 `not_found` if it was deleted during the
+         *     exchange; nothing is kept). On failure the run
          *     is `failed` and the answer is 409 `oauth_failed`, naming the run.
          *     Other query parameters are ignored.
          */
@@ -1168,7 +1179,8 @@ export interface paths {
          *     field `kind`); `name` is 1 to 200 characters after trimming (field
          *     `name`); the manifest is valid for that kind (422 `invalid_manifest`,
          *     with every problem in `error.problems` and the first one's path in
-         *     `error.field`); each trigger's `event_type` exists (422
+         *     `error.field`; among them, a URL that is not `http` or `https` and a
+         *     header hookrelay sets itself, such as `headers.Host`); each trigger's `event_type` exists (422
          *     `unknown_event_type`, field `triggers[i].event_type`). Warnings
          *     (problems that do not refuse the manifest) are returned in
          *     `warnings`. A `sync_users` manifest with a `schedule` gets its first
@@ -1385,7 +1397,10 @@ export interface paths {
          *     navigation: it asks for the provider URL with the token, then
          *     navigates there. The provider sends the admin back to
          *     `GET /oauth/callback`, which answers a browser an HTML page. No body.
-         *     A manifest without `oauth.authenticate_url` answers 409 `no_oauth`.
+         *     A manifest without `oauth.authenticate_url` answers 409 `no_oauth`;
+         *     one whose URL does not render to an `http` or `https` URL answers 422
+         *     `invalid_field` (field `manifest.oauth.authenticate_url`), and no
+         *     `state` is issued.
          *
          *     Scope: `integrations:write`.
          */
@@ -1416,8 +1431,8 @@ export interface paths {
          *     `code_challenge` and `code_challenge_method=S256` (RFC 7636); the
          *     callback then sends the matching `code_verifier`. The provider then sends the admin to
          *     `GET /oauth/callback`. A manifest without `oauth.authenticate_url`
-         *     answers 409 `no_oauth`; one that does not render to a URL 422
-         *     `invalid_field` (field `manifest.oauth.authenticate_url`).
+         *     answers 409 `no_oauth`; one that does not render to an `http` or
+         *     `https` URL 422 `invalid_field` (field `manifest.oauth.authenticate_url`).
          *
          *     Scope: `integrations:write`.
          */
@@ -2541,10 +2556,10 @@ export interface components {
              */
             kind: "execute" | "exists" | "revoke" | "sync" | "oauth" | "form";
             /**
-             * @description `blocked`: a `continue_if` condition did not hold (see `error`). `retry_scheduled`: an `execute` run failed in a way another attempt may fix and runs again at `next_run_at` (`HOOKRELAY_INTEGRATION_RETRY_SCHEDULE`).
+             * @description `blocked`: a `continue_if` condition did not hold (see `error`). `retry_scheduled`: an `execute` run failed in a way another attempt may fix and runs again at `next_run_at` (`HOOKRELAY_INTEGRATION_RETRY_SCHEDULE`). `waiting`: between two attempts of a `polling` item, holding no run slot; it resumes where it stopped at `next_run_at`.
              * @enum {string}
              */
-            status: "queued" | "running" | "succeeded" | "failed" | "blocked" | "retry_scheduled";
+            status: "queued" | "running" | "succeeded" | "failed" | "blocked" | "retry_scheduled" | "waiting";
             /** @description The form values the run was started with. */
             form: Record<string, unknown>;
             /** @enum {string} */
@@ -2552,7 +2567,7 @@ export interface components {
             attempt: number;
             /**
              * Format: date-time
-             * @description Only for `queued` and `retry_scheduled` runs, when they run.
+             * @description Only for `queued`, `retry_scheduled` and `waiting` runs, when they run.
              */
             next_run_at: string | null;
             error: string | null;
@@ -2924,7 +2939,7 @@ export interface components {
         };
         /**
          * @description The organization already has `HOOKRELAY_MAX_QUEUED_RUNS_PER_ORG`
-         *     (1,000) runs waiting (queued or scheduled for a retry); nothing was
+         *     (1,000) runs waiting (queued, scheduled for a retry, or between polling attempts); nothing was
          *     written. Code `rate_limited`; retry after `Retry-After` seconds, once
          *     some have run. Other organizations are not affected.
          */
@@ -4678,7 +4693,7 @@ export interface operations {
                     "application/json": components["schemas"]["RunWithSteps"];
                 };
             };
-            /** @description Queued (also for `wait=true` when no inline slot is free: `status: queued`), or for `wait=true` still running when the wait ended (`status: running`, finishing in the background); the run as stored, no `steps`. */
+            /** @description Queued (also for `wait=true` when no inline slot is free: `status: queued`), or for `wait=true` still running when the wait ended (`status: running`, finishing in the background) or waiting between polling attempts past it (`status: waiting`); the run as stored, no `steps`. */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -5180,7 +5195,7 @@ export interface operations {
                     "application/json": components["schemas"]["RunWithSteps"];
                 };
             };
-            /** @description Queued (also for `wait=true` when no inline slot is free: `status: queued`), or for `wait=true` still running when the wait ended (`status: running`, finishing in the background); the run as stored, no `steps`. */
+            /** @description Queued (also for `wait=true` when no inline slot is free: `status: queued`), or for `wait=true` still running when the wait ended (`status: running`, finishing in the background) or waiting between polling attempts past it (`status: waiting`); the run as stored, no `steps`. */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -5310,7 +5325,7 @@ export interface operations {
                 /** @description Only runs for this user. */
                 user_id?: string;
                 /** @description Only runs in this state. Any other value answers 422 `invalid_field` (field `status`). */
-                status?: "queued" | "running" | "succeeded" | "failed" | "blocked" | "retry_scheduled";
+                status?: "queued" | "running" | "succeeded" | "failed" | "blocked" | "retry_scheduled" | "waiting";
                 /** @description Only runs of this kind (not checked). */
                 kind?: string;
                 /** @description Page size. A non-integer answers 400 `invalid_query`; an integer outside 1 to 500 answers 422 `invalid_field`. */

@@ -138,6 +138,7 @@ async fn run(
         policy,
         notifier,
         renderer: crate::manifest::render::Renderer::new(),
+        bounds: bounds_from_env(),
     };
     let form = pairs(&form, "form")?;
     crate::manifest::form::check(&manifest, &form)
@@ -151,6 +152,7 @@ async fn run(
         oauth: None,
         form,
         redirect_url: "http://127.0.0.1:8080/oauth/callback".into(),
+        resume: None,
     };
     let runner = Runner::new(&services, input);
     let (result, records) = match kind {
@@ -201,5 +203,24 @@ async fn run(
             println!("failed: {error}");
             Ok(false)
         }
+        // The command's runner never parks: it sleeps between attempts.
+        Outcome::Waiting => {
+            println!("failed: the run stopped to wait");
+            Ok(false)
+        }
     }
+}
+
+/// The run bounds `HOOKRELAY_RUN_MAX_RESPONSE_BYTES` and
+/// `HOOKRELAY_RUN_MAX_KEPT_BYTES` set, as a server would apply them.
+fn bounds_from_env() -> crate::manifest::run::RunBounds {
+    let mut b = crate::manifest::run::RunBounds::default();
+    let var = |k: &str| std::env::var(k).ok().and_then(|v| v.trim().parse().ok());
+    if let Some(n) = var("HOOKRELAY_RUN_MAX_RESPONSE_BYTES") {
+        b.response_bytes = n;
+    }
+    if let Some(n) = var("HOOKRELAY_RUN_MAX_KEPT_BYTES") {
+        b.kept_bytes = n;
+    }
+    b
 }

@@ -74,6 +74,7 @@ impl std::fmt::Debug for Config {
             .field("log_format", &self.log_format)
             .field("shutdown_grace_secs", &self.shutdown_grace_secs)
             .field("limits", &self.limits)
+            .field("runs", &self.runs)
             .field("retention_days", &self.retention_days)
             .finish()
     }

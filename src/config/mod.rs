@@ -10,9 +10,11 @@ use clap::{ArgAction, Args};
 
 mod debug;
 mod limits;
+mod runs;
 mod values;
 
 pub use limits::{Limit, OrgLimits};
+pub use runs::RunLimits;
 
 use values::{parse_cidrs, parse_duration, parse_schedule};
 pub use values::{Cidrs, LogFormat, Role, Schedule, Synchronous};
@@ -175,7 +177,8 @@ pub struct Config {
     #[arg(long, env = "HOOKRELAY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 
-    /// Seconds in-flight deliveries get to finish on SIGTERM/SIGINT.
+    /// Seconds in-flight deliveries and integration runs get to finish on
+    /// SIGTERM/SIGINT; runs still going are then handed back to the queue.
     #[arg(long, env = "HOOKRELAY_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
     pub shutdown_grace_secs: u64,
 
@@ -192,6 +195,10 @@ pub struct Config {
     /// Per-organization limits: web hooks, tokens, publish rate.
     #[command(flatten)]
     pub limits: OrgLimits,
+
+    /// Run slots, their share per organization, a run's memory bounds.
+    #[command(flatten)]
+    pub runs: RunLimits,
 
     /// Days of delivery history kept; older attempts, succeeded deliveries
     /// and events left without deliveries are deleted (`0`: keep everything).
@@ -225,7 +232,8 @@ impl Config {
         if !(1..=1000).contains(&self.max_in_flight_per_webhook) {
             return Err("HOOKRELAY_MAX_IN_FLIGHT_PER_WEBHOOK must be 1 to 1000".into());
         }
-        self.limits.validate()
+        self.limits.validate()?;
+        self.runs.validate()
     }
 
     /// A bootstrap token is an `admin` credential: refuse guessable ones.

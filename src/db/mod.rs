@@ -28,6 +28,7 @@ mod schema_parity_tests;
 pub mod stats;
 pub mod time;
 pub mod tokens;
+pub mod turns;
 pub mod users;
 pub mod webhooks;
 mod write_health;

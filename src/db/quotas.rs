@@ -34,15 +34,16 @@ pub fn integrations(conn: &mut DbConn, org: &str) -> QueryResult<i64> {
         .get_result(conn)
 }
 
-/// `org`'s runs waiting for the run worker: queued, or scheduled for a
-/// retry (the partial index `runs_org_waiting`). Running ones hold a slot
-/// already and are not counted.
+/// `org`'s runs waiting for the run worker: queued, scheduled for a retry,
+/// or parked between polling attempts (the partial index
+/// `runs_org_waiting`). Running ones hold a slot already and are not counted.
 pub fn waiting_runs(conn: &mut DbConn, org: &str) -> QueryResult<i64> {
     runs::table
         .filter(runs::organization_id.eq(org))
         .filter(runs::status.eq_any([
             RunStatus::Queued.as_str(),
             RunStatus::RetryScheduled.as_str(),
+            RunStatus::Waiting.as_str(),
         ]))
         .count()
         .get_result(conn)

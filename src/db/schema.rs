@@ -212,6 +212,7 @@ diesel::table! {
         organization_id -> Text,
         dry_run -> Bool,
         only_emails -> Nullable<Text>,
+        resume -> Nullable<Text>,
     }
 }
 

@@ -78,6 +78,7 @@ impl Integrations {
             oauth,
             form,
             redirect_url: self.redirect_url(),
+            resume: None,
         })
     }
 }

@@ -30,8 +30,11 @@ impl Masker {
     }
 
     /// Adds the string leaves of a JSON object (`prefix.key`), e.g. an
-    /// OAuth token. Numbers and short words (`expires_in`, `"Bearer"`) are
-    /// not secrets, and masking them would garble unrelated text.
+    /// OAuth token. A field whose name says it is a credential (`*token`,
+    /// `*key`, `*secret*`, `*password*`) is masked whatever its length;
+    /// other leaves from 8 characters on: numbers and short words
+    /// (`expires_in`, `"Bearer"`) are not secrets, and masking them would
+    /// garble unrelated text.
     pub fn add_tree(&mut self, prefix: &str, v: &Value) {
         match v {
             Value::Object(o) => {
@@ -39,9 +42,26 @@ impl Masker {
                     self.add_tree(&format!("{prefix}.{k}"), v);
                 }
             }
-            Value::String(s) if s.len() >= 8 => self.add(s, prefix),
+            Value::String(s) if s.len() >= 8 || names_a_credential(prefix) => self.add(s, prefix),
             _ => {}
         }
+    }
+
+    /// The longest text a secret is masked in (in any of its encodings):
+    /// a log cut anywhere is masked over this much more than it keeps.
+    pub fn longest(&self) -> usize {
+        self.secrets.first().map_or(0, |(s, _)| s.len())
+    }
+
+    /// The first `cap` bytes of `text` (on a character boundary), masked.
+    /// Masked before it is cut, so a secret the cut runs through is masked
+    /// whole, never logged in part; whether it was cut.
+    pub fn mask_capped(&self, text: &str, cap: usize) -> (String, bool) {
+        if text.len() <= cap {
+            return (self.mask(text), false);
+        }
+        let window = prefix(text, cap.saturating_add(self.longest()));
+        (prefix(&self.mask(window), cap).to_string(), true)
     }
 
     /// Adds Basic credentials in clear and as sent (base64).
@@ -72,6 +92,29 @@ impl Masker {
         }
         out
     }
+}
+
+/// Whether the last segment of a token field's path names a credential.
+fn names_a_credential(path: &str) -> bool {
+    let field = path.rsplit('.').next().unwrap_or(path).to_ascii_lowercase();
+    // `access_token`, `refresh_token`, `id_token`, `client_secret`, `api_key`;
+    // not `token_type`.
+    field.ends_with("token")
+        || field.ends_with("key")
+        || field.contains("secret")
+        || field.contains("password")
+}
+
+/// At most `n` bytes of `s`, cut on a character boundary.
+fn prefix(s: &str, n: usize) -> &str {
+    if s.len() <= n {
+        return s;
+    }
+    let mut end = n;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }
 
 /// A secret as it can appear in a step: as is; form-encoded (bodies with
@@ -128,6 +171,26 @@ mod tests {
         m.add_basic("me:pw");
         assert_eq!(m.mask("x abcdef abc"), "x ***LONG*** ***SHORT***");
         assert_eq!(m.mask("Basic bWU6cHc="), "Basic ***basic credentials***");
+    }
+
+    /// A secret the log's cut runs through is masked whole (issue 25,
+    /// item 11); short credential fields of a token are masked too.
+    #[test]
+    fn a_cut_never_leaves_part_of_a_secret() {
+        let mut m = Masker::default();
+        m.add("SECRET-0123456789", "TOKEN");
+        let text = format!("{}SECRET-0123456789 and more", "x".repeat(100));
+        for cap in 90..120 {
+            let (logged, cut) = m.mask_capped(&text, cap);
+            assert!(cut);
+            assert!(logged.len() <= cap, "{cap}: {logged}");
+            assert!(!logged.contains("SECRET-"), "{cap}: {logged}");
+        }
+        m.add_tree(
+            "oauth",
+            &serde_json::json!({"access_token": "ab12", "token_type": "bear"}),
+        );
+        assert_eq!(m.mask("t=ab12 bear"), "t=***oauth.access_token*** bear");
     }
 
     #[test]

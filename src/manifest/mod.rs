@@ -16,6 +16,7 @@ pub mod form;
 pub mod import;
 pub mod inputs;
 pub mod integrations;
+mod lease;
 pub mod mask;
 pub mod notify;
 pub mod oauth;

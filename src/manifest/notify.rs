@@ -98,7 +98,12 @@ impl Notifier {
         if let Some(t) = &self.sms_token {
             req = req.bearer_auth(t);
         }
-        let resp = req.send().await.map_err(|e| format!("SMS endpoint: {e}"))?;
+        // Never the URL: HOOKRELAY_SMS_URL may carry a key, and the step log
+        // is readable by every holder of `integrations:run`.
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| format!("SMS endpoint: {}", crate::outbound::describe::describe(&e)))?;
         let status = resp.status().as_u16();
         if resp.status().is_success() {
             Ok(status)

@@ -5,14 +5,46 @@
 
 use serde_json::{Map, Value};
 
+use super::effects::step_rows;
 use super::pkce;
 use super::queue::Integrations;
-use super::run::Runner;
+use super::run::{Runner, Step};
+use super::validate::targets::url_refusal;
 use crate::db::integrations::{self as store, Integration, IntegrationChanges};
-use crate::db::runs::{Run, RunKind, RunStatus, TriggeredBy};
+use crate::db::runs::{Run, RunKind, RunStatus, RunStep, TriggeredBy};
 use crate::db::time;
 use crate::error::{Error, Result};
 use crate::vault::integration_oauth_label;
+
+/// What the callback says of a provider's `error`: the code, reduced to
+/// the characters codes are made of (RFC 6749 §4.1.2.1) and 40 of them,
+/// with what the standard codes mean. The provider's own sentences
+/// (`error_description`, or text posing as a code) are never shown.
+pub fn provider_refusal(error: &str) -> String {
+    let code: String = error
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        .take(40)
+        .collect();
+    let meaning = match code.as_str() {
+        "access_denied" => "access was denied",
+        "invalid_request" => "the authorization request was invalid",
+        "unauthorized_client" => "this client may not ask for authorization",
+        "unsupported_response_type" => "the provider does not support this response type",
+        "invalid_scope" => "the requested scope is invalid",
+        "server_error" => "the provider failed",
+        "temporarily_unavailable" => "the provider is temporarily unavailable",
+        "login_required" | "interaction_required" | "consent_required" => {
+            "the provider needs the admin to sign in or consent there first"
+        }
+        _ => "the provider returned an error",
+    };
+    if code.is_empty() {
+        format!("the provider did not connect the integration: {meaning}")
+    } else {
+        format!("the provider did not connect the integration: {meaning} (error code {code})")
+    }
+}
 
 /// How long an authorize `state` can be redeemed.
 const STATE_TTL: chrono::Duration = chrono::Duration::minutes(15);
@@ -59,6 +91,14 @@ impl Integrations {
                 )),
             )
         })?;
+        // The admin's browser is sent there: `javascript:` and the like
+        // would run on whichever page follows the answer.
+        if let Some(why) = url_refusal(&url) {
+            return Err(Error::field(
+                "manifest.oauth.authenticate_url",
+                runner.mask(&format!("renders to a URL that is refused: {why}")),
+            ));
+        }
         let oauth_state = crate::tokens::generate_token().replacen("hr_", "st_", 1);
         url.query_pairs_mut().append_pair("state", &oauth_state);
         if pkce::enabled(&manifest) {
@@ -98,7 +138,9 @@ impl Integrations {
     /// names the organization and integration written to.
     pub async fn complete_oauth(&self, q: Callback) -> Result<Connected> {
         if let Some(e) = q.error {
-            return Err(Error::field("error", format!("the provider refused: {e}")));
+            // The provider's text is shown on hookrelay's origin: only a
+            // short code of it, never its sentences.
+            return Err(Error::field("error", provider_refusal(&e)));
         }
         let s = q
             .state
@@ -124,8 +166,7 @@ impl Integrations {
         );
         match result {
             Ok(token) => {
-                self.store_token(&i.organization_id, &i.id, &token).await?;
-                let run = self.record(run, RunStatus::Succeeded, None, &steps).await?;
+                let run = self.connect(run, &token, &steps).await?;
                 Ok(Connected {
                     integration_id: i.id,
                     run_id: run.id,
@@ -141,6 +182,42 @@ impl Integrations {
                 ))
             }
         }
+    }
+
+    /// Stores the token on the run's integration and records the run
+    /// (succeeded), in one transaction: once this returns, both are
+    /// committed, and a reader sees the integration connected. An
+    /// integration deleted during the exchange answers 404 and keeps nothing.
+    async fn connect(&self, mut run: Run, token: &Value, steps: &[Step]) -> Result<Run> {
+        let now = time::now();
+        run.status = RunStatus::Succeeded.into();
+        run.started_at = Some(run.created_at);
+        run.finished_at = Some(now);
+        let rows = step_rows(&run.id, steps);
+        let sealed = self.vault.seal(
+            &token.to_string(),
+            &integration_oauth_label(&run.integration_id),
+        );
+        let stored = run.clone();
+        self.db
+            .write(move |c| {
+                use diesel::Connection;
+                c.transaction::<_, Error, _>(|c| {
+                    let changes = IntegrationChanges {
+                        oauth_token: Some(Some(sealed)),
+                        updated_at: Some(now),
+                        ..Default::default()
+                    };
+                    let (org, id) = (&stored.organization_id, &stored.integration_id);
+                    if Integration::update(c, org, id, &changes)? != 1 {
+                        return Err(Error::not_found("integration", id));
+                    }
+                    stored.insert(c)?;
+                    Ok(RunStep::insert_all(c, &rows)?)
+                })
+            })
+            .await?;
+        Ok(run)
     }
 
     /// Takes the state `s` (once), returning its organization and
@@ -167,24 +244,5 @@ impl Integrations {
                 store::take_oauth_state(c, &s, now)?.ok_or_else(unknown)
             })
             .await
-    }
-
-    /// Stores an OAuth token (sealed) on integration `integration_id` of `org`.
-    pub async fn store_token(&self, org: &str, integration_id: &str, token: &Value) -> Result<()> {
-        let sealed = self
-            .vault
-            .seal(&token.to_string(), &integration_oauth_label(integration_id));
-        let (org, id) = (org.to_string(), integration_id.to_string());
-        self.db
-            .write(move |c| {
-                let changes = IntegrationChanges {
-                    oauth_token: Some(Some(sealed)),
-                    updated_at: Some(time::now()),
-                    ..Default::default()
-                };
-                Ok(Integration::update(c, &org, &id, &changes)?)
-            })
-            .await?;
-        Ok(())
     }
 }

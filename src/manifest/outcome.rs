@@ -2,6 +2,8 @@
 //! runner for the run's kind, and turn the result into the row's finish
 //! (status, error, result, retry time) and the writes it causes.
 
+use std::time::Instant;
+
 use serde_json::{json, Map, Value};
 
 use super::access::overview;
@@ -15,10 +17,17 @@ use crate::db::runs::{Finish, Run, RunKind, RunStatus};
 use crate::db::time;
 use crate::db::users::User;
 use crate::error::{Error, Result};
+use crate::vault::run_resume_label;
 
 impl Integrations {
-    /// Loads what the run needs and runs it.
-    pub(super) async fn execute(&self, run: &Run) -> Result<(Finish, Vec<Step>, Effects)> {
+    /// Loads what the run needs (with, for a run that waited, where it
+    /// resumes) and runs it; a polling wait past `park_by` stops it
+    /// `waiting`.
+    pub(super) async fn execute(
+        &self,
+        run: &Run,
+        park_by: Instant,
+    ) -> Result<(Finish, Vec<Step>, Effects)> {
         let (integration_id, user_id) = (run.integration_id.clone(), run.user_id.clone());
         // The run's own organization: its integration, user and people.
         let org = run.organization_id.clone();
@@ -39,6 +48,13 @@ impl Integrations {
         let kind = run.run_kind();
         let form: Map<String, Value> = serde_json::from_str(&run.form).unwrap_or_default();
         let mut input = self.input(&integration, user.as_ref(), form).await?;
+        if let Some(sealed) = &run.resume {
+            let opened = self
+                .vault
+                .open(sealed, &run_resume_label(&run.id))
+                .map_err(Error::internal)?;
+            input.resume = Some(serde_json::from_str(&opened).map_err(Error::internal)?);
+        }
         if let (Some(u), Some(ctx)) = (&user, input.user.as_mut()) {
             // Only computed when used: it runs every integration's `exists`.
             if kind == RunKind::Execute && integration.manifest.contains("access_overview") {
@@ -49,7 +65,8 @@ impl Integrations {
         }
         let mut effects = Effects::default();
         let mut preview = None;
-        let runner = Runner::new(&self.services, input);
+        let mut runner = Runner::new(&self.services, input);
+        runner.park_by(park_by);
         if kind == RunKind::Exists {
             let (access, result) = runner.exists().await;
             effects.oauth = result.oauth.clone();
@@ -58,10 +75,11 @@ impl Integrations {
                 error: None,
                 result: Some(json!({"access": access}).to_string()),
                 next_run_at: None,
+                resume: None,
             };
             return Ok((f, result.steps, effects));
         }
-        let result: RunResult = match kind {
+        let mut result: RunResult = match kind {
             RunKind::Revoke => runner.revoke().await,
             RunKind::Sync => {
                 let manifest = integration.manifest_value();
@@ -90,6 +108,21 @@ impl Integrations {
             _ => runner.execute().await,
         };
         effects.oauth = result.oauth.clone();
+        // Waiting: only a refreshed token is stored now (other runs need
+        // it); the rest waits in the checkpoint until the run ends.
+        if let Some((after, checkpoint)) = result.waiting.take() {
+            let text = serde_json::to_string(&checkpoint).map_err(Error::internal)?;
+            let f = Finish {
+                status: RunStatus::Waiting,
+                error: None,
+                result: None,
+                next_run_at: Some(
+                    time::now() + chrono::Duration::from_std(after).unwrap_or_default(),
+                ),
+                resume: Some(self.vault.seal(&text, &run_resume_label(&run.id))),
+            };
+            return Ok((f, result.steps, effects));
+        }
         if user.is_some() && !result.stored.is_empty() {
             effects.stored = Some(result.stored.clone());
         }
@@ -107,12 +140,22 @@ impl Integrations {
                 error: None,
                 result: None,
                 next_run_at: None,
+                resume: None,
+            },
+            // Never without its checkpoint (taken above); it could not resume.
+            Outcome::Waiting => Finish {
+                status: RunStatus::Failed,
+                error: Some("the run stopped to wait without a checkpoint".into()),
+                result: None,
+                next_run_at: None,
+                resume: None,
             },
             Outcome::Blocked { reason } => Finish {
                 status: RunStatus::Blocked,
                 error: Some(reason.clone()),
                 result: None,
                 next_run_at: None,
+                resume: None,
             },
             Outcome::Failed { error, retryable } => {
                 let next = (*retryable && kind == RunKind::Execute)
@@ -126,12 +169,14 @@ impl Integrations {
                         next_run_at: Some(
                             time::now() + chrono::Duration::from_std(delay).unwrap_or_default(),
                         ),
+                        resume: None,
                     },
                     None => Finish {
                         status: RunStatus::Failed,
                         error: Some(error.clone()),
                         result: None,
                         next_run_at: None,
+                        resume: None,
                     },
                 }
             }

@@ -7,6 +7,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use super::effects::{step_rows, Effects};
 use super::run::{Services, Step};
@@ -21,19 +23,9 @@ use crate::vault::Vault;
 /// How long a claimed run is held before another process may take it over.
 pub(super) const LEASE: chrono::Duration = chrono::Duration::minutes(10);
 
-/// How often a run in progress extends its claim.
-const HEARTBEAT: Duration = Duration::from_secs(120);
-
-/// Aborts a task when dropped: a run's heartbeat ends with the run however
-/// the run ends, finished or its future dropped mid-way (a heartbeat left
-/// behind would keep the run `running` forever).
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
+/// How long a run may sleep between polling attempts in its slot, in all,
+/// per claim; a longer wait gives the slot back (the run is `waiting`).
+pub(super) const SLEEP_IN_SLOT: Duration = Duration::from_secs(1);
 
 /// How a `?wait=true` run turned out.
 pub enum Inline {
@@ -68,6 +60,16 @@ pub struct Integrations {
     /// Per-organization quotas: people, integrations, waiting runs, OAuth
     /// states.
     pub limits: crate::config::OrgLimits,
+    /// Runs the worker executes at once (`HOOKRELAY_RUN_SLOTS`).
+    pub(super) slots: usize,
+    /// Most of them one organization holds (`HOOKRELAY_RUN_SLOTS_PER_ORG`).
+    pub(super) per_org: Option<usize>,
+    /// Every run task of this process, the worker's and inline ones: what
+    /// shutdown waits for.
+    pub(super) tasks: TaskTracker,
+    /// Fired when the shutdown grace period is over: runs still going stop
+    /// where they are and are handed back to the queue.
+    pub(super) abandon: CancellationToken,
 }
 
 /// How this process runs integrations.
@@ -83,6 +85,10 @@ pub struct RunSettings {
     pub inline_wait: Duration,
     /// Per-organization quotas.
     pub limits: crate::config::OrgLimits,
+    /// Runs the worker executes at once.
+    pub slots: usize,
+    /// Most of the worker's slots one organization holds (`None`: no cap).
+    pub per_org: Option<usize>,
 }
 
 impl Integrations {
@@ -108,6 +114,10 @@ impl Integrations {
             inline: Arc::new(tokio::sync::Semaphore::new(settings.inline_runs)),
             inline_wait: settings.inline_wait,
             limits: settings.limits,
+            slots: settings.slots.max(1),
+            per_org: settings.per_org,
+            tasks: TaskTracker::new(),
+            abandon: CancellationToken::new(),
         }
     }
 
@@ -136,7 +146,7 @@ impl Integrations {
     pub async fn run_now(&self, run: Run) -> Result<Run> {
         let run = self.start(run).await?;
         let (org, id) = (run.organization_id.clone(), run.id.clone());
-        self.perform(run).await;
+        self.perform(run, Instant::now() + SLEEP_IN_SLOT).await;
         self.find_run(org, id).await
     }
 
@@ -152,17 +162,22 @@ impl Integrations {
         let run = self.start(run).await?;
         let (org, id) = (run.organization_id.clone(), run.id.clone());
         let me = self.clone();
-        let task = tokio::spawn(async move {
-            me.perform(run).await;
+        // Polling sleeps in place while the caller waits; a wait past its
+        // patience goes back to the queue instead (the run is `waiting`).
+        let patience = Instant::now() + self.inline_wait;
+        let task = self.tasks.spawn(async move {
+            me.perform(run, patience).await;
             drop(slot);
         });
         let finished = tokio::time::timeout(self.inline_wait, task).await.is_ok();
-        Ok(if finished {
+        if finished {
             let (run, steps) = self.run_with_steps(org, id).await?;
-            Inline::Finished(run, steps)
-        } else {
-            Inline::Running(self.find_run(org, id).await?)
-        })
+            if run.run_status() != RunStatus::Waiting {
+                return Ok(Inline::Finished(run, steps));
+            }
+            return Ok(Inline::Running(run));
+        }
+        Ok(Inline::Running(self.find_run(org, id).await?))
     }
 
     /// Stores `run` as running, claimed by this process.
@@ -184,12 +199,21 @@ impl Integrations {
             .await
     }
 
-    /// Executes a claimed run and stores how it ended.
-    pub async fn perform(&self, run: Run) {
+    /// Executes a claimed run and stores how it ended (or that it waits:
+    /// a polling wait that would end after `park_by` gives the slot back).
+    /// When the shutdown grace period ends first, it stops where it is,
+    /// stores nothing, and shutdown hands it back to the queue.
+    pub async fn perform(&self, run: Run, park_by: Instant) {
         let started = Instant::now();
-        // Long runs (polling) keep their claim while they run, and only then.
+        // Long runs keep their claim while they run, and only then.
         let heartbeat = self.heartbeat(&run.id);
-        let executed = self.execute(&run).await;
+        let executed = tokio::select! {
+            done = self.execute(&run, park_by) => done,
+            () = self.abandon.cancelled() => {
+                tracing::info!(run_id = %run.id, "shutdown: the run stops unfinished and goes back to the queue");
+                return;
+            }
+        };
         drop(heartbeat);
         let (finish, steps, effects) = match executed {
             Ok(done) => done,
@@ -199,22 +223,27 @@ impl Integrations {
                     error: Some(e.to_string()),
                     result: None,
                     next_run_at: None,
+                    resume: None,
                 },
                 Vec::new(),
                 Effects::default(),
             ),
         };
         let status = finish.status;
-        self.metrics.run_finished(&run.kind, status.as_str());
-        tracing::info!(
-            run_id = %run.id,
-            integration_id = %run.integration_id,
-            kind = %run.kind,
-            status = status.as_str(),
-            steps = steps.len(),
-            ms = started.elapsed().as_millis() as u64,
-            "integration run finished"
-        );
+        if status == RunStatus::Waiting {
+            tracing::debug!(run_id = %run.id, steps = steps.len(), "integration run waits between polling attempts");
+        } else {
+            self.metrics.run_finished(&run.kind, status.as_str());
+            tracing::info!(
+                run_id = %run.id,
+                integration_id = %run.integration_id,
+                kind = %run.kind,
+                status = status.as_str(),
+                steps = steps.len(),
+                ms = started.elapsed().as_millis() as u64,
+                "integration run finished"
+            );
+        }
         let rows = step_rows(&run.id, &steps);
         let (id, instance) = (run.id.clone(), self.instance.clone());
         let vault = self.vault.clone();
@@ -255,21 +284,6 @@ impl Integrations {
         if status == RunStatus::RetryScheduled {
             self.wake.notify_one();
         }
-    }
-
-    /// Extends run `id`'s claim every [`HEARTBEAT`] until the guard is dropped.
-    fn heartbeat(&self, id: &str) -> AbortOnDrop {
-        let (db, id, instance) = (self.db.clone(), id.to_string(), self.instance.clone());
-        AbortOnDrop(tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(HEARTBEAT).await;
-                let (id, instance) = (id.clone(), instance.clone());
-                let until = time::now() + LEASE;
-                let _ = db
-                    .write(move |c| Ok(Run::extend_lease(c, &id, &instance, until)?))
-                    .await;
-            }
-        }))
     }
 
     /// Queues the runs that events published through the API in
@@ -332,42 +346,5 @@ impl Integrations {
             })
             .await?;
         Ok(run)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
-    use std::time::Duration;
-
-    use super::AbortOnDrop;
-
-    /// A run's heartbeat ends when its guard goes, as it does when the run's
-    /// future is dropped mid-way.
-    #[tokio::test]
-    async fn dropping_the_guard_stops_the_heartbeat() {
-        let beats = Arc::new(AtomicUsize::new(0));
-        let b = beats.clone();
-        let run = async move {
-            let _heartbeat = AbortOnDrop(tokio::spawn(async move {
-                loop {
-                    b.fetch_add(1, Ordering::SeqCst);
-                    tokio::time::sleep(Duration::from_millis(5)).await;
-                }
-            }));
-            std::future::pending::<()>().await
-        };
-        // The caller gives up on the run: its future is dropped.
-        let _ = tokio::time::timeout(Duration::from_millis(30), run).await;
-        tokio::time::sleep(Duration::from_millis(10)).await;
-        let seen = beats.load(Ordering::SeqCst);
-        assert!(seen > 0);
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        assert_eq!(
-            beats.load(Ordering::SeqCst),
-            seen,
-            "the heartbeat kept going"
-        );
     }
 }

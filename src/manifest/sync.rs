@@ -24,7 +24,7 @@ use serde_json::{Map, Value};
 use super::import::{email_of, plan, text, Candidate, Mark};
 
 use super::render::{lookup, plain_text};
-use super::run::{Outcome, RunResult, Runner};
+use super::run::{object_weight, Outcome, RunResult, Runner};
 use crate::config::Limit;
 use crate::db::users::{User, UserChanges};
 use crate::db::{new_id, DbConn};
@@ -102,7 +102,15 @@ pub async fn fetch(
         if list.is_empty() {
             break;
         }
-        records.extend(list.iter().map(|r| record(r, manifest)));
+        let fetched: Vec<Map<String, Value>> = list.iter().map(|r| record(r, manifest)).collect();
+        // The records stay with the run until it ends: they count as kept.
+        let size = fetched.iter().map(object_weight).sum();
+        if let Err(e) = runner.keep(size, &format!("the records of page {pages}")) {
+            let e = format!("page {pages}: {e}");
+            runner.fail_last_step(&e);
+            return (runner.finish(failed(&e), None), None);
+        }
+        records.extend(fetched);
         if pages >= cap {
             break;
         }

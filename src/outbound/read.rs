@@ -7,10 +7,6 @@ use super::describe::describe;
 /// Delivery answers are kept up to this size.
 pub const RESPONSE_BODY_CAP: usize = 64 * 1024;
 
-/// Integration-run answers are read at most this far (files saved with
-/// `save_as_file` included).
-pub const BODY_CAP: usize = 20 * 1024 * 1024;
-
 /// For history: at most [`RESPONSE_BODY_CAP`] bytes as text, whether the
 /// body was cut, and the error if reading failed midway (what was read is kept).
 pub async fn read_truncated(resp: reqwest::Response) -> (String, bool, Option<String>) {
@@ -38,14 +34,15 @@ pub async fn read_truncated(resp: reqwest::Response) -> (String, bool, Option<St
     (String::from_utf8_lossy(&buf).into_owned(), false, None)
 }
 
-/// For integration runs: the whole body, or an error past [`BODY_CAP`] bytes.
-pub async fn read_limited(resp: reqwest::Response) -> Result<Vec<u8>, String> {
+/// For integration runs: the whole body, or an error past `cap` bytes
+/// (what is past it is never read).
+pub async fn read_limited(resp: reqwest::Response, cap: usize) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();
     let mut stream = resp.bytes_stream();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| format!("reading the response failed: {e}"))?;
-        if out.len() + chunk.len() > BODY_CAP {
-            return Err(format!("the response is larger than {BODY_CAP} bytes"));
+        let chunk = chunk.map_err(|e| format!("reading the response failed: {}", describe(&e)))?;
+        if out.len() + chunk.len() > cap {
+            return Err(format!("the response is larger than {cap} bytes"));
         }
         out.extend_from_slice(&chunk);
     }

@@ -51,19 +51,37 @@ pub struct CallbackQuery {
 }
 
 /// Public: the provider sends the admin back here with `code` and `state`.
-pub async fn oauth_callback(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    q: web::Query<CallbackQuery>,
-) -> Result<HttpResponse> {
-    let q = q.into_inner();
+/// Every answer, JSON or page, success or error, is `no-store` (the URL
+/// carried a code and a state) and may not be framed: the page speaks on
+/// hookrelay's origin.
+pub async fn oauth_callback(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let resp = match callback(&state, &req).await {
+        Ok(resp) => resp,
+        Err(e) => e.error_response(),
+    };
+    harden(resp)
+}
+
+async fn callback(state: &AppState, req: &HttpRequest) -> Result<HttpResponse> {
+    // Parsed here rather than by the extractor, so that a malformed query's
+    // answer gets the same headers as every other.
+    let q = web::Query::<CallbackQuery>::from_query(req.query_string())
+        .map_err(|e| {
+            crate::error::Error::invalid(
+                crate::error::ErrorCode::InvalidQuery,
+                format!("invalid query string: {e}"),
+            )
+        })?
+        .into_inner();
     let callback = Callback {
         code: q.code,
         state: q.state,
         error: q.error,
     };
+    // Answers only once the token and its run are committed: whoever reads
+    // the integration after this answer sees it connected.
     let done = state.integrations.complete_oauth(callback).await;
-    if !wants_html(&req) {
+    if !wants_html(req) {
         let done = done?;
         return Ok(HttpResponse::Ok().json(
             json!({"connected": true, "integration_id": done.integration_id, "run_id": done.run_id}),
@@ -80,7 +98,8 @@ pub async fn oauth_callback(
             )
         }
         // The error's message is what the JSON answer carries: secrets in
-        // it were masked by the runner.
+        // it were masked by the runner, and a provider's `error` was reduced
+        // to a short code.
         Err(e) => page(
             HttpResponse::build(e.status_code()),
             "Not connected",
@@ -89,6 +108,37 @@ pub async fn oauth_callback(
         ),
     })
 }
+
+/// The callback's headers on any answer: not stored by any cache, not
+/// framed by any page, no referrer (the URL holds the code and state).
+fn harden(mut resp: HttpResponse) -> HttpResponse {
+    let h = resp.headers_mut();
+    h.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        header::HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::X_FRAME_OPTIONS,
+        header::HeaderValue::from_static("DENY"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        header::HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        header::HeaderValue::from_static("nosniff"),
+    );
+    resp
+}
+
+/// The page's policy: nothing loaded from anywhere, its own inline style,
+/// and no page may frame it.
+const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'";
 
 /// Whether the request prefers HTML (a browser navigating) to JSON.
 fn wants_html(req: &HttpRequest) -> bool {
@@ -117,6 +167,9 @@ fn quality(accept: &Accept, kind: &str, sub: &str) -> Quality {
     best.map_or(Quality::ZERO, |(_, q)| q)
 }
 
+/// Characters of message a page shows at most.
+const PAGE_TEXT: usize = 400;
+
 /// A self-contained page (no scripts, styles or images from elsewhere),
 /// every text escaped.
 fn page(
@@ -125,6 +178,12 @@ fn page(
     text: &str,
     back: &str,
 ) -> HttpResponse {
+    // Whatever reaches the page is one short line of text.
+    let text: String = text
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(PAGE_TEXT)
+        .collect();
     let body = format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width\">\
@@ -133,17 +192,10 @@ fn page(
          </head><body><h1>{title}</h1><p>{text}</p>\
          <p><a href=\"{back}\">Back to the integration in the console</a></p></body></html>\n",
         title = escape(title),
-        text = escape(text),
+        text = escape(&text),
         back = escape(back),
     );
-    builder
-        .content_type("text/html; charset=utf-8")
-        .insert_header((
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; style-src 'unsafe-inline'",
-        ))
-        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .body(body)
+    builder.content_type("text/html; charset=utf-8").body(body)
 }
 
 /// HTML-escapes text for an element or a quoted attribute.

@@ -43,30 +43,7 @@ fn next_org(conn: &mut DbConn, after: &str) -> QueryResult<Option<String>> {
 /// Up to `max` organizations with waiting deliveries, in id order starting
 /// after `cursor` and wrapping around to it.
 pub fn orgs_in_turn(conn: &mut DbConn, cursor: &str, max: usize) -> QueryResult<Vec<String>> {
-    let mut out: Vec<String> = Vec::new();
-    let mut at = cursor.to_string();
-    // Starting from the beginning, the first pass sees every organization.
-    let mut wrapped = cursor.is_empty();
-    while out.len() < max {
-        // Wrapped around to the cursor: the first pass saw what lies after.
-        if wrapped && !cursor.is_empty() && at.as_str() >= cursor {
-            break;
-        }
-        match next_org(conn, &at)? {
-            // Back past the cursor: every organization has had its turn.
-            Some(o) if wrapped && !cursor.is_empty() && o.as_str() > cursor => break,
-            Some(o) => {
-                at.clone_from(&o);
-                out.push(o);
-            }
-            None if !wrapped => {
-                wrapped = true;
-                at.clear();
-            }
-            None => break,
-        }
-    }
-    Ok(out)
+    crate::db::turns::orgs_in_turn(cursor, max, |after| next_org(conn, after))
 }
 
 /// What one organization's candidate query needs.

@@ -1,9 +1,13 @@
 //! Integration runs and their step logs. Runs are queued in SQL and claimed
-//! like deliveries (`FOR UPDATE SKIP LOCKED` on PostgreSQL), so any process
-//! can run them and a crash loses none. A run belongs to its integration's
-//! organization; the API's reads take it, the worker's claims span all.
+//! like deliveries (`FOR UPDATE SKIP LOCKED` on PostgreSQL), fairly among
+//! organizations (`claim`), so any process can run them and a crash loses
+//! none. A run belongs to its integration's organization; the API's reads
+//! take it, the worker's claims span all.
 
+mod claim;
 mod values;
+
+pub use claim::Claim;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -49,6 +53,8 @@ pub struct Run {
     pub dry_run: bool,
     /// JSON array: the only emails a sync imports (`None`: every record).
     pub only_emails: Option<String>,
+    /// Sealed JSON: where a `waiting` run resumes (`None`: from the start).
+    pub resume: Option<String>,
 }
 
 /// One logged exchange of a run.
@@ -80,6 +86,27 @@ impl RunStep {
         }
         Ok(())
     }
+
+    /// Stores steps after those the run already has (a run that resumed
+    /// after a wait, or a retry): their positions continue the log.
+    pub fn append(conn: &mut DbConn, run_id: &str, steps: &[RunStep]) -> QueryResult<()> {
+        if steps.is_empty() {
+            return Ok(());
+        }
+        let last: Option<i32> = run_steps::table
+            .filter(run_steps::run_id.eq(run_id))
+            .select(diesel::dsl::max(run_steps::position))
+            .first(conn)?;
+        let base = last.map_or(0, |p| p + 1);
+        let shifted: Vec<RunStep> = steps
+            .iter()
+            .map(|s| RunStep {
+                position: s.position + base,
+                ..s.clone()
+            })
+            .collect();
+        RunStep::insert_all(conn, &shifted)
+    }
 }
 
 /// How a finished run is stored.
@@ -87,8 +114,10 @@ pub struct Finish {
     pub status: RunStatus,
     pub error: Option<String>,
     pub result: Option<String>,
-    /// For `retry_scheduled`: when to run again.
+    /// For `retry_scheduled` and `waiting`: when to run again.
     pub next_run_at: Option<NaiveDateTime>,
+    /// For `waiting`: where it resumes (sealed); cleared otherwise.
+    pub resume: Option<String>,
 }
 
 /// List filters.
@@ -137,6 +166,7 @@ impl Run {
             organization_id: org.to_string(),
             dry_run: false,
             only_emails: None,
+            resume: None,
         }
     }
 
@@ -212,52 +242,6 @@ impl Run {
         query.load(conn)
     }
 
-    /// Claims up to `limit` due runs for `instance` until `lease_until`.
-    pub fn claim(
-        conn: &mut DbConn,
-        instance: &str,
-        now: NaiveDateTime,
-        lease_until: NaiveDateTime,
-        limit: i64,
-    ) -> QueryResult<Vec<Run>> {
-        conn.transaction(|conn| {
-            let q = runs::table
-                .select(runs::id)
-                .filter(runs::status.eq_any(RunStatus::OPEN.map(RunStatus::as_str)))
-                .filter(runs::next_run_at.le(now))
-                .order(runs::next_run_at.asc())
-                .limit(limit);
-            let ids: Vec<String> = match conn {
-                DbConn::Pg(pg) => q.for_update().skip_locked().load(pg)?,
-                DbConn::Sqlite(lite) => q.load(lite)?,
-            };
-            if ids.is_empty() {
-                return Ok(Vec::new());
-            }
-            // A scheduled retry starts its next attempt.
-            diesel::update(
-                runs::table
-                    .filter(runs::id.eq_any(&ids))
-                    .filter(runs::status.eq(RunStatus::RetryScheduled.as_str())),
-            )
-            .set(runs::attempt.eq(runs::attempt + 1))
-            .execute(conn)?;
-            diesel::update(runs::table.filter(runs::id.eq_any(&ids)))
-                .set((
-                    runs::status.eq(RunStatus::Running.as_str()),
-                    runs::claimed_by.eq(instance),
-                    runs::next_run_at.eq(lease_until),
-                    runs::started_at.eq(now),
-                    runs::updated_at.eq(now),
-                ))
-                .execute(conn)?;
-            runs::table
-                .filter(runs::id.eq_any(&ids))
-                .select(Run::as_select())
-                .load(conn)
-        })
-    }
-
     /// Stores the outcome and the step log of a run this instance holds.
     pub fn finish(
         conn: &mut DbConn,
@@ -279,12 +263,13 @@ impl Run {
             runs::result.eq(&f.result),
             runs::claimed_by.eq(None::<String>),
             runs::next_run_at.eq(f.next_run_at.unwrap_or(now)),
-            runs::finished_at.eq((f.status != RunStatus::RetryScheduled).then_some(now)),
+            runs::finished_at.eq((!f.status.is_waiting()).then_some(now)),
             runs::updated_at.eq(now),
+            runs::resume.eq(&f.resume),
         ))
         .execute(conn)?;
         if n == 1 {
-            RunStep::insert_all(conn, steps)?;
+            RunStep::append(conn, id, steps)?;
         }
         Ok(n == 1)
     }
@@ -306,25 +291,58 @@ impl Run {
         .execute(conn)
     }
 
-    /// Hands back running runs (all, or one instance's) at start-up.
+    /// Hands back running runs (all, or one instance's), due at once: at
+    /// start-up, and at shutdown those the grace period did not see
+    /// finish. One that had waited goes back `waiting`, to resume where it
+    /// stopped; any other `queued`, to start again.
     pub fn release(
         conn: &mut DbConn,
         instance: Option<&str>,
         now: NaiveDateTime,
     ) -> QueryResult<usize> {
-        let mut q = diesel::update(runs::table)
-            .filter(runs::status.eq(RunStatus::Running.as_str()))
-            .into_boxed();
-        if let Some(i) = instance {
-            q = q.filter(runs::claimed_by.eq(i));
+        let mut n = 0;
+        for (resumes, status) in [(false, RunStatus::Queued), (true, RunStatus::Waiting)] {
+            let mut q = diesel::update(runs::table)
+                .filter(runs::status.eq(RunStatus::Running.as_str()))
+                .into_boxed();
+            if let Some(i) = instance {
+                q = q.filter(runs::claimed_by.eq(i));
+            }
+            q = if resumes {
+                q.filter(runs::resume.is_not_null())
+            } else {
+                q.filter(runs::resume.is_null())
+            };
+            n += q
+                .set((
+                    runs::status.eq(status.as_str()),
+                    runs::claimed_by.eq(None::<String>),
+                    runs::next_run_at.eq(now),
+                    runs::updated_at.eq(now),
+                ))
+                .execute(conn)?;
         }
-        q.set((
-            runs::status.eq(RunStatus::Queued.as_str()),
-            runs::claimed_by.eq(None::<String>),
-            runs::next_run_at.eq(now),
-            runs::updated_at.eq(now),
-        ))
-        .execute(conn)
+        Ok(n)
+    }
+
+    /// Every stored checkpoint (sealed), by run: start-up re-seals them
+    /// with the other secrets when the master key changes.
+    pub fn checkpoints(conn: &mut DbConn) -> QueryResult<Vec<(String, String)>> {
+        let rows: Vec<(String, Option<String>)> = runs::table
+            .filter(runs::resume.is_not_null())
+            .select((runs::id, runs::resume))
+            .load(conn)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, r)| Some((id, r?)))
+            .collect())
+    }
+
+    /// Replaces run `id`'s checkpoint (re-sealed).
+    pub fn set_resume(conn: &mut DbConn, id: &str, sealed: &str) -> QueryResult<usize> {
+        diesel::update(runs::table.find(id))
+            .set(runs::resume.eq(sealed))
+            .execute(conn)
     }
 
     /// The steps of a run, in order (find the run in its organization first).

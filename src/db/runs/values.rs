@@ -17,20 +17,27 @@ text_enum! {
         Blocked = "blocked",
         /// Failed and due again at `next_run_at`.
         RetryScheduled = "retry_scheduled",
+        /// Between two polling attempts: it holds no slot, and resumes at
+        /// `next_run_at` where it stopped.
+        Waiting = "waiting",
     }
 }
 
 impl RunStatus {
     /// Statuses the run worker may still claim.
-    pub const OPEN: [RunStatus; 3] = [
+    pub const OPEN: [RunStatus; 4] = [
         RunStatus::Queued,
         RunStatus::RetryScheduled,
         RunStatus::Running,
+        RunStatus::Waiting,
     ];
 
-    /// Queued or scheduled: `next_run_at` says when it runs.
+    /// Queued, scheduled or waiting: `next_run_at` says when it runs.
     pub fn is_waiting(self) -> bool {
-        matches!(self, RunStatus::Queued | RunStatus::RetryScheduled)
+        matches!(
+            self,
+            RunStatus::Queued | RunStatus::RetryScheduled | RunStatus::Waiting
+        )
     }
 }
 
@@ -94,7 +101,8 @@ mod tests {
                 "succeeded",
                 "failed",
                 "blocked",
-                "retry_scheduled"
+                "retry_scheduled",
+                "waiting"
             ]
         );
         let kinds: Vec<&str> = RunKind::ALL.iter().map(|k| k.as_str()).collect();

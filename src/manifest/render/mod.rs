@@ -11,6 +11,7 @@
 use std::sync::Arc;
 
 mod django;
+mod scope;
 
 use django::{djangoize, urlencode};
 use minijinja::value::Value as JValue;
@@ -57,36 +58,39 @@ impl Renderer {
 
     /// [`Renderer::text`] on the blocking pool: a template is the manifest
     /// author's code, and even with its fuel budget it is not run on the
-    /// threads that serve the API and deliveries.
-    pub async fn text_off_runtime(
-        &self,
-        template: String,
-        ctx: Arc<Map<String, Value>>,
-    ) -> Result<String, String> {
+    /// threads that serve the API and deliveries. The scope is shared with
+    /// the render (a reference), never copied.
+    pub async fn text_off_runtime(&self, template: String, scope: Scope) -> Result<String, String> {
         if !is_template(&template) {
             return Ok(template);
         }
         let me = self.clone();
-        tokio::task::spawn_blocking(move || me.text(&template, &ctx))
+        tokio::task::spawn_blocking(move || me.text_in(&template, &scope))
             .await
             .map_err(|e| format!("rendering failed: {e}"))?
     }
 
     /// [`Renderer::tree`] on the blocking pool.
-    pub async fn tree_off_runtime(
-        &self,
-        v: Value,
-        ctx: Arc<Map<String, Value>>,
-    ) -> Result<Value, String> {
+    pub async fn tree_off_runtime(&self, v: Value, scope: Scope) -> Result<Value, String> {
         let me = self.clone();
-        tokio::task::spawn_blocking(move || me.tree(&v, &ctx))
+        tokio::task::spawn_blocking(move || me.tree_in(&v, &scope))
             .await
             .map_err(|e| format!("rendering failed: {e}"))?
     }
 
+    /// Renders a template string to text with the variables of `ctx`.
+    pub fn text(&self, template: &str, ctx: &Map<String, Value>) -> Result<String, String> {
+        self.text_in(template, &Scope::from_map(ctx))
+    }
+
+    /// Renders every string (keys too) of a JSON tree with `ctx`.
+    pub fn tree(&self, v: &Value, ctx: &Map<String, Value>) -> Result<Value, String> {
+        self.tree_in(v, &Scope::from_map(ctx))
+    }
+
     /// Renders a template string to text (at most [`OUTPUT_CAP`] bytes,
     /// within [`FUEL`]).
-    pub fn text(&self, template: &str, ctx: &Map<String, Value>) -> Result<String, String> {
+    pub fn text_in(&self, template: &str, scope: &Scope) -> Result<String, String> {
         if !is_template(template) {
             return Ok(template.to_string());
         }
@@ -95,7 +99,7 @@ impl Renderer {
         let compiled = self.env.template_from_str(&source).map_err(|e| err(&e))?;
         let mut out = Capped::default();
         let rendered = compiled
-            .render_captured_to(context(ctx), &mut out)
+            .render_captured_to(scope.root(), &mut out)
             .map(|_| ());
         match rendered {
             Ok(()) => Ok(String::from_utf8_lossy(&out.bytes).into_owned()),
@@ -107,22 +111,22 @@ impl Renderer {
     }
 
     /// Renders every string (keys too) of a JSON tree.
-    pub fn tree(&self, v: &Value, ctx: &Map<String, Value>) -> Result<Value, String> {
+    pub fn tree_in(&self, v: &Value, scope: &Scope) -> Result<Value, String> {
         Ok(match v {
             Value::String(s) => match single_expression(s) {
-                Some(expr) => self.expression(expr, ctx)?,
-                None => Value::String(self.text(s, ctx)?),
+                Some(expr) => self.expression(expr, scope)?,
+                None => Value::String(self.text_in(s, scope)?),
             },
             Value::Array(items) => Value::Array(
                 items
                     .iter()
-                    .map(|i| self.tree(i, ctx))
+                    .map(|i| self.tree_in(i, scope))
                     .collect::<Result<_, _>>()?,
             ),
             Value::Object(o) => {
                 let mut out = Map::with_capacity(o.len());
                 for (k, v) in o {
-                    out.insert(self.text(k, ctx)?, self.tree(v, ctx)?);
+                    out.insert(self.text_in(k, scope)?, self.tree_in(v, scope)?);
                 }
                 Value::Object(out)
             }
@@ -131,14 +135,14 @@ impl Renderer {
     }
 
     /// Evaluates one expression to a JSON value (undefined → "").
-    fn expression(&self, expr: &str, ctx: &Map<String, Value>) -> Result<Value, String> {
+    fn expression(&self, expr: &str, scope: &Scope) -> Result<Value, String> {
         let source = djangoize(expr);
         let compiled = self
             .env
             .compile_expression(&source)
             .map_err(|e| format!("template error in {expr:?}: {e}"))?;
         let v = compiled
-            .eval(context(ctx))
+            .eval(scope.root())
             .map_err(|e| format!("template error in {expr:?}: {e}"))?;
         if v.is_undefined() || v.is_none() {
             return Ok(Value::String(String::new()));
@@ -178,30 +182,7 @@ impl std::io::Write for Capped {
     }
 }
 
-/// The context as template values. Built by hand because serde_json's
-/// arbitrary-precision numbers do not serialize as plain numbers.
-fn context(ctx: &Map<String, Value>) -> JValue {
-    JValue::from_iter(ctx.iter().map(|(k, v)| (k.clone(), to_template(v))))
-}
-
-fn to_template(v: &Value) -> JValue {
-    match v {
-        Value::Null => JValue::from(()),
-        Value::Bool(b) => JValue::from(*b),
-        Value::Number(n) => {
-            if let Some(i) = n.as_i64() {
-                JValue::from(i)
-            } else if let Some(u) = n.as_u64() {
-                JValue::from(u)
-            } else {
-                JValue::from(n.as_f64().unwrap_or(f64::NAN))
-            }
-        }
-        Value::String(s) => JValue::from(s.as_str()),
-        Value::Array(a) => JValue::from_iter(a.iter().map(to_template)),
-        Value::Object(o) => JValue::from_iter(o.iter().map(|(k, v)| (k.clone(), to_template(v)))),
-    }
-}
+pub use scope::{to_template, Scope};
 
 /// `{{ expr }}` and nothing else → `expr`.
 fn single_expression(s: &str) -> Option<&str> {

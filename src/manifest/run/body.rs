@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::{Runner, Step};
 use crate::manifest::render::plain_text;
+use crate::manifest::validate::targets::header_refusal;
 use crate::outbound::redirects::Body;
 
 impl Runner<'_> {
@@ -31,7 +32,7 @@ impl Runner<'_> {
             Some(d) => Some(
                 self.svc
                     .renderer
-                    .tree_off_runtime(d.clone(), self.ctx.clone())
+                    .tree_off_runtime(d.clone(), self.scope.clone())
                     .await?,
             ),
             None => None,
@@ -106,6 +107,10 @@ impl Runner<'_> {
         for (k, v) in &source {
             let raw = plain_text(v);
             let name = self.render(k).await?;
+            // A name may be a template: what it renders to is checked too.
+            if let Some(why) = header_refusal(&name) {
+                return Err(why);
+            }
             let value = match raw.strip_prefix("Basic ") {
                 Some(creds) if name == "Authorization" => {
                     let creds = self.render(creds).await?;
@@ -130,13 +135,7 @@ impl Runner<'_> {
         url: &url::Url,
     ) -> Result<Vec<(String, String)>, String> {
         use hmac::{Hmac, Mac};
-        let value = |a: &str, b: &str| {
-            self.ctx
-                .get(a)
-                .or_else(|| self.ctx.get(b))
-                .map(plain_text)
-                .filter(|v| !v.is_empty())
-        };
+        let value = |a: &str, b: &str| self.scope.text(a).or_else(|| self.scope.text(b));
         let (Some(token), Some(secret)) = (
             value("API_TOKEN", "PRITUNL_API_TOKEN"),
             value("API_SECRET", "PRITUNL_API_SECRET"),

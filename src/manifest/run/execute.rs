@@ -1,13 +1,24 @@
 //! The manifest's parts a run goes through: `execute` (with polling,
 //! `continue_if` and `store_data`), `exists`, `revoke` and form options.
 
-use std::sync::Arc;
 use std::time::Duration;
 
+use minijinja::value::Value as JValue;
 use serde_json::{Map, Value};
 
+use super::park::Parked;
 use super::{cap, failed, list, Access, Outcome, Response, RunResult, Runner, EXISTS_TIMEOUT};
-use crate::manifest::render::{lookup, plain_text};
+use crate::manifest::render::{lookup, plain_text, to_template};
+
+/// How polling ended: with the last result, or stopped to wait.
+pub(super) enum Polled {
+    Done(Result<Response, String>),
+    /// `made` requests so far; the next one after `after`.
+    Park {
+        made: u64,
+        after: Duration,
+    },
+}
 
 impl Runner<'_> {
     /// The `execute` items in order, then the notifications.
@@ -17,19 +28,44 @@ impl Runner<'_> {
     }
 
     /// The `execute` items (and, with `notify`, the notifications): the
-    /// outcome and the last response.
+    /// outcome and the last response. A resumed run starts again at the
+    /// item it was polling, with its next request.
     pub async fn execute_items(&mut self, notify: bool) -> (Outcome, Option<Value>) {
         if let Err(e) = self.refresh_if_due().await {
             return (failed(e, true), None);
         }
         let items: Vec<Value> = list(&self.manifest, "execute").cloned().collect();
+        let resume = self.resume_at.take();
         let mut last = None;
         for (i, item) in items.iter().enumerate() {
-            let label = format!("execute[{i}]");
-            let mut result = self.request(item, &label).await;
-            if let Some(polling) = item.get("polling") {
-                result = self.poll(item, polling, &label, result).await;
+            if resume.is_some_and(|(at, _)| i < at) {
+                continue;
             }
+            let label = format!("execute[{i}]");
+            let result = match (item.get("polling"), resume) {
+                (Some(polling), Some((at, made))) if at == i => {
+                    // The wait happened in the queue: the next attempt now.
+                    let made = made + 1;
+                    let r = self.request(item, &format!("{label} poll {made}")).await;
+                    self.poll(item, polling, &label, r, made).await
+                }
+                (Some(polling), _) => {
+                    let r = self.request(item, &label).await;
+                    self.poll(item, polling, &label, r, 1).await
+                }
+                (None, _) => Polled::Done(self.request(item, &label).await),
+            };
+            let result = match result {
+                Polled::Done(r) => r,
+                Polled::Park { made, after } => {
+                    self.parked = Some(Parked {
+                        item: i,
+                        made,
+                        after,
+                    });
+                    return (Outcome::Waiting, None);
+                }
+            };
             if let Some(cond) = item.get("continue_if") {
                 if !self.condition_holds(cond, result.as_ref().ok()).await {
                     let shown = match &result {
@@ -51,13 +87,18 @@ impl Runner<'_> {
                 Ok(r) => r,
                 Err(e) => return (failed(format!("{label}: {e}"), true), None),
             };
-            if let Some(name) = item.get("save_as_file").and_then(Value::as_str) {
-                self.files.insert(name.to_string(), response.bytes.clone());
+            if let Err(e) = self.keep_response(item, &label, &response) {
+                self.fail_last_step(&e);
+                return (failed(e, false), None);
             }
-            let parsed = response.json.clone().unwrap_or(Value::Object(Map::new()));
-            self.responses.push(parsed.clone());
-            Arc::make_mut(&mut self.ctx)
-                .insert("responses".into(), Value::Array(self.responses.clone()));
+            let parsed = response.json.unwrap_or(Value::Object(Map::new()));
+            if let Some(name) = item.get("save_as_file").and_then(Value::as_str) {
+                self.files.insert(name.to_string(), response.bytes);
+            }
+            // Converted once for templates; the list shares the earlier ones.
+            self.responses.push(to_template(&parsed));
+            self.scope
+                .set_converted("responses", JValue::from(self.responses.clone()));
             if let Some(Value::Object(store)) = item.get("store_data") {
                 for (prop, notation) in store {
                     let notation = plain_text(notation);
@@ -85,28 +126,46 @@ impl Runner<'_> {
         (Outcome::Succeeded, last)
     }
 
-    /// Polls until `continue_if` holds or `amount` requests were made.
+    /// Counts what an item's response leaves with the run: its parsed body
+    /// (`responses.N`) and, with `save_as_file`, its bytes.
+    fn keep_response(&mut self, item: &Value, label: &str, r: &Response) -> Result<(), String> {
+        let file = if item.get("save_as_file").is_some() {
+            r.size
+        } else {
+            0
+        };
+        let parsed = if r.json.is_some() { r.size } else { 0 };
+        self.keep(file + parsed, &format!("the response of {label}"))
+            .map_err(|e| format!("{label}: {e}"))
+    }
+
+    /// Polls until `continue_if` holds or `amount` requests were made
+    /// (`made` so far, the last one `result`). A wait the run may not spend
+    /// in its slot stops the run instead, to resume after it.
     pub(super) async fn poll(
         &mut self,
         item: &Value,
         polling: &Value,
         label: &str,
-        first: Result<Response, String>,
-    ) -> Result<Response, String> {
+        mut result: Result<Response, String>,
+        mut made: u64,
+    ) -> Polled {
         let interval = polling
             .get("interval")
             .and_then(Value::as_f64)
             .unwrap_or(5.0);
         let amount = polling.get("amount").and_then(Value::as_u64).unwrap_or(1);
         let cond = item.get("continue_if").cloned().unwrap_or(Value::Null);
-        let mut result = first;
-        let mut made = 1;
         while made < amount && !self.condition_holds(&cond, result.as_ref().ok()).await {
-            tokio::time::sleep(Duration::from_secs_f64(interval.clamp(0.0, 3600.0))).await;
+            let wait = Duration::from_secs_f64(interval.clamp(0.0, 3600.0));
+            if self.parks(wait) {
+                return Polled::Park { made, after: wait };
+            }
+            tokio::time::sleep(wait).await;
             made += 1;
             result = self.request(item, &format!("{label} poll {made}")).await;
         }
-        result
+        Polled::Done(result)
     }
 
     /// `continue_if`: the rendered `value` equals the text at

@@ -5,22 +5,26 @@
 
 mod body;
 mod execute;
+mod keep;
 mod notify;
 mod oauth;
+mod park;
 mod request;
 mod step;
 
+pub use keep::{object_weight, weight, RunBounds};
+pub use park::Checkpoint;
 pub use step::{Access, Outcome, Response, RunResult, Step};
 
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use minijinja::value::Value as JValue;
 use serde_json::{Map, Value};
 
 use super::mask::Masker;
 use super::notify::Notifier;
-use super::render::{plain_text, Renderer};
+use super::render::{plain_text, to_template, Renderer, Scope};
 use crate::outbound::guard::TargetPolicy;
 
 /// Response bodies are logged up to this size.
@@ -34,6 +38,8 @@ pub struct Services {
     pub policy: TargetPolicy,
     pub notifier: Notifier,
     pub renderer: Renderer,
+    /// What one run may read and keep.
+    pub bounds: RunBounds,
 }
 
 /// Where a request goes.
@@ -67,6 +73,8 @@ pub struct RunInput {
     pub oauth: Option<Value>,
     pub form: Map<String, Value>,
     pub redirect_url: String,
+    /// Where a run that waited between polling attempts resumes.
+    pub resume: Option<Checkpoint>,
 }
 
 /// One run in progress.
@@ -74,16 +82,19 @@ pub struct Runner<'a> {
     svc: &'a Services,
     organization: String,
     manifest: Value,
-    /// Shared with the blocking threads templates render on; changed
-    /// copy-on-write between renders.
-    ctx: Arc<Map<String, Value>>,
+    /// The template variables, shared with the blocking threads templates
+    /// render on; each value converted once, when set.
+    scope: Scope,
     /// Context keys nothing may replace once set (config values, `oauth`…).
     protected: Vec<String>,
     masker: Masker,
     steps: Vec<Step>,
     files: HashMap<String, Vec<u8>>,
-    responses: Vec<Value>,
+    /// `responses.N`, converted for templates once each.
+    responses: Vec<JValue>,
     stored: Map<String, Value>,
+    /// This run's `generate` values (kept across a wait).
+    generated: Map<String, Value>,
     oauth: Option<Value>,
     oauth_changed: bool,
     refreshed: bool,
@@ -92,6 +103,15 @@ pub struct Runner<'a> {
     timeout: Option<Duration>,
     /// Where the last request went (sync pagination stays on its origin).
     last_url: Option<url::Url>,
+    /// Bytes this run keeps (responses, files, records, step log).
+    kept: usize,
+    /// A polling wait that would end after this gives the slot back
+    /// instead (`None`: always waits in place, as the CLI does).
+    park_by: Option<Instant>,
+    /// Where a resumed run picks up: an execute item and its requests made.
+    resume_at: Option<(usize, u64)>,
+    /// Set when the run stops to wait between polling attempts.
+    parked: Option<park::Parked>,
 }
 
 impl<'a> Runner<'a> {
@@ -103,7 +123,7 @@ impl<'a> Runner<'a> {
     /// Config values, generated values, `oauth` and `redirect_url` come last
     /// and are protected: nothing set later in the run replaces them either.
     /// Otherwise a form value `DOMAIN` could send `Bearer {{ API_TOKEN }}` to
-    /// the caller's host.
+    /// the caller's host. A resumed run gets back what it had kept.
     pub fn new(svc: &'a Services, input: RunInput) -> Runner<'a> {
         let mut ctx = Map::new();
         let mut masker = Masker::default();
@@ -118,14 +138,23 @@ impl<'a> Runner<'a> {
         );
         ctx.extend(user.extra_fields);
         let mut config = input.config;
-        // `generate` items: a fresh value every run, masked like any secret.
+        let resume = input.resume.unwrap_or_default();
+        // `generate` items: a fresh value every run (the same one after a
+        // wait), masked like any secret.
+        let mut generated = Map::new();
         for item in list(&input.manifest, "initial_data_form") {
             if item.get("name").and_then(Value::as_str) == Some("generate") {
                 if let Some(id) = item.get("id").and_then(Value::as_str) {
-                    config.insert(id.to_string(), Value::String(generated()));
+                    let value = resume
+                        .generated
+                        .get(id)
+                        .cloned()
+                        .unwrap_or_else(|| Value::String(generated_value()));
+                    generated.insert(id.to_string(), value);
                 }
             }
         }
+        config.extend(generated.clone());
         masker.add_config(&config);
         let mut protected: Vec<String> = config.keys().cloned().collect();
         protected.extend(["oauth", "redirect_url", "responses"].map(String::from));
@@ -141,32 +170,50 @@ impl<'a> Runner<'a> {
             }
         }
         ctx.insert("redirect_url".into(), Value::String(input.redirect_url));
-        ctx.insert("responses".into(), Value::Array(Vec::new()));
-        Runner {
+        let mut scope = Scope::from_map(&ctx);
+        let responses: Vec<JValue> = resume.responses.iter().map(to_template).collect();
+        scope.set_converted("responses", JValue::from(responses.clone()));
+        let mut runner = Runner {
             svc,
             organization: input.organization,
             manifest: input.manifest,
-            ctx: Arc::new(ctx),
+            scope,
             protected,
             masker,
             steps: Vec::new(),
-            files: HashMap::new(),
-            responses: Vec::new(),
+            files: resume.files(),
+            responses,
             stored: Map::new(),
+            generated,
             oauth: input.oauth,
             oauth_changed: false,
-            refreshed: false,
+            refreshed: resume.refreshed,
             phone: user.phone,
             timeout: None,
             last_url: None,
+            kept: resume.kept,
+            park_by: None,
+            resume_at: resume.position(),
+            parked: None,
+        };
+        for (k, v) in resume.stored {
+            runner.set(&k, v.clone());
+            runner.stored.insert(k, v);
         }
+        runner
+    }
+
+    /// Waits between polling attempts that would end after `deadline` give
+    /// the run's slot back (the run waits in the queue) instead of sleeping.
+    pub fn park_by(&mut self, deadline: Instant) {
+        self.park_by = Some(deadline);
     }
 
     /// A context value (sync runs set `NEXT_PAGE_TOKEN`); config values,
     /// `oauth`, `redirect_url` and `responses` are never replaced.
     pub fn set(&mut self, key: &str, v: Value) {
         if !self.protected.iter().any(|p| p == key) {
-            Arc::make_mut(&mut self.ctx).insert(key.to_string(), v);
+            self.scope.set(key, &v);
         }
     }
 
@@ -180,7 +227,7 @@ impl<'a> Runner<'a> {
     pub async fn render(&self, template: &str) -> Result<String, String> {
         self.svc
             .renderer
-            .text_off_runtime(template.to_string(), self.ctx.clone())
+            .text_off_runtime(template.to_string(), self.scope.clone())
             .await
     }
 
@@ -193,7 +240,7 @@ impl<'a> Runner<'a> {
     }
 
     /// Ends the run: its outcome with everything logged.
-    pub fn finish(self, outcome: Outcome, last: Option<Value>) -> RunResult {
+    pub fn finish(mut self, outcome: Outcome, last: Option<Value>) -> RunResult {
         // Errors quote rendered URLs and responses: mask them like steps.
         let outcome = match outcome {
             Outcome::Failed { error, retryable } => Outcome::Failed {
@@ -205,12 +252,14 @@ impl<'a> Runner<'a> {
             },
             ok => ok,
         };
+        let waiting = self.parked.take().map(|p| (p.after, self.checkpoint(&p)));
         RunResult {
             outcome,
             steps: self.steps,
             stored: self.stored,
             oauth: self.oauth_changed.then_some(self.oauth).flatten(),
             last_response: last,
+            waiting,
         }
     }
 
@@ -240,7 +289,7 @@ fn list<'v>(manifest: &'v Value, key: &str) -> impl Iterator<Item = &'v Value> {
 }
 
 /// A `generate` value: 16 random alphanumerics.
-fn generated() -> String {
+fn generated_value() -> String {
     use rand::Rng;
     rand::thread_rng()
         .sample_iter(&rand::distributions::Alphanumeric)

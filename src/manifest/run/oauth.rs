@@ -1,8 +1,6 @@
 //! OAuth: the `access_token` exchange after the callback, and refreshing a
 //! token that expires (or was refused with a 401).
 
-use std::sync::Arc;
-
 use serde_json::{Map, Value};
 
 use super::{Runner, Step, Target};
@@ -33,26 +31,46 @@ impl Runner<'_> {
             self.masker.add(value, &format!("oauth {name}"));
         }
         if let Some(v) = verifier {
-            Arc::make_mut(&mut self.ctx).insert("code_verifier".into(), Value::from(v));
+            self.scope.set("code_verifier", &Value::from(v));
         }
         let result = match self.request(&item, "oauth.access_token").await {
-            Ok(r) => match r.json {
-                Some(Value::Object(token)) if (200..300).contains(&r.status) => {
-                    let token = stamp_expiry(Value::Object(token), None);
-                    self.masker.add_tree("oauth", &token);
-                    if let Some(step) = self.steps.last_mut() {
-                        step.response_body = self.masker.mask(&step.response_body);
-                    }
-                    Ok(token)
-                }
+            Ok(r) => match self.token_answer(&r) {
+                Some(token) if (200..300).contains(&r.status) => Ok(stamp_expiry(token, None)),
                 _ => Err(format!(
-                    "the token endpoint answered HTTP {} without a JSON object",
+                    "the token endpoint answered HTTP {} without a token (a JSON object, or a form-encoded access_token)",
                     r.status
                 )),
             },
             Err(e) => Err(e),
         };
         (result, self.steps)
+    }
+
+    /// The token in a token endpoint's answer: a JSON object, or the form
+    /// encoding some providers answer (`access_token=…&scope=…`). Whatever
+    /// it holds becomes a secret of the run, and the step just logged is
+    /// logged again from the whole answer with it masked (it was logged
+    /// before its tokens were known), whether the answer is accepted or not.
+    fn token_answer(&mut self, r: &super::Response) -> Option<Value> {
+        let token = match &r.json {
+            Some(Value::Object(t)) => Some(Value::Object(t.clone())),
+            Some(_) => None,
+            None => form_token(&r.text),
+        }?;
+        // An error answer (`{"error": "invalid_grant", …}`) holds no secret,
+        // and masking its words would hide why the exchange failed.
+        let credential = token.as_object().is_some_and(|o| {
+            o.keys()
+                .any(|k| k.ends_with("token") || k.ends_with("key") || k.contains("secret"))
+        });
+        if !(200..300).contains(&r.status) && !credential {
+            return Some(token);
+        }
+        self.masker.add_tree("oauth", &token);
+        if let Some(step) = self.steps.last_mut() {
+            step.response_body = self.masker.mask_capped(&r.text_or_json(), super::LOG_CAP).0;
+        }
+        Some(token)
     }
 
     /// Refreshes the OAuth token when it expires within 60 s.
@@ -82,9 +100,10 @@ impl Runner<'_> {
             .request_once(&item, "oauth.refresh", Target::Template)
             .await
             .map_err(|e| format!("refreshing the OAuth token failed: {e}"))?;
-        let Some(Value::Object(fresh)) = r.json.filter(|_| (200..300).contains(&r.status)) else {
+        let answer = self.token_answer(&r);
+        let Some(Value::Object(fresh)) = answer.filter(|_| (200..300).contains(&r.status)) else {
             return Err(format!(
-                "refreshing the OAuth token failed: HTTP {} without a JSON object",
+                "refreshing the OAuth token failed: HTTP {} without a token",
                 r.status
             ));
         };
@@ -93,16 +112,22 @@ impl Runner<'_> {
             t.extend(fresh);
         }
         let token = stamp_expiry(token, None);
-        self.masker.add_tree("oauth", &token);
-        // The refresh step was logged before its tokens were known secrets.
-        if let Some(step) = self.steps.last_mut() {
-            step.response_body = self.masker.mask(&step.response_body);
-        }
-        Arc::make_mut(&mut self.ctx).insert("oauth".into(), token.clone());
+        self.scope.set("oauth", &token);
         self.oauth = Some(token);
         self.oauth_changed = true;
         Ok(())
     }
+}
+
+/// A form-encoded token answer (`access_token=…&token_type=bearer`) as a
+/// token object; `None` unless it has an `access_token`.
+fn form_token(body: &str) -> Option<Value> {
+    let pairs: Map<String, Value> = url::form_urlencoded::parse(body.trim().as_bytes())
+        .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
+        .collect();
+    pairs
+        .contains_key("access_token")
+        .then_some(Value::Object(pairs))
 }
 
 /// Adds `expires_at` (unix seconds) from `expires_in`, so expiry survives storage.

@@ -6,8 +6,9 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-use super::{cap, Response, Runner, Step, Target, LOG_CAP};
+use super::{Response, Runner, Step, Target, LOG_CAP};
 use crate::manifest::render::plain_text;
+use crate::manifest::validate::targets::url_refusal;
 use crate::outbound::read::read_limited;
 use crate::outbound::redirects::{self, Body, Outgoing};
 
@@ -95,7 +96,15 @@ impl Runner<'_> {
                 *s = self.masker.mask(s);
             }
         }
-        step.response_body = self.masker.mask(&step.response_body);
+        // The step log is kept until the run ends: it counts as kept.
+        let logged = step.url.len() + step.request_body.len() + step.response_body.len();
+        let result = match self.keep(logged, &format!("the step log of {label}")) {
+            Ok(()) => result,
+            Err(e) => {
+                step.error = Some(e.clone());
+                Err(e)
+            }
+        };
         self.steps.push(step);
         // Errors quote rendered URLs: masked here, where every request's
         // error is produced, so no caller can store or answer one in clear.
@@ -118,10 +127,8 @@ impl Runner<'_> {
         step.url = url.clone();
         let parsed =
             url::Url::parse(url.trim()).map_err(|e| format!("the url is invalid ({e}): {url}"))?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(format!(
-                "the url is invalid (scheme must be http or https): {url}"
-            ));
+        if let Some(why) = url_refusal(&parsed) {
+            return Err(format!("the url is invalid ({why}): {url}"));
         }
         self.svc.policy.check_literal(&parsed)?;
         self.last_url = Some(parsed.clone());
@@ -152,21 +159,29 @@ impl Runner<'_> {
         let resp = redirects::send(&self.svc.http, &self.svc.policy, out).await?;
         let status = resp.status().as_u16();
         step.status = Some(status);
-        let bytes = read_limited(resp).await?;
+        let bytes = read_limited(resp, self.svc.bounds.response_bytes)
+            .await
+            .map_err(|e| format!("{e} (HOOKRELAY_RUN_MAX_RESPONSE_BYTES)"))?;
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let json: Option<Value> = serde_json::from_slice(&bytes).ok();
-        step.response_truncated = bytes.len() > LOG_CAP;
         step.response_body = if item.get("save_as_file").is_some() {
             format!("({} bytes, saved as a file)", bytes.len())
         } else {
-            cap(&text, LOG_CAP)
+            // Masked before it is cut: a secret at the cut is masked whole.
+            let (logged, cut) = self.masker.mask_capped(&text, LOG_CAP);
+            step.response_truncated = cut;
+            logged
         };
         check_status(item, status)?;
+        let size = bytes.len();
+        // One copy of the body is kept, in the form it is used in.
+        let keep_bytes = item.get("save_as_file").is_some();
         Ok(Response {
             status,
+            text: if json.is_none() { text } else { String::new() },
             json,
-            text,
-            bytes,
+            bytes: if keep_bytes { bytes } else { Vec::new() },
+            size,
         })
     }
 }

@@ -51,6 +51,9 @@ pub enum Outcome {
     Blocked {
         reason: String,
     },
+    /// Waits between polling attempts, holding no slot: the run resumes
+    /// from [`RunResult::waiting`]'s checkpoint after the wait.
+    Waiting,
 }
 
 /// Everything a run produced.
@@ -63,14 +66,21 @@ pub struct RunResult {
     pub oauth: Option<Value>,
     /// The last response (sync runs read users from it).
     pub last_response: Option<Value>,
+    /// For [`Outcome::Waiting`]: the wait, and where the run resumes.
+    pub waiting: Option<(std::time::Duration, super::Checkpoint)>,
 }
 
-/// A completed HTTP exchange.
+/// A completed HTTP exchange. The body is held once: parsed when it is
+/// JSON, as text when it is not, and as bytes only for `save_as_file`.
 pub struct Response {
     pub status: u16,
     pub json: Option<Value>,
+    /// The body as text when it is not JSON ("" otherwise).
     pub text: String,
+    /// The raw body, for `save_as_file` items only (empty otherwise).
     pub bytes: Vec<u8>,
+    /// The body's size in bytes.
+    pub size: usize,
 }
 
 /// `exists` result.

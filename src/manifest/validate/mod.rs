@@ -5,6 +5,7 @@
 use serde::Serialize;
 mod parts;
 mod requests;
+pub mod targets;
 
 use serde_json::{Map, Value};
 
@@ -99,7 +100,7 @@ pub fn validate(manifest: &Value, kind: Kind) -> Report {
         ),
     }
     if let Some(v) = top.get("headers") {
-        c.string_map(v, "headers");
+        c.headers(v, "headers");
     }
     if let Some(v) = top.get("initial_data_form") {
         c.list(v, "initial_data_form", |c, item, p| {

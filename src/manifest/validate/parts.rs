@@ -47,8 +47,9 @@ impl Checker {
                     }
                     c.error(&join(p, key), "must be a string");
                 }
+                c.url(o, "url", p);
                 if let Some(h) = o.get("headers") {
-                    c.string_map(h, &join(p, "headers"));
+                    c.headers(h, &join(p, "headers"));
                 }
                 c.method(o, p, METHODS);
             });
@@ -104,6 +105,7 @@ impl Checker {
                 Some(_) => self.error(key, "must be a string"),
             }
         }
+        self.url(top, "next_page", "");
         if let Some(v) = top.get("amount_pages_to_fetch") {
             if !v.as_u64().is_some_and(|n| (1..=1000).contains(&n)) {
                 self.error("amount_pages_to_fetch", "must be an integer 1..1000");

@@ -10,9 +10,10 @@ impl Checker {
     /// what every request-shaped object shares.
     pub(super) fn request(&mut self, o: &Map<String, Value>, path: &str, methods: &[&str]) {
         self.required_str(o, "url", path);
+        self.url(o, "url", path);
         self.method(o, path, methods);
         if let Some(h) = o.get("headers") {
-            self.string_map(h, &join(path, "headers"));
+            self.headers(h, &join(path, "headers"));
         }
         self.status_codes(o, path);
         if let Some(v) = o.get("extra_headers") {
@@ -102,6 +103,7 @@ impl Checker {
             return;
         }
         self.optional_str(o, "authenticate_url", "oauth");
+        self.url(o, "authenticate_url", "oauth");
         for key in ["access_token", "refresh"] {
             if let Some(item) = o.get(key) {
                 let p = join("oauth", key);

@@ -1,8 +1,10 @@
 //! A fake third-party API on loopback for integration runs: answers are
 //! scripted per `METHOD /path` (a queue; the last answer repeats), and every
-//! request is recorded with its headers and raw body.
+//! request is recorded with its headers and raw body. A route can be held:
+//! its requests are recorded, then wait unanswered until it is released
+//! (a slow API, with no clock in the test).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
@@ -74,17 +76,28 @@ impl Answer {
 struct State {
     seen: Vec<Seen>,
     script: HashMap<String, Vec<Answer>>,
+    /// `METHOD /path` whose requests wait for [`FakeApi::release`].
+    held: HashSet<String>,
+}
+
+/// The state, and a signal sent whenever a held route is released.
+struct Shared {
+    state: Mutex<State>,
+    released: tokio::sync::watch::Sender<()>,
 }
 
 pub struct FakeApi {
     pub base: String,
-    state: Arc<Mutex<State>>,
+    state: Arc<Shared>,
     handle: actix_web::dev::ServerHandle,
 }
 
 impl FakeApi {
     pub async fn start() -> FakeApi {
-        let state = Arc::new(Mutex::new(State::default()));
+        let state = Arc::new(Shared {
+            state: Mutex::new(State::default()),
+            released: tokio::sync::watch::channel(()).0,
+        });
         let shared = state.clone();
         let server = HttpServer::new(move || {
             App::new()
@@ -109,14 +122,30 @@ impl FakeApi {
     /// Answers `METHOD path` with these, in turn (the last repeats).
     pub fn script(&self, method: &str, path: &str, answers: Vec<Answer>) {
         self.state
+            .state
             .lock()
             .unwrap()
             .script
             .insert(format!("{method} {path}"), answers);
     }
 
+    /// Holds `METHOD path`: its requests are recorded, then wait, unanswered,
+    /// until [`FakeApi::release`].
+    pub fn hold(&self, method: &str, path: &str) {
+        let mut st = self.state.state.lock().unwrap();
+        st.held.insert(format!("{method} {path}"));
+    }
+
+    /// Answers the held requests of `METHOD path`, and later ones at once.
+    pub fn release(&self, method: &str, path: &str) {
+        let mut st = self.state.state.lock().unwrap();
+        st.held.remove(&format!("{method} {path}"));
+        drop(st);
+        self.state.released.send_replace(());
+    }
+
     pub fn seen(&self) -> Vec<Seen> {
-        self.state.lock().unwrap().seen.clone()
+        self.state.state.lock().unwrap().seen.clone()
     }
 
     pub fn seen_on(&self, method: &str, path: &str) -> Vec<Seen> {
@@ -134,11 +163,12 @@ impl FakeApi {
 async fn answer(
     req: HttpRequest,
     body: web::Bytes,
-    state: web::Data<Arc<Mutex<State>>>,
+    shared: web::Data<Arc<Shared>>,
 ) -> HttpResponse {
     let key = format!("{} {}", req.method(), req.path());
-    let mut st = state.lock().unwrap();
-    st.seen.push(Seen {
+    // Subscribed before the route is looked at: a release in between is seen.
+    let mut released = shared.released.subscribe();
+    shared.state.lock().unwrap().seen.push(Seen {
         method: req.method().to_string(),
         path: req.path().to_string(),
         query: req.query_string().to_string(),
@@ -149,6 +179,12 @@ async fn answer(
             .collect(),
         body: body.to_vec(),
     });
+    while shared.state.lock().unwrap().held.contains(&key) {
+        if released.changed().await.is_err() {
+            break;
+        }
+    }
+    let mut st = shared.state.lock().unwrap();
     let a = match st.script.get_mut(&key) {
         Some(list) if list.len() > 1 => list.remove(0),
         Some(list) if !list.is_empty() => list[0].clone(),
@@ -157,6 +193,7 @@ async fn answer(
             serde_json::json!({"error": format!("no script for {key}")}),
         ),
     };
+    drop(st);
     let mut resp = HttpResponse::build(actix_web::http::StatusCode::from_u16(a.status).unwrap());
     resp.content_type(a.content_type);
     for (k, v) in &a.headers {
