@@ -14,6 +14,7 @@ use crate::organizations::new_org;
 both_backends!(
     one_organization_cannot_hold_every_slot,
     polling_runs_wait_without_a_slot,
+    waiting_runs_count_toward_the_quota,
     a_waiting_run_resumes_where_it_stopped,
     shutdown_hands_unfinished_runs_back,
 );
@@ -113,6 +114,35 @@ async fn polling_runs_wait_without_a_slot(backend: Backend) {
     })
     .await;
     assert_eq!(statuses(&app, "org_1").await.get("waiting"), Some(&8));
+    fake.stop().await;
+    app.stop().await;
+}
+
+/// Runs parked between polling attempts still count as waiting work: the
+/// per-organization quota (`HOOKRELAY_MAX_QUEUED_RUNS_PER_ORG`) bounds them.
+async fn waiting_runs_count_toward_the_quota(backend: Backend) {
+    let Some(app) = TestApp::start_with(backend, |c| c.limits.max_queued_runs_per_org = 2).await
+    else {
+        return;
+    };
+    let fake = FakeApi::start().await;
+    fake.script(
+        "GET",
+        "/job",
+        vec![Answer::json(200, json!({"state": "pending"}))],
+    );
+    let poll = create_integration(&app, "webhook", polling(&fake, 3600)).await;
+    for _ in 0..2 {
+        queue(&app, "org_1", &poll, json!({})).await;
+    }
+    until("the 2 polling runs to wait", PATIENCE, || async {
+        (statuses(&app, "org_1").await.get("waiting") == Some(&2)).then_some(())
+    })
+    .await;
+    let path = format!("/v1/integrations/{poll}/runs");
+    let (status, v) = app.post(&path, &json!({})).await;
+    assert_eq!(status, 429, "{v}");
+    assert_eq!(v["error"]["code"], "rate_limited", "{v}");
     fake.stop().await;
     app.stop().await;
 }
