@@ -151,7 +151,14 @@ fn operations_table_states_every_variable_and_its_default() {
         if cells.len() < 3 || !(var.starts_with("HOOKRELAY_") || var == "DATABASE_URL") {
             continue;
         }
-        listed.insert(var.to_string(), cells[1].trim_matches('`').to_string());
+        // The first code span is the value; a note may follow it
+        // (`20971520` (20 MiB)).
+        let cell = cells[1];
+        let value = cell
+            .strip_prefix('`')
+            .and_then(|rest| rest.split_once('`'))
+            .map_or(cell, |(value, _)| value);
+        listed.insert(var.to_string(), value.to_string());
     }
     for (var, default) in &defaults {
         let Some(cell) = listed.get(var) else {
