@@ -11,6 +11,7 @@ pub mod config;
 pub mod db;
 pub mod delivery;
 pub mod error;
+pub mod health;
 pub mod manifest;
 pub mod metrics;
 pub mod organizations;

@@ -6,7 +6,7 @@ use diesel::IntoSql;
 
 use super::deliveries::{Delivery, Settlement};
 use super::schema::{history, history_events};
-use super::webhooks::{Outcome, Webhook};
+use super::webhooks::Webhook;
 use super::{id_floor, insert_many, like_pattern, lower, DbConn, LoadOne};
 use crate::text_enum::text_enum;
 
@@ -204,24 +204,11 @@ impl HistoryRow {
             batch.links.iter().flat_map(|(_, s)| s).chain(settles),
             now,
         )?;
-        // One webhook update per webhook: its latest attempt decides the
-        // state, but a 410 anywhere in the batch disables it.
-        let mut latest: Vec<(&str, NaiveDateTime, Outcome)> = Vec::new();
-        for row in &batch.rows {
-            let outcome = match row.response_status {
-                200..=299 => Outcome::Succeeded,
-                410 => Outcome::Gone,
-                _ => Outcome::Failed,
-            };
-            match latest.iter_mut().find(|(id, _, _)| *id == row.webhook_id) {
-                Some(entry) if entry.2 == Outcome::Gone => {}
-                Some(entry) if outcome == Outcome::Gone || entry.1 <= row.sent_at => {
-                    *entry = (&row.webhook_id, row.sent_at, outcome)
-                }
-                Some(_) => {}
-                None => latest.push((&row.webhook_id, row.sent_at, outcome)),
-            }
-        }
+        // One webhook update per webhook (`health::latest_per_webhook`).
+        let mut latest = crate::health::latest_per_webhook(batch.rows.iter().map(|row| {
+            let status = u16::try_from(row.response_status).ok().filter(|s| *s > 0);
+            (row.webhook_id.as_str(), row.sent_at, status)
+        }));
         // Always in id order: two processes updating the same webhooks
         // in different orders would deadlock on PostgreSQL.
         latest.sort_by(|a, b| a.0.cmp(b.0));

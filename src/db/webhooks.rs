@@ -6,6 +6,7 @@ use diesel::IntoSql;
 
 use super::schema::webhooks;
 use super::{like_pattern, lower, DbConn, LoadOne};
+pub use crate::health::Outcome;
 pub use crate::signing::Scheme;
 pub use values::{Concurrency, Format, WebhookSort, WebhookState};
 
@@ -54,15 +55,6 @@ pub struct Webhook {
     pub concurrency: Concurrency,
     /// The organization it belongs to.
     pub organization_id: String,
-}
-
-/// How an attempt ended, for the webhook's state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    Succeeded,
-    Failed,
-    /// 410 Gone: the receiver asks us to stop.
-    Gone,
 }
 
 /// Fields a PATCH may change (`None` leaves a column alone).

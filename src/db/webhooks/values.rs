@@ -2,15 +2,7 @@
 
 use crate::text_enum::text_enum;
 
-text_enum! {
-    /// A webhook's health as the API shows it: `Active` (delivering, last
-    /// attempt fine), `Failing` (active, in a run of failures), `Disabled`.
-    WebhookState {
-        Active = "active",
-        Disabled = "disabled",
-        Failing = "failing",
-    }
-}
+pub use crate::health::WebhookState;
 
 text_enum! {
     /// Body encoding chosen per webhook.

@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 
 use crate::db::deliveries::DeliveryStatus;
 use crate::delivery::send::Exchange;
+use crate::health::Outcome as Answer;
 use crate::outbound::RetryPolicy;
 
 /// What to store for the deliveries of one attempt.
@@ -38,7 +39,8 @@ pub fn settle(
         .error
         .clone()
         .unwrap_or_else(|| format!("receiver answered HTTP {}", ex.status.unwrap_or(0)));
-    if ex.status == Some(410) {
+    // The web hook's health decides what an answer means (410: gone).
+    if Answer::of_status(ex.status) == Answer::Gone {
         let why = format!("{error}; the webhook is disabled");
         return ended(DeliveryStatus::Dead, Some(why));
     }
