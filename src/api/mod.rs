@@ -19,7 +19,6 @@ mod runs;
 mod stats;
 mod tokens;
 mod users;
-mod webhook_input;
 mod webhook_view;
 mod webhooks;
 

@@ -1,6 +1,6 @@
 //! `/v1/webhooks`: subscriptions, secret rotation and the test send. The
 //! rules are in the `delivery::webhooks` service; here: extract, authorize,
-//! validate the body's fields, call it, shape the view.
+//! call it, shape the view.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
@@ -8,11 +8,11 @@ use serde::Deserialize;
 use super::auth::{Caller, Need, WebhooksRead, WebhooksWrite};
 use super::history::HistoryView;
 use super::page::{self, Cursor, Page};
-use super::webhook_input::{self as input, CreateWebhook, RotateSecret, UpdateWebhook};
 use super::webhook_view::{lane_view, WebhookView};
-use crate::db::webhooks::{Scheme, Webhook, WebhookChanges, WebhookQuery, WebhookSort};
+use crate::db::webhooks::{WebhookQuery, WebhookSort};
 use crate::delivery::manual;
-use crate::delivery::webhooks::{NewWebhook, Webhooks};
+use crate::delivery::webhooks::input::{CreateWebhook, RotateSecret, UpdateWebhook};
+use crate::delivery::webhooks::Webhooks;
 use crate::error::{Error, Result};
 use crate::state::AppState;
 
@@ -24,6 +24,9 @@ fn service(state: &AppState, caller: &Caller) -> Webhooks {
         notify: state.notify.clone(),
         org: caller.organization.clone(),
         max_webhooks: state.config.limits.webhooks(),
+        clients: state.clients.clone(),
+        require_https: state.config.require_https,
+        default_in_flight: state.config.max_in_flight_per_webhook,
     }
 }
 
@@ -89,45 +92,8 @@ pub async fn create(
     need: Need<WebhooksWrite>,
     body: web::Json<CreateWebhook>,
 ) -> Result<HttpResponse> {
-    let b = body.into_inner();
-    let scheme = match &b.signature_scheme {
-        Some(s) => input::check_scheme(s)?,
-        None => Scheme::Both,
-    };
-    let format = match &b.format {
-        Some(f) => input::check_format(f)?,
-        None => input::default_format(scheme),
-    };
-    let fields = Webhook {
-        name: super::check_name(&b.name)?,
-        url: input::check_url(&b.url, state.config.require_https, state.clients.policy()).await?,
-        event_types: input::check_event_types(&state, &need.caller.organization, &b.event_types)
-            .await?,
-        max_events_per_request: input::check_batch(b.max_events_per_request.unwrap_or(1), format)?,
-        format,
-        active: b.active.unwrap_or(true),
-        verify_ssl: b.verify_ssl.unwrap_or(true),
-        signing: b.signing.unwrap_or(true),
-        signature_scheme: scheme,
-        retry_schedule: b
-            .retry_schedule
-            .as_deref()
-            .map(input::check_retry_schedule)
-            .transpose()?,
-        max_in_flight: input::check_in_flight(
-            b.max_in_flight
-                .unwrap_or(state.config.max_in_flight_per_webhook),
-        )?,
-        concurrency: input::check_concurrency(b.concurrency.as_deref().unwrap_or("adaptive"))?,
-        rate_limit_per_sec: b.rate_limit_per_sec.map(input::check_rate).transpose()?,
-        // Set by the service.
-        ..Webhook::blank()
-    };
-    let new = NewWebhook {
-        fields,
-        secret: b.secret,
-    };
-    let (webhook, secret) = service(&state, &need.caller).create(new).await?;
+    let service = service(&state, &need.caller);
+    let (webhook, secret) = service.create(body.into_inner()).await?;
     Ok(HttpResponse::Created().json(WebhookView::with_secret(webhook, secret)))
 }
 
@@ -153,60 +119,8 @@ pub async fn update(
     id: web::Path<String>,
     body: web::Json<UpdateWebhook>,
 ) -> Result<HttpResponse> {
-    let webhooks = service(&state, &need.caller);
-    let current = webhooks.find(id.into_inner()).await?;
-    let b = body.into_inner();
-    let format = match &b.format {
-        Some(f) => input::check_format(f)?,
-        None => current.format,
-    };
-    let max = input::check_batch(
-        b.max_events_per_request
-            .unwrap_or(current.max_events_per_request),
-        format,
-    )?;
-    let changes = WebhookChanges {
-        name: b.name.as_deref().map(super::check_name).transpose()?,
-        url: match &b.url {
-            Some(u) => {
-                Some(input::check_url(u, state.config.require_https, state.clients.policy()).await?)
-            }
-            None => None,
-        },
-        event_types: match &b.event_types {
-            Some(list) => {
-                Some(input::check_event_types(&state, &need.caller.organization, list).await?)
-            }
-            None => None,
-        },
-        format: b.format.is_some().then_some(format),
-        max_events_per_request: Some(max),
-        verify_ssl: b.verify_ssl,
-        signing: b.signing,
-        signature_scheme: b
-            .signature_scheme
-            .as_deref()
-            .map(input::check_scheme)
-            .transpose()?,
-        retry_schedule: match &b.retry_schedule {
-            Some(Some(list)) => Some(Some(input::check_retry_schedule(list)?)),
-            Some(None) => Some(None),
-            None => None,
-        },
-        max_in_flight: b.max_in_flight.map(input::check_in_flight).transpose()?,
-        concurrency: b
-            .concurrency
-            .as_deref()
-            .map(input::check_concurrency)
-            .transpose()?,
-        rate_limit_per_sec: match b.rate_limit_per_sec {
-            Some(Some(r)) => Some(Some(input::check_rate(r)?)),
-            Some(None) => Some(None),
-            None => None,
-        },
-        ..Default::default()
-    };
-    let w = webhooks.update(current, changes, b.active).await?;
+    let service = service(&state, &need.caller);
+    let w = service.update(id.into_inner(), body.into_inner()).await?;
     Ok(HttpResponse::Ok().json(WebhookView::new(w)))
 }
 
@@ -250,9 +164,8 @@ pub async fn rotate_secret(
     body: web::Payload,
 ) -> Result<HttpResponse> {
     let b: RotateSecret = super::optional_json(&req, body, state.config.max_body_bytes).await?;
-    let grace = input::check_grace(b.grace_period.as_deref())?;
     let (w, secret) = service(&state, &need.caller)
-        .rotate_secret(id.into_inner(), b.secret, grace)
+        .rotate_secret(id.into_inner(), b)
         .await?;
     Ok(HttpResponse::Ok().json(WebhookView::with_secret(w, secret)))
 }

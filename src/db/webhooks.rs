@@ -197,6 +197,24 @@ impl Webhook {
             .load_one(conn)
     }
 
+    /// One webhook of organization `org`, locked until the transaction
+    /// ends (PostgreSQL `FOR UPDATE`; SQLite's one writer holds the file):
+    /// a change validated against this row lands before another reads it.
+    pub fn lock_in(conn: &mut DbConn, org: &str, id: &str) -> QueryResult<Option<Webhook>> {
+        macro_rules! row {
+            () => {
+                webhooks::table
+                    .find(id)
+                    .filter(webhooks::organization_id.eq(org))
+                    .select(Webhook::as_select())
+            };
+        }
+        match conn {
+            DbConn::Pg(c) => row!().for_update().first(c).optional(),
+            DbConn::Sqlite(c) => row!().first(c).optional(),
+        }
+    }
+
     /// Webhooks by id (any order).
     pub fn find_many(conn: &mut DbConn, ids: &[String]) -> QueryResult<Vec<Webhook>> {
         webhooks::table

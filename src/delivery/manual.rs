@@ -16,7 +16,6 @@ use super::payload::{message_id, render, signer_for, EventDoc, Format};
 use super::recorder::{self, history_row, AttemptContext};
 use super::send::{send, Exchange};
 use crate::db::deliveries::{Delivery, DeliveryStatus};
-use crate::db::event_types::EventType;
 use crate::db::events::Event;
 use crate::db::history::{AttemptRecord, HistoryRow, Trigger};
 use crate::db::webhooks::Webhook;
@@ -24,6 +23,7 @@ use crate::db::{time, Db};
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
 use crate::outbound::HttpClients;
+use crate::publish::subscriptions::require_type;
 use crate::vault::Vault;
 
 /// What an operator-asked attempt needs: the database, the shared
@@ -194,19 +194,10 @@ pub async fn test_send(
 
 /// The example payload of `event_type` as organization `org` sees it.
 async fn example_doc(db: &Db, org: &str, event_type: String) -> Result<EventDoc> {
+    let org = org.to_string();
     let t = db
-        .read({
-            let (org, name) = (org.to_string(), event_type.clone());
-            move |c| Ok(EventType::find(c, &org, &name)?)
-        })
-        .await?
-        .ok_or_else(|| {
-            Error::field_code(
-                crate::error::ErrorCode::UnknownEventType,
-                "event_type",
-                format!("event type '{event_type}' does not exist; GET /v1/event-types lists them"),
-            )
-        })?;
+        .read(move |c| require_type(c, &org, &event_type, "event_type"))
+        .await?;
     let example: Value = serde_json::from_str(&t.example).map_err(Error::internal)?;
     EventDoc::from_payload(&example.to_string()).map_err(Error::internal)
 }

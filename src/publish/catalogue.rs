@@ -41,31 +41,6 @@ pub async fn list_types(
         .await
 }
 
-/// The names of the event types organization `org` sees (built-in and
-/// its own), for checking subscriptions.
-pub async fn type_names(db: &Db, org: String) -> Result<Vec<String>> {
-    db.read(move |c| Ok(EventType::names(c, &org)?)).await
-}
-
-/// The `prefix.*` patterns that match something among `names`: each name's
-/// leading segments (`profile.*`, `profile.parsing.*` for
-/// `profile.parsing.success`), for "did you mean" hints.
-pub fn patterns_of(names: &[String]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for name in names {
-        let mut end = 0;
-        while let Some(dot) = name[end..].find('.') {
-            end += dot;
-            let pattern = format!("{}.*", &name[..end]);
-            if !out.contains(&pattern) {
-                out.push(pattern);
-            }
-            end += 1;
-        }
-    }
-    out
-}
-
 /// One event type as organization `org` sees it, or 404.
 pub async fn find_type(db: &Db, org: String, name: String) -> Result<EventType> {
     db.read(move |c| {

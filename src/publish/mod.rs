@@ -5,6 +5,7 @@ mod batcher;
 pub mod catalogue;
 mod intake;
 pub mod rate;
+pub mod subscriptions;
 
 pub use batcher::Publisher;
 pub use intake::{Handoff, Intake};
@@ -139,12 +140,8 @@ pub async fn validate(
             format!("'{event_type}' events are published by hookrelay itself and cannot be published through the API"),
         ));
     }
-    let entity = types.entity_of(db, org, &event_type).await?.ok_or_else(|| {
-        Error::field_code(crate::error::ErrorCode::UnknownEventType,
-            format!("{at}type"),
-            format!("event type '{event_type}' does not exist; GET /v1/event-types lists them, POST /v1/event-types adds one"),
-        )
-    })?;
+    let entity =
+        subscriptions::require_entity(types, db, org, &event_type, &format!("{at}type")).await?;
     for key in ["origin", "message"] {
         match obj.get(key) {
             None | Some(Value::String(_)) => {}

@@ -44,4 +44,5 @@ mod stats;
 mod tenants;
 mod wake;
 mod webhook_checks;
+mod webhook_rules;
 mod webhooks;

@@ -1,74 +1,14 @@
-//! Webhook request bodies and their validation (the view is `webhook_view`).
-
-use serde::Deserialize;
+//! The rules of a web hook's fields, each checked alone (the rules that
+//! involve stored state, or several fields, are applied by the service in
+//! its transaction). A wrong field answers 422 naming it.
 
 use crate::db::webhooks::{Concurrency, Format};
 use crate::error::{Error, Result};
 use crate::outbound::TargetPolicy;
-use crate::publish::{catalogue, subscribes};
 use crate::signing::Scheme;
-use crate::state::AppState;
-use crate::text::closest;
 
 /// Largest batch a webhook may ask for.
-const MAX_EVENTS_PER_REQUEST: i32 = 1000;
-
-/// Body of `POST /v1/webhooks`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CreateWebhook {
-    pub name: String,
-    pub url: String,
-    pub event_types: Vec<String>,
-    pub format: Option<String>,
-    pub active: Option<bool>,
-    pub verify_ssl: Option<bool>,
-    pub signing: Option<bool>,
-    pub max_events_per_request: Option<i32>,
-    pub retry_schedule: Option<Vec<String>>,
-    pub max_in_flight: Option<i32>,
-    /// `adaptive` (default) or `fixed`.
-    pub concurrency: Option<String>,
-    pub rate_limit_per_sec: Option<i32>,
-    pub signature_scheme: Option<String>,
-    /// Bring your own secret (`whsec_` + base64, or for the `hrflow` scheme
-    /// a secret HrFlow issued); generated when absent.
-    pub secret: Option<String>,
-}
-
-/// Body of `PATCH /v1/webhooks/{id}`: every field optional.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UpdateWebhook {
-    pub name: Option<String>,
-    pub url: Option<String>,
-    pub event_types: Option<Vec<String>>,
-    pub format: Option<String>,
-    pub active: Option<bool>,
-    pub verify_ssl: Option<bool>,
-    pub signing: Option<bool>,
-    pub max_events_per_request: Option<i32>,
-    /// `null` returns to the deployment's schedule (`Some(None)`), absent
-    /// leaves it (`None`).
-    #[serde(default, with = "serde_with::rust::double_option")]
-    pub retry_schedule: Option<Option<Vec<String>>>,
-    pub max_in_flight: Option<i32>,
-    pub concurrency: Option<String>,
-    /// `null` removes the limit.
-    #[serde(default, with = "serde_with::rust::double_option")]
-    pub rate_limit_per_sec: Option<Option<i32>>,
-    pub signature_scheme: Option<String>,
-}
-
-/// Body of `POST /v1/webhooks/{id}/rotate-secret` (the body is optional).
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct RotateSecret {
-    /// How long the old secret keeps signing too (`"24h"` by default, `"0s"` for none).
-    pub grace_period: Option<String>,
-    /// The new secret; generated when absent.
-    pub secret: Option<String>,
-}
+pub const MAX_EVENTS_PER_REQUEST: i32 = 1000;
 
 /// A signature scheme by name.
 pub fn check_scheme(scheme: &str) -> Result<Scheme> {
@@ -243,78 +183,4 @@ pub fn check_batch(max: i32, format: Format) -> Result<i32> {
         ));
     }
     Ok(max)
-}
-
-/// Names must be types organization `org` has (built-in or its own), and
-/// `prefix.*` patterns must match at least one of them; `*` matches all. A
-/// likely typo is answered with the closest existing name or pattern.
-pub async fn check_event_types(state: &AppState, org: &str, list: &[String]) -> Result<String> {
-    if list.is_empty() {
-        return Err(Error::field(
-            "event_types",
-            "event_types must list at least one name or pattern (e.g. \"profile.*\" or \"*\")",
-        ));
-    }
-    // The catalogue, read once and only when a pattern or an unknown name needs it.
-    let mut catalogue: Option<Vec<String>> = None;
-    for (i, name) in list.iter().enumerate() {
-        let field = format!("event_types[{i}]");
-        if name == "*" {
-            continue;
-        }
-        let pattern = name.strip_suffix(".*");
-        if let Some(prefix) = pattern {
-            let ok = !prefix.is_empty()
-                && prefix.split('.').all(|s| {
-                    !s.is_empty()
-                        && s.chars()
-                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-                });
-            if !ok {
-                return Err(Error::field(
-                    field,
-                    format!("'{name}' is not a valid pattern; use `entity.*` such as `profile.*`"),
-                ));
-            }
-        } else if state.types.entity_of(&state.db, org, name).await?.is_some() {
-            continue;
-        }
-        let names = match &mut catalogue {
-            Some(names) => names,
-            None => catalogue.insert(catalogue::type_names(&state.db, org.to_string()).await?),
-        };
-        let matched = pattern.is_some()
-            && names
-                .iter()
-                .any(|n| subscribes(std::slice::from_ref(name), n));
-        if !matched {
-            return Err(unknown(field, name, pattern.is_some(), names));
-        }
-    }
-    Ok(serde_json::to_string(list).expect("strings serialize"))
-}
-
-/// `unknown_event_type` for a name or pattern that nothing in the
-/// catalogue answers to, with the closest one that exists.
-fn unknown(field: String, name: &str, is_pattern: bool, names: &[String]) -> Error {
-    let (what, candidates) = if is_pattern {
-        (
-            format!("pattern '{name}' matches no event type"),
-            catalogue::patterns_of(names),
-        )
-    } else {
-        (
-            format!("event type '{name}' does not exist"),
-            names.to_vec(),
-        )
-    };
-    let hint = match closest(name, candidates.iter().map(String::as_str)) {
-        Some(close) => format!("did you mean `{close}`? "),
-        None => String::new(),
-    };
-    Error::field_code(
-        crate::error::ErrorCode::UnknownEventType,
-        field,
-        format!("{what}; {hint}GET /v1/event-types lists the event types (built-in and this organization's)"),
-    )
 }
