@@ -12,6 +12,7 @@ use crate::db::organizations::{Organization, DEFAULT_ORG};
 use crate::db::{new_id, time, Db};
 use crate::error::{Error, ErrorCode, Result};
 use crate::manifest::queue::RunQueue;
+use crate::manifest::triggers::Triggers;
 
 /// The `organization.updated` event of organization `id`, now named
 /// `name`: published (to that organization only) by a rename here and by
@@ -67,18 +68,7 @@ impl Organizations<'_> {
     /// one transaction.
     pub async fn rename(&self, id: String, name: &str) -> Result<Organization> {
         let name = crate::text::check_name(name)?;
-        let o = self
-            .db
-            .write(move |c| {
-                c.transaction::<_, Error, _>(|c| {
-                    if Organization::rename(c, &id, &name, time::now())? == 0 {
-                        return Err(Error::not_found("organization", &id));
-                    }
-                    crate::publish::record_builtin_in(c, &id, vec![updated_event(&id, &name)])?;
-                    Organization::find(c, &id)?.ok_or_else(|| Error::not_found("organization", &id))
-                })
-            })
-            .await?;
+        let o = self.rename_publishing(id, name, None).await?;
         self.notify.notify_one();
         Ok(o)
     }
@@ -94,8 +84,21 @@ impl Organizations<'_> {
         name: String,
     ) -> Result<Organization> {
         let triggers = runs.triggers().await?;
-        let o = self
-            .db
+        let o = self.rename_publishing(id, name, Some(triggers)).await?;
+        runs.committed();
+        Ok(o)
+    }
+
+    /// In one transaction: renames organization `id` (404 if none), records
+    /// `organization.updated` to it and, with `triggers`, queues the runs
+    /// that event triggers there.
+    async fn rename_publishing(
+        &self,
+        id: String,
+        name: String,
+        triggers: Option<Triggers>,
+    ) -> Result<Organization> {
+        self.db
             .write(move |c| {
                 c.transaction::<_, Error, _>(|c| {
                     if Organization::rename(c, &id, &name, time::now())? == 0 {
@@ -103,13 +106,13 @@ impl Organizations<'_> {
                     }
                     let events =
                         crate::publish::record_builtin_in(c, &id, vec![updated_event(&id, &name)])?;
-                    triggers.queue_in(c, &id, &events)?;
+                    if let Some(triggers) = &triggers {
+                        triggers.queue_in(c, &id, &events)?;
+                    }
                     Organization::find(c, &id)?.ok_or_else(|| Error::not_found("organization", &id))
                 })
             })
-            .await?;
-        runs.committed();
-        Ok(o)
+            .await
     }
 
     /// Deletes an empty organization: 409 while it holds webhooks, events,
