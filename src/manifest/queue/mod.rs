@@ -7,8 +7,8 @@
 //! `RunQueue` is what the run worker, `?wait=true` and every service that
 //! starts a run use. Its methods live in four files: submitting and reading
 //! runs (here), performing one and storing how it ended (`perform.rs`), what
-//! performing means for each kind (`execute.rs`), and the worker with its
-//! shutdown drain (`worker.rs`). Leaves: `lease.rs` (a run's heartbeat),
+//! performing means for each kind, access checks included (`execute.rs`),
+//! and the worker with its shutdown drain (`worker.rs`). Leaves: `lease.rs` (a run's heartbeat),
 //! `effects.rs` (what a finished run writes), `quota.rs` (the waiting-runs
 //! quota).
 

@@ -66,11 +66,10 @@ impl RunQueue {
         let user_id = run.user_id.clone();
         // Everything a run writes stays in its organization.
         let org = run.organization_id.clone();
-        let index = match self.trigger_snapshot().await {
-            Ok(i) => i,
-            Err(_) => Arc::new(TriggerIndex::new()),
+        let triggers = match self.triggers().await {
+            Ok(t) => t,
+            Err(_) => Triggers::new(Arc::new(TriggerIndex::new()), self.limits.queued_runs()),
         };
-        let limit = self.limits.queued_runs();
         let mut effects = effects;
         effects.max_users = self.limits.users();
         let result = self
@@ -84,7 +83,7 @@ impl RunQueue {
                     }
                     let events =
                         effects.apply(c, &vault, &org, &integration_id, user_id.as_deref(), now)?;
-                    triggers::queue_in(c, &index, limit, &org, &events)?;
+                    triggers.queue_in(c, &org, &events)?;
                     Ok(!events.is_empty())
                 })
             })

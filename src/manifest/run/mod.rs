@@ -14,10 +14,10 @@ mod step;
 
 pub use keep::{object_weight, weight, RunBounds};
 pub use park::Checkpoint;
+pub use step::{Access, Outcome, Response, RunResult, Step};
 
 use keep::Kept;
 use park::Parking;
-pub use step::{Access, Outcome, Response, RunResult, Step};
 
 use std::time::{Duration, Instant};
 
