@@ -16,8 +16,11 @@ use crate::db::{new_id, time, Backend, Db};
 use crate::delivery::cache::EventCache;
 use crate::delivery::worker::{EngineDeps, WorkerSettings};
 use crate::delivery::Engine;
+use crate::manifest::inputs::Inputs;
+use crate::manifest::integrations::Integrations;
 use crate::manifest::notify::Notifier;
-use crate::manifest::queue::{Integrations, RunSettings};
+use crate::manifest::people::People;
+use crate::manifest::queue::{RunQueue, RunSettings};
 use crate::manifest::render::Renderer;
 use crate::manifest::run::{RunBounds, Services};
 use crate::metrics::Metrics;
@@ -40,8 +43,8 @@ pub struct Running {
     server_task: tokio::task::JoinHandle<std::io::Result<()>>,
     engine: Option<Engine>,
     runs: Option<(CancellationToken, tokio::task::JoinHandle<()>)>,
-    /// The integration runner (its runs are drained at shutdown).
-    integrations: Arc<Integrations>,
+    /// The run queue (its runs are drained at shutdown).
+    run_queue: Arc<RunQueue>,
     /// How long runs and deliveries in flight get at shutdown.
     grace: Duration,
     /// Its metrics (tests run the retention job against them).
@@ -109,14 +112,8 @@ pub async fn start(config: Config) -> Result<Running, String> {
         metrics: Arc::new(Metrics::new()),
         lanes: Default::default(),
     };
-    let integrations = Arc::new(integrations(
-        &config,
-        &db,
-        &vault,
-        &clients,
-        &notify,
-        &deps.metrics,
-    )?);
+    let (run_queue, integrations, people) =
+        manifest_services(&config, &db, &vault, &clients, &notify, &deps.metrics)?;
     // The last fallible step before tasks start, so that the generated
     // first token is printed only by a start that goes on to serve.
     {
@@ -131,7 +128,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
         .then(|| Engine::start(deps.clone(), settings, disable_after));
     let runs = config.delivers().then(|| {
         let cancel = CancellationToken::new();
-        let task = tokio::spawn(integrations.clone().work(
+        let task = tokio::spawn(run_queue.clone().work(
             cancel.clone(),
             Duration::from_millis(config.poll_interval_ms.max(100)),
         ));
@@ -154,11 +151,12 @@ pub async fn start(config: Config) -> Result<Running, String> {
         events: deps.events,
         vault,
         metrics: deps.metrics,
-        integrations: integrations.clone(),
+        runs: run_queue.clone(),
+        integrations,
+        people,
         tokens: Default::default(),
         lanes: deps.lanes.clone(),
     });
-    let runner = integrations;
     let db = state.db.clone();
     let metrics = state.metrics.clone();
     let server = HttpServer::new(move || {
@@ -184,7 +182,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
         server_task,
         engine,
         runs,
-        integrations: runner,
+        run_queue,
         grace: Duration::from_secs(config.shutdown_grace_secs),
         metrics,
         retention,
@@ -210,7 +208,7 @@ impl Running {
                 engine.shutdown().await;
             }
         };
-        tokio::join!(self.integrations.drain(self.grace), engine);
+        tokio::join!(self.run_queue.drain(self.grace), engine);
     }
 }
 
@@ -233,15 +231,16 @@ fn listen(bind: &str) -> Result<std::net::TcpListener, String> {
     })
 }
 
-/// The integration runner's shared state.
-fn integrations(
+/// The manifest services: the run queue, and the integrations and people
+/// services that queue runs through it.
+fn manifest_services(
     config: &Config,
     db: &Db,
     vault: &Arc<Vault>,
     clients: &HttpClients,
     deliveries: &Arc<Notify>,
     metrics: &Arc<Metrics>,
-) -> Result<Integrations, String> {
+) -> Result<(Arc<RunQueue>, Integrations, People), String> {
     let notifier = Notifier::new(
         config.smtp_url.as_deref(),
         &config.smtp_from,
@@ -255,7 +254,7 @@ fn integrations(
     .limited(OrgRate::notifications(
         config.limits.notifications_per_minute_per_org,
     ));
-    let services = Services {
+    let services = Arc::new(Services {
         http: clients.integrations().clone(),
         policy: TargetPolicy {
             allow_private: config.allow_private_targets,
@@ -267,15 +266,16 @@ fn integrations(
             response_bytes: config.runs.run_max_response_bytes,
             kept_bytes: config.runs.run_max_kept_bytes,
         },
-    };
-    Ok(Integrations::new(
+    });
+    let inputs = Inputs::new(db.clone(), vault.clone(), config.public_base());
+    let runs = Arc::new(RunQueue::new(
         db.clone(),
         vault.clone(),
-        services,
+        services.clone(),
+        inputs.clone(),
         RunSettings {
             instance: config.instance_name(),
             retry: RetryPolicy::new(config.integration_retry_schedule.0.clone()).without_jitter(),
-            public_url: config.public_base(),
             inline_runs: config.inline_runs,
             inline_wait: Duration::from_secs(config.inline_run_wait_secs),
             limits: config.limits.clone(),
@@ -284,7 +284,17 @@ fn integrations(
         },
         deliveries.clone(),
         metrics.clone(),
-    ))
+    ));
+    let integrations = Integrations::new(
+        db.clone(),
+        vault.clone(),
+        services,
+        inputs,
+        runs.clone(),
+        config.limits.clone(),
+    );
+    let people = People::new(db.clone(), runs.clone(), config.limits.users());
+    Ok((runs, integrations, people))
 }
 
 /// Makes sure an operator can get in, on a database that holds no token

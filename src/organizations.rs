@@ -1,6 +1,8 @@
 //! Organizations as a service (`/v1/organizations`, platform tokens):
 //! create, list, rename (publishing `organization.updated` to that
-//! organization's webhooks), delete when empty.
+//! organization's webhooks), delete when empty; and the request's own
+//! organization's profile (`/v1/organization`), whose change also queues
+//! the runs its event triggers.
 
 use diesel::Connection;
 use tokio::sync::Notify;
@@ -9,6 +11,8 @@ use crate::db::event_types::EventType;
 use crate::db::organizations::{Organization, DEFAULT_ORG};
 use crate::db::{new_id, time, Db};
 use crate::error::{Error, ErrorCode, Result};
+use crate::manifest::queue::RunQueue;
+use crate::manifest::triggers::Triggers;
 
 /// The `organization.updated` event of organization `id`, now named
 /// `name`: published (to that organization only) by a rename here and by
@@ -64,20 +68,51 @@ impl Organizations<'_> {
     /// one transaction.
     pub async fn rename(&self, id: String, name: &str) -> Result<Organization> {
         let name = crate::text::check_name(name)?;
-        let o = self
-            .db
+        let o = self.rename_publishing(id, name, None).await?;
+        self.notify.notify_one();
+        Ok(o)
+    }
+
+    /// Renames organization `id` from its own profile (`PUT
+    /// /v1/organization`, `name` already checked) and publishes
+    /// `organization.updated`, carrying its id, to that organization only,
+    /// queueing the runs it triggers there in the same transaction.
+    pub async fn put_profile(
+        &self,
+        runs: &RunQueue,
+        id: String,
+        name: String,
+    ) -> Result<Organization> {
+        let triggers = runs.triggers().await?;
+        let o = self.rename_publishing(id, name, Some(triggers)).await?;
+        runs.committed();
+        Ok(o)
+    }
+
+    /// In one transaction: renames organization `id` (404 if none), records
+    /// `organization.updated` to it and, with `triggers`, queues the runs
+    /// that event triggers there.
+    async fn rename_publishing(
+        &self,
+        id: String,
+        name: String,
+        triggers: Option<Triggers>,
+    ) -> Result<Organization> {
+        self.db
             .write(move |c| {
                 c.transaction::<_, Error, _>(|c| {
                     if Organization::rename(c, &id, &name, time::now())? == 0 {
                         return Err(Error::not_found("organization", &id));
                     }
-                    crate::publish::record_builtin_in(c, &id, vec![updated_event(&id, &name)])?;
+                    let events =
+                        crate::publish::record_builtin_in(c, &id, vec![updated_event(&id, &name)])?;
+                    if let Some(triggers) = &triggers {
+                        triggers.queue_in(c, &id, &events)?;
+                    }
                     Organization::find(c, &id)?.ok_or_else(|| Error::not_found("organization", &id))
                 })
             })
-            .await?;
-        self.notify.notify_one();
-        Ok(o)
+            .await
     }
 
     /// Deletes an empty organization: 409 while it holds webhooks, events,

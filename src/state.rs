@@ -9,7 +9,9 @@ use tokio::sync::Notify;
 use crate::config::Config;
 use crate::db::Db;
 use crate::delivery::cache::EventCache;
-use crate::manifest::queue::Integrations;
+use crate::manifest::integrations::Integrations;
+use crate::manifest::people::People;
+use crate::manifest::queue::RunQueue;
 use crate::metrics::Metrics;
 use crate::outbound::HttpClients;
 use crate::publish::{EventTypeCache, Publisher};
@@ -32,8 +34,12 @@ pub struct AppState {
     /// Seals and opens secrets at rest.
     pub vault: Arc<Vault>,
     pub metrics: Arc<Metrics>,
-    /// Integration runs, triggers and syncs.
-    pub integrations: Arc<Integrations>,
+    /// The run queue: runs submitted, performed, read; event triggers.
+    pub runs: Arc<RunQueue>,
+    /// Integrations, their config, forms, OAuth and access checks.
+    pub integrations: Integrations,
+    /// The people integrations run for.
+    pub people: People,
     /// Tokens recently looked up (see `tokens::TRUSTED_FOR`).
     pub tokens: crate::tokens::TokenCache,
     /// This process's delivery lanes (their adaptive limits), for the API.

@@ -91,9 +91,8 @@ pub async fn publish(
 ) -> Result<HttpResponse> {
     let key = idempotency_key(&req)?;
     let org = need.caller.organization.as_str();
-    let trigger = may_trigger(&need.caller).then_some(async |texts: &[(&str, &str)]| {
-        state.integrations.trigger_texts(org, texts).await
-    });
+    let trigger = may_trigger(&need.caller)
+        .then_some(async |texts: &[(&str, &str)]| state.runs.trigger_texts(org, texts).await);
     let published = intake(&state, &need.caller)
         .publish_one(body.into_inner(), key, trigger)
         .await?;
@@ -111,9 +110,8 @@ pub async fn publish_batch(
     body: web::Json<Value>,
 ) -> Result<HttpResponse> {
     let org = need.caller.organization.as_str();
-    let trigger = may_trigger(&need.caller).then_some(async |texts: &[(&str, &str)]| {
-        state.integrations.trigger_texts(org, texts).await
-    });
+    let trigger = may_trigger(&need.caller)
+        .then_some(async |texts: &[(&str, &str)]| state.runs.trigger_texts(org, texts).await);
     let published = intake(&state, &need.caller)
         .publish_batch(body.into_inner(), trigger)
         .await?;

@@ -104,8 +104,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
                     "/organizations/{id}",
                     web::delete().to(organizations::delete),
                 )
-                .route("/organization", web::get().to(users::get_organization))
-                .route("/organization", web::put().to(users::put_organization))
+                .route("/organization", web::get().to(organizations::profile))
+                .route("/organization", web::put().to(organizations::put_profile))
                 .route("/users", web::get().to(users::list))
                 .route("/users", web::post().to(users::create))
                 .route("/users/{id}", web::get().to(users::get))

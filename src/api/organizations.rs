@@ -1,10 +1,13 @@
 //! `/v1/organizations`: the tenants (the `platform` scope). Every other
-//! path acts in the request's organization (see `auth`).
+//! path acts in the request's organization (see `auth`), `/v1/organization`
+//! (its profile) included.
 
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
 
-use super::auth::{Need, Platform};
+use super::auth::{IntegrationsRun, IntegrationsWrite, Need, Platform};
+use super::check_text;
 use super::page::{self, Cursor, Page};
 use crate::db::organizations::Organization;
 use crate::db::time;
@@ -95,4 +98,40 @@ pub async fn delete(
     service(&state).delete(id.clone()).await?;
     tracing::info!(organization_id = %id, by = %need.caller.token_id, "organization deleted");
     Ok(super::no_content())
+}
+
+/// Body of `PUT /v1/organization`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PutOrganization {
+    name: String,
+}
+
+/// The request's organization: its id, name and last change.
+pub async fn profile(
+    state: web::Data<AppState>,
+    need: Need<IntegrationsRun>,
+) -> Result<HttpResponse> {
+    let o = service(&state)
+        .find(need.caller.organization.clone())
+        .await?;
+    Ok(HttpResponse::Ok().json(organization_view(&o)))
+}
+
+/// Renames the request's organization, publishing `organization.updated`
+/// to it.
+pub async fn put_profile(
+    state: web::Data<AppState>,
+    need: Need<IntegrationsWrite>,
+    body: web::Json<PutOrganization>,
+) -> Result<HttpResponse> {
+    let name = check_text("name", &body.name, true)?;
+    let o = service(&state)
+        .put_profile(&state.runs, need.caller.organization.clone(), name)
+        .await?;
+    Ok(HttpResponse::Ok().json(organization_view(&o)))
+}
+
+fn organization_view(o: &crate::db::organizations::Organization) -> Value {
+    json!({"id": o.id, "name": o.name, "updated_at": time::rfc3339(&o.updated_at)})
 }

@@ -163,7 +163,7 @@ pub async fn list(
         before: Cursor::decode(q.cursor.as_deref())?.after,
         limit,
     };
-    let rows = state.integrations.list_runs(query).await?;
+    let rows = state.runs.list_runs(query).await?;
     Ok(HttpResponse::Ok().json(Page::from_rows(
         rows,
         limit,
@@ -178,7 +178,7 @@ pub async fn get(
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
     let (run, steps) = state
-        .integrations
+        .runs
         .run_with_steps(need.caller.organization.clone(), id.into_inner())
         .await?;
     Ok(HttpResponse::Ok().json(RunView::new(run, Some(steps))))
@@ -192,7 +192,7 @@ pub async fn rerun(
     q: web::Query<WaitQuery>,
 ) -> Result<HttpResponse> {
     let submitted = state
-        .integrations
+        .runs
         .rerun(
             need.caller.organization.clone(),
             id.into_inner(),

@@ -1,7 +1,6 @@
-//! `/v1/users` and `/v1/organization`: the people integrations run for, and
-//! the organization's profile, in the request's organization.
-//! Handlers check the fields; `manifest::people` checks references and
-//! publishes `user.updated` (or `organization.updated`) with each change.
+//! `/v1/users`: the people integrations run for, in the request's
+//! organization. Handlers check the fields; `manifest::people` checks
+//! references and publishes `user.updated` with each change.
 
 use actix_web::{web, HttpResponse};
 use chrono::NaiveDate;
@@ -176,7 +175,7 @@ pub async fn create(
         updated_at: now,
         organization_id: need.caller.organization.clone(),
     };
-    let user = state.integrations.create_user(user).await?;
+    let user = state.people.create(user).await?;
     Ok(HttpResponse::Created().json(UserView::new(user)))
 }
 
@@ -212,8 +211,8 @@ pub async fn list(
         limit,
     };
     let rows = state
-        .integrations
-        .list_users(need.caller.organization.clone(), query)
+        .people
+        .list(need.caller.organization.clone(), query)
         .await?;
     let kept = rows.len().min(limit as usize) as i64;
     Ok(
@@ -229,8 +228,8 @@ pub async fn get(
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
     let u = state
-        .integrations
-        .find_user(need.caller.organization.clone(), id.into_inner())
+        .people
+        .find(need.caller.organization.clone(), id.into_inner())
         .await?;
     Ok(HttpResponse::Ok().json(UserView::new(u)))
 }
@@ -282,8 +281,8 @@ pub async fn update(
         updated_at: Some(time::now()),
     };
     let user = state
-        .integrations
-        .update_user(need.caller.organization.clone(), id.into_inner(), changes)
+        .people
+        .update(need.caller.organization.clone(), id.into_inner(), changes)
         .await?;
     Ok(HttpResponse::Ok().json(UserView::new(user)))
 }
@@ -294,46 +293,8 @@ pub async fn delete(
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
     state
-        .integrations
-        .delete_user(need.caller.organization.clone(), id.into_inner())
+        .people
+        .delete(need.caller.organization.clone(), id.into_inner())
         .await?;
     Ok(super::no_content())
-}
-
-/// Body of `PUT /v1/organization`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PutOrganization {
-    name: String,
-}
-
-/// The request's organization: its id, name and last change.
-pub async fn get_organization(
-    state: web::Data<AppState>,
-    need: Need<IntegrationsRun>,
-) -> Result<HttpResponse> {
-    let o = state
-        .integrations
-        .organization(need.caller.organization.clone())
-        .await?;
-    Ok(HttpResponse::Ok().json(organization_view(&o)))
-}
-
-/// Renames the request's organization, publishing `organization.updated`
-/// to it.
-pub async fn put_organization(
-    state: web::Data<AppState>,
-    need: Need<IntegrationsWrite>,
-    body: web::Json<PutOrganization>,
-) -> Result<HttpResponse> {
-    let name = check_text("name", &body.name, true)?;
-    let o = state
-        .integrations
-        .put_organization(need.caller.organization.clone(), name)
-        .await?;
-    Ok(HttpResponse::Ok().json(organization_view(&o)))
-}
-
-fn organization_view(o: &crate::db::organizations::Organization) -> Value {
-    json!({"id": o.id, "name": o.name, "updated_at": time::rfc3339(&o.updated_at)})
 }

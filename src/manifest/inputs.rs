@@ -3,16 +3,36 @@
 
 use std::collections::HashMap;
 
+use std::sync::Arc;
+
 use serde_json::{json, Map, Value};
 
-use super::queue::Integrations;
 use super::run::{RunInput, UserContext};
 use crate::db::integrations::{ConfigValue, Integration};
 use crate::db::users::User;
+use crate::db::Db;
 use crate::error::{Error, Result};
-use crate::vault::{integration_config_label, integration_oauth_label};
+use crate::vault::{integration_config_label, integration_oauth_label, Vault};
 
-impl Integrations {
+/// Loads what a run starts from; the run queue and the integrations
+/// service (OAuth, form options) share one.
+#[derive(Clone)]
+pub struct Inputs {
+    db: Db,
+    vault: Arc<Vault>,
+    /// Public base URL (for `redirect_url`).
+    public_url: String,
+}
+
+impl Inputs {
+    pub fn new(db: Db, vault: Arc<Vault>, public_url: String) -> Inputs {
+        Inputs {
+            db,
+            vault,
+            public_url,
+        }
+    }
+
     /// Where OAuth providers send the admin back.
     pub fn redirect_url(&self) -> String {
         format!("{}/oauth/callback", self.public_url.trim_end_matches('/'))
@@ -20,7 +40,7 @@ impl Integrations {
 
     /// The run's inputs: opened config and token, the user as templates
     /// see them, the form.
-    pub async fn input(
+    pub async fn load(
         &self,
         integration: &Integration,
         user: Option<&User>,

@@ -1,38 +1,28 @@
 //! Integration manifests in the ChiefOnboarding format: validation,
 //! template rendering, the runner and user sync. See docs/manifests.md for
 //! every key and where hookrelay differs from the reference runtime.
-
 //!
 //! Layers, top to bottom: the services handlers call (`integrations`,
-//! `oauth`, `people`, `access`, the run queue `queue`), the run machinery
-//! they share (`worker`, `outcome`, `effects`, `inputs`, `triggers`), the
+//! `people`, and the run queue `queue`, which the other two and the run
+//! worker use), what they share (`inputs`, `triggers`, `access`), the
 //! runner itself (`run`), and leaves (`render`, `mask`, `validate`, `form`,
-//! `pkce`, `sync`, `notify`, `outbound`).
+//! `import`, `pkce`, `sync`, `notify`).
 
 pub mod access;
-pub mod config;
-mod effects;
 pub mod form;
 pub mod import;
 pub mod inputs;
 pub mod integrations;
-mod lease;
 pub mod mask;
 pub mod notify;
-pub mod oauth;
-mod outcome;
 pub mod people;
 pub mod pkce;
 pub mod queue;
-pub mod quota;
 pub mod render;
 pub mod run;
-pub mod run_form;
-pub mod runs;
 pub mod sync;
 pub mod triggers;
 pub mod validate;
-pub mod worker;
 
 use serde_json::Value;
 

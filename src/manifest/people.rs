@@ -1,20 +1,31 @@
-//! The people integrations run for, and the organization's profile, both
-//! within the request's organization. Every change checks its references
-//! (an email unique in the organization, an existing manager or buddy of
-//! the same organization) and publishes `user.updated` (or
-//! `organization.updated`) to that organization in the same transaction,
-//! queueing the runs that event triggers with it.
+//! The people integrations run for, as a service of their own, within the
+//! request's organization. Every change checks its references (an email
+//! unique in the organization, an existing manager or buddy of the same
+//! organization) and publishes `user.updated` to that organization in the
+//! same transaction, queueing the runs that event triggers with it. What a
+//! sync does to people is the sync's (`sync::apply`, in its run's
+//! transaction).
+
+use std::sync::Arc;
 
 use diesel::Connection;
 
-use super::queue::Integrations;
-use super::triggers::{queue_in, TriggerIndex};
+use super::queue::RunQueue;
+use super::triggers::Triggers;
 use crate::config::Limit;
-use crate::db::organizations::Organization;
 use crate::db::users::{User, UserChanges, UserQuery};
-use crate::db::{quotas, time, DbConn};
+use crate::db::{quotas, Db, DbConn};
 use crate::error::{Error, Result};
 use crate::publish;
+
+/// The people of each organization.
+pub struct People {
+    db: Db,
+    /// Queues the runs their changes trigger, and wakes its worker.
+    runs: Arc<RunQueue>,
+    /// The organization's people quota (`HOOKRELAY_MAX_USERS_PER_ORG`).
+    max_users: Option<Limit>,
+}
 
 /// A manager or buddy must be another existing user of the organization.
 fn check_person(c: &mut DbConn, org: &str, field: &str, id: &str, user_id: &str) -> Result<()> {
@@ -46,25 +57,28 @@ fn email_taken(c: &mut DbConn, org: &str, email: &str, except: Option<&str>) -> 
 }
 
 /// Records `user.updated` for `u` in its organization and queues the runs
-/// it triggers there (up to the waiting-runs `limit`).
-fn publish_user(
-    c: &mut DbConn,
-    index: &TriggerIndex,
-    limit: Option<Limit>,
-    u: &User,
-) -> Result<usize> {
+/// it triggers there.
+fn publish_user(c: &mut DbConn, triggers: &Triggers, u: &User) -> Result<usize> {
     let org = u.organization_id.as_str();
     let events = publish::record_builtin_in(c, org, vec![publish::user_updated(u)])?;
-    queue_in(c, index, limit, org, &events)
+    triggers.queue_in(c, org, &events)
 }
 
-impl Integrations {
+impl People {
+    pub fn new(db: Db, runs: Arc<RunQueue>, max_users: Option<Limit>) -> People {
+        People {
+            db,
+            runs,
+            max_users,
+        }
+    }
+
     /// Stores a new user (its fields already checked, its organization
     /// set) and publishes `user.updated` there.
-    pub async fn create_user(&self, user: User) -> Result<User> {
+    pub async fn create(&self, user: User) -> Result<User> {
         let stored = user.clone();
-        let index = self.trigger_snapshot().await?;
-        let (max_users, runs) = (self.limits.users(), self.limits.queued_runs());
+        let triggers = self.runs.triggers().await?;
+        let max_users = self.max_users;
         self.db
             .write(move |c| {
                 c.transaction::<_, Error, _>(|c| {
@@ -82,23 +96,23 @@ impl Integrations {
                         }
                     }
                     stored.insert(c)?;
-                    publish_user(c, &index, runs, &stored)
+                    publish_user(c, &triggers, &stored)
                 })
             })
             .await?;
-        self.committed();
+        self.runs.committed();
         Ok(user)
     }
 
     /// A page of `org`'s users.
-    pub async fn list_users(&self, org: String, query: UserQuery) -> Result<Vec<User>> {
+    pub async fn list(&self, org: String, query: UserQuery) -> Result<Vec<User>> {
         self.db
             .read(move |c| Ok(User::list(c, &org, &query)?))
             .await
     }
 
     /// User `id` of `org` (404 if none, or another organization's).
-    pub async fn find_user(&self, org: String, id: String) -> Result<User> {
+    pub async fn find(&self, org: String, id: String) -> Result<User> {
         self.db
             .read(move |c| User::find(c, &org, &id)?.ok_or_else(|| Error::not_found("user", &id)))
             .await
@@ -107,16 +121,15 @@ impl Integrations {
     /// Applies `changes` (fields already checked) and publishes
     /// `user.updated`; a request that changes nothing writes nothing and
     /// publishes nothing.
-    pub async fn update_user(&self, org: String, id: String, changes: UserChanges) -> Result<User> {
+    pub async fn update(&self, org: String, id: String, changes: UserChanges) -> Result<User> {
         let unchanged = UserChanges {
             updated_at: None,
             ..changes.clone()
         } == UserChanges::default();
         if unchanged {
-            return self.find_user(org, id).await;
+            return self.find(org, id).await;
         }
-        let index = self.trigger_snapshot().await?;
-        let runs = self.limits.queued_runs();
+        let triggers = self.runs.triggers().await?;
         let user = self
             .db
             .write(move |c| {
@@ -138,17 +151,17 @@ impl Integrations {
                     User::update(c, &org, &id, &changes)?;
                     let u =
                         User::find(c, &org, &id)?.ok_or_else(|| Error::not_found("user", &id))?;
-                    publish_user(c, &index, runs, &u)?;
+                    publish_user(c, &triggers, &u)?;
                     Ok(u)
                 })
             })
             .await?;
-        self.committed();
+        self.runs.committed();
         Ok(user)
     }
 
     /// Deletes user `id` of `org` (404 if none).
-    pub async fn delete_user(&self, org: String, id: String) -> Result<()> {
+    pub async fn delete(&self, org: String, id: String) -> Result<()> {
         let key = id.clone();
         let n = self
             .db
@@ -158,42 +171,5 @@ impl Integrations {
             return Err(Error::not_found("user", &id));
         }
         Ok(())
-    }
-
-    /// Organization `org`'s profile: its name, as `GET /v1/organization`
-    /// shows it.
-    pub async fn organization(&self, org: String) -> Result<Organization> {
-        self.db
-            .read(move |c| {
-                Organization::find(c, &org)?.ok_or_else(|| Error::not_found("organization", &org))
-            })
-            .await
-    }
-
-    /// Renames organization `org` (`name` already checked) and publishes
-    /// `organization.updated`, carrying its id, to that organization only.
-    pub async fn put_organization(&self, org: String, name: String) -> Result<Organization> {
-        let index = self.trigger_snapshot().await?;
-        let runs = self.limits.queued_runs();
-        let o = self
-            .db
-            .write(move |c| {
-                c.transaction::<_, Error, _>(|c| {
-                    if Organization::rename(c, &org, &name, time::now())? == 0 {
-                        return Err(Error::not_found("organization", &org));
-                    }
-                    let events = publish::record_builtin_in(
-                        c,
-                        &org,
-                        vec![crate::organizations::updated_event(&org, &name)],
-                    )?;
-                    queue_in(c, &index, runs, &org, &events)?;
-                    Organization::find(c, &org)?
-                        .ok_or_else(|| Error::not_found("organization", &org))
-                })
-            })
-            .await?;
-        self.committed();
-        Ok(o)
     }
 }

@@ -1,5 +1,5 @@
-//! Sync-users manifests: fetching user records (with pagination) and the
-//! cron schedule they run on.
+//! Sync-users manifests: fetching user records (with pagination), the
+//! cron schedule they run on, and applying an import plan to people.
 
 use croner::Cron;
 
@@ -15,6 +15,19 @@ pub fn parse_schedule(expr: &str) -> Result<Cron, String> {
         .with_seconds_optional()
         .parse()
         .map_err(|e| format!("is not a cron expression such as \"0 * * * *\" ({e})"))
+}
+
+/// When a sync manifest's schedule next fires after `now` (UTC).
+pub fn next_sync(
+    manifest: &serde_json::Value,
+    now: chrono::NaiveDateTime,
+) -> Option<chrono::NaiveDateTime> {
+    let expr = manifest.get("schedule")?.as_str()?;
+    let cron = parse_schedule(expr).ok()?;
+    let now = now.and_utc();
+    cron.find_next_occurrence(&now, false)
+        .ok()
+        .map(|t| t.naive_utc())
 }
 
 use std::collections::{HashMap, HashSet};

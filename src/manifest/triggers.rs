@@ -182,10 +182,34 @@ fn queue_wanted(
                 &form,
                 TriggeredBy::Event,
             );
-            if super::quota::queue_or_skip(c, limit, run)? {
+            if super::queue::quota::queue_or_skip(c, limit, run)? {
                 n += 1;
             }
         }
     }
     Ok(n)
+}
+
+/// Queueing, inside a transaction, the runs of the events it records: the
+/// trigger index taken before it and the waiting-runs quota (see
+/// `RunQueue::triggers`).
+pub struct Triggers {
+    index: Arc<TriggerIndex>,
+    limit: Option<Limit>,
+}
+
+impl Triggers {
+    pub(super) fn new(index: Arc<TriggerIndex>, limit: Option<Limit>) -> Triggers {
+        Triggers { index, limit }
+    }
+
+    /// [`queue_in`] with this index and quota.
+    pub fn queue_in(
+        &self,
+        c: &mut crate::db::DbConn,
+        org: &str,
+        events: &[(String, Value)],
+    ) -> Result<usize> {
+        queue_in(c, &self.index, self.limit, org, events)
+    }
 }

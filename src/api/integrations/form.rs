@@ -9,7 +9,7 @@ use crate::api::auth::{IntegrationsRun, Need};
 use crate::api::optional_json;
 use crate::api::runs::respond;
 use crate::error::Result;
-use crate::manifest::run_form::StartOptions;
+use crate::manifest::integrations::StartOptions;
 use crate::state::AppState;
 
 /// Body of `POST /v1/integrations/{id}/runs`.

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::api::auth::{IntegrationsWrite, Need};
 use crate::error::Result;
-use crate::manifest::oauth::Callback;
+use crate::manifest::integrations::Callback;
 use crate::state::AppState;
 
 /// Redirects the admin to the provider, with a `state` checked on return.

@@ -2,19 +2,40 @@
 //! as multipart), its headers (Basic credentials encoded) and Pritunl's
 //! signature headers.
 
+use std::collections::HashMap;
+
 use base64::Engine as _;
 use serde_json::Value;
 
-use super::{Runner, Step};
-use crate::manifest::render::plain_text;
+use super::Step;
+use crate::manifest::mask::Masker;
+use crate::manifest::render::{plain_text, Renderer, Scope};
 use crate::manifest::validate::targets::header_refusal;
 use crate::outbound::redirects::Body;
 
-impl Runner<'_> {
+/// What a request's parts are made from, borrowed from its run: the
+/// templates and their variables, the manifest (its default headers), the
+/// files saved earlier, and the masker, which learns Basic credentials.
+pub(super) struct Parts<'r> {
+    pub(super) renderer: &'r Renderer,
+    pub(super) scope: &'r Scope,
+    pub(super) manifest: &'r Value,
+    pub(super) files: &'r HashMap<String, Vec<u8>>,
+    pub(super) masker: &'r mut Masker,
+}
+
+impl Parts<'_> {
+    /// Renders a template with the run's variables (off the async runtime).
+    async fn render(&self, template: &str) -> Result<String, String> {
+        self.renderer
+            .text_off_runtime(template.to_string(), self.scope.clone())
+            .await
+    }
+
     /// The item's body (`data` rendered as a tree, `files`), logged in
     /// `step`; a JSON body without a Content-Type gets one in `headers`.
     pub(super) async fn body(
-        &mut self,
+        &self,
         item: &Value,
         step: &mut Step,
         headers: &mut Vec<(String, String)>,
@@ -30,8 +51,7 @@ impl Runner<'_> {
             .unwrap_or_default();
         let data = match item.get("data") {
             Some(d) => Some(
-                self.svc
-                    .renderer
+                self.renderer
                     .tree_off_runtime(d.clone(), self.scope.clone())
                     .await?,
             ),

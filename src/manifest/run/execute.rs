@@ -1,11 +1,13 @@
 //! The manifest's parts a run goes through: `execute` (with polling,
-//! `continue_if` and `store_data`), `exists`, `revoke` and form options.
+//! `continue_if`, `store_data` and the notifications after it), `exists`,
+//! `revoke` and form options.
 
 use std::time::Duration;
 
 use minijinja::value::Value as JValue;
 use serde_json::{Map, Value};
 
+use super::notify::Notification;
 use super::park::Parked;
 use super::{cap, failed, list, Access, Outcome, Response, RunResult, Runner, EXISTS_TIMEOUT};
 use crate::manifest::render::{lookup, plain_text, to_template};
@@ -35,7 +37,7 @@ impl Runner<'_> {
             return (failed(e, true), None);
         }
         let items: Vec<Value> = list(&self.manifest, "execute").cloned().collect();
-        let resume = self.resume_at.take();
+        let resume = self.parking.take_resume();
         let mut last = None;
         for (i, item) in items.iter().enumerate() {
             if resume.is_some_and(|(at, _)| i < at) {
@@ -58,7 +60,7 @@ impl Runner<'_> {
             let result = match result {
                 Polled::Done(r) => r,
                 Polled::Park { made, after } => {
-                    self.parked = Some(Parked {
+                    self.parking.park(Parked {
                         item: i,
                         made,
                         after,
@@ -93,18 +95,18 @@ impl Runner<'_> {
             }
             let parsed = response.json.unwrap_or(Value::Object(Map::new()));
             if let Some(name) = item.get("save_as_file").and_then(Value::as_str) {
-                self.files.insert(name.to_string(), response.bytes);
+                self.kept.files.insert(name.to_string(), response.bytes);
             }
             // Converted once for templates; the list shares the earlier ones.
-            self.responses.push(to_template(&parsed));
+            self.kept.responses.push(to_template(&parsed));
             self.scope
-                .set_converted("responses", JValue::from(self.responses.clone()));
+                .set_converted("responses", JValue::from(self.kept.responses.clone()));
             if let Some(Value::Object(store)) = item.get("store_data") {
                 for (prop, notation) in store {
                     let notation = plain_text(notation);
                     match lookup(&parsed, &notation) {
                         Some(v) => {
-                            self.stored.insert(prop.clone(), v.clone());
+                            self.kept.stored.insert(prop.clone(), v.clone());
                             self.set(prop, v.clone());
                         }
                         None => {
@@ -135,8 +137,38 @@ impl Runner<'_> {
             0
         };
         let parsed = if r.json.is_some() { r.size } else { 0 };
-        self.keep(file + parsed, &format!("the response of {label}"))
+        self.kept
+            .keep(file + parsed, &format!("the response of {label}"))
             .map_err(|e| format!("{label}: {e}"))
+    }
+
+    /// Sends every `post_execute_notification`, logging each as a step.
+    async fn notify(&mut self) {
+        let items: Vec<Value> = list(&self.manifest, "post_execute_notification")
+            .cloned()
+            .collect();
+        for (i, n) in items.iter().enumerate() {
+            let field = |k: &str| n.get(k).map(plain_text).unwrap_or_default();
+            let note = Notification {
+                to: self.render_or_keep(field("to")).await,
+                subject: self.render_or_keep(field("subject")).await,
+                message: self.render_or_keep(field("message")).await,
+                kind: n
+                    .get("type")
+                    .and_then(Value::as_str)
+                    .unwrap_or("email")
+                    .to_string(),
+            };
+            let label = format!("post_execute_notification[{i}]");
+            let mut step = note
+                .send(&self.svc.notifier, &self.organization, &self.phone, label)
+                .await;
+            step.url = self.masker.mask(&step.url);
+            step.request_body = self.masker.mask(&step.request_body);
+            step.response_body = self.masker.mask(&step.response_body);
+            step.error = step.error.map(|e| self.masker.mask(&e));
+            self.steps.push(step);
+        }
     }
 
     /// Polls until `continue_if` holds or `amount` requests were made
@@ -158,7 +190,7 @@ impl Runner<'_> {
         let cond = item.get("continue_if").cloned().unwrap_or(Value::Null);
         while made < amount && !self.condition_holds(&cond, result.as_ref().ok()).await {
             let wait = Duration::from_secs_f64(interval.clamp(0.0, 3600.0));
-            if self.parks(wait) {
+            if self.parking.parks(wait) {
                 return Polled::Park { made, after: wait };
             }
             tokio::time::sleep(wait).await;

@@ -3,9 +3,13 @@
 //! (parsed responses, saved files, a sync's records, its step log). A
 //! bound that is hit fails the step, saying which setting it is.
 
-use serde_json::Value;
+use std::collections::HashMap;
 
-use super::Runner;
+use minijinja::value::Value as JValue;
+use serde_json::{Map, Value};
+
+use super::Checkpoint;
+use crate::manifest::render::to_template;
 
 /// The bounds of one run (`HOOKRELAY_RUN_MAX_RESPONSE_BYTES`,
 /// `HOOKRELAY_RUN_MAX_KEPT_BYTES`).
@@ -26,29 +30,62 @@ impl Default for RunBounds {
     }
 }
 
-impl Runner<'_> {
+/// What one run keeps until it ends, and the bytes that counts as: parsed
+/// responses, `store_data` values, `generate` values, saved files. A run
+/// that waits between polling attempts carries all of it in its
+/// checkpoint.
+pub(super) struct Kept {
+    /// `responses.N`, converted for templates once each.
+    pub(super) responses: Vec<JValue>,
+    /// `store_data` values so far.
+    pub(super) stored: Map<String, Value>,
+    /// This run's `generate` values (kept across a wait).
+    pub(super) generated: Map<String, Value>,
+    /// Files saved with `save_as_file`.
+    pub(super) files: HashMap<String, Vec<u8>>,
+    /// Bytes this run keeps (responses, files, records, step log).
+    bytes: usize,
+    /// At most this many (`HOOKRELAY_RUN_MAX_KEPT_BYTES`).
+    limit: usize,
+}
+
+impl Kept {
+    /// What a run resuming from `resume` had kept (nothing for a new run),
+    /// with its `generate` values, under `limit` bytes.
+    pub(super) fn resumed(
+        resume: &Checkpoint,
+        generated: Map<String, Value>,
+        limit: usize,
+    ) -> Kept {
+        Kept {
+            responses: resume.responses.iter().map(to_template).collect(),
+            stored: Map::new(),
+            generated,
+            files: resume.files(),
+            bytes: resume.kept,
+            limit,
+        }
+    }
+
     /// Counts `n` more bytes kept by this run (`what` names them), or the
     /// error that fails the step when that passes the bound.
-    pub(crate) fn keep(&mut self, n: usize, what: &str) -> Result<(), String> {
-        let limit = self.svc.bounds.kept_bytes;
-        if self.kept.saturating_add(n) > limit {
+    pub(super) fn keep(&mut self, n: usize, what: &str) -> Result<(), String> {
+        let limit = self.limit;
+        if self.bytes.saturating_add(n) > limit {
             return Err(format!(
                 "the run would keep more than {limit} bytes (HOOKRELAY_RUN_MAX_KEPT_BYTES): {what} \
                  of {n} bytes does not fit beside the {} bytes of responses, files, records and \
                  step log it holds",
-                self.kept
+                self.bytes
             ));
         }
-        self.kept += n;
+        self.bytes += n;
         Ok(())
     }
 
-    /// Marks the step just logged as failed with `error` (a bound its
-    /// response passed once read).
-    pub(crate) fn fail_last_step(&mut self, error: &str) {
-        if let Some(step) = self.steps.last_mut() {
-            step.error = Some(self.masker.mask(error));
-        }
+    /// The bytes kept so far.
+    pub(super) fn bytes(&self) -> usize {
+        self.bytes
     }
 }
 

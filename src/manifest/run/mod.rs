@@ -16,7 +16,9 @@ pub use keep::{object_weight, weight, RunBounds};
 pub use park::Checkpoint;
 pub use step::{Access, Outcome, Response, RunResult, Step};
 
-use std::collections::HashMap;
+use keep::Kept;
+use park::Parking;
+
 use std::time::{Duration, Instant};
 
 use minijinja::value::Value as JValue;
@@ -24,7 +26,7 @@ use serde_json::{Map, Value};
 
 use super::mask::Masker;
 use super::notify::Notifier;
-use super::render::{plain_text, to_template, Renderer, Scope};
+use super::render::{plain_text, Renderer, Scope};
 use crate::outbound::guard::TargetPolicy;
 
 /// Response bodies are logged up to this size.
@@ -89,12 +91,9 @@ pub struct Runner<'a> {
     protected: Vec<String>,
     masker: Masker,
     steps: Vec<Step>,
-    files: HashMap<String, Vec<u8>>,
-    /// `responses.N`, converted for templates once each.
-    responses: Vec<JValue>,
-    stored: Map<String, Value>,
-    /// This run's `generate` values (kept across a wait).
-    generated: Map<String, Value>,
+    /// Responses, `store_data` and `generate` values, files: what the run
+    /// keeps until it ends, within its bound.
+    kept: Kept,
     oauth: Option<Value>,
     oauth_changed: bool,
     refreshed: bool,
@@ -103,15 +102,9 @@ pub struct Runner<'a> {
     timeout: Option<Duration>,
     /// Where the last request went (sync pagination stays on its origin).
     last_url: Option<url::Url>,
-    /// Bytes this run keeps (responses, files, records, step log).
-    kept: usize,
-    /// A polling wait that would end after this gives the slot back
-    /// instead (`None`: always waits in place, as the CLI does).
-    park_by: Option<Instant>,
-    /// Where a resumed run picks up: an execute item and its requests made.
-    resume_at: Option<(usize, u64)>,
-    /// Set when the run stops to wait between polling attempts.
-    parked: Option<park::Parked>,
+    /// Whether a polling wait gives the slot back, where a resumed run
+    /// picks up, and where it stopped.
+    parking: Parking,
 }
 
 impl<'a> Runner<'a> {
@@ -171,8 +164,8 @@ impl<'a> Runner<'a> {
         }
         ctx.insert("redirect_url".into(), Value::String(input.redirect_url));
         let mut scope = Scope::from_map(&ctx);
-        let responses: Vec<JValue> = resume.responses.iter().map(to_template).collect();
-        scope.set_converted("responses", JValue::from(responses.clone()));
+        let kept = Kept::resumed(&resume, generated, svc.bounds.kept_bytes);
+        scope.set_converted("responses", JValue::from(kept.responses.clone()));
         let mut runner = Runner {
             svc,
             organization: input.organization,
@@ -181,24 +174,18 @@ impl<'a> Runner<'a> {
             protected,
             masker,
             steps: Vec::new(),
-            files: resume.files(),
-            responses,
-            stored: Map::new(),
-            generated,
+            kept,
             oauth: input.oauth,
             oauth_changed: false,
             refreshed: resume.refreshed,
             phone: user.phone,
             timeout: None,
             last_url: None,
-            kept: resume.kept,
-            park_by: None,
-            resume_at: resume.position(),
-            parked: None,
+            parking: Parking::resuming(resume.position()),
         };
         for (k, v) in resume.stored {
             runner.set(&k, v.clone());
-            runner.stored.insert(k, v);
+            runner.kept.stored.insert(k, v);
         }
         runner
     }
@@ -206,7 +193,7 @@ impl<'a> Runner<'a> {
     /// Waits between polling attempts that would end after `deadline` give
     /// the run's slot back (the run waits in the queue) instead of sleeping.
     pub fn park_by(&mut self, deadline: Instant) {
-        self.park_by = Some(deadline);
+        self.parking.by(deadline);
     }
 
     /// A context value (sync runs set `NEXT_PAGE_TOKEN`); config values,
@@ -252,11 +239,15 @@ impl<'a> Runner<'a> {
             },
             ok => ok,
         };
-        let waiting = self.parked.take().map(|p| (p.after, self.checkpoint(&p)));
+        let refreshed = self.refreshed;
+        let waiting = self
+            .parking
+            .take()
+            .map(|p| (p.after, Checkpoint::new(&p, &self.kept, refreshed)));
         RunResult {
             outcome,
             steps: self.steps,
-            stored: self.stored,
+            stored: self.kept.stored,
             oauth: self.oauth_changed.then_some(self.oauth).flatten(),
             last_response: last,
             waiting,
@@ -266,6 +257,21 @@ impl<'a> Runner<'a> {
     /// The steps logged so far (for callers that run several parts).
     pub fn into_steps(self) -> Vec<Step> {
         self.steps
+    }
+
+    /// Counts `n` more bytes kept by this run (`what` names them: a sync's
+    /// records), or the error that fails the step when that passes the
+    /// bound (see [`RunBounds`]).
+    pub(crate) fn keep(&mut self, n: usize, what: &str) -> Result<(), String> {
+        self.kept.keep(n, what)
+    }
+
+    /// Marks the step just logged as failed with `error` (a bound its
+    /// response passed once read).
+    pub(crate) fn fail_last_step(&mut self, error: &str) {
+        if let Some(step) = self.steps.last_mut() {
+            step.error = Some(self.masker.mask(error));
+        }
     }
 }
 

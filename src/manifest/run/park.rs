@@ -4,13 +4,13 @@
 //! stopped: earlier requests are never sent again.
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::Runner;
+use super::keep::Kept;
 
 /// Where and for how long a run stopped to wait.
 pub(super) struct Parked {
@@ -59,36 +59,77 @@ impl Checkpoint {
             .filter_map(|(k, v)| Some((k.clone(), b64.decode(v).ok()?)))
             .collect()
     }
-}
 
-impl Runner<'_> {
-    /// Whether a wait of `wait` gives the slot back rather than sleeping.
-    pub(super) fn parks(&self, wait: Duration) -> bool {
-        self.park_by
-            .is_some_and(|deadline| std::time::Instant::now() + wait > deadline)
-    }
-
-    /// The checkpoint of a run stopped at `p`.
-    pub(super) fn checkpoint(&self, p: &Parked) -> Checkpoint {
+    /// The checkpoint of a run stopped at `p`, with what it had kept.
+    pub(super) fn new(p: &Parked, kept: &Kept, refreshed: bool) -> Checkpoint {
         let b64 = base64::engine::general_purpose::STANDARD;
         Checkpoint {
             item: p.item,
             made: p.made,
-            responses: self
+            responses: kept
                 .responses
                 .iter()
                 .map(|r| serde_json::to_value(r).unwrap_or(Value::Null))
                 .collect(),
-            stored: self.stored.clone(),
-            generated: self.generated.clone(),
-            files: self
+            stored: kept.stored.clone(),
+            generated: kept.generated.clone(),
+            files: kept
                 .files
                 .iter()
                 .map(|(k, v)| (k.clone(), b64.encode(v)))
                 .collect(),
-            kept: self.kept,
-            refreshed: self.refreshed,
+            kept: kept.bytes(),
+            refreshed,
             parked: true,
         }
+    }
+}
+
+/// Whether and where a run stops to wait: the deadline past which a wait
+/// gives the slot back, where a resumed run picks up, and where it stopped.
+#[derive(Default)]
+pub(super) struct Parking {
+    /// A polling wait that would end after this gives the slot back
+    /// instead (`None`: always waits in place, as the CLI does).
+    by: Option<Instant>,
+    /// Where a resumed run picks up: an execute item and its requests made.
+    resume_at: Option<(usize, u64)>,
+    /// Set when the run stops to wait between polling attempts.
+    parked: Option<Parked>,
+}
+
+impl Parking {
+    /// A run resuming at `resume_at` (`None`: from the start).
+    pub(super) fn resuming(resume_at: Option<(usize, u64)>) -> Parking {
+        Parking {
+            resume_at,
+            ..Parking::default()
+        }
+    }
+
+    /// Waits that would end after `deadline` give the slot back.
+    pub(super) fn by(&mut self, deadline: Instant) {
+        self.by = Some(deadline);
+    }
+
+    /// Where to resume, once (the first pass through the items takes it).
+    pub(super) fn take_resume(&mut self) -> Option<(usize, u64)> {
+        self.resume_at.take()
+    }
+
+    /// Whether a wait of `wait` gives the slot back rather than sleeping.
+    pub(super) fn parks(&self, wait: Duration) -> bool {
+        self.by
+            .is_some_and(|deadline| Instant::now() + wait > deadline)
+    }
+
+    /// The run stops at `p` to wait.
+    pub(super) fn park(&mut self, p: Parked) {
+        self.parked = Some(p);
+    }
+
+    /// Where the run stopped, if it did.
+    pub(super) fn take(&mut self) -> Option<Parked> {
+        self.parked.take()
     }
 }

@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use serde_json::Value;
 
+use super::body::Parts;
 use super::{Response, Runner, Step, Target, LOG_CAP};
 use crate::manifest::render::plain_text;
 use crate::manifest::validate::targets::url_refusal;
@@ -98,7 +99,7 @@ impl Runner<'_> {
         }
         // The step log is kept until the run ends: it counts as kept.
         let logged = step.url.len() + step.request_body.len() + step.response_body.len();
-        let result = match self.keep(logged, &format!("the step log of {label}")) {
+        let result = match self.kept.keep(logged, &format!("the step log of {label}")) {
             Ok(()) => result,
             Err(e) => {
                 step.error = Some(e.clone());
@@ -134,13 +135,20 @@ impl Runner<'_> {
         self.last_url = Some(parsed.clone());
         let method = reqwest::Method::from_bytes(step.method.as_bytes())
             .map_err(|_| format!("unknown method {}", step.method))?;
-        let mut headers = self.headers(item).await?;
+        let mut parts = Parts {
+            renderer: &self.svc.renderer,
+            scope: &self.scope,
+            manifest: &self.manifest,
+            files: &self.kept.files,
+            masker: &mut self.masker,
+        };
+        let mut headers = parts.headers(item).await?;
         if item.get("extra_headers").and_then(Value::as_str) == Some("pritunl") {
-            let extra = self.pritunl_headers(&step.method, &parsed)?;
+            let extra = parts.pritunl_headers(&step.method, &parsed)?;
             headers.retain(|(k, _)| !extra.iter().any(|(e, _)| e.eq_ignore_ascii_case(k)));
             headers.extend(extra);
         }
-        let body = self.body(item, step, &mut headers).await?;
+        let body = parts.body(item, step, &mut headers).await?;
         for (k, v) in &headers {
             if matches!(body, Body::Multipart { .. }) && k.eq_ignore_ascii_case("content-type") {
                 continue;

@@ -1,25 +1,27 @@
 //! What performing a run means: load its integration and user, run the
 //! runner for the run's kind, and turn the result into the row's finish
-//! (status, error, result, retry time) and the writes it causes.
+//! (status, error, result, retry time) and the writes it causes. Also
+//! access checks: every integration's `exists` for a user, run and recorded
+//! now (an `execute` run's `access_overview` is made of them).
 
 use std::time::Instant;
 
 use serde_json::{json, Map, Value};
 
-use super::access::overview;
 use super::effects::Effects;
-use super::import::counts;
-use super::queue::Integrations;
-use super::run::{Outcome, RunResult, Runner, Step};
-use super::sync;
+use super::RunQueue;
 use crate::db::integrations::Integration;
-use crate::db::runs::{Finish, Run, RunKind, RunStatus};
+use crate::db::runs::{Finish, Run, RunKind, RunStatus, TriggeredBy};
 use crate::db::time;
 use crate::db::users::User;
 use crate::error::{Error, Result};
+use crate::manifest::access::{overview, AccessReport};
+use crate::manifest::import::counts;
+use crate::manifest::run::{Access, Outcome, RunResult, Runner, Step};
+use crate::manifest::sync;
 use crate::vault::run_resume_label;
 
-impl Integrations {
+impl RunQueue {
     /// Loads what the run needs (with, for a run that waited, where it
     /// resumes) and runs it; a polling wait past `park_by` stops it
     /// `waiting`.
@@ -47,7 +49,7 @@ impl Integrations {
             .await?;
         let kind = run.run_kind();
         let form: Map<String, Value> = serde_json::from_str(&run.form).unwrap_or_default();
-        let mut input = self.input(&integration, user.as_ref(), form).await?;
+        let mut input = self.inputs.load(&integration, user.as_ref(), form).await?;
         if let Some(sealed) = &run.resume {
             let opened = self
                 .vault
@@ -186,6 +188,47 @@ impl Integrations {
             ..finish
         };
         Ok((finish, result.steps, effects))
+    }
+
+    /// `exists` for one integration and user, run and recorded now.
+    async fn check_access(&self, integration: &Integration, user: &User) -> Result<(Access, Run)> {
+        let run = Run::queued(
+            &integration.organization_id,
+            &integration.id,
+            Some(user.id.clone()),
+            RunKind::Exists,
+            &Map::new(),
+            TriggeredBy::Api,
+        );
+        // Boxed: an execute run may check access, which runs (exists) runs.
+        let done = Box::pin(self.run_now(run)).await?;
+        let access = done
+            .result
+            .as_deref()
+            .and_then(|r| serde_json::from_str::<Value>(r).ok())
+            .and_then(|v| v.get("access").cloned())
+            .and_then(|a| serde_json::from_value(a).ok())
+            .unwrap_or(Access::Unknown);
+        Ok((access, done))
+    }
+
+    /// Every `exists` check for a user, by the integrations of the user's
+    /// organization: integration, answer, recorded run.
+    pub async fn access_report(&self, user: &User) -> Result<AccessReport> {
+        let org = user.organization_id.clone();
+        let all = self
+            .db
+            .read(move |c| Ok(Integration::all_in(c, &org)?))
+            .await?;
+        // All at once: the slowest service sets the wait, not their sum.
+        let checks = all
+            .into_iter()
+            .filter(Integration::has_exists)
+            .map(|i| async move {
+                let (access, run) = self.check_access(&i, user).await?;
+                Ok::<_, Error>((i, access, run))
+            });
+        futures_util::future::try_join_all(checks).await
     }
 }
 

@@ -1,7 +1,25 @@
 //! The durable run queue: runs are rows, queued in SQL, claimed by any
 //! process, performed with the runner and finished with their step log.
-//! Also `?wait=true` runs (inline, bounded) and runs recorded outside the
-//! queue (OAuth callbacks, form option fetches).
+//! Also `?wait=true` runs (inline, bounded), runs recorded outside the
+//! queue (OAuth callbacks, form option fetches), and the run reads the API
+//! answers.
+//!
+//! `RunQueue` is what the run worker, `?wait=true` and every service that
+//! starts a run use. Its methods live in four files: submitting and reading
+//! runs (here), performing one and storing how it ended (`perform.rs`), what
+//! performing means for each kind, access checks included (`execute.rs`),
+//! and the worker with its shutdown drain (`worker.rs`). Leaves: `lease.rs` (a run's heartbeat),
+//! `effects.rs` (what a finished run writes), `quota.rs` (the waiting-runs
+//! quota).
+
+mod effects;
+mod execute;
+mod lease;
+mod perform;
+pub mod quota;
+mod worker;
+
+pub use effects::step_rows;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,10 +28,10 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::effects::{step_rows, Effects};
+use super::inputs::Inputs;
 use super::run::{Services, Step};
-use super::triggers::{self, TriggerCache, TriggerIndex};
-use crate::db::runs::{Finish, Run, RunStatus, RunStep};
+use super::triggers::TriggerCache;
+use crate::db::runs::{Run, RunQuery, RunStatus, RunStep};
 use crate::db::{time, Db};
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
@@ -21,11 +39,11 @@ use crate::outbound::retry::RetryPolicy;
 use crate::vault::Vault;
 
 /// How long a claimed run is held before another process may take it over.
-pub(super) const LEASE: chrono::Duration = chrono::Duration::minutes(10);
+const LEASE: chrono::Duration = chrono::Duration::minutes(10);
 
 /// How long a run may sleep between polling attempts in its slot, in all,
 /// per claim; a longer wait gives the slot back (the run is `waiting`).
-pub(super) const SLEEP_IN_SLOT: Duration = Duration::from_secs(1);
+const SLEEP_IN_SLOT: Duration = Duration::from_secs(1);
 
 /// How a `?wait=true` run turned out.
 pub enum Inline {
@@ -37,39 +55,39 @@ pub enum Inline {
     Running(Run),
 }
 
-/// What running integrations needs.
-pub struct Integrations {
-    pub db: Db,
-    pub vault: Arc<Vault>,
-    pub services: Services,
+/// The run queue of this process: what queues, performs and records runs.
+pub struct RunQueue {
+    db: Db,
+    vault: Arc<Vault>,
+    services: Arc<Services>,
+    /// What a run starts from (config, token, user, form).
+    inputs: Inputs,
     /// Wakes the run worker when a run is queued.
-    pub wake: Arc<Notify>,
-    pub instance: String,
+    wake: Notify,
+    /// This process's name in run claims.
+    instance: String,
     /// Delays before retrying a failed run (default: one retry after 1 h).
-    pub retry: RetryPolicy,
-    /// Public base URL (for `redirect_url`).
-    pub public_url: String,
+    retry: RetryPolicy,
     /// Wakes the delivery engine after hookrelay publishes events itself.
-    pub deliveries_wake: Arc<Notify>,
-    pub metrics: Arc<Metrics>,
-    pub(super) triggers: TriggerCache,
+    deliveries_wake: Arc<Notify>,
+    metrics: Arc<Metrics>,
+    triggers: TriggerCache,
     /// Slots for `?wait=true` runs executing at once (`HOOKRELAY_INLINE_RUNS`).
-    pub(super) inline: Arc<tokio::sync::Semaphore>,
+    inline: Arc<tokio::sync::Semaphore>,
     /// Longest a `?wait=true` request waits for its run.
-    pub(super) inline_wait: Duration,
-    /// Per-organization quotas: people, integrations, waiting runs, OAuth
-    /// states.
-    pub limits: crate::config::OrgLimits,
+    inline_wait: Duration,
+    /// Per-organization quotas: waiting runs, and the people a sync may add.
+    limits: crate::config::OrgLimits,
     /// Runs the worker executes at once (`HOOKRELAY_RUN_SLOTS`).
-    pub(super) slots: usize,
+    slots: usize,
     /// Most of them one organization holds (`HOOKRELAY_RUN_SLOTS_PER_ORG`).
-    pub(super) per_org: Option<usize>,
+    per_org: Option<usize>,
     /// Every run task of this process, the worker's and inline ones: what
     /// shutdown waits for.
-    pub(super) tasks: TaskTracker,
+    tasks: TaskTracker,
     /// Fired when the shutdown grace period is over: runs still going stop
     /// where they are and are handed back to the queue.
-    pub(super) abandon: CancellationToken,
+    abandon: CancellationToken,
 }
 
 /// How this process runs integrations.
@@ -77,8 +95,6 @@ pub struct RunSettings {
     /// This process's name in run claims.
     pub instance: String,
     pub retry: RetryPolicy,
-    /// Public base URL (for `redirect_url`).
-    pub public_url: String,
     /// `?wait=true` runs executing at once; more are queued.
     pub inline_runs: usize,
     /// Longest a `?wait=true` request waits for its run.
@@ -91,23 +107,24 @@ pub struct RunSettings {
     pub per_org: Option<usize>,
 }
 
-impl Integrations {
+impl RunQueue {
     pub fn new(
         db: Db,
         vault: Arc<Vault>,
-        services: Services,
+        services: Arc<Services>,
+        inputs: Inputs,
         settings: RunSettings,
         deliveries_wake: Arc<Notify>,
         metrics: Arc<Metrics>,
-    ) -> Integrations {
-        Integrations {
+    ) -> RunQueue {
+        RunQueue {
             db,
             vault,
             services,
-            wake: Arc::new(Notify::new()),
+            inputs,
+            wake: Notify::new(),
             instance: settings.instance,
             retry: settings.retry,
-            public_url: settings.public_url,
             deliveries_wake,
             metrics,
             triggers: TriggerCache::default(),
@@ -130,13 +147,23 @@ impl Integrations {
             .write(move |c| {
                 use diesel::Connection;
                 c.transaction(|c| {
-                    super::quota::room_for_run(c, limit, &stored.organization_id)?;
+                    quota::room_for_run(c, limit, &stored.organization_id)?;
                     Ok(stored.insert(c)?)
                 })
             })
             .await?;
         self.wake.notify_one();
         Ok(run)
+    }
+
+    /// Queues `run`, or with `wait` runs it here (see
+    /// [`RunQueue::run_inline`]).
+    pub async fn submit(self: &Arc<Self>, run: Run, wait: bool) -> Result<Inline> {
+        if wait {
+            self.run_inline(run).await
+        } else {
+            Ok(Inline::Queued(self.enqueue(run).await?))
+        }
     }
 
     /// Runs `run` here and now (access checks) and returns it finished.
@@ -193,131 +220,39 @@ impl Integrations {
     }
 
     /// Run `id` of organization `org` (404 if none).
-    pub(super) async fn find_run(&self, org: String, id: String) -> Result<Run> {
+    async fn find_run(&self, org: String, id: String) -> Result<Run> {
         self.db
             .read(move |c| Run::find(c, &org, &id)?.ok_or_else(|| Error::not_found("run", &id)))
             .await
     }
 
-    /// Executes a claimed run and stores how it ended (or that it waits:
-    /// a polling wait that would end after `park_by` gives the slot back).
-    /// When the shutdown grace period ends first, it stops where it is,
-    /// stores nothing, and shutdown hands it back to the queue.
-    pub async fn perform(&self, run: Run, park_by: Instant) {
-        let started = Instant::now();
-        // Long runs keep their claim while they run, and only then.
-        let heartbeat = self.heartbeat(&run.id);
-        let executed = tokio::select! {
-            done = self.execute(&run, park_by) => done,
-            () = self.abandon.cancelled() => {
-                tracing::info!(run_id = %run.id, "shutdown: the run stops unfinished and goes back to the queue");
-                return;
-            }
-        };
-        drop(heartbeat);
-        let (finish, steps, effects) = match executed {
-            Ok(done) => done,
-            Err(e) => (
-                Finish {
-                    status: RunStatus::Failed,
-                    error: Some(e.to_string()),
-                    result: None,
-                    next_run_at: None,
-                    resume: None,
-                },
-                Vec::new(),
-                Effects::default(),
-            ),
-        };
-        let status = finish.status;
-        if status == RunStatus::Waiting {
-            tracing::debug!(run_id = %run.id, steps = steps.len(), "integration run waits between polling attempts");
-        } else {
-            self.metrics.run_finished(&run.kind, status.as_str());
-            tracing::info!(
-                run_id = %run.id,
-                integration_id = %run.integration_id,
-                kind = %run.kind,
-                status = status.as_str(),
-                steps = steps.len(),
-                ms = started.elapsed().as_millis() as u64,
-                "integration run finished"
-            );
-        }
-        let rows = step_rows(&run.id, &steps);
-        let (id, instance) = (run.id.clone(), self.instance.clone());
-        let vault = self.vault.clone();
-        let integration_id = run.integration_id.clone();
-        let user_id = run.user_id.clone();
-        // Everything a run writes stays in its organization.
-        let org = run.organization_id.clone();
-        let index = match self.trigger_snapshot().await {
-            Ok(i) => i,
-            Err(_) => Arc::new(TriggerIndex::new()),
-        };
-        let limit = self.limits.queued_runs();
-        let mut effects = effects;
-        effects.max_users = self.limits.users();
-        let result = self
-            .db
-            .write(move |c| {
-                use diesel::Connection;
-                c.transaction::<_, Error, _>(|c| {
-                    let now = time::now();
-                    if !Run::finish(c, &id, &instance, &finish, &rows, now)? {
-                        return Ok(false);
-                    }
-                    let events =
-                        effects.apply(c, &vault, &org, &integration_id, user_id.as_deref(), now)?;
-                    triggers::queue_in(c, &index, limit, &org, &events)?;
-                    Ok(!events.is_empty())
-                })
+    /// Runs matching `query`, newest first.
+    pub async fn list_runs(&self, query: RunQuery) -> Result<Vec<Run>> {
+        self.db.read(move |c| Ok(Run::list(c, &query)?)).await
+    }
+
+    /// A run of organization `org` and its steps (404 if none).
+    pub async fn run_with_steps(&self, org: String, id: String) -> Result<(Run, Vec<RunStep>)> {
+        self.db
+            .read(move |c| {
+                let run = Run::find(c, &org, &id)?.ok_or_else(|| Error::not_found("run", &id))?;
+                let steps = Run::steps(c, &id)?;
+                Ok((run, steps))
             })
-            .await;
-        match result {
-            Ok(true) => self.committed(),
-            Ok(false) => {}
-            Err(e) => {
-                tracing::warn!(run_id = %run.id, error = %e, "could not store a run's outcome; it runs again when its claim expires")
-            }
+            .await
+    }
+
+    /// Runs `id` (of organization `org`) again with the same integration,
+    /// user and form (409 for kinds that cannot be re-run).
+    pub async fn rerun(self: &Arc<Self>, org: String, id: String, wait: bool) -> Result<Inline> {
+        let old = self.find_run(org, id).await?;
+        if !old.run_kind().can_rerun() {
+            return Err(Error::conflict(
+                crate::error::ErrorCode::CannotRerun,
+                format!("{} runs cannot be re-run; start a new one", old.kind),
+            ));
         }
-        if status == RunStatus::RetryScheduled {
-            self.wake.notify_one();
-        }
-    }
-
-    /// Queues the runs that events published through the API in
-    /// organization `org` trigger: an integration of `org` listing an event
-    /// type in `triggers` runs for the user of `org` whose email the event's
-    /// entity carries. Runs after the events are committed (changes
-    /// hookrelay makes itself use [`triggers::queue_in`], inside their
-    /// transaction).
-    pub async fn trigger_texts(&self, org: &str, events: &[(&str, &str)]) -> Result<usize> {
-        let index = self.trigger_snapshot().await?;
-        let n =
-            triggers::queue_texts(&self.db, &index, self.limits.queued_runs(), org, events).await?;
-        if n > 0 {
-            self.wake.notify_one();
-        }
-        Ok(n)
-    }
-
-    /// The current trigger index (cached; other processes' changes show
-    /// within 5 seconds).
-    pub async fn trigger_snapshot(&self) -> Result<Arc<TriggerIndex>> {
-        self.triggers.snapshot(&self.db).await
-    }
-
-    /// Forgets the cached trigger index (an integration changed).
-    pub fn invalidate_triggers(&self) {
-        self.triggers.invalidate();
-    }
-
-    /// After a transaction that published events (and maybe queued runs)
-    /// committed: wake the delivery engine and the run worker.
-    pub fn committed(&self) {
-        self.deliveries_wake.notify_one();
-        self.wake.notify_one();
+        self.submit(Run::rerun_of(old), wait).await
     }
 
     /// Records a run that happened outside the queue (OAuth callbacks, form

@@ -6,13 +6,13 @@ use std::collections::HashSet;
 use chrono::NaiveDateTime;
 use serde_json::{Map, Value};
 
-use super::run::Step;
-use super::sync;
 use crate::db::integrations::{Integration, IntegrationChanges};
 use crate::db::runs::RunStep;
 use crate::db::users::User;
 use crate::db::{new_id_at, time};
 use crate::error::Result;
+use crate::manifest::run::Step;
+use crate::manifest::sync;
 use crate::vault::{integration_oauth_label, Vault};
 
 /// What a (not dry) sync run writes: its action, the records it fetched,

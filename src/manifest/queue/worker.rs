@@ -7,24 +7,23 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use chrono::NaiveDateTime;
-use serde_json::{Map, Value};
+use serde_json::Map;
 use tokio_util::sync::CancellationToken;
 
-use super::queue::{Integrations, LEASE, SLEEP_IN_SLOT};
-use super::sync;
+use super::{RunQueue, LEASE, SLEEP_IN_SLOT};
 use crate::db::integrations::Integration;
 use crate::db::runs::{Claim, Run, RunKind, TriggeredBy};
 use crate::db::time;
 use crate::error::Result;
+use crate::manifest::sync::next_sync;
 
 /// The worker's slots each organization holds now.
 type Held = Arc<Mutex<HashMap<String, usize>>>;
 
-impl Integrations {
+impl RunQueue {
     /// The worker: claims due runs and performs them, up to the slots of
     /// this process; also queues scheduled syncs. Returns once `cancel`
-    /// fires, leaving its runs to [`Integrations::drain`].
+    /// fires, leaving its runs to [`RunQueue::drain`].
     pub async fn work(self: Arc<Self>, cancel: CancellationToken, poll: Duration) {
         let slots = Arc::new(tokio::sync::Semaphore::new(self.slots));
         let held: Held = Arc::default();
@@ -177,14 +176,4 @@ impl Integrations {
         }
         Ok(())
     }
-}
-
-/// When a sync manifest's schedule next fires after `now` (UTC).
-pub fn next_sync(manifest: &Value, now: NaiveDateTime) -> Option<NaiveDateTime> {
-    let expr = manifest.get("schedule")?.as_str()?;
-    let cron = sync::parse_schedule(expr).ok()?;
-    let now = now.and_utc();
-    cron.find_next_occurrence(&now, false)
-        .ok()
-        .map(|t| t.naive_utc())
 }

@@ -5,15 +5,15 @@
 
 use serde_json::{Map, Value};
 
-use super::effects::step_rows;
-use super::pkce;
-use super::queue::Integrations;
-use super::run::{Runner, Step};
-use super::validate::targets::url_refusal;
+use super::Integrations;
 use crate::db::integrations::{self as store, Integration, IntegrationChanges};
 use crate::db::runs::{Run, RunKind, RunStatus, RunStep, TriggeredBy};
 use crate::db::time;
 use crate::error::{Error, Result};
+use crate::manifest::pkce;
+use crate::manifest::queue::step_rows;
+use crate::manifest::run::{Runner, Step};
+use crate::manifest::validate::targets::url_refusal;
 use crate::vault::integration_oauth_label;
 
 /// What the callback says of a provider's `error`: the code, reduced to
@@ -77,7 +77,7 @@ impl Integrations {
                 format!("integration '{}' has no oauth.authenticate_url", i.id),
             ));
         };
-        let input = self.input(&i, None, Map::new()).await?;
+        let input = self.inputs.load(&i, None, Map::new()).await?;
         let runner = Runner::new(&self.services, input);
         let rendered = runner
             .render(template)
@@ -149,7 +149,7 @@ impl Integrations {
         let taken = s.clone();
         let (org, iid) = self.redeem_state(s, code_given).await?;
         let i = self.find_integration(org, iid).await?;
-        let input = self.input(&i, None, Map::new()).await?;
+        let input = self.inputs.load(&i, None, Map::new()).await?;
         let runner = Runner::new(&self.services, input);
         let verifier =
             pkce::enabled(&i.manifest_value()).then(|| pkce::verifier(&self.vault, &taken));
@@ -174,6 +174,7 @@ impl Integrations {
             }
             Err(e) => {
                 let run = self
+                    .runs
                     .record(run, RunStatus::Failed, Some(e.clone()), &steps)
                     .await?;
                 Err(Error::conflict(

@@ -1,21 +1,51 @@
-//! Integration administration: manifests validated, triggers checked
-//! against the event types, `initial_data_form` values sealed, and the
-//! form a run takes resolved (with its option fetches recorded as a run).
+//! The integrations service: integrations of an organization created,
+//! listed, read, changed and deleted (manifests validated, triggers checked
+//! against the event types) here; their `initial_data_form` values
+//! (`config.rs`); the runs the API asks of them, with their form, access
+//! checks and revokes (`runs.rs`); connecting them over OAuth (`oauth.rs`).
+//! Runs go through the run queue, which this service does not own.
+
+mod config;
+mod oauth;
+mod runs;
+
+pub use config::config_ids;
+pub use oauth::{provider_refusal, Callback, Connected};
+pub use runs::{check_form, ResolvedForm, StartOptions};
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use diesel::Connection;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::queue::Integrations;
+use super::inputs::Inputs;
+use super::queue::RunQueue;
+use super::run::Services;
+use super::sync::next_sync;
 use super::validate::{validate, Report};
-use super::worker::next_sync;
 use super::Kind;
+use crate::config::OrgLimits;
 use crate::db::integrations::{ConfigValue, Integration, IntegrationChanges};
-use crate::db::{new_id, time};
+use crate::db::{new_id, time, Db};
 use crate::error::{Error, Result};
 use crate::publish::EventTypeCache;
+use crate::vault::Vault;
+use config::set_ids;
+
+/// The integrations of each organization, and what the API asks of them.
+pub struct Integrations {
+    db: Db,
+    vault: Arc<Vault>,
+    /// What OAuth exchanges and form option fetches run with.
+    services: Arc<Services>,
+    inputs: Inputs,
+    /// Where runs go: queued, run here, or recorded.
+    runs: Arc<RunQueue>,
+    /// Per-organization quotas: integrations, OAuth states.
+    limits: OrgLimits,
+}
 
 /// Runs the integration for the user an event names.
 #[derive(Deserialize, Serialize, Clone)]
@@ -91,10 +121,25 @@ async fn check_triggers(
     Ok(serde_json::to_string(triggers).expect("triggers serialize"))
 }
 
-use super::config::{config_ids, set_ids};
-use super::run_form::check_form;
-
 impl Integrations {
+    pub fn new(
+        db: Db,
+        vault: Arc<Vault>,
+        services: Arc<Services>,
+        inputs: Inputs,
+        runs: Arc<RunQueue>,
+        limits: OrgLimits,
+    ) -> Integrations {
+        Integrations {
+            db,
+            vault,
+            services,
+            inputs,
+            runs,
+            limits,
+        }
+    }
+
     /// Validates and stores a new integration.
     pub async fn create_integration(
         &self,
@@ -138,7 +183,7 @@ impl Integrations {
                 })
             })
             .await?;
-        self.invalidate_triggers();
+        self.runs.invalidate_triggers();
         Ok(integration)
     }
 
@@ -244,7 +289,7 @@ impl Integrations {
                 })
             })
             .await?;
-        self.invalidate_triggers();
+        self.runs.invalidate_triggers();
         Ok(updated)
     }
 
@@ -257,7 +302,7 @@ impl Integrations {
                 c.transaction::<_, Error, _>(|c| Ok(Integration::delete(c, &org, &key)?))
             })
             .await?;
-        self.invalidate_triggers();
+        self.runs.invalidate_triggers();
         if n == 0 {
             return Err(Error::not_found("integration", &id));
         }

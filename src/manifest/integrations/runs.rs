@@ -1,19 +1,22 @@
-//! The form a run takes: its options resolved (static or fetched, the
-//! fetches recorded as a `form` run), and starting a run with it: values
-//! checked against the options (fetched ones for the run's person too),
-//! and a sync's dry run and `only` list.
-
-use std::sync::Arc;
+//! The runs the API asks of an integration. The form a run takes: its
+//! options resolved (static or fetched, the fetches recorded as a `form`
+//! run), and starting a run with it: values checked against the options
+//! (fetched ones for the run's person too), and a sync's dry run and `only`
+//! list. Access: every integration's `exists` for a person, and revoking
+//! one integration's access.
 
 use serde_json::{json, Map, Value};
 
-use super::queue::{Inline, Integrations};
-use super::render::plain_text;
-use super::run::Runner;
-use super::Kind;
+use super::Integrations;
+use crate::db::integrations::Integration;
 use crate::db::runs::{Run, RunKind, RunStatus, TriggeredBy};
 use crate::db::users::User;
 use crate::error::{Error, Result};
+use crate::manifest::access::{can_revoke, AccessReport};
+use crate::manifest::queue::Inline;
+use crate::manifest::render::plain_text;
+use crate::manifest::run::Runner;
+use crate::manifest::Kind;
 
 /// The manifest's `form`, options resolved, and the run that recorded the
 /// option fetches (if any were made).
@@ -35,7 +38,7 @@ pub struct StartOptions {
 
 /// A run's form, checked against the manifest's `form` (422 naming the key).
 pub fn check_form(manifest: &Value, form: &Map<String, Value>, path: &str) -> Result<()> {
-    super::form::check(manifest, form)
+    crate::manifest::form::check(manifest, form)
         .map_err(|p| Error::field(format!("{path}.{}", p.key), p.message))
 }
 
@@ -71,7 +74,7 @@ impl Integrations {
         let i = self.find_integration(org.clone(), id).await?;
         let user = self.optional_user(&org, user_id).await?;
         let manifest = i.manifest_value();
-        let input = self.input(&i, user.as_ref(), Map::new()).await?;
+        let input = self.inputs.load(&i, user.as_ref(), Map::new()).await?;
         let mut runner = Runner::new(&self.services, input);
         let mut items = Vec::new();
         let mut errors = Vec::new();
@@ -116,7 +119,7 @@ impl Integrations {
                 RunStatus::Failed
             };
             let error = (!errors.is_empty()).then(|| errors.join("; "));
-            run_id = Some(self.record(run, status, error, &steps).await?.id);
+            run_id = Some(self.runs.record(run, status, error, &steps).await?.id);
         }
         Ok(ResolvedForm { items, run_id })
     }
@@ -124,7 +127,7 @@ impl Integrations {
     /// A run of the integration (`execute`, or `sync` for sync_users),
     /// queued or with `wait` run here.
     pub async fn start_run(
-        self: &Arc<Self>,
+        &self,
         org: String,
         id: String,
         user_id: Option<String>,
@@ -151,14 +154,14 @@ impl Integrations {
         run.dry_run = options.dry_run;
         run.only_emails = only.map(|l| Value::from(l).to_string());
         // A dry run is a question: it is answered, not queued.
-        self.submit(run, options.wait || options.dry_run).await
+        self.runs.submit(run, options.wait || options.dry_run).await
     }
 
     /// Checks each form value whose options come from a `url` against the
     /// options fetched now, for the run's person (422 `form.<id>`).
     async fn check_fetched_options(
         &self,
-        i: &crate::db::integrations::Integration,
+        i: &Integration,
         user: Option<&User>,
         form: &Map<String, Value>,
     ) -> Result<()> {
@@ -182,7 +185,7 @@ impl Integrations {
         if fetched.is_empty() {
             return Ok(());
         }
-        let input = self.input(i, user, Map::new()).await?;
+        let input = self.inputs.load(i, user, Map::new()).await?;
         let mut runner = Runner::new(&self.services, input);
         for item in fetched {
             let id = item.get("id").map(plain_text).unwrap_or_default();
@@ -209,6 +212,54 @@ impl Integrations {
             }
         }
         Ok(())
+    }
+
+    /// Every `exists` check for user `user_id` of organization `org` (404
+    /// if none), each run and recorded now.
+    pub async fn user_access(&self, org: String, user_id: String) -> Result<AccessReport> {
+        let user = self
+            .db
+            .read(move |c| {
+                User::find(c, &org, &user_id)?.ok_or_else(|| Error::not_found("user", &user_id))
+            })
+            .await?;
+        self.runs.access_report(&user).await
+    }
+
+    /// Queues (or with `wait` runs) the integration's `revoke` items for
+    /// the user; 409 if it has none. Both are `org`'s (404 otherwise).
+    pub async fn revoke_access(
+        &self,
+        org: String,
+        user_id: String,
+        integration_id: String,
+        wait: bool,
+    ) -> Result<Inline> {
+        let (user, integration) = self
+            .db
+            .read(move |c| {
+                let u = User::find(c, &org, &user_id)?
+                    .ok_or_else(|| Error::not_found("user", &user_id))?;
+                let i = Integration::find(c, &org, &integration_id)?
+                    .ok_or_else(|| Error::not_found("integration", &integration_id))?;
+                Ok((u, i))
+            })
+            .await?;
+        if !can_revoke(&integration) {
+            return Err(Error::conflict(
+                crate::error::ErrorCode::CannotRevoke,
+                format!("integration '{}' has no revoke items", integration.id),
+            ));
+        }
+        let run = Run::queued(
+            &integration.organization_id,
+            &integration.id,
+            Some(user.id),
+            RunKind::Revoke,
+            &Map::new(),
+            TriggeredBy::Api,
+        );
+        self.runs.submit(run, wait).await
     }
 }
 

@@ -4,11 +4,11 @@
 use diesel::Connection;
 use serde_json::{Map, Value};
 
-use super::queue::Integrations;
-use super::render::plain_text;
+use super::Integrations;
 use crate::db::integrations::ConfigValue;
 use crate::db::{time, DbConn};
 use crate::error::{Error, Result};
+use crate::manifest::render::plain_text;
 use crate::vault::integration_config_label;
 
 /// The ids an admin fills in (`generate` items are made per run).

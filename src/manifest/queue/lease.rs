@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use super::queue::{Integrations, LEASE};
+use super::LEASE;
 use crate::db::runs::Run;
-use crate::db::time;
+use crate::db::{time, Db};
 
 /// How often a run in progress extends its claim.
 const HEARTBEAT: Duration = Duration::from_secs(120);
@@ -21,21 +21,20 @@ impl Drop for AbortOnDrop {
     }
 }
 
-impl Integrations {
-    /// Extends run `id`'s claim every [`HEARTBEAT`] until the guard is dropped.
-    pub(super) fn heartbeat(&self, id: &str) -> AbortOnDrop {
-        let (db, id, instance) = (self.db.clone(), id.to_string(), self.instance.clone());
-        AbortOnDrop(tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(HEARTBEAT).await;
-                let (id, instance) = (id.clone(), instance.clone());
-                let until = time::now() + LEASE;
-                let _ = db
-                    .write(move |c| Ok(Run::extend_lease(c, &id, &instance, until)?))
-                    .await;
-            }
-        }))
-    }
+/// Extends run `id`'s claim (held by `instance`) every [`HEARTBEAT`] until
+/// the guard is dropped.
+pub(super) fn heartbeat(db: &Db, instance: &str, id: &str) -> AbortOnDrop {
+    let (db, id, instance) = (db.clone(), id.to_string(), instance.to_string());
+    AbortOnDrop(tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(HEARTBEAT).await;
+            let (id, instance) = (id.clone(), instance.clone());
+            let until = time::now() + LEASE;
+            let _ = db
+                .write(move |c| Ok(Run::extend_lease(c, &id, &instance, until)?))
+                .await;
+        }
+    }))
 }
 
 #[cfg(test)]
