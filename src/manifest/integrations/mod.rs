@@ -13,6 +13,7 @@ pub use config::config_ids;
 pub use oauth::{provider_refusal, Callback, Connected};
 pub use runs::{check_form, ResolvedForm, StartOptions};
 
+use crate::publish::subscriptions::require_entity;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -103,20 +104,8 @@ async fn check_triggers(
     }
     for (i, t) in triggers.iter().enumerate() {
         check_form(manifest, &t.form, &format!("triggers[{i}].form"))?;
-        if types
-            .entity_of(&integrations.db, org, &t.event_type)
-            .await?
-            .is_none()
-        {
-            return Err(Error::field_code(
-                crate::error::ErrorCode::UnknownEventType,
-                format!("triggers[{i}].event_type"),
-                format!(
-                    "event type '{}' does not exist; GET /v1/event-types lists them",
-                    t.event_type
-                ),
-            ));
-        }
+        let field = format!("triggers[{i}].event_type");
+        require_entity(types, &integrations.db, org, &t.event_type, &field).await?;
     }
     Ok(serde_json::to_string(triggers).expect("triggers serialize"))
 }
