@@ -57,3 +57,52 @@ async fn concurrent_patches_keep_the_rules(backend: Backend) {
     }
     app.stop().await;
 }
+
+/// One check of event-type names, one wording: a web hook's subscription,
+/// a publish, a test send and an integration's trigger answer an unknown
+/// name alike, with the closest name when there is one.
+#[actix_web::test]
+async fn one_event_type_check_everywhere() {
+    let app = TestApp::start(Backend::Sqlite).await.unwrap();
+    let hook = app
+        .create_webhook(json!({"name": "h", "url": "https://example.com/h", "event_types": ["*"]}))
+        .await;
+    let test_path = format!("/v1/webhooks/{}/test", hook["id"].as_str().unwrap());
+    let manifest = json!({"execute": [{"url": "https://example.com/x", "method": "POST"}]});
+    let asks = [
+        (
+            "/v1/webhooks",
+            json!({"name": "w", "url": "https://example.com/w", "event_types": ["profile.parsing.sucess"]}),
+            "event_types[0]",
+        ),
+        (
+            "/v1/events",
+            json!({"type": "profile.parsing.sucess", "profile": {"key": "k"}}),
+            "type",
+        ),
+        (
+            test_path.as_str(),
+            json!({"event_type": "profile.parsing.sucess"}),
+            "event_type",
+        ),
+        (
+            "/v1/integrations",
+            json!({"name": "i", "kind": "webhook", "manifest": manifest,
+            "triggers": [{"event_type": "profile.parsing.sucess"}]}),
+            "triggers[0].event_type",
+        ),
+    ];
+    for (path, body, field) in asks {
+        let (status, v) = app.post(path, &body).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{path}: {v}");
+        assert_eq!(v["error"]["code"], "unknown_event_type", "{path}: {v}");
+        assert_eq!(v["error"]["field"], field, "{path}: {v}");
+        assert_eq!(
+            v["error"]["message"],
+            "event type 'profile.parsing.sucess' does not exist; did you mean `profile.parsing.success`? \
+             GET /v1/event-types lists the event types (built-in and this organization's), POST /v1/event-types adds one",
+            "{path}"
+        );
+    }
+    app.stop().await;
+}
