@@ -290,14 +290,14 @@ async fn another_organizations_ids_answer_404(backend: Backend) {
         (Method::DELETE, format!("/v1/webhooks/{wa}"), None),
     ];
     for (method, path, body) in probes {
-        let (s, v) = call(app, &tok_b, None, method.clone(), &path, body.as_ref()).await;
+        let (s, v) = call(app, tok_b, None, method.clone(), &path, body.as_ref()).await;
         assert_eq!(s, StatusCode::NOT_FOUND, "{method} {path} as B: {v}");
         assert_eq!(v["error"]["code"], "not_found", "{v}");
     }
     // A's things are all still there, for A.
     let (s, v) = call(
         app,
-        &tok_a,
+        tok_a,
         None,
         Method::GET,
         &format!("/v1/webhooks/{wa}"),
@@ -307,7 +307,7 @@ async fn another_organizations_ids_answer_404(backend: Backend) {
     assert_eq!(s, StatusCode::OK, "{v}");
     let (s, v) = call(
         app,
-        &tok_a,
+        tok_a,
         None,
         Method::GET,
         &format!("/v1/tokens/{tok_a_id}"),
@@ -358,13 +358,13 @@ async fn listings_never_mix(backend: Backend) {
         let (_, v) = call(app, token, None, Method::GET, "/v1/tokens", None).await;
         assert_eq!(v["data"].as_array().unwrap().len(), 1, "{v}");
     }
-    let (_, v) = call(app, &tok_a, None, Method::GET, "/v1/events", None).await;
+    let (_, v) = call(app, tok_a, None, Method::GET, "/v1/events", None).await;
     assert_eq!(ids(&v), vec![ev_a.clone()]);
 
     // People, integrations and runs are per organization too (see
     // organizations_people.rs): B's lists are its own, empty ones.
     for path in ["/v1/users", "/v1/integrations", "/v1/runs"] {
-        let (s, v) = call(app, &tok_b, None, Method::GET, path, None).await;
+        let (s, v) = call(app, tok_b, None, Method::GET, path, None).await;
         assert_eq!(s, StatusCode::OK, "{path}: {v}");
         assert_eq!(v["data"], json!([]), "{path}: {v}");
     }
@@ -384,19 +384,19 @@ async fn an_organization_token_stays_in_its_organization(backend: Backend) {
     } = &t;
     // An organization token cannot step into another organization, manage
     // organizations, or mint platform tokens.
-    let (s, _) = call(app, &tok_b, Some(a), Method::GET, "/v1/webhooks", None).await;
+    let (s, _) = call(app, tok_b, Some(a), Method::GET, "/v1/webhooks", None).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    let (s, v) = call(app, &tok_b, Some(b), Method::GET, "/v1/webhooks", None).await;
+    let (s, v) = call(app, tok_b, Some(b), Method::GET, "/v1/webhooks", None).await;
     assert_eq!(
         s,
         StatusCode::OK,
         "naming its own organization is fine: {v}"
     );
-    let (s, _) = call(app, &tok_b, None, Method::GET, "/v1/organizations", None).await;
+    let (s, _) = call(app, tok_b, None, Method::GET, "/v1/organizations", None).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, v) = call(
         app,
-        &tok_b,
+        tok_b,
         None,
         Method::POST,
         "/v1/tokens",

@@ -273,7 +273,7 @@ async fn another_organizations_ids_answer_404(backend: Backend) {
     for (method, path, body) in cases {
         let mut req = no_redirect
             .request(method.clone(), format!("{}{path}", app.base))
-            .bearer_auth(&tok_b);
+            .bearer_auth(tok_b);
         if let Some(b) = body {
             req = req.json(b);
         }
@@ -284,7 +284,7 @@ async fn another_organizations_ids_answer_404(backend: Backend) {
     // A's user is no one in B: not a run's user, nor a manager.
     let (s, v) = call(
         app,
-        &tok_b,
+        tok_b,
         None,
         Method::POST,
         &format!("/v1/integrations/{ib}/runs"),
@@ -295,7 +295,7 @@ async fn another_organizations_ids_answer_404(backend: Backend) {
     assert_eq!(v["error"]["field"], "user_id", "{v}");
     let (s, v) = call(
         app,
-        &tok_b,
+        tok_b,
         None,
         Method::PATCH,
         &format!("/v1/users/{ub}"),
@@ -308,7 +308,7 @@ async fn another_organizations_ids_answer_404(backend: Backend) {
     // A's rows are intact; A's config is A's alone.
     let (s, v) = call(
         app,
-        &tok_a,
+        tok_a,
         None,
         Method::GET,
         &format!("/v1/users/{ua}"),
@@ -319,7 +319,7 @@ async fn another_organizations_ids_answer_404(backend: Backend) {
     assert_eq!(v["first_name"], "Ann");
     let (s, v) = call(
         app,
-        &tok_a,
+        tok_a,
         None,
         Method::GET,
         &format!("/v1/integrations/{ia}"),
@@ -331,7 +331,7 @@ async fn another_organizations_ids_answer_404(backend: Backend) {
     assert_eq!(v["config"]["set"], json!(["TOKEN"]), "{v}");
     let (_, v) = call(
         app,
-        &tok_b,
+        tok_b,
         None,
         Method::GET,
         &format!("/v1/integrations/{ib}"),
@@ -360,15 +360,15 @@ async fn lists_never_mix(backend: Backend) {
     } = &t;
     // Lists never show the other's rows; a platform token with the header
     // sees that organization's.
-    let (_, v) = call(app, &tok_b, None, Method::GET, "/v1/users", None).await;
+    let (_, v) = call(app, tok_b, None, Method::GET, "/v1/users", None).await;
     assert_eq!(ids(&v), vec![ub.clone()]);
-    let (_, v) = call(app, &tok_a, None, Method::GET, "/v1/users?q=same", None).await;
+    let (_, v) = call(app, tok_a, None, Method::GET, "/v1/users?q=same", None).await;
     assert_eq!(ids(&v), vec![ua.clone()]);
-    let (_, v) = call(app, &tok_b, None, Method::GET, "/v1/integrations", None).await;
+    let (_, v) = call(app, tok_b, None, Method::GET, "/v1/integrations", None).await;
     assert_eq!(ids(&v), vec![ib.clone()]);
-    let (_, v) = call(app, &tok_b, None, Method::GET, "/v1/runs", None).await;
+    let (_, v) = call(app, tok_b, None, Method::GET, "/v1/runs", None).await;
     assert_eq!(ids(&v), Vec::<String>::new(), "{v}");
-    let (_, v) = call(app, &tok_a, None, Method::GET, "/v1/runs", None).await;
+    let (_, v) = call(app, tok_a, None, Method::GET, "/v1/runs", None).await;
     assert_eq!(ids(&v), vec![ra.clone()]);
     let (_, v) = call(
         app,
@@ -412,7 +412,7 @@ async fn access_and_changes_stay_in_their_organization(backend: Backend) {
     // Access in B runs B's checks only, recorded in B.
     let (s, v) = call(
         app,
-        &tok_b,
+        tok_b,
         None,
         Method::GET,
         &format!("/v1/users/{ub}/access"),
@@ -427,7 +427,7 @@ async fn access_and_changes_stay_in_their_organization(backend: Backend) {
         .map(|x| x["integration_id"].as_str().unwrap())
         .collect();
     assert_eq!(checked, [ib.as_str()], "{v}");
-    let (_, runs_a) = call(app, &tok_a, None, Method::GET, "/v1/runs", None).await;
+    let (_, runs_a) = call(app, tok_a, None, Method::GET, "/v1/runs", None).await;
     assert_eq!(
         ids(&runs_a),
         vec![ra.clone()],
@@ -437,7 +437,7 @@ async fn access_and_changes_stay_in_their_organization(backend: Backend) {
     // Changing B's person leaves A's namesake alone.
     let (s, v) = call(
         app,
-        &tok_b,
+        tok_b,
         None,
         Method::PATCH,
         &format!("/v1/users/{ub}"),
@@ -447,7 +447,7 @@ async fn access_and_changes_stay_in_their_organization(backend: Backend) {
     assert_eq!(s, StatusCode::OK, "{v}");
     let (_, v) = call(
         app,
-        &tok_a,
+        tok_a,
         None,
         Method::GET,
         &format!("/v1/users/{ua}"),
