@@ -59,6 +59,30 @@ pub(crate) async fn new_org(app: &TestApp, name: &str) -> String {
     v["id"].as_str().unwrap().to_string()
 }
 
+/// Organizations "Acme" (A) and "Globex" (B), each with an admin token.
+pub(crate) struct OrgPair {
+    pub a: String,
+    pub b: String,
+    pub tok_a_id: String,
+    pub tok_a: String,
+    pub tok_b: String,
+}
+
+/// Creates [`OrgPair`] with the platform token.
+pub(crate) async fn acme_and_globex(app: &TestApp) -> OrgPair {
+    let a = new_org(app, "Acme").await;
+    let b = new_org(app, "Globex").await;
+    let (tok_a_id, tok_a) = org_token(app, &a).await;
+    let (_, tok_b) = org_token(app, &b).await;
+    OrgPair {
+        a,
+        b,
+        tok_a_id,
+        tok_a,
+        tok_b,
+    }
+}
+
 /// An `admin` token of `org`, made by the platform token with the header:
 /// (id, token).
 pub(crate) async fn org_token(app: &TestApp, org: &str) -> (String, String) {
@@ -134,10 +158,13 @@ impl TwoOrgs {
 async fn two_orgs(backend: Backend) -> Option<TwoOrgs> {
     let app = TestApp::start(backend).await?;
     let rx = Receiver::start().await;
-    let a = new_org(&app, "Acme").await;
-    let b = new_org(&app, "Globex").await;
-    let (tok_a_id, tok_a) = org_token(&app, &a).await;
-    let (_, tok_b) = org_token(&app, &b).await;
+    let OrgPair {
+        a,
+        b,
+        tok_a_id,
+        tok_a,
+        tok_b,
+    } = acme_and_globex(&app).await;
     let hook =
         |path: &str| json!({"name": "hook", "url": rx.url(path), "event_types": ["profile.*"]});
     let (s, wa) = call(

@@ -16,11 +16,12 @@ use crate::common::receiver::Receiver;
 use crate::common::wait::until;
 use crate::common::{read, Backend, TestApp};
 use crate::integrations::point_at;
-use crate::organizations::{call, new_org, org_token};
+use crate::organizations::{acme_and_globex, call, OrgPair};
 
 both_backends!(
     emails_are_unique_per_organization,
     another_organizations_ids_answer_404,
+    a_person_of_another_organization_is_no_one,
     lists_never_mix,
     access_and_changes_stay_in_their_organization,
     events_fire_only_their_organizations_triggers,
@@ -124,10 +125,9 @@ async fn two_orgs(backend: Backend) -> Option<TwoOrgs> {
     fake.script("POST", "/run", vec![Answer::json(200, json!({}))]);
     fake.script("GET", "/exists", vec![Answer::json(200, json!({}))]);
     fake.script("DELETE", "/revoke", vec![Answer::json(204, json!({}))]);
-    let a = new_org(&app, "Acme").await;
-    let b = new_org(&app, "Globex").await;
-    let (_, tok_a) = org_token(&app, &a).await;
-    let (_, tok_b) = org_token(&app, &b).await;
+    let OrgPair {
+        b, tok_a, tok_b, ..
+    } = acme_and_globex(&app).await;
 
     // The same email in both organizations: two independent people; a
     // second one in the same organization is refused.
@@ -281,30 +281,6 @@ async fn another_organizations_ids_answer_404(backend: Backend) {
         assert_eq!(s, StatusCode::NOT_FOUND, "{method} {path}: {v}");
         assert_eq!(v["error"]["code"], "not_found", "{method} {path}: {v}");
     }
-    // A's user is no one in B: not a run's user, nor a manager.
-    let (s, v) = call(
-        app,
-        tok_b,
-        None,
-        Method::POST,
-        &format!("/v1/integrations/{ib}/runs"),
-        Some(&json!({"user_id": ua})),
-    )
-    .await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    assert_eq!(v["error"]["field"], "user_id", "{v}");
-    let (s, v) = call(
-        app,
-        tok_b,
-        None,
-        Method::PATCH,
-        &format!("/v1/users/{ub}"),
-        Some(&json!({"manager_id": ua})),
-    )
-    .await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    assert_eq!(v["error"]["field"], "manager_id", "{v}");
-
     // A's rows are intact; A's config is A's alone.
     let (s, v) = call(
         app,
@@ -339,6 +315,45 @@ async fn another_organizations_ids_answer_404(backend: Backend) {
     )
     .await;
     assert_eq!(v["config"]["set"], json!([]), "{v}");
+
+    t.stop().await;
+}
+
+async fn a_person_of_another_organization_is_no_one(backend: Backend) {
+    let Some(t) = two_orgs(backend).await else {
+        return;
+    };
+    let TwoOrgs {
+        app,
+        tok_b,
+        ua,
+        ub,
+        ib,
+        ..
+    } = &t;
+    // A's user is no one in B: not a run's user, nor a manager.
+    let (s, v) = call(
+        app,
+        tok_b,
+        None,
+        Method::POST,
+        &format!("/v1/integrations/{ib}/runs"),
+        Some(&json!({"user_id": ua})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["error"]["field"], "user_id", "{v}");
+    let (s, v) = call(
+        app,
+        tok_b,
+        None,
+        Method::PATCH,
+        &format!("/v1/users/{ub}"),
+        Some(&json!({"manager_id": ua})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["error"]["field"], "manager_id", "{v}");
 
     t.stop().await;
 }
@@ -465,10 +480,7 @@ async fn events_fire_only_their_organizations_triggers(backend: Backend) {
     let fake = FakeApi::start().await;
     fake.script("POST", "/a", vec![Answer::json(200, json!({}))]);
     fake.script("POST", "/b", vec![Answer::json(200, json!({}))]);
-    let a = new_org(&app, "Acme").await;
-    let b = new_org(&app, "Globex").await;
-    let (_, tok_a) = org_token(&app, &a).await;
-    let (_, tok_b) = org_token(&app, &b).await;
+    let OrgPair { tok_a, tok_b, .. } = acme_and_globex(&app).await;
     let trigger = |path: &str| {
         json!({"name": "welcome", "kind": "webhook",
             "manifest": point_at(&format!(r#"{{"execute": [{{"url": "FAKE{path}", "method": "POST", "data": {{"who": "{{{{ first_name }}}}"}}}}]}}"#), &fake),
@@ -528,10 +540,9 @@ async fn organization_profile_is_per_organization(backend: Backend) {
         return;
     };
     let rx = Receiver::start().await;
-    let a = new_org(&app, "Acme").await;
-    let b = new_org(&app, "Globex").await;
-    let (_, tok_a) = org_token(&app, &a).await;
-    let (_, tok_b) = org_token(&app, &b).await;
+    let OrgPair {
+        a, b, tok_a, tok_b, ..
+    } = acme_and_globex(&app).await;
     for (tok, path) in [(&tok_a, "/a"), (&tok_b, "/b")] {
         let (s, v) = call(
             &app,
@@ -606,10 +617,7 @@ async fn syncs_and_oauth_write_into_their_organization(backend: Backend) {
     };
     let fake = FakeApi::start().await;
     let rx = Receiver::start().await;
-    let a = new_org(&app, "Acme").await;
-    let b = new_org(&app, "Globex").await;
-    let (_, tok_a) = org_token(&app, &a).await;
-    let (_, tok_b) = org_token(&app, &b).await;
+    let OrgPair { tok_a, tok_b, .. } = acme_and_globex(&app).await;
     for (tok, path) in [(&tok_a, "/a"), (&tok_b, "/b")] {
         let (s, v) = call(
             &app,
