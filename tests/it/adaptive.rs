@@ -104,7 +104,10 @@ async fn healthy_slow_receiver_gets_what_it_can_take(backend: Backend) {
     );
     let l = lane(&app, &id).await;
     let rtt = l["rtt_ms"].as_f64().unwrap();
-    assert!((45.0..500.0).contains(&rtt), "{l}");
+    // At least the receiver's 50 ms; at most the request timeout (5 s): the
+    // lane measures the answers, in milliseconds. (How far above 50 ms it
+    // is depends on the machine's load.)
+    assert!((45.0..5_000.0).contains(&rtt), "{l}");
     // /metrics shows the lane (one of the busiest) and the distribution.
     let metrics = app.metrics_text().await;
     let value = |prefix: &str| -> f64 {
