@@ -37,7 +37,7 @@ async fn a_churning_queue_is_vacuumed() {
     }
     until_ok(
         "the drained queue to be vacuumed",
-        Duration::from_secs(15),
+        Duration::from_secs(60),
         async || {
             let v = app.pg_table_stats("delivery_queue");
             let queued = app.count_rows("delivery_queue");

@@ -225,6 +225,15 @@ async fn renamed_used_and_revoked(backend: Backend) {
         ..
     } = &t;
     // Rename, use is recorded, revoke takes effect on the next request.
+    let (status, v) = app
+        .call_as(
+            publisher,
+            Method::POST,
+            "/v1/events",
+            Some(&event("profile.parsing.success", "k1")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{v}");
     let (status, renamed) = app
         .patch(
             &format!("/v1/tokens/{publisher_id}"),
