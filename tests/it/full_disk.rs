@@ -50,23 +50,28 @@ async fn a_full_disk_fails_safe_and_recovers(backend: Backend) {
     rx.wait_for("/held", 1).await;
 
     // Fill the file system, then publish (to no web hook) until a write is
-    // refused: SQLite first reuses the slack of its WAL.
+    // refused: SQLite first reuses the slack of its WAL. Smaller and
+    // smaller events, each until refused, so that no write the size of a
+    // history row still fits (one refused 256 KiB write left room for them
+    // on a loaded machine).
     disk.fill();
     let mut refused = None;
-    for i in 0..200 {
-        let mut e = event("job.storing.success", &format!("filler-{i}"));
-        e["job"]["notes"] = json!("n".repeat(256 * 1024));
-        let resp = app
-            .http
-            .post(format!("{}/v1/events", app.base))
-            .bearer_auth(crate::common::TOKEN)
-            .json(&e)
-            .send()
-            .await
-            .unwrap();
-        if resp.status() != StatusCode::ACCEPTED {
-            refused = Some(resp);
-            break;
+    for size in [256 * 1024, 16 * 1024, 1024, 16] {
+        for i in 0..200 {
+            let mut e = event("job.storing.success", &format!("filler-{size}-{i}"));
+            e["job"]["notes"] = json!("n".repeat(size));
+            let resp = app
+                .http
+                .post(format!("{}/v1/events", app.base))
+                .bearer_auth(crate::common::TOKEN)
+                .json(&e)
+                .send()
+                .await
+                .unwrap();
+            if resp.status() != StatusCode::ACCEPTED {
+                refused = Some(resp);
+                break;
+            }
         }
     }
     let resp = refused.expect("a publish is refused once the disk is full");
