@@ -37,9 +37,22 @@ export const launch = (args = []) =>
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", ...args],
   });
 
+/** Collects the page's Content-Security-Policy violations and uncaught
+ * errors; `expected(text)` claims a violation the test provokes on purpose. */
+export function faults(page, expected = () => false) {
+  const found = [];
+  page.on("console", (m) => {
+    if (m.type() === "error" && /Content Security Policy/i.test(m.text()) && !expected(m.text())) found.push(m.text());
+  });
+  page.on("pageerror", (e) => found.push(`page error: ${e.message}`));
+  return found;
+}
+
 /** Named steps: each prints `ok` or `FAIL`; a failing one is screenshot with
- * `shot("FAILED-<name>")` and stops the run (the caller's catch). `prefix`
- * is what `shot` puts before its names: old `<prefix>FAILED-` files go. */
+ * `shot("FAILED-<name>")` and stops the run. `prefix` is what `shot` puts
+ * before its names: old `<prefix>FAILED-` files go. `run` runs the steps,
+ * then a last one that `found` (from `faults`) stayed empty, then `cleanup`,
+ * and exits with the summary. */
 export function stepper(prefix, shot) {
   for (const f of readdirSync(shots)) if (f.startsWith(`${prefix}FAILED-`)) rmSync(join(shots, f));
   const counts = { passed: 0, failed: 0 };
@@ -55,5 +68,17 @@ export function stepper(prefix, shot) {
       throw e;
     }
   }
-  return { step, counts };
+  async function run(title, steps, found, cleanup) {
+    try {
+      await steps();
+      await step("no Content-Security-Policy violation or page error", async () => expect(found.length === 0, found.join("; ")));
+    } catch {
+      // Reported by step(); the summary below says how many passed.
+    } finally {
+      await cleanup();
+    }
+    console.log(`${title}: ${counts.passed} passed, ${counts.failed} failed`);
+    process.exit(counts.failed ? 1 : 0);
+  }
+  return { step, run };
 }
