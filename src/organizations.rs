@@ -27,6 +27,70 @@ pub fn updated_event(id: &str, name: &str) -> (String, serde_json::Value) {
     ("organization.updated".to_string(), payload)
 }
 
+/// What the customer portal shows at its top for an organization.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Branding {
+    pub display_name: Option<String>,
+    pub logo_url: Option<String>,
+    pub accent_color: Option<String>,
+}
+
+/// Longest logo URL.
+const MAX_LOGO_URL: usize = 2048;
+
+impl Branding {
+    /// Each part checked: a name like any other, an `https` logo URL
+    /// (`http` only on loopback, for trying it out) without credentials,
+    /// a `#rrggbb` colour.
+    fn checked(self) -> Result<(Option<String>, Option<String>, Option<String>)> {
+        let display_name = self
+            .display_name
+            .map(|n| crate::text::check_text("display_name", &n, true))
+            .transpose()?;
+        let logo_url = self.logo_url.map(check_logo_url).transpose()?;
+        let accent_color = match self.accent_color {
+            Some(c)
+                if c.len() == 7
+                    && c.starts_with('#')
+                    && c[1..].chars().all(|h| h.is_ascii_hexdigit()) =>
+            {
+                Some(c.to_ascii_lowercase())
+            }
+            Some(c) => {
+                return Err(Error::field(
+                    "accent_color",
+                    format!("accent_color must be a colour as #rrggbb (e.g. #0b7285); got {c:?}"),
+                ))
+            }
+            None => None,
+        };
+        Ok((display_name, logo_url, accent_color))
+    }
+}
+
+fn check_logo_url(url: String) -> Result<String> {
+    let bad = |why: &str| Error::field("logo_url", format!("logo_url {why}"));
+    if url.len() > MAX_LOGO_URL {
+        return Err(bad(&format!("is longer than {MAX_LOGO_URL} characters")));
+    }
+    let parsed = reqwest::Url::parse(&url).map_err(|e| bad(&format!("is not a URL ({e})")))?;
+    let loopback = matches!(parsed.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    match parsed.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        _ => {
+            return Err(bad(
+                "must start with https:// (the portal may be embedded in an https page)",
+            ))
+        }
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(bad("must not carry a user or password"));
+    }
+    Ok(url)
+}
+
 /// What the organization service needs.
 pub struct Organizations<'a> {
     pub db: &'a Db,
@@ -43,6 +107,9 @@ impl Organizations<'_> {
             name,
             created_at: now,
             updated_at: now,
+            display_name: None,
+            logo_url: None,
+            accent_color: None,
         };
         let row = o.clone();
         self.db.write(move |c| Ok(row.insert(c)?)).await?;
@@ -111,6 +178,19 @@ impl Organizations<'_> {
                     }
                     Organization::find(c, &id)?.ok_or_else(|| Error::not_found("organization", &id))
                 })
+            })
+            .await
+    }
+
+    /// Replaces organization `id`'s portal branding (each part checked).
+    pub async fn set_branding(&self, id: String, branding: Branding) -> Result<Organization> {
+        let parts = branding.checked()?;
+        self.db
+            .write(move |c| {
+                if Organization::set_branding(c, &id, parts, time::now())? == 0 {
+                    return Err(Error::not_found("organization", &id));
+                }
+                Organization::find(c, &id)?.ok_or_else(|| Error::not_found("organization", &id))
             })
             .await
     }

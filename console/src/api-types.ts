@@ -318,7 +318,7 @@ export interface paths {
          *     is stored. `url` starts with `HOOKRELAY_PUBLIC_URL`.
          *
          *     At most `HOOKRELAY_MAX_PORTAL_SESSIONS_PER_ORG` (default 1,000) live
-         *     links per organization: 429 `limit_reached` past it.
+         *     links per organization: 409 `limit_reached` past it.
          *
          *     Scope: `admin` (an organization's admin token, or a platform token
          *     with `Hookrelay-Organization` naming the customer's organization).
@@ -1721,7 +1721,7 @@ export interface components {
         Error: {
             error: {
                 /** @enum {string} */
-                code: "malformed_json" | "invalid_query" | "invalid_path" | "unauthorized" | "forbidden" | "not_found" | "conflict" | "event_type_exists" | "idempotency_key_reused" | "webhook_deleted" | "webhook_disabled" | "cannot_resend_batch_as_form" | "payload_too_large" | "unsupported_media_type" | "invalid_body" | "invalid_field" | "invalid_url" | "forbidden_target" | "unknown_event_type" | "reserved_event_type" | "reserved_origin" | "invalid_event" | "missing_entity" | "invalid_entity" | "malformed_body" | "email_taken" | "unknown_user" | "cannot_revoke" | "cannot_rerun" | "no_oauth" | "oauth_failed" | "organization_not_empty" | "limit_reached" | "rate_limited" | "invalid_manifest" | "unavailable" | "storage_full" | "internal";
+                code: "malformed_json" | "invalid_query" | "invalid_path" | "unauthorized" | "portal_link_expired" | "portal_link_revoked" | "forbidden" | "not_found" | "conflict" | "event_type_exists" | "idempotency_key_reused" | "webhook_deleted" | "webhook_disabled" | "cannot_resend_batch_as_form" | "payload_too_large" | "unsupported_media_type" | "invalid_body" | "invalid_field" | "invalid_url" | "forbidden_target" | "unknown_event_type" | "reserved_event_type" | "reserved_origin" | "invalid_event" | "missing_entity" | "invalid_entity" | "malformed_body" | "email_taken" | "unknown_user" | "cannot_revoke" | "cannot_rerun" | "no_oauth" | "oauth_failed" | "organization_not_empty" | "limit_reached" | "rate_limited" | "invalid_manifest" | "unavailable" | "storage_full" | "internal";
                 /** @description What went wrong and what to fix. */
                 message: string;
                 /** @description The offending input, present only for field errors (`url`, `event_types[2]`, `events[3].profile`, `Idempotency-Key`, …). For `invalid_manifest`, the path of the first problem. */
@@ -2789,9 +2789,9 @@ export interface components {
         /**
          * @description No `Authorization` header, not `Bearer <token>`, or an unknown token:
          *     code `unauthorized`. A customer portal link that has expired or was
-         *     revoked: `portal_link_expired` or `portal_link_revoked`. Checked before
-         *     anything else about the request, so it takes precedence over every
-         *     other error.
+         *     revoked: `portal_link_expired` or `portal_link_revoked`. Checked
+         *     before anything else about the request, so it takes precedence over
+         *     every other error.
          */
         Unauthorized: {
             headers: {
@@ -3047,7 +3047,8 @@ export interface components {
          *     progress as its limit allows (`HOOKRELAY_MAX_WEBHOOKS_PER_ORG`,
          *     `HOOKRELAY_MAX_TOKENS_PER_ORG`, `HOOKRELAY_MAX_EVENT_TYPES_PER_ORG`,
          *     `HOOKRELAY_MAX_USERS_PER_ORG`, `HOOKRELAY_MAX_INTEGRATIONS_PER_ORG`,
-         *     `HOOKRELAY_MAX_OAUTH_STATES_PER_ORG`; the message names it). Code
+         *     `HOOKRELAY_MAX_OAUTH_STATES_PER_ORG`,
+         *     `HOOKRELAY_MAX_PORTAL_SESSIONS_PER_ORG`; the message names it). Code
          *     `limit_reached`; nothing was written. Other organizations are not
          *     affected.
          */
@@ -3723,10 +3724,10 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            409: components["responses"]["LimitReached"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["LimitReached"];
             503: components["responses"]["Unavailable"];
         };
     };

@@ -63,6 +63,8 @@ pub struct Caller {
     /// platform token the one its `Hookrelay-Organization` header names
     /// (the default organization without it). Resolved once, here.
     pub organization: String,
+    /// Set when the caller is a customer portal link: when it expires.
+    pub portal_expires_at: Option<chrono::NaiveDateTime>,
 }
 
 impl Caller {
@@ -123,7 +125,8 @@ impl<S: Scope> FromRequest for Need<S> {
     }
 }
 
-/// Middleware: resolves the bearer token or answers 401.
+/// Middleware: resolves the bearer token (or customer portal link) or
+/// answers 401.
 pub async fn authenticate(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -137,34 +140,61 @@ pub async fn authenticate(
         .get("Authorization")
         .map(|v| v.to_str().unwrap_or("").to_string());
     let token = bearer(header)?;
+    let named = named_organization(&req)?;
+    let caller = if token.starts_with(tokens::portal::PREFIX) {
+        portal_caller(&state, &token, named).await?
+    } else {
+        token_caller(&state, token, named).await?
+    };
+    req.extensions_mut().insert(Rc::new(caller));
+    next.call(req).await
+}
+
+/// The organization a `Hookrelay-Organization` header names, if any.
+fn named_organization(req: &ServiceRequest) -> Result<Option<String>, Error> {
+    let Some(v) = req.headers().get(ORGANIZATION_HEADER) else {
+        return Ok(None);
+    };
+    v.to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| Some(s.to_string()))
+        .ok_or_else(|| {
+            Error::field(
+                ORGANIZATION_HEADER,
+                "the Hookrelay-Organization header must name an organization (org_…)",
+            )
+        })
+}
+
+/// An organization credential acts in its own organization only; naming
+/// another is answered as if it did not exist.
+fn own_organization(own: &str, named: Option<String>) -> Result<String, Error> {
+    match named {
+        Some(id) if id != own => Err(Error::not_found("organization", &id)),
+        _ => Ok(own.to_string()),
+    }
+}
+
+/// The caller an API token stands for.
+async fn token_caller(
+    state: &web::Data<AppState>,
+    token: String,
+    named: Option<String>,
+) -> Result<Caller, Error> {
     let found = state
         .tokens
         .resolve(&state.db, token)
         .await?
         .ok_or_else(|| Error::Unauthorized("unknown or revoked token".into()))?;
-    touch(&state, &found);
+    touch(state, &found);
     // Stored scopes were checked when the token was made.
     let scopes: Vec<tokens::Scope> = found
         .scope_list()
         .into_iter()
         .filter_map(|s| s.parse().ok())
         .collect();
-    let named = match req.headers().get(ORGANIZATION_HEADER) {
-        None => None,
-        Some(v) => Some(
-            v.to_str()
-                .ok()
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .ok_or_else(|| {
-                    Error::field(
-                        ORGANIZATION_HEADER,
-                        "the Hookrelay-Organization header must name an organization (org_…)",
-                    )
-                })?
-                .to_string(),
-        ),
-    };
     let organization = if scopes.contains(&tokens::Scope::Platform) {
         match named {
             None => DEFAULT_ORG.to_string(),
@@ -175,28 +205,39 @@ pub async fn authenticate(
                     .read(move |c| Ok(Organization::find(c, &key)?.is_some()))
                     .await?;
                 if !exists {
-                    return Err(Error::not_found("organization", &id).into());
+                    return Err(Error::not_found("organization", &id));
                 }
                 id
             }
         }
     } else {
-        // An organization token acts in its own organization only; naming
-        // another is answered as if it did not exist.
-        match named {
-            Some(id) if id != found.organization_id => {
-                return Err(Error::not_found("organization", &id).into())
-            }
-            _ => found.organization_id.clone(),
-        }
+        own_organization(&found.organization_id, named)?
     };
-    req.extensions_mut().insert(Rc::new(Caller {
+    Ok(Caller {
         token_id: found.id.clone(),
         token_name: found.name.clone(),
         scopes,
         organization,
-    }));
-    next.call(req).await
+        portal_expires_at: None,
+    })
+}
+
+/// The caller a customer portal link stands for: its organization, its
+/// scopes (a subset of the web hook and history ones), never more.
+async fn portal_caller(
+    state: &web::Data<AppState>,
+    secret: &str,
+    named: Option<String>,
+) -> Result<Caller, Error> {
+    let session = tokens::portal::resolve(&state.db, secret).await?;
+    tokens::portal::touch(&state.db, &session);
+    Ok(Caller {
+        scopes: tokens::portal::scopes_of(&session),
+        organization: own_organization(&session.organization_id, named)?,
+        token_name: tokens::portal::NAME.to_string(),
+        portal_expires_at: Some(session.expires_at),
+        token_id: session.id,
+    })
 }
 
 fn bearer(header: Option<String>) -> Result<String, Error> {

@@ -12,6 +12,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use rust_embed::RustEmbed;
 
 use crate::error::Error;
+use crate::state::AppState;
 
 /// `console/dist/`, built by `npm run build` in `console/` and committed,
 /// so a fresh clone builds the binary without Node. `debug-embed` embeds
@@ -24,12 +25,40 @@ struct Assets;
 /// API; no inline script, no framing (clickjacking), no `<base>` tricks.
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
-/// Registers `/`, `/console` and `/console/…`.
+/// The customer portal's policy: the console's, except that the origins in
+/// `HOOKRELAY_PORTAL_FRAME_ANCESTORS` may frame it and a branding logo may
+/// come from any https origin.
+fn portal_csp(frame_ancestors: &str) -> String {
+    format!("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; connect-src 'self'; frame-ancestors {frame_ancestors}; base-uri 'none'; form-action 'self'")
+}
+
+/// Registers `/`, `/console`, `/console/…` and the customer portal's
+/// `/portal/` (the same app, which reads its mode from the path; its
+/// assets load from `/console/assets/…`).
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(to_console))
         .route("/console", web::get().to(to_console))
         .route("/console/", web::get().to(index))
-        .route("/console/{file:.*}", web::get().to(file));
+        .route("/console/{file:.*}", web::get().to(file))
+        .route("/portal", web::get().to(to_portal))
+        .route("/portal/", web::get().to(portal));
+}
+
+/// `/portal` → `/portal/`; a fragment stays with the browser.
+async fn to_portal() -> HttpResponse {
+    HttpResponse::PermanentRedirect()
+        .insert_header((header::LOCATION, "/portal/"))
+        .finish()
+}
+
+/// The portal's page: the console's `index.html` under the portal's policy.
+async fn portal(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
+    let mut res = serve(&req, "index.html")?;
+    let csp = portal_csp(&state.config.portal_frame_ancestors.csp());
+    let value = HeaderValue::from_str(&csp).map_err(Error::internal)?;
+    res.headers_mut()
+        .insert(header::CONTENT_SECURITY_POLICY, value);
+    Ok(res)
 }
 
 /// `/` and `/console` → `/console/` (308: a bookmark may keep it).

@@ -19,7 +19,7 @@ pub fn status(code: ErrorCode) -> StatusCode {
         MalformedJson | MalformedBody | InvalidQuery | InvalidPath => StatusCode::BAD_REQUEST,
         PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        Unauthorized => StatusCode::UNAUTHORIZED,
+        Unauthorized | PortalLinkExpired | PortalLinkRevoked => StatusCode::UNAUTHORIZED,
         Forbidden => StatusCode::FORBIDDEN,
         NotFound => StatusCode::NOT_FOUND,
         InvalidBody | InvalidField | InvalidUrl | ForbiddenTarget | UnknownEventType
@@ -90,7 +90,7 @@ impl ResponseError for Error {
             _ => (None, None),
         };
         let mut resp = HttpResponse::build(self.status_code());
-        if matches!(self, Error::Unauthorized(_)) {
+        if matches!(self, Error::Unauthorized(_) | Error::Denied { .. }) {
             resp.insert_header(("WWW-Authenticate", "Bearer"));
         }
         match self {

@@ -20,6 +20,8 @@ pub struct EventTypeView {
     description: String,
     volume: Volume,
     example: Value,
+    /// A JSON Schema of the event (built-in types always have one).
+    schema: Option<Value>,
     builtin: bool,
     created_at: String,
 }
@@ -27,6 +29,7 @@ pub struct EventTypeView {
 impl From<EventType> for EventTypeView {
     fn from(t: EventType) -> Self {
         EventTypeView {
+            schema: catalogue::schema_of(&t),
             example: serde_json::from_str(&t.example).unwrap_or(Value::Null),
             created_at: time::rfc3339(&t.created_at),
             name: t.name,

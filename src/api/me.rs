@@ -7,6 +7,8 @@ use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use serde::Serialize;
 
 use super::auth::Caller;
+use super::organizations::BrandingView;
+use crate::db::time;
 use crate::error::{Error, Result};
 use crate::organizations::Organizations;
 use crate::state::AppState;
@@ -16,8 +18,16 @@ use crate::state::AppState;
 pub struct MeView {
     token: TokenRef,
     organization: OrganizationRef,
+    /// Set for a customer portal link.
+    portal: Option<PortalRef>,
     /// Whether the token holds `platform` (acts in any organization).
     platform: bool,
+}
+
+/// A customer portal link's own facts.
+#[derive(Serialize)]
+struct PortalRef {
+    expires_at: String,
 }
 
 /// The calling token: never the token itself.
@@ -33,6 +43,7 @@ struct TokenRef {
 struct OrganizationRef {
     id: String,
     name: String,
+    branding: BrandingView,
 }
 
 pub async fn me(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse> {
@@ -56,9 +67,13 @@ pub async fn me(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResp
             scopes: caller.scopes().iter().map(|s| s.as_str()).collect(),
         },
         organization: OrganizationRef {
+            branding: BrandingView::of(&org),
             id: org.id,
             name: org.name,
         },
+        portal: caller.portal_expires_at.map(|t| PortalRef {
+            expires_at: time::rfc3339(&t),
+        }),
         platform: caller.is_platform(),
     }))
 }

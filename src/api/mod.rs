@@ -15,6 +15,7 @@ mod me;
 mod metrics;
 mod organizations;
 mod page;
+mod portal;
 mod runs;
 mod stats;
 mod tokens;
@@ -64,6 +65,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
                         .add((actix_web::http::header::CACHE_CONTROL, "no-store")),
                 )
                 .route("/me", web::get().to(me::me))
+                .route("/portal/sessions", web::post().to(portal::create))
+                .route("/portal/sessions", web::get().to(portal::list))
+                .route("/portal/sessions/{id}", web::delete().to(portal::revoke))
                 .route("/tokens", web::get().to(tokens::list))
                 .route("/tokens", web::post().to(tokens::create))
                 .route("/tokens/{id}", web::get().to(tokens::get))
@@ -103,6 +107,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
                 .route(
                     "/organizations/{id}",
                     web::delete().to(organizations::delete),
+                )
+                .route(
+                    "/organizations/{id}/branding",
+                    web::put().to(organizations::put_branding),
                 )
                 .route("/organization", web::get().to(organizations::profile))
                 .route("/organization", web::put().to(organizations::put_profile))

@@ -12,7 +12,7 @@ use super::page::{self, Cursor, Page};
 use crate::db::organizations::Organization;
 use crate::db::time;
 use crate::error::Result;
-use crate::organizations::Organizations;
+use crate::organizations::{Branding, Organizations};
 use crate::state::AppState;
 
 /// Body of `POST /v1/organizations` and `PATCH /v1/organizations/{id}`.
@@ -27,13 +27,33 @@ pub struct OrganizationBody {
 pub struct OrganizationView {
     id: String,
     name: String,
+    branding: BrandingView,
     created_at: String,
     updated_at: String,
+}
+
+/// An organization's portal branding (each part null by default).
+#[derive(Serialize)]
+pub struct BrandingView {
+    display_name: Option<String>,
+    logo_url: Option<String>,
+    accent_color: Option<String>,
+}
+
+impl BrandingView {
+    pub fn of(o: &Organization) -> Self {
+        BrandingView {
+            display_name: o.display_name.clone(),
+            logo_url: o.logo_url.clone(),
+            accent_color: o.accent_color.clone(),
+        }
+    }
 }
 
 impl OrganizationView {
     fn new(o: Organization) -> Self {
         OrganizationView {
+            branding: BrandingView::of(&o),
             created_at: time::rfc3339(&o.created_at),
             updated_at: time::rfc3339(&o.updated_at),
             id: o.id,
@@ -86,6 +106,19 @@ pub async fn rename(
     body: web::Json<OrganizationBody>,
 ) -> Result<HttpResponse> {
     let o = service(&state).rename(id.into_inner(), &body.name).await?;
+    Ok(HttpResponse::Ok().json(OrganizationView::new(o)))
+}
+
+/// `PUT /v1/organizations/{id}/branding`: what the customer portal shows.
+pub async fn put_branding(
+    state: web::Data<AppState>,
+    _: Need<Platform>,
+    id: web::Path<String>,
+    body: web::Json<Branding>,
+) -> Result<HttpResponse> {
+    let o = service(&state)
+        .set_branding(id.into_inner(), body.into_inner())
+        .await?;
     Ok(HttpResponse::Ok().json(OrganizationView::new(o)))
 }
 

@@ -59,6 +59,7 @@ impl std::fmt::Debug for Config {
             .field("instance_id", &self.instance_id)
             .field("role", &self.role)
             .field("public_url", &self.public_url)
+            .field("portal_frame_ancestors", &self.portal_frame_ancestors.0)
             .field(
                 "integration_retry_schedule",
                 &self.integration_retry_schedule,

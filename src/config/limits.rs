@@ -68,6 +68,15 @@ pub struct OrgLimits {
     )]
     pub max_oauth_states_per_org: i64,
 
+    /// Most live customer portal links (neither expired nor revoked) one
+    /// organization may have (`0`: no limit).
+    #[arg(
+        long,
+        env = "HOOKRELAY_MAX_PORTAL_SESSIONS_PER_ORG",
+        default_value_t = 1000
+    )]
+    pub max_portal_sessions_per_org: i64,
+
     /// Emails and text messages one organization's manifests may send per
     /// minute, per process (a token bucket in memory, like the publish
     /// rate); `0`: no limit.
@@ -135,6 +144,16 @@ impl OrgLimits {
             "custom event types",
             "HOOKRELAY_MAX_EVENT_TYPES_PER_ORG",
         )
+    }
+
+    /// The live portal link limit, if any.
+    pub fn portal_sessions(&self) -> Option<Limit> {
+        Limit::of(
+            self.max_portal_sessions_per_org,
+            "live portal links",
+            "HOOKRELAY_MAX_PORTAL_SESSIONS_PER_ORG",
+        )
+        .map(|l| l.until("revoke one (DELETE /v1/portal/sessions/{id}) or wait for one to expire"))
     }
 
     /// The people limit, if any.

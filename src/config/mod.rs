@@ -16,8 +16,8 @@ mod values;
 pub use limits::{Limit, OrgLimits};
 pub use runs::RunLimits;
 
-use values::{parse_cidrs, parse_duration, parse_schedule};
-pub use values::{Cidrs, LogFormat, Role, Schedule, Synchronous};
+use values::{parse_cidrs, parse_duration, parse_frame_ancestors, parse_schedule};
+pub use values::{Cidrs, FrameAncestors, LogFormat, Role, Schedule, Synchronous};
 
 /// `DATABASE_URL` when unset: the SQLite file in the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://hookrelay.db";
@@ -138,6 +138,18 @@ pub struct Config {
     /// is `<this>/oauth/callback`). Default: `http://<HOOKRELAY_BIND>`.
     #[arg(long, env = "HOOKRELAY_PUBLIC_URL")]
     pub public_url: Option<String>,
+
+    /// Origins allowed to embed the customer portal in a frame (its CSP
+    /// `frame-ancestors`), space- or comma-separated, e.g.
+    /// `https://app.example.com`. Unset: the portal cannot be framed. The
+    /// operator console can never be.
+    #[arg(
+        long,
+        env = "HOOKRELAY_PORTAL_FRAME_ANCESTORS",
+        default_value = "",
+        value_parser = parse_frame_ancestors
+    )]
+    pub portal_frame_ancestors: FrameAncestors,
 
     /// Delays before re-running a failed integration run (one retry an hour later by default).
     #[arg(

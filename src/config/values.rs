@@ -73,3 +73,79 @@ pub(super) fn parse_cidrs(list: &str) -> Result<Cidrs, String> {
         .collect::<Result<_, _>>()
         .map(Cidrs)
 }
+
+/// `HOOKRELAY_PORTAL_FRAME_ANCESTORS`: the origins that may frame the
+/// customer portal, each `scheme://host[:port]` (the host may start with
+/// `*.`), as CSP `frame-ancestors` takes them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FrameAncestors(pub Vec<String>);
+
+impl FrameAncestors {
+    /// The CSP source list: the origins, or `'none'` without any.
+    pub fn csp(&self) -> String {
+        if self.0.is_empty() {
+            "'none'".to_string()
+        } else {
+            self.0.join(" ")
+        }
+    }
+}
+
+/// Origins separated by spaces or commas. Anything but an http(s) origin
+/// is refused at start-up rather than written into a header, where a
+/// stray `;` or quote would change the policy.
+pub(super) fn parse_frame_ancestors(list: &str) -> Result<FrameAncestors, String> {
+    list.split([',', ' '])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            let origin = s.trim_end_matches('/');
+            let host = origin
+                .strip_prefix("https://")
+                .or_else(|| origin.strip_prefix("http://"))
+                .ok_or_else(|| {
+                    format!("'{s}' is not an origin: write it as https://host[:port]")
+                })?;
+            let plain = host.strip_prefix("*.").unwrap_or(host);
+            let ok = !plain.is_empty()
+                && plain
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+            if ok {
+                Ok(origin.to_string())
+            } else {
+                Err(format!(
+                    "'{s}' is not an origin: write it as https://host[:port], without a path"
+                ))
+            }
+        })
+        .collect::<Result<_, _>>()
+        .map(FrameAncestors)
+}
+
+#[cfg(test)]
+mod frame_ancestor_tests {
+    use super::*;
+
+    #[test]
+    fn origins_are_kept_and_anything_else_refused() {
+        let list = parse_frame_ancestors(
+            "https://app.example.com, http://localhost:8080 https://*.acme.io/",
+        )
+        .unwrap();
+        assert_eq!(
+            list.csp(),
+            "https://app.example.com http://localhost:8080 https://*.acme.io"
+        );
+        assert_eq!(parse_frame_ancestors("").unwrap().csp(), "'none'");
+        for bad in [
+            "app.example.com",
+            "https://a.com/path",
+            "https://a.com;script-src *",
+            "'self'",
+            "https://",
+        ] {
+            assert!(parse_frame_ancestors(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -32,6 +32,9 @@ pub struct EventType {
     pub example: String,
     pub builtin: bool,
     pub created_at: NaiveDateTime,
+    /// A custom type's JSON Schema, compact JSON (built-in types' are in
+    /// `publish::schemas`).
+    pub schema: Option<String>,
 }
 
 impl EventType {

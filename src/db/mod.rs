@@ -15,6 +15,7 @@ pub mod integrations;
 pub mod organizations;
 pub mod partitions;
 mod pool;
+pub mod portal_sessions;
 mod prepared;
 pub mod quotas;
 pub(crate) use prepared::pg_statement;

@@ -20,6 +20,11 @@ pub struct Organization {
     pub name: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The customer portal's branding, set by the platform: shown instead
+    /// of `name`, a logo URL and a `#rrggbb` accent colour.
+    pub display_name: Option<String>,
+    pub logo_url: Option<String>,
+    pub accent_color: Option<String>,
 }
 
 impl Organization {
@@ -63,6 +68,24 @@ impl Organization {
         diesel::update(organizations::table.find(id))
             .set((
                 organizations::name.eq(name),
+                organizations::updated_at.eq(now),
+            ))
+            .execute(conn)
+    }
+
+    /// Replaces the portal branding of organization `id`; the rows changed.
+    pub fn set_branding(
+        conn: &mut DbConn,
+        id: &str,
+        branding: (Option<String>, Option<String>, Option<String>),
+        now: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        let (display_name, logo_url, accent_color) = branding;
+        diesel::update(organizations::table.find(id))
+            .set((
+                organizations::display_name.eq(display_name),
+                organizations::logo_url.eq(logo_url),
+                organizations::accent_color.eq(accent_color),
                 organizations::updated_at.eq(now),
             ))
             .execute(conn)

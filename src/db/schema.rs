@@ -22,6 +22,7 @@ diesel::table! {
         example -> Text,
         builtin -> Bool,
         created_at -> Timestamp,
+        schema -> Nullable<Text>,
     }
 }
 
@@ -133,6 +134,22 @@ diesel::table! {
         name -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        display_name -> Nullable<Text>,
+        logo_url -> Nullable<Text>,
+        accent_color -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    portal_sessions (id) {
+        id -> Text,
+        organization_id -> Text,
+        token_hash -> Text,
+        scopes -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+        last_used_at -> Nullable<Timestamp>,
     }
 }
 
@@ -269,6 +286,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     history,
     history_events,
     organizations,
+    portal_sessions,
     users,
     integrations,
     integration_config,

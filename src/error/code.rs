@@ -38,6 +38,8 @@ codes! {
     UnsupportedMediaType => "unsupported_media_type",
     // Credentials.
     Unauthorized => "unauthorized",
+    PortalLinkExpired => "portal_link_expired",
+    PortalLinkRevoked => "portal_link_revoked",
     Forbidden => "forbidden",
     // One field of the input.
     InvalidField => "invalid_field",

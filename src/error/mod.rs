@@ -45,6 +45,10 @@ pub enum Error {
     /// No or unknown credentials.
     #[error("{0}")]
     Unauthorized(String),
+    /// Credentials that were good but no longer are: an expired or revoked
+    /// customer portal link (the code says which, so the portal can).
+    #[error("{message}")]
+    Denied { code: ErrorCode, message: String },
     /// The token lacks a scope.
     #[error("{0}")]
     Forbidden(String),
@@ -131,7 +135,9 @@ impl Error {
     /// The code clients see.
     pub fn code(&self) -> ErrorCode {
         match self {
-            Error::Invalid { code, .. } | Error::Conflict { code, .. } => *code,
+            Error::Invalid { code, .. }
+            | Error::Conflict { code, .. }
+            | Error::Denied { code, .. } => *code,
             Error::InvalidManifest { .. } => ErrorCode::InvalidManifest,
             Error::Unauthorized(_) => ErrorCode::Unauthorized,
             Error::Forbidden(_) => ErrorCode::Forbidden,

@@ -20,6 +20,8 @@ pub struct NewEventType {
     pub description: String,
     pub volume: Option<String>,
     pub example: Option<Map<String, Value>>,
+    /// A JSON Schema of the event, for subscribers (not enforced).
+    pub schema: Option<Map<String, Value>>,
 }
 
 /// Longest event-type description, in characters.
@@ -159,6 +161,10 @@ fn validate(body: NewEventType) -> Result<EventType> {
         }
         None => json!({"type": body.name, "origin": "api", "message": "", entity.clone(): {}}),
     };
+    let schema = match body.schema {
+        Some(s) => Some(check_schema(s)?),
+        None => None,
+    };
     Ok(EventType {
         organization_id: String::new(),
         name: body.name,
@@ -168,5 +174,51 @@ fn validate(body: NewEventType) -> Result<EventType> {
         example: example.to_string(),
         builtin: false,
         created_at: time::now(),
+        schema,
     })
+}
+
+/// A custom type's schema: an object, within the example's size bound.
+/// Only its shape is checked: it documents the type for subscribers, and
+/// publishes are not validated against it.
+fn check_schema(schema: Map<String, Value>) -> Result<String> {
+    for key in ["$schema", "title", "description"] {
+        if schema.get(key).is_some_and(|v| !v.is_string()) {
+            return Err(Error::field(
+                format!("schema.{key}"),
+                format!("`{key}` must be a string"),
+            ));
+        }
+    }
+    if let Some(t) = schema.get("type") {
+        if !(t.is_string() || t.as_array().is_some_and(|a| a.iter().all(Value::is_string))) {
+            return Err(Error::field(
+                "schema.type",
+                "`type` must be a type name or a list of them (JSON Schema)",
+            ));
+        }
+    }
+    let text = Value::Object(schema).to_string();
+    if text.len() > MAX_EXAMPLE_BYTES {
+        return Err(Error::field(
+            "schema",
+            format!(
+                "the schema is {} bytes as JSON; at most {MAX_EXAMPLE_BYTES}",
+                text.len()
+            ),
+        ));
+    }
+    Ok(text)
+}
+
+/// The JSON Schema of type `t`: a built-in type's from
+/// [`super::schemas`], a custom type's as it was created (or none).
+pub fn schema_of(t: &EventType) -> Option<Value> {
+    if t.builtin {
+        super::schemas::builtin(&t.name, &t.entity, &t.description)
+    } else {
+        t.schema
+            .as_deref()
+            .and_then(|s| serde_json::from_str(s).ok())
+    }
 }

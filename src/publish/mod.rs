@@ -5,6 +5,7 @@ mod batcher;
 pub mod catalogue;
 mod intake;
 pub mod rate;
+mod schemas;
 pub mod subscriptions;
 
 pub use batcher::Publisher;

@@ -10,6 +10,7 @@ use crate::db::{new_id, time, Db, DbConn};
 use crate::error::{Error, Result};
 
 mod cache;
+pub mod portal;
 
 pub use cache::{Cached, Ticket, TokenCache, TRUSTED_FOR, UNKNOWN_FOR};
 

@@ -46,7 +46,12 @@ async fn me_names_the_token_its_scopes_and_organization(backend: Backend) {
     let org_id = org["id"].as_str().unwrap();
     let (s, me) = read(get_me(TOKEN, Some(org_id)).await.unwrap()).await;
     assert_eq!(s, StatusCode::OK, "{me}");
-    assert_eq!(me["organization"], json!({"id": org_id, "name": "Acme"}));
+    assert_eq!(
+        me["organization"],
+        json!({"id": org_id, "name": "Acme",
+            "branding": {"display_name": null, "logo_url": null, "accent_color": null}})
+    );
+    assert!(me["portal"].is_null(), "{me}");
 
     // A narrow token needs no scope to ask, and learns its scopes.
     let (s, t) = read(
@@ -67,7 +72,9 @@ async fn me_names_the_token_its_scopes_and_organization(backend: Backend) {
         me,
         json!({
             "token": {"id": t["id"], "name": "Auditor", "scopes": ["history:read"]},
-            "organization": {"id": "org_1", "name": "Default"},
+            "organization": {"id": "org_1", "name": "Default",
+                "branding": {"display_name": null, "logo_url": null, "accent_color": null}},
+            "portal": null,
             "platform": false
         })
     );

@@ -78,3 +78,67 @@ async fn catalogue_and_custom_types(backend: Backend) {
     assert_eq!(app.count_rows("event_types"), 28);
     app.stop().await;
 }
+
+both_backends!(every_type_shows_its_schema);
+
+/// Checks each `[schema, example]` pair on stdin with the Python binding of
+/// the `jsonschema` crate (installed with schemathesis): the schema is valid
+/// draft 2020-12 and the example satisfies it.
+const CHECK_SCHEMAS: &str = r#"
+import json, sys, jsonschema_rs
+for name, schema, example in json.load(sys.stdin):
+    jsonschema_rs.Draft202012Validator(schema, validate_formats=True).validate(example)
+    print(name)
+"#;
+
+/// Issue 27: every built-in type carries a JSON Schema its example
+/// satisfies; a custom type keeps the schema it was created with, or none.
+async fn every_type_shows_its_schema(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else {
+        return;
+    };
+    let (_, list) = app.get("/v1/event-types").await;
+    let types = list["data"].as_array().unwrap();
+    let pairs: Vec<serde_json::Value> = types
+        .iter()
+        .map(|t| {
+            assert!(t["schema"].is_object(), "{}: no schema", t["name"]);
+            json!([t["name"], t["schema"], t["example"]])
+        })
+        .collect();
+    assert_eq!(pairs.len(), 27);
+    if let Some(python) = crate::receivers::python_with("the JSON Schema check", "jsonschema_rs") {
+        let out = crate::common::run_python(&python, CHECK_SCHEMAS, &json!(pairs));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 27);
+    }
+
+    let schema = json!({"type": "object", "required": ["candidate"], "properties": {"candidate": {"type": "object"}}});
+    let (s, v) = app
+        .post(
+            "/v1/event-types",
+            &json!({"name": "candidate.hired", "schema": schema}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (_, got) = app.get("/v1/event-types/candidate.hired").await;
+    assert_eq!(got["schema"], schema);
+    let (s, v) = app
+        .post("/v1/event-types", &json!({"name": "candidate.left"}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert!(v["schema"].is_null(), "{v}");
+    let (s, v) = app
+        .post(
+            "/v1/event-types",
+            &json!({"name": "candidate.moved", "schema": {"type": 3}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["error"]["field"], "schema.type");
+    app.stop().await;
+}

@@ -33,7 +33,7 @@ fn tool(what: &str, program: &str, args: &[&str]) -> Option<String> {
 
 /// The Python of `HOOKRELAY_TEST_PYTHON` (`python3` when unset), if it can
 /// import `modules`.
-fn python_with(what: &str, modules: &str) -> Option<String> {
+pub(crate) fn python_with(what: &str, modules: &str) -> Option<String> {
     let python = std::env::var("HOOKRELAY_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
     tool(what, &python, &["-c", &format!("import {modules}")])
 }
