@@ -12,6 +12,7 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use common::receiver::Receiver;
+use common::wait::until_ok;
 use common::{event, notice, Backend, TestApp};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -73,39 +74,39 @@ async fn postgres_restart_loses_nothing_accepted() {
         "during the restart only 202 or 503 are acceptable: {other:?}"
     );
     // After the restart the API works again by itself.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let (status, body) = app
-            .post("/v1/events", &event("profile.parsing.success", "after"))
-            .await;
-        if status == StatusCode::ACCEPTED {
-            accepted.insert(body["id"].as_str().unwrap().to_string());
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no recovery after the restart: {status} {body}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let after = until_ok(
+        "the API to recover after the restart",
+        Duration::from_secs(30),
+        async || {
+            let (status, body) = app
+                .post("/v1/events", &event("profile.parsing.success", "after"))
+                .await;
+            if status == StatusCode::ACCEPTED {
+                Ok(body["id"].as_str().unwrap().to_string())
+            } else {
+                Err(format!("{status} {body}"))
+            }
+        },
+    )
+    .await;
+    accepted.insert(after);
     // Every accepted event reaches the receiver.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let got: HashSet<String> = rx
-            .received_on("/r")
-            .iter()
-            .filter_map(|r| r.header("webhook-id").map(String::from))
-            .collect();
-        let missing = accepted.difference(&got).count();
-        if missing == 0 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{missing} accepted events never arrived"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    until_ok(
+        "every accepted event to arrive",
+        Duration::from_secs(60),
+        async || {
+            let got: HashSet<String> = rx
+                .received_on("/r")
+                .iter()
+                .filter_map(|r| r.header("webhook-id").map(String::from))
+                .collect();
+            match accepted.difference(&got).count() {
+                0 => Ok(()),
+                missing => Err(format!("{missing} accepted events missing")),
+            }
+        },
+    )
+    .await;
     notice(&format!(
         "PostgreSQL restart test: {} events accepted, {unavailable} requests answered 503 during the restart, all accepted events delivered",
         accepted.len()

@@ -3,11 +3,12 @@
 //! that lists each command's own options (issue 31, items 1, 2 and 8).
 
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::StatusCode;
 
 use crate::common::gateway::{free_port, Gateway};
+use crate::common::wait::until_ok;
 use crate::common::{fresh_database, read, Backend, TOKEN};
 
 fn hookrelay(args: &[&str]) -> Output {
@@ -131,19 +132,21 @@ async fn taken_port_names_the_fix_and_spends_no_token() {
     cmd.env_remove("HOOKRELAY_BOOTSTRAP_TOKEN")
         .stderr(Stdio::from(log.reopen().unwrap()));
     let mut g = Gateway::start(cmd, port).await;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let token = loop {
-        let printed = std::fs::read_to_string(log.path()).unwrap();
-        if let Some(t) = printed.split_whitespace().find(|w| w.starts_with("hr_")) {
-            assert!(printed.contains("hookrelay token create"), "{printed}");
-            break t.to_string();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no first token printed: {printed}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let token = until_ok(
+        "the first token to be printed",
+        Duration::from_secs(30),
+        async || {
+            let printed = std::fs::read_to_string(log.path()).unwrap();
+            match printed.split_whitespace().find(|w| w.starts_with("hr_")) {
+                Some(t) => {
+                    assert!(printed.contains("hookrelay token create"), "{printed}");
+                    Ok(t.to_string())
+                }
+                None => Err(printed),
+            }
+        },
+    )
+    .await;
     let resp = g
         .http
         .get(format!("{}/v1/me", g.base))

@@ -2,8 +2,6 @@
 //! publish-only token may start, URL credentials for read scopes, HrFlow
 //! secrets and the wording of unique violations.
 
-use std::time::{Duration, Instant};
-
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -402,7 +400,8 @@ async fn unique_violations_name_the_field(backend: Backend) {
         return;
     };
     let (_, writer) = create_token(&app, "writer", &["admin"]).await;
-    let deadline = Instant::now() + Duration::from_secs(30);
+    // Up to 20 rounds of 16 concurrent creations; the first round that
+    // reaches the constraint is enough.
     let mut raced = false;
     for round in 0..20 {
         let name = format!("race.round_{round}");
@@ -436,7 +435,7 @@ async fn unique_violations_name_the_field(backend: Backend) {
                 "{message}"
             );
         }
-        if raced || Instant::now() > deadline {
+        if raced {
             break;
         }
     }

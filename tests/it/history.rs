@@ -5,6 +5,7 @@ use serde_json::{json, Value};
 
 use crate::both_backends;
 use crate::common::receiver::{self, Receiver};
+use crate::common::wait::until_ok;
 use crate::common::{event, Backend, TestApp};
 
 both_backends!(filter_sort_paginate, test_send_uses_the_example_payload);
@@ -36,12 +37,19 @@ async fn filter_sort_paginate(backend: Backend) {
     rx.wait_for("/good", 6).await;
     rx.wait_for("/bad", 3).await;
     // Wait until all nine attempts are recorded.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while app.all_history("").await.len() < 9 {
-        assert!(std::time::Instant::now() < deadline);
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    let all = app.all_history("").await;
+    let all = until_ok(
+        "nine history rows",
+        std::time::Duration::from_secs(20),
+        async || {
+            let all = app.all_history("").await;
+            if all.len() >= 9 {
+                Ok(all)
+            } else {
+                Err(all)
+            }
+        },
+    )
+    .await;
     assert_eq!(all.len(), 9);
     // Default order: newest first by sent_at.
     let times: Vec<&str> = all.iter().map(|h| h["sent_at"].as_str().unwrap()).collect();

@@ -43,6 +43,7 @@ mod security;
 mod settle_batch;
 mod stats;
 mod tenants;
+mod views;
 mod wake;
 mod webhook_checks;
 mod webhook_rules;

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use crate::both_backends;
 use crate::common::receiver::Receiver;
+use crate::common::wait::until_ok;
 use crate::common::{event, Backend, TestApp};
 
 both_backends!(metrics_count_traffic_and_queue);
@@ -61,23 +62,24 @@ async fn metrics_count_traffic_and_queue(backend: Backend) {
     }
     rx.wait_for("/ok", 4).await;
     // Let the recorder write the last attempts.
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    let m = loop {
-        let (status, m) = scrape(&app, None).await;
-        assert_eq!(status, StatusCode::OK);
-        let get = |k: &str| m.get(k).copied().unwrap_or(0.0);
-        if get(r#"hookrelay_queue_depth{state="retrying"}"#) == 4.0
-            && get(r#"hookrelay_delivery_attempts_total{outcome="succeeded",trigger="auto"}"#)
-                == 4.0
-        {
-            break m;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "metrics never settled: {m:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let m = until_ok(
+        "the metrics to settle",
+        Duration::from_secs(20),
+        async || {
+            let (status, m) = scrape(&app, None).await;
+            assert_eq!(status, StatusCode::OK);
+            let get = |k: &str| m.get(k).copied().unwrap_or(0.0);
+            if get(r#"hookrelay_queue_depth{state="retrying"}"#) == 4.0
+                && get(r#"hookrelay_delivery_attempts_total{outcome="succeeded",trigger="auto"}"#)
+                    == 4.0
+            {
+                Ok(m)
+            } else {
+                Err(m)
+            }
+        },
+    )
+    .await;
     let get = |k: &str| {
         m.get(k)
             .copied()

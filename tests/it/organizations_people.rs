@@ -5,7 +5,7 @@
 //! an event fires only its own organization's triggers, and scheduled syncs
 //! and OAuth callbacks write into the integration's organization.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -13,12 +13,17 @@ use serde_json::{json, Value};
 use crate::both_backends;
 use crate::common::fake_api::{Answer, FakeApi};
 use crate::common::receiver::Receiver;
+use crate::common::wait::until;
 use crate::common::{read, Backend, TestApp};
 use crate::integrations::point_at;
-use crate::organizations::{call, new_org, org_token};
+use crate::organizations::{acme_and_globex, call, OrgPair};
 
 both_backends!(
-    people_integrations_and_runs_are_isolated,
+    emails_are_unique_per_organization,
+    another_organizations_ids_answer_404,
+    a_person_of_another_organization_is_no_one,
+    lists_never_mix,
+    access_and_changes_stay_in_their_organization,
     events_fire_only_their_organizations_triggers,
     organization_profile_is_per_organization,
     syncs_and_oauth_write_into_their_organization,
@@ -80,27 +85,49 @@ fn ids(v: &Value) -> Vec<String> {
 
 /// Waits until `$cond` (which may `.await`) holds, for up to 20 seconds.
 macro_rules! eventually {
-    ($what:expr, $cond:expr) => {{
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !$cond {
-            assert!(Instant::now() < deadline, "never happened: {}", $what);
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }};
+    ($what:expr, $cond:expr) => {
+        until($what, Duration::from_secs(20), async || {
+            ($cond).then_some(())
+        })
+        .await
+    };
 }
 
-async fn people_integrations_and_runs_are_isolated(backend: Backend) {
-    let Some(app) = TestApp::start(backend).await else {
-        return;
-    };
+/// Two organizations, each with a person of the same email and the same
+/// integration; A's integration has its config set and one run.
+struct TwoOrgs {
+    app: TestApp,
+    fake: FakeApi,
+    /// B's organization id; the tokens of A and B.
+    b: String,
+    tok_a: String,
+    tok_b: String,
+    /// A's and B's person, integration; A's run.
+    ua: String,
+    ub: String,
+    ia: String,
+    ib: String,
+    ra: String,
+}
+
+impl TwoOrgs {
+    async fn stop(self) {
+        self.fake.stop().await;
+        self.app.stop().await;
+    }
+}
+
+/// Sets up [`TwoOrgs`]; on the way, a second person with the same email in
+/// one organization is refused.
+async fn two_orgs(backend: Backend) -> Option<TwoOrgs> {
+    let app = TestApp::start(backend).await?;
     let fake = FakeApi::start().await;
     fake.script("POST", "/run", vec![Answer::json(200, json!({}))]);
     fake.script("GET", "/exists", vec![Answer::json(200, json!({}))]);
     fake.script("DELETE", "/revoke", vec![Answer::json(204, json!({}))]);
-    let a = new_org(&app, "Acme").await;
-    let b = new_org(&app, "Globex").await;
-    let (_, tok_a) = org_token(&app, &a).await;
-    let (_, tok_b) = org_token(&app, &b).await;
+    let OrgPair {
+        b, tok_a, tok_b, ..
+    } = acme_and_globex(&app).await;
 
     // The same email in both organizations: two independent people; a
     // second one in the same organization is refused.
@@ -145,6 +172,48 @@ async fn people_integrations_and_runs_are_isolated(backend: Backend) {
     assert_eq!(fake.seen_on("POST", "/run").len(), 1, "{ra}");
     let ra = ra["id"].as_str().unwrap().to_string();
 
+    Some(TwoOrgs {
+        app,
+        fake,
+        b,
+        tok_a,
+        tok_b,
+        ua,
+        ub,
+        ia,
+        ib,
+        ra,
+    })
+}
+
+async fn emails_are_unique_per_organization(backend: Backend) {
+    let Some(t) = two_orgs(backend).await else {
+        return;
+    };
+    // Two independent people (checked in `two_orgs`), one each.
+    for (tok, id) in [(&t.tok_a, &t.ua), (&t.tok_b, &t.ub)] {
+        let (_, v) = call(&t.app, tok, None, Method::GET, "/v1/users", None).await;
+        assert_eq!(ids(&v), vec![id.clone()]);
+    }
+    t.stop().await;
+}
+
+async fn another_organizations_ids_answer_404(backend: Backend) {
+    let Some(t) = two_orgs(backend).await else {
+        return;
+    };
+    let TwoOrgs {
+        app,
+        fake: _,
+        b: _,
+        tok_a,
+        tok_b,
+        ua,
+        ub,
+        ia,
+        ib,
+        ra,
+    } = &t;
     // Every verb on A's ids, from B: 404, never 403, and nothing changes.
     let patch_user = json!({"first_name": "Mallory"});
     let patch_int = json!({"name": "taken"});
@@ -204,7 +273,7 @@ async fn people_integrations_and_runs_are_isolated(backend: Backend) {
     for (method, path, body) in cases {
         let mut req = no_redirect
             .request(method.clone(), format!("{}{path}", app.base))
-            .bearer_auth(&tok_b);
+            .bearer_auth(tok_b);
         if let Some(b) = body {
             req = req.json(b);
         }
@@ -212,34 +281,10 @@ async fn people_integrations_and_runs_are_isolated(backend: Backend) {
         assert_eq!(s, StatusCode::NOT_FOUND, "{method} {path}: {v}");
         assert_eq!(v["error"]["code"], "not_found", "{method} {path}: {v}");
     }
-    // A's user is no one in B: not a run's user, nor a manager.
-    let (s, v) = call(
-        &app,
-        &tok_b,
-        None,
-        Method::POST,
-        &format!("/v1/integrations/{ib}/runs"),
-        Some(&json!({"user_id": ua})),
-    )
-    .await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    assert_eq!(v["error"]["field"], "user_id", "{v}");
-    let (s, v) = call(
-        &app,
-        &tok_b,
-        None,
-        Method::PATCH,
-        &format!("/v1/users/{ub}"),
-        Some(&json!({"manager_id": ua})),
-    )
-    .await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    assert_eq!(v["error"]["field"], "manager_id", "{v}");
-
     // A's rows are intact; A's config is A's alone.
     let (s, v) = call(
-        &app,
-        &tok_a,
+        app,
+        tok_a,
         None,
         Method::GET,
         &format!("/v1/users/{ua}"),
@@ -249,8 +294,8 @@ async fn people_integrations_and_runs_are_isolated(backend: Backend) {
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["first_name"], "Ann");
     let (s, v) = call(
-        &app,
-        &tok_a,
+        app,
+        tok_a,
         None,
         Method::GET,
         &format!("/v1/integrations/{ia}"),
@@ -261,8 +306,8 @@ async fn people_integrations_and_runs_are_isolated(backend: Backend) {
     assert_eq!(v["name"], "full");
     assert_eq!(v["config"]["set"], json!(["TOKEN"]), "{v}");
     let (_, v) = call(
-        &app,
-        &tok_b,
+        app,
+        tok_b,
         None,
         Method::GET,
         &format!("/v1/integrations/{ib}"),
@@ -271,22 +316,79 @@ async fn people_integrations_and_runs_are_isolated(backend: Backend) {
     .await;
     assert_eq!(v["config"]["set"], json!([]), "{v}");
 
+    t.stop().await;
+}
+
+async fn a_person_of_another_organization_is_no_one(backend: Backend) {
+    let Some(t) = two_orgs(backend).await else {
+        return;
+    };
+    let TwoOrgs {
+        app,
+        tok_b,
+        ua,
+        ub,
+        ib,
+        ..
+    } = &t;
+    // A's user is no one in B: not a run's user, nor a manager.
+    let (s, v) = call(
+        app,
+        tok_b,
+        None,
+        Method::POST,
+        &format!("/v1/integrations/{ib}/runs"),
+        Some(&json!({"user_id": ua})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["error"]["field"], "user_id", "{v}");
+    let (s, v) = call(
+        app,
+        tok_b,
+        None,
+        Method::PATCH,
+        &format!("/v1/users/{ub}"),
+        Some(&json!({"manager_id": ua})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["error"]["field"], "manager_id", "{v}");
+
+    t.stop().await;
+}
+
+async fn lists_never_mix(backend: Backend) {
+    let Some(t) = two_orgs(backend).await else {
+        return;
+    };
+    let TwoOrgs {
+        app,
+        b,
+        tok_a,
+        tok_b,
+        ua,
+        ub,
+        ib,
+        ra,
+        ..
+    } = &t;
     // Lists never show the other's rows; a platform token with the header
     // sees that organization's.
-    let (_, v) = call(&app, &tok_b, None, Method::GET, "/v1/users", None).await;
+    let (_, v) = call(app, tok_b, None, Method::GET, "/v1/users", None).await;
     assert_eq!(ids(&v), vec![ub.clone()]);
-    let (_, v) = call(&app, &tok_a, None, Method::GET, "/v1/users?q=same", None).await;
+    let (_, v) = call(app, tok_a, None, Method::GET, "/v1/users?q=same", None).await;
     assert_eq!(ids(&v), vec![ua.clone()]);
-    let (_, v) = call(&app, &tok_b, None, Method::GET, "/v1/integrations", None).await;
+    let (_, v) = call(app, tok_b, None, Method::GET, "/v1/integrations", None).await;
     assert_eq!(ids(&v), vec![ib.clone()]);
-    let (_, v) = call(&app, &tok_b, None, Method::GET, "/v1/runs", None).await;
+    let (_, v) = call(app, tok_b, None, Method::GET, "/v1/runs", None).await;
     assert_eq!(ids(&v), Vec::<String>::new(), "{v}");
-    let (_, v) = call(&app, &tok_a, None, Method::GET, "/v1/runs", None).await;
+    let (_, v) = call(app, tok_a, None, Method::GET, "/v1/runs", None).await;
     assert_eq!(ids(&v), vec![ra.clone()]);
     let (_, v) = call(
-        &app,
+        app,
         crate::common::TOKEN,
-        Some(&b),
+        Some(b),
         Method::GET,
         "/v1/integrations",
         None,
@@ -295,7 +397,7 @@ async fn people_integrations_and_runs_are_isolated(backend: Backend) {
     assert_eq!(ids(&v), vec![ib.clone()]);
     // The default organization sees neither.
     let (_, v) = call(
-        &app,
+        app,
         crate::common::TOKEN,
         None,
         Method::GET,
@@ -305,10 +407,27 @@ async fn people_integrations_and_runs_are_isolated(backend: Backend) {
     .await;
     assert_eq!(ids(&v), Vec::<String>::new(), "{v}");
 
+    t.stop().await;
+}
+
+async fn access_and_changes_stay_in_their_organization(backend: Backend) {
+    let Some(t) = two_orgs(backend).await else {
+        return;
+    };
+    let TwoOrgs {
+        app,
+        tok_a,
+        tok_b,
+        ua,
+        ub,
+        ib,
+        ra,
+        ..
+    } = &t;
     // Access in B runs B's checks only, recorded in B.
     let (s, v) = call(
-        &app,
-        &tok_b,
+        app,
+        tok_b,
         None,
         Method::GET,
         &format!("/v1/users/{ub}/access"),
@@ -323,7 +442,7 @@ async fn people_integrations_and_runs_are_isolated(backend: Backend) {
         .map(|x| x["integration_id"].as_str().unwrap())
         .collect();
     assert_eq!(checked, [ib.as_str()], "{v}");
-    let (_, runs_a) = call(&app, &tok_a, None, Method::GET, "/v1/runs", None).await;
+    let (_, runs_a) = call(app, tok_a, None, Method::GET, "/v1/runs", None).await;
     assert_eq!(
         ids(&runs_a),
         vec![ra.clone()],
@@ -332,8 +451,8 @@ async fn people_integrations_and_runs_are_isolated(backend: Backend) {
 
     // Changing B's person leaves A's namesake alone.
     let (s, v) = call(
-        &app,
-        &tok_b,
+        app,
+        tok_b,
         None,
         Method::PATCH,
         &format!("/v1/users/{ub}"),
@@ -342,8 +461,8 @@ async fn people_integrations_and_runs_are_isolated(backend: Backend) {
     .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let (_, v) = call(
-        &app,
-        &tok_a,
+        app,
+        tok_a,
         None,
         Method::GET,
         &format!("/v1/users/{ua}"),
@@ -351,8 +470,7 @@ async fn people_integrations_and_runs_are_isolated(backend: Backend) {
     )
     .await;
     assert_eq!(v["email"], "same@example.com");
-    fake.stop().await;
-    app.stop().await;
+    t.stop().await;
 }
 
 async fn events_fire_only_their_organizations_triggers(backend: Backend) {
@@ -362,10 +480,7 @@ async fn events_fire_only_their_organizations_triggers(backend: Backend) {
     let fake = FakeApi::start().await;
     fake.script("POST", "/a", vec![Answer::json(200, json!({}))]);
     fake.script("POST", "/b", vec![Answer::json(200, json!({}))]);
-    let a = new_org(&app, "Acme").await;
-    let b = new_org(&app, "Globex").await;
-    let (_, tok_a) = org_token(&app, &a).await;
-    let (_, tok_b) = org_token(&app, &b).await;
+    let OrgPair { tok_a, tok_b, .. } = acme_and_globex(&app).await;
     let trigger = |path: &str| {
         json!({"name": "welcome", "kind": "webhook",
             "manifest": point_at(&format!(r#"{{"execute": [{{"url": "FAKE{path}", "method": "POST", "data": {{"who": "{{{{ first_name }}}}"}}}}]}}"#), &fake),
@@ -425,10 +540,9 @@ async fn organization_profile_is_per_organization(backend: Backend) {
         return;
     };
     let rx = Receiver::start().await;
-    let a = new_org(&app, "Acme").await;
-    let b = new_org(&app, "Globex").await;
-    let (_, tok_a) = org_token(&app, &a).await;
-    let (_, tok_b) = org_token(&app, &b).await;
+    let OrgPair {
+        a, b, tok_a, tok_b, ..
+    } = acme_and_globex(&app).await;
     for (tok, path) in [(&tok_a, "/a"), (&tok_b, "/b")] {
         let (s, v) = call(
             &app,
@@ -503,10 +617,7 @@ async fn syncs_and_oauth_write_into_their_organization(backend: Backend) {
     };
     let fake = FakeApi::start().await;
     let rx = Receiver::start().await;
-    let a = new_org(&app, "Acme").await;
-    let b = new_org(&app, "Globex").await;
-    let (_, tok_a) = org_token(&app, &a).await;
-    let (_, tok_b) = org_token(&app, &b).await;
+    let OrgPair { tok_a, tok_b, .. } = acme_and_globex(&app).await;
     for (tok, path) in [(&tok_a, "/a"), (&tok_b, "/b")] {
         let (s, v) = call(
             &app,

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use crate::both_backends;
 use crate::common::receiver::Receiver;
 use crate::common::{Backend, TestApp, TOKEN};
-use crate::organizations::{call, new_org, org_token};
+use crate::organizations::{acme_and_globex, call, new_org, OrgPair};
 
 both_backends!(custom_event_types_are_per_organization);
 
@@ -26,10 +26,7 @@ async fn custom_event_types_are_per_organization(backend: Backend) {
         return;
     };
     let rx = Receiver::start().await;
-    let a = new_org(&app, "Acme").await;
-    let b = new_org(&app, "Globex").await;
-    let (_, tok_a) = org_token(&app, &a).await;
-    let (_, tok_b) = org_token(&app, &b).await;
+    let OrgPair { tok_a, tok_b, .. } = acme_and_globex(&app).await;
     let hired = |description: &str| {
         json!({"name": "candidate.hired", "description": description,
                "example": {"type": "candidate.hired", "candidate": {"key": "k"}}})

@@ -6,11 +6,12 @@
 //! queue table, 0 of them were: claims and settlements both changed indexed
 //! columns.) PostgreSQL only.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::json;
 
 use crate::common::receiver::Receiver;
+use crate::common::wait::until_ok;
 use crate::common::{event, notice, Backend, TestApp};
 
 const EVENTS: usize = 150;
@@ -30,25 +31,32 @@ async fn settlements_update_records_in_place() {
         app.publish(event("profile.parsing.success", &format!("hot{i}")))
             .await;
     }
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while app.count_rows("delivery_queue") > 0 {
-        assert!(Instant::now() < deadline, "deliveries did not finish");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    until_ok(
+        "the deliveries to finish",
+        Duration::from_secs(30),
+        async || match app.count_rows("delivery_queue") {
+            0 => Ok(()),
+            queued => Err(format!("{queued} queued")),
+        },
+    )
+    .await;
     // The statistics reach the shared view when each backend flushes them
     // (at most a second or so after its transactions).
     let want = (2 * EVENTS) as i64;
-    let mut seen = app.pg_table_stats("deliveries");
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while seen.n_tup_upd < want && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        seen = app.pg_table_stats("deliveries");
-    }
+    let seen = until_ok(
+        "one update per settlement in the statistics",
+        Duration::from_secs(15),
+        async || {
+            let seen = app.pg_table_stats("deliveries");
+            if seen.n_tup_upd >= want {
+                Ok(seen)
+            } else {
+                Err(seen)
+            }
+        },
+    )
+    .await;
     eprintln!("deliveries updates: {seen:?}");
-    assert!(
-        seen.n_tup_upd >= want,
-        "one update per settlement: {seen:?}"
-    );
     assert!(
         seen.n_tup_hot_upd * 10 >= seen.n_tup_upd * 9,
         "settlements are HOT updates (at least 90 %): {seen:?}"

@@ -6,12 +6,13 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::common::gateway::free_port;
+use crate::common::wait::until;
 use crate::common::{event, notice, Backend, TestApp};
 
 /// The `receiver.py` block of docs/signatures.md.
@@ -28,17 +29,8 @@ fn sample() -> String {
     code.split("```").next().unwrap().to_string()
 }
 
-/// Polls `check` every 50 ms for up to 30 s.
-async fn until<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(v) = check() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
+/// How long the receiver (a Python process) gets for each step.
+const STEP: Duration = Duration::from_secs(30);
 
 #[actix_web::test]
 async fn sample_receiver_saves_deliveries_and_drops_duplicates() {
@@ -76,7 +68,7 @@ async fn sample_receiver_saves_deliveries_and_drops_duplicates() {
             }
         });
     }
-    until("the receiver to listen", || {
+    until("the receiver to listen", STEP, async || {
         std::net::TcpStream::connect(("127.0.0.1", port)).ok()
     })
     .await;
@@ -88,16 +80,15 @@ async fn sample_receiver_saves_deliveries_and_drops_duplicates() {
         .unwrap()
         .to_string();
     let body_file = dir.path().join("received").join(format!("{evt}.body"));
-    let saved = until("the saved body", || std::fs::read(&body_file).ok()).await;
+    let saved = until("the saved body", STEP, async || {
+        std::fs::read(&body_file).ok()
+    })
+    .await;
     // The history row is written just after the receiver answered.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let row = loop {
-        if let Some(row) = app.all_history(&format!("event_id={evt}")).await.pop() {
-            break row;
-        }
-        assert!(Instant::now() < deadline, "no history row for {evt}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let row = until(&format!("a history row for {evt}"), STEP, async || {
+        app.all_history(&format!("event_id={evt}")).await.pop()
+    })
+    .await;
     let (_, full) = app
         .get(&format!("/v1/history/{}", row["id"].as_str().unwrap()))
         .await;
@@ -141,7 +132,7 @@ async fn sample_receiver_saves_deliveries_and_drops_duplicates() {
     assert_eq!(status, StatusCode::CREATED, "{resent}");
     assert_eq!(resent["response"]["status"], 204, "{resent}");
     let dropped = format!("dropped duplicate Webhook-Id {evt}");
-    until("the duplicate to be reported", || {
+    until("the duplicate to be reported", STEP, async || {
         printed.lock().unwrap().contains(&dropped).then_some(())
     })
     .await;

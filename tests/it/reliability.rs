@@ -266,9 +266,11 @@ async fn failing_too_long_disables(backend: Backend) {
 }
 
 async fn hanging_receiver_does_not_delay_others(backend: Backend) {
+    // The hanging requests cannot time out during the test: only the
+    // lanes can keep the healthy web hook's deliveries from waiting on them.
     let Some(app) = TestApp::start_with(backend, |c| {
         c.workers = 16;
-        c.request_timeout_secs = 4;
+        c.request_timeout_secs = 120;
     })
     .await
     else {
@@ -283,16 +285,14 @@ async fn hanging_receiver_does_not_delay_others(backend: Backend) {
     let evs: Vec<Value> = (0..60)
         .map(|i| event("profile.parsing.success", &format!("i{i}")))
         .collect();
-    let started = Instant::now();
     let (status, _) = app.post("/v1/events/batch", &json!({"events": evs})).await;
     assert_eq!(status, StatusCode::ACCEPTED);
     rx.wait_for("/ok", 60).await;
-    let took = started.elapsed();
-    // Before the hanging requests even time out, the healthy receiver has all.
-    assert!(
-        took < Duration::from_secs(4),
-        "healthy deliveries took {took:?}"
-    );
+    // The healthy receiver has all 60 while the hanging requests are still
+    // open: none of them ended, by answer or timeout, to make room.
+    let hanging = rx.received_on("/hang").len();
+    assert!(hanging > 0, "no request to the hanging receiver");
+    assert_eq!(rx.open("/hang"), hanging, "a hanging request ended");
     // The hanging one never had more than its in-flight limit (4) open.
     assert!(
         rx.received_on("/hang").len() <= 4,

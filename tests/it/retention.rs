@@ -10,6 +10,7 @@ use serde_json::json;
 
 use crate::both_backends;
 use crate::common::receiver::Receiver;
+use crate::common::wait::until_ok;
 use crate::common::{Backend, TestApp};
 use crate::fairness::{call_in, new_org};
 use crate::stats::{hook_in, publish_in, settled, stats_of};
@@ -187,14 +188,15 @@ async fn sqlite_file_stops_growing_under_retention() {
             .post("/v1/events/batch", &json!({ "events": events }))
             .await;
         assert_eq!(s, StatusCode::ACCEPTED, "{v}");
-        let deadline = std::time::Instant::now() + Duration::from_secs(60);
-        while app.count_rows("deliveries WHERE status = 'succeeded'") < 400 {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "round {round} never settled"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        until_ok(
+            &format!("round {round} to settle"),
+            Duration::from_secs(60),
+            async || match app.count_rows("deliveries WHERE status = 'succeeded'") {
+                n if n >= 400 => Ok(()),
+                n => Err(format!("{n} of 400 succeeded")),
+            },
+        )
+        .await;
         let now = hookrelay::db::time::now() + chrono::Duration::days(31);
         let deleted = hookrelay::retention::sweep(app.db(), &metrics, 30, now)
             .await

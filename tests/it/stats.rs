@@ -1,13 +1,14 @@
 //! Issue 16, the overview: `GET /v1/stats` counts attempts, deliveries and
 //! web hooks exactly, per organization.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::both_backends;
 use crate::common::receiver::Receiver;
+use crate::common::wait::until_ok;
 use crate::common::{event, Backend, TestApp};
 use crate::fairness::{call_in, new_org};
 
@@ -30,30 +31,34 @@ pub async fn publish_in(app: &TestApp, org: &str, key: &str) -> String {
 /// Waits until every delivery of `event` (in `org`) is settled: none
 /// pending or delivering. Their states, by webhook id.
 pub async fn settled(app: &TestApp, org: &str, event: &str) -> Vec<(String, String)> {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let (s, v) = call_in(app, org, Method::GET, &format!("/v1/events/{event}"), None).await;
-        assert_eq!(s, StatusCode::OK, "{v}");
-        let list: Vec<(String, String)> = v["deliveries"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|d| {
-                (
-                    d["webhook_id"].as_str().unwrap().to_string(),
-                    d["status"].as_str().unwrap().to_string(),
-                )
-            })
-            .collect();
-        if list
-            .iter()
-            .all(|(_, st)| st != "pending" && st != "delivering")
-        {
-            return list;
-        }
-        assert!(Instant::now() < deadline, "never settled: {v}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    until_ok(
+        &format!("the deliveries of {event} to settle"),
+        Duration::from_secs(20),
+        async || {
+            let (s, v) = call_in(app, org, Method::GET, &format!("/v1/events/{event}"), None).await;
+            assert_eq!(s, StatusCode::OK, "{v}");
+            let list: Vec<(String, String)> = v["deliveries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| {
+                    (
+                        d["webhook_id"].as_str().unwrap().to_string(),
+                        d["status"].as_str().unwrap().to_string(),
+                    )
+                })
+                .collect();
+            if list
+                .iter()
+                .all(|(_, st)| st != "pending" && st != "delivering")
+            {
+                Ok(list)
+            } else {
+                Err(v)
+            }
+        },
+    )
+    .await
 }
 
 /// Creates a webhook in `org`; its id.

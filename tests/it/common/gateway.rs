@@ -2,11 +2,12 @@
 //! of crashes, shutdown, logs and the first start.
 
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::Value;
 
+use super::wait::until_ok;
 use super::{read, TOKEN};
 
 /// A port nothing listens on right now.
@@ -75,18 +76,16 @@ impl Gateway {
             base: format!("http://127.0.0.1:{port}"),
             http: reqwest::Client::new(),
         };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while g
-            .http
-            .get(format!("{}/readyz", g.base))
-            .send()
-            .await
-            .map(|r| r.status() != 200)
-            .unwrap_or(true)
-        {
-            assert!(Instant::now() < deadline, "hookrelay did not become ready");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        until_ok(
+            "hookrelay to become ready",
+            Duration::from_secs(60),
+            async || match g.http.get(format!("{}/readyz", g.base)).send().await {
+                Ok(r) if r.status() == 200 => Ok(()),
+                Ok(r) => Err(format!("/readyz answered {}", r.status())),
+                Err(e) => Err(e.to_string()),
+            },
+        )
+        .await;
         g
     }
 
@@ -132,6 +131,21 @@ impl Gateway {
             .unwrap();
         assert!(ok.success());
         self.child.wait().unwrap()
+    }
+
+    /// Sends SIGTERM and waits for the exit; panics if it has not exited
+    /// after `timeout` (a safety net: a shutdown that hangs).
+    pub async fn terminate_within(&mut self, timeout: Duration) -> std::process::ExitStatus {
+        let ok = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        let child = &mut self.child;
+        super::wait::until("the gateway to exit after SIGTERM", timeout, async || {
+            child.try_wait().unwrap()
+        })
+        .await
     }
 
     /// Queue size in `state`, read through the API (first page is enough to tell empty).

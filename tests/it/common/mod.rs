@@ -10,7 +10,7 @@ pub mod wait;
 
 use std::io::Write;
 use std::sync::Once;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use hookrelay::app::{self, Running};
@@ -201,15 +201,15 @@ impl TestApp {
         config.bind = "127.0.0.1:0".into();
         adjust(&mut config);
         // The stopped gateway's last tasks let go of the SQLite lock shortly.
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let running = loop {
-            match app::start(config.clone()).await {
-                Err(e) if e.contains("in use by another") && Instant::now() < deadline => {
-                    tokio::time::sleep(Duration::from_millis(100)).await
-                }
-                other => break other?,
-            }
-        };
+        let running = wait::until_ok(
+            "the stopped gateway to let go of the database",
+            Duration::from_secs(10),
+            async || match app::start(config.clone()).await {
+                Err(e) if e.contains("in use by another") => Err(e),
+                other => Ok(other),
+            },
+        )
+        .await?;
         self.base = format!("http://{}", running.addr);
         self.running = Some(running);
         self.config = config;
@@ -277,20 +277,21 @@ impl TestApp {
         event_id: &str,
         check: impl Fn(&[Value]) -> bool,
     ) -> Vec<Value> {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let (status, v) = self.get(&format!("/v1/events/{event_id}")).await;
-            assert_eq!(status, StatusCode::OK);
-            let list = v["deliveries"].as_array().cloned().unwrap_or_default();
-            if check(&list) {
-                return list;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "deliveries of {event_id} never reached the expected state: {list:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        wait::until_ok(
+            &format!("the deliveries of {event_id} to reach the expected state"),
+            Duration::from_secs(20),
+            async || {
+                let (status, v) = self.get(&format!("/v1/events/{event_id}")).await;
+                assert_eq!(status, StatusCode::OK, "{v}");
+                let list = v["deliveries"].as_array().cloned().unwrap_or_default();
+                if check(&list) {
+                    Ok(list)
+                } else {
+                    Err(list)
+                }
+            },
+        )
+        .await
     }
 
     /// Every history row matching `query`, following cursors.

@@ -4,11 +4,13 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+
+use super::wait::until_ok;
 
 /// One request as the receiver saw it.
 #[derive(Debug, Clone)]
@@ -155,6 +157,12 @@ impl Receiver {
         s.max_open.get(path).copied().unwrap_or(0)
     }
 
+    /// How many requests `path` has open (received, not yet answered) now.
+    pub fn open(&self, path: &str) -> usize {
+        let s = self.shared.lock().unwrap();
+        s.open.get(path).copied().unwrap_or(0)
+    }
+
     /// Stops adding a header that `set_header` added on `path`.
     pub fn clear_headers(&self, path: &str) {
         self.shared.lock().unwrap().headers.remove(path);
@@ -210,19 +218,19 @@ impl Receiver {
 
     /// Waits until `path` got at least `n` requests.
     pub async fn wait_for(&self, path: &str, n: usize) -> Vec<Received> {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let got = self.received_on(path);
-            if got.len() >= n {
-                return got;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{path} got {} of {n} requests",
-                got.len()
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        until_ok(
+            &format!("{n} requests on {path}"),
+            Duration::from_secs(20),
+            async || {
+                let got = self.received_on(path);
+                if got.len() >= n {
+                    Ok(got)
+                } else {
+                    Err(format!("{} requests", got.len()))
+                }
+            },
+        )
+        .await
     }
 
     pub async fn stop(self) {

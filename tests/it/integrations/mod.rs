@@ -10,12 +10,13 @@ mod preview;
 mod runs;
 mod sync;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::common::fake_api::FakeApi;
+use crate::common::wait::until_ok;
 use crate::common::TestApp;
 
 /// The manifest with every `FAKE` replaced by the fake API's base URL.
@@ -94,16 +95,17 @@ pub(crate) fn step_labels(run: &Value) -> Vec<&str> {
 }
 
 pub(crate) async fn wait_run(app: &TestApp, id: &str, check: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let (_, r) = app.get(&format!("/v1/runs/{id}")).await;
-        if check(&r) {
-            return r;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "run never reached the state: {r}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    until_ok(
+        &format!("run {id} to reach the state"),
+        Duration::from_secs(20),
+        async || {
+            let (_, r) = app.get(&format!("/v1/runs/{id}")).await;
+            if check(&r) {
+                Ok(r)
+            } else {
+                Err(r)
+            }
+        },
+    )
+    .await
 }

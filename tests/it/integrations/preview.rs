@@ -12,7 +12,10 @@ use crate::common::receiver::Receiver;
 use crate::common::{Backend, TestApp};
 
 both_backends!(
-    import_preview_writes_nothing_and_only_imports_the_picked,
+    a_create_preview_writes_nothing,
+    an_update_preview_shows_the_changes,
+    only_imports_the_picked,
+    preview_and_only_are_for_syncs,
     oauth_start_and_the_callback_page,
     form_values_are_checked_against_fetched_options,
 );
@@ -41,10 +44,27 @@ fn emails_of(users: &Value) -> Vec<String> {
         .collect()
 }
 
-async fn import_preview_writes_nothing_and_only_imports_the_picked(backend: Backend) {
-    let Some(app) = TestApp::start(backend).await else {
-        return;
-    };
+/// A person already there, a two-page people API, a create sync over it
+/// and a web hook subscribed to `user.updated`.
+struct Preview {
+    app: TestApp,
+    fake: FakeApi,
+    rx: Receiver,
+    /// The create sync's id; the people before any import.
+    create: String,
+    before: i64,
+}
+
+impl Preview {
+    async fn stop(self) {
+        self.rx.stop().await;
+        self.fake.stop().await;
+        self.app.stop().await;
+    }
+}
+
+async fn preview(backend: Backend) -> Option<Preview> {
+    let app = TestApp::start(backend).await?;
     let fake = FakeApi::start().await;
     let rx = Receiver::start().await;
     app.create_webhook(json!({"name": "people", "url": rx.url("/users"), "event_types": ["user.updated"], "format": "json"}))
@@ -87,6 +107,26 @@ async fn import_preview_writes_nothing_and_only_imports_the_picked(backend: Back
     )
     .await;
     let before = app.count_rows("users");
+    Some(Preview {
+        app,
+        fake,
+        rx,
+        create,
+        before,
+    })
+}
+
+async fn a_create_preview_writes_nothing(backend: Backend) {
+    let Some(t) = preview(backend).await else {
+        return;
+    };
+    let Preview {
+        app,
+        create,
+        before,
+        ..
+    } = &t;
+    let before = *before;
     let (s, run) = app
         .post(
             &format!("/v1/integrations/{create}/runs"),
@@ -131,14 +171,25 @@ async fn import_preview_writes_nothing_and_only_imports_the_picked(backend: Back
         .await;
     assert_eq!(stored["dry_run"], true);
     assert_eq!(stored["steps"].as_array().unwrap().len(), 2);
+    t.stop().await;
+}
+
+async fn an_update_preview_shows_the_changes(backend: Backend) {
+    let Some(t) = preview(backend).await else {
+        return;
+    };
+    let Preview {
+        app, fake, before, ..
+    } = &t;
+    let before = *before;
     // The query form, for an update sync: the changed fields, old and new.
     let update = create_integration(
-        &app,
+        app,
         "sync_users",
         point_at(
             r#"{"action": "update", "execute": [{"url": "FAKE/ids", "method": "GET"}], "data_from": "",
                 "data_structure": {"email": "mail", "ID": "id"}}"#,
-            &fake,
+            fake,
         ),
     )
     .await;
@@ -172,6 +223,21 @@ async fn import_preview_writes_nothing_and_only_imports_the_picked(backend: Back
     );
     assert_eq!(app.count_rows("users"), before);
 
+    t.stop().await;
+}
+
+async fn only_imports_the_picked(backend: Backend) {
+    let Some(t) = preview(backend).await else {
+        return;
+    };
+    let Preview {
+        app,
+        rx,
+        create,
+        before,
+        ..
+    } = &t;
+    let before = *before;
     // Import the picked two: exactly them, each published.
     let (s, run) = app
         .post(
@@ -201,14 +267,26 @@ async fn import_preview_writes_nothing_and_only_imports_the_picked(backend: Back
     published.sort();
     assert_eq!(published, ["new1@example.com", "new3@example.com"]);
 
+    t.stop().await;
+}
+
+async fn preview_and_only_are_for_syncs(backend: Backend) {
+    let Some(t) = preview(backend).await else {
+        return;
+    };
+    let Preview {
+        app,
+        fake,
+        create,
+        before,
+        ..
+    } = &t;
+    let before = *before;
     // Both are for syncs only, and `only` lists emails.
     let hook = create_integration(
-        &app,
+        app,
         "webhook",
-        point_at(
-            r#"{"execute": [{"url": "FAKE/x", "method": "GET"}]}"#,
-            &fake,
-        ),
+        point_at(r#"{"execute": [{"url": "FAKE/x", "method": "GET"}]}"#, fake),
     )
     .await;
     for (body, field) in [
@@ -229,10 +307,12 @@ async fn import_preview_writes_nothing_and_only_imports_the_picked(backend: Back
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert_eq!(v["error"]["field"], "only[1]", "{v}");
-    assert_eq!(app.count_rows("users"), before + 2);
-    rx.stop().await;
-    fake.stop().await;
-    app.stop().await;
+    assert_eq!(
+        app.count_rows("users"),
+        before,
+        "refused runs wrote nothing"
+    );
+    t.stop().await;
 }
 
 async fn oauth_start_and_the_callback_page(backend: Backend) {

@@ -1,7 +1,7 @@
 //! Events triggering integrations for a user, and user sync from an HR
 //! system.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -10,6 +10,7 @@ use super::*;
 use crate::both_backends;
 use crate::common::fake_api::{Answer, FakeApi};
 use crate::common::receiver::Receiver;
+use crate::common::wait::{until, until_ok};
 use crate::common::{Backend, TestApp};
 
 both_backends!(
@@ -42,24 +43,24 @@ async fn users_events_trigger_integrations(backend: Backend) {
     let event: Value = serde_json::from_str(&got[0].body).unwrap();
     assert_eq!(event["type"], "user.updated");
     assert_eq!(event["user"]["email"], "new.hire@example.com");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while fake.seen_on("POST", "/welcome").is_empty() {
-        assert!(Instant::now() < deadline, "the trigger never ran");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    until("the trigger to run", Duration::from_secs(20), async || {
+        (!fake.seen_on("POST", "/welcome").is_empty()).then_some(())
+    })
+    .await;
     assert_eq!(
         fake.seen_on("POST", "/welcome")[0].json(),
         json!({"who": "new.hire@example.com", "team": "blue"})
     );
     // The run is recorded as succeeded just after the call returns.
-    let runs = loop {
+    let runs = until_ok("the run to succeed", Duration::from_secs(20), async || {
         let (_, runs) = app.get("/v1/runs?status=succeeded").await;
-        if !runs["data"][0].is_null() {
-            break runs;
+        if runs["data"][0].is_null() {
+            Err(runs)
+        } else {
+            Ok(runs)
         }
-        assert!(Instant::now() < deadline, "the run never succeeded");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    })
+    .await;
     assert_eq!(runs["data"][0]["triggered_by"], "event");
 
     // A published event naming an unknown email runs nothing.
@@ -211,22 +212,26 @@ async fn sync_users_create_and_update(backend: Backend) {
         .await;
     assert_eq!(status, StatusCode::OK, "{v}");
     assert!(v["next_sync_at"].is_string(), "{v}");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let (_, runs) = app
-            .get(&format!("/v1/runs?integration_id={uid}&status=succeeded"))
-            .await;
-        if runs["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|r| r["triggered_by"] == "schedule")
-        {
-            break;
-        }
-        assert!(Instant::now() < deadline, "no scheduled sync ran: {runs}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    until_ok(
+        "a scheduled sync to run",
+        Duration::from_secs(20),
+        async || {
+            let (_, runs) = app
+                .get(&format!("/v1/runs?integration_id={uid}&status=succeeded"))
+                .await;
+            if runs["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r["triggered_by"] == "schedule")
+            {
+                Ok(())
+            } else {
+                Err(runs)
+            }
+        },
+    )
+    .await;
     fake.stop().await;
     app.stop().await;
 }

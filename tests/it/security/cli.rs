@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 
+use crate::common::wait::until_ok;
 use crate::common::{Backend, TestApp};
 
 /// `hookrelay token …` works on the database without a server, and
@@ -68,18 +69,19 @@ async fn cli_tokens_and_verify() {
         .unwrap()
         .to_string();
     // The stopped gateway's last tasks let go of the SQLite lock shortly.
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let (code, _, err) = cli(&["token", "revoke", &id], b"");
-        if code == Some(0) {
-            break;
-        }
-        assert!(
-            err.contains("in use") && std::time::Instant::now() < deadline,
-            "{err}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    until_ok(
+        "the stopped gateway to let go of the database",
+        Duration::from_secs(10),
+        async || {
+            let (code, _, err) = cli(&["token", "revoke", &id], b"");
+            if code == Some(0) {
+                return Ok(());
+            }
+            assert!(err.contains("in use"), "{err}");
+            Err(err)
+        },
+    )
+    .await;
     let (code, _, err) = cli(&["token", "revoke", &id], b"");
     assert_eq!(code, Some(1));
     assert!(err.contains("no token"), "{err}");
