@@ -235,6 +235,33 @@ export interface paths {
         patch: operations["renameOrganization"];
         trace?: never;
     };
+    "/v1/organizations/{id}/branding": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Organization id (`org_…`). */
+                id: components["parameters"]["OrganizationId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set an organization's portal branding
+         * @description What the customer portal shows at its top for this organization:
+         *     a display name (instead of the organization's name), a logo and an
+         *     accent colour. Each may be null (the default). Replaces all three.
+         *
+         *     Scope: `platform`.
+         */
+        put: operations["putOrganizationBranding"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/me": {
         parameters: {
             query?: never;
@@ -255,6 +282,75 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List live portal links
+         * @description The organization's links that have neither expired nor been revoked,
+         *     newest first (never their secrets).
+         *
+         *     Scope: `admin`.
+         */
+        get: operations["listPortalSessions"];
+        put?: never;
+        /**
+         * Mint a customer portal link
+         * @description A short-lived link that opens the console in portal mode, signed in
+         *     for the request's organization with the given scopes: that
+         *     organization's web hooks, event catalogue and history, nothing else.
+         *     Mint it from the platform's backend when a customer opens the page
+         *     that embeds the portal, and put `url` in an iframe (see the
+         *     "Customer portal" docs).
+         *
+         *     The link's secret is in the URL's fragment (after `#`), so browsers
+         *     never send it in a request line and it reaches no access log; the
+         *     portal removes it from the address once read. Only its SHA-256 hash
+         *     is stored. `url` starts with `HOOKRELAY_PUBLIC_URL`.
+         *
+         *     At most `HOOKRELAY_MAX_PORTAL_SESSIONS_PER_ORG` (default 1,000) live
+         *     links per organization: 409 `limit_reached` past it.
+         *
+         *     Scope: `admin` (an organization's admin token, or a platform token
+         *     with `Hookrelay-Organization` naming the customer's organization).
+         */
+        post: operations["createPortalSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/sessions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description `ps_…` */
+                id: components["parameters"]["PortalSessionId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke a portal link
+         * @description From now on the link opens a page saying it was revoked, and the API
+         *     answers 401 `portal_link_revoked` to a portal already open with it.
+         *
+         *     Scope: `admin`.
+         */
+        delete: operations["revokePortalSession"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1625,7 +1721,7 @@ export interface components {
         Error: {
             error: {
                 /** @enum {string} */
-                code: "malformed_json" | "invalid_query" | "invalid_path" | "unauthorized" | "forbidden" | "not_found" | "conflict" | "event_type_exists" | "idempotency_key_reused" | "webhook_deleted" | "webhook_disabled" | "cannot_resend_batch_as_form" | "payload_too_large" | "unsupported_media_type" | "invalid_body" | "invalid_field" | "invalid_url" | "forbidden_target" | "unknown_event_type" | "reserved_event_type" | "reserved_origin" | "invalid_event" | "missing_entity" | "invalid_entity" | "malformed_body" | "email_taken" | "unknown_user" | "cannot_revoke" | "cannot_rerun" | "no_oauth" | "oauth_failed" | "organization_not_empty" | "limit_reached" | "rate_limited" | "invalid_manifest" | "unavailable" | "storage_full" | "internal";
+                code: "malformed_json" | "invalid_query" | "invalid_path" | "unauthorized" | "portal_link_expired" | "portal_link_revoked" | "forbidden" | "not_found" | "conflict" | "event_type_exists" | "idempotency_key_reused" | "webhook_deleted" | "webhook_disabled" | "cannot_resend_batch_as_form" | "payload_too_large" | "unsupported_media_type" | "invalid_body" | "invalid_field" | "invalid_url" | "forbidden_target" | "unknown_event_type" | "reserved_event_type" | "reserved_origin" | "invalid_event" | "missing_entity" | "invalid_entity" | "malformed_body" | "email_taken" | "unknown_user" | "cannot_revoke" | "cannot_rerun" | "no_oauth" | "oauth_failed" | "organization_not_empty" | "limit_reached" | "rate_limited" | "invalid_manifest" | "unavailable" | "storage_full" | "internal";
                 /** @description What went wrong and what to fix. */
                 message: string;
                 /** @description The offending input, present only for field errors (`url`, `event_types[2]`, `events[3].profile`, `Idempotency-Key`, …). For `invalid_manifest`, the path of the first problem. */
@@ -1653,6 +1749,8 @@ export interface components {
             volume: "low" | "medium" | "high";
             /** @description An example event as publishers send it; what a test send delivers. */
             example: Record<string, unknown> | null;
+            /** @description A JSON Schema (draft 2020-12) of the event as receivers get it. Every built-in type has one; a custom type has the one it was created with, or null. */
+            schema: Record<string, unknown> | null;
             /** @description True for the 27 seeded types (the 26 HrFlow types and `webhook.disabled`), false for custom ones. */
             builtin: boolean;
             created_at: components["schemas"]["Timestamp"];
@@ -1678,6 +1776,8 @@ export interface components {
              *     `{"type": name, "origin": "api", "message": "", <entity>: {}}`.
              */
             example?: Record<string, unknown> | null;
+            /** @description A JSON Schema (draft 2020-12) of the event, shown in the catalogue and the customer portal; at most 16 KiB as compact JSON. It documents the type; publishes are not checked against it. */
+            schema?: Record<string, unknown> | null;
         };
         Webhook: {
             /** @example wh_0660f6c0ba96adf37f7624bd59 */
@@ -1948,6 +2048,7 @@ export interface components {
             event_type: string;
         };
         OrganizationEntry: {
+            branding: components["schemas"]["Branding"];
             /**
              * @description `org_…`; the default organization is `org_1`.
              * @example org_0660f6c0ba96adf37f7624bd59
@@ -1979,7 +2080,12 @@ export interface components {
             organization: {
                 id: string;
                 name: string;
+                branding: components["schemas"]["Branding"];
             };
+            /** @description Set when the caller is a customer portal link (its token is then the link, named "Portal link"); null for API tokens. */
+            portal: {
+                expires_at: components["schemas"]["Timestamp"];
+            } | null;
             /** @description Whether the token holds `platform` (acts in any organization, chosen with `Hookrelay-Organization`). */
             platform: boolean;
         };
@@ -2013,6 +2119,48 @@ export interface components {
         RenameToken: {
             /** @description 1 to 200 characters after trimming. */
             name: string;
+        };
+        Branding: {
+            /** @description 1 to 200 characters after trimming; null shows the organization's name. */
+            display_name?: string | null;
+            /** @description An `https://` URL of an image (or `http://` on localhost), shown at the portal's top, at most 40 pixels high. */
+            logo_url?: string | null;
+            /** @description `#rrggbb`: the portal's buttons and links. */
+            accent_color?: string | null;
+        };
+        /** @enum {string} */
+        PortalScope: "webhooks:read" | "webhooks:write" | "history:read" | "history:resend";
+        CreatePortalSession: {
+            /**
+             * @description Seconds until the link stops working, 1 to 86,400 (a day).
+             * @default 3600
+             */
+            expires_in?: number;
+            /** @description What the portal may do; default all four. Duplicates are dropped. `webhooks:read` without `webhooks:write` shows the web hooks read-only; without `history:resend` there is no **Re-send**. */
+            scopes?: components["schemas"]["PortalScope"][];
+        };
+        PortalSession: {
+            /** @example ps_0660f6c0ba96adf37f7624bd59 */
+            id: string;
+            scopes: components["schemas"]["PortalScope"][];
+            created_at: components["schemas"]["Timestamp"];
+            expires_at: components["schemas"]["Timestamp"];
+            /**
+             * Format: date-time
+             * @description When the link last authenticated a request, recorded at most once a minute; null if never opened.
+             */
+            last_used_at: string | null;
+        };
+        NewPortalSession: components["schemas"]["PortalSession"] & {
+            /**
+             * Format: uri
+             * @description `<HOOKRELAY_PUBLIC_URL>/portal/#session=hrp_…`: open it once, in an iframe or a tab. Shown this once.
+             */
+            url: string;
+        };
+        PortalSessionList: {
+            data: components["schemas"]["PortalSession"][];
+            next_cursor: string | null;
         };
         /**
          * @description An event exactly as receivers get it. `type` must name an existing
@@ -2638,7 +2786,13 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description No `Authorization` header, not `Bearer <token>`, or an unknown token. Code `unauthorized`. Checked before anything else about the request, so it takes precedence over every other error. */
+        /**
+         * @description No `Authorization` header, not `Bearer <token>`, or an unknown token:
+         *     code `unauthorized`. A customer portal link that has expired or was
+         *     revoked: `portal_link_expired` or `portal_link_revoked`. Checked
+         *     before anything else about the request, so it takes precedence over
+         *     every other error.
+         */
         Unauthorized: {
             headers: {
                 "WWW-Authenticate"?: "Bearer";
@@ -2893,7 +3047,8 @@ export interface components {
          *     progress as its limit allows (`HOOKRELAY_MAX_WEBHOOKS_PER_ORG`,
          *     `HOOKRELAY_MAX_TOKENS_PER_ORG`, `HOOKRELAY_MAX_EVENT_TYPES_PER_ORG`,
          *     `HOOKRELAY_MAX_USERS_PER_ORG`, `HOOKRELAY_MAX_INTEGRATIONS_PER_ORG`,
-         *     `HOOKRELAY_MAX_OAUTH_STATES_PER_ORG`; the message names it). Code
+         *     `HOOKRELAY_MAX_OAUTH_STATES_PER_ORG`,
+         *     `HOOKRELAY_MAX_PORTAL_SESSIONS_PER_ORG`; the message names it). Code
          *     `limit_reached`; nothing was written. Other organizations are not
          *     affected.
          */
@@ -3012,6 +3167,8 @@ export interface components {
         OrganizationHeader: string;
         /** @description Organization id (`org_…`). */
         OrganizationId: string;
+        /** @description `ps_…` */
+        PortalSessionId: string;
         /** @description API token id (`tok_…`), not the token itself. */
         TokenId: string;
         /** @description Webhook id (`wh_…`). */
@@ -3413,6 +3570,48 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    putOrganizationBranding: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Organization id (`org_…`). */
+                id: components["parameters"]["OrganizationId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "display_name": "Acme Recruiting",
+                 *       "logo_url": "https://acme.example/logo.svg",
+                 *       "accent_color": "#0b7285"
+                 *     }
+                 */
+                "application/json": components["schemas"]["Branding"];
+            };
+        };
+        responses: {
+            /** @description The organization with its branding. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrganizationEntry"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     getMe: {
         parameters: {
             query?: never;
@@ -3439,8 +3638,14 @@ export interface operations {
                      *       },
                      *       "organization": {
                      *         "id": "org_1",
-                     *         "name": "Default"
+                     *         "name": "Default",
+                     *         "branding": {
+                     *           "display_name": null,
+                     *           "logo_url": null,
+                     *           "accent_color": null
+                     *         }
                      *       },
+                     *       "portal": null,
                      *       "platform": false
                      *     }
                      */
@@ -3450,6 +3655,105 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listPortalSessions: {
+        parameters: {
+            query?: {
+                /** @description Page size. A non-integer answers 400 `invalid_query`; an integer outside 1 to 500 answers 422 `invalid_field`. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page, unchanged. An undecodable cursor answers 422 `invalid_field`. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalSessionList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createPortalSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "expires_in": 3600,
+                 *       "scopes": [
+                 *         "webhooks:read",
+                 *         "webhooks:write",
+                 *         "history:read",
+                 *         "history:resend"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["CreatePortalSession"];
+            };
+        };
+        responses: {
+            /** @description The link; its `url` is shown this once. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NewPortalSession"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["LimitReached"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    revokePortalSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description `ps_…` */
+                id: components["parameters"]["PortalSessionId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             503: components["responses"]["Unavailable"];
         };
     };

@@ -1,6 +1,6 @@
 // The API client: every call goes through `api()`, which adds the bearer
 // token and, for a platform token, the organization it acts in.
-import { session, signOut } from "./session";
+import { notAllowed, refused, session } from "./session";
 
 /** An error answer of the API: `{"error": {"code", "message", "field"}}`. */
 export class ApiError extends Error {
@@ -14,9 +14,9 @@ export class ApiError extends Error {
   ) {
     super(message);
   }
-  /** What to show: a 403 says the token does not allow it. */
+  /** What to show: a 403 says the token (the portal's link) does not allow it. */
   get shown(): string {
-    if (this.status === 403) return "Your token does not allow this.";
+    if (this.status === 403) return notAllowed;
     return this.message;
   }
 }
@@ -68,8 +68,9 @@ export async function api<T = unknown>(
   if (!res.ok) {
     const e = json?.error;
     const err = new ApiError(res.status, e?.code ?? "http", e?.message ?? `HTTP ${res.status}`, e?.field, e?.problems ?? []);
-    // A revoked or unknown token ends the session (the sign-in page says why).
-    if (res.status === 401 && token === session.token && session.token) signOut(err.message);
+    // A revoked or unknown token ends the session (the sign-in page says
+    // why); in the portal, an expired or revoked link says so.
+    if (res.status === 401 && token === session.token && session.token) refused(err.code, err.message);
     throw err;
   }
   return json as T;

@@ -1,11 +1,14 @@
 // The shell: sign-in gate, side bar, top bar (organization, token, Sign
-// out) and the page the hash names.
+// out) and the page the hash names. In portal mode (served at /portal/):
+// the link's page when it no longer works, the organization's branded top
+// bar and the portal's pages only.
 import { useEffect, useState } from "preact/hooks";
 import { api, get, Page } from "./api";
 import { match, useLocation } from "./router";
 import { routes } from "./routes";
-import { can, onSession, session, setMe, setOrganization, signOut } from "./session";
+import { can, endPortal, onSession, portal, session, setMe, setOrganization, signOut } from "./session";
 import { SignIn } from "./pages/signin";
+import { brandName, PortalEnded, PortalTop, PortalTrouble, usePortal } from "./portal";
 import { Me, OrganizationEntry } from "./types";
 import { ErrorNote, Loading } from "./ui/bits";
 import { asApiError } from "./ui/load";
@@ -13,18 +16,25 @@ import { asApiError } from "./ui/load";
 export function App() {
   const [, setVersion] = useState(0);
   useEffect(() => onSession(() => setVersion((v) => v + 1)), []);
-  const [restoring, setRestoring] = useState(!!session.token && !session.me);
+  // The token whose `GET /v1/me` failed without a 401 (network, 503), and why.
+  const [failed, setFailed] = useState<{ token: string; error: string } | null>(null);
+  const restoring = !!session.token && !session.me && failed?.token !== session.token;
   useEffect(() => {
     if (!restoring) return;
+    const token = session.token!;
     api<Me>("GET", "/v1/me").then(
       (me) => {
-        setMe(me);
-        setRestoring(false);
+        if (session.token !== token) return;
+        // The portal opens portal links only, never an API token.
+        if (portal && !me.portal) endPortal("invalid");
+        else setMe(me);
       },
-      () => setRestoring(false),
+      (e) => session.token === token && setFailed({ token, error: asApiError(e).shown }),
     );
-  }, [restoring]);
+  }, [restoring, session.token]);
+  if (portal && (session.ended || !session.token)) return <PortalEnded why={session.ended ?? "invalid"} />;
   if (restoring) return <Loading />;
+  if (portal && !session.me) return <PortalTrouble error={failed?.error ?? ""} onRetry={() => setFailed(null)} />;
   if (!session.token || !session.me) return <SignIn />;
   return <Shell key={`${session.organization ?? ""}`} />;
 }
@@ -32,8 +42,17 @@ export function App() {
 function Shell() {
   const loc = useLocation();
   const me = session.me!;
+  usePortal(me);
+  // The portal shows its own pages only: others are not found there.
+  const pages = portal ? routes.filter((r) => r.portal) : routes;
+  const navs = pages.filter((r) => r.nav && (!r.scope || can(r.scope)));
+  // The portal has no overview: its root opens its first page.
+  const home = portal && loc.path === "/" ? navs[0]?.path : undefined;
+  useEffect(() => {
+    if (home) location.replace(`#${home}`);
+  }, [home]);
   let found = null as null | { route: (typeof routes)[number]; params: Record<string, string> };
-  for (const route of routes) {
+  for (const route of pages) {
     const params = match(route.path, loc.path);
     if (params) {
       found = { route, params };
@@ -41,10 +60,58 @@ function Shell() {
     }
   }
   useEffect(() => {
-    document.title = `${found?.route.title ?? "Not found"} · hookrelay`;
+    document.title = `${found?.route.title ?? "Not found"} · ${portal ? brandName(me) : "hookrelay"}`;
   });
+  if (home) return null;
   const Page = found?.route.component;
   const allowed = !found?.route.scope || can(found.route.scope);
+  const links = (
+    <ul>
+      {navs.map((r) => {
+        const active = r.path === "/" ? loc.path === "/" : loc.path.startsWith(r.path);
+        return (
+          <li>
+            <a href={`#${r.path}`} aria-current={active ? "page" : undefined}>
+              {r.nav}
+            </a>
+          </li>
+        );
+      })}
+    </ul>
+  );
+  const content = (
+    <main id="main" tabIndex={-1}>
+      {!Page && <NotFound home={portal ? navs[0] : routes[0]} />}
+      {Page && !allowed && (
+        <section>
+          <h1>{found!.route.title}</h1>
+          <p class="error" role="alert">
+            {portal ? (
+              "This link does not allow this page."
+            ) : (
+              <>
+                Your token does not allow this: it needs the <code>{found!.route.scope}</code> scope.
+              </>
+            )}
+          </p>
+        </section>
+      )}
+      {Page && allowed && <Page params={found!.params} query={loc.query} />}
+    </main>
+  );
+  if (portal)
+    return (
+      <div class="shell portal">
+        <a class="skip" href="#main">
+          Skip to content
+        </a>
+        <PortalTop me={me} />
+        <nav class="portal-nav" aria-label="Portal">
+          {links}
+        </nav>
+        {content}
+      </div>
+    );
   return (
     <div class="shell">
       <a class="skip" href="#main">
@@ -54,20 +121,7 @@ function Shell() {
         <div class="brand">
           <span class="logo" aria-hidden="true">⇢</span> hookrelay
         </div>
-        <ul>
-          {routes
-            .filter((r) => r.nav && (!r.scope || can(r.scope)))
-            .map((r) => {
-              const active = r.path === "/" ? loc.path === "/" : loc.path.startsWith(r.path);
-              return (
-                <li>
-                  <a href={`#${r.path}`} aria-current={active ? "page" : undefined}>
-                    {r.nav}
-                  </a>
-                </li>
-              );
-            })}
-        </ul>
+        {links}
       </nav>
       <div class="main-col">
         <header class="top">
@@ -80,18 +134,7 @@ function Shell() {
             Sign out
           </button>
         </header>
-        <main id="main" tabIndex={-1}>
-          {!Page && <NotFound />}
-          {Page && !allowed && (
-            <section>
-              <h1>{found!.route.title}</h1>
-              <p class="error" role="alert">
-                Your token does not allow this: it needs the <code>{found!.route.scope}</code> scope.
-              </p>
-            </section>
-          )}
-          {Page && allowed && <Page params={found!.params} query={loc.query} />}
-        </main>
+        {content}
       </div>
     </div>
   );
@@ -130,12 +173,17 @@ function OrgPicker() {
   );
 }
 
-function NotFound() {
+function NotFound({ home }: { home?: (typeof routes)[number] }) {
   return (
     <section>
       <h1>Not found</h1>
       <p>
-        This page does not exist. <a href="#/">Go to the overview</a>.
+        This page does not exist.{" "}
+        {home && (
+          <>
+            <a href={`#${home.path}`}>Go to the {home.nav!.toLowerCase()}</a>.
+          </>
+        )}
       </p>
     </section>
   );

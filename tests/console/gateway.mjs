@@ -8,7 +8,8 @@ import { join } from "node:path";
 
 export const TOKEN = "hr_console_test_bootstrap_token_0123456789";
 
-const freePort = () =>
+/** A port free on loopback now. */
+export const freePort = () =>
   new Promise((resolve) => {
     const s = createServer();
     s.listen(0, "127.0.0.1", () => {
@@ -17,8 +18,9 @@ const freePort = () =>
     });
   });
 
-/** Starts it; its log goes to `logFile`. */
-export async function startGateway(bin, logFile) {
+/** Starts it; its log goes to `logFile`. `extraEnv(base)` adds settings
+ * that name its own address (`HOOKRELAY_PUBLIC_URL`). */
+export async function startGateway(bin, logFile, extraEnv = () => ({})) {
   const dir = mkdtempSync(join(tmpdir(), "hookrelay-console-"));
   const port = await freePort();
   const env = {
@@ -30,6 +32,7 @@ export async function startGateway(bin, logFile) {
     HOOKRELAY_ALLOW_PRIVATE_TARGETS: "true",
     HOOKRELAY_POLL_INTERVAL_MS: "50",
     RUST_LOG: "warn",
+    ...extraEnv(`http://127.0.0.1:${port}`),
   };
   const child = spawn(bin, ["serve"], { env, stdio: ["ignore", "ignore", openSync(logFile, "w")] });
   const base = `http://127.0.0.1:${port}`;

@@ -4,67 +4,30 @@
 // a receiver that verifies signatures. Screenshots: target/console-screenshots/p-*.png.
 //
 //   node tests/console/people.mjs [path/to/hookrelay]
-import { mkdirSync, readdirSync, rmSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { startFakeApi, OAUTH_TOKEN } from "./fake-api.mjs";
 import { startGateway, TOKEN } from "./gateway.mjs";
+import { bin, expect, faults, launch, shots, stepper, until as poll } from "./harness.mjs";
 import { startReceiver } from "./receiver.mjs";
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const { chromium } = createRequire(join(root, "console/package.json"))("playwright-core");
-const bin = process.argv[2] ?? join(root, "target/debug/hookrelay");
-const shots = join(root, "target/console-screenshots");
-mkdirSync(shots, { recursive: true });
-for (const f of readdirSync(shots)) if (f.startsWith("p-FAILED-")) rmSync(join(shots, f));
-
 const API_KEY = "sk-live-very-secret-4b1d2e";
-let passed = 0;
-let failed = 0;
-const expect = (ok, what) => {
-  if (!ok) throw new Error(`expected: ${what}`);
-};
-async function until(check, what) {
-  const end = Date.now() + 15000;
-  while (Date.now() < end) {
-    if ((await check().catch(() => false)) === true) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`expected: ${typeof what === "function" ? await what() : what}`);
-}
+const until = (check, what) => poll(check, what, 15000);
 
 const gw = await startGateway(bin, join(shots, "p-hookrelay.log"));
 const receiver = await startReceiver();
 const fake = await startFakeApi();
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"],
-});
+const browser = await launch();
 const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
 const page = await context.newPage();
 page.setDefaultTimeout(15000);
-const pageErrors = [];
-page.on("console", (m) => m.type() === "error" && /Content Security Policy/i.test(m.text()) && pageErrors.push(m.text()));
-page.on("pageerror", (e) => pageErrors.push(`page error: ${e.message}`));
+const pageErrors = faults(page);
 const shot = (name) => page.screenshot({ path: join(shots, `p-${name}.png`), fullPage: true });
 const nav = (name) => page.getByRole("navigation").getByRole("link", { name, exact: true });
 const dialog = () => page.locator("dialog[open]");
 const rows = (caption) => page.locator(`table:has(caption:text-is("${caption}")) tbody tr`);
 const fakeUrl = (path) => `${fake.base}${path}`;
 
-async function step(name, fn) {
-  try {
-    await fn();
-    passed++;
-    console.log(`ok   ${name}`);
-  } catch (e) {
-    failed++;
-    console.log(`FAIL ${name}: ${e.stack ?? e.message}`);
-    await shot(`FAILED-${name.replace(/\W+/g, "-")}`).catch(() => {});
-    throw e;
-  }
-}
+const { step, run } = stepper("p-", shot);
 
 async function signIn(token) {
   await page.goto(`${gw.base}/console/`);
@@ -94,7 +57,7 @@ const accountsManifest = (interval) => ({
 
 let accountsId;
 let personId;
-try {
+await run("console (integrations and people)", async () => {
   await step("sign in; Integrations is empty and says what to do", async () => {
     await signIn(TOKEN);
     await nav("Integrations").click();
@@ -331,17 +294,9 @@ try {
     await shot("15-integration-dark");
     await page.emulateMedia({ colorScheme: "light" });
   });
-
-  await step("no Content-Security-Policy violation or page error", async () => {
-    expect(pageErrors.length === 0, pageErrors.join("; "));
-  });
-} catch {
-  // Reported by step().
-} finally {
+}, pageErrors, async () => {
   await browser.close();
   gw.stop();
   receiver.server.close();
   fake.server.close();
-}
-console.log(`console (integrations and people): ${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+});

@@ -4,71 +4,24 @@
 // signatures. Screenshots of every page go to target/console-screenshots/.
 //
 //   node tests/console/run.mjs [path/to/hookrelay]
-import { mkdirSync, readdirSync, rmSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { startGateway, TOKEN } from "./gateway.mjs";
+import { bin, expect, faults, launch, shots, stepper, until } from "./harness.mjs";
 import { startReceiver } from "./receiver.mjs";
 import { sampleStats } from "./stats-sample.mjs";
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-// playwright-core is a dev dependency of the console (console/package.json).
-const { chromium } = createRequire(join(root, "console/package.json"))("playwright-core");
-const bin = process.argv[2] ?? join(root, "target/debug/hookrelay");
-const shots = join(root, "target/console-screenshots");
-mkdirSync(shots, { recursive: true });
-for (const f of readdirSync(shots)) if (f.startsWith("FAILED-")) rmSync(join(shots, f));
-
-let passed = 0;
-let failed = 0;
-const results = [];
-const expect = (ok, what) => {
-  if (!ok) throw new Error(`expected: ${what}`);
-};
-/** Polls `check` (lists reload asynchronously after a click) for up to 10 s. */
-async function until(check, what) {
-  const end = Date.now() + 10000;
-  let last;
-  while (Date.now() < end) {
-    last = await check().catch((e) => e);
-    if (last === true) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`expected: ${typeof what === "function" ? await what() : what}`);
-}
-
 const gw = await startGateway(bin, join(shots, "hookrelay.log"));
 const receiver = await startReceiver();
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"],
-});
+const browser = await launch();
 const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
 const page = await context.newPage();
 page.setDefaultTimeout(10000);
-const cspErrors = [];
-page.on("console", (m) => m.type() === "error" && /Content Security Policy/i.test(m.text()) && cspErrors.push(m.text()));
-page.on("pageerror", (e) => cspErrors.push(`page error: ${e.message}`));
+const cspErrors = faults(page);
 const shot = (name) => page.screenshot({ path: join(shots, `${name}.png`) });
 const nav = (name) => page.getByRole("navigation").getByRole("link", { name });
 const dialog = () => page.locator("dialog[open]");
 const rows = (caption) => page.locator(`table:has(caption:text-is("${caption}")) tbody tr`);
-
-async function step(name, fn) {
-  try {
-    await fn();
-    passed++;
-    results.push(`ok   ${name}`);
-    console.log(`ok   ${name}`);
-  } catch (e) {
-    failed++;
-    results.push(`FAIL ${name}: ${e.message}`);
-    console.log(`FAIL ${name}: ${e.stack ?? e.message}`);
-    await shot(`FAILED-${name.replace(/\W+/g, "-")}`).catch(() => {});
-    throw e;
-  }
-}
+const { step, run } = stepper("", shot);
 
 async function signIn(token) {
   await page.goto(`${gw.base}/`);
@@ -78,7 +31,7 @@ async function signIn(token) {
 }
 
 let hookId;
-try {
+await run("console", async () => {
   await step("/ redirects to the console, which asks for an access token", async () => {
     await page.goto(`${gw.base}/`);
     expect(page.url() === `${gw.base}/console/`, `redirected to /console/, got ${page.url()}`);
@@ -423,17 +376,8 @@ try {
     await shot("17-web-hooks-dark");
     await page.emulateMedia({ colorScheme: "light" });
   });
-
-  await step("no Content-Security-Policy violation or page error", async () => {
-    expect(cspErrors.length === 0, cspErrors.join("; "));
-  });
-} catch {
-  // Reported by step(); the summary below says how many passed.
-} finally {
+}, cspErrors, async () => {
   await browser.close();
   gw.stop();
   receiver.server.close();
-}
-console.log(`console: ${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
-
+});

@@ -3,7 +3,7 @@
 import { useState } from "preact/hooks";
 import { get, Page } from "../api";
 import { go } from "../router";
-import { can } from "../session";
+import { can, portal } from "../session";
 import { Webhook } from "../types";
 import { Badge, Empty, ErrorNote, Loading, When } from "../ui/bits";
 import { val } from "../ui/form";
@@ -73,7 +73,9 @@ export function Webhooks() {
             ? "Try another search, or clear it."
             : write
               ? "Add a web hook with the name and the URL of the service that should receive events."
-              : "A token with the webhooks:write scope can add one."}
+              : portal
+                ? "This link shows web hooks but cannot add them."
+                : "A token with the webhooks:write scope can add one."}
         </Empty>
       )}
       {list.data && list.data.data.length > 0 && (
