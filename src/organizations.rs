@@ -41,8 +41,7 @@ const MAX_LOGO_URL: usize = 2048;
 
 impl Branding {
     /// Each part checked: a name like any other, an `https` logo URL
-    /// (`http` only on loopback, for trying it out) without credentials,
-    /// a `#rrggbb` colour.
+    /// without credentials, a `#rrggbb` colour.
     fn checked(self) -> Result<(Option<String>, Option<String>, Option<String>)> {
         let display_name = self
             .display_name
@@ -75,15 +74,10 @@ fn check_logo_url(url: String) -> Result<String> {
         return Err(bad(&format!("is longer than {MAX_LOGO_URL} characters")));
     }
     let parsed = reqwest::Url::parse(&url).map_err(|e| bad(&format!("is not a URL ({e})")))?;
-    let loopback = matches!(parsed.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
-    match parsed.scheme() {
-        "https" => {}
-        "http" if loopback => {}
-        _ => {
-            return Err(bad(
-                "must start with https:// (the portal may be embedded in an https page)",
-            ))
-        }
+    if parsed.scheme() != "https" {
+        return Err(bad(
+            "must start with https:// (the portal's policy loads images from https only)",
+        ));
     }
     if !parsed.username().is_empty() || parsed.password().is_some() {
         return Err(bad("must not carry a user or password"));

@@ -2123,7 +2123,7 @@ export interface components {
         Branding: {
             /** @description 1 to 200 characters after trimming; null shows the organization's name. */
             display_name?: string | null;
-            /** @description An `https://` URL of an image (or `http://` on localhost), shown at the portal's top, at most 40 pixels high. */
+            /** @description An `https://` URL of an image (the portal's Content-Security-Policy loads images from https only), shown at the portal's top, at most 40 pixels high. */
             logo_url?: string | null;
             /** @description `#rrggbb`: the portal's buttons and links. */
             accent_color?: string | null;
