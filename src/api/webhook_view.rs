@@ -43,6 +43,8 @@ pub struct WebhookView {
     pub signature_scheme: Scheme,
     /// While a rotation's grace period runs: when the old secret stops signing.
     pub previous_secret_expires_at: Option<String>,
+    /// The content filter (RFC 9535 JSONPath over `[event]`), or `null`.
+    pub filter: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
 }
@@ -80,6 +82,7 @@ impl WebhookView {
             rate_limit_per_sec: w.rate_limit_per_sec,
             failing_since: time::rfc3339_opt(&w.failing_since),
             disabled_at: time::rfc3339_opt(&w.disabled_at),
+            filter: w.filter,
             secret: None,
         }
     }

@@ -53,6 +53,7 @@ diesel::table! {
         previous_secret_expires_at -> Nullable<Timestamp>,
         concurrency -> Text,
         organization_id -> Text,
+        filter -> Nullable<Text>,
     }
 }
 

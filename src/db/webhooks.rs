@@ -55,6 +55,9 @@ pub struct Webhook {
     pub concurrency: Concurrency,
     /// The organization it belongs to.
     pub organization_id: String,
+    /// An RFC 9535 JSONPath query over `[event]`: only events it selects a
+    /// node of are delivered (`None`: every subscribed event).
+    pub filter: Option<String>,
 }
 
 /// Fields a PATCH may change (`None` leaves a column alone).
@@ -82,6 +85,7 @@ pub struct WebhookChanges {
     pub previous_secret: Option<Option<String>>,
     pub previous_secret_expires_at: Option<Option<NaiveDateTime>>,
     pub concurrency: Option<Concurrency>,
+    pub filter: Option<Option<String>>,
 }
 
 /// List parameters.
@@ -136,6 +140,7 @@ impl Webhook {
             previous_secret_expires_at: None,
             concurrency: Concurrency::Adaptive,
             organization_id: String::new(),
+            filter: None,
         }
     }
 

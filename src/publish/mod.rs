@@ -3,6 +3,7 @@
 
 mod batcher;
 pub mod catalogue;
+pub mod filter;
 mod intake;
 pub mod rate;
 mod schemas;
@@ -12,10 +13,11 @@ pub use batcher::Publisher;
 pub use intake::{Handoff, Intake};
 
 use std::collections::HashMap;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 use diesel::Connection;
 use serde_json::Value;
+use serde_json_path::JsonPath;
 
 use crate::db::deliveries::{Delivery, DeliveryStatus};
 use crate::db::event_types::{EventType, SHARED};
@@ -203,16 +205,50 @@ pub fn subscribes(patterns: &[String], event_type: &str) -> bool {
     })
 }
 
-/// Active webhooks with their parsed subscription patterns.
-pub type Subscribers = Vec<(Webhook, Vec<String>)>;
+/// An active webhook as fan-out sees it.
+pub struct Subscriber {
+    pub webhook: Webhook,
+    /// Its subscription patterns, parsed.
+    pub patterns: Vec<String>,
+    /// Its content filter, compiled (`None`: every subscribed event).
+    pub filter: Option<Arc<JsonPath>>,
+}
 
-/// Loads the fan-out candidates.
+impl Subscriber {
+    /// Whether this web hook gets `ev`, published in `org`: its
+    /// organization's, subscribed to its type, and selected by its filter.
+    /// `document` is the event as filters read it, parsed on first need
+    /// (once per event, and only if some candidate has a filter).
+    fn wants(&self, org: &str, ev: &ValidEvent, document: &mut Option<Option<Value>>) -> bool {
+        if self.webhook.organization_id != org || !subscribes(&self.patterns, &ev.event_type) {
+            return false;
+        }
+        let Some(query) = &self.filter else {
+            return true;
+        };
+        // Never unparsable (validated on publish); if it were, deliver.
+        match document.get_or_insert_with(|| filter::document(&ev.payload)) {
+            Some(doc) => filter::selects(query, doc),
+            None => true,
+        }
+    }
+}
+
+/// The fan-out candidates.
+pub type Subscribers = Vec<Subscriber>;
+
+/// Loads the fan-out candidates; filters come compiled from
+/// [`filter::COMPILED`], so each is compiled once, not once per publish.
 pub fn subscribers(conn: &mut DbConn) -> Result<Subscribers> {
     Ok(Webhook::active(conn)?
         .into_iter()
-        .map(|w| {
-            let pats = serde_json::from_str(&w.event_types).unwrap_or_default();
-            (w, pats)
+        .map(|webhook| Subscriber {
+            patterns: serde_json::from_str(&webhook.event_types).unwrap_or_default(),
+            filter: webhook
+                .filter
+                .as_deref()
+                .and_then(|f| filter::COMPILED.get(&webhook.id, f)),
+            webhook,
         })
         .collect())
 }
@@ -288,8 +324,11 @@ impl Rows {
             // publish reaches a batched webhook in the order it was sent.
             let id = new_id_at("evt", now + chrono::Duration::microseconds(i as i64));
             let mut n = 0;
-            for (w, pats) in hooks {
-                if w.organization_id == org && subscribes(pats, &ev.event_type) {
+            // Parsed once, for the first candidate with a filter, if any.
+            let mut document = None;
+            for s in hooks {
+                let w = &s.webhook;
+                if s.wants(org, &ev, &mut document) {
                     n += 1;
                     self.deliveries.push(Delivery {
                         id: new_id("dlv"),

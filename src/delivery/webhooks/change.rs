@@ -58,6 +58,7 @@ impl Webhooks {
             )?,
             concurrency: rules::check_concurrency(b.concurrency.as_deref().unwrap_or("adaptive"))?,
             rate_limit_per_sec: b.rate_limit_per_sec.map(rules::check_rate).transpose()?,
+            filter: b.filter.as_deref().map(rules::check_filter).transpose()?,
             state: if active {
                 WebhookState::Active
             } else {
@@ -138,6 +139,11 @@ impl Webhooks {
                 .transpose()?,
             rate_limit_per_sec: match b.rate_limit_per_sec {
                 Some(Some(r)) => Some(Some(rules::check_rate(r)?)),
+                Some(None) => Some(None),
+                None => None,
+            },
+            filter: match &b.filter {
+                Some(Some(f)) => Some(Some(rules::check_filter(f)?)),
                 Some(None) => Some(None),
                 None => None,
             },

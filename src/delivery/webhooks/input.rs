@@ -25,6 +25,8 @@ pub struct CreateWebhook {
     /// Bring your own secret (`whsec_` + base64, or for the `hrflow` scheme
     /// a secret HrFlow issued); generated when absent.
     pub secret: Option<String>,
+    /// A content filter: an RFC 9535 JSONPath query over `[event]`.
+    pub filter: Option<String>,
 }
 
 /// Body of `PATCH /v1/webhooks/{id}`: every field optional.
@@ -49,6 +51,9 @@ pub struct UpdateWebhook {
     #[serde(default, with = "serde_with::rust::double_option")]
     pub rate_limit_per_sec: Option<Option<i32>>,
     pub signature_scheme: Option<String>,
+    /// `null` removes the filter: every subscribed event is delivered.
+    #[serde(default, with = "serde_with::rust::double_option")]
+    pub filter: Option<Option<String>>,
 }
 
 /// Body of `POST /v1/webhooks/{id}/rotate-secret` (the body is optional).

@@ -158,6 +158,13 @@ pub fn default_format(scheme: Scheme) -> Format {
     }
 }
 
+/// A content filter: stored as given once it compiles (the fan-out
+/// compiles it again, once, from what is stored).
+pub fn check_filter(text: &str) -> Result<String> {
+    crate::publish::filter::parse(text)?;
+    Ok(text.to_string())
+}
+
 /// A body format by name.
 pub fn check_format(format: &str) -> Result<Format> {
     format.parse().map_err(|_| {
