@@ -78,6 +78,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
                 .route("/event-types/{name}", web::get().to(event_types::get))
                 .route("/webhooks", web::get().to(webhooks::list))
                 .route("/webhooks", web::post().to(webhooks::create))
+                .route(
+                    "/webhooks/filter-test",
+                    web::post().to(webhooks::filter_test),
+                )
                 .route("/webhooks/{id}", web::get().to(webhooks::get))
                 .route("/webhooks/{id}", web::patch().to(webhooks::update))
                 .route("/webhooks/{id}", web::delete().to(webhooks::delete))

@@ -11,7 +11,7 @@ use super::page::{self, Cursor, Page};
 use super::webhook_view::{lane_view, WebhookView};
 use crate::db::webhooks::{WebhookQuery, WebhookSort};
 use crate::delivery::manual;
-use crate::delivery::webhooks::input::{CreateWebhook, RotateSecret, UpdateWebhook};
+use crate::delivery::webhooks::input::{CreateWebhook, FilterTest, RotateSecret, UpdateWebhook};
 use crate::delivery::webhooks::Webhooks;
 use crate::error::{Error, Result};
 use crate::state::AppState;
@@ -203,4 +203,17 @@ pub async fn test(
     )
     .await?;
     Ok(HttpResponse::Created().json(HistoryView::new(row)))
+}
+
+/// Tries a content filter on an event or an event type's example (nothing
+/// is stored or sent, so reading web hooks is enough).
+pub async fn filter_test(
+    state: web::Data<AppState>,
+    need: Need<WebhooksRead>,
+    body: web::Json<FilterTest>,
+) -> Result<HttpResponse> {
+    let (matches, nodes) = service(&state, &need.caller)
+        .try_filter(body.into_inner())
+        .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "matches": matches, "nodes": nodes })))
 }

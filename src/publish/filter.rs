@@ -120,7 +120,10 @@ mod tests {
             "profile": {"key": "p1", "source": {"key": "src1"}, "tags": [1, 2, 3]}});
         assert!(passes("$[?@.profile.source.key == 'src1']", ev.clone()));
         assert!(!passes("$[?@.profile.source.key == 'src2']", ev.clone()));
-        assert!(passes("$[?match(@.message, 'profile (parsing|storing) .*')]", ev.clone()));
+        assert!(passes(
+            "$[?match(@.message, 'profile (parsing|storing) .*')]",
+            ev.clone()
+        ));
         assert!(passes("$[?search(@.type, 'parsing')]", ev.clone()));
         assert!(passes("$[?length(@.profile.tags) == 3]", ev.clone()));
         assert!(passes("$[?count(@.profile.tags[*]) > 2]", ev.clone()));
@@ -130,7 +133,12 @@ mod tests {
 
     #[test]
     fn refusals_name_the_field() {
-        for bad in ["", "profile.key", "$[?@.a ==]", &format!("$.{}", "a".repeat(2000))] {
+        for bad in [
+            "",
+            "profile.key",
+            "$[?@.a ==]",
+            &format!("$.{}", "a".repeat(2000)),
+        ] {
             let e = parse(bad).unwrap_err().to_string();
             assert!(e.contains("filter"), "{bad:?}: {e}");
         }

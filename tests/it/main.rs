@@ -14,6 +14,7 @@ mod delivery;
 mod event_types;
 mod events;
 mod fairness;
+mod filters;
 mod first_start;
 mod full_disk;
 mod hardening_manifests;

@@ -3,6 +3,7 @@
 //! as received (the service checks every field; see `rules`).
 
 use serde::Deserialize;
+use serde_json::Value;
 
 /// Body of `POST /v1/webhooks`.
 #[derive(Deserialize)]
@@ -64,4 +65,14 @@ pub struct RotateSecret {
     pub grace_period: Option<String>,
     /// The new secret; generated when absent.
     pub secret: Option<String>,
+}
+
+/// Body of `POST /v1/webhooks/filter-test`: a filter and the event to try
+/// it on, given whole or as an event type whose example is used.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilterTest {
+    pub filter: String,
+    pub event: Option<Value>,
+    pub event_type: Option<String>,
 }

@@ -11,6 +11,7 @@ pub mod secrets;
 use std::sync::Arc;
 
 use diesel::Connection;
+use serde_json::Value;
 use tokio::sync::Notify;
 
 use crate::db::deliveries::Delivery;
@@ -18,6 +19,8 @@ use crate::db::webhooks::{Webhook, WebhookChanges, WebhookQuery};
 use crate::db::{time, Db};
 use crate::error::{Error, Result};
 use crate::outbound::HttpClients;
+use crate::publish::filter;
+use crate::publish::subscriptions::require_type;
 use crate::vault::{webhook_secret_label, Vault};
 use secrets::{check_secret, new_secret};
 
@@ -142,5 +145,32 @@ impl Webhooks {
             .open(&w.secret, &webhook_secret_label(&w.id))
             .map_err(Error::internal)?;
         Ok((w, secret))
+    }
+
+    /// Tries a filter on an event, or on an event type's example: whether
+    /// the event would be delivered, and the nodes the query selects.
+    pub async fn try_filter(&self, body: input::FilterTest) -> Result<(bool, Vec<Value>)> {
+        let query = filter::parse(&body.filter)?;
+        let event = match (body.event, body.event_type) {
+            (Some(event @ Value::Object(_)), None) => event,
+            (Some(_), None) => return Err(Error::field("event", "event must be a JSON object")),
+            (None, Some(name)) => {
+                let org = self.org.clone();
+                let t = self
+                    .db
+                    .read(move |c| require_type(c, &org, &name, "event_type"))
+                    .await?;
+                serde_json::from_str(&t.example).map_err(Error::internal)?
+            }
+            _ => {
+                return Err(Error::field(
+                    "event",
+                    "give either `event` (an event) or `event_type` (its example is used)",
+                ))
+            }
+        };
+        let document = Value::Array(vec![event]);
+        let nodes: Vec<Value> = query.query(&document).all().into_iter().cloned().collect();
+        Ok((!nodes.is_empty(), nodes))
     }
 }
