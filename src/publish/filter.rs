@@ -132,6 +132,20 @@ mod tests {
     }
 
     #[test]
+    fn the_docs_examples() {
+        let job = json!({"type": "job.parsing.failed", "message": "job parsing failed",
+            "job": {"key": "j", "board": {"key": "b1"}}});
+        assert!(passes("$[?search(@.message, 'failed')]", job.clone()));
+        assert!(passes("$[?value(@..board.key) == 'b1']", job.clone()));
+        assert!(passes("$[?@.job]", job.clone()));
+        let either = "$[?@.profile.source.key == 'src1' || @.profile.source.key == 'src2']";
+        assert!(!passes(either, job));
+        let p = json!({"profile": {"source": {"key": "src2"}, "skills": [1, 2, 3, 4, 5, 6]}});
+        assert!(passes(either, p.clone()));
+        assert!(passes("$[?count(@.profile.skills[*]) > 5]", p));
+    }
+
+    #[test]
     fn refusals_name_the_field() {
         for bad in [
             "",
