@@ -32,9 +32,6 @@ pub const RESERVED_TYPES: &[&str] = &["webhook.disabled"];
 /// API so receivers (and integration triggers) can trust it.
 pub const RESERVED_ORIGIN: &str = "hookrelay";
 
-/// Most events in one batch publish.
-pub const MAX_BATCH: usize = 1000;
-
 /// Event-type name → entity field, cached. Built-in types are cached under
 /// [`SHARED`], custom ones under their organization. Types are never
 /// deleted, except with their organization, whose id is never reused.
