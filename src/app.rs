@@ -10,8 +10,7 @@ use actix_web::{web, App, HttpServer};
 use tokio::sync::Notify;
 
 use crate::config::Config;
-use crate::db::deliveries::Delivery;
-use crate::db::{time, Backend, Db};
+use crate::db::Db;
 use crate::delivery::cache::EventCache;
 use crate::delivery::worker::{EngineDeps, WorkerSettings};
 use crate::delivery::Engine;
@@ -74,7 +73,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
         let (db, config) = (db.clone(), config.clone());
         tokio::task::spawn_blocking(move || {
             let vault = open_vault(&db, &config)?;
-            release_stale_claims(&db, &config)?;
+            crate::delivery::release_stale_claims(&db, config.instance_id.as_deref())?;
             Ok::<_, String>(Arc::new(vault))
         })
         .await
@@ -296,28 +295,4 @@ fn manifest_services(
     );
     let people = People::new(db.clone(), runs.clone(), config.limits.users());
     Ok((runs, integrations, people))
-}
-
-/// Claims a previous run of this process left when it died need not wait
-/// for their leases: on SQLite no other process can hold a claim, and on
-/// PostgreSQL an explicitly named instance knows its own claims are stale.
-fn release_stale_claims(db: &Db, config: &Config) -> Result<(), String> {
-    let scope = match (db.backend(), &config.instance_id) {
-        (Backend::Sqlite, _) => None,
-        (Backend::Postgres, Some(id)) => Some(id.clone()),
-        (Backend::Postgres, None) => return Ok(()),
-    };
-    let n = db
-        .write_blocking(|c| {
-            let runs = crate::db::runs::Run::release(c, scope.as_deref(), time::now())?;
-            Ok(Delivery::release(c, scope.as_deref(), time::now())? + runs)
-        })
-        .map_err(|e| format!("cannot release stale claims: {e}"))?;
-    if n > 0 {
-        tracing::info!(
-            released = n,
-            "re-queued deliveries claimed by a previous run"
-        );
-    }
-    Ok(())
 }

@@ -121,7 +121,8 @@ impl Recorder {
         disable_after: chrono::Duration,
     ) -> (Recorder, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::unbounded_channel();
-        let direct = (db.backend() == crate::db::Backend::Postgres)
+        let direct = db
+            .has_concurrent_writers()
             .then(|| super::direct_claim::DirectClaims::new(db.clone()));
         (
             Recorder { tx, direct },

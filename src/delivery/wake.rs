@@ -14,7 +14,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::db::deliveries::DUE_CHANNEL;
-use crate::db::{Backend, Db, DbConn};
+use crate::db::{Db, DbConn};
 
 /// How often the listening connection is checked for notifications. libpq
 /// reads them without a query, but diesel exposes no socket to wait on, so
@@ -29,7 +29,7 @@ pub fn spawn(
     notify: Arc<Notify>,
     cancel: CancellationToken,
 ) -> Option<std::thread::JoinHandle<()>> {
-    if db.backend() != Backend::Postgres {
+    if !db.has_notify() {
         return None;
     }
     let thread = std::thread::Builder::new()
