@@ -1,6 +1,5 @@
 //! Claiming due deliveries: expired leases first, then each organization's
-//! share (`fair`), marked as this instance's in one statement; and the
-//! PostgreSQL notification that wakes other processes when work is queued.
+//! share (`fair`), marked as this instance's in one statement.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -39,20 +38,6 @@ macro_rules! mark_query {
     };
 }
 pub(super) use mark_query;
-
-/// The PostgreSQL channel on which publishes announce new deliveries to the
-/// other processes on the database (`delivery::wake` listens).
-pub const DUE_CHANNEL: &str = "hookrelay_due";
-
-/// Tells the processes listening on [`DUE_CHANNEL`] that deliveries were
-/// queued. Call inside the transaction that wrote them: PostgreSQL sends
-/// the notification at commit, and only then. Nothing on SQLite.
-pub fn notify_due(conn: &mut DbConn) -> QueryResult<()> {
-    if let DbConn::Pg(pg) = conn {
-        diesel::sql_query(format!("NOTIFY {DUE_CHANNEL}")).execute(pg)?;
-    }
-    Ok(())
-}
 
 impl Delivery {
     /// Claims due deliveries for `instance` until `lease_until`: selects up

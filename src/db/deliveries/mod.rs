@@ -28,8 +28,9 @@ mod settle;
 mod settle_pg;
 mod stats;
 mod vacuum;
+mod wake;
 
-pub use claim::{notify_due, DUE_CHANNEL};
+pub use wake::{listen_due, notify_due};
 
 pub use explain::explain_claim;
 pub use stats::{oldest_due_in, org_counts, QueueStats};
