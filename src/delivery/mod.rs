@@ -3,8 +3,8 @@
 
 mod attempt_row;
 pub mod cache;
+pub mod claims;
 pub mod concurrency;
-mod direct_claim;
 pub mod history;
 pub mod lanes;
 pub mod manual;
