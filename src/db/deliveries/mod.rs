@@ -25,7 +25,6 @@ mod fair;
 mod handback;
 mod record;
 mod settle;
-mod settle_pg;
 mod stats;
 mod vacuum;
 mod wake;
