@@ -17,7 +17,7 @@ use std::sync::RwLock;
 use diesel::Connection;
 use serde_json::Value;
 
-use crate::db::deliveries::{Delivery, DeliveryStatus};
+use crate::db::deliveries::{Delivery, NewDelivery};
 use crate::db::event_types::{EventType, SHARED};
 use crate::db::events::Event;
 use crate::db::webhooks::Webhook;
@@ -261,7 +261,7 @@ pub fn record_with(
 #[derive(Default)]
 pub struct Rows {
     events: Vec<Event>,
-    deliveries: Vec<Delivery>,
+    deliveries: Vec<NewDelivery>,
 }
 
 impl Rows {
@@ -288,20 +288,13 @@ impl Rows {
             for (w, pats) in hooks {
                 if w.organization_id == org && subscribes(pats, &ev.event_type) {
                     n += 1;
-                    self.deliveries.push(Delivery {
+                    self.deliveries.push(NewDelivery {
                         id: new_id("dlv"),
                         event_id: id.clone(),
                         webhook_id: w.id.clone(),
-                        status: DeliveryStatus::Pending,
-                        attempts: 0,
-                        next_attempt_at: now,
-                        claimed_by: None,
-                        lease_until: None,
-                        last_status_code: None,
-                        last_error: None,
-                        created_at: now,
-                        updated_at: now,
                         organization_id: w.organization_id.clone(),
+                        due: now,
+                        created_at: now,
                     });
                 }
             }

@@ -23,6 +23,7 @@ mod claim;
 mod explain;
 mod fair;
 mod handback;
+mod new;
 mod record;
 mod settle;
 mod stats;
@@ -32,6 +33,7 @@ mod wake;
 pub use wake::{listen_due, notify_due};
 
 pub use explain::explain_claim;
+pub use new::NewDelivery;
 pub use stats::{oldest_due_in, org_counts, QueueStats};
 pub use vacuum::{queue_rows, vacuum_queue};
 
@@ -57,7 +59,7 @@ impl DeliveryStatus {
 }
 
 /// A delivery as the API shows it: its record with, while it is queued,
-/// its queue row (see `record` for how the two are written and read).
+/// its queue row (`new` writes the two, `record` reads them back).
 #[derive(Debug, Clone)]
 pub struct Delivery {
     pub id: String,
