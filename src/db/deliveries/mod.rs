@@ -22,7 +22,6 @@ mod by_webhook;
 mod claim;
 mod explain;
 mod fair;
-mod handback;
 mod new;
 mod record;
 mod settle;
