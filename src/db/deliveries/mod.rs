@@ -29,12 +29,11 @@ mod stats;
 mod vacuum;
 mod wake;
 
-pub use wake::{listen_due, notify_due};
-
 pub use explain::explain_claim;
 pub use new::NewDelivery;
 pub use stats::{oldest_due_in, org_counts, QueueStats};
 pub use vacuum::{queue_rows, vacuum_queue};
+pub use wake::{listen_due, notify_due};
 
 use crate::text_enum::text_enum;
 
