@@ -10,9 +10,7 @@ use actix_web::{web, App, HttpServer};
 use tokio::sync::Notify;
 
 use crate::config::Config;
-use crate::db::deliveries::Delivery;
-use crate::db::tokens::{hash_token, ApiToken};
-use crate::db::{new_id, time, Backend, Db};
+use crate::db::Db;
 use crate::delivery::cache::EventCache;
 use crate::delivery::worker::{EngineDeps, WorkerSettings};
 use crate::delivery::Engine;
@@ -75,7 +73,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
         let (db, config) = (db.clone(), config.clone());
         tokio::task::spawn_blocking(move || {
             let vault = open_vault(&db, &config)?;
-            release_stale_claims(&db, &config)?;
+            crate::delivery::release_stale_claims(&db, config.instance_id.as_deref())?;
             Ok::<_, String>(Arc::new(vault))
         })
         .await
@@ -118,9 +116,11 @@ pub async fn start(config: Config) -> Result<Running, String> {
     // first token is printed only by a start that goes on to serve.
     {
         let (db, bootstrap) = (db.clone(), config.bootstrap_token.clone());
-        tokio::task::spawn_blocking(move || ensure_token(&db, bootstrap.as_deref()))
-            .await
-            .map_err(|e| e.to_string())??;
+        tokio::task::spawn_blocking(move || {
+            crate::tokens::ensure_first_token(&db, bootstrap.as_deref())
+        })
+        .await
+        .map_err(|e| e.to_string())??;
     }
     // An API-only node records events; other processes deliver them.
     let engine = config
@@ -295,67 +295,4 @@ fn manifest_services(
     );
     let people = People::new(db.clone(), runs.clone(), config.limits.users());
     Ok((runs, integrations, people))
-}
-
-/// Makes sure an operator can get in, on a database that holds no token
-/// yet: the bootstrap token if configured, otherwise a generated one
-/// (printed once). Once any token exists nothing is inserted, so a revoked
-/// bootstrap token stays revoked across restarts.
-fn ensure_token(db: &Db, bootstrap: Option<&str>) -> Result<(), String> {
-    db.write_blocking(|c| {
-        if ApiToken::count(c)? > 0 {
-            if bootstrap.is_some_and(|t| matches!(ApiToken::find_by_secret(c, t), Ok(None))) {
-                tracing::info!(
-                    "HOOKRELAY_BOOTSTRAP_TOKEN ignored: the database already holds tokens"
-                );
-            }
-            return Ok(());
-        }
-        let token = match bootstrap {
-            Some(t) => t.to_string(),
-            None => {
-                let t = crate::tokens::generate_token();
-                // stderr, once: the only time this token is ever shown.
-                eprintln!("hookrelay: created the first operator token (admin, platform). Store it now; it is not shown again:\n  {t}\n(lost it? stop the gateway and run `hookrelay token create --name ops --scope admin,platform`)");
-                t
-            }
-        };
-        ApiToken {
-            id: new_id("tok"),
-            name: if bootstrap.is_some() { "bootstrap".into() } else { "first operator".into() },
-            token_hash: hash_token(&token),
-            // A platform token: it manages organizations and acts in any.
-            scopes: "admin platform".into(),
-            created_at: time::now(),
-            last_used_at: None,
-            organization_id: crate::db::organizations::DEFAULT_ORG.into(),
-        }
-        .insert(c)?;
-        Ok(())
-    })
-    .map_err(|e| format!("cannot store the operator token: {e}"))
-}
-
-/// Claims a previous run of this process left when it died need not wait
-/// for their leases: on SQLite no other process can hold a claim, and on
-/// PostgreSQL an explicitly named instance knows its own claims are stale.
-fn release_stale_claims(db: &Db, config: &Config) -> Result<(), String> {
-    let scope = match (db.backend(), &config.instance_id) {
-        (Backend::Sqlite, _) => None,
-        (Backend::Postgres, Some(id)) => Some(id.clone()),
-        (Backend::Postgres, None) => return Ok(()),
-    };
-    let n = db
-        .write_blocking(|c| {
-            let runs = crate::db::runs::Run::release(c, scope.as_deref(), time::now())?;
-            Ok(Delivery::release(c, scope.as_deref(), time::now())? + runs)
-        })
-        .map_err(|e| format!("cannot release stale claims: {e}"))?;
-    if n > 0 {
-        tracing::info!(
-            released = n,
-            "re-queued deliveries claimed by a previous run"
-        );
-    }
-    Ok(())
 }

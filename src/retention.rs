@@ -23,7 +23,7 @@ use diesel::Connection;
 use tokio_util::sync::CancellationToken;
 
 use crate::db::retention::{self, Swept, Tally};
-use crate::db::{id_floor, partitions, time, Backend, Db, DbConn};
+use crate::db::{id_floor, partitions, time, Db, DbConn};
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
 
@@ -130,7 +130,7 @@ pub async fn sweep(
 /// deletes those rows instead.
 async fn drop_partitions(db: &Db, metrics: &Metrics, cutoff: NaiveDateTime) -> Option<i64> {
     let mut dropped = 0;
-    if db.backend() != Backend::Postgres {
+    if !db.partitions_history() {
         return Some(dropped);
     }
     loop {
@@ -182,14 +182,14 @@ impl Job {
     /// on PostgreSQL; `None` when there is nothing to do: `days` is 0 on
     /// SQLite.
     pub fn spawn(db: Db, metrics: Arc<Metrics>, days: u32) -> Option<Job> {
-        if days == 0 && db.backend() != Backend::Postgres {
+        if days == 0 && !db.partitions_history() {
             return None;
         }
         let cancel = CancellationToken::new();
         let stop = cancel.clone();
         let task = tokio::spawn(async move {
             loop {
-                if db.backend() == Backend::Postgres {
+                if db.partitions_history() {
                     let today = time::now().date();
                     if let Err(e) = create_partitions(&db, today).await {
                         tracing::warn!(error = %e, "creating history partitions failed; attempts go to the default partition meanwhile");

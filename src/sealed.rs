@@ -8,7 +8,7 @@ use crate::config::Config;
 use crate::db::integrations::{ConfigValue, Integration};
 use crate::db::runs::Run;
 use crate::db::webhooks::{StoredSecrets, Webhook};
-use crate::db::{parse_url, Backend, Db};
+use crate::db::Db;
 use crate::error::Error;
 use crate::vault::{self, KeySettings, Vault};
 use crate::vault::{
@@ -117,15 +117,11 @@ pub fn open_vault(db: &Db, config: &Config) -> Result<Vault, String> {
         .collect();
     ids.sort();
     ids.dedup();
-    let sqlite_path = match parse_url(&config.database_url)? {
-        (Backend::Sqlite, path) => Some(std::path::PathBuf::from(path)),
-        (Backend::Postgres, _) => None,
-    };
     let settings = KeySettings {
         key: config.master_key.as_deref(),
         key_file: config.master_key_file.as_deref(),
         previous: &config.previous_master_keys,
-        sqlite_path: sqlite_path.as_deref(),
+        sqlite_path: db.file_path(),
     };
     let (vault, warning) = vault::load(&settings, &ids)?;
     if let Some(w) = warning {

@@ -4,14 +4,13 @@
 use std::path::Path;
 
 use super::BackupArgs;
-use crate::db::{parse_url, Backend};
+use crate::db::sqlite_file;
 
 /// Runs the backup; what was written goes to stderr.
 pub fn main(args: &BackupArgs) -> Result<(), String> {
-    let (backend, path) = parse_url(&args.db.database_url)?;
-    if backend == Backend::Postgres {
+    let Some(path) = sqlite_file(&args.db.database_url)? else {
         return Err("hookrelay backup copies SQLite databases; back PostgreSQL up with pg_dump (see docs/operations.md, Backups)".into());
-    }
+    };
     crate::db::backup::sqlite_into(&path, &args.dest)?;
     eprintln!(
         "hookrelay: backed up {path} to {} (checked: integrity ok)",

@@ -13,7 +13,7 @@ mod limits;
 mod runs;
 mod values;
 
-pub use limits::{Limit, OrgLimits};
+pub use limits::{Limit, OrgLimits, MAX_BATCH};
 pub use runs::RunLimits;
 
 use values::{parse_cidrs, parse_duration, parse_frame_ancestors, parse_schedule};

@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::deliveries::Delivery;
+use super::deliveries::NewDelivery;
 use super::schema::events;
 use super::{id_floor, insert_many, DbConn, LoadOne};
 
@@ -42,10 +42,10 @@ impl Event {
     pub fn insert_with_deliveries(
         conn: &mut DbConn,
         evs: &[Event],
-        dels: &[Delivery],
+        dels: &[NewDelivery],
     ) -> QueryResult<()> {
         insert_many!(conn, events::table, evs)?;
-        Delivery::insert_all(conn, dels)?;
+        NewDelivery::insert_all(conn, dels)?;
         if !dels.is_empty() {
             // Other processes on the database wake at commit.
             crate::db::deliveries::notify_due(conn)?;

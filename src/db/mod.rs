@@ -6,6 +6,7 @@
 //! thread pool so async tasks never wait on the database.
 
 pub mod backup;
+mod capabilities;
 mod checkpoint;
 pub mod deliveries;
 pub mod event_types;
@@ -13,6 +14,8 @@ pub mod events;
 pub mod history;
 pub mod integrations;
 pub mod organizations;
+#[cfg(test)]
+mod organizations_migration_tests;
 pub mod partitions;
 mod pool;
 pub mod portal_sessions;
@@ -37,7 +40,8 @@ mod write_health;
 use diesel::prelude::*;
 use diesel::{PgConnection, SqliteConnection};
 
-pub use pool::{parse_url, Backend, Db};
+pub use capabilities::sqlite_file;
+pub use pool::Db;
 
 /// A connection to whichever backend `DATABASE_URL` names.
 #[derive(diesel::MultiConnection)]

@@ -9,6 +9,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 
+use super::deliveries::DeliveryStatus;
 use super::schema::{deliveries, events, history, history_events, retention_totals};
 use super::DbConn;
 
@@ -81,7 +82,7 @@ pub fn history_batch(conn: &mut DbConn, floor: &str, n: i64) -> QueryResult<Tall
 pub fn deliveries_batch(conn: &mut DbConn, floor: &str, n: i64) -> QueryResult<Tally> {
     let rows: Vec<(String, String)> = deliveries::table
         .filter(deliveries::id.lt(floor))
-        .filter(deliveries::status.eq_any(["succeeded", "dead"]))
+        .filter(deliveries::status.eq_any([DeliveryStatus::Succeeded, DeliveryStatus::Dead]))
         .order(deliveries::id.asc())
         .select((deliveries::id, deliveries::organization_id))
         .limit(n)

@@ -3,8 +3,8 @@
 
 mod attempt_row;
 pub mod cache;
+pub mod claims;
 pub mod concurrency;
-mod direct_claim;
 pub mod history;
 pub mod lanes;
 pub mod manual;
@@ -24,6 +24,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::db::deliveries::Delivery;
+use crate::db::runs::Run;
 use crate::db::{time, Db};
 use recorder::Recorder;
 use worker::{EngineDeps, WorkerSettings};
@@ -103,4 +104,31 @@ impl Engine {
             }
         }
     }
+}
+
+/// Hands back, at start-up, the claims a previous run of this process left
+/// when it died, so that they need not wait for their leases to run out:
+/// deliveries and integration runs. Where one process serves the database
+/// (SQLite), every claim is stale; where several share it (PostgreSQL),
+/// only an explicitly named instance (`instance_id`) knows which claims
+/// were its own, and an unnamed one leaves them to their leases.
+pub fn release_stale_claims(db: &Db, instance_id: Option<&str>) -> Result<(), String> {
+    let scope = match (db.shares_across_instances(), instance_id) {
+        (false, _) => None,
+        (true, Some(id)) => Some(id),
+        (true, None) => return Ok(()),
+    };
+    let n = db
+        .write_blocking(|c| {
+            let runs = Run::release(c, scope, time::now())?;
+            Ok(Delivery::release(c, scope, time::now())? + runs)
+        })
+        .map_err(|e| format!("cannot release stale claims: {e}"))?;
+    if n > 0 {
+        tracing::info!(
+            released = n,
+            "re-queued deliveries claimed by a previous run"
+        );
+    }
+    Ok(())
 }

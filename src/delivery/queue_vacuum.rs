@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::db::deliveries::{queue_rows, vacuum_queue};
-use crate::db::{Backend, Db};
+use crate::db::Db;
 
 /// Deliveries this process settled since the vacuum task last looked (the
 /// recorder counts them): each left two dead row versions in the queue,
@@ -39,9 +39,10 @@ const DEAD_ROWS: i64 = 5_000;
 /// The statistics are read once in this many checks (once a second).
 const STATS_EVERY: u32 = 10;
 
-/// Starts the task on PostgreSQL (`None` on SQLite); it ends with `cancel`.
+/// Starts the task where dead row versions pile up (PostgreSQL; `None` on
+/// SQLite); it ends with `cancel`.
 pub fn spawn(db: Db, cancel: CancellationToken) -> Option<tokio::task::JoinHandle<()>> {
-    if db.backend() != Backend::Postgres {
+    if !db.leaves_dead_rows() {
         return None;
     }
     Some(tokio::spawn(async move {

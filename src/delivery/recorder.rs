@@ -13,7 +13,8 @@ use diesel::Connection;
 use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::db::deliveries::{Candidate, Claimed, Settlement};
+use super::claims::{claim_now, Admit, ClaimSpec, DirectClaims};
+use crate::db::deliveries::{Claimed, Settlement};
 use crate::db::history::{AttemptBatch, AttemptRecord, HistoryRow};
 use crate::db::{time, Db, DbConn};
 use crate::error::{Error, Result};
@@ -39,18 +40,6 @@ pub enum Record {
     Claim(ClaimRequest),
 }
 
-/// Picks among claim candidates (see `lanes`).
-pub type Admit = Box<dyn FnMut(&Candidate) -> bool + Send>;
-
-/// What to claim (see `Delivery::claim`).
-pub struct ClaimSpec {
-    pub instance: String,
-    pub limit: i64,
-    pub lease: Duration,
-    pub exclude: Vec<String>,
-    pub admit: Admit,
-}
-
 /// A claim for the dispatcher and where its answer goes.
 pub struct ClaimRequest {
     pub spec: ClaimSpec,
@@ -62,7 +51,7 @@ pub struct ClaimRequest {
 pub struct Recorder {
     tx: mpsc::UnboundedSender<Record>,
     /// On PostgreSQL, claims run apart from the history writes.
-    direct: Option<super::direct_claim::DirectClaims>,
+    direct: Option<DirectClaims>,
 }
 
 /// Stores attempts and settlements and, for every webhook they disabled
@@ -121,8 +110,9 @@ impl Recorder {
         disable_after: chrono::Duration,
     ) -> (Recorder, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::unbounded_channel();
-        let direct = (db.backend() == crate::db::Backend::Postgres)
-            .then(|| super::direct_claim::DirectClaims::new(db.clone()));
+        let direct = db
+            .has_concurrent_writers()
+            .then(|| DirectClaims::new(db.clone()));
         (
             Recorder { tx, direct },
             tokio::spawn(run(db, rx, disable_after)),
@@ -130,7 +120,7 @@ impl Recorder {
     }
 
     /// Claims due deliveries: on SQLite along with the next history write,
-    /// on PostgreSQL in a transaction of its own (see `direct_claim`).
+    /// on PostgreSQL in a transaction of its own (see `claims`).
     pub async fn claim(
         &self,
         instance: String,
@@ -208,7 +198,7 @@ async fn run(db: Db, mut rx: mpsc::UnboundedReceiver<Record>, disable_after: chr
                     let mut cursor = turn.lock().unwrap_or_else(|e| e.into_inner());
                     let mut out = Vec::new();
                     for spec in specs {
-                        out.push(super::direct_claim::claim_now(c, spec, &mut cursor)?);
+                        out.push(claim_now(c, spec, &mut cursor)?);
                     }
                     Ok(out)
                 })

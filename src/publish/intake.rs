@@ -5,7 +5,7 @@
 use serde_json::Value;
 use tokio::sync::Notify;
 
-use super::{validate, EventTypeCache, Published, Publisher, ValidEvent, MAX_BATCH};
+use super::{validate, EventTypeCache, Published, Publisher, ValidEvent};
 
 /// Takes events as soon as they are recorded, so the delivery engine need
 /// not read them back. Implemented by the engine's cache; a trait, so that
@@ -13,6 +13,7 @@ use super::{validate, EventTypeCache, Published, Publisher, ValidEvent, MAX_BATC
 pub trait Handoff: Send + Sync {
     fn put(&self, id: String, event_type: String, payload: &str);
 }
+use crate::config::MAX_BATCH;
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;

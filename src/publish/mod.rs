@@ -19,7 +19,7 @@ use diesel::Connection;
 use serde_json::Value;
 use serde_json_path::JsonPath;
 
-use crate::db::deliveries::{Delivery, DeliveryStatus};
+use crate::db::deliveries::{Delivery, NewDelivery};
 use crate::db::event_types::{EventType, SHARED};
 use crate::db::events::Event;
 use crate::db::webhooks::Webhook;
@@ -33,9 +33,6 @@ pub const RESERVED_TYPES: &[&str] = &["webhook.disabled"];
 /// The `origin` of the events hookrelay publishes itself; refused from the
 /// API so receivers (and integration triggers) can trust it.
 pub const RESERVED_ORIGIN: &str = "hookrelay";
-
-/// Most events in one batch publish.
-pub const MAX_BATCH: usize = 1000;
 
 /// Event-type name → entity field, cached. Built-in types are cached under
 /// [`SHARED`], custom ones under their organization. Types are never
@@ -300,7 +297,7 @@ pub fn record_with(
 #[derive(Default)]
 pub struct Rows {
     events: Vec<Event>,
-    deliveries: Vec<Delivery>,
+    deliveries: Vec<NewDelivery>,
 }
 
 impl Rows {
@@ -330,20 +327,13 @@ impl Rows {
                 let w = &s.webhook;
                 if s.wants(org, &ev, &mut document) {
                     n += 1;
-                    self.deliveries.push(Delivery {
+                    self.deliveries.push(NewDelivery {
                         id: new_id("dlv"),
                         event_id: id.clone(),
                         webhook_id: w.id.clone(),
-                        status: DeliveryStatus::Pending,
-                        attempts: 0,
-                        next_attempt_at: now,
-                        claimed_by: None,
-                        lease_until: None,
-                        last_status_code: None,
-                        last_error: None,
-                        created_at: now,
-                        updated_at: now,
                         organization_id: w.organization_id.clone(),
+                        due: now,
+                        created_at: now,
                     });
                 }
             }

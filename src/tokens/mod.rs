@@ -10,9 +10,11 @@ use crate::db::{new_id, time, Db, DbConn};
 use crate::error::{Error, Result};
 
 mod cache;
+mod first;
 pub mod portal;
 
 pub use cache::{Cached, Ticket, TokenCache, TRUSTED_FOR, UNKNOWN_FOR};
+pub use first::ensure_first_token;
 
 crate::text_enum::text_enum! {
     /// A permission a token can hold (the one list of them: `api::auth`

@@ -1,12 +1,11 @@
-//! The backlog drain, and the throwaway PostgreSQL databases of the runs.
+//! The backlog drain: deliveries queued by an API-only gateway, then drained.
 
 use std::time::{Duration, Instant};
 
-use diesel::{Connection, PgConnection, RunQueryDsl};
 use serde_json::{json, Value};
 
 use crate::gateway::Gateway;
-use crate::runs::{create_webhooks, gateway_env, publish, wait_history, Bench};
+use crate::harness::{create_webhooks, gateway_env, publish, wait_history, Bench};
 use crate::stats::{row, Counter};
 
 /// Queues `backlog` deliveries through an API-only gateway, then measures
@@ -49,42 +48,4 @@ pub async fn backlog(b: &Bench, url: &str, empty_rate: f64) -> Value {
     );
     json!({"deliveries": total, "enqueue_seconds": fill_secs, "drain_seconds": secs, "drain_per_sec": rate,
         "ratio_to_empty_queue": rate / empty_rate, "peak_rss_mib": rss})
-}
-
-/// A PostgreSQL database for one run, dropped afterwards.
-pub struct PgDb {
-    admin: String,
-    pub name: String,
-    pub url: String,
-}
-
-impl PgDb {
-    pub fn create(admin: &str) -> PgDb {
-        let name = format!(
-            "hookrelay_bench_{}",
-            std::process::id() as u64 * 1000 + rand::random::<u16>() as u64
-        );
-        let mut c = PgConnection::establish(admin).expect("BENCH_PG_URL must reach PostgreSQL");
-        diesel::sql_query(format!("CREATE DATABASE {name}"))
-            .execute(&mut c)
-            .unwrap();
-        let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(admin);
-        PgDb {
-            admin: admin.to_string(),
-            url: format!("{base}/{name}"),
-            name,
-        }
-    }
-}
-
-impl Drop for PgDb {
-    fn drop(&mut self) {
-        if let Ok(mut c) = PgConnection::establish(&self.admin) {
-            let _ = diesel::sql_query(format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ))
-            .execute(&mut c);
-        }
-    }
 }

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::cpu::CpuProbe;
 use crate::gateway::Gateway;
-use crate::runs::{create_webhooks, gateway_env, latencies, publish, wait_history, Bench};
+use crate::harness::{create_webhooks, gateway_env, latencies, publish, wait_history, Bench};
 use crate::stats::{percentile_ms, row, Counter};
 
 /// `database`: the PostgreSQL database's name (its server's CPU is watched

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::gateway::Gateway;
-use crate::runs::{event, Bench};
+use crate::harness::{event, Bench};
 use crate::stats::row;
 
 /// One way of configuring the webhooks.

@@ -7,7 +7,7 @@ use futures_util::StreamExt;
 use serde_json::{json, Value};
 
 use crate::gateway::Gateway;
-use crate::runs::{event, latencies, publish, wait_history, Bench};
+use crate::harness::{event, latencies, publish, wait_history, Bench};
 use crate::stats::{percentile_ms, row, Counter};
 
 /// `publishers` clients each POSTing one event at a time, to the gateways

@@ -22,18 +22,18 @@ mod by_webhook;
 mod claim;
 mod explain;
 mod fair;
-mod handback;
+mod new;
 mod record;
 mod settle;
-mod settle_pg;
 mod stats;
 mod vacuum;
-
-pub use claim::{notify_due, DUE_CHANNEL};
+mod wake;
 
 pub use explain::explain_claim;
+pub use new::NewDelivery;
 pub use stats::{oldest_due_in, org_counts, QueueStats};
 pub use vacuum::{queue_rows, vacuum_queue};
+pub use wake::{listen_due, notify_due};
 
 use crate::text_enum::text_enum;
 
@@ -57,7 +57,7 @@ impl DeliveryStatus {
 }
 
 /// A delivery as the API shows it: its record with, while it is queued,
-/// its queue row (see `record` for how the two are written and read).
+/// its queue row (`new` writes the two, `record` reads them back).
 #[derive(Debug, Clone)]
 pub struct Delivery {
     pub id: String,

@@ -1,43 +1,29 @@
-//! How a delivery is written (its record and its queue row, together) and
-//! read back (the record with its queue row, if it still has one).
+//! How a delivery is read back: its record with its queue row, if it still
+//! has one (new deliveries are written by `new`).
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::{Array, Text, Timestamp};
 
 use super::{Delivery, DeliveryQuery, DeliveryStatus};
 use crate::db::schema::{deliveries, delivery_queue};
-use crate::db::{insert_many, pg_statement, DbConn};
+use crate::db::DbConn;
 
-/// The record of a delivery: a row of `deliveries`.
+/// The record of a delivery: a row of `deliveries` (new ones are written
+/// as [`super::NewDelivery`]).
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 // Batch-inserted: see `insert_rows!` for `treat_none_as_default_value`.
 #[diesel(table_name = deliveries, treat_none_as_default_value = false)]
-struct Record {
-    id: String,
-    event_id: String,
-    webhook_id: String,
-    status: DeliveryStatus,
-    attempts: i32,
-    last_status_code: Option<i32>,
-    last_error: Option<String>,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
-    organization_id: String,
-}
-
-/// A queued delivery: a row of `delivery_queue`.
-#[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = delivery_queue, treat_none_as_default_value = false)]
-struct QueueRow {
-    delivery_id: String,
-    organization_id: String,
-    webhook_id: String,
-    event_id: String,
-    next_attempt_at: NaiveDateTime,
-    attempts: i32,
-    claimed_by: Option<String>,
-    lease_until: Option<NaiveDateTime>,
+pub(super) struct Record {
+    pub id: String,
+    pub event_id: String,
+    pub webhook_id: String,
+    pub status: DeliveryStatus,
+    pub attempts: i32,
+    pub last_status_code: Option<i32>,
+    pub last_error: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub organization_id: String,
 }
 
 /// The queue columns read alongside a record (all NULL without a queue row).
@@ -92,27 +78,6 @@ macro_rules! joined {
 }
 
 impl Delivery {
-    /// Writes new deliveries: their records and, for those waiting, their
-    /// queue rows. Call inside the publish transaction. On PostgreSQL one
-    /// statement writes both tables for the whole batch.
-    pub fn insert_all(conn: &mut DbConn, all: &[Delivery]) -> QueryResult<()> {
-        if all.is_empty() {
-            return Ok(());
-        }
-        if let DbConn::Pg(pg) = conn {
-            return insert_pg(pg, all);
-        }
-        let records: Vec<Record> = all.iter().map(record_of).collect();
-        let queued: Vec<QueueRow> = all
-            .iter()
-            .filter(|d| d.status.is_waiting())
-            .map(queue_row_of)
-            .collect();
-        insert_many!(conn, deliveries::table, &records[..])?;
-        insert_many!(conn, delivery_queue::table, &queued[..])?;
-        Ok(())
-    }
-
     /// One page of deliveries, newest first; `limit + 1` rows.
     pub fn list(conn: &mut DbConn, query: &DeliveryQuery) -> QueryResult<Vec<Delivery>> {
         let mut q = joined!()
@@ -150,70 +115,4 @@ impl Delivery {
             .load(conn)?;
         Ok(rows.into_iter().map(|(r, q)| view(r, q)).collect())
     }
-}
-
-fn record_of(d: &Delivery) -> Record {
-    Record {
-        id: d.id.clone(),
-        event_id: d.event_id.clone(),
-        webhook_id: d.webhook_id.clone(),
-        status: d.status,
-        attempts: d.attempts,
-        last_status_code: d.last_status_code,
-        last_error: d.last_error.clone(),
-        created_at: d.created_at,
-        updated_at: d.updated_at,
-        organization_id: d.organization_id.clone(),
-    }
-}
-
-fn queue_row_of(d: &Delivery) -> QueueRow {
-    QueueRow {
-        delivery_id: d.id.clone(),
-        organization_id: d.organization_id.clone(),
-        webhook_id: d.webhook_id.clone(),
-        event_id: d.event_id.clone(),
-        next_attempt_at: d.next_attempt_at,
-        attempts: d.attempts,
-        claimed_by: None,
-        lease_until: None,
-    }
-}
-
-pg_statement! {
-    /// New deliveries into both tables (see [`insert_pg`]).
-    InsertNew<'a> {
-        ids: Vec<&'a str> => Array<Text>,
-        events: Vec<&'a str> => Array<Text>,
-        hooks: Vec<&'a str> => Array<Text>,
-        orgs: Vec<&'a str> => Array<Text>,
-        due: Vec<NaiveDateTime> => Array<Timestamp>,
-        created: Vec<NaiveDateTime> => Array<Timestamp>,
-    } = "WITH v AS (SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], \
-         ?::timestamp[], ?::timestamp[]) AS v(id, event_id, webhook_id, org, due, created)), \
-         r AS (INSERT INTO deliveries (id, event_id, webhook_id, status, attempts, \
-         last_status_code, last_error, created_at, updated_at, organization_id) \
-         SELECT id, event_id, webhook_id, 'pending', 0, NULL, NULL, created, created, org FROM v) \
-         INSERT INTO delivery_queue (delivery_id, organization_id, webhook_id, event_id, \
-         next_attempt_at, attempts, claimed_by, lease_until) \
-         SELECT id, org, webhook_id, event_id, due, 0, NULL, NULL FROM v"
-}
-
-/// Both tables in one statement: the rows travel as arrays, a CTE inserts
-/// the records and the outer `INSERT` their queue rows (the foreign key is
-/// checked at the end of the statement, when the records are there). New
-/// deliveries have no result yet, and every one is queued.
-fn insert_pg(conn: &mut PgConnection, all: &[Delivery]) -> QueryResult<()> {
-    debug_assert!(all.iter().all(|d| d.status == DeliveryStatus::Pending));
-    let col = |f: fn(&Delivery) -> &str| all.iter().map(f).collect::<Vec<&str>>();
-    InsertNew {
-        ids: col(|d| &d.id),
-        events: col(|d| &d.event_id),
-        hooks: col(|d| &d.webhook_id),
-        orgs: col(|d| &d.organization_id),
-        due: all.iter().map(|d| d.next_attempt_at).collect(),
-        created: all.iter().map(|d| d.created_at).collect(),
-    }
-    .execute(conn)?;
-    Ok(())
 }
