@@ -587,6 +587,33 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/webhooks/filter-test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Try a content filter on an event
+         * @description Evaluates a content filter (see `Filter`) on an event, given whole
+         *     (`event`) or as an event type whose example payload is used
+         *     (`event_type`), as fan-out would: `matches` says whether a web hook
+         *     with this filter would get the event, `nodes` what the query
+         *     selects. Nothing is stored or sent. An invalid query answers 422
+         *     `invalid_field`, field `filter`, with the parser's message.
+         *
+         *     Scope: `webhooks:read`.
+         */
+        post: operations["testWebhookFilter"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/webhooks/{id}": {
         parameters: {
             query?: never;
@@ -1845,6 +1872,8 @@ export interface components {
              * @description During a secret rotation's grace period, when the previous secret stops signing (`Webhook-Signature` lists both secrets' signatures until then); null otherwise.
              */
             previous_secret_expires_at: string | null;
+            /** @description The content filter (see `Filter`), or null when every subscribed event is delivered. */
+            filter: components["schemas"]["Filter"] | null;
         };
         /**
          * @description Which signature headers requests carry (when `signing` is true):
@@ -1955,6 +1984,8 @@ export interface components {
             signature_scheme?: "hrflow" | "standard" | "both" | "hrflow_sdk" | "signed_request" | null;
             /** @description Your own signing secret; absent or null generates one (`whsec_` + base64 of 32 random bytes). With `signature_scheme` `hrflow`, `hrflow_sdk` or `signed_request`, a secret HrFlow.ai issued is accepted too. A wrong one answers 422 `invalid_field`, field `secret`. */
             secret?: components["schemas"]["WebhookSecretValue"] | components["schemas"]["HrflowSecretValue"] | null;
+            /** @description A content filter (see `Filter`); absent or null delivers every subscribed event. An invalid query answers 422 `invalid_field`, field `filter`, with the parser's message. */
+            filter?: components["schemas"]["Filter"] | null;
         };
         /** @description Every field optional; absent or null leaves the value unchanged. */
         UpdateWebhook: {
@@ -1983,7 +2014,24 @@ export interface components {
              * @enum {string|null}
              */
             signature_scheme?: "hrflow" | "standard" | "both" | "hrflow_sdk" | "signed_request" | null;
+            /** @description A new content filter (see `Filter`), or `null` to remove it (every subscribed event is delivered again); absent leaves it unchanged. */
+            filter?: components["schemas"]["Filter"] | null;
         };
+        /**
+         * @description An RFC 9535 JSONPath query, evaluated against a one-element array
+         *     that holds the event, so that `$[?@.profile.source.key == 'src1']`
+         *     reads naturally. The event is delivered when the query selects at
+         *     least one node; otherwise the web hook gets no delivery for it, and
+         *     no history. The decision is made once, when the event is published;
+         *     re-sends, recoveries and the test send ("Check") are not filtered.
+         *     The function extensions `match` (whole string against an I-regexp),
+         *     `search` (any part), `length`, `count` and `value` are available.
+         *     See docs/api.md, "Content filters".
+         * @example $[?@.profile.source.key == 'd900ec70c67d43c71027f9bc63ec3b5b3e16c1d8']
+         * @example $[?@.job.board.key == 'd900ec70c67d43c71027f9bc63ec3b5b3e16c1d8']
+         * @example $[?match(@.message, 'profile (parsing|storing) .*')]
+         */
+        Filter: string;
         /**
          * @description How many requests the webhook gets at once, per process. `adaptive`:
          *     a limit that starts at 4, doubles each round trip while the receiver
@@ -2046,6 +2094,20 @@ export interface components {
         TestSend: {
             /** @description An existing event type; its example payload is sent. */
             event_type: string;
+        };
+        /** @description A filter and the event to try it on; give exactly one of `event` and `event_type`. */
+        FilterTest: {
+            filter: components["schemas"]["Filter"];
+            /** @description An event as it would be published. */
+            event?: Record<string, unknown>;
+            /** @description An existing event type; its example payload is used. */
+            event_type?: string;
+        };
+        FilterTestResult: {
+            /** @description Whether the event would be delivered (the query selects at least one node). */
+            matches: boolean;
+            /** @description The nodes the query selects, in order (for a `$[?…]` filter, the event itself). */
+            nodes: unknown[];
         };
         OrganizationEntry: {
             branding: components["schemas"]["Branding"];
@@ -4128,6 +4190,37 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             409: components["responses"]["LimitReached"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    testWebhookFilter: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FilterTest"];
+            };
+        };
+        responses: {
+            /** @description Whether the event matches, and the nodes selected. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FilterTestResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];

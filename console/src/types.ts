@@ -10,6 +10,7 @@ export type Webhook = Schemas["Webhook"];
 export type WebhookWithSecret = Schemas["WebhookWithSecret"];
 /** `GET /v1/webhooks/{id}/secret`. */
 export type WebhookSecret = Schemas["WebhookSecret"];
+export type FilterTestResult = Schemas["FilterTestResult"];
 export type EventType = Schemas["EventType"];
 export type HistoryEntry = Schemas["HistoryEntry"];
 export type Event = Schemas["Event"];

@@ -8,12 +8,14 @@ import { Check, Field, fieldError, formError, val } from "../ui/form";
 import { Confirm, Dialog } from "../ui/dialog";
 import { asApiError, useLoad } from "../ui/load";
 import { EventTypePicker } from "./event-types";
+import { FILTER_HINT } from "./webhook-options";
 
 export function WebhookForm(p: { hook?: Webhook; onClose: (changed: boolean) => void; onCreated?: (h: Webhook) => void }) {
   const editing = !!p.hook;
   const [name, setName] = useState(p.hook?.name ?? "");
   const [url, setUrl] = useState(p.hook?.url ?? "");
   const [types, setTypes] = useState<string[]>([]);
+  const [filter, setFilter] = useState("");
   const [error, setError] = useState<ApiError | null>(null);
   const [busy, setBusy] = useState(false);
   const catalogue = useLoad(() => (editing ? Promise.resolve(null) : get<Page<EventType>>("/v1/event-types")), []);
@@ -26,7 +28,7 @@ export function WebhookForm(p: { hook?: Webhook; onClose: (changed: boolean) => 
         await patch(`/v1/webhooks/${seg(p.hook!.id)}`, { name, url });
         p.onClose(true);
       } else {
-        const h = await post<WebhookWithSecret>("/v1/webhooks", { name, url, event_types: types });
+        const h = await post<WebhookWithSecret>("/v1/webhooks", { name, url, event_types: types, filter: filter.trim() || null });
         p.onClose(true);
         p.onCreated?.(h);
       }
@@ -36,7 +38,7 @@ export function WebhookForm(p: { hook?: Webhook; onClose: (changed: boolean) => 
       setBusy(false);
     }
   };
-  const fields = ["name", "url", "event_types"];
+  const fields = ["name", "url", "event_types", "filter"];
   return (
     <Dialog title={editing ? `Edit ${p.hook!.name}` : "Add a web hook"} onClose={() => p.onClose(false)} wide={!editing}>
       <form onSubmit={save} id="webhook-form" noValidate>
@@ -60,6 +62,11 @@ export function WebhookForm(p: { hook?: Webhook; onClose: (changed: boolean) => 
               <Loading />
             )}
           </fieldset>
+        )}
+        {!editing && (
+          <Field label="Filter (optional)" id="wh-filter" error={fieldError(error, "filter")} hint={FILTER_HINT}>
+            <input id="wh-filter" value={filter} placeholder="every subscribed event" spellcheck={false} onInput={(e) => setFilter(val(e))} />
+          </Field>
         )}
         {formError(error, fields) && <p class="error" role="alert">{formError(error, fields)}</p>}
         <div class="dialog-actions inline">

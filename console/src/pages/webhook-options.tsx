@@ -1,6 +1,7 @@
 // The Options panel: how requests are sent (verify SSL, signing and its
 // scheme, data format, max events per request, retry schedule, max in
-// flight) and the signing secret, revealed on demand, with Rotate.
+// flight), the content filter with Test filter, and the signing secret,
+// revealed on demand, with Rotate.
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, api, post, seg, patch } from "../api";
 import { Webhook, WebhookSecret, WebhookWithSecret } from "../types";
@@ -8,6 +9,7 @@ import { Secret, When } from "../ui/bits";
 import { Check, Field, fieldError, formError, val } from "../ui/form";
 import { Dialog } from "../ui/dialog";
 import { asApiError } from "../ui/load";
+import { FilterTestDialog } from "./filter-test";
 
 interface Form {
   verify_ssl: boolean;
@@ -17,6 +19,7 @@ interface Form {
   max_events_per_request: string;
   retry_schedule: string;
   max_in_flight: string;
+  filter: string;
 }
 
 const fromHook = (h: Webhook): Form => ({
@@ -27,12 +30,14 @@ const fromHook = (h: Webhook): Form => ({
   max_events_per_request: String(h.max_events_per_request),
   retry_schedule: h.retry_schedule ? h.retry_schedule.join(", ") : "",
   max_in_flight: String(h.max_in_flight),
+  filter: h.filter ?? "",
 });
 
 export function Options({ hook, onSaved, write }: { hook: Webhook; onSaved: () => void; write: boolean }) {
   const [f, setF] = useState<Form>(fromHook(hook));
   const [error, setError] = useState<ApiError | null>(null);
   const [saved, setSaved] = useState(false);
+  const [testing, setTesting] = useState(false);
   useEffect(() => setF(fromHook(hook)), [hook]);
   const set = (k: keyof Form) => (v: string | boolean) => setF({ ...f, [k]: v });
   const save = async (e: Event) => {
@@ -49,6 +54,8 @@ export function Options({ hook, onSaved, write }: { hook: Webhook; onSaved: () =
         // Empty: the deployment's HOOKRELAY_RETRY_SCHEDULE.
         retry_schedule: sched ? sched.split(/[,\s]+/).filter(Boolean) : null,
         max_in_flight: Number(f.max_in_flight),
+        // Empty: no filter, every subscribed event is delivered.
+        filter: f.filter.trim() || null,
       });
       setSaved(true);
       setTimeout(() => setSaved(false), 2000);
@@ -57,7 +64,7 @@ export function Options({ hook, onSaved, write }: { hook: Webhook; onSaved: () =
       setError(asApiError(err));
     }
   };
-  const names = ["verify_ssl", "signing", "signature_scheme", "format", "max_events_per_request", "retry_schedule", "max_in_flight"];
+  const names = ["verify_ssl", "signing", "signature_scheme", "format", "max_events_per_request", "retry_schedule", "max_in_flight", "filter"];
   const dis = !write;
   return (
     <section class="card panel" aria-labelledby="options-title">
@@ -99,8 +106,17 @@ export function Options({ hook, onSaved, write }: { hook: Webhook; onSaved: () =
         <Field label="Retry schedule" id="opt-retry" error={fieldError(error, "retry_schedule")} hint="Delays after each failed attempt, e.g. 30s, 5m, 2h. Empty: the server's default.">
           <input id="opt-retry" value={f.retry_schedule} placeholder="server default" disabled={dis} onInput={(e) => set("retry_schedule")(val(e))} />
         </Field>
+        <Field label="Filter" id="opt-filter" error={fieldError(error, "filter")} hint={FILTER_HINT}>
+          <input id="opt-filter" value={f.filter} placeholder="every subscribed event" spellcheck={false} disabled={dis} onInput={(e) => set("filter")(val(e))} />
+        </Field>
+        <div class="button-row">
+          <button type="button" disabled={!f.filter.trim()} onClick={() => setTesting(true)}>
+            Test filter
+          </button>
+        </div>
         {formError(error, names) && <p class="error" role="alert">{formError(error, names)}</p>}
       </form>
+      {testing && <FilterTestDialog filter={f.filter.trim()} subscribed={hook.event_types} onClose={() => setTesting(false)} />}
       {write && <SecretBox hook={hook} onRotated={onSaved} />}
     </section>
   );
@@ -196,6 +212,10 @@ function Rotate({ hook, onClose }: { hook: Webhook; onClose: (secret: string | n
     </Dialog>
   );
 }
+
+/** The filter field's hint (docs/api.md, "Content filters"). */
+export const FILTER_HINT =
+  "A JSONPath query (RFC 9535) on [event]: only events it selects are delivered, e.g. $[?@.profile.source.key == 'src1'] or $[?match(@.message, 'profile (parsing|storing) .*')]. Empty: every event.";
 
 /** What a receiver of the scheme needs to know; signed requests carry the event in a header. */
 function schemeHint(scheme: string): string | undefined {

@@ -1,0 +1,71 @@
+// Test filter: tries a content filter (as typed, not yet saved) on an event
+// type's example payload and says whether the web hook would get it.
+import { useState } from "preact/hooks";
+import { get, Page, post } from "../api";
+import { EventType, FilterTestResult } from "../types";
+import { ErrorNote } from "../ui/bits";
+import { Dialog } from "../ui/dialog";
+import { Field, val } from "../ui/form";
+import { asApiError, useLoad } from "../ui/load";
+import { covered } from "./event-types";
+
+export function FilterTestDialog({ filter, subscribed, onClose }: { filter: string; subscribed: string[]; onClose: () => void }) {
+  const types = useLoad(() => get<Page<EventType>>("/v1/event-types"), []);
+  const [type, setType] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [result, setResult] = useState<FilterTestResult | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const list = types.data?.data.filter((t) => t.example) ?? [];
+  const first = list.find((t) => covered(subscribed, t.name))?.name ?? list[0]?.name ?? "";
+  const chosen = type || first;
+  const run = async () => {
+    setBusy(true);
+    setError(null);
+    setResult(null);
+    try {
+      setResult(await post<FilterTestResult>("/v1/webhooks/filter-test", { filter, event_type: chosen }));
+    } catch (e) {
+      setError(asApiError(e).shown);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Dialog
+      title="Test filter"
+      onClose={onClose}
+      wide
+      actions={
+        <>
+          <button type="button" onClick={onClose}>
+            Close
+          </button>
+          <button type="button" class="primary" disabled={busy || !chosen} onClick={run}>
+            {busy ? "Testing…" : "Test"}
+          </button>
+        </>
+      }
+    >
+      <p>
+        Runs the filter <code>{filter}</code> on an event type's example payload. Nothing is saved or sent.
+      </p>
+      <ErrorNote error={types.error} />
+      <Field label="Event type" id="filter-test-type">
+        <select id="filter-test-type" value={chosen} onChange={(e) => setType(val(e))}>
+          {list.map((t) => (
+            <option value={t.name}>{t.name}</option>
+          ))}
+        </select>
+      </Field>
+      {error && <p class="error" role="alert">{error}</p>}
+      {result && (
+        <div class="filter-result" aria-live="polite">
+          <p role="status" class={result.matches ? "ok-note" : "muted"}>
+            {result.matches ? "Matches: this event would be delivered." : "No match: this event would not be delivered."}
+          </p>
+          {result.nodes.length > 0 && <pre class="code">{JSON.stringify(result.nodes, null, 2)}</pre>}
+        </div>
+      )}
+    </Dialog>
+  );
+}
