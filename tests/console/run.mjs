@@ -262,6 +262,45 @@ await run("console", async () => {
     await choose("both");
   });
 
+  await step("a filter is tried on an event type's example, refused when invalid, saved, and cleared", async () => {
+    await page.goto(`${gw.base}/console/#/webhooks/${hookId}`);
+    await page.reload();
+    const filter = page.locator("#opt-filter");
+    const saveOptions = () => page.locator('section[aria-labelledby="options-title"]').getByRole("button", { name: "Save" }).click();
+    const testButton = page.getByRole("button", { name: "Test filter" });
+    const tryOn = async (text, type, seen) => {
+      // Fill until it holds: a reload of the web hook resets the form.
+      await until(async () => {
+        await filter.fill(text);
+        return (await filter.inputValue()) === text && (await testButton.isEnabled());
+      }, `filter ${text} typed`);
+      await testButton.click();
+      const d = dialog();
+      await d.getByLabel("Event type").selectOption(type);
+      await d.getByRole("button", { name: "Test", exact: true }).click();
+      await d.getByText(seen).waitFor();
+      return d;
+    };
+    const byMessage = "$[?match(@.message, 'profile (parsing|storing) .*')]";
+    let d = await tryOn(byMessage, "job.parsing.success", "No match: this event would not be delivered.");
+    await d.getByRole("button", { name: "Close", exact: true }).first().click();
+    d = await tryOn(byMessage, "profile.parsing.success", "Matches: this event would be delivered.");
+    await shot("10b-filter-test");
+    await d.getByRole("button", { name: "Close", exact: true }).first().click();
+    await filter.fill("$[?@.profile ==]");
+    await saveOptions();
+    await page.locator("#opt-filter-error").getByText(/not a valid JSONPath query/).waitFor();
+    // Fill and save until it holds (a reload of the web hook resets the form).
+    const saved = (text, want) =>
+      until(async () => {
+        await filter.fill(text);
+        await saveOptions();
+        return (await gw.api("GET", `/v1/webhooks/${hookId}`)).body.filter === want;
+      }, `filter ${want} saved`);
+    await saved(byMessage, byMessage);
+    await saved("", null);
+  });
+
   await step("Create a token: shown once, with Done", async () => {
     await nav("Access tokens").click();
     await page.getByRole("button", { name: "Create a token" }).click();
