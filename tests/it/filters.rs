@@ -66,6 +66,16 @@ async fn publish(app: &TestApp, event: Value) -> (String, u64) {
     )
 }
 
+/// Publishes each event; checks the web hooks it is recorded for, and the
+/// answer's `deliveries`.
+async fn fans_out_as(app: &TestApp, cases: &[(Value, BTreeSet<String>)]) {
+    for (event, want) in cases {
+        let (id, n) = publish(app, event.clone()).await;
+        assert_eq!(n as usize, want.len(), "{event}");
+        assert_eq!(&delivered_to(app, &id).await, want, "{event}");
+    }
+}
+
 fn set(ids: &[&String]) -> BTreeSet<String> {
     ids.iter().map(|s| s.to_string()).collect()
 }
@@ -94,11 +104,7 @@ async fn filters_route_by_source_and_board_key(backend: Backend) {
         (job("b1"), set(&[&by_board, &plain])),
         (job("b2"), set(&[&plain])),
     ];
-    for (event, want) in &cases {
-        let (id, n) = publish(&app, event.clone()).await;
-        assert_eq!(n as usize, want.len(), "{event}");
-        assert_eq!(&delivered_to(&app, &id).await, want, "{event}");
-    }
+    fans_out_as(&app, &cases).await;
     rx.wait_for("/all", 4).await;
     assert_eq!(rx.wait_for("/src1", 1).await.len(), 1);
     assert_eq!(rx.wait_for("/b1", 1).await.len(), 1);
@@ -148,11 +154,7 @@ async fn filter_functions_select_events(backend: Backend) {
         // No `message` and no `profile`: the functions select nothing.
         (job("b"), set(&[])),
     ];
-    for (event, want) in &cases {
-        let (id, n) = publish(&app, event.clone()).await;
-        assert_eq!(n as usize, want.len(), "{event}");
-        assert_eq!(&delivered_to(&app, &id).await, want, "{event}");
-    }
+    fans_out_as(&app, &cases).await;
     rx.stop().await;
     app.stop().await;
 }

@@ -10,15 +10,34 @@ import { asApiError, useLoad } from "../ui/load";
 import { covered } from "./event-types";
 import { Exchange } from "./history-detail";
 
-export function CheckDialog({ hook, onClose }: { hook: Webhook; onClose: () => void }) {
+/** An event type with an example to pick (by default the first one the
+ * web hook subscribes to): the one chosen, and its field. */
+export function useExampleType(subscribed: string[], id: string) {
   const types = useLoad(() => get<Page<EventType>>("/v1/event-types"), []);
   const [type, setType] = useState("");
+  const list = types.data?.data.filter((t) => t.example) ?? [];
+  const first = list.find((t) => covered(subscribed, t.name))?.name ?? list[0]?.name ?? "";
+  const chosen = type || first;
+  const field = (
+    <>
+      <ErrorNote error={types.error} />
+      <Field label="Event type" id={id}>
+        <select id={id} value={chosen} onChange={(e) => setType(val(e))}>
+          {list.map((t) => (
+            <option value={t.name}>{t.name}</option>
+          ))}
+        </select>
+      </Field>
+    </>
+  );
+  return { chosen, field };
+}
+
+export function CheckDialog({ hook, onClose }: { hook: Webhook; onClose: () => void }) {
+  const { chosen, field } = useExampleType(hook.event_types, "check-type");
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<HistoryEntry | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const list = types.data?.data.filter((t) => t.example) ?? [];
-  const first = list.find((t) => covered(hook.event_types, t.name))?.name ?? list[0]?.name ?? "";
-  const chosen = type || first;
   const send = async () => {
     setBusy(true);
     setError(null);
@@ -47,14 +66,7 @@ export function CheckDialog({ hook, onClose }: { hook: Webhook; onClose: () => v
       }
     >
       <p>Sends the example payload of an event type to {hook.url} now, signed as usual, and shows what came back.</p>
-      <ErrorNote error={types.error} />
-      <Field label="Event type" id="check-type">
-        <select id="check-type" value={chosen} onChange={(e) => setType(val(e))}>
-          {list.map((t) => (
-            <option value={t.name}>{t.name}</option>
-          ))}
-        </select>
-      </Field>
+      {field}
       {error && <p class="error" role="alert">{error}</p>}
       {result && (
         <div class="check-result" aria-live="polite">

@@ -1,23 +1,17 @@
 // Test filter: tries a content filter (as typed, not yet saved) on an event
 // type's example payload and says whether the web hook would get it.
 import { useState } from "preact/hooks";
-import { get, Page, post } from "../api";
-import { EventType, FilterTestResult } from "../types";
-import { ErrorNote } from "../ui/bits";
+import { post } from "../api";
+import { FilterTestResult } from "../types";
 import { Dialog } from "../ui/dialog";
-import { Field, val } from "../ui/form";
-import { asApiError, useLoad } from "../ui/load";
-import { covered } from "./event-types";
+import { asApiError } from "../ui/load";
+import { useExampleType } from "./check";
 
 export function FilterTestDialog({ filter, subscribed, onClose }: { filter: string; subscribed: string[]; onClose: () => void }) {
-  const types = useLoad(() => get<Page<EventType>>("/v1/event-types"), []);
-  const [type, setType] = useState("");
+  const { chosen, field } = useExampleType(subscribed, "filter-test-type");
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<FilterTestResult | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const list = types.data?.data.filter((t) => t.example) ?? [];
-  const first = list.find((t) => covered(subscribed, t.name))?.name ?? list[0]?.name ?? "";
-  const chosen = type || first;
   const run = async () => {
     setBusy(true);
     setError(null);
@@ -49,14 +43,7 @@ export function FilterTestDialog({ filter, subscribed, onClose }: { filter: stri
       <p>
         Runs the filter <code>{filter}</code> on an event type's example payload. Nothing is saved or sent.
       </p>
-      <ErrorNote error={types.error} />
-      <Field label="Event type" id="filter-test-type">
-        <select id="filter-test-type" value={chosen} onChange={(e) => setType(val(e))}>
-          {list.map((t) => (
-            <option value={t.name}>{t.name}</option>
-          ))}
-        </select>
-      </Field>
+      {field}
       {error && <p class="error" role="alert">{error}</p>}
       {result && (
         <div class="filter-result" aria-live="polite">
