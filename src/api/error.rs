@@ -153,6 +153,8 @@ mod tests {
             ("payload_too_large", 413),
             ("unsupported_media_type", 415),
             ("unauthorized", 401),
+            ("portal_link_expired", 401),
+            ("portal_link_revoked", 401),
             ("forbidden", 403),
             ("invalid_field", 422),
             ("invalid_url", 422),

@@ -16,9 +16,6 @@ pub mod wake;
 pub mod webhooks;
 pub mod worker;
 
-// Moved to `crate::outbound` (issue 15); old paths kept for app.rs, main.rs
-// and manifest until they import from there.
-
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;

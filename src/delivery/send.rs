@@ -7,10 +7,9 @@ use serde_json::{Map, Value};
 
 use super::concurrency::Signal;
 use super::payload::Rendered;
+use crate::db::time;
 use crate::outbound::describe;
 use crate::outbound::read::read_truncated;
-// Moved to `crate::outbound` (issue 15); re-exported for app.rs, state.rs, main.rs.
-use crate::db::time;
 use crate::signing::{Signer, STANDARD_ID_HEADER};
 
 /// Everything history records about one attempt.

@@ -34,6 +34,19 @@ async fn mint(app: &TestApp, org: &str, body: Option<&Value>) -> (StatusCode, Va
     .await
 }
 
+/// `org`'s live links, listed with the platform token; (status, body).
+async fn live(app: &TestApp, org: &str) -> (StatusCode, Value) {
+    call(
+        app,
+        TOKEN,
+        Some(org),
+        Method::GET,
+        "/v1/portal/sessions",
+        None,
+    )
+    .await
+}
+
 /// The secret of a minted link, read from its URL's fragment.
 fn secret_of(minted: &Value) -> String {
     let url = minted["url"].as_str().unwrap();
@@ -142,28 +155,12 @@ async fn a_link_acts_in_its_organization_only(backend: Backend) {
     }
 
     // Listed for its organization, never with its secret.
-    let (s, list) = call(
-        &app,
-        TOKEN,
-        Some(&a),
-        Method::GET,
-        "/v1/portal/sessions",
-        None,
-    )
-    .await;
+    let (s, list) = live(&app, &a).await;
     assert_eq!(s, StatusCode::OK, "{list}");
     assert_eq!(ids(&list), vec![minted["id"].as_str().unwrap()]);
     assert!(list["data"][0].get("url").is_none(), "{list}");
     assert!(!list.to_string().contains(&secret));
-    let (_, other) = call(
-        &app,
-        TOKEN,
-        Some(&b),
-        Method::GET,
-        "/v1/portal/sessions",
-        None,
-    )
-    .await;
+    let (_, other) = live(&app, &b).await;
     assert!(ids(&other).is_empty(), "{other}");
     // Another organization cannot revoke it.
     let path = format!("/v1/portal/sessions/{}", minted["id"].as_str().unwrap());
@@ -320,15 +317,7 @@ async fn revoked_and_expired_links_say_which(backend: Backend) {
     let (s, v) = call(&app, &unknown, None, Method::GET, "/v1/me", None).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     assert_eq!(v["error"]["code"], "unauthorized");
-    let (_, list) = call(
-        &app,
-        TOKEN,
-        Some(&a),
-        Method::GET,
-        "/v1/portal/sessions",
-        None,
-    )
-    .await;
+    let (_, list) = live(&app, &a).await;
     assert!(
         ids(&list).is_empty(),
         "neither the revoked nor the expired link is live: {list}"
