@@ -85,6 +85,8 @@ pub struct ValidEvent {
     pub event_type: String,
     /// Compact JSON, the publisher's key order kept.
     pub payload: String,
+    /// The trace context it was published in (`telemetry::current`).
+    pub traceparent: Option<String>,
 }
 
 /// Outcome of one publish.
@@ -183,6 +185,7 @@ pub async fn validate(
     Ok(ValidEvent {
         event_type,
         payload,
+        traceparent: None,
     })
 }
 
@@ -305,6 +308,7 @@ impl Rows {
                 idempotency_key: idempotency_key.clone(),
                 created_at: now,
                 organization_id: org.to_string(),
+                traceparent: ev.traceparent,
             });
             out.push(Published {
                 id,
@@ -337,6 +341,7 @@ pub fn record_builtin_in(
         .map(|(event_type, payload)| ValidEvent {
             event_type: event_type.clone(),
             payload: payload.to_string(),
+            traceparent: crate::telemetry::current(),
         })
         .collect();
     record(conn, org, valid, None)?;
