@@ -3,140 +3,16 @@
 //! delivery attempt a CLIENT span of that trace, the receiver handed the
 //! trace on; with the collector down, deliveries not delayed.
 
-use std::collections::HashMap;
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use actix_web::{web, App, HttpResponse, HttpServer};
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
-use opentelemetry_proto::tonic::common::v1::KeyValue;
-use prost::Message;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+use crate::common::collector::Collector;
 use crate::common::gateway::{free_port, Gateway};
 use crate::common::receiver::Receiver;
-use crate::common::wait::until_ok;
 use crate::common::{event, fresh_database, notice, Backend, TOKEN};
-
-/// One exported span, flattened.
-#[derive(Debug, Clone)]
-struct Span {
-    trace_id: String,
-    span_id: String,
-    parent_span_id: String,
-    name: String,
-    /// OTLP's `SpanKind`: 2 server, 3 client.
-    kind: i32,
-    attributes: HashMap<String, String>,
-    /// The resource's `service.name`.
-    service: String,
-}
-
-/// An OTLP/HTTP receiver (`POST /v1/traces`, protobuf) on loopback.
-struct Collector {
-    base: String,
-    spans: Arc<Mutex<Vec<Span>>>,
-    handle: actix_web::dev::ServerHandle,
-}
-
-fn text(v: &Option<opentelemetry_proto::tonic::common::v1::AnyValue>) -> String {
-    match v.as_ref().and_then(|v| v.value.as_ref()) {
-        Some(Any::StringValue(s)) => s.clone(),
-        Some(Any::IntValue(i)) => i.to_string(),
-        Some(Any::BoolValue(b)) => b.to_string(),
-        Some(Any::DoubleValue(d)) => d.to_string(),
-        other => format!("{other:?}"),
-    }
-}
-
-fn attributes(kvs: &[KeyValue]) -> HashMap<String, String> {
-    kvs.iter()
-        .map(|kv| (kv.key.clone(), text(&kv.value)))
-        .collect()
-}
-
-async fn export(body: web::Bytes, spans: web::Data<Arc<Mutex<Vec<Span>>>>) -> HttpResponse {
-    let Ok(request) = ExportTraceServiceRequest::decode(body) else {
-        return HttpResponse::BadRequest().finish();
-    };
-    let mut out = spans.lock().unwrap();
-    for rs in request.resource_spans {
-        let service = rs
-            .resource
-            .as_ref()
-            .map(|r| attributes(&r.attributes))
-            .and_then(|a| a.get("service.name").cloned())
-            .unwrap_or_default();
-        for ss in rs.scope_spans {
-            for s in ss.spans {
-                out.push(Span {
-                    trace_id: hex::encode(&s.trace_id),
-                    span_id: hex::encode(&s.span_id),
-                    parent_span_id: hex::encode(&s.parent_span_id),
-                    name: s.name,
-                    kind: s.kind,
-                    attributes: attributes(&s.attributes),
-                    service: service.clone(),
-                });
-            }
-        }
-    }
-    HttpResponse::Ok()
-        .content_type("application/x-protobuf")
-        .finish()
-}
-
-impl Collector {
-    fn start() -> Collector {
-        let spans = Arc::new(Mutex::new(Vec::new()));
-        let data = web::Data::new(spans.clone());
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(data.clone())
-                .route("/v1/traces", web::post().to(export))
-        })
-        .workers(1)
-        .disable_signals()
-        .bind("127.0.0.1:0")
-        .expect("bind collector");
-        let addr = server.addrs()[0];
-        let server = server.run();
-        let handle = server.handle();
-        tokio::spawn(server);
-        Collector {
-            base: format!("http://{addr}"),
-            spans,
-            handle,
-        }
-    }
-
-    /// Waits for spans of `trace_id` until `done` says they are all there.
-    async fn trace(&self, trace_id: &str, done: impl Fn(&[Span]) -> bool) -> Vec<Span> {
-        until_ok(
-            &format!("the spans of trace {trace_id}"),
-            Duration::from_secs(30),
-            async || {
-                let spans: Vec<Span> = self
-                    .spans
-                    .lock()
-                    .unwrap()
-                    .iter()
-                    .filter(|s| s.trace_id == trace_id)
-                    .cloned()
-                    .collect();
-                if done(&spans) {
-                    Ok(spans)
-                } else {
-                    Err(format!("{spans:#?}"))
-                }
-            },
-        )
-        .await
-    }
-}
 
 /// The variables that point the gateway at `endpoint`, exporting quickly.
 fn otel_env(endpoint: &str) -> Vec<(&'static str, String)> {
