@@ -23,6 +23,7 @@ pub mod sealed;
 pub mod signing;
 pub mod state;
 pub mod stats;
+pub mod telemetry;
 pub mod text;
 pub mod text_enum;
 pub mod tokens;

@@ -18,6 +18,7 @@ use actix_web::{Error, HttpMessage};
 use tracing::field::Empty;
 use tracing::Span;
 use tracing_actix_web::{DefaultRootSpanBuilder, Level, RequestId, RootSpanBuilder};
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 /// The public route whose query must not reach the logs.
 const CALLBACK: &str = "/oauth/callback";
@@ -34,7 +35,9 @@ impl RootSpanBuilder for AccessSpan {
     fn on_request_start(request: &ServiceRequest) -> Span {
         request.extensions_mut().insert(Started(Instant::now()));
         if request.path() != CALLBACK {
-            return tracing_actix_web::root_span!(level = Level::DEBUG, request);
+            let span = tracing_actix_web::root_span!(level = Level::DEBUG, request);
+            continue_trace(&span, request);
+            return span;
         }
         let agent = request
             .headers()
@@ -66,6 +69,21 @@ impl RootSpanBuilder for AccessSpan {
                 error = %e,
             ),
         }
+    }
+}
+
+/// With traces exported, a request carrying W3C `traceparent` (and
+/// `tracestate`) continues that trace: its span, and so a publish's events
+/// and their deliveries, join it. Without one, the request starts a trace.
+fn continue_trace(span: &Span, request: &ServiceRequest) {
+    if !crate::telemetry::enabled() {
+        return;
+    }
+    let header = |name| request.headers().get(name).and_then(|v| v.to_str().ok());
+    if let Some(parent) = header("traceparent") {
+        let cx = crate::telemetry::context_from(parent, header("tracestate"));
+        // Refused only for a span the layer does not see: nothing to join.
+        let _ = span.set_parent(cx);
     }
 }
 

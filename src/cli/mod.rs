@@ -7,6 +7,7 @@
 //! forty server options, so their `--help` fits them.
 
 mod backup;
+mod logging;
 mod manifest;
 mod tokens;
 mod verify;
@@ -149,23 +150,6 @@ pub struct BackupArgs {
     pub db: DbArgs,
 }
 
-fn init_logging(format: &crate::config::LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| "info,actix_server=warn".into());
-    // A line when each span closes: per request at info (the access log,
-    // with its duration), per delivery at debug.
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr);
-    if *format == crate::config::LogFormat::Json {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
-}
-
 /// Parses the command line and runs the command.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
@@ -173,12 +157,9 @@ pub fn run() -> ExitCode {
         .command
         .unwrap_or_else(|| Command::Serve(Box::new(cli.serve)));
     let result = match command {
-        Command::Serve(config) => {
-            init_logging(&config.log_format);
-            serve(*config)
-        }
+        Command::Serve(config) => serve(*config),
         Command::Migrate { db, log_format } => {
-            init_logging(&log_format);
+            logging::init(&log_format, None);
             db.connect().map(|_| {
                 eprintln!("hookrelay: migrations applied");
             })
@@ -202,18 +183,25 @@ pub fn run() -> ExitCode {
 }
 
 fn serve(config: Config) -> Result<(), String> {
+    let telemetry = crate::telemetry::Telemetry::from_env()?;
+    logging::init(&config.log_format, telemetry.as_ref());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
-    rt.block_on(async move {
+    let served = rt.block_on(async move {
         let running = crate::app::start(config).await?;
         wait_for_signal().await;
         tracing::info!("shutting down: finishing deliveries in flight");
         running.stop().await;
         tracing::info!("stopped");
         Ok(())
-    })
+    });
+    // Outside the runtime: flushing blocks until the exporter is done.
+    if let Some(telemetry) = telemetry {
+        telemetry.shutdown();
+    }
+    served
 }
 
 async fn wait_for_signal() {

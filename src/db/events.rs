@@ -22,6 +22,9 @@ pub struct Event {
     pub created_at: NaiveDateTime,
     /// The organization it belongs to.
     pub organization_id: String,
+    /// The trace context it was published in, when traces are exported:
+    /// `traceparent`, then `tracestate` after a line break (`telemetry`).
+    pub traceparent: Option<String>,
 }
 
 /// Filters for listing events (newest first).

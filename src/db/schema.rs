@@ -65,6 +65,7 @@ diesel::table! {
         idempotency_key -> Nullable<Text>,
         created_at -> Timestamp,
         organization_id -> Text,
+        traceparent -> Nullable<Text>,
     }
 }
 

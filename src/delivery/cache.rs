@@ -48,8 +48,9 @@ impl Default for EventCache {
 
 impl crate::publish::Handoff for EventCache {
     /// Remembers a just-recorded event.
-    fn put(&self, id: String, event_type: String, payload: &str) {
-        if let Ok(doc) = EventDoc::from_payload(payload) {
+    fn put(&self, id: String, event_type: String, payload: &str, traceparent: Option<&str>) {
+        if let Ok(mut doc) = EventDoc::from_payload(payload) {
+            doc.traceparent = traceparent.map(str::to_string);
             self.inner.insert(id, (Arc::new(doc), event_type));
         }
     }

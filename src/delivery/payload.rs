@@ -16,6 +16,8 @@ pub struct EventDoc {
     pub entity: String,
     /// Length of the JSON text it was parsed from (sizes the event cache).
     pub text_len: usize,
+    /// The trace context it was published in: its deliveries' parent.
+    pub traceparent: Option<String>,
     /// Its single-event bodies, rendered once: every webhook of a format
     /// gets the same bytes, and an event usually goes to several.
     form: OnceLock<Arc<Rendered>>,
@@ -32,6 +34,7 @@ impl EventDoc {
             object,
             entity,
             text_len: payload.len(),
+            traceparent: None,
             form: OnceLock::new(),
             json: OnceLock::new(),
         })

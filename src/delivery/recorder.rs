@@ -95,6 +95,7 @@ pub fn store(
             vec![ValidEvent {
                 event_type: "webhook.disabled".into(),
                 payload,
+                traceparent: None,
             }],
             None,
         )?;

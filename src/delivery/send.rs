@@ -69,6 +69,14 @@ pub async fn send(
         ("User-Agent", USER_AGENT.to_string()),
         (STANDARD_ID_HEADER, msg_id.to_string()),
     ];
+    // With traces exported, the receiver continues the attempt's trace.
+    for (name, value) in crate::telemetry::headers() {
+        match name.as_str() {
+            "traceparent" => wire.push(("traceparent", value)),
+            "tracestate" if !value.is_empty() => wire.push(("tracestate", value)),
+            _ => {}
+        }
+    }
     let mut too_large = None;
     if let Some(signer) = signer {
         let timestamp = chrono::Utc::now().timestamp();

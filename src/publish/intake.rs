@@ -11,7 +11,7 @@ use super::{validate, EventTypeCache, Published, Publisher, ValidEvent};
 /// not read them back. Implemented by the engine's cache; a trait, so that
 /// publishing does not depend on delivery (delivery depends on publishing).
 pub trait Handoff: Send + Sync {
-    fn put(&self, id: String, event_type: String, payload: &str);
+    fn put(&self, id: String, event_type: String, payload: &str, traceparent: Option<&str>);
 }
 use crate::config::MAX_BATCH;
 use crate::db::Db;
@@ -92,7 +92,7 @@ impl Intake<'_> {
     /// same idempotency key won the race (the retry then finds and returns it).
     async fn record<T>(
         &self,
-        events: Vec<ValidEvent>,
+        mut events: Vec<ValidEvent>,
         key: Option<String>,
         trigger: Option<T>,
     ) -> Result<Vec<Published>>
@@ -101,6 +101,12 @@ impl Intake<'_> {
     {
         // Before anything is written: a rate-limited publish leaves nothing.
         self.publisher.rate.admit(self.organization, events.len())?;
+        // The request's trace, which each delivery attempt will continue.
+        if let Some(cx) = crate::telemetry::current() {
+            for e in &mut events {
+                e.traceparent = Some(cx.clone());
+            }
+        }
         let mut res = self
             .publisher
             .publish(self.organization.to_string(), events.clone(), key.clone())
@@ -128,8 +134,12 @@ impl Intake<'_> {
                     .event_accepted(self.types.metric_label(&e.event_type), 1);
             }
             if p.deliveries > 0 && !p.replayed {
-                self.events
-                    .put(p.id.clone(), e.event_type.clone(), &e.payload);
+                self.events.put(
+                    p.id.clone(),
+                    e.event_type.clone(),
+                    &e.payload,
+                    e.traceparent.as_deref(),
+                );
                 fresh = true;
             }
         }

@@ -87,6 +87,8 @@ pub struct ValidEvent {
     pub event_type: String,
     /// Compact JSON, the publisher's key order kept.
     pub payload: String,
+    /// The trace context it was published in (`telemetry::current`).
+    pub traceparent: Option<String>,
 }
 
 /// Outcome of one publish.
@@ -185,6 +187,7 @@ pub async fn validate(
     Ok(ValidEvent {
         event_type,
         payload,
+        traceparent: None,
     })
 }
 
@@ -344,6 +347,7 @@ impl Rows {
                 idempotency_key: idempotency_key.clone(),
                 created_at: now,
                 organization_id: org.to_string(),
+                traceparent: ev.traceparent,
             });
             out.push(Published {
                 id,
@@ -376,6 +380,7 @@ pub fn record_builtin_in(
         .map(|(event_type, payload)| ValidEvent {
             event_type: event_type.clone(),
             payload: payload.to_string(),
+            traceparent: crate::telemetry::current(),
         })
         .collect();
     record(conn, org, valid, None)?;

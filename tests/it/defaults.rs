@@ -178,6 +178,12 @@ fn operations_table_states_every_variable_and_its_default() {
             "docs/operations.md says {var} defaults to '{cell}'"
         );
     }
+    for var in hookrelay::telemetry::VARIABLES {
+        assert!(
+            page.contains(&format!("| `{var}` | ")),
+            "docs/operations.md's configuration table lacks {var}"
+        );
+    }
     for var in listed.keys() {
         assert!(
             defaults.contains_key(var) || var == "HOOKRELAY_BOOTSTRAP_TOKEN",

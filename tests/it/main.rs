@@ -31,6 +31,7 @@ mod openapi;
 mod organizations;
 mod organizations_people;
 mod organizations_types;
+mod otel;
 mod portal;
 mod process;
 mod queue_hot;

@@ -57,6 +57,11 @@ pub struct Args {
     /// each: e.g. `1,2,3`.
     #[arg(long, value_delimiter = ',', default_value = "1,2")]
     pub instances: Vec<usize>,
+    /// A content filter (JSONPath) on every web hook, to measure what
+    /// filtering costs: e.g. `$[?@.profile.source.key == 'd900ec70c67d43c71027f9bc63ec3b5b3e16c1d8']`,
+    /// which every benchmark event matches.
+    #[arg(long)]
+    pub filter: Option<String>,
     /// Tiny numbers, to check the harness works (used by the test suite).
     #[arg(long)]
     pub smoke: bool,

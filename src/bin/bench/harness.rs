@@ -56,6 +56,9 @@ pub async fn create_webhooks(b: &Bench, g: &Gateway) {
             hook["concurrency"] = json!("fixed");
             hook["max_in_flight"] = json!(n);
         }
+        if let Some(f) = &b.args.filter {
+            hook["filter"] = json!(f);
+        }
         g.post("/v1/webhooks", &hook).await;
     }
 }

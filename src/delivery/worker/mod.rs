@@ -181,11 +181,7 @@ pub async fn run(
                 lanes: lanes.clone(),
                 metrics: metrics.clone(),
             };
-            let span = tracing::debug_span!(
-                "delivery",
-                webhook_id = %job.webhook.id,
-                event_id = %job.deliveries[0].event_id
-            );
+            let span = execute::attempt_span(&job);
             inflight.spawn(execute(job, lane, ctx).instrument(span));
         }
     }

@@ -57,7 +57,8 @@ pub(super) async fn prepare(
         .await?;
     for e in events {
         match EventDoc::from_payload(&e.payload) {
-            Ok(doc) => {
+            Ok(mut doc) => {
+                doc.traceparent = e.traceparent;
                 docs.insert(e.id, (Arc::new(doc), e.event_type));
             }
             Err(err) => {

@@ -5,6 +5,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use tracing::Instrument;
+
 use super::effects::{step_rows, Effects};
 use super::lease::heartbeat;
 use super::RunQueue;
@@ -19,6 +21,23 @@ impl RunQueue {
     /// When the shutdown grace period ends first, it stops where it is,
     /// stores nothing, and shutdown hands it back to the queue.
     pub async fn perform(&self, run: Run, park_by: Instant) {
+        // A trace of its own when traces are exported (at `debug` in the
+        // log); its attributes are ids and the outcome, never the run's
+        // configuration or tokens.
+        let span = tracing::debug_span!(
+            "integration run",
+            otel.name = %format!("run {}", run.kind),
+            otel.status_code = tracing::field::Empty,
+            run_id = %run.id,
+            integration_id = %run.integration_id,
+            kind = %run.kind,
+            status = tracing::field::Empty,
+        );
+        self.perform_traced(run, park_by).instrument(span).await;
+    }
+
+    /// [`RunQueue::perform`], inside its span.
+    async fn perform_traced(&self, run: Run, park_by: Instant) {
         let started = Instant::now();
         // Long runs keep their claim while they run, and only then.
         let heartbeat = heartbeat(&self.db, &self.instance, &run.id);
@@ -45,6 +64,11 @@ impl RunQueue {
             ),
         };
         let status = finish.status;
+        let span = tracing::Span::current();
+        span.record("status", status.as_str());
+        if status == RunStatus::Failed {
+            span.record("otel.status_code", "ERROR");
+        }
         if status == RunStatus::Waiting {
             tracing::debug!(run_id = %run.id, steps = steps.len(), "integration run waits between polling attempts");
         } else {

@@ -1,6 +1,7 @@
 //! Test harness: the real gateway over real HTTP on loopback, on a fresh
 //! SQLite file or a fresh PostgreSQL database, plus a recording receiver.
 
+pub mod collector;
 pub mod external;
 pub mod fake_api;
 pub mod gateway;
