@@ -11,6 +11,7 @@ use std::time::Duration;
 use diesel::Connection;
 use serde_json::Value;
 
+use super::attempt_span::{attempt_span, record_on_span};
 use super::lanes::{GatePermit, Lanes};
 use super::payload::{message_id, render, signer_for, EventDoc, Format};
 use super::recorder::{self, history_row, AttemptContext};
@@ -25,6 +26,7 @@ use crate::metrics::Metrics;
 use crate::outbound::HttpClients;
 use crate::publish::subscriptions::require_type;
 use crate::vault::Vault;
+use tracing::Instrument;
 
 /// What an operator-asked attempt needs: the database, the shared
 /// clients, the vault for the webhook's secret, metrics, this process's
@@ -141,7 +143,12 @@ pub async fn resend(deps: &Manual, org: String, id: String) -> Result<HistoryRow
     } else {
         events
             .iter()
-            .map(|e| EventDoc::from_payload(&e.payload).map_err(Error::internal))
+            .map(|e| {
+                let mut doc = EventDoc::from_payload(&e.payload).map_err(Error::internal)?;
+                // A re-send joins the trace its event was published in.
+                doc.traceparent = e.traceparent.clone();
+                Ok(doc)
+            })
             .collect::<Result<_>>()?
     };
     let event_ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
@@ -233,14 +240,26 @@ async fn attempt(
         message_id(&event_ids)
     };
     let turn = LaneTurn::take(&deps.lanes, &webhook).await?;
-    let ex = send(
-        clients,
-        &webhook.url,
-        webhook.verify_ssl,
-        &msg_id,
-        &rendered,
-        signer.as_ref(),
-    )
+    let span = attempt_span(
+        &webhook,
+        event_ids.first().map(String::as_str),
+        docs.len(),
+        docs.first().and_then(|d| d.traceparent.as_deref()),
+    );
+    let ex = async {
+        let ex = send(
+            clients,
+            &webhook.url,
+            webhook.verify_ssl,
+            &msg_id,
+            &rendered,
+            signer.as_ref(),
+        )
+        .await;
+        record_on_span(1, &ex);
+        ex
+    }
+    .instrument(span)
     .await;
     turn.answered(&deps.metrics, &ex);
     drop(turn);

@@ -2,6 +2,7 @@
 //! attempt. Talks to the database through `db` only, never to `api`.
 
 mod attempt_row;
+pub mod attempt_span;
 pub mod cache;
 pub mod claims;
 pub mod concurrency;

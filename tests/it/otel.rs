@@ -140,6 +140,45 @@ async fn a_publish_and_its_delivery_are_one_trace(backend: Backend) {
         }
     }
 
+    // A re-send is a CLIENT span of its own in the event's trace.
+    let history: Value = g
+        .http
+        .get(format!("{}/v1/history?webhook_id={traced}", g.base))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let row = history["data"][0]["id"].as_str().unwrap().to_string();
+    let resent = g
+        .http
+        .post(format!("{}/v1/history/{row}/resend", g.base))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resent.status(), StatusCode::CREATED);
+    let again = rx.wait_for("/traced", 2).await;
+    let resend_span = again[1]
+        .header("traceparent")
+        .unwrap()
+        .split('-')
+        .nth(2)
+        .unwrap()
+        .to_string();
+    let spans = collector
+        .trace(trace_id, |spans| {
+            spans.iter().any(|s| s.span_id == resend_span)
+        })
+        .await;
+    let resend = spans.iter().find(|s| s.span_id == resend_span).unwrap();
+    assert_eq!(resend.kind, 3, "CLIENT: {resend:#?}");
+    assert_eq!(resend.parent_span_id, publish.span_id, "{resend:#?}");
+    assert_eq!(resend.attributes["webhook_id"], traced);
+    assert_eq!(resend.attributes["http.response.status_code"], "200");
+
     // The failed attempt's log line (inside its span) carries the trace id.
     assert!(g.terminate().success());
     let lines = std::fs::read_to_string(log.path()).unwrap();

@@ -13,13 +13,13 @@ use super::{Job, WorkerSettings};
 use crate::db::deliveries::{Delivery, DeliveryStatus, Settlement};
 use crate::db::history::{AttemptRecord, Trigger};
 use crate::db::{time, Db};
+use crate::delivery::attempt_span::{attempt_span, record_on_span};
 use crate::delivery::lanes::{LanePermits, Lanes};
 use crate::delivery::payload::{message_id, render, EventDoc};
 use crate::delivery::recorder::{history_row, AttemptContext, Record, Recorder};
 use crate::delivery::send::{send, Exchange};
 use crate::metrics::Metrics;
 use crate::outbound::HttpClients;
-use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 /// Time a request needs after it starts: its timeout, then its recording.
 fn time_to_finish(request_timeout: Duration) -> chrono::Duration {
@@ -39,62 +39,14 @@ pub(super) struct TaskContext {
     pub(super) metrics: Arc<Metrics>,
 }
 
-/// The span of one request: at `debug` in the log (a line when it closes),
-/// and, with traces exported, an OpenTelemetry CLIENT span with the HTTP
-/// semantic conventions' attributes, the child of the trace its (first)
-/// event was published in. Its URL is redacted: no credentials, no query
-/// values; the web hook's secret and headers never appear.
-pub(super) fn attempt_span(job: &Job) -> tracing::Span {
-    let span = tracing::debug_span!(
-        "delivery",
-        otel.name = "POST",
-        otel.kind = "client",
-        otel.status_code = tracing::field::Empty,
-        webhook_id = %job.webhook.id,
-        event_id = %job.deliveries[0].event_id,
-        events = job.deliveries.len(),
-        http.request.method = "POST",
-        url.full = tracing::field::Empty,
-        http.response.status_code = tracing::field::Empty,
-        "error.type" = tracing::field::Empty,
-        attempt = tracing::field::Empty,
-    );
-    if crate::telemetry::enabled() && !span.is_disabled() {
-        span.record("url.full", crate::redact::redact_url(&job.webhook.url));
-        if let Some(stored) = job.docs[0].traceparent.as_deref() {
-            // Refused only for a span the layer does not see.
-            let _ = span.set_parent(crate::telemetry::stored_context(stored));
-        }
-    }
-    span
-}
-
-/// The attempt's number and outcome on its span.
-fn record_on_span(attempt: i32, ex: &Exchange) {
-    let span = tracing::Span::current();
-    span.record("attempt", attempt);
-    if let Some(code) = ex.status {
-        span.record("http.response.status_code", code);
-    }
-    // HTTP client spans: an error is a failure to get an answer, or 4xx/5xx.
-    match (ex.status, &ex.error) {
-        (Some(code), _) if code >= 400 => {
-            span.record("otel.status_code", "ERROR");
-            span.record("error.type", code.to_string());
-        }
-        (None, Some(_)) => {
-            span.record("otel.status_code", "ERROR");
-            span.record(
-                "error.type",
-                if ex.overloaded {
-                    "overloaded"
-                } else {
-                    "failed"
-                },
-            );
-        }
-        _ => {}
-    }
+/// The span of one job's request (see [`attempt_span`]).
+pub(super) fn job_span(job: &Job) -> tracing::Span {
+    attempt_span(
+        &job.webhook,
+        Some(&job.deliveries[0].event_id),
+        job.deliveries.len(),
+        job.docs[0].traceparent.as_deref(),
+    )
 }
 
 /// Releases a job's place in its lane however the task ends (even aborted).

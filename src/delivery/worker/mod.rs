@@ -181,7 +181,7 @@ pub async fn run(
                 lanes: lanes.clone(),
                 metrics: metrics.clone(),
             };
-            let span = execute::attempt_span(&job);
+            let span = execute::job_span(&job);
             inflight.spawn(execute(job, lane, ctx).instrument(span));
         }
     }
