@@ -3,6 +3,7 @@
 
 mod batcher;
 pub mod catalogue;
+mod fanout;
 pub mod filter;
 mod intake;
 pub mod rate;
@@ -10,19 +11,18 @@ mod schemas;
 pub mod subscriptions;
 
 pub use batcher::Publisher;
+pub use fanout::{subscribers, subscribes, Subscriber, Subscribers};
 pub use intake::{Handoff, Intake};
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::RwLock;
 
 use diesel::Connection;
 use serde_json::Value;
-use serde_json_path::JsonPath;
 
 use crate::db::deliveries::{Delivery, NewDelivery};
 use crate::db::event_types::{EventType, SHARED};
 use crate::db::events::Event;
-use crate::db::webhooks::Webhook;
 use crate::db::{new_id, new_id_at, time, Db, DbConn};
 use crate::error::{Error, Result};
 
@@ -191,68 +191,6 @@ pub async fn validate(
     })
 }
 
-/// Whether a webhook's subscription list covers `event_type`.
-/// Entries are exact names, `*`, or prefixes ending in `.*` (`profile.*`).
-pub fn subscribes(patterns: &[String], event_type: &str) -> bool {
-    patterns.iter().any(|p| {
-        p == "*"
-            || p == event_type
-            || p.strip_suffix(".*").is_some_and(|prefix| {
-                event_type.len() > prefix.len()
-                    && event_type.starts_with(prefix)
-                    && event_type.as_bytes()[prefix.len()] == b'.'
-            })
-    })
-}
-
-/// An active webhook as fan-out sees it.
-pub struct Subscriber {
-    pub webhook: Webhook,
-    /// Its subscription patterns, parsed.
-    pub patterns: Vec<String>,
-    /// Its content filter, compiled (`None`: every subscribed event).
-    pub filter: Option<Arc<JsonPath>>,
-}
-
-impl Subscriber {
-    /// Whether this web hook gets `ev`, published in `org`: its
-    /// organization's, subscribed to its type, and selected by its filter.
-    /// `document` is the event as filters read it, parsed on first need
-    /// (once per event, and only if some candidate has a filter).
-    fn wants(&self, org: &str, ev: &ValidEvent, document: &mut Option<Option<Value>>) -> bool {
-        if self.webhook.organization_id != org || !subscribes(&self.patterns, &ev.event_type) {
-            return false;
-        }
-        let Some(query) = &self.filter else {
-            return true;
-        };
-        // Never unparsable (validated on publish); if it were, deliver.
-        match document.get_or_insert_with(|| filter::document(&ev.payload)) {
-            Some(doc) => filter::selects(query, doc),
-            None => true,
-        }
-    }
-}
-
-/// The fan-out candidates.
-pub type Subscribers = Vec<Subscriber>;
-
-/// Loads the fan-out candidates; filters come compiled from
-/// [`filter::COMPILED`], so each is compiled once, not once per publish.
-pub fn subscribers(conn: &mut DbConn) -> Result<Subscribers> {
-    Ok(Webhook::active(conn)?
-        .into_iter()
-        .map(|webhook| Subscriber {
-            patterns: serde_json::from_str(&webhook.event_types).unwrap_or_default(),
-            filter: webhook
-                .filter
-                .as_deref()
-                .and_then(|f| filter::COMPILED.get(&webhook.id, f)),
-            webhook,
-        })
-        .collect())
-}
-
 /// Records `events` and one delivery per matching active webhook, in one
 /// transaction. With an idempotency key, a repeat returns the first event.
 /// Only `org`'s webhooks are candidates; idempotency keys are per organization.
@@ -405,24 +343,4 @@ pub fn user_updated(u: &crate::db::users::User) -> (String, Value) {
         }
     });
     ("user.updated".to_string(), payload)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::subscribes;
-
-    #[test]
-    fn patterns() {
-        let p = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert!(subscribes(&p(&["*"]), "job.parsing.success"));
-        assert!(subscribes(&p(&["profile.*"]), "profile.parsing.success"));
-        assert!(subscribes(
-            &p(&["profile.parsing.*"]),
-            "profile.parsing.error"
-        ));
-        assert!(!subscribes(&p(&["profile.*"]), "profiles.x"));
-        assert!(!subscribes(&p(&["profile.*"]), "job.parsing.success"));
-        assert!(subscribes(&p(&["user.updated"]), "user.updated"));
-        assert!(!subscribes(&p(&["user.updated"]), "user.updated.more"));
-    }
 }
