@@ -14,15 +14,14 @@
 //! see [`current`]), made the parent of every delivery attempt's span and
 //! sent to the receiver ([`headers`]).
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
 
-use opentelemetry::propagation::TextMapPropagator;
-use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
+use opentelemetry::propagation::{Extractor, TextMapPropagator};
+use opentelemetry::trace::{SpanContext, TraceContextExt, TracerProvider as _};
 use opentelemetry::Context;
 use opentelemetry_otlp::{Protocol, WithExportConfig};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
-use opentelemetry_sdk::trace::SdkTracerProvider;
+use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 use opentelemetry_sdk::Resource;
 use tracing::{Level, Metadata};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
@@ -40,9 +39,18 @@ pub const VARIABLES: &[&str] = &[
     "OTEL_EXPORTER_OTLP_HEADERS",
 ];
 
-/// Whether this process exports traces: the one check the hot paths make
-/// before any work for traces.
-static ENABLED: AtomicBool = AtomicBool::new(false);
+/// The tracer, once traces are exported: the one check the hot paths make
+/// before any work for traces. Delivery attempts make their spans with it
+/// directly (`delivery::attempt_span`), not through the `tracing` layer.
+static TRACER: OnceLock<SdkTracer> = OnceLock::new();
+
+/// How long an exit waits for the last spans to be exported (the SDK's
+/// default, named here because docs/operations.md promises it): a collector
+/// that accepts and never answers holds a restart no longer.
+const SHUTDOWN_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The instrumentation scope of hookrelay's spans.
+const SCOPE: &str = "hookrelay";
 
 /// The service name when neither `OTEL_SERVICE_NAME` nor a `service.name`
 /// resource attribute gives one.
@@ -54,7 +62,12 @@ const STATE_SEPARATOR: char = '\n';
 
 /// Whether traces are exported (set once, at start-up, by [`Telemetry::from_env`]).
 pub fn enabled() -> bool {
-    ENABLED.load(Ordering::Relaxed)
+    TRACER.get().is_some()
+}
+
+/// The tracer, when traces are exported.
+pub fn tracer() -> Option<&'static SdkTracer> {
+    TRACER.get()
 }
 
 /// The tracer provider: its batch processor and exporter thread. Shut it
@@ -101,7 +114,9 @@ impl Telemetry {
             .with_batch_exporter(exporter)
             .with_resource(resource.build())
             .build();
-        ENABLED.store(true, Ordering::Relaxed);
+        // A second provider (tests start several gateways in one process
+        // only as child processes) would keep the first one's tracer.
+        let _ = TRACER.set(provider.tracer(SCOPE));
         Ok(Some(Telemetry { provider }))
     }
 
@@ -113,37 +128,87 @@ impl Telemetry {
     where
         S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
     {
-        let tracer = self.provider.tracer("hookrelay");
+        let tracer = self.provider.tracer(SCOPE);
         tracing_opentelemetry::layer()
             .with_tracer(tracer)
             .with_filter(tracing_subscriber::filter::filter_fn(traced))
     }
 
-    /// Sends the spans still queued, waiting for the exporter at most its
-    /// timeout. Call outside the async runtime: it blocks.
+    /// Sends the spans still queued, waiting for the exporter at most
+    /// [`SHUTDOWN_WAIT`]. Call outside the async runtime: it blocks.
     pub fn shutdown(self) {
-        if let Err(e) = self.provider.shutdown() {
+        if let Err(e) = self.provider.shutdown_with_timeout(SHUTDOWN_WAIT) {
             tracing::warn!(error = %e, "OpenTelemetry: spans not flushed at shutdown");
         }
     }
 }
 
-/// What the OpenTelemetry layer sees: hookrelay's spans, and its events
-/// from `warn` up (libraries' spans, the exporter's own HTTP client among
-/// them, would feed back into the exporter).
+/// The target of spans that only the log sees: a delivery attempt's
+/// OpenTelemetry span is made directly with the tracer, which costs a
+/// fraction of the layer's (no per-poll context switch, no code.* and
+/// thread.* attributes), so the layer must not make a second one.
+pub const LOG_ONLY: &str = "hookrelay::log_only";
+
+/// What the OpenTelemetry layer sees: hookrelay's spans (but [`LOG_ONLY`]
+/// ones), and its events from `warn` up (libraries' spans, the exporter's
+/// own HTTP client among them, would feed back into the exporter).
 fn traced(meta: &Metadata<'_>) -> bool {
-    meta.target().starts_with("hookrelay") && (meta.is_span() || *meta.level() <= Level::WARN)
+    let target = meta.target();
+    target.starts_with("hookrelay")
+        && target != LOG_ONLY
+        && (meta.is_span() || *meta.level() <= Level::WARN)
+}
+
+/// A stored or received `traceparent` and `tracestate`, read in place.
+struct Carrier<'a> {
+    parent: &'a str,
+    state: Option<&'a str>,
+}
+
+impl Extractor for Carrier<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        match key {
+            "traceparent" => Some(self.parent.trim()),
+            "tracestate" => self.state.map(str::trim),
+            _ => None,
+        }
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        vec!["traceparent", "tracestate"]
+    }
 }
 
 /// The trace context a stored value (see [`current`]) or a request's
 /// headers name; an empty context when there is none or it is malformed.
 pub fn context_from(traceparent: &str, tracestate: Option<&str>) -> Context {
-    let mut carrier = HashMap::with_capacity(2);
-    carrier.insert("traceparent".to_string(), traceparent.trim().to_string());
-    if let Some(state) = tracestate {
-        carrier.insert("tracestate".to_string(), state.trim().to_string());
-    }
+    let carrier = Carrier {
+        parent: traceparent,
+        state: tracestate,
+    };
     TraceContextPropagator::new().extract(&carrier)
+}
+
+/// The W3C headers that carry a span's context onward.
+pub struct Propagation {
+    pub traceparent: String,
+    /// `None` when empty.
+    pub tracestate: Option<String>,
+}
+
+/// The headers that carry `sc` onward: version 00, trace id, span id,
+/// flags.
+pub fn propagation(sc: &SpanContext) -> Propagation {
+    let state = sc.trace_state().header();
+    Propagation {
+        traceparent: format!(
+            "00-{}-{}-{:02x}",
+            sc.trace_id(),
+            sc.span_id(),
+            sc.trace_flags().to_u8()
+        ),
+        tracestate: (!state.is_empty()).then_some(state),
+    }
 }
 
 /// The context stored with an event, as a parent for its deliveries.
@@ -156,28 +221,22 @@ pub fn stored_context(stored: &str) -> Context {
 
 /// The current span's context, as stored with an event: `traceparent`,
 /// then `tracestate` after a line break when there is one. `None` when
-/// traces are off or no sampled span is active.
+/// traces are off or no span is active.
 pub fn current() -> Option<String> {
-    let mut headers = headers();
-    let parent = headers.remove("traceparent")?;
-    Some(match headers.remove("tracestate") {
-        Some(state) if !state.is_empty() => format!("{parent}{STATE_SEPARATOR}{state}"),
-        _ => parent,
-    })
-}
-
-/// The W3C headers that carry the current span's context onward (to a
-/// receiver); empty when traces are off or no span is active.
-pub fn headers() -> HashMap<String, String> {
-    let mut carrier = HashMap::new();
     if !enabled() {
-        return carrier;
+        return None;
     }
     let cx = tracing::Span::current().context();
-    if cx.span().span_context().is_valid() {
-        TraceContextPropagator::new().inject_context(&cx, &mut carrier);
+    let span = cx.span();
+    let sc = span.span_context();
+    if !sc.is_valid() {
+        return None;
     }
-    carrier
+    let p = propagation(sc);
+    Some(match p.tracestate {
+        Some(state) => format!("{}{STATE_SEPARATOR}{state}", p.traceparent),
+        None => p.traceparent,
+    })
 }
 
 /// The trace id of the active OpenTelemetry span, for log lines.
@@ -204,5 +263,24 @@ mod tests {
         );
         assert_eq!(sc.trace_state().get("congo"), Some("t61"));
         assert!(!stored_context("garbage").span().span_context().is_valid());
+    }
+
+    #[test]
+    fn propagation_writes_what_the_propagator_writes() {
+        use opentelemetry::propagation::TextMapPropagator;
+        for stored in [
+            "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\nrojo=00f067aa0ba902b7",
+            "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00",
+        ] {
+            let cx = stored_context(stored);
+            let mut injected = std::collections::HashMap::new();
+            TraceContextPropagator::new().inject_context(&cx, &mut injected);
+            let p = propagation(cx.span().span_context());
+            assert_eq!(Some(&p.traceparent), injected.get("traceparent"));
+            assert_eq!(
+                p.tracestate.as_ref(),
+                injected.get("tracestate").filter(|s| !s.is_empty())
+            );
+        }
     }
 }

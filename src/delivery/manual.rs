@@ -11,7 +11,7 @@ use std::time::Duration;
 use diesel::Connection;
 use serde_json::Value;
 
-use super::attempt_span::{attempt_span, record_on_span};
+use super::attempt_span::{log_span, AttemptTrace};
 use super::lanes::{GatePermit, Lanes};
 use super::payload::{message_id, render, signer_for, EventDoc, Format};
 use super::recorder::{self, history_row, AttemptContext};
@@ -240,12 +240,9 @@ async fn attempt(
         message_id(&event_ids)
     };
     let turn = LaneTurn::take(&deps.lanes, &webhook).await?;
-    let span = attempt_span(
-        &webhook,
-        event_ids.first().map(String::as_str),
-        docs.len(),
-        docs.first().and_then(|d| d.traceparent.as_deref()),
-    );
+    let first = event_ids.first().map(String::as_str);
+    // A test send (no stored trace) is a child of its API request's span.
+    let trace = AttemptTrace::start(&webhook, first, docs.len(), docs.first());
     let ex = async {
         let ex = send(
             clients,
@@ -254,12 +251,13 @@ async fn attempt(
             &msg_id,
             &rendered,
             signer.as_ref(),
+            trace.propagation(),
         )
         .await;
-        record_on_span(1, &ex);
+        trace.finish(1, &ex);
         ex
     }
-    .instrument(span)
+    .instrument(log_span(&webhook, first, docs.len()))
     .await;
     turn.answered(&deps.metrics, &ex);
     drop(turn);

@@ -22,6 +22,8 @@ pub struct EventDoc {
     /// gets the same bytes, and an event usually goes to several.
     form: OnceLock<Arc<Rendered>>,
     json: OnceLock<Arc<Rendered>>,
+    /// `traceparent` parsed, once for all its web hooks' attempts.
+    trace_context: OnceLock<Option<opentelemetry::Context>>,
 }
 
 impl EventDoc {
@@ -37,7 +39,19 @@ impl EventDoc {
             traceparent: None,
             form: OnceLock::new(),
             json: OnceLock::new(),
+            trace_context: OnceLock::new(),
         })
+    }
+
+    /// The trace it was published in, parsed on first need.
+    pub fn trace_context(&self) -> Option<&opentelemetry::Context> {
+        self.trace_context
+            .get_or_init(|| {
+                self.traceparent
+                    .as_deref()
+                    .map(crate::telemetry::stored_context)
+            })
+            .as_ref()
     }
 }
 

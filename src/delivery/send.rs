@@ -11,6 +11,7 @@ use crate::db::time;
 use crate::outbound::describe;
 use crate::outbound::read::read_truncated;
 use crate::signing::{Signer, STANDARD_ID_HEADER};
+use crate::telemetry::Propagation;
 
 /// Everything history records about one attempt.
 #[derive(Debug, Clone)]
@@ -63,6 +64,7 @@ pub async fn send(
     msg_id: &str,
     rendered: &Rendered,
     signer: Option<&Signer>,
+    trace: Option<Propagation>,
 ) -> Exchange {
     let mut wire: Vec<(&'static str, String)> = vec![
         ("Content-Type", rendered.content_type.to_string()),
@@ -70,11 +72,10 @@ pub async fn send(
         (STANDARD_ID_HEADER, msg_id.to_string()),
     ];
     // With traces exported, the receiver continues the attempt's trace.
-    for (name, value) in crate::telemetry::headers() {
-        match name.as_str() {
-            "traceparent" => wire.push(("traceparent", value)),
-            "tracestate" if !value.is_empty() => wire.push(("tracestate", value)),
-            _ => {}
+    if let Some(p) = trace {
+        wire.push(("traceparent", p.traceparent));
+        if let Some(state) = p.tracestate {
+            wire.push(("tracestate", state));
         }
     }
     let mut too_large = None;

@@ -13,7 +13,7 @@ use super::{Job, WorkerSettings};
 use crate::db::deliveries::{Delivery, DeliveryStatus, Settlement};
 use crate::db::history::{AttemptRecord, Trigger};
 use crate::db::{time, Db};
-use crate::delivery::attempt_span::{attempt_span, record_on_span};
+use crate::delivery::attempt_span::{log_span, AttemptTrace};
 use crate::delivery::lanes::{LanePermits, Lanes};
 use crate::delivery::payload::{message_id, render, EventDoc};
 use crate::delivery::recorder::{history_row, AttemptContext, Record, Recorder};
@@ -39,13 +39,12 @@ pub(super) struct TaskContext {
     pub(super) metrics: Arc<Metrics>,
 }
 
-/// The span of one job's request (see [`attempt_span`]).
+/// The log's span of one job (see [`log_span`]).
 pub(super) fn job_span(job: &Job) -> tracing::Span {
-    attempt_span(
+    log_span(
         &job.webhook,
         Some(&job.deliveries[0].event_id),
         job.deliveries.len(),
-        job.docs[0].traceparent.as_deref(),
     )
 }
 
@@ -98,6 +97,12 @@ pub(super) async fn execute(job: Job, lane: LanePermits, ctx: TaskContext) {
     let delivery_ids: Vec<String> = job.deliveries.iter().map(|d| d.id.clone()).collect();
     let msg_id = message_id(&event_ids);
     let busy = ctx.metrics.busy();
+    let trace = AttemptTrace::start(
+        w,
+        Some(&job.deliveries[0].event_id),
+        job.deliveries.len(),
+        Some(&job.docs[0]),
+    );
     let ex = send(
         &ctx.clients,
         &w.url,
@@ -105,6 +110,7 @@ pub(super) async fn execute(job: Job, lane: LanePermits, ctx: TaskContext) {
         &msg_id,
         &rendered,
         job.signer.as_deref(),
+        trace.propagation(),
     )
     .await;
     drop(busy);
@@ -121,7 +127,7 @@ pub(super) async fn execute(job: Job, lane: LanePermits, ctx: TaskContext) {
         .max()
         .unwrap_or(1)
         .max(1);
-    record_on_span(attempt, &ex);
+    trace.finish(attempt, &ex);
     let schedule = w.retry_schedule.as_deref();
     let outcome = settle(
         schedule,
@@ -136,7 +142,7 @@ pub(super) async fn execute(job: Job, lane: LanePermits, ctx: TaskContext) {
         error,
     } = outcome;
     ctx.metrics.attempt(status, Trigger::Auto, ex.duration);
-    log_attempt(&w.id, &event_ids[0], status, &ex, error.as_deref(), attempt);
+    trace.in_scope(|| log_attempt(&w.id, &event_ids[0], status, &ex, error.as_deref(), attempt));
     let settlements = delivery_ids
         .iter()
         .map(|id| Settlement {
