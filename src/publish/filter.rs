@@ -34,7 +34,7 @@ pub fn parse(text: &str) -> Result<JsonPath> {
             format!("filter must be at most {MAX_FILTER_CHARS} characters, not {chars}"),
         ));
     }
-    JsonPath::parse(text).map_err(|e| {
+    let query = JsonPath::parse(text).map_err(|e| {
         Error::field(
             "filter",
             format!(
@@ -43,7 +43,10 @@ pub fn parse(text: &str) -> Result<JsonPath> {
                 e.position()
             ),
         )
-    })
+    })?;
+    super::filter_functions::check_literals(text)
+        .map_err(|e| Error::field("filter", format!("filter is refused: {e}")))?;
+    Ok(query)
 }
 
 /// The document a filter reads: the event, alone in an array. `None` when

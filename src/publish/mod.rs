@@ -5,6 +5,7 @@ mod batcher;
 pub mod catalogue;
 mod fanout;
 pub mod filter;
+mod filter_functions;
 mod intake;
 pub mod rate;
 mod schemas;

@@ -207,6 +207,7 @@ async fn invalid_filters_are_refused_and_nothing_written(backend: Backend) {
         "profile.source.key == 'x'",
         "$[?@.a ==]",
         "$[?nope(@.a)]",
+        "$[?match(@.message, 'profile [')]",
         long.as_str(),
     ] {
         let (s, b) = app
