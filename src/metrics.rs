@@ -103,6 +103,7 @@ pub struct LaneSample {
 pub struct Metrics {
     registry: Registry,
     events_accepted: Family<EventTypeLabel, Counter>,
+    events_filtered: Family<EventTypeLabel, Counter>,
     attempts: Family<AttemptLabels, Counter>,
     attempt_seconds: Histogram,
     queue_depth: Family<StateLabel, Gauge>,
@@ -131,6 +132,7 @@ impl Metrics {
         let mut registry = Registry::with_prefix("hookrelay");
         let m = Metrics {
             events_accepted: Family::default(),
+            events_filtered: Family::default(),
             attempts: Family::default(),
             attempt_seconds: Histogram::new(LATENCY_BUCKETS),
             queue_depth: Family::default(),
@@ -152,6 +154,11 @@ impl Metrics {
             "events_accepted",
             "Events accepted through the API, by type",
             m.events_accepted.clone(),
+        );
+        registry.register(
+            "events_filtered",
+            "Deliveries not made because a web hook's content filter passed over the event, by type",
+            m.events_filtered.clone(),
         );
         registry.register(
             "delivery_attempts",
@@ -303,6 +310,15 @@ impl Metrics {
     /// Counts accepted events.
     pub fn event_accepted(&self, event_type: &str, n: u64) {
         self.events_accepted
+            .get_or_create(&EventTypeLabel {
+                event_type: event_type.to_string(),
+            })
+            .inc_by(n);
+    }
+
+    /// Counts web hooks whose content filter passed over an accepted event.
+    pub fn event_filtered(&self, event_type: &str, n: u64) {
+        self.events_filtered
             .get_or_create(&EventTypeLabel {
                 event_type: event_type.to_string(),
             })

@@ -34,6 +34,16 @@ pub struct Subscriber {
     pub filter: Option<Arc<JsonPath>>,
 }
 
+/// Whether a web hook gets an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wanted {
+    Yes,
+    /// Not its organization's, or not a type it subscribes to.
+    No,
+    /// Subscribed, but its content filter passed over the event.
+    FilteredOut,
+}
+
 impl Subscriber {
     /// Whether this web hook gets `ev`, published in `org`: its
     /// organization's, subscribed to its type, and selected by its filter.
@@ -44,17 +54,22 @@ impl Subscriber {
         org: &str,
         ev: &ValidEvent,
         document: &mut Option<Option<Value>>,
-    ) -> bool {
+    ) -> Wanted {
         if self.webhook.organization_id != org || !subscribes(&self.patterns, &ev.event_type) {
-            return false;
+            return Wanted::No;
         }
         let Some(query) = &self.filter else {
-            return true;
+            return Wanted::Yes;
         };
         // Never unparsable (validated on publish); if it were, deliver.
-        match document.get_or_insert_with(|| filter::document(&ev.payload)) {
+        let selected = match document.get_or_insert_with(|| filter::document(&ev.payload)) {
             Some(doc) => filter::selects(query, doc),
             None => true,
+        };
+        if selected {
+            Wanted::Yes
+        } else {
+            Wanted::FilteredOut
         }
     }
 }

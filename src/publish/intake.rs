@@ -130,8 +130,11 @@ impl Intake<'_> {
         let mut fresh = false;
         for (p, e) in published.iter().zip(&events) {
             if !p.replayed {
-                self.metrics
-                    .event_accepted(self.types.metric_label(&e.event_type), 1);
+                let label = self.types.metric_label(&e.event_type);
+                self.metrics.event_accepted(label, 1);
+                if p.filtered > 0 {
+                    self.metrics.event_filtered(label, p.filtered as u64);
+                }
             }
             if p.deliveries > 0 && !p.replayed {
                 self.events.put(

@@ -12,7 +12,7 @@ mod schemas;
 pub mod subscriptions;
 
 pub use batcher::Publisher;
-pub use fanout::{subscribers, subscribes, Subscriber, Subscribers};
+pub use fanout::{subscribers, subscribes, Subscriber, Subscribers, Wanted};
 pub use intake::{Handoff, Intake};
 
 use std::collections::HashMap;
@@ -97,6 +97,8 @@ pub struct ValidEvent {
 pub struct Published {
     pub id: String,
     pub deliveries: usize,
+    /// Subscribed web hooks whose content filter passed over it.
+    pub filtered: usize,
     /// True when an idempotency key matched an earlier publish.
     pub replayed: bool,
 }
@@ -225,7 +227,7 @@ pub fn record_with(
                         )));
                 }
                 let n = Delivery::for_event(conn, &prev.id)?.len();
-                return Ok(vec![Published { id: prev.id, deliveries: n, replayed: true }]);
+                return Ok(vec![Published { id: prev.id, deliveries: n, filtered: 0, replayed: true }]);
             }
         }
         let mut rows = Rows::default();
@@ -262,12 +264,16 @@ impl Rows {
             // equally due events by id) keep the publish's order: a batch
             // publish reaches a batched webhook in the order it was sent.
             let id = new_id_at("evt", now + chrono::Duration::microseconds(i as i64));
-            let mut n = 0;
+            let (mut n, mut filtered) = (0, 0);
             // Parsed once, for the first candidate with a filter, if any.
             let mut document = None;
             for s in hooks {
                 let w = &s.webhook;
-                if s.wants(org, &ev, &mut document) {
+                let wanted = s.wants(org, &ev, &mut document);
+                if wanted == Wanted::FilteredOut {
+                    filtered += 1;
+                }
+                if wanted == Wanted::Yes {
                     n += 1;
                     self.deliveries.push(NewDelivery {
                         id: new_id("dlv"),
@@ -291,6 +297,7 @@ impl Rows {
             out.push(Published {
                 id,
                 deliveries: n,
+                filtered,
                 replayed: false,
             });
         }

@@ -194,6 +194,13 @@ async fn filtered_out_event_leaves_no_delivery_and_no_history(backend: Backend) 
         .is_empty());
     rx.wait_for("/plain", 1).await;
     assert!(rx.received_on("/filtered").is_empty());
+    // Operators see what filters pass over.
+    let metrics = app.metrics_text().await;
+    assert!(
+        metrics
+            .contains("hookrelay_events_filtered_total{event_type=\"profile.parsing.success\"} 1"),
+        "{metrics}"
+    );
     rx.stop().await;
     app.stop().await;
 }
