@@ -131,7 +131,13 @@ impl Telemetry {
         let tracer = self.provider.tracer(SCOPE);
         tracing_opentelemetry::layer()
             .with_tracer(tracer)
-            .with_filter(tracing_subscriber::filter::filter_fn(traced))
+            .with_filter(
+                // The hint keeps `trace` call sites (the libraries' many,
+                // and `log` records) off at their cheapest check, as the
+                // log's own level does without traces.
+                tracing_subscriber::filter::filter_fn(traced)
+                    .with_max_level_hint(tracing::level_filters::LevelFilter::DEBUG),
+            )
     }
 
     /// Sends the spans still queued, waiting for the exporter at most
@@ -149,8 +155,9 @@ impl Telemetry {
 /// thread.* attributes), so the layer must not make a second one.
 pub const LOG_ONLY: &str = "hookrelay::log_only";
 
-/// What the OpenTelemetry layer sees: hookrelay's spans (but [`LOG_ONLY`]
-/// ones), and its events from `warn` up (libraries' spans, the exporter's
+/// What the OpenTelemetry layer sees: hookrelay's spans (at `debug` and
+/// up; none is at `trace`), but [`LOG_ONLY`] ones, and its events from
+/// `warn` up (libraries' spans, the exporter's
 /// own HTTP client among them, would feed back into the exporter).
 fn traced(meta: &Metadata<'_>) -> bool {
     let target = meta.target();
