@@ -8,6 +8,7 @@
 pub mod backup;
 mod capabilities;
 mod checkpoint;
+pub mod citus;
 pub mod deliveries;
 pub mod event_types;
 pub mod events;
