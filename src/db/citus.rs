@@ -69,32 +69,59 @@ pub const DISTRIBUTED: &[&str] = &[
 ];
 
 /// Primary keys of tenant tables that do not lead with the distribution
-/// column on plain PostgreSQL: (table, constraint, columns on Citus).
-const KEYS: &[(&str, &str, &str)] = &[
-    ("webhooks", "webhooks_pkey", "organization_id, id"),
-    ("events", "events_pkey", "organization_id, id"),
-    ("deliveries", "deliveries_pkey", "organization_id, id"),
+/// column on plain PostgreSQL: (table, constraint, columns on Citus, the
+/// plain key). The plain key keeps an index (not unique: Citus cannot
+/// enforce that across shards): a statement that names a row by id alone
+/// runs on every shard, and reads that index on each.
+const KEYS: &[(&str, &str, &str, &str)] = &[
+    ("webhooks", "webhooks_pkey", "organization_id, id", "id"),
+    ("events", "events_pkey", "organization_id, id", "id"),
+    ("deliveries", "deliveries_pkey", "organization_id, id", "id"),
     (
         "delivery_queue",
         "delivery_queue_pkey",
         "organization_id, delivery_id",
+        "delivery_id",
     ),
-    ("history", "history_pkey", "organization_id, id, sent_at"),
+    (
+        "history",
+        "history_pkey",
+        "organization_id, id, sent_at",
+        "id, sent_at",
+    ),
     (
         "history_events",
         "history_events_pkey",
         "organization_id, event_id, history_id",
+        "event_id, history_id",
     ),
-    ("integrations", "integrations_pkey", "organization_id, id"),
+    ("integrations", "integrations_pkey", "organization_id, id", "id"),
     (
         "integration_config",
         "integration_config_pkey",
         "organization_id, integration_id, key",
+        "integration_id, key",
     ),
-    ("oauth_states", "oauth_states_pkey", "organization_id, state"),
-    ("runs", "runs_pkey", "organization_id, id"),
-    ("run_steps", "run_steps_pkey", "organization_id, id"),
-    ("users", "users_pkey", "organization_id, id"),
+    (
+        "oauth_states",
+        "oauth_states_pkey",
+        "organization_id, state",
+        "state",
+    ),
+    ("runs", "runs_pkey", "organization_id, id", "id"),
+    ("run_steps", "run_steps_pkey", "organization_id, id", "id"),
+    ("users", "users_pkey", "organization_id, id", "id"),
+];
+
+/// Indexes on `(organization_id, id)` that the Citus primary key replaces.
+const SAME_AS_KEY: &[&str] = &[
+    "webhooks_org",
+    "events_org",
+    "deliveries_org",
+    "history_org",
+    "integrations_org",
+    "runs_org",
+    "users_org",
 ];
 
 /// Foreign keys between tenant tables: (table, constraint, columns, target
@@ -249,15 +276,19 @@ pub fn distribute(conn: &mut PgConnection) -> QueryResult<usize> {
         "ALTER TABLE portal_sessions DROP CONSTRAINT IF EXISTS portal_sessions_organization_id_fkey",
     )?;
     // 2. Primary keys led by the distribution column.
-    for (table, name, columns) in KEYS {
+    for (table, name, columns, plain) in KEYS {
         if pending.contains(table)
             && first_column(conn, table, name)?.as_deref() != Some("organization_id")
         {
             conn.batch_execute(&format!(
                 "ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {name}; \
-                 ALTER TABLE {table} ADD CONSTRAINT {name} PRIMARY KEY ({columns})"
+                 ALTER TABLE {table} ADD CONSTRAINT {name} PRIMARY KEY ({columns}); \
+                 CREATE INDEX IF NOT EXISTS {table}_key ON {table} ({plain})"
             ))?;
         }
+    }
+    for index in SAME_AS_KEY {
+        conn.batch_execute(&format!("DROP INDEX IF EXISTS {index}"))?;
     }
     // 3. Shared rows on every node, then the tenant tables by organization.
     for t in &pending_reference {

@@ -17,6 +17,15 @@ both_backends!(
     failed_delivery_stays_visible_and_resendable,
     batches_for_json_webhooks
 );
+crate::on_citus!(
+    verify_ssl_is_per_webhook,
+    deliveries_are_signed_and_sent_as_published,
+    history_matches_what_the_receiver_saw,
+    resend_repeats_the_request_signed_with_the_current_secret,
+    fan_out_follows_subscriptions,
+    failed_delivery_stays_visible_and_resendable,
+    batches_for_json_webhooks,
+);
 
 /// Two web hooks (form and JSON) and four events published to both.
 struct Signed {

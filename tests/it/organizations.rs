@@ -20,6 +20,15 @@ both_backends!(
     renaming_publishes_to_its_own_organization_only,
     only_empty_organizations_are_deleted,
 );
+crate::on_citus!(
+    each_organization_gets_its_own_events,
+    another_organizations_ids_answer_404,
+    listings_never_mix,
+    an_organization_token_stays_in_its_organization,
+    platform_token_acts_in_any_organization,
+    renaming_publishes_to_its_own_organization_only,
+    only_empty_organizations_are_deleted,
+);
 
 /// A request with a bearer token and, optionally, the organization header.
 pub(crate) async fn call(

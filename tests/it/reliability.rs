@@ -18,6 +18,14 @@ both_backends!(
     rate_limit_spaces_requests,
     claims_are_handed_back_only_under_their_own_lease,
 );
+crate::on_citus!(
+    retries_follow_schedule_and_retry_after,
+    gone_disables_and_recover_replays,
+    failing_too_long_disables,
+    hanging_receiver_does_not_delay_others,
+    rate_limit_spaces_requests,
+    claims_are_handed_back_only_under_their_own_lease,
+);
 
 fn id(v: &Value) -> &str {
     v["id"].as_str().unwrap()
