@@ -95,7 +95,12 @@ const KEYS: &[(&str, &str, &str, &str)] = &[
         "organization_id, event_id, history_id",
         "event_id, history_id",
     ),
-    ("integrations", "integrations_pkey", "organization_id, id", "id"),
+    (
+        "integrations",
+        "integrations_pkey",
+        "organization_id, id",
+        "id",
+    ),
     (
         "integration_config",
         "integration_config_pkey",
@@ -128,7 +133,12 @@ const SAME_AS_KEY: &[&str] = &[
 /// table). On Citus both sides name the organization; every one cascades
 /// deletes, as on plain PostgreSQL.
 const FOREIGN: &[(&str, &str, &str, &str)] = &[
-    ("deliveries", "deliveries_event_id_fkey", "event_id", "events"),
+    (
+        "deliveries",
+        "deliveries_event_id_fkey",
+        "event_id",
+        "events",
+    ),
     (
         "deliveries",
         "deliveries_webhook_id_fkey",
@@ -315,7 +325,13 @@ pub fn distribute(conn: &mut PgConnection) -> QueryResult<usize> {
             ))?;
         }
     }
-    if first_column(conn, "portal_sessions", "portal_sessions_organization_id_fkey")?.is_none() {
+    if first_column(
+        conn,
+        "portal_sessions",
+        "portal_sessions_organization_id_fkey",
+    )?
+    .is_none()
+    {
         conn.batch_execute(
             "ALTER TABLE portal_sessions ADD CONSTRAINT portal_sessions_organization_id_fkey \
              FOREIGN KEY (organization_id) REFERENCES organizations (id) ON DELETE CASCADE",

@@ -173,7 +173,8 @@ impl Db {
         if !citus::wanted(pg, mode)? {
             return Ok(false);
         }
-        let n = citus::distribute(pg).map_err(|e| format!("cannot distribute tables on Citus: {e}"))?;
+        let n =
+            citus::distribute(pg).map_err(|e| format!("cannot distribute tables on Citus: {e}"))?;
         if n > 0 {
             tracing::info!(tables = n, "tables laid out for Citus");
         }

@@ -4,14 +4,17 @@
 //! of every table on one shard); the shared rows are reference tables;
 //! `history`'s partitions, including the ones created later, are
 //! distributed with it; nothing else is left local but the write probe.
-//! With `HOOKRELAY_CITUS=false` nothing is distributed.
+//! With `HOOKRELAY_CITUS=false` nothing is distributed; an existing
+//! database is laid out, rows and all, at a later start.
 
 use std::collections::BTreeMap;
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use hookrelay::db::citus::{DISTRIBUTED, REFERENCE};
+use serde_json::json;
 
-use crate::common::{citus, Backend, TestApp};
+use crate::common::receiver::Receiver;
+use crate::common::{citus, event, Backend, TestApp};
 
 /// Tables that stay local to the coordinator: the write probe tests the
 /// coordinator's own disk, diesel's migration log is the coordinator's.
@@ -45,9 +48,7 @@ async fn citus_tables_are_distributed_by_organization() {
     // created ahead by the gateway, the same way).
     let day = chrono::NaiveDate::from_ymd_opt(2099, 12, 31).unwrap();
     app.db()
-        .write_blocking(|c| {
-            Ok(hookrelay::db::partitions::create_ahead(c, day)?)
-        })
+        .write_blocking(|c| Ok(hookrelay::db::partitions::create_ahead(c, day)?))
         .expect("create partitions");
     let later = hookrelay::db::partitions::partition_name(day);
 
@@ -97,7 +98,10 @@ async fn citus_tables_are_distributed_by_organization() {
         );
         partitions += 1;
     }
-    assert!(held.contains_key(&later), "{later}, created later, is distributed");
+    assert!(
+        held.contains_key(&later),
+        "{later}, created later, is distributed"
+    );
     assert!(partitions >= 2, "history has partitions: {partitions}");
     // The shards are on both workers.
     let nodes = shard_nodes(&app.database_url);
@@ -148,4 +152,59 @@ async fn citus_layout_is_done_once() {
     assert!(app.db().is_citus());
     assert_eq!(citus::tables(&app.database_url), before);
     app.stop().await;
+}
+
+/// An existing database, with rows, laid out at a later start (the
+/// migration path of docs/operations.md): its events, deliveries and
+/// history are still there, and deliveries go on.
+#[actix_web::test]
+async fn citus_lays_out_an_existing_database_with_its_rows() {
+    let Some(app) = TestApp::start_with(Backend::Citus, |c| {
+        c.citus = hookrelay::config::Citus::False;
+    })
+    .await
+    else {
+        return;
+    };
+    let rx = Receiver::start().await;
+    app.create_webhook(json!({"name": "w", "url": rx.url("/w"), "event_types": ["*"]}))
+        .await;
+    let before: Vec<String> = (0..3).map(|i| format!("before-{i}")).collect::<Vec<_>>();
+    let mut ids = Vec::new();
+    for key in &before {
+        let v = app.publish(event("profile.parsing.success", key)).await;
+        ids.push(v["id"].as_str().unwrap().to_string());
+    }
+    for id in &ids {
+        app.wait_event_deliveries(id, |d| d.iter().all(|d| d["status"] == "succeeded"))
+            .await;
+    }
+    assert!(citus::tables(&app.database_url).is_empty());
+
+    let app = app
+        .restart_with(|c| c.citus = hookrelay::config::Citus::True)
+        .await
+        .expect("restart on Citus");
+    assert!(app.db().is_citus());
+    let held = citus::tables(&app.database_url);
+    assert!(
+        held.iter()
+            .any(|(t, kind, _, _)| t == "deliveries" && kind == "distributed"),
+        "{held:?}"
+    );
+    for id in &ids {
+        let list = app
+            .wait_event_deliveries(id, |d| d.len() == 1 && d[0]["status"] == "succeeded")
+            .await;
+        assert_eq!(list[0]["attempts"], 1, "{list:?}");
+    }
+    assert_eq!(app.all_history("").await.len(), 3);
+    let v = app.publish(event("profile.parsing.success", "after")).await;
+    app.wait_event_deliveries(v["id"].as_str().unwrap(), |d| {
+        d.iter().all(|d| d["status"] == "succeeded")
+    })
+    .await;
+    assert_eq!(rx.received_on("/w").len(), 4);
+    app.stop().await;
+    rx.stop().await;
 }

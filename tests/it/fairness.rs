@@ -12,9 +12,7 @@ use crate::common::wait::until_ok;
 use crate::common::{event, read, Backend, TestApp, TOKEN};
 
 both_backends!(a_backlog_in_one_organization_does_not_delay_another);
-crate::on_citus!(
-    a_backlog_in_one_organization_does_not_delay_another,
-);
+crate::on_citus!(a_backlog_in_one_organization_does_not_delay_another,);
 
 /// Queued deliveries seeded in organization A.
 const BACKLOG: usize = 50_000;

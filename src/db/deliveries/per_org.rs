@@ -104,7 +104,10 @@ pub(super) fn mark(
     instance: &str,
     lease_until: NaiveDateTime,
 ) -> QueryResult<()> {
-    let groups = by_org(kept.iter().map(|c| (c.organization_id.as_str(), c.id.as_str())));
+    let groups = by_org(
+        kept.iter()
+            .map(|c| (c.organization_id.as_str(), c.id.as_str())),
+    );
     for (org, ids) in groups {
         mark_query!(&ids, instance, lease_until)
             .filter(delivery_queue::organization_id.eq(org))

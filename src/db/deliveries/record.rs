@@ -73,15 +73,15 @@ macro_rules! joined {
                     .and(delivery_queue::organization_id.eq(deliveries::organization_id))),
             )
             .select((
-            Record::as_select(),
-            (
-                delivery_queue::attempts,
-                delivery_queue::next_attempt_at,
-                delivery_queue::claimed_by,
-                delivery_queue::lease_until,
-            )
-                .nullable(),
-        ))
+                Record::as_select(),
+                (
+                    delivery_queue::attempts,
+                    delivery_queue::next_attempt_at,
+                    delivery_queue::claimed_by,
+                    delivery_queue::lease_until,
+                )
+                    .nullable(),
+            ))
     };
 }
 
