@@ -50,12 +50,7 @@ pub fn url_of(url: &str, name: &str, at: Option<(&str, i32)>) -> String {
 pub fn create(admin_url: &str, name: &str, shard_count: u32) -> Result<String, String> {
     let mut admin = PgConnection::establish(admin_url)
         .map_err(|e| format!("cannot reach the Citus coordinator: {e}"))?;
-    let nodes: Vec<Node> = diesel::sql_query(
-        "SELECT nodename::text AS host, nodeport AS port, groupid AS \"group\" \
-         FROM pg_dist_node WHERE noderole = 'primary' ORDER BY groupid",
-    )
-    .load(&mut admin)
-    .map_err(|e| format!("cannot read pg_dist_node (is citus installed there?): {e}"))?;
+    let nodes = nodes(&mut admin)?;
     let coordinator = nodes
         .iter()
         .find(|n| n.group == 0)
@@ -92,14 +87,39 @@ pub fn create(admin_url: &str, name: &str, shard_count: u32) -> Result<String, S
     Ok(url)
 }
 
+/// The primary nodes `admin` knows, the coordinator (group 0) first.
+fn nodes(admin: &mut PgConnection) -> Result<Vec<Node>, String> {
+    diesel::sql_query(
+        "SELECT nodename::text AS host, nodeport AS port, groupid AS \"group\" \
+         FROM pg_dist_node WHERE noderole = 'primary' ORDER BY groupid",
+    )
+    .load(admin)
+    .map_err(|e| format!("cannot read pg_dist_node (is citus installed there?): {e}"))
+}
+
 /// Drops database `name` on every node of the cluster behind `admin_url`.
+/// A propagated drop that fails (it is not atomic across nodes) is done
+/// again node by node: a database left on one node would stop
+/// `citus_add_node` later.
 pub fn drop(admin_url: &str, name: &str) {
-    if let Ok(mut c) = PgConnection::establish(admin_url) {
-        let _ = run(&mut c, "SET citus.enable_create_database_propagation = on");
-        let _ = run(
-            &mut c,
-            &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-        );
+    let Ok(mut c) = PgConnection::establish(admin_url) else {
+        return;
+    };
+    let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+    let propagated = run(&mut c, "SET citus.enable_create_database_propagation = on")
+        .and_then(|()| run(&mut c, &sql));
+    let Err(error) = propagated else {
+        return;
+    };
+    tracing::warn!(%error, "dropping {name} node by node");
+    let admin_db = admin_url
+        .rsplit_once('/')
+        .map_or("postgres", |(_, db)| db.split('?').next().unwrap_or(db));
+    for n in nodes(&mut c).unwrap_or_default() {
+        let url = url_of(admin_url, admin_db, Some((&n.host, n.port)));
+        if let Ok(mut node) = PgConnection::establish(&url) {
+            let _ = run(&mut node, &sql);
+        }
     }
 }
 

@@ -3,12 +3,11 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::both_backends;
 use crate::common::receiver::{self, Receiver};
 use crate::common::wait::until;
 use crate::common::{event, Backend, TestApp};
 
-both_backends!(
+crate::all_backends!(
     verify_ssl_is_per_webhook,
     deliveries_are_signed_and_sent_as_published,
     history_matches_what_the_receiver_saw,
@@ -16,15 +15,6 @@ both_backends!(
     fan_out_follows_subscriptions,
     failed_delivery_stays_visible_and_resendable,
     batches_for_json_webhooks
-);
-crate::on_citus!(
-    verify_ssl_is_per_webhook,
-    deliveries_are_signed_and_sent_as_published,
-    history_matches_what_the_receiver_saw,
-    resend_repeats_the_request_signed_with_the_current_secret,
-    fan_out_follows_subscriptions,
-    failed_delivery_stays_visible_and_resendable,
-    batches_for_json_webhooks,
 );
 
 /// Two web hooks (form and JSON) and four events published to both.

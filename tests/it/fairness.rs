@@ -6,13 +6,11 @@ use std::time::{Duration, Instant};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::both_backends;
 use crate::common::receiver::Receiver;
 use crate::common::wait::until_ok;
 use crate::common::{event, read, Backend, TestApp, TOKEN};
 
-both_backends!(a_backlog_in_one_organization_does_not_delay_another);
-crate::on_citus!(a_backlog_in_one_organization_does_not_delay_another,);
+crate::all_backends!(a_backlog_in_one_organization_does_not_delay_another);
 
 /// Queued deliveries seeded in organization A.
 const BACKLOG: usize = 50_000;

@@ -6,21 +6,11 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::both_backends;
 use crate::common::receiver::Receiver;
 use crate::common::wait::{throughout, until_ok};
 use crate::common::{event, read, Backend, TestApp, TOKEN};
 
-both_backends!(
-    each_organization_gets_its_own_events,
-    another_organizations_ids_answer_404,
-    listings_never_mix,
-    an_organization_token_stays_in_its_organization,
-    platform_token_acts_in_any_organization,
-    renaming_publishes_to_its_own_organization_only,
-    only_empty_organizations_are_deleted,
-);
-crate::on_citus!(
+crate::all_backends!(
     each_organization_gets_its_own_events,
     another_organizations_ids_answer_404,
     listings_never_mix,

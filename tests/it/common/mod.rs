@@ -63,9 +63,32 @@ macro_rules! both_backends {
     )*};
 }
 
-/// Runs scenarios on Citus too: `on_citus!(name, …);` beside
-/// `both_backends!` adds `citus::name` for each (skipped, with a notice,
-/// without `TEST_CITUS_URL`). `.ci/citus` runs them.
+/// Runs a scenario on SQLite, PostgreSQL and Citus: `all_backends!(name);`
+/// is `both_backends!` plus a `citus` variant (skipped, with a notice,
+/// without `TEST_CITUS_URL`; `.ci/citus` runs them).
+#[macro_export]
+macro_rules! all_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[actix_web::test]
+            async fn sqlite() {
+                super::$name($crate::common::Backend::Sqlite).await
+            }
+            #[actix_web::test]
+            async fn postgres() {
+                super::$name($crate::common::Backend::Postgres).await
+            }
+            #[actix_web::test]
+            async fn citus() {
+                super::$name($crate::common::Backend::Citus).await
+            }
+        }
+    )*};
+}
+
+/// Runs scenarios on Citus only: `on_citus!(name, …);` adds
+/// `citus::name` for each (for scenarios whose other variants are
+/// written apart).
 #[macro_export]
 macro_rules! on_citus {
     ($($name:ident),* $(,)?) => {

@@ -16,6 +16,38 @@ use crate::db::pg_statement;
 /// Rows per statement: bounds the parameter arrays of one flush.
 const CHUNK: usize = 2_000;
 
+/// The settlement statement, with `$q` and `$d` in front of the queue
+/// rows' and the records' conditions: nothing on PostgreSQL, the
+/// organization on Citus (`SettleFlushIn`).
+macro_rules! settle_sql {
+    ($q:literal, $d:literal) => {
+        concat!(
+            "WITH v AS (SELECT * FROM unnest(?::text[], ?::text[], ?::boolean[], ?::timestamp[], \
+             ?::integer[], ?::text[], ?::timestamp[]) \
+             AS v(id, status, retry, next_attempt_at, code, error, lease)), \
+             gone AS (DELETE FROM delivery_queue AS q USING v \
+             WHERE ",
+            $q,
+            "q.delivery_id = v.id AND NOT v.retry AND q.claimed_by IS NOT NULL \
+             AND (v.lease IS NULL OR q.lease_until = v.lease) \
+             RETURNING q.delivery_id, q.attempts, v.status, v.code, v.error), \
+             again AS (UPDATE delivery_queue AS q SET claimed_by = NULL, lease_until = NULL, \
+             next_attempt_at = v.next_attempt_at FROM v \
+             WHERE ",
+            $q,
+            "q.delivery_id = v.id AND v.retry AND q.claimed_by IS NOT NULL \
+             AND (v.lease IS NULL OR q.lease_until = v.lease) \
+             RETURNING q.delivery_id, q.attempts, v.status, v.code, v.error), \
+             h AS (SELECT * FROM gone UNION ALL SELECT * FROM again) \
+             UPDATE deliveries AS d SET status = h.status, attempts = h.attempts, \
+             last_status_code = h.code, last_error = h.error, updated_at = ? \
+             FROM h WHERE ",
+            $d,
+            "d.id = h.delivery_id"
+        )
+    };
+}
+
 pg_statement! {
     /// One flush's settlements (see the module comment). `retry` says
     /// which rows keep their queue row, rescheduled (`is_retry`).
@@ -28,22 +60,7 @@ pg_statement! {
         errors: Vec<Option<&'a str>> => Array<Nullable<Text>>,
         leases: Vec<Option<NaiveDateTime>> => Array<Nullable<Timestamp>>,
         now: NaiveDateTime => Timestamp,
-    } = "WITH v AS (SELECT * FROM unnest(?::text[], ?::text[], ?::boolean[], ?::timestamp[], \
-         ?::integer[], ?::text[], ?::timestamp[]) \
-         AS v(id, status, retry, next_attempt_at, code, error, lease)), \
-         gone AS (DELETE FROM delivery_queue AS q USING v \
-         WHERE q.delivery_id = v.id AND NOT v.retry AND q.claimed_by IS NOT NULL \
-         AND (v.lease IS NULL OR q.lease_until = v.lease) \
-         RETURNING q.delivery_id, q.attempts, v.status, v.code, v.error), \
-         again AS (UPDATE delivery_queue AS q SET claimed_by = NULL, lease_until = NULL, \
-         next_attempt_at = v.next_attempt_at FROM v \
-         WHERE q.delivery_id = v.id AND v.retry AND q.claimed_by IS NOT NULL \
-         AND (v.lease IS NULL OR q.lease_until = v.lease) \
-         RETURNING q.delivery_id, q.attempts, v.status, v.code, v.error), \
-         h AS (SELECT * FROM gone UNION ALL SELECT * FROM again) \
-         UPDATE deliveries AS d SET status = h.status, attempts = h.attempts, \
-         last_status_code = h.code, last_error = h.error, updated_at = ? \
-         FROM h WHERE d.id = h.delivery_id"
+    } = settle_sql!("", "")
 }
 
 /// Stores `all` (one result per delivery: the caller drops repeats) with
@@ -84,22 +101,7 @@ pg_statement! {
         org_again: &'a str => Text,
         now: NaiveDateTime => Timestamp,
         org_records: &'a str => Text,
-    } = "WITH v AS (SELECT * FROM unnest(?::text[], ?::text[], ?::boolean[], ?::timestamp[], \
-         ?::integer[], ?::text[], ?::timestamp[]) \
-         AS v(id, status, retry, next_attempt_at, code, error, lease)), \
-         gone AS (DELETE FROM delivery_queue AS q USING v \
-         WHERE q.organization_id = ? AND q.delivery_id = v.id AND NOT v.retry \
-         AND q.claimed_by IS NOT NULL AND (v.lease IS NULL OR q.lease_until = v.lease) \
-         RETURNING q.delivery_id, q.attempts, v.status, v.code, v.error), \
-         again AS (UPDATE delivery_queue AS q SET claimed_by = NULL, lease_until = NULL, \
-         next_attempt_at = v.next_attempt_at FROM v \
-         WHERE q.organization_id = ? AND q.delivery_id = v.id AND v.retry \
-         AND q.claimed_by IS NOT NULL AND (v.lease IS NULL OR q.lease_until = v.lease) \
-         RETURNING q.delivery_id, q.attempts, v.status, v.code, v.error), \
-         h AS (SELECT * FROM gone UNION ALL SELECT * FROM again) \
-         UPDATE deliveries AS d SET status = h.status, attempts = h.attempts, \
-         last_status_code = h.code, last_error = h.error, updated_at = ? \
-         FROM h WHERE d.organization_id = ? AND d.id = h.delivery_id"
+    } = settle_sql!("q.organization_id = ? AND ", "d.organization_id = ? AND ")
 }
 
 /// [`settle_all`] on Citus: one statement per organization (its shard),
