@@ -21,14 +21,16 @@ pub struct PgDb {
 }
 
 impl PgDb {
-    pub fn create(admin: &str) -> PgDb {
+    /// A new database on `admin`'s server (`citus_shards`: see `--citus-shards`).
+    pub fn create(admin: &str, citus_shards: u32) -> PgDb {
         let name = format!(
             "hookrelay_bench_{}",
             std::process::id() as u64 * 1000 + rand::random::<u16>() as u64
         );
         let citus = citus_database::has_citus(admin);
         let url = if citus {
-            citus_database::create(admin, &name, 32).expect("a database on the Citus cluster")
+            citus_database::create(admin, &name, citus_shards)
+                .expect("a database on the Citus cluster")
         } else {
             let mut c = PgConnection::establish(admin).expect("BENCH_PG_URL must reach PostgreSQL");
             diesel::sql_query(format!("CREATE DATABASE {name}"))
