@@ -255,9 +255,27 @@ pub fn wanted(conn: &mut PgConnection, mode: Mode) -> Result<bool, String> {
     }
 }
 
+/// Advisory lock key of the layout ("hr-citu"): instances starting at once
+/// take turns, and the later ones find it done.
+const LOCK_KEY: i64 = 0x0068_722d_6369_7475;
+
 /// Lays the tables out for Citus (see the module comment); returns how many
 /// tables it distributed or replicated now (0 when all already were).
 pub fn distribute(conn: &mut PgConnection) -> QueryResult<usize> {
+    let (reference, distributed) = pending(conn)?;
+    if reference.is_empty() && distributed.is_empty() {
+        return Ok(0);
+    }
+    let lock =
+        |conn: &mut PgConnection, f: &str| conn.batch_execute(&format!("SELECT {f}({LOCK_KEY})"));
+    lock(conn, "pg_advisory_lock")?;
+    let done = lay_out(conn);
+    lock(conn, "pg_advisory_unlock")?;
+    done
+}
+
+/// The tables not laid out yet: (reference, distributed).
+fn pending(conn: &mut PgConnection) -> QueryResult<(Vec<&'static str>, Vec<&'static str>)> {
     let mut pending_reference = Vec::new();
     for t in REFERENCE {
         if table_kind(conn, t)?.is_none() {
@@ -270,6 +288,12 @@ pub fn distribute(conn: &mut PgConnection) -> QueryResult<usize> {
             pending.push(*t);
         }
     }
+    Ok((pending_reference, pending))
+}
+
+/// [`distribute`], under its lock.
+fn lay_out(conn: &mut PgConnection) -> QueryResult<usize> {
+    let (pending_reference, pending) = pending(conn)?;
     if pending.is_empty() && pending_reference.is_empty() {
         return Ok(0);
     }

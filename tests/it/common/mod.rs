@@ -45,21 +45,26 @@ impl Backend {
     }
 }
 
+/// `mod $name` with one test per `variant => Backend` pair, each running
+/// `async fn $name(backend: Backend)` on that backend.
+#[macro_export]
+macro_rules! backend_variants {
+    ($name:ident: $($variant:ident => $backend:ident),*) => {
+        mod $name {$(
+            #[actix_web::test]
+            async fn $variant() {
+                super::$name($crate::common::Backend::$backend).await
+            }
+        )*}
+    };
+}
+
 /// Runs a scenario once per backend: `both_backends!(name);` next to
 /// `async fn name(backend: Backend)`.
 #[macro_export]
 macro_rules! both_backends {
     ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[actix_web::test]
-            async fn sqlite() {
-                super::$name($crate::common::Backend::Sqlite).await
-            }
-            #[actix_web::test]
-            async fn postgres() {
-                super::$name($crate::common::Backend::Postgres).await
-            }
-        }
+        $crate::backend_variants!($name: sqlite => Sqlite, postgres => Postgres);
     )*};
 }
 
@@ -69,20 +74,7 @@ macro_rules! both_backends {
 #[macro_export]
 macro_rules! all_backends {
     ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[actix_web::test]
-            async fn sqlite() {
-                super::$name($crate::common::Backend::Sqlite).await
-            }
-            #[actix_web::test]
-            async fn postgres() {
-                super::$name($crate::common::Backend::Postgres).await
-            }
-            #[actix_web::test]
-            async fn citus() {
-                super::$name($crate::common::Backend::Citus).await
-            }
-        }
+        $crate::backend_variants!($name: sqlite => Sqlite, postgres => Postgres, citus => Citus);
     )*};
 }
 
