@@ -59,12 +59,13 @@ pub async fn start(config: Config) -> Result<Running, String> {
     let listener = listen(&config.bind)?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let db = {
-        let (url, size, sync) = (
+        let (url, size, sync, citus) = (
             config.database_url.clone(),
             config.db_pool_size,
             config.sqlite_synchronous.pragma(),
+            config.citus.mode(),
         );
-        tokio::task::spawn_blocking(move || Db::connect(&url, size, sync))
+        tokio::task::spawn_blocking(move || Db::connect_with(&url, size, sync, citus))
             .await
             .map_err(|e| e.to_string())??
     };

@@ -16,7 +16,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{Config, LogFormat, Synchronous, DEFAULT_DATABASE_URL};
+use crate::config::{Citus, Config, LogFormat, Synchronous, DEFAULT_DATABASE_URL};
 
 /// The command line.
 #[derive(Parser)]
@@ -131,12 +131,20 @@ pub struct DbArgs {
     /// As for `serve`: hidden here, since it matters to the server's writes.
     #[arg(long, env = "HOOKRELAY_SQLITE_SYNCHRONOUS", value_enum, ignore_case = true, default_value_t = Synchronous::Normal, hide = true)]
     pub sqlite_synchronous: Synchronous,
+    /// As for `serve`: whether the tables are laid out for Citus.
+    #[arg(long, env = "HOOKRELAY_CITUS", value_enum, ignore_case = true, default_value_t = Citus::Auto, hide = true)]
+    pub citus: Citus,
 }
 
 impl DbArgs {
     /// Opens (and migrates) the database with a single connection.
     fn connect(&self) -> Result<crate::db::Db, String> {
-        crate::db::Db::connect(&self.database_url, 1, self.sqlite_synchronous.pragma())
+        crate::db::Db::connect_with(
+            &self.database_url,
+            1,
+            self.sqlite_synchronous.pragma(),
+            self.citus.mode(),
+        )
     }
 }
 

@@ -51,6 +51,7 @@ impl std::fmt::Debug for Config {
             .field("require_https", &self.require_https)
             .field("db_pool_size", &self.db_pool_size)
             .field("sqlite_synchronous", &self.sqlite_synchronous)
+            .field("citus", &self.citus)
             .field("poll_interval_ms", &self.poll_interval_ms)
             .field("claim_batch", &self.claim_batch)
             .field("retry_schedule", &self.retry_schedule)

@@ -17,7 +17,7 @@ pub use limits::{Limit, OrgLimits, MAX_BATCH};
 pub use runs::RunLimits;
 
 use values::{parse_cidrs, parse_duration, parse_frame_ancestors, parse_schedule};
-pub use values::{Cidrs, FrameAncestors, LogFormat, Role, Schedule, Synchronous};
+pub use values::{Cidrs, Citus, FrameAncestors, LogFormat, Role, Schedule, Synchronous};
 
 /// `DATABASE_URL` when unset: the SQLite file in the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://hookrelay.db";
@@ -95,6 +95,10 @@ pub struct Config {
     /// SQLite `synchronous` pragma: NORMAL survives a process crash, FULL also power loss.
     #[arg(long, env = "HOOKRELAY_SQLITE_SYNCHRONOUS", value_enum, ignore_case = true, default_value_t = Synchronous::Normal)]
     pub sqlite_synchronous: Synchronous,
+
+    /// PostgreSQL: distribute the tables on Citus (auto: when the extension is installed).
+    #[arg(long, env = "HOOKRELAY_CITUS", value_enum, ignore_case = true, default_value_t = Citus::Auto)]
+    pub citus: Citus,
 
     /// How often an idle worker looks for due deliveries (ms); publishes wake it at once.
     #[arg(long, env = "HOOKRELAY_POLL_INTERVAL_MS", default_value_t = 500)]

@@ -40,6 +40,29 @@ impl Synchronous {
     }
 }
 
+/// `HOOKRELAY_CITUS`: lay the PostgreSQL tables out for Citus
+/// (docs/operations.md, "Past one database").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Citus {
+    /// When the `citus` extension is installed in the database.
+    Auto,
+    /// Always; start-up fails without the extension.
+    True,
+    /// Never.
+    False,
+}
+
+impl Citus {
+    /// The database layer's mode.
+    pub fn mode(self) -> crate::db::citus::Mode {
+        match self {
+            Citus::Auto => crate::db::citus::Mode::Auto,
+            Citus::True => crate::db::citus::Mode::On,
+            Citus::False => crate::db::citus::Mode::Off,
+        }
+    }
+}
+
 /// A retry schedule: the delays after each failed attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Schedule(pub Vec<Duration>);

@@ -195,6 +195,7 @@ impl HistoryRow {
                     .values((
                         history_events::event_id.eq(ev),
                         history_events::history_id.eq(&row.id),
+                        history_events::organization_id.eq(&row.organization_id),
                     ))
                     .execute(conn)?;
             }

@@ -8,6 +8,8 @@
 pub mod backup;
 mod capabilities;
 mod checkpoint;
+pub mod citus;
+pub mod citus_database;
 pub mod deliveries;
 pub mod event_types;
 pub mod events;

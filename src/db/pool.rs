@@ -13,6 +13,7 @@ use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use super::checkpoint::Checkpointer;
+use super::citus;
 use super::write_health::WriteHealth;
 use super::DbConn;
 use crate::error::{Error, Result};
@@ -43,6 +44,8 @@ pub struct Db {
     _checkpointer: Option<std::sync::Arc<Checkpointer>>,
     /// Whether writes are refused for lack of space.
     health: std::sync::Arc<WriteHealth>,
+    /// PostgreSQL only: the database is laid out for Citus (`db::citus`).
+    citus: bool,
 }
 
 #[derive(Debug)]
@@ -89,8 +92,18 @@ impl CustomizeConnection<DbConn, diesel::r2d2::Error> for SqlitePragmas {
 
 impl Db {
     /// Opens pools for `url`, checks the database answers and applies
-    /// pending migrations.
+    /// pending migrations; on Citus (found by itself), lays the tables out.
     pub fn connect(url: &str, pool_size: u32, sqlite_synchronous: &str) -> Result<Db, String> {
+        Self::connect_with(url, pool_size, sqlite_synchronous, citus::Mode::Auto)
+    }
+
+    /// [`Db::connect`], with `HOOKRELAY_CITUS` (ignored on SQLite).
+    pub fn connect_with(
+        url: &str,
+        pool_size: u32,
+        sqlite_synchronous: &str,
+        citus: citus::Mode,
+    ) -> Result<Db, String> {
         let (backend, target) = parse_url(url)?;
         let db = match backend {
             Backend::Postgres => {
@@ -106,6 +119,7 @@ impl Db {
                     _lock: None,
                     _checkpointer: None,
                     health: Default::default(),
+                    citus: false,
                 }
             }
             Backend::Sqlite => {
@@ -136,11 +150,40 @@ impl Db {
                     _lock: Some(std::sync::Arc::new(lock)),
                     _checkpointer: Some(std::sync::Arc::new(Checkpointer::start(&target))),
                     health: Default::default(),
+                    citus: false,
                 }
             }
         };
         db.migrate()?;
+        let mut db = db;
+        db.citus = db.lay_out_for_citus(citus)?;
         Ok(db)
+    }
+
+    /// After the migrations: distributes the tables when the database is
+    /// (to be) on Citus; whether it is.
+    fn lay_out_for_citus(&self, mode: citus::Mode) -> Result<bool, String> {
+        let mut conn = self
+            .write
+            .get()
+            .map_err(|e| format!("cannot open database: {e}"))?;
+        let DbConn::Pg(pg) = &mut *conn else {
+            return Ok(false);
+        };
+        if !citus::wanted(pg, mode)? {
+            return Ok(false);
+        }
+        let n =
+            citus::distribute(pg).map_err(|e| format!("cannot distribute tables on Citus: {e}"))?;
+        if n > 0 {
+            tracing::info!(tables = n, "tables laid out for Citus");
+        }
+        Ok(true)
+    }
+
+    /// Whether the database is laid out for Citus.
+    pub fn is_citus(&self) -> bool {
+        self.citus
     }
 
     /// Applies pending migrations; returns how many ran.
@@ -162,7 +205,7 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
     {
-        run(self.read.clone(), f).await
+        run(self.read.clone(), self.citus, f).await
     }
 
     /// Runs a writing closure on the blocking pool (the single writer on SQLite).
@@ -171,7 +214,7 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
     {
-        let result = run(self.write.clone(), f).await;
+        let result = run(self.write.clone(), self.citus, f).await;
         self.health.observe(&result);
         result
     }
@@ -179,7 +222,7 @@ impl Db {
     /// Synchronous write access, for the CLI and start-up.
     pub fn write_blocking<T>(&self, f: impl FnOnce(&mut DbConn) -> Result<T>) -> Result<T> {
         let mut conn = self.write.get()?;
-        let result = f(&mut conn);
+        let result = citus::scoped(self.citus, || f(&mut conn));
         self.health.observe(&result);
         result
     }
@@ -192,21 +235,23 @@ impl Db {
             return true;
         }
         if self.health.probe_due() {
-            let result = run(self.write.clone(), super::write_health::probe).await;
+            let result = run(self.write.clone(), self.citus, super::write_health::probe).await;
             self.health.probed(&result);
         }
         !self.health.is_full()
     }
 }
 
-async fn run<T, F>(pool: ConnPool, f: F) -> Result<T>
+/// Runs `f` on a pooled connection on the blocking pool, with
+/// `citus::on()` telling the queries whether they run on Citus.
+async fn run<T, F>(pool: ConnPool, citus: bool, f: F) -> Result<T>
 where
     T: Send + 'static,
     F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
 {
     tokio::task::spawn_blocking(move || {
         let mut conn = pool.get()?;
-        f(&mut conn)
+        super::citus::scoped(citus, || f(&mut conn))
     })
     .await
     .map_err(Error::internal)?

@@ -127,6 +127,7 @@ diesel::table! {
     history_events (event_id, history_id) {
         event_id -> Text,
         history_id -> Text,
+        organization_id -> Text,
     }
 }
 
@@ -251,6 +252,7 @@ diesel::table! {
         duration_ms -> BigInt,
         error -> Nullable<Text>,
         created_at -> Timestamp,
+        organization_id -> Text,
     }
 }
 

@@ -228,12 +228,17 @@ impl Webhook {
             .load(conn)
     }
 
-    /// Every active webhook: the candidates for fan-out.
-    pub fn active(conn: &mut DbConn) -> QueryResult<Vec<Webhook>> {
-        webhooks::table
+    /// The active webhooks of `orgs`: the candidates for fan-out. One
+    /// organization is an equality, which on Citus reads its shard alone.
+    pub fn active_in(conn: &mut DbConn, orgs: &[&str]) -> QueryResult<Vec<Webhook>> {
+        let q = webhooks::table
             .filter(webhooks::active.eq(true))
             .select(Webhook::as_select())
-            .load(conn)
+            .into_boxed::<Backend>();
+        match orgs {
+            [org] => q.filter(webhooks::organization_id.eq(*org)).load(conn),
+            _ => q.filter(webhooks::organization_id.eq_any(orgs)).load(conn),
+        }
     }
 
     /// Applies `changes`; returns rows updated.

@@ -60,6 +60,22 @@ const UNIQUE_FIELDS: &[(&str, &str, &str)] = &[
 /// The 409 message for a unique violation: the field it concerns, never
 /// the database's wording.
 fn unique_message(constraint: Option<&str>, db_message: &str) -> String {
+    // On Citus the coordinator relays a worker's error without the
+    // constraint field (its name is in the message), and the constraint is
+    // named after the shard it fired on (`event_types_pkey_102008`): the
+    // name without that suffix.
+    let constraint = constraint.or_else(|| {
+        db_message
+            .split_once("unique constraint \"")
+            .and_then(|(_, rest)| rest.split_once('"'))
+            .map(|(name, _)| name)
+    });
+    let constraint = constraint.map(|c| {
+        c.trim_end_matches(|ch: char| ch.is_ascii_digit())
+            .strip_suffix('_')
+            .filter(|_| c.ends_with(|ch: char| ch.is_ascii_digit()))
+            .unwrap_or(c)
+    });
     let known = UNIQUE_FIELDS.iter().find(|(sqlite, pg, _)| {
         constraint == Some(*pg) || db_message.contains(&format!("failed: {sqlite}"))
     });
@@ -178,6 +194,11 @@ mod tests {
             (Info("UNIQUE constraint failed: event_types.name", None), "`name`"),
             (
                 Info("duplicate key value violates unique constraint \"event_types_pkey\"", Some("event_types_pkey")),
+                "`name`",
+            ),
+            // Citus: the constraint of the shard it fired on.
+            (
+                Info("duplicate key value violates unique constraint \"event_types_pkey_102008\"", None),
                 "`name`",
             ),
             (

@@ -98,7 +98,10 @@ fn run(db: Db, mut rx: mpsc::Receiver<Job>) {
         let n = inputs.len();
         let outcome = db.write_blocking(move |c| {
             c.transaction::<_, Error, _>(|c| {
-                let hooks = subscribers(c)?;
+                let mut orgs: Vec<&str> = inputs.iter().map(|(o, _, _)| o.as_str()).collect();
+                orgs.sort_unstable();
+                orgs.dedup();
+                let hooks = subscribers(c, &orgs)?;
                 // Publishes without an idempotency key cannot be refused
                 // one by one: their rows go in together, with no
                 // savepoint each. Keyed ones may be replays or conflicts.

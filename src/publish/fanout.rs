@@ -77,10 +77,11 @@ impl Subscriber {
 /// The fan-out candidates.
 pub type Subscribers = Vec<Subscriber>;
 
-/// Loads the fan-out candidates; filters come compiled from
-/// [`filter::COMPILED`], so each is compiled once, not once per publish.
-pub fn subscribers(conn: &mut DbConn) -> Result<Subscribers> {
-    Ok(Webhook::active(conn)?
+/// Loads the fan-out candidates of the publishing organizations `orgs`;
+/// filters come compiled from [`filter::COMPILED`], so each is compiled
+/// once, not once per publish.
+pub fn subscribers(conn: &mut DbConn, orgs: &[&str]) -> Result<Subscribers> {
+    Ok(Webhook::active_in(conn, orgs)?
         .into_iter()
         .map(|webhook| Subscriber {
             patterns: serde_json::from_str(&webhook.event_types).unwrap_or_default(),

@@ -203,7 +203,7 @@ pub fn record(
     events: Vec<ValidEvent>,
     idempotency_key: Option<String>,
 ) -> Result<Vec<Published>> {
-    let hooks = subscribers(conn)?;
+    let hooks = subscribers(conn, &[org])?;
     record_with(conn, org, events, idempotency_key, &hooks)
 }
 

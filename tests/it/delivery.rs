@@ -3,12 +3,11 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::both_backends;
 use crate::common::receiver::{self, Receiver};
 use crate::common::wait::until;
 use crate::common::{event, Backend, TestApp};
 
-both_backends!(
+crate::all_backends!(
     verify_ssl_is_per_webhook,
     deliveries_are_signed_and_sent_as_published,
     history_matches_what_the_receiver_saw,

@@ -6,12 +6,11 @@ use std::time::{Duration, Instant};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::both_backends;
 use crate::common::receiver::Receiver;
 use crate::common::wait::until_ok;
 use crate::common::{event, read, Backend, TestApp, TOKEN};
 
-both_backends!(a_backlog_in_one_organization_does_not_delay_another);
+crate::all_backends!(a_backlog_in_one_organization_does_not_delay_another);
 
 /// Queued deliveries seeded in organization A.
 const BACKLOG: usize = 50_000;
@@ -68,14 +67,14 @@ fn seed_backlog(app: &TestApp, backend: Backend, org: &str, webhook: &str, n: us
             ),
             "strftime('%Y-%m-%d %H:%M:%f', 'now', '-1 hour')".to_string(),
         ),
-        Backend::Postgres => (
+        Backend::Postgres | Backend::Citus => (
             format!("generate_series(1, {n}) AS s(i)"),
             "((now() AT TIME ZONE 'UTC') - interval '1 hour')".to_string(),
         ),
     };
     let pad = match backend {
         Backend::Sqlite => "printf('%08d', i)",
-        Backend::Postgres => "lpad(i::text, 8, '0')",
+        Backend::Postgres | Backend::Citus => "lpad(i::text, 8, '0')",
     };
     app.execute_sql(&format!(
         "INSERT INTO events (id, event_type, payload, idempotency_key, created_at, organization_id) \

@@ -7,6 +7,7 @@ mod adaptive;
 mod backup;
 mod bad_input;
 mod bench_smoke;
+mod citus;
 mod claim_plans;
 mod console;
 mod defaults;

@@ -6,12 +6,11 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::both_backends;
 use crate::common::receiver::Receiver;
 use crate::common::wait::{throughout, until_ok};
 use crate::common::{event, read, Backend, TestApp, TOKEN};
 
-both_backends!(
+crate::all_backends!(
     each_organization_gets_its_own_events,
     another_organizations_ids_answer_404,
     listings_never_mix,

@@ -43,6 +43,11 @@ crate::both_backends!(
     kill_9_mid_delivery_loses_nothing,
     sigterm_drains_and_exits_zero
 );
+crate::on_citus!(
+    kill_9_mid_delivery_loses_nothing,
+    leases_of_a_dead_process_are_taken_over,
+    two_processes_share_the_queue_exactly_once,
+);
 
 async fn kill_9_mid_delivery_loses_nothing(backend: Backend) {
     let Some(db) = fresh_database(backend) else {
@@ -147,7 +152,11 @@ async fn sigterm_drains_and_exits_zero(backend: Backend) {
 /// then: every delivery ends succeeded, none stays claimed.
 #[actix_web::test]
 async fn expired_leases_of_a_dead_process_are_taken_over() {
-    let Some(db) = fresh_database(Backend::Postgres) else {
+    leases_of_a_dead_process_are_taken_over(Backend::Postgres).await
+}
+
+async fn leases_of_a_dead_process_are_taken_over(backend: Backend) {
+    let Some(db) = fresh_database(backend) else {
         return;
     };
     let rx = Receiver::start().await;
@@ -204,7 +213,11 @@ async fn expired_leases_of_a_dead_process_are_taken_over() {
 
 #[actix_web::test]
 async fn two_processes_share_the_postgres_queue_exactly_once() {
-    let Some(db) = fresh_database(Backend::Postgres) else {
+    two_processes_share_the_queue_exactly_once(Backend::Postgres).await
+}
+
+async fn two_processes_share_the_queue_exactly_once(backend: Backend) {
+    let Some(db) = fresh_database(backend) else {
         return;
     };
     let rx = Receiver::start().await;

@@ -6,11 +6,10 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::both_backends;
 use crate::common::receiver::Receiver;
 use crate::common::{event, Backend, TestApp};
 
-both_backends!(
+crate::all_backends!(
     retries_follow_schedule_and_retry_after,
     gone_disables_and_recover_replays,
     failing_too_long_disables,

@@ -16,13 +16,21 @@ const AN_HOUR_MS: u64 = 3_600_000;
 
 #[actix_web::test]
 async fn an_idle_instance_wakes_on_a_publish_elsewhere() {
+    idle_instance_wakes_on_a_publish_elsewhere(Backend::Postgres).await
+}
+
+// On Citus both instances talk to the coordinator, where the publish's
+// NOTIFY is sent at the commit of a transaction that wrote to the shards.
+crate::on_citus!(idle_instance_wakes_on_a_publish_elsewhere);
+
+async fn idle_instance_wakes_on_a_publish_elsewhere(backend: Backend) {
     // A: the API only; it publishes and delivers nothing.
-    let Some(a) = TestApp::start_with(Backend::Postgres, |c| {
+    let Some(a) = TestApp::start_with(backend, |c| {
         c.role = hookrelay::config::Role::Api;
     })
     .await
     else {
-        notice("SKIPPED: wake: PostgreSQL only (TEST_DATABASE_URL is not set)");
+        notice("SKIPPED: wake: PostgreSQL only (its database URL is not set)");
         return;
     };
     let rx = Receiver::start().await;

@@ -53,6 +53,10 @@ pub struct Args {
     /// PostgreSQL server for the PostgreSQL runs (a database is created per run).
     #[arg(long, env = "BENCH_PG_URL")]
     pub pg_url: Option<String>,
+    /// Shards per distributed table when `--pg-url` is a Citus coordinator
+    /// (the database of each run is then created on the whole cluster).
+    #[arg(long, default_value_t = 32)]
+    pub citus_shards: u32,
     /// Gateway process counts of the PostgreSQL runs, one fresh database
     /// each: e.g. `1,2,3`.
     #[arg(long, value_delimiter = ',', default_value = "1,2")]

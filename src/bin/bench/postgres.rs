@@ -4,38 +4,54 @@
 use std::time::Duration;
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
+use hookrelay::db::citus_database;
 use serde_json::{json, Map, Value};
 
 use crate::stats::{row, Counter, TableActivity};
 
-/// A PostgreSQL database for one run, dropped afterwards.
+/// A PostgreSQL database for one run, dropped afterwards. When the admin
+/// database has the `citus` extension (a Citus coordinator), the database
+/// is created on the whole cluster (`db::citus_database`) and hookrelay
+/// distributes its tables there.
 pub struct PgDb {
     admin: String,
     pub name: String,
     pub url: String,
+    citus: bool,
 }
 
 impl PgDb {
-    pub fn create(admin: &str) -> PgDb {
+    /// A new database on `admin`'s server (`citus_shards`: see `--citus-shards`).
+    pub fn create(admin: &str, citus_shards: u32) -> PgDb {
         let name = format!(
             "hookrelay_bench_{}",
             std::process::id() as u64 * 1000 + rand::random::<u16>() as u64
         );
-        let mut c = PgConnection::establish(admin).expect("BENCH_PG_URL must reach PostgreSQL");
-        diesel::sql_query(format!("CREATE DATABASE {name}"))
-            .execute(&mut c)
-            .unwrap();
-        let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(admin);
+        let citus = citus_database::has_citus(admin);
+        let url = if citus {
+            citus_database::create(admin, &name, citus_shards)
+                .expect("a database on the Citus cluster")
+        } else {
+            let mut c = PgConnection::establish(admin).expect("BENCH_PG_URL must reach PostgreSQL");
+            diesel::sql_query(format!("CREATE DATABASE {name}"))
+                .execute(&mut c)
+                .unwrap();
+            citus_database::url_of(admin, &name, None)
+        };
         PgDb {
             admin: admin.to_string(),
-            url: format!("{base}/{name}"),
+            url,
             name,
+            citus,
         }
     }
 }
 
 impl Drop for PgDb {
     fn drop(&mut self) {
+        if self.citus {
+            return citus_database::drop(&self.admin, &self.name);
+        }
         if let Ok(mut c) = PgConnection::establish(&self.admin) {
             let _ = diesel::sql_query(format!(
                 "DROP DATABASE IF EXISTS {} WITH (FORCE)",

@@ -13,7 +13,7 @@ use crate::stats::row;
 pub async fn runs(b: &Bench, admin: &str, ceiling: f64) -> Value {
     let mut by_count = Map::new();
     for &n in &b.args.instances {
-        let db = PgDb::create(admin);
+        let db = PgDb::create(admin, b.args.citus_shards);
         let out = gateway_runs(b, &db.url, n, ceiling, Some(&db.name)).await;
         by_count.insert(n.to_string(), out);
     }

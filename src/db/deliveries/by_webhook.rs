@@ -6,8 +6,16 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::{waiting, Delivery, DeliveryStatus};
-use crate::db::schema::{deliveries, delivery_queue};
-use crate::db::DbConn;
+use crate::db::schema::{deliveries, delivery_queue, webhooks};
+use crate::db::{DbConn, LoadOne};
+
+/// The organization of webhook `id`, if it exists.
+fn org_of(conn: &mut DbConn, id: &str) -> QueryResult<Option<String>> {
+    webhooks::table
+        .find(id)
+        .select(webhooks::organization_id)
+        .load_one(conn)
+}
 
 impl Delivery {
     /// Gives up on a webhook's queued deliveries (it was disabled); those
@@ -18,13 +26,18 @@ impl Delivery {
         reason: &str,
         now: NaiveDateTime,
     ) -> QueryResult<usize> {
+        let Some(org) = org_of(conn, webhook_id)? else {
+            return Ok(0);
+        };
         // The queue has no index by webhook; the records do.
         let queued = deliveries::table
             .select(deliveries::id)
+            .filter(deliveries::organization_id.eq(&org))
             .filter(deliveries::webhook_id.eq(webhook_id))
             .filter(deliveries::status.eq_any([DeliveryStatus::Pending, DeliveryStatus::Failed]));
         diesel::delete(
             delivery_queue::table
+                .filter(delivery_queue::organization_id.eq(&org))
                 .filter(delivery_queue::delivery_id.eq_any(queued))
                 .filter(waiting()),
         )
@@ -33,12 +46,15 @@ impl Delivery {
         // waiting record has one).
         diesel::update(
             deliveries::table
+                .filter(deliveries::organization_id.eq(&org))
                 .filter(deliveries::webhook_id.eq(webhook_id))
                 .filter(
                     deliveries::status.eq_any([DeliveryStatus::Pending, DeliveryStatus::Failed]),
                 )
                 .filter(diesel::dsl::not(diesel::dsl::exists(
-                    delivery_queue::table.filter(delivery_queue::delivery_id.eq(deliveries::id)),
+                    delivery_queue::table
+                        .filter(delivery_queue::organization_id.eq(deliveries::organization_id))
+                        .filter(delivery_queue::delivery_id.eq(deliveries::id)),
                 ))),
         )
         .set((
@@ -58,8 +74,12 @@ impl Delivery {
         since: NaiveDateTime,
         now: NaiveDateTime,
     ) -> QueryResult<usize> {
+        let Some(org) = org_of(conn, webhook_id)? else {
+            return Ok(0);
+        };
         let of = |status: DeliveryStatus| {
             deliveries::table
+                .filter(deliveries::organization_id.eq(org.clone()))
                 .filter(deliveries::webhook_id.eq(webhook_id))
                 .filter(deliveries::status.eq(status))
                 .filter(deliveries::created_at.ge(since))
@@ -68,6 +88,7 @@ impl Delivery {
         let failed = of(DeliveryStatus::Failed).select(deliveries::id);
         let retried = diesel::update(
             delivery_queue::table
+                .filter(delivery_queue::organization_id.eq(&org))
                 .filter(delivery_queue::delivery_id.eq_any(failed))
                 .filter(waiting()),
         )
@@ -99,11 +120,13 @@ impl Delivery {
         // Their records: pending again, no attempt yet.
         diesel::update(
             deliveries::table
+                .filter(deliveries::organization_id.eq(&org))
                 .filter(deliveries::webhook_id.eq(webhook_id))
                 .filter(deliveries::status.eq_any([DeliveryStatus::Failed, DeliveryStatus::Dead]))
                 .filter(deliveries::created_at.ge(since))
                 .filter(diesel::dsl::exists(
                     delivery_queue::table
+                        .filter(delivery_queue::organization_id.eq(deliveries::organization_id))
                         .filter(delivery_queue::delivery_id.eq(deliveries::id))
                         .filter(waiting()),
                 )),

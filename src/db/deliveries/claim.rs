@@ -8,9 +8,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::{fair, leased, Candidate, Claimed, Delivery};
+use super::{fair, leased, per_org, Candidate, Claimed, Delivery};
 use crate::db::schema::{deliveries, delivery_queue};
-use crate::db::DbConn;
+use crate::db::{citus, DbConn};
 
 /// Expired leases, oldest first: the first query of a claim. Its order is
 /// that of the `delivery_queue_leased` index. (Macros, so that `explain` runs
@@ -86,6 +86,8 @@ impl Delivery {
         // instead of waiting for them. Built per backend: the selected
         // struct's columns are typed by it.
         let mut found = match &mut *conn {
+            // Citus: locks are taken one organization (shard) at a time.
+            DbConn::Pg(pg) if citus::on() => per_org::expired(pg, now, exclude, limit),
             DbConn::Pg(pg) => expired_query!(now, exclude, limit)
                 .for_update()
                 .skip_locked()
@@ -101,8 +103,13 @@ impl Delivery {
         if kept.is_empty() {
             return Ok(Vec::new());
         }
-        let ids: Vec<&str> = kept.iter().map(|c| c.id.as_str()).collect();
-        mark_query!(&ids, instance, lease_until).execute(conn)?;
+        match conn {
+            DbConn::Pg(pg) if citus::on() => per_org::mark(pg, &kept, instance, lease_until)?,
+            _ => {
+                let ids: Vec<&str> = kept.iter().map(|c| c.id.as_str()).collect();
+                mark_query!(&ids, instance, lease_until).execute(conn)?;
+            }
+        }
         Ok(kept
             .into_iter()
             .map(|c| Claimed {

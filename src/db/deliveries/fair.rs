@@ -43,6 +43,10 @@ fn next_org(conn: &mut DbConn, after: &str) -> QueryResult<Option<String>> {
 /// Up to `max` organizations with waiting deliveries, in id order starting
 /// after `cursor` and wrapping around to it.
 pub fn orgs_in_turn(conn: &mut DbConn, cursor: &str, max: usize) -> QueryResult<Vec<String>> {
+    if let (DbConn::Pg(pg), true) = (&mut *conn, crate::db::citus::on()) {
+        // A seek per organization would be a read of every shard each.
+        return super::per_org::orgs_in_turn(pg, cursor, max);
+    }
     crate::db::turns::orgs_in_turn(cursor, max, |after| next_org(conn, after))
 }
 

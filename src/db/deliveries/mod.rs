@@ -23,6 +23,7 @@ mod claim;
 mod explain;
 mod fair;
 mod new;
+mod per_org;
 mod record;
 mod settle;
 mod stats;
@@ -114,6 +115,8 @@ pub struct Candidate {
     pub event_id: String,
     pub webhook_id: String,
     pub attempts: i32,
+    /// Its organization: on Citus, where its row lives.
+    pub organization_id: String,
 }
 
 /// Filters for listing deliveries (newest first).

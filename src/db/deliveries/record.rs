@@ -64,16 +64,24 @@ fn view(r: Record, q: Option<QueueCols>) -> Delivery {
 /// A record with its queue row, if any, as the API reads them.
 macro_rules! joined {
     () => {
-        deliveries::table.left_join(delivery_queue::table).select((
-            Record::as_select(),
-            (
-                delivery_queue::attempts,
-                delivery_queue::next_attempt_at,
-                delivery_queue::claimed_by,
-                delivery_queue::lease_until,
+        // The join names the organization on both sides: on Citus
+        // (`db::citus`) that keeps it within a shard.
+        deliveries::table
+            .left_join(
+                delivery_queue::table.on(delivery_queue::delivery_id
+                    .eq(deliveries::id)
+                    .and(delivery_queue::organization_id.eq(deliveries::organization_id))),
             )
-                .nullable(),
-        ))
+            .select((
+                Record::as_select(),
+                (
+                    delivery_queue::attempts,
+                    delivery_queue::next_attempt_at,
+                    delivery_queue::claimed_by,
+                    delivery_queue::lease_until,
+                )
+                    .nullable(),
+            ))
     };
 }
 

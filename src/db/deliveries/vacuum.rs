@@ -24,12 +24,19 @@ pub fn queue_rows(conn: &mut DbConn) -> QueryResult<Option<(i64, i64)>> {
     let DbConn::Pg(pg) = conn else {
         return Ok(None);
     };
-    let r: Option<Rows> = diesel::sql_query(
+    // On Citus the rows are in the shards, on the workers: their counts
+    // added up (the coordinator's own table is empty). The `VACUUM` below
+    // reaches every shard from the coordinator.
+    let sql = if crate::db::citus::on() {
+        "SELECT COALESCE(SUM(split_part(result, ',', 1)::bigint), 0) AS live, \
+         COALESCE(SUM(split_part(result, ',', 2)::bigint), 0) AS dead \
+         FROM run_command_on_shards('delivery_queue', $$SELECT n_live_tup || ',' || n_dead_tup \
+         FROM pg_stat_user_tables WHERE relid = '%s'::regclass$$) WHERE success"
+    } else {
         "SELECT n_live_tup AS live, n_dead_tup AS dead FROM pg_stat_user_tables \
-         WHERE relid = 'delivery_queue'::regclass",
-    )
-    .get_result(pg)
-    .optional()?;
+         WHERE relid = 'delivery_queue'::regclass"
+    };
+    let r: Option<Rows> = diesel::sql_query(sql).get_result(pg).optional()?;
     Ok(r.map(|r| (r.live, r.dead)))
 }
 

@@ -76,6 +76,8 @@ pub struct RunStep {
     pub duration_ms: i64,
     pub error: Option<String>,
     pub created_at: NaiveDateTime,
+    /// Its run's organization.
+    pub organization_id: String,
 }
 
 impl RunStep {

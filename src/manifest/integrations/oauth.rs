@@ -194,7 +194,7 @@ impl Integrations {
         run.status = RunStatus::Succeeded.into();
         run.started_at = Some(run.created_at);
         run.finished_at = Some(now);
-        let rows = step_rows(&run.id, steps);
+        let rows = step_rows(&run.id, &run.organization_id, steps);
         let sealed = self.vault.seal(
             &token.to_string(),
             &integration_oauth_label(&run.integration_id),

@@ -81,7 +81,7 @@ impl Effects {
 }
 
 /// Step rows, with time-ordered ids.
-pub fn step_rows(run_id: &str, steps: &[Step]) -> Vec<RunStep> {
+pub fn step_rows(run_id: &str, org: &str, steps: &[Step]) -> Vec<RunStep> {
     let now = time::now();
     steps
         .iter()
@@ -101,6 +101,7 @@ pub fn step_rows(run_id: &str, steps: &[Step]) -> Vec<RunStep> {
             duration_ms: s.duration_ms,
             error: s.error.clone(),
             created_at: now,
+            organization_id: org.to_string(),
         })
         .collect()
 }

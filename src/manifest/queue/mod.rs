@@ -269,7 +269,7 @@ impl RunQueue {
         run.error = error;
         run.started_at = Some(run.created_at);
         run.finished_at = Some(now);
-        let rows = step_rows(&run.id, steps);
+        let rows = step_rows(&run.id, &run.organization_id, steps);
         let stored = run.clone();
         self.db
             .write(move |c| {

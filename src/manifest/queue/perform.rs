@@ -83,7 +83,7 @@ impl RunQueue {
                 "integration run finished"
             );
         }
-        let rows = step_rows(&run.id, &steps);
+        let rows = step_rows(&run.id, &run.organization_id, &steps);
         let (id, instance) = (run.id.clone(), self.instance.clone());
         let vault = self.vault.clone();
         let integration_id = run.integration_id.clone();

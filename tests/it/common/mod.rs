@@ -1,6 +1,8 @@
 //! Test harness: the real gateway over real HTTP on loopback, on a fresh
-//! SQLite file or a fresh PostgreSQL database, plus a recording receiver.
+//! SQLite file or a fresh PostgreSQL database (or a database on a Citus
+//! cluster), plus a recording receiver.
 
+pub mod citus;
 pub mod collector;
 pub mod external;
 pub mod fake_api;
@@ -31,6 +33,30 @@ pub const MASTER_KEY: &str = "dGVzdC1tYXN0ZXIta2V5LTMyLWJ5dGVzLWxvbmchISE=";
 pub enum Backend {
     Sqlite,
     Postgres,
+    /// PostgreSQL on a Citus coordinator with workers (`TEST_CITUS_URL`):
+    /// the tables distributed by organization.
+    Citus,
+}
+
+impl Backend {
+    /// PostgreSQL, plain or Citus.
+    pub fn is_postgres(self) -> bool {
+        self != Backend::Sqlite
+    }
+}
+
+/// `mod $name` with one test per `variant => Backend` pair, each running
+/// `async fn $name(backend: Backend)` on that backend.
+#[macro_export]
+macro_rules! backend_variants {
+    ($name:ident: $($variant:ident => $backend:ident),*) => {
+        mod $name {$(
+            #[actix_web::test]
+            async fn $variant() {
+                super::$name($crate::common::Backend::$backend).await
+            }
+        )*}
+    };
 }
 
 /// Runs a scenario once per backend: `both_backends!(name);` next to
@@ -38,20 +64,37 @@ pub enum Backend {
 #[macro_export]
 macro_rules! both_backends {
     ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[actix_web::test]
-            async fn sqlite() {
-                super::$name($crate::common::Backend::Sqlite).await
-            }
-            #[actix_web::test]
-            async fn postgres() {
-                super::$name($crate::common::Backend::Postgres).await
-            }
-        }
+        $crate::backend_variants!($name: sqlite => Sqlite, postgres => Postgres);
     )*};
 }
 
+/// Runs a scenario on SQLite, PostgreSQL and Citus: `all_backends!(name);`
+/// is `both_backends!` plus a `citus` variant (skipped, with a notice,
+/// without `TEST_CITUS_URL`; `.ci/citus` runs them).
+#[macro_export]
+macro_rules! all_backends {
+    ($($name:ident),* $(,)?) => {$(
+        $crate::backend_variants!($name: sqlite => Sqlite, postgres => Postgres, citus => Citus);
+    )*};
+}
+
+/// Runs scenarios on Citus only: `on_citus!(name, …);` adds
+/// `citus::name` for each (for scenarios whose other variants are
+/// written apart).
+#[macro_export]
+macro_rules! on_citus {
+    ($($name:ident),* $(,)?) => {
+        mod citus {$(
+            #[actix_web::test]
+            async fn $name() {
+                super::$name($crate::common::Backend::Citus).await
+            }
+        )*}
+    };
+}
+
 static SKIP_NOTICE: Once = Once::new();
+static SKIP_CITUS_NOTICE: Once = Once::new();
 
 /// Writes straight to the process's stderr: libtest captures `eprintln!`,
 /// and a skip must be visible in the run's output.
@@ -93,6 +136,25 @@ pub fn fresh_database(backend: Backend) -> Option<TestDb> {
                 pg: Some(guard),
             })
         }
+        Backend::Citus => {
+            let Ok(admin_url) = std::env::var("TEST_CITUS_URL") else {
+                SKIP_CITUS_NOTICE.call_once(|| {
+                    notice("SKIPPED: Citus variants of the integration tests: TEST_CITUS_URL is not set (.ci/citus sets up a coordinator with two workers; see docs/testing.md)")
+                });
+                return None;
+            };
+            let name = test_database_name();
+            let url = citus::create(&admin_url, &name);
+            Some(TestDb {
+                url,
+                dir: None,
+                pg: Some(PgDrop {
+                    admin_url,
+                    name,
+                    citus: true,
+                }),
+            })
+        }
     }
 }
 
@@ -112,10 +174,15 @@ pub struct TestApp {
 struct PgDrop {
     admin_url: String,
     name: String,
+    /// On a Citus cluster: dropped on every node.
+    citus: bool,
 }
 
 impl Drop for PgDrop {
     fn drop(&mut self) {
+        if self.citus {
+            return citus::drop(&self.admin_url, &self.name);
+        }
         if let Ok(mut c) = PgConnection::establish(&self.admin_url) {
             let _ = diesel::sql_query(format!(
                 "DROP DATABASE IF EXISTS {} WITH (FORCE)",
@@ -151,7 +218,7 @@ impl TestApp {
         config.require_https = false;
         config.shutdown_grace_secs = 5;
         config.db_pool_size = 4;
-        if backend == Backend::Postgres {
+        if backend.is_postgres() {
             config.master_key = Some(MASTER_KEY.into());
         }
         adjust(&mut config);
@@ -432,11 +499,16 @@ pub async fn read(resp: reqwest::Response) -> (StatusCode, Value) {
     (status, v)
 }
 
-fn fresh_pg_database(admin_url: &str) -> (String, PgDrop) {
-    let name = format!(
+/// A new database's name, unique to the test.
+fn test_database_name() -> String {
+    format!(
         "hookrelay_test_{}",
         hookrelay::db::new_id("db").trim_start_matches("db_")
-    );
+    )
+}
+
+fn fresh_pg_database(admin_url: &str) -> (String, PgDrop) {
+    let name = test_database_name();
     let mut c = PgConnection::establish(admin_url)
         .expect("TEST_DATABASE_URL must point at a reachable PostgreSQL");
     diesel::sql_query(format!("CREATE DATABASE {name}"))
@@ -455,6 +527,7 @@ fn fresh_pg_database(admin_url: &str) -> (String, PgDrop) {
         PgDrop {
             admin_url: admin_url.to_string(),
             name,
+            citus: false,
         },
     )
 }

@@ -37,6 +37,7 @@ impl Delivery {
             .filter(|s| seen.insert(s.delivery_id.as_str()))
             .collect();
         match conn {
+            DbConn::Pg(pg) if crate::db::citus::on() => postgres::settle_per_org(pg, &first, now),
             DbConn::Pg(pg) => postgres::settle_all(pg, &first, now),
             DbConn::Sqlite(lite) => sqlite::settle_all(lite, &first, now),
         }

@@ -10,11 +10,43 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, Bool, Integer, Nullable, Text, Timestamp};
 
-use crate::db::deliveries::Settlement;
+use crate::db::deliveries::{per_org, Settlement};
 use crate::db::pg_statement;
 
 /// Rows per statement: bounds the parameter arrays of one flush.
 const CHUNK: usize = 2_000;
+
+/// The settlement statement, with `$q` and `$d` in front of the queue
+/// rows' and the records' conditions: nothing on PostgreSQL, the
+/// organization on Citus (`SettleFlushIn`).
+macro_rules! settle_sql {
+    ($q:literal, $d:literal) => {
+        concat!(
+            "WITH v AS (SELECT * FROM unnest(?::text[], ?::text[], ?::boolean[], ?::timestamp[], \
+             ?::integer[], ?::text[], ?::timestamp[]) \
+             AS v(id, status, retry, next_attempt_at, code, error, lease)), \
+             gone AS (DELETE FROM delivery_queue AS q USING v \
+             WHERE ",
+            $q,
+            "q.delivery_id = v.id AND NOT v.retry AND q.claimed_by IS NOT NULL \
+             AND (v.lease IS NULL OR q.lease_until = v.lease) \
+             RETURNING q.delivery_id, q.attempts, v.status, v.code, v.error), \
+             again AS (UPDATE delivery_queue AS q SET claimed_by = NULL, lease_until = NULL, \
+             next_attempt_at = v.next_attempt_at FROM v \
+             WHERE ",
+            $q,
+            "q.delivery_id = v.id AND v.retry AND q.claimed_by IS NOT NULL \
+             AND (v.lease IS NULL OR q.lease_until = v.lease) \
+             RETURNING q.delivery_id, q.attempts, v.status, v.code, v.error), \
+             h AS (SELECT * FROM gone UNION ALL SELECT * FROM again) \
+             UPDATE deliveries AS d SET status = h.status, attempts = h.attempts, \
+             last_status_code = h.code, last_error = h.error, updated_at = ? \
+             FROM h WHERE ",
+            $d,
+            "d.id = h.delivery_id"
+        )
+    };
+}
 
 pg_statement! {
     /// One flush's settlements (see the module comment). `retry` says
@@ -28,22 +60,7 @@ pg_statement! {
         errors: Vec<Option<&'a str>> => Array<Nullable<Text>>,
         leases: Vec<Option<NaiveDateTime>> => Array<Nullable<Timestamp>>,
         now: NaiveDateTime => Timestamp,
-    } = "WITH v AS (SELECT * FROM unnest(?::text[], ?::text[], ?::boolean[], ?::timestamp[], \
-         ?::integer[], ?::text[], ?::timestamp[]) \
-         AS v(id, status, retry, next_attempt_at, code, error, lease)), \
-         gone AS (DELETE FROM delivery_queue AS q USING v \
-         WHERE q.delivery_id = v.id AND NOT v.retry AND q.claimed_by IS NOT NULL \
-         AND (v.lease IS NULL OR q.lease_until = v.lease) \
-         RETURNING q.delivery_id, q.attempts, v.status, v.code, v.error), \
-         again AS (UPDATE delivery_queue AS q SET claimed_by = NULL, lease_until = NULL, \
-         next_attempt_at = v.next_attempt_at FROM v \
-         WHERE q.delivery_id = v.id AND v.retry AND q.claimed_by IS NOT NULL \
-         AND (v.lease IS NULL OR q.lease_until = v.lease) \
-         RETURNING q.delivery_id, q.attempts, v.status, v.code, v.error), \
-         h AS (SELECT * FROM gone UNION ALL SELECT * FROM again) \
-         UPDATE deliveries AS d SET status = h.status, attempts = h.attempts, \
-         last_status_code = h.code, last_error = h.error, updated_at = ? \
-         FROM h WHERE d.id = h.delivery_id"
+    } = settle_sql!("", "")
 }
 
 /// Stores `all` (one result per delivery: the caller drops repeats) with
@@ -65,6 +82,61 @@ pub fn settle_all(
             now,
         }
         .execute(conn)?;
+    }
+    Ok(())
+}
+
+pg_statement! {
+    /// [`SettleFlush`] for the rows of one organization, which every table
+    /// names: on Citus a statement on that organization's shard alone.
+    SettleFlushIn<'a> {
+        ids: Vec<&'a str> => Array<Text>,
+        status: Vec<&'a str> => Array<Text>,
+        retry: Vec<bool> => Array<Bool>,
+        next: Vec<NaiveDateTime> => Array<Timestamp>,
+        codes: Vec<Option<i32>> => Array<Nullable<Integer>>,
+        errors: Vec<Option<&'a str>> => Array<Nullable<Text>>,
+        leases: Vec<Option<NaiveDateTime>> => Array<Nullable<Timestamp>>,
+        org: &'a str => Text,
+        org_again: &'a str => Text,
+        now: NaiveDateTime => Timestamp,
+        org_records: &'a str => Text,
+    } = settle_sql!("q.organization_id = ? AND ", "d.organization_id = ? AND ")
+}
+
+/// [`settle_all`] on Citus: one statement per organization (its shard),
+/// in organization order. The organizations come from the queue rows: a
+/// result whose row is gone would not land anyway.
+pub fn settle_per_org(
+    conn: &mut PgConnection,
+    all: &[&Settlement],
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    for chunk in all.chunks(CHUNK) {
+        let ids: Vec<&str> = chunk.iter().map(|s| s.delivery_id.as_str()).collect();
+        let orgs: std::collections::HashMap<String, String> =
+            per_org::orgs_of(conn, &ids)?.into_iter().collect();
+        let groups = per_org::by_org(
+            chunk
+                .iter()
+                .filter_map(|s| Some((orgs.get(&s.delivery_id)?.as_str(), *s))),
+        );
+        for (org, rows) in groups {
+            SettleFlushIn {
+                ids: rows.iter().map(|s| s.delivery_id.as_str()).collect(),
+                status: rows.iter().map(|s| s.status.as_str()).collect(),
+                retry: rows.iter().map(|s| super::is_retry(s.status)).collect(),
+                next: rows.iter().map(|s| s.next_attempt_at).collect(),
+                codes: rows.iter().map(|s| s.status_code).collect(),
+                errors: rows.iter().map(|s| s.error.as_deref()).collect(),
+                leases: rows.iter().map(|s| s.lease).collect(),
+                org,
+                org_again: org,
+                now,
+                org_records: org,
+            }
+            .execute(conn)?;
+        }
     }
     Ok(())
 }
