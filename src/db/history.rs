@@ -215,8 +215,15 @@ impl HistoryRow {
         latest.sort_by(|a, b| a.0.cmp(b.0));
         let mut disabled = Vec::new();
         for (id, at, outcome) in latest {
+            // Every row of a web hook carries its organization.
+            let org = batch
+                .rows
+                .iter()
+                .find(|row| row.webhook_id == id)
+                .map_or("", |row| row.organization_id.as_str());
             disabled.extend(Webhook::record_attempt(
                 conn,
+                org,
                 id,
                 at,
                 outcome,

@@ -17,6 +17,7 @@ impl Webhook {
     /// Returns the webhook when this attempt disabled it.
     pub fn record_attempt(
         conn: &mut DbConn,
+        org: &str,
         id: &str,
         at: NaiveDateTime,
         outcome: Outcome,
@@ -33,6 +34,8 @@ impl Webhook {
             Option<NaiveDateTime>,
         )> = webhooks::table
             .find(id)
+            // The organization routes both statements to one shard on Citus.
+            .filter(webhooks::organization_id.eq(org))
             .select((
                 webhooks::active,
                 webhooks::state,
@@ -54,7 +57,12 @@ impl Webhook {
         if stale || changed {
             // Only if no one (another process, on PostgreSQL) disabled or
             // re-enabled it since the read: their change stands.
-            diesel::update(webhooks::table.find(id).filter(webhooks::active.eq(active)))
+            diesel::update(
+                webhooks::table
+                    .find(id)
+                    .filter(webhooks::organization_id.eq(org))
+                    .filter(webhooks::active.eq(active)),
+            )
                 .set((
                     webhooks::state.eq(verdict.state),
                     webhooks::failing_since.eq(verdict.failing_since),
