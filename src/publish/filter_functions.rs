@@ -22,10 +22,11 @@ use serde_json_path::functions::{LogicalType, ValueType};
 /// Patterns kept per thread; past it the cache starts afresh.
 const MAX_PATTERNS: usize = 1024;
 
+/// Compiled patterns by (anchored, pattern); `None`: does not compile.
+type Patterns = HashMap<(bool, String), Option<Rc<Regex>>>;
+
 thread_local! {
-    /// Compiled patterns by (anchored, pattern); `None`: does not compile.
-    static PATTERNS: RefCell<HashMap<(bool, String), Option<Rc<Regex>>>> =
-        RefCell::new(HashMap::new());
+    static PATTERNS: RefCell<Patterns> = RefCell::new(HashMap::new());
 }
 
 /// `pattern` as a regular expression, anchored at both ends for `match`.

@@ -63,12 +63,12 @@ impl Webhook {
                     .filter(webhooks::organization_id.eq(org))
                     .filter(webhooks::active.eq(active)),
             )
-                .set((
-                    webhooks::state.eq(verdict.state),
-                    webhooks::failing_since.eq(verdict.failing_since),
-                    webhooks::last_triggered_at.eq(at),
-                ))
-                .execute(conn)?;
+            .set((
+                webhooks::state.eq(verdict.state),
+                webhooks::failing_since.eq(verdict.failing_since),
+                webhooks::last_triggered_at.eq(at),
+            ))
+            .execute(conn)?;
         }
         match verdict.disable {
             Some(reason) => {
