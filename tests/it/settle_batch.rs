@@ -23,6 +23,7 @@ async fn a_flush_settles_each_row_under_its_lease(backend: Backend) {
     app.create_webhook(json!({"name": "s", "url": rx.url("/s"), "event_types": ["*"]}))
         .await;
     let mut ids = Vec::new();
+    let mut org = String::new();
     for i in 0..7 {
         let e = app
             .publish(event("profile.parsing.success", &format!("s{i}")))
@@ -33,6 +34,7 @@ async fn a_flush_settles_each_row_under_its_lease(backend: Backend) {
             .write_blocking(|c| Ok(Delivery::for_event(c, &event_id)?))
             .unwrap();
         ids.push(rows[0].id.clone());
+        org = rows[0].organization_id.clone();
     }
     // All claimed under one lease.
     app.execute_sql(
@@ -57,6 +59,7 @@ async fn a_flush_settles_each_row_under_its_lease(backend: Backend) {
         status_code: code,
         error: error.map(str::to_string),
         lease,
+        organization_id: org.clone(),
     };
     use DeliveryStatus::*;
     let flush = [

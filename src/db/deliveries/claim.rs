@@ -118,6 +118,7 @@ impl Delivery {
                 webhook_id: c.webhook_id,
                 attempts: c.attempts + 1,
                 lease: lease_until,
+                organization_id: c.organization_id,
             })
             .collect())
     }

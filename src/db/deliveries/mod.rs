@@ -89,6 +89,8 @@ pub struct Claimed {
     pub attempts: i32,
     /// The claim's lease expiry: also its token (see [`Settlement::lease`]).
     pub lease: NaiveDateTime,
+    /// Its organization: on Citus, the shard its settlement goes to.
+    pub organization_id: String,
 }
 
 /// The result to store for one delivery after an attempt.
@@ -104,6 +106,8 @@ pub struct Settlement {
     /// while that claim still holds the row: if the lease ran out and the
     /// row was claimed again, the late result must not overwrite the new one.
     pub lease: Option<NaiveDateTime>,
+    /// Its organization: on Citus, the one shard the settlement touches.
+    pub organization_id: String,
 }
 
 /// A due delivery a claim may take: the queue row's columns a claim reads.

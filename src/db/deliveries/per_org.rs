@@ -115,12 +115,3 @@ pub(super) fn mark(
     }
     Ok(())
 }
-
-/// The organization of each of `ids` that still has a queue row (a read
-/// across the shards, on the `delivery_queue_key` index `db::citus` adds).
-pub(super) fn orgs_of(pg: &mut PgConnection, ids: &[&str]) -> QueryResult<Vec<(String, String)>> {
-    delivery_queue::table
-        .select((delivery_queue::delivery_id, delivery_queue::organization_id))
-        .filter(delivery_queue::delivery_id.eq_any(ids))
-        .load(pg)
-}

@@ -152,6 +152,7 @@ pub(super) async fn execute(job: Job, lane: LanePermits, ctx: TaskContext) {
             status_code: ex.status.map(i32::from),
             error: error.clone(),
             lease: Some(lease),
+            organization_id: w.organization_id.clone(),
         })
         .collect();
     let actx = AttemptContext {

@@ -174,6 +174,7 @@ fn dead(c: &Claimed, why: &str) -> Settlement {
         status_code: None,
         error: Some(why.to_string()),
         lease: Some(c.lease),
+        organization_id: c.organization_id.clone(),
     }
 }
 

@@ -63,6 +63,39 @@ pg_statement! {
     } = settle_sql!("", "")
 }
 
+impl<'a> SettleFlush<'a> {
+    /// The statement for `rows`.
+    fn of(rows: &[&'a Settlement], now: NaiveDateTime) -> SettleFlush<'a> {
+        SettleFlush {
+            ids: rows.iter().map(|s| s.delivery_id.as_str()).collect(),
+            status: rows.iter().map(|s| s.status.as_str()).collect(),
+            retry: rows.iter().map(|s| super::is_retry(s.status)).collect(),
+            next: rows.iter().map(|s| s.next_attempt_at).collect(),
+            codes: rows.iter().map(|s| s.status_code).collect(),
+            errors: rows.iter().map(|s| s.error.as_deref()).collect(),
+            leases: rows.iter().map(|s| s.lease).collect(),
+            now,
+        }
+    }
+
+    /// The same statement for rows that are all `org`'s.
+    fn in_org(self, org: &'a str) -> SettleFlushIn<'a> {
+        SettleFlushIn {
+            ids: self.ids,
+            status: self.status,
+            retry: self.retry,
+            next: self.next,
+            codes: self.codes,
+            errors: self.errors,
+            leases: self.leases,
+            org,
+            org_again: org,
+            now: self.now,
+            org_records: org,
+        }
+    }
+}
+
 /// Stores `all` (one result per delivery: the caller drops repeats) with
 /// one statement per [`CHUNK`] rows.
 pub fn settle_all(
@@ -71,17 +104,7 @@ pub fn settle_all(
     now: NaiveDateTime,
 ) -> QueryResult<()> {
     for chunk in all.chunks(CHUNK) {
-        SettleFlush {
-            ids: chunk.iter().map(|s| s.delivery_id.as_str()).collect(),
-            status: chunk.iter().map(|s| s.status.as_str()).collect(),
-            retry: chunk.iter().map(|s| super::is_retry(s.status)).collect(),
-            next: chunk.iter().map(|s| s.next_attempt_at).collect(),
-            codes: chunk.iter().map(|s| s.status_code).collect(),
-            errors: chunk.iter().map(|s| s.error.as_deref()).collect(),
-            leases: chunk.iter().map(|s| s.lease).collect(),
-            now,
-        }
-        .execute(conn)?;
+        SettleFlush::of(chunk, now).execute(conn)?;
     }
     Ok(())
 }
@@ -105,37 +128,16 @@ pg_statement! {
 }
 
 /// [`settle_all`] on Citus: one statement per organization (its shard),
-/// in organization order. The organizations come from the queue rows: a
-/// result whose row is gone would not land anyway.
+/// in organization order.
 pub fn settle_per_org(
     conn: &mut PgConnection,
     all: &[&Settlement],
     now: NaiveDateTime,
 ) -> QueryResult<()> {
-    for chunk in all.chunks(CHUNK) {
-        let ids: Vec<&str> = chunk.iter().map(|s| s.delivery_id.as_str()).collect();
-        let orgs: std::collections::HashMap<String, String> =
-            per_org::orgs_of(conn, &ids)?.into_iter().collect();
-        let groups = per_org::by_org(
-            chunk
-                .iter()
-                .filter_map(|s| Some((orgs.get(&s.delivery_id)?.as_str(), *s))),
-        );
-        for (org, rows) in groups {
-            SettleFlushIn {
-                ids: rows.iter().map(|s| s.delivery_id.as_str()).collect(),
-                status: rows.iter().map(|s| s.status.as_str()).collect(),
-                retry: rows.iter().map(|s| super::is_retry(s.status)).collect(),
-                next: rows.iter().map(|s| s.next_attempt_at).collect(),
-                codes: rows.iter().map(|s| s.status_code).collect(),
-                errors: rows.iter().map(|s| s.error.as_deref()).collect(),
-                leases: rows.iter().map(|s| s.lease).collect(),
-                org,
-                org_again: org,
-                now,
-                org_records: org,
-            }
-            .execute(conn)?;
+    let groups = per_org::by_org(all.iter().map(|s| (s.organization_id.as_str(), *s)));
+    for (org, rows) in groups {
+        for chunk in rows.chunks(CHUNK) {
+            SettleFlush::of(chunk, now).in_org(org).execute(conn)?;
         }
     }
     Ok(())
