@@ -62,25 +62,27 @@ pub(super) fn orgs_in_turn(
     cursor: &str,
     max: usize,
 ) -> QueryResult<Vec<String>> {
-    let mut out: Vec<String> = delivery_queue::table
-        .select(delivery_queue::organization_id)
-        .filter(waiting())
-        .filter(delivery_queue::organization_id.gt(cursor))
-        .distinct()
-        .order(delivery_queue::organization_id.asc())
-        .limit(max as i64)
-        .load(pg)?;
+    // Organizations with waiting rows, in id order, after the cursor or
+    // (`wrapped`) up to it.
+    let page = |pg: &mut PgConnection, wrapped: bool, n: usize| {
+        let q = delivery_queue::table
+            .select(delivery_queue::organization_id)
+            .filter(waiting())
+            .distinct()
+            .order(delivery_queue::organization_id.asc())
+            .limit(n as i64)
+            .into_boxed();
+        let q = if wrapped {
+            q.filter(delivery_queue::organization_id.le(cursor))
+        } else {
+            q.filter(delivery_queue::organization_id.gt(cursor))
+        };
+        q.load::<String>(pg)
+    };
+    let mut out = page(pg, false, max)?;
     if out.len() < max && !cursor.is_empty() {
-        out.extend(
-            delivery_queue::table
-                .select(delivery_queue::organization_id)
-                .filter(waiting())
-                .filter(delivery_queue::organization_id.le(cursor))
-                .distinct()
-                .order(delivery_queue::organization_id.asc())
-                .limit((max - out.len()) as i64)
-                .load::<String>(pg)?,
-        );
+        let rest = max - out.len();
+        out.extend(page(pg, true, rest)?);
     }
     Ok(out)
 }
