@@ -6,7 +6,7 @@ import { EventType, HistoryEntry, Webhook } from "../types";
 import { ErrorNote } from "../ui/bits";
 import { Dialog } from "../ui/dialog";
 import { Field, val } from "../ui/form";
-import { asApiError, useLoad } from "../ui/load";
+import { useAction, useLoad } from "../ui/load";
 import { covered } from "./event-types";
 import { Exchange } from "./history-detail";
 
@@ -35,20 +35,9 @@ export function useExampleType(subscribed: string[], id: string) {
 
 export function CheckDialog({ hook, onClose }: { hook: Webhook; onClose: () => void }) {
   const { chosen, field } = useExampleType(hook.event_types, "check-type");
-  const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<HistoryEntry | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const send = async () => {
-    setBusy(true);
-    setError(null);
-    try {
-      setResult(await post<HistoryEntry>(`/v1/webhooks/${seg(hook.id)}/test`, { event_type: chosen }));
-    } catch (e) {
-      setError(asApiError(e).shown);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { busy, error, run } = useAction();
+  const send = () => run(async () => setResult(await post<HistoryEntry>(`/v1/webhooks/${seg(hook.id)}/test`, { event_type: chosen })));
   return (
     <Dialog
       title={`Check ${hook.name}`}
@@ -67,7 +56,7 @@ export function CheckDialog({ hook, onClose }: { hook: Webhook; onClose: () => v
     >
       <p>Sends the example payload of an event type to {hook.url} now, signed as usual, and shows what came back.</p>
       {field}
-      {error && <p class="error" role="alert">{error}</p>}
+      {error && <p class="error" role="alert">{error.shown}</p>}
       {result && (
         <div class="check-result" aria-live="polite">
           <Exchange entry={result} />

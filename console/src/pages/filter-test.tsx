@@ -4,26 +4,18 @@ import { useState } from "preact/hooks";
 import { post } from "../api";
 import { FilterTestResult } from "../types";
 import { Dialog } from "../ui/dialog";
-import { asApiError } from "../ui/load";
+import { useAction } from "../ui/load";
 import { useExampleType } from "./check";
 
 export function FilterTestDialog({ filter, subscribed, onClose }: { filter: string; subscribed: string[]; onClose: () => void }) {
   const { chosen, field } = useExampleType(subscribed, "filter-test-type");
-  const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<FilterTestResult | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const run = async () => {
-    setBusy(true);
-    setError(null);
-    setResult(null);
-    try {
+  const { busy, error, run: act } = useAction();
+  const run = () =>
+    act(async () => {
+      setResult(null);
       setResult(await post<FilterTestResult>("/v1/webhooks/filter-test", { filter, event_type: chosen }));
-    } catch (e) {
-      setError(asApiError(e).shown);
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
   return (
     <Dialog
       title="Test filter"
@@ -44,7 +36,7 @@ export function FilterTestDialog({ filter, subscribed, onClose }: { filter: stri
         Runs the filter <code>{filter}</code> on an event type's example payload. Nothing is saved or sent.
       </p>
       {field}
-      {error && <p class="error" role="alert">{error}</p>}
+      {error && <p class="error" role="alert">{error.shown}</p>}
       {result && (
         <div class="filter-result" aria-live="polite">
           <p role="status" class={result.matches ? "ok-note" : "muted"}>

@@ -1,12 +1,11 @@
 // One attempt: the request and the response, headers and bodies (JSON
 // pretty-printed, form bodies as fields), with Re-send.
-import { useState } from "preact/hooks";
 import { get, post, seg } from "../api";
 import { can } from "../session";
 import { HistoryEntry } from "../types";
 import { Body, ErrorNote, Headers, Loading, Result, When } from "../ui/bits";
 import { Dialog } from "../ui/dialog";
-import { asApiError, useLoad } from "../ui/load";
+import { useAction, useLoad } from "../ui/load";
 
 /** The request and the response of an attempt, side by side. */
 export function Exchange({ entry }: { entry: HistoryEntry }) {
@@ -45,19 +44,8 @@ export function HistoryDetail({ entry, onClose, onResent }: { entry: HistoryEntr
   // A list row carries only excerpts of the bodies: the attempt itself
   // has them as kept.
   const full = useLoad(() => get<HistoryEntry>(`/v1/history/${seg(entry.id)}`), [entry.id]);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const resend = async () => {
-    setBusy(true);
-    setError(null);
-    try {
-      onResent(await post<HistoryEntry>(`/v1/history/${seg(entry.id)}/resend`));
-    } catch (e) {
-      setError(asApiError(e).shown);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { busy, error, run } = useAction();
+  const resend = () => run(async () => onResent(await post<HistoryEntry>(`/v1/history/${seg(entry.id)}/resend`)));
   return (
     <Dialog
       title={`${entry.event_type} → ${entry.url}`}
@@ -65,7 +53,7 @@ export function HistoryDetail({ entry, onClose, onResent }: { entry: HistoryEntr
       wide
       actions={
         <>
-          {error && <span class="error" role="alert">{error}</span>}
+          {error && <span class="error" role="alert">{error.shown}</span>}
           <button type="button" onClick={onClose}>
             Close
           </button>

@@ -1,4 +1,5 @@
 // `useLoad`: an async read with its loading state, error and a reload.
+// `useAction`: what a button starts, busy while it runs, its error after.
 import { useCallback, useEffect, useState } from "preact/hooks";
 import { ApiError } from "../api";
 
@@ -34,4 +35,23 @@ export function useLoad<T>(fn: () => Promise<T>, deps: unknown[]): Loaded<T> {
 
 export function asApiError(e: unknown): ApiError {
   return e instanceof ApiError ? e : new ApiError(0, "client", String(e));
+}
+
+/** An action a button starts: `busy` while `run(fn)` runs, `error` from
+ * its last failure (cleared when the next run starts). */
+export function useAction() {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  const run = useCallback(async (fn: () => Promise<void>) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await fn();
+    } catch (e) {
+      setError(asApiError(e));
+    } finally {
+      setBusy(false);
+    }
+  }, []);
+  return { busy, error, run };
 }
