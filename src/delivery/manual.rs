@@ -15,7 +15,7 @@ use super::attempt_span::{log_span, AttemptTrace};
 use super::lanes::{GatePermit, Lanes};
 use super::payload::{message_id, render, signer_for, EventDoc, Format};
 use super::recorder::{self, history_row, AttemptContext};
-use super::send::{send, Exchange};
+use super::send::{send, Exchange, Target};
 use crate::db::deliveries::{Delivery, DeliveryStatus};
 use crate::db::events::Event;
 use crate::db::history::{AttemptRecord, HistoryRow, Trigger};
@@ -244,10 +244,10 @@ async fn attempt(
     // A test send (no stored trace) is a child of its API request's span.
     let trace = AttemptTrace::start(&webhook, first, docs.len(), docs.first());
     let ex = async {
+        let target = Target::new(clients, &webhook.url, webhook.verify_ssl);
         let ex = send(
             clients,
-            &webhook.url,
-            webhook.verify_ssl,
+            &target,
             &msg_id,
             &rendered,
             signer.as_ref(),

@@ -1,9 +1,12 @@
 //! One HTTP attempt: build the signed request, send it, capture the answer.
 
-use crate::outbound::{HttpClients, USER_AGENT};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::{Map, Value};
+use bytes::Bytes;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
+
+use crate::outbound::{HttpClients, USER_AGENT};
 
 use super::concurrency::Signal;
 use super::payload::Rendered;
@@ -17,9 +20,12 @@ use crate::telemetry::Propagation;
 #[derive(Debug, Clone)]
 pub struct Exchange {
     pub sent_at: chrono::NaiveDateTime,
-    pub request_headers: Map<String, Value>,
+    /// The request headers as sent, as history stores them (a JSON object).
+    pub request_headers: String,
     pub status: Option<u16>,
-    pub response_headers: Map<String, Value>,
+    /// The answer's headers as history stores them (a JSON object; a name
+    /// sent twice holds its values joined by ", ").
+    pub response_headers: String,
     pub response_body: String,
     pub truncated: bool,
     pub duration: Duration,
@@ -55,22 +61,37 @@ impl Exchange {
     }
 }
 
-/// POSTs `rendered` to `url` with hookrelay's headers, signed by `signer`
+/// Where a webhook's requests go: its URL parsed and checked against the
+/// SSRF policy once (per claim for deliveries), not once per attempt.
+/// Literal IPs never pass through the resolver, so they are checked here;
+/// reqwest takes the parsed URL as it is.
+pub struct Target {
+    url: Result<url::Url, String>,
+    verify_ssl: bool,
+}
+
+impl Target {
+    pub fn new(clients: &HttpClients, url: &str, verify_ssl: bool) -> Target {
+        let url = url::Url::parse(url)
+            .map_err(|e| format!("invalid URL: {e}"))
+            .and_then(|u| clients.policy().check_literal(&u).map(|()| u));
+        Target { url, verify_ssl }
+    }
+}
+
+/// POSTs `rendered` to `target` with hookrelay's headers, signed by `signer`
 /// at the moment of sending (Standard Webhooks signatures cover the time).
 pub async fn send(
     clients: &HttpClients,
-    url: &str,
-    verify_ssl: bool,
+    target: &Target,
     msg_id: &str,
-    rendered: &Rendered,
+    rendered: &Arc<Rendered>,
     signer: Option<&Signer>,
     trace: Option<Propagation>,
 ) -> Exchange {
-    let mut wire: Vec<(&'static str, String)> = vec![
-        ("Content-Type", rendered.content_type.to_string()),
-        ("User-Agent", USER_AGENT.to_string()),
-        (STANDARD_ID_HEADER, msg_id.to_string()),
-    ];
+    // Header names as history shows them, beside their values.
+    let mut wire: Vec<(&'static str, String)> = Vec::with_capacity(6);
+    wire.push((STANDARD_ID_HEADER, msg_id.to_string()));
     // With traces exported, the receiver continues the attempt's trace.
     if let Some(p) = trace {
         wire.push(("traceparent", p.traceparent));
@@ -90,24 +111,20 @@ pub async fn send(
             }
         }
     }
-    let mut headers = Map::new();
-    for (name, value) in &wire {
-        // History keeps signatures (they prove nothing without the secret)
-        // but never credentials.
-        let logged = if is_credential_header(name) {
-            REDACTED
-        } else {
-            value
-        };
-        headers.insert((*name).into(), logged.into());
-    }
+    // History keeps signatures (they prove nothing without the secret).
+    let logged = [
+        ("Content-Type", rendered.content_type),
+        ("User-Agent", USER_AGENT),
+    ]
+    .into_iter()
+    .chain(wire.iter().map(|(n, v)| (*n, v.as_str())));
     let sent_at = time::now();
     let started = Instant::now();
     let mut exchange = Exchange {
         sent_at,
-        request_headers: headers,
+        request_headers: headers_json(logged),
         status: None,
-        response_headers: Map::new(),
+        response_headers: "{}".into(),
         response_body: String::new(),
         truncated: false,
         duration: Duration::ZERO,
@@ -121,23 +138,46 @@ pub async fn send(
         exchange.final_failure = true;
         return exchange;
     }
-    // Parsed once, here: literal IPs never pass through the resolver, so
-    // they are checked now, and reqwest takes the parsed URL as it is.
-    let target = url::Url::parse(url)
-        .map_err(|e| format!("invalid URL: {e}"))
-        .and_then(|u| clients.policy().check_literal(&u).map(|()| u));
-    let target = match target {
-        Ok(u) => u,
+    let url = match &target.url {
+        Ok(u) => u.clone(),
         Err(why) => {
-            exchange.error = Some(why);
+            exchange.error = Some(why.clone());
             return exchange;
         }
     };
-    let mut req = clients.for_delivery(verify_ssl).post(target);
+    let mut headers = HeaderMap::with_capacity(wire.len() + 2);
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static(rendered.content_type),
+    );
+    headers.insert(
+        reqwest::header::USER_AGENT,
+        HeaderValue::from_static(USER_AGENT),
+    );
     for (name, value) in wire {
-        req = req.header(name, value);
+        match (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::try_from(value),
+        ) {
+            (Ok(n), Ok(v)) => {
+                headers.insert(n, v);
+            }
+            _ => {
+                exchange.error = Some(format!("header {name} cannot be sent"));
+                exchange.final_failure = true;
+                return exchange;
+            }
+        }
     }
-    match req.body(rendered.body.clone()).send().await {
+    // The body is the event's rendering, shared with every other request
+    // for it: no copy per request.
+    let body = reqwest::Body::from(Bytes::from_owner(SharedBody(rendered.clone())));
+    let req = clients
+        .for_delivery(target.verify_ssl)
+        .post(url)
+        .headers(headers)
+        .body(body);
+    match req.send().await {
         Ok(resp) => {
             exchange.status = Some(resp.status().as_u16());
             if matches!(resp.status().as_u16(), 429 | 503) {
@@ -147,24 +187,7 @@ pub async fn send(
                     .and_then(|v| v.to_str().ok())
                     .and_then(parse_retry_after);
             }
-            for (name, value) in resp.headers() {
-                let v = if is_credential_header(name.as_str()) {
-                    REDACTED.to_string()
-                } else {
-                    String::from_utf8_lossy(value.as_bytes()).into_owned()
-                };
-                match exchange.response_headers.get_mut(name.as_str()) {
-                    Some(Value::String(prev)) => {
-                        prev.push_str(", ");
-                        prev.push_str(&v);
-                    }
-                    _ => {
-                        exchange
-                            .response_headers
-                            .insert(name.as_str().into(), v.into());
-                    }
-                }
-            }
+            exchange.response_headers = response_headers_json(resp.headers());
             let (body, truncated, err) = read_truncated(resp).await;
             exchange.response_body = body;
             exchange.truncated = truncated;
@@ -177,6 +200,52 @@ pub async fn send(
     }
     exchange.duration = started.elapsed();
     exchange
+}
+
+/// A rendered body lent to the HTTP client without copying it.
+struct SharedBody(Arc<Rendered>);
+
+impl AsRef<[u8]> for SharedBody {
+    fn as_ref(&self) -> &[u8] {
+        self.0.body.as_bytes()
+    }
+}
+
+/// Headers as history stores them: a JSON object in the order given,
+/// credentials redacted.
+fn headers_json<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> String {
+    use serde::ser::{SerializeMap, Serializer};
+    let mut out = Vec::with_capacity(256);
+    let mut ser = serde_json::Serializer::new(&mut out);
+    let mut map = ser.serialize_map(None).expect("writes to a Vec");
+    for (name, value) in pairs {
+        let value = if is_credential_header(name) {
+            REDACTED
+        } else {
+            value
+        };
+        map.serialize_entry(name, value).expect("writes to a Vec");
+    }
+    map.end().expect("writes to a Vec");
+    String::from_utf8(out).expect("serde_json writes UTF-8")
+}
+
+/// An answer's headers for history: one entry per name (a repeated name's
+/// values joined by ", "; hyper yields them one after another).
+fn response_headers_json(headers: &HeaderMap) -> String {
+    let mut joined: Vec<(&str, std::borrow::Cow<'_, str>)> = Vec::with_capacity(headers.len());
+    for (name, value) in headers {
+        let v = String::from_utf8_lossy(value.as_bytes());
+        match joined.last_mut() {
+            Some((last, prev)) if *last == name.as_str() => {
+                let prev = prev.to_mut();
+                prev.push_str(", ");
+                prev.push_str(&v);
+            }
+            _ => joined.push((name.as_str(), v)),
+        }
+    }
+    headers_json(joined.iter().map(|(n, v)| (*n, v.as_ref())))
 }
 
 /// What history shows instead of a credential.

@@ -13,7 +13,31 @@ pub const CLOCK_TICKS: f64 = 100.0;
 
 /// utime + stime of a process, in clock ticks; `None` once it is gone.
 pub fn process_ticks(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat_ticks(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
+/// utime + stime of this process's threads other than the receiver's
+/// (its own, named `bench-receiver`, and the actix threads it starts), in
+/// clock ticks: what the bench's own HTTP client used.
+pub fn client_ticks() -> u64 {
+    let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    let mut sum = 0;
+    for entry in dir.flatten() {
+        let path = entry.path();
+        let comm = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
+        if comm.starts_with("bench-receiver") || comm.starts_with("actix") {
+            continue;
+        }
+        let stat = std::fs::read_to_string(path.join("stat")).unwrap_or_default();
+        sum += stat_ticks(&stat).unwrap_or(0);
+    }
+    sum
+}
+
+/// utime + stime from a `stat` line of /proc.
+fn stat_ticks(stat: &str) -> Option<u64> {
     // Fields after the command name (which may hold spaces) start after ')'.
     let rest = stat.rsplit(')').next()?;
     let f: Vec<&str> = rest.split_whitespace().collect();

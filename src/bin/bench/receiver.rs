@@ -104,7 +104,9 @@ pub fn start(epoch: Instant) -> (String, Arc<Tally>) {
     });
     let (tx, rx) = std::sync::mpsc::channel();
     let t = tally.clone();
-    std::thread::spawn(move || {
+    // Named, so the ceiling's CPU split can leave it out (`cpu::client_ticks`).
+    let thread = std::thread::Builder::new().name("bench-receiver".into());
+    let _ = thread.spawn(move || {
         actix_web::rt::System::new().block_on(async move {
             let data = web::Data::new(t);
             let server = HttpServer::new(move || {

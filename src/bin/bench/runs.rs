@@ -32,10 +32,15 @@ pub async fn all(args: Args) -> Value {
         let latency = crate::latency::all(&b).await;
         return json!({"args": format!("{args:?}"), "latency": latency});
     }
-    let ceiling = ceiling(&b, effective).await;
+    let (ceiling, client_us) = ceiling(&b, effective).await;
     row(
         "ceiling: plain reqwest POSTs/s",
         format!("{ceiling:.0}"),
+        "",
+    );
+    row(
+        "ceiling: client CPU µs per request",
+        format!("{client_us:.1}"),
         "",
     );
 
@@ -67,6 +72,7 @@ pub async fn all(args: Args) -> Value {
         "machine": {"cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0), "os": std::env::consts::OS},
         "args": format!("{args:?}"),
         "ceiling_requests_per_sec": ceiling,
+        "ceiling_client_cpu_us_per_request": client_us,
         "sqlite": sqlite,
         "latency": latency,
         "backlog": backlog,
@@ -74,8 +80,12 @@ pub async fn all(args: Args) -> Value {
     })
 }
 
-/// The same request the gateway makes, without the gateway.
-async fn ceiling(b: &Bench, concurrency: usize) -> f64 {
+/// The same request the gateway makes, without the gateway: requests/s, and
+/// the CPU the client alone spent per request (user + system, the kernel's
+/// loopback work included; the receiver's threads left out): the part of
+/// the gateway's CPU per delivery that no gateway built on this HTTP stack
+/// can go below.
+async fn ceiling(b: &Bench, concurrency: usize) -> (f64, f64) {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(1024)
         .tcp_nodelay(true)
@@ -84,6 +94,7 @@ async fn ceiling(b: &Bench, concurrency: usize) -> f64 {
     let body = "x".repeat(b.args.body_size);
     let n = b.args.deliveries.max(2_000);
     b.tally.reset(false);
+    let ticks = crate::cpu::client_ticks();
     let started = Instant::now();
     futures_util::stream::iter(0..n)
         .map(|i| {
@@ -102,5 +113,8 @@ async fn ceiling(b: &Bench, concurrency: usize) -> f64 {
         .buffer_unordered(concurrency)
         .for_each(|_| async {})
         .await;
-    n as f64 / started.elapsed().as_secs_f64()
+    let secs = started.elapsed().as_secs_f64();
+    let cpu_secs =
+        crate::cpu::client_ticks().saturating_sub(ticks) as f64 / crate::cpu::CLOCK_TICKS;
+    (n as f64 / secs, cpu_secs * 1e6 / n as f64)
 }

@@ -105,8 +105,7 @@ pub(super) async fn execute(job: Job, lane: LanePermits, ctx: TaskContext) {
     );
     let ex = send(
         &ctx.clients,
-        &w.url,
-        w.verify_ssl,
+        &job.target,
         &msg_id,
         &rendered,
         job.signer.as_deref(),

@@ -23,6 +23,7 @@ use super::cache::EventCache;
 use super::lanes::Lanes;
 use super::payload::EventDoc;
 use super::recorder::Recorder;
+use super::send::Target;
 use crate::db::deliveries::Claimed;
 use crate::db::webhooks::Webhook;
 use crate::db::Db;
@@ -77,6 +78,8 @@ pub struct EngineDeps {
 /// One request to make: one event, or several for a batching webhook.
 struct Job {
     webhook: Arc<Webhook>,
+    /// Its URL, parsed and checked once for the whole claim.
+    target: Arc<Target>,
     signer: Option<Arc<Signer>>,
     /// Claimed in one claim: they share one lease.
     deliveries: Vec<Claimed>,
@@ -156,7 +159,7 @@ pub async fn run(
             claimed,
             &recorder,
             &cache,
-            &vault,
+            (&vault, &clients),
             settings.max_batch_bytes,
         )
         .await

@@ -12,11 +12,18 @@ use crate::db::{time, Db};
 use crate::delivery::cache::{CachedEvent, EventCache};
 use crate::delivery::payload::{signer_for, EventDoc};
 use crate::delivery::recorder::{Record, Recorder};
+use crate::delivery::send::Target;
+use crate::outbound::HttpClients;
 use crate::signing::Signer;
 use crate::vault::Vault;
 
-/// A claimed webhook and its signer (or why its secret cannot be opened).
-type LoadedHook = (Arc<Webhook>, Result<Option<Arc<Signer>>, String>);
+/// A claimed webhook, its signer (or why its secret cannot be opened) and
+/// where its requests go.
+type LoadedHook = (
+    Arc<Webhook>,
+    Result<Option<Arc<Signer>>, String>,
+    Arc<Target>,
+);
 
 /// Loads the events and webhooks of a claim and groups them into requests.
 pub(super) async fn prepare(
@@ -24,7 +31,7 @@ pub(super) async fn prepare(
     claimed: Vec<Claimed>,
     recorder: &Recorder,
     cache: &EventCache,
-    vault: &Vault,
+    (vault, clients): (&Vault, &HttpClients),
     max_batch_bytes: usize,
 ) -> crate::error::Result<Vec<Job>> {
     let mut docs: HashMap<String, CachedEvent> = HashMap::with_capacity(claimed.len());
@@ -71,7 +78,8 @@ pub(super) async fn prepare(
         .into_iter()
         .map(|w| {
             let signer = signer_for(&w, vault, now).map(|s| s.map(Arc::new));
-            (w.id.clone(), (Arc::new(w), signer))
+            let target = Arc::new(Target::new(clients, &w.url, w.verify_ssl));
+            (w.id.clone(), (Arc::new(w), signer, target))
         })
         .collect();
 
@@ -81,8 +89,8 @@ pub(super) async fn prepare(
     let mut unsigned_why = String::new();
     for c in claimed {
         match hooks.get(&c.webhook_id) {
-            Some((w, _)) if !w.active => unusable.push(dead(&c, "webhook is disabled")),
-            Some((w, Err(e))) => {
+            Some((w, ..)) if !w.active => unusable.push(dead(&c, "webhook is disabled")),
+            Some((w, Err(e), _)) => {
                 // Not this delivery's fault (e.g. this process lacks the
                 // master key its secret is sealed with): back to the queue.
                 tracing::error!(webhook_id = %w.id, error = %e, "cannot sign deliveries");
@@ -115,9 +123,9 @@ pub(super) async fn prepare(
     }
     let mut jobs = Vec::new();
     for (hook_id, list) in per_hook {
-        let (webhook, signer) = match &hooks[&hook_id] {
-            (w, Ok(signer)) => (w.clone(), signer.clone()),
-            (_, Err(_)) => unreachable!("unsignable webhooks were settled above"),
+        let (webhook, signer, target) = match &hooks[&hook_id] {
+            (w, Ok(signer), target) => (w.clone(), signer.clone(), target.clone()),
+            (_, Err(_), _) => unreachable!("unsignable webhooks were settled above"),
         };
         let per_request = webhook.max_events_per_request.max(1) as usize;
         let size = |c: &Claimed| docs[&c.event_id].0.text_len;
@@ -129,6 +137,7 @@ pub(super) async fn prepare(
             let event_type = docs[&deliveries[0].event_id].1.clone();
             jobs.push(Job {
                 webhook: webhook.clone(),
+                target: target.clone(),
                 signer: signer.clone(),
                 deliveries,
                 docs: docs_for,

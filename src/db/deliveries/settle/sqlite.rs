@@ -5,32 +5,27 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::sql_query;
+use diesel::sql_types::{Integer, Nullable, Text, Timestamp};
 use diesel::SqliteConnection;
 
-use crate::db::deliveries::{leased, DeliveryStatus, Settlement};
-use crate::db::schema::{deliveries, delivery_queue};
+use crate::db::deliveries::{DeliveryStatus, Settlement};
 
-/// Ids per statement: within SQLite's bound on parameters.
+/// Ids per statement: one JSON array each, so any count fits; capped to
+/// keep one statement's work (and the writer's hold) bounded.
 const CHUNK: usize = 400;
 
-/// The queue rows of `$ids` still held by the claim with lease `$lease`
-/// (any claim when `None`; see the parent module for why).
-macro_rules! held_rows {
-    ($ids:expr, $lease:expr) => {{
-        // One statement shape for both: with no lease to match, any lease
-        // (every claimed row has one) lies between the bounds.
-        let (from, to) = $lease.map_or((EARLIEST, LATEST), |l| (l, l));
-        delivery_queue::table
-            .filter(delivery_queue::delivery_id.eq_any($ids))
-            .filter(leased())
-            .filter(delivery_queue::lease_until.between(from, to))
-    }};
-}
-
-/// The ids of [`held_rows`], as a subquery.
+/// Picks the queue rows of the ids in the JSON array `?1` still held by the
+/// claim whose lease lies between `?2` and `?3` (see the parent module for
+/// why). The ids travel as one JSON array, not one parameter each: a
+/// statement with `IN (?, ?, …)` has a new text for every count and
+/// SQLite would parse and plan it anew on every flush; this one is
+/// prepared once per connection.
 macro_rules! held {
-    ($ids:expr, $lease:expr) => {
-        held_rows!($ids, $lease).select(delivery_queue::delivery_id)
+    () => {
+        "delivery_queue.delivery_id IN (SELECT value FROM json_each(?1)) \
+         AND delivery_queue.claimed_by IS NOT NULL \
+         AND delivery_queue.lease_until BETWEEN ?2 AND ?3"
     };
 }
 
@@ -43,17 +38,6 @@ const LATEST: NaiveDateTime = NaiveDateTime::new(
     chrono::NaiveDate::from_ymd_opt(9999, 12, 31).unwrap(),
     chrono::NaiveTime::MIN,
 );
-
-/// The attempt count of a record's queue row (the claim's).
-macro_rules! queued_attempts {
-    () => {
-        delivery_queue::table
-            .filter(delivery_queue::delivery_id.eq(deliveries::id))
-            .select(delivery_queue::attempts)
-            .single_value()
-            .assume_not_null()
-    };
-}
 
 /// Stores `all` (one result per delivery: the caller drops repeats).
 pub fn settle_all(
@@ -102,7 +86,8 @@ struct Stored<'a> {
     error: Option<&'a str>,
 }
 
-/// Stores `result` for `ids` held under `lease`; how many landed.
+/// Stores `result` for `ids` held under `lease` (any claim when `None`);
+/// how many landed.
 fn store(
     conn: &mut SqliteConnection,
     ids: &[&str],
@@ -110,28 +95,45 @@ fn store(
     result: &Stored,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
-    let n = diesel::update(deliveries::table.filter(deliveries::id.eq_any(held!(ids, lease))))
-        .set((
-            deliveries::status.eq(result.status),
-            deliveries::attempts.eq(queued_attempts!()),
-            deliveries::last_status_code.eq(result.code),
-            deliveries::last_error.eq(result.error),
-            deliveries::updated_at.eq(now),
-        ))
-        .execute(conn)?;
+    let ids = serde_json::to_string(ids).expect("strings serialize");
+    // One statement shape for both: with no lease to match, any lease
+    // (every claimed row has one) lies between the bounds.
+    let (from, to) = lease.map_or((EARLIEST, LATEST), |l| (l, l));
+    let n = sql_query(concat!(
+        "UPDATE deliveries SET status = ?4, \
+         attempts = (SELECT attempts FROM delivery_queue WHERE delivery_id = deliveries.id), \
+         last_status_code = ?5, last_error = ?6, updated_at = ?7 \
+         WHERE id IN (SELECT delivery_id FROM delivery_queue WHERE ",
+        held!(),
+        ")"
+    ))
+    .bind::<Text, _>(&ids)
+    .bind::<Timestamp, _>(from)
+    .bind::<Timestamp, _>(to)
+    .bind::<Text, _>(result.status)
+    .bind::<Nullable<Integer>, _>(result.code)
+    .bind::<Nullable<Text>, _>(result.error)
+    .bind::<Timestamp, _>(now)
+    .execute(conn)?;
     if n == 0 {
         return Ok(0);
     }
     if super::is_retry(result.status) {
-        diesel::update(held_rows!(ids, lease))
-            .set((
-                delivery_queue::claimed_by.eq(None::<String>),
-                delivery_queue::lease_until.eq(None::<NaiveDateTime>),
-                delivery_queue::next_attempt_at.eq(result.retry_at),
-            ))
-            .execute(conn)?;
+        sql_query(concat!(
+            "UPDATE delivery_queue SET claimed_by = NULL, lease_until = NULL, next_attempt_at = ?4 WHERE ",
+            held!()
+        ))
+        .bind::<Text, _>(&ids)
+        .bind::<Timestamp, _>(from)
+        .bind::<Timestamp, _>(to)
+        .bind::<Timestamp, _>(result.retry_at)
+        .execute(conn)?;
     } else {
-        diesel::delete(held_rows!(ids, lease)).execute(conn)?;
+        sql_query(concat!("DELETE FROM delivery_queue WHERE ", held!()))
+            .bind::<Text, _>(&ids)
+            .bind::<Timestamp, _>(from)
+            .bind::<Timestamp, _>(to)
+            .execute(conn)?;
     }
     Ok(n)
 }
