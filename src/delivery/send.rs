@@ -4,15 +4,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 
 use crate::outbound::{HttpClients, USER_AGENT};
 
 use super::concurrency::Signal;
 use super::payload::Rendered;
 use crate::db::time;
-use crate::outbound::describe;
-use crate::outbound::read::read_truncated;
 use crate::signing::{Signer, STANDARD_ID_HEADER};
 use crate::telemetry::Propagation;
 
@@ -66,17 +64,57 @@ impl Exchange {
 /// Literal IPs never pass through the resolver, so they are checked here;
 /// reqwest takes the parsed URL as it is.
 pub struct Target {
-    url: Result<url::Url, String>,
+    place: Result<Place, String>,
     verify_ssl: bool,
+}
+
+/// A checked URL as the client takes it: without its user and password,
+/// which go as a `Basic` `Authorization` header.
+struct Place {
+    uri: hyper::Uri,
+    basic_auth: Option<HeaderValue>,
 }
 
 impl Target {
     pub fn new(clients: &HttpClients, url: &str, verify_ssl: bool) -> Target {
-        let url = url::Url::parse(url)
+        let place = url::Url::parse(url)
             .map_err(|e| format!("invalid URL: {e}"))
-            .and_then(|u| clients.policy().check_literal(&u).map(|()| u));
-        Target { url, verify_ssl }
+            .and_then(|u| clients.policy().check_literal(&u).map(|()| u))
+            .and_then(|mut u| {
+                let basic_auth = basic_auth(&u);
+                // Neither part fails on an http(s) URL with a host.
+                let _ = u.set_username("");
+                let _ = u.set_password(None);
+                let uri = u
+                    .as_str()
+                    .parse()
+                    .map_err(|e| format!("invalid URL: {e}"))?;
+                Ok(Place { uri, basic_auth })
+            });
+        Target { place, verify_ssl }
     }
+}
+
+/// `Authorization: Basic …` from a URL's user and password, if it has any.
+fn basic_auth(url: &url::Url) -> Option<HeaderValue> {
+    use base64::Engine;
+    if url.username().is_empty() && url.password().is_none() {
+        return None;
+    }
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    let pair = format!(
+        "{}:{}",
+        decode(url.username()),
+        url.password().map(decode).unwrap_or_default()
+    );
+    let token = base64::engine::general_purpose::STANDARD.encode(pair);
+    let mut value = HeaderValue::try_from(format!("Basic {token}")).ok()?;
+    value.set_sensitive(true);
+    Some(value)
 }
 
 /// POSTs `rendered` to `target` with hookrelay's headers, signed by `signer`
@@ -138,14 +176,14 @@ pub async fn send(
         exchange.final_failure = true;
         return exchange;
     }
-    let url = match &target.url {
-        Ok(u) => u.clone(),
+    let place = match &target.place {
+        Ok(p) => p,
         Err(why) => {
             exchange.error = Some(why.clone());
             return exchange;
         }
     };
-    let mut headers = HeaderMap::with_capacity(wire.len() + 2);
+    let mut headers = HeaderMap::with_capacity(wire.len() + 3);
     headers.insert(
         CONTENT_TYPE,
         HeaderValue::from_static(rendered.content_type),
@@ -169,33 +207,32 @@ pub async fn send(
             }
         }
     }
+    // Sent, never written to history.
+    if let Some(auth) = &place.basic_auth {
+        headers.insert(AUTHORIZATION, auth.clone());
+    }
     // The body is the event's rendering, shared with every other request
     // for it: no copy per request.
-    let body = reqwest::Body::from(Bytes::from_owner(SharedBody(rendered.clone())));
-    let req = clients
-        .for_delivery(target.verify_ssl)
-        .post(url)
-        .headers(headers)
-        .body(body);
-    match req.send().await {
-        Ok(resp) => {
-            exchange.status = Some(resp.status().as_u16());
-            if matches!(resp.status().as_u16(), 429 | 503) {
-                exchange.retry_after = resp
-                    .headers()
+    let body = Bytes::from_owner(SharedBody(rendered.clone()));
+    let client = clients.for_delivery(target.verify_ssl);
+    match client.post(place.uri.clone(), headers, body).await {
+        Ok(answer) => {
+            exchange.status = Some(answer.status);
+            if matches!(answer.status, 429 | 503) {
+                exchange.retry_after = answer
+                    .headers
                     .get("retry-after")
                     .and_then(|v| v.to_str().ok())
                     .and_then(parse_retry_after);
             }
-            exchange.response_headers = response_headers_json(resp.headers());
-            let (body, truncated, err) = read_truncated(resp).await;
-            exchange.response_body = body;
-            exchange.truncated = truncated;
-            exchange.error = err;
+            exchange.response_headers = response_headers_json(&answer.headers);
+            exchange.response_body = answer.body;
+            exchange.truncated = answer.truncated;
+            exchange.error = answer.body_error;
         }
-        Err(e) => {
-            exchange.overloaded = overloaded(&e);
-            exchange.error = Some(describe(&e));
+        Err(failed) => {
+            exchange.overloaded = failed.overloaded;
+            exchange.error = Some(failed.message);
         }
     }
     exchange.duration = started.elapsed();
@@ -261,37 +298,6 @@ pub fn is_credential_header(name: &str) -> bool {
     ]
     .iter()
     .any(|h| name.eq_ignore_ascii_case(h))
-}
-
-/// Whether a failed request means the receiver is not keeping up (rather
-/// than, say, a certificate or DNS problem).
-fn overloaded(e: &reqwest::Error) -> bool {
-    use std::io::ErrorKind;
-    if e.is_timeout() {
-        return true;
-    }
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        if let Some(io) = s.downcast_ref::<std::io::Error>() {
-            if matches!(
-                io.kind(),
-                ErrorKind::ConnectionRefused
-                    | ErrorKind::ConnectionReset
-                    | ErrorKind::ConnectionAborted
-                    | ErrorKind::BrokenPipe
-                    | ErrorKind::TimedOut
-            ) {
-                return true;
-            }
-        }
-        if let Some(h) = s.downcast_ref::<hyper::Error>() {
-            if h.is_incomplete_message() || h.is_timeout() {
-                return true;
-            }
-        }
-        source = s.source();
-    }
-    false
 }
 
 /// `Retry-After`: delta-seconds or an HTTP date (a date in the past: none).

@@ -4,17 +4,18 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::delivery_client::DeliveryClient;
 use super::guard::{GuardedResolver, TargetPolicy};
 
 /// `User-Agent` of every delivery.
 pub const USER_AGENT: &str = concat!("hookrelay/", env!("CARGO_PKG_VERSION"));
 
-/// The two shared HTTP clients: certificate-checking and, for webhooks with
-/// `verify_ssl = false` only, not.
+/// The shared HTTP clients: two for deliveries, certificate-checking and,
+/// for webhooks with `verify_ssl = false` only, not; one for integrations.
 #[derive(Clone)]
 pub struct HttpClients {
-    verifying: reqwest::Client,
-    insecure: reqwest::Client,
+    verifying: DeliveryClient,
+    insecure: DeliveryClient,
     /// Integration runs call third-party APIs, which may redirect: the
     /// runner follows them itself (`outbound::redirects`), each hop guarded.
     integrations: reqwest::Client,
@@ -22,27 +23,10 @@ pub struct HttpClients {
 }
 
 impl HttpClients {
-    /// Builds both clients. Redirects are never followed: a webhook URL is
+    /// Builds the clients. Redirects are never followed: a webhook URL is
     /// where the operator said, and following would bypass target checks.
     pub fn new(timeout: Duration, policy: TargetPolicy) -> Result<Self, String> {
         let policy = Arc::new(policy);
-        let build = |insecure: bool| {
-            reqwest::Client::builder()
-                .dns_resolver(Arc::new(GuardedResolver {
-                    policy: policy.clone(),
-                }))
-                .user_agent(USER_AGENT)
-                .timeout(timeout)
-                .connect_timeout(timeout.min(Duration::from_secs(10)))
-                .redirect(reqwest::redirect::Policy::none())
-                .pool_max_idle_per_host(256)
-                .tcp_nodelay(true)
-                // A proxy would resolve hostnames itself, out of the SSRF guard's sight.
-                .no_proxy()
-                .danger_accept_invalid_certs(insecure)
-                .build()
-                .map_err(|e| format!("cannot build HTTP client: {e}"))
-        };
         let integrations = reqwest::Client::builder()
             .dns_resolver(Arc::new(GuardedResolver {
                 policy: policy.clone(),
@@ -55,8 +39,8 @@ impl HttpClients {
             .build()
             .map_err(|e| format!("cannot build HTTP client: {e}"))?;
         Ok(HttpClients {
-            verifying: build(false)?,
-            insecure: build(true)?,
+            verifying: DeliveryClient::new(policy.clone(), timeout, false)?,
+            insecure: DeliveryClient::new(policy.clone(), timeout, true)?,
             integrations,
             policy,
         })
@@ -73,7 +57,7 @@ impl HttpClients {
     }
 
     /// The client for a webhook: certificate-checking unless it opted out.
-    pub fn for_delivery(&self, verify_ssl: bool) -> &reqwest::Client {
+    pub fn for_delivery(&self, verify_ssl: bool) -> &DeliveryClient {
         if verify_ssl {
             &self.verifying
         } else {

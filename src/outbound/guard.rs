@@ -193,28 +193,35 @@ impl Resolve for GuardedResolver {
     fn resolve(&self, name: Name) -> Resolving {
         let policy = self.policy.clone();
         Box::pin(async move {
-            let host = name.as_str().to_string();
-            let addrs: Vec<SocketAddr> =
-                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let mut refusal = None;
-            let allowed: Vec<SocketAddr> = addrs
-                .into_iter()
-                .filter(|a| match policy.check(a.ip()) {
-                    Ok(()) => true,
-                    Err(why) => {
-                        refusal.get_or_insert(why);
-                        false
-                    }
-                })
-                .collect();
-            if allowed.is_empty() {
-                let why =
-                    refusal.unwrap_or_else(|| format!("{host} did not resolve to any address"));
-                return Err(format!("{host}: {why}").into());
-            }
-            Ok(Box::new(allowed.into_iter()) as Addrs)
+            let addrs = resolve_guarded(&policy, name.as_str()).await?;
+            Ok(Box::new(addrs.into_iter()) as Addrs)
         })
     }
+}
+
+/// Resolves `host` and keeps the addresses `policy` allows; none allowed
+/// is an error that says why.
+pub async fn resolve_guarded(
+    policy: &TargetPolicy,
+    host: &str,
+) -> Result<Vec<SocketAddr>, Box<dyn std::error::Error + Send + Sync>> {
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, 0)).await?.collect();
+    let mut refusal = None;
+    let allowed: Vec<SocketAddr> = addrs
+        .into_iter()
+        .filter(|a| match policy.check(a.ip()) {
+            Ok(()) => true,
+            Err(why) => {
+                refusal.get_or_insert(why);
+                false
+            }
+        })
+        .collect();
+    if allowed.is_empty() {
+        let why = refusal.unwrap_or_else(|| format!("{host} did not resolve to any address"));
+        return Err(format!("{host}: {why}").into());
+    }
+    Ok(allowed)
 }
 
 #[cfg(test)]

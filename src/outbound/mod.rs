@@ -5,11 +5,13 @@
 //! A leaf: it knows nothing of webhooks, manifests or the database.
 
 pub mod clients;
+pub mod delivery_client;
 pub mod describe;
 pub mod guard;
 pub mod read;
 pub mod redirects;
 pub mod retry;
+mod tls;
 
 pub use clients::{HttpClients, USER_AGENT};
 pub use describe::describe;

@@ -1,38 +1,12 @@
 //! Response bodies read up to a cap, the rest never read.
+//! Deliveries read theirs in `delivery_client`; this is integration runs'.
 
 use futures_util::StreamExt;
 
 use super::describe::describe;
 
-/// Delivery answers are kept up to this size.
+/// Delivery answers are kept up to this size (`delivery_client`).
 pub const RESPONSE_BODY_CAP: usize = 64 * 1024;
-
-/// For history: at most [`RESPONSE_BODY_CAP`] bytes as text, whether the
-/// body was cut, and the error if reading failed midway (what was read is kept).
-pub async fn read_truncated(resp: reqwest::Response) -> (String, bool, Option<String>) {
-    let mut buf = Vec::new();
-    let mut stream = resp.bytes_stream();
-    while let Some(chunk) = stream.next().await {
-        match chunk {
-            Ok(bytes) => {
-                let room = RESPONSE_BODY_CAP - buf.len();
-                if bytes.len() > room {
-                    buf.extend_from_slice(&bytes[..room]);
-                    return (String::from_utf8_lossy(&buf).into_owned(), true, None);
-                }
-                buf.extend_from_slice(&bytes);
-            }
-            Err(e) => {
-                return (
-                    String::from_utf8_lossy(&buf).into_owned(),
-                    false,
-                    Some(format!("reading response body: {}", describe(&e))),
-                )
-            }
-        }
-    }
-    (String::from_utf8_lossy(&buf).into_owned(), false, None)
-}
 
 /// For integration runs: the whole body, or an error past `cap` bytes
 /// (what is past it is never read).

@@ -9,6 +9,7 @@ use crate::common::{event, Backend, TestApp};
 
 crate::all_backends!(
     verify_ssl_is_per_webhook,
+    url_credentials_go_as_basic_auth_never_to_history,
     deliveries_are_signed_and_sent_as_published,
     history_matches_what_the_receiver_saw,
     resend_repeats_the_request_signed_with_the_current_secret,
@@ -483,6 +484,41 @@ async fn batches_for_json_webhooks(backend: Backend) {
             1,
             "event {id}"
         );
+    }
+    rx.stop().await;
+    app.stop().await;
+}
+
+/// A URL's user and password are sent as `Authorization: Basic`, as HTTP
+/// clients do, and history keeps neither.
+async fn url_credentials_go_as_basic_auth_never_to_history(backend: Backend) {
+    use base64::Engine;
+    let Some(app) = TestApp::start(backend).await else {
+        return;
+    };
+    let rx = Receiver::start().await;
+    let url = rx
+        .url("/creds")
+        .replacen("://", "://hook%20user:p%40ss@", 1);
+    let hook = app
+        .create_webhook(json!({"name": "creds", "url": url, "event_types": ["job.*"]}))
+        .await;
+    let path = format!("/v1/webhooks/{}/test", hook["id"].as_str().unwrap());
+    let (_, sent) = app
+        .post(&path, &json!({"event_type": "job.parsing.success"}))
+        .await;
+    assert_eq!(sent["response"]["status"], 200, "{sent}");
+    let got = rx.received_on("/creds");
+    let expected = base64::engine::general_purpose::STANDARD.encode("hook user:p@ss");
+    assert_eq!(
+        got[0].header("authorization"),
+        Some(format!("Basic {expected}").as_str())
+    );
+    let (_, listed) = app.get("/v1/history").await;
+    for shown in [&sent["request"], &listed["data"][0]["request"]] {
+        let headers = shown["headers"].as_object().expect("request headers");
+        assert!(!headers.contains_key("Authorization"), "{shown}");
+        assert!(!shown.to_string().contains(&expected), "{shown}");
     }
     rx.stop().await;
     app.stop().await;
