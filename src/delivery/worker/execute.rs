@@ -26,7 +26,8 @@ fn time_to_finish(request_timeout: Duration) -> chrono::Duration {
     chrono::Duration::from_std(request_timeout + Duration::from_secs(15)).unwrap_or_default()
 }
 
-/// What a delivery task needs besides its job.
+/// What a delivery task needs besides its job: one per dispatcher, shared
+/// by its tasks (an `Arc` each, not a clone of every handle).
 pub(super) struct TaskContext {
     pub(super) db: Db,
     /// The worker slots: requests in flight at once.
@@ -59,7 +60,7 @@ impl Drop for LaneGuard<'_> {
 
 /// Waits for its lane and a worker slot, sends one request and hands the
 /// result to the recorder.
-pub(super) async fn execute(job: Job, lane: LanePermits, ctx: TaskContext) {
+pub(super) async fn execute(job: Job, lane: LanePermits, ctx: Arc<TaskContext>) {
     let w = &job.webhook;
     let (gate, limiter) = lane;
     let _lane_guard = LaneGuard(&ctx.lanes, &w.id);
@@ -87,7 +88,7 @@ pub(super) async fn execute(job: Job, lane: LanePermits, ctx: TaskContext) {
     // One claim's deliveries share one lease.
     let lease = job.deliveries[0].lease;
     if lease - time::now() < time_to_finish(ctx.settings.request_timeout) {
-        hand_back(&ctx.db, &job, lease).await;
+        Box::pin(hand_back(&ctx.db, &job, lease)).await;
         return;
     }
     let format = w.format;
@@ -103,14 +104,16 @@ pub(super) async fn execute(job: Job, lane: LanePermits, ctx: TaskContext) {
         job.deliveries.len(),
         Some(&job.docs[0]),
     );
-    let ex = send(
+    // Boxed: inline, its state would make every task's future (moved
+    // whole at each spawn) over a kilobyte larger.
+    let ex = Box::pin(send(
         &ctx.clients,
         &job.target,
         &msg_id,
         &rendered,
         job.signer.as_deref(),
         trace.propagation(),
-    )
+    ))
     .await;
     drop(busy);
     // The lane learns from the answer before its place is given back.

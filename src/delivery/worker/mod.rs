@@ -109,6 +109,16 @@ pub async fn run(
     let mut inflight = JoinSet::new();
     let settings = Arc::new(settings);
     let most_held = settings.workers * HELD_ROUNDS;
+    let ctx = Arc::new(TaskContext {
+        db: db.clone(),
+        slots,
+        cancel: cancel.clone(),
+        clients,
+        recorder: recorder.clone(),
+        settings: settings.clone(),
+        lanes: lanes.clone(),
+        metrics,
+    });
     while !cancel.is_cancelled() {
         while inflight.try_join_next().is_some() {}
         let room = most_held.saturating_sub(inflight.len());
@@ -159,7 +169,7 @@ pub async fn run(
             claimed,
             &recorder,
             &cache,
-            (&vault, &clients),
+            (&vault, &ctx.clients),
             settings.max_batch_bytes,
         )
         .await
@@ -174,18 +184,8 @@ pub async fn run(
         for job in jobs {
             // Counted in its lane before the next claim looks at the lanes.
             let lane = lanes.hold(&job.webhook);
-            let ctx = TaskContext {
-                db: db.clone(),
-                slots: slots.clone(),
-                cancel: cancel.clone(),
-                clients: clients.clone(),
-                recorder: recorder.clone(),
-                settings: settings.clone(),
-                lanes: lanes.clone(),
-                metrics: metrics.clone(),
-            };
             let span = execute::job_span(&job);
-            inflight.spawn(execute(job, lane, ctx).instrument(span));
+            inflight.spawn(execute(job, lane, ctx.clone()).instrument(span));
         }
     }
     drain(inflight, settings.grace).await;
