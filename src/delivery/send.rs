@@ -62,7 +62,7 @@ impl Exchange {
 /// Where a webhook's requests go: its URL parsed and checked against the
 /// SSRF policy once (per claim for deliveries), not once per attempt.
 /// Literal IPs never pass through the resolver, so they are checked here;
-/// reqwest takes the parsed URL as it is.
+/// the client connects to the checked address as it is.
 pub struct Target {
     place: Result<Place, String>,
     verify_ssl: bool,
