@@ -12,7 +12,7 @@
 //! Trace context travels as W3C `traceparent`/`tracestate`: read from a
 //! request (`api::access_log`), stored with each event (`events.traceparent`,
 //! see [`current`]), made the parent of every delivery attempt's span and
-//! sent to the receiver ([`headers`]).
+//! sent to the receiver ([`propagation`]).
 
 use std::sync::OnceLock;
 

@@ -246,7 +246,6 @@ async fn attempt(
     let ex = async {
         let target = Target::new(clients, &webhook.url, webhook.verify_ssl);
         let ex = send(
-            clients,
             &target,
             &msg_id,
             &rendered,

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 
+use crate::outbound::delivery_client::DeliveryClient;
 use crate::outbound::{HttpClients, USER_AGENT};
 
 use super::concurrency::Signal;
@@ -65,7 +66,8 @@ impl Exchange {
 /// the client connects to the checked address as it is.
 pub struct Target {
     place: Result<Place, String>,
-    verify_ssl: bool,
+    /// Certificate-checking unless the webhook opted out (`verify_ssl`).
+    client: DeliveryClient,
 }
 
 /// A checked URL as the client takes it: without its user and password,
@@ -91,7 +93,10 @@ impl Target {
                     .map_err(|e| format!("invalid URL: {e}"))?;
                 Ok(Place { uri, basic_auth })
             });
-        Target { place, verify_ssl }
+        Target {
+            place,
+            client: clients.for_delivery(verify_ssl).clone(),
+        }
     }
 }
 
@@ -120,7 +125,6 @@ fn basic_auth(url: &url::Url) -> Option<HeaderValue> {
 /// POSTs `rendered` to `target` with hookrelay's headers, signed by `signer`
 /// at the moment of sending (Standard Webhooks signatures cover the time).
 pub async fn send(
-    clients: &HttpClients,
     target: &Target,
     msg_id: &str,
     rendered: &Arc<Rendered>,
@@ -214,8 +218,7 @@ pub async fn send(
     // The body is the event's rendering, shared with every other request
     // for it: no copy per request.
     let body = Bytes::from_owner(SharedBody(rendered.clone()));
-    let client = clients.for_delivery(target.verify_ssl);
-    match client.post(place.uri.clone(), headers, body).await {
+    match target.client.post(place.uri.clone(), headers, body).await {
         Ok(answer) => {
             exchange.status = Some(answer.status);
             if matches!(answer.status, 429 | 503) {

@@ -27,6 +27,7 @@ use hyper_util::rt::TokioExecutor;
 use reqwest::header::HeaderMap;
 use tokio::time::Instant;
 
+use super::describe::innermost;
 use super::guard::{resolve_guarded, TargetPolicy};
 use super::read::RESPONSE_BODY_CAP;
 
@@ -157,18 +158,6 @@ async fn read_capped(mut body: Incoming, deadline: Instant) -> (String, bool, Op
         }
         buf.extend_from_slice(&data);
     }
-}
-
-/// The innermost cause: the one that says what happened (the outer ones
-/// are hyper's wrappers). Never the URL.
-fn innermost(e: &(dyn StdError + 'static)) -> String {
-    let mut detail = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        detail = s.to_string();
-        source = s.source();
-    }
-    detail
 }
 
 /// Whether a failed request means the receiver is not keeping up (rather

@@ -14,17 +14,19 @@ pub fn describe(e: &reqwest::Error) -> String {
     } else {
         "error"
     };
-    // The innermost cause is the one that says what happened (the outer
-    // ones are reqwest's and hyper's wrappers).
-    let mut detail = String::new();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        detail = s.to_string();
-        source = s.source();
+    let detail = std::error::Error::source(e).map(innermost);
+    match detail.filter(|d| !d.is_empty()) {
+        Some(detail) => format!("{kind}: {detail}"),
+        None => kind.to_string(),
     }
-    if detail.is_empty() {
-        kind.to_string()
-    } else {
-        format!("{kind}: {detail}")
+}
+
+/// The innermost cause of `e` (or `e` itself): the one that says what
+/// happened, the outer ones being reqwest's and hyper's wrappers.
+pub fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut last = e;
+    while let Some(s) = last.source() {
+        last = s;
     }
+    last.to_string()
 }

@@ -19,7 +19,6 @@ use crate::delivery::payload::{message_id, render, EventDoc};
 use crate::delivery::recorder::{history_row, AttemptContext, Record, Recorder};
 use crate::delivery::send::{send, Exchange};
 use crate::metrics::Metrics;
-use crate::outbound::HttpClients;
 
 /// Time a request needs after it starts: its timeout, then its recording.
 fn time_to_finish(request_timeout: Duration) -> chrono::Duration {
@@ -33,7 +32,6 @@ pub(super) struct TaskContext {
     /// The worker slots: requests in flight at once.
     pub(super) slots: Arc<Semaphore>,
     pub(super) cancel: CancellationToken,
-    pub(super) clients: HttpClients,
     pub(super) recorder: Recorder,
     pub(super) settings: Arc<WorkerSettings>,
     pub(super) lanes: Lanes,
@@ -107,7 +105,6 @@ pub(super) async fn execute(job: Job, lane: LanePermits, ctx: Arc<TaskContext>) 
     // Boxed: inline, its state would make every task's future (moved
     // whole at each spawn) over a kilobyte larger.
     let ex = Box::pin(send(
-        &ctx.clients,
         &job.target,
         &msg_id,
         &rendered,

@@ -113,7 +113,6 @@ pub async fn run(
         db: db.clone(),
         slots,
         cancel: cancel.clone(),
-        clients,
         recorder: recorder.clone(),
         settings: settings.clone(),
         lanes: lanes.clone(),
@@ -169,7 +168,8 @@ pub async fn run(
             claimed,
             &recorder,
             &cache,
-            (&vault, &ctx.clients),
+            &vault,
+            &clients,
             settings.max_batch_bytes,
         )
         .await

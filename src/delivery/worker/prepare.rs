@@ -31,7 +31,8 @@ pub(super) async fn prepare(
     claimed: Vec<Claimed>,
     recorder: &Recorder,
     cache: &EventCache,
-    (vault, clients): (&Vault, &HttpClients),
+    vault: &Vault,
+    clients: &HttpClients,
     max_batch_bytes: usize,
 ) -> crate::error::Result<Vec<Job>> {
     let mut docs: HashMap<String, CachedEvent> = HashMap::with_capacity(claimed.len());
